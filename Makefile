@@ -1,0 +1,74 @@
+# nightjar -- build, demo and tests.
+#
+#   make            build the sensor at build/nightjar
+#   make demo       install missing Debian packages, build, run on the sample
+#   make test       install missing packages, build (plain and ASan+UBSan),
+#                   run every test; the last line is "N passed, N failed"
+#   make fuzz       build the libFuzzer targets (clang) into build-fuzz/
+#   make bench      the benchmark in bench/ (not a test)
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+             -Wstrict-prototypes -Wmissing-prototypes -Isrc $(OPT) $(SAN) $(CFLAGS)
+LDLIBS_ALL = -lpcap -lcrypto -lyaml -lm
+
+LIB_SRC  := $(sort $(filter-out src/sensor/main.c,$(wildcard src/*/*.c)))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all deps demo test check unit asan fuzz bench clean
+all: $(BUILD)/nightjar $(TEST_BIN) $(TOOL_BIN)
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h) src/version.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/libnightjar.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/nightjar: $(BUILD)/obj/sensor/main.o $(BUILD)/libnightjar.a
+	$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testing.h $(BUILD)/libnightjar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit $< $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL)
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnightjar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL)
+
+deps:
+	@sh scripts/install-deps.sh
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
+
+demo: deps
+	$(MAKE) all
+	@sh scripts/demo.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) asan
+	@sh tests/run.sh
+
+check: test
+
+unit: all
+	@sh tests/run.sh --unit-only
+
+fuzz:
+	$(MAKE) -C fuzz
+
+bench: all
+	@sh bench/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

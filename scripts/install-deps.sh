@@ -1,0 +1,38 @@
+#!/bin/sh
+# install-deps.sh -- install the Debian packages nightjar builds and tests
+# with, if any are missing. Safe to run again: it only calls apt-get when a
+# package is not installed. Needs root (or sudo) on a Debian 12 machine.
+set -eu
+
+# build: compiler, libpcap, OpenSSL, libyaml
+BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev"
+# tests: real traffic, peers to compare against, fuzzing
+TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2"
+# NIGHTJAR_DEPS=build installs only what the build needs
+case "${NIGHTJAR_DEPS:-all}" in
+    build) WANT="$BUILD" ;;
+    *) WANT="$BUILD $TEST" ;;
+esac
+
+missing=""
+for p in $WANT; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "nightjar: installing missing Debian packages:$missing"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+        echo "nightjar: need root to install:$missing" >&2; exit 1; }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no, without a prompt
+echo "wireshark-common wireshark-common/install-setuid boolean false" |
+    $SUDO debconf-set-selections 2>/dev/null || true
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

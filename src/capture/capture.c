@@ -1,0 +1,186 @@
+/* capture.c -- libpcap files and live capture (see capture.h).
+ *
+ * Files: libpcap reads pcap and pcapng (any byte order, micro- or
+ * nanosecond). A link type the decoders do not know is refused at open, by
+ * name, rather than producing a run of "invalid" packets. A damaged file
+ * stops at the first record libpcap cannot read; what came before counts.
+ */
+#include "capture/capture.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <pcap/pcap.h>
+
+struct capture {
+    pcap_t *pcap;
+    bool live;
+    int linktype;
+    int tstamp_nano;
+    uint64_t packets;
+    char error[PCAP_ERRBUF_SIZE + 128];
+};
+
+static bool apply_filter(struct capture *c, const char *bpf, char *err,
+                         size_t errlen)
+{
+    if (!bpf || !*bpf)
+        return true;
+    struct bpf_program prog;
+    if (pcap_compile(c->pcap, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, errlen, "bad BPF filter '%s': %s", bpf,
+                 pcap_geterr(c->pcap));
+        return false;
+    }
+    int rc = pcap_setfilter(c->pcap, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot apply BPF filter: %s",
+                 pcap_geterr(c->pcap));
+        return false;
+    }
+    return true;
+}
+
+static bool check_linktype(struct capture *c, const char *src, char *err,
+                           size_t errlen)
+{
+    c->linktype = pcap_datalink(c->pcap);
+    if (decode_linktype_supported(c->linktype))
+        return true;
+    const char *name = pcap_datalink_val_to_name(c->linktype);
+    snprintf(err, errlen, "%s: link type %d (%s) carries no IP nightjar can "
+             "decode", src, c->linktype, name ? name : "unknown");
+    return false;
+}
+
+struct capture *capture_open_file(const char *path, const char *bpf,
+                                  char *err, size_t errlen)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory, not a capture file", path);
+        return NULL;
+    }
+    struct capture *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    char perr[PCAP_ERRBUF_SIZE] = "";
+    c->pcap = pcap_open_offline_with_tstamp_precision(
+        path, PCAP_TSTAMP_PRECISION_MICRO, perr);
+    if (!c->pcap) {
+        snprintf(err, errlen, "%s: not a capture nightjar can read (%s)",
+                 path, perr);
+        free(c);
+        return NULL;
+    }
+    if (!check_linktype(c, path, err, errlen) ||
+        !apply_filter(c, bpf, err, errlen)) {
+        capture_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+struct capture *capture_open_live(const char *iface, const char *bpf,
+                                  uint32_t snaplen, bool promisc, char *err,
+                                  size_t errlen)
+{
+    struct capture *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    char perr[PCAP_ERRBUF_SIZE] = "";
+    c->live = true;
+    c->pcap = pcap_create(iface, perr);
+    if (!c->pcap) {
+        snprintf(err, errlen, "%s: %s", iface, perr);
+        free(c);
+        return NULL;
+    }
+    pcap_set_snaplen(c->pcap, (int)snaplen);
+    pcap_set_promisc(c->pcap, promisc);
+    pcap_set_timeout(c->pcap, 200);
+    pcap_set_buffer_size(c->pcap, 64 << 20);
+    int rc = pcap_activate(c->pcap);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: cannot capture: %s", iface,
+                 rc == PCAP_ERROR ? pcap_geterr(c->pcap) : pcap_statustostr(rc));
+        capture_close(c);
+        return NULL;
+    }
+    if (!check_linktype(c, iface, err, errlen) ||
+        !apply_filter(c, bpf, err, errlen)) {
+        capture_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+void capture_close(struct capture *c)
+{
+    if (!c)
+        return;
+    if (c->pcap)
+        pcap_close(c->pcap);
+    free(c);
+}
+
+enum capture_result capture_next(struct capture *c, struct packet *p)
+{
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int rc = pcap_next_ex(c->pcap, &h, &data);
+    switch (rc) {
+    case 1:
+        c->packets++;
+        p->ts_usec = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+        p->wire_len = h->len;
+        p->cap_len = h->caplen;
+        p->frame = data;
+        p->linktype = c->linktype;
+        return CAPTURE_PACKET;
+    case 0:
+        return CAPTURE_TIMEOUT;
+    case PCAP_ERROR_BREAK:
+        return c->live ? CAPTURE_TIMEOUT : CAPTURE_END;
+    default:
+        snprintf(c->error, sizeof(c->error), "stopped after packet %llu: %s",
+                 (unsigned long long)c->packets, pcap_geterr(c->pcap));
+        return CAPTURE_BROKEN;
+    }
+}
+
+const char *capture_error(const struct capture *c) { return c->error; }
+uint64_t capture_packets(const struct capture *c) { return c->packets; }
+bool capture_is_live(const struct capture *c) { return c->live; }
+
+bool capture_stats(struct capture *c, struct capture_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!c->live)
+        return false;
+    struct pcap_stat ps;
+    if (pcap_stats(c->pcap, &ps) != 0)
+        return false;
+    out->received = ps.ps_recv;
+    out->dropped = ps.ps_drop;
+    out->ifdropped = ps.ps_ifdrop;
+    return true;
+}
+
+void capture_break(struct capture *c)
+{
+    if (c && c->pcap)
+        pcap_breakloop(c->pcap);
+}

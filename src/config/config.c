@@ -1,0 +1,350 @@
+/* config.c -- the settings table, --set parsing and the YAML reader.
+ *
+ * The YAML reader walks libyaml's event stream and keeps a stack of mapping
+ * keys; every scalar value becomes config_set("a.b.c", value). Sequences are
+ * not settings here and are refused with their line number, as are unknown
+ * names, so a typo in a config file is an error and never silently ignored.
+ */
+#include "config/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <yaml.h>
+
+enum setting_type { T_U32, T_U64_SIZE, T_BOOL, T_STR };
+
+struct setting {
+    const char *name;
+    enum setting_type type;
+    size_t offset;
+    const char *deflt;
+    const char *help;
+};
+
+#define OFF(field) offsetof(struct nj_config, field)
+
+static const struct setting settings[] = {
+    { "eve-log.filename", T_STR, OFF(eve_path), "nightjar-eve.json",
+      "EVE JSON output file; \"-\" is standard output (same as -o)" },
+    { "eve-log.stats-interval", T_U32, OFF(stats_interval), "60",
+      "seconds between stats events in live capture; 0: only at the end" },
+    { "capture.bpf", T_STR, OFF(bpf), "",
+      "BPF filter applied to every source (same as -f)" },
+    { "capture.snaplen", T_U32, OFF(snaplen), "262144",
+      "bytes captured per packet in live capture" },
+    { "capture.promiscuous", T_BOOL, OFF(promiscuous), "yes",
+      "put the live interface in promiscuous mode" },
+    { "flow.memcap", T_U64_SIZE, OFF(flow.memcap), "256mb",
+      "memory for flow state; when full the oldest flow is evicted" },
+    { "flow.splt-packets", T_U32, OFF(flow.splt_len), "32",
+      "payload-carrying packets kept per flow in the SPLT feature" },
+    { "flow.community-id-seed", T_U32, OFF(community_id_seed), "0",
+      "Community ID seed (0..65535)" },
+    { "flow.timeouts.tcp-new", T_U32, OFF(flow.timeout_tcp_new), "60",
+      "seconds idle before a TCP flow not yet established ends" },
+    { "flow.timeouts.tcp-established", T_U32,
+      OFF(flow.timeout_tcp_established), "3600",
+      "seconds idle before an established TCP flow ends" },
+    { "flow.timeouts.tcp-closed", T_U32, OFF(flow.timeout_tcp_closed), "5",
+      "seconds a TCP flow lingers after FIN/FIN or RST for late packets" },
+    { "flow.timeouts.udp-new", T_U32, OFF(flow.timeout_udp_new), "30",
+      "seconds idle before a one-way UDP flow ends" },
+    { "flow.timeouts.udp-established", T_U32,
+      OFF(flow.timeout_udp_established), "120",
+      "seconds idle before a two-way UDP flow ends" },
+    { "flow.timeouts.icmp", T_U32, OFF(flow.timeout_icmp), "60",
+      "seconds idle before an ICMP flow ends" },
+    { "flow.timeouts.other", T_U32, OFF(flow.timeout_other), "60",
+      "seconds idle before a flow of another IP protocol ends" },
+    { "stream.memcap", T_U64_SIZE, OFF(stream.memcap), "64mb",
+      "memory for out-of-order TCP data, all flows together" },
+    { "stream.max-queued", T_U64_SIZE, OFF(stream.max_queued), "1mb",
+      "out-of-order bytes queued per flow direction before a gap is declared" },
+    { "stream.depth", T_U64_SIZE, OFF(stream.depth), "1mb",
+      "bytes reassembled per flow direction; 0: no limit" },
+    { "defrag.trackers", T_U32, OFF(defrag.max_trackers), "256",
+      "IP datagrams in reassembly at once (64 KiB each when used)" },
+    { "defrag.timeout", T_U32, OFF(defrag.timeout_sec), "30",
+      "seconds before an incomplete IP datagram is dropped" },
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static const struct setting *setting_find(const char *name)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strcmp(settings[i].name, name) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+static bool parse_u64(const char *v, uint64_t *out, bool size_suffix)
+{
+    if (!*v || *v == '-')
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || end == v)
+        return false;
+    uint64_t mult = 1;
+    if (*end && size_suffix) {
+        if (!strcasecmp(end, "k") || !strcasecmp(end, "kb"))
+            mult = 1024ull;
+        else if (!strcasecmp(end, "m") || !strcasecmp(end, "mb"))
+            mult = 1024ull * 1024;
+        else if (!strcasecmp(end, "g") || !strcasecmp(end, "gb"))
+            mult = 1024ull * 1024 * 1024;
+        else if (strcasecmp(end, "b"))
+            return false;
+    } else if (*end) {
+        return false;
+    }
+    if (n > UINT64_MAX / mult)
+        return false;
+    *out = n * mult;
+    return true;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+    static const char *const no[] = { "no", "false", "off", "0", NULL };
+    for (int i = 0; yes[i]; i++)
+        if (!strcasecmp(v, yes[i]))
+            return *out = true, true;
+    for (int i = 0; no[i]; i++)
+        if (!strcasecmp(v, no[i]))
+            return *out = false, true;
+    return false;
+}
+
+bool config_set(struct nj_config *c, const char *name, const char *value,
+                char *err, size_t errlen)
+{
+    const struct setting *s = setting_find(name);
+    if (!s) {
+        snprintf(err, errlen, "unknown setting '%s' (see --dump-config)", name);
+        return false;
+    }
+    void *field = (char *)c + s->offset;
+    uint64_t n;
+    switch (s->type) {
+    case T_U32:
+        if (!parse_u64(value, &n, false) || n > UINT32_MAX) {
+            snprintf(err, errlen, "%s: '%s' is not a number (0..%u)", name,
+                     value, UINT32_MAX);
+            return false;
+        }
+        *(uint32_t *)field = (uint32_t)n;
+        return true;
+    case T_U64_SIZE:
+        if (!parse_u64(value, &n, true)) {
+            snprintf(err, errlen,
+                     "%s: '%s' is not a size (e.g. 65536, 512kb, 64mb, 1gb)",
+                     name, value);
+            return false;
+        }
+        *(uint64_t *)field = n;
+        return true;
+    case T_BOOL:
+        if (!parse_bool(value, (bool *)field)) {
+            snprintf(err, errlen, "%s: '%s' is not yes or no", name, value);
+            return false;
+        }
+        return true;
+    case T_STR:
+        if (strlen(value) >= CONFIG_STR_MAX) {
+            snprintf(err, errlen, "%s: value longer than %d bytes", name,
+                     CONFIG_STR_MAX - 1);
+            return false;
+        }
+        snprintf((char *)field, CONFIG_STR_MAX, "%s", value);
+        return true;
+    }
+    return false;
+}
+
+void config_defaults(struct nj_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    char err[256];
+    for (size_t i = 0; i < NSETTINGS; i++)
+        (void)config_set(c, settings[i].name, settings[i].deflt, err,
+                         sizeof(err));
+}
+
+bool config_set_assignment(struct nj_config *c, const char *a, char *err,
+                           size_t errlen)
+{
+    const char *eq = strchr(a, '=');
+    if (!eq || eq == a) {
+        snprintf(err, errlen, "--set expects name=value, got '%s'", a);
+        return false;
+    }
+    char name[256];
+    size_t n = (size_t)(eq - a);
+    if (n >= sizeof(name)) {
+        snprintf(err, errlen, "setting name too long");
+        return false;
+    }
+    memcpy(name, a, n);
+    name[n] = 0;
+    return config_set(c, name, eq + 1, err, errlen);
+}
+
+bool config_validate(const struct nj_config *c, char *err, size_t errlen)
+{
+    if (c->community_id_seed > 65535) {
+        snprintf(err, errlen, "flow.community-id-seed must be 0..65535");
+        return false;
+    }
+    if (c->flow.splt_len > 1024) {
+        snprintf(err, errlen, "flow.splt-packets must be at most 1024");
+        return false;
+    }
+    if (c->flow.memcap < flow_size(&c->flow)) {
+        snprintf(err, errlen, "flow.memcap is smaller than one flow (%zu bytes)",
+                 flow_size(&c->flow));
+        return false;
+    }
+    if (c->defrag.max_trackers == 0 || c->defrag.max_trackers > 65536) {
+        snprintf(err, errlen, "defrag.trackers must be 1..65536");
+        return false;
+    }
+    if (c->snaplen < 64) {
+        snprintf(err, errlen, "capture.snaplen must be at least 64");
+        return false;
+    }
+    return true;
+}
+
+void config_dump(const struct nj_config *c, FILE *out)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        const void *field = (const char *)c + s->offset;
+        fprintf(out, "# %s (default: %s)\n%s: ", s->help,
+                *s->deflt ? s->deflt : "\"\"", s->name);
+        switch (s->type) {
+        case T_U32: fprintf(out, "%u\n", *(const uint32_t *)field); break;
+        case T_U64_SIZE:
+            fprintf(out, "%llu\n",
+                    (unsigned long long)*(const uint64_t *)field);
+            break;
+        case T_BOOL:
+            fprintf(out, "%s\n", *(const bool *)field ? "yes" : "no");
+            break;
+        case T_STR: fprintf(out, "\"%s\"\n", (const char *)field); break;
+        }
+    }
+}
+
+/* ---- YAML --------------------------------------------------------------- */
+
+#define YAML_MAX_DEPTH 8
+
+struct yaml_walk {
+    char keys[YAML_MAX_DEPTH][128];
+    int depth;            /* mappings open */
+    bool want_key[YAML_MAX_DEPTH];
+};
+
+static void dotted(const struct yaml_walk *w, const char *last, char *out,
+                   size_t len)
+{
+    out[0] = 0;
+    size_t used = 0;
+    for (int i = 0; i < w->depth - 1; i++)
+        used += (size_t)snprintf(out + used, len > used ? len - used : 0,
+                                 "%s.", w->keys[i]);
+    snprintf(out + used, len > used ? len - used : 0, "%s", last);
+}
+
+static bool yaml_event_step(struct nj_config *c, struct yaml_walk *w,
+                            const yaml_event_t *ev, const char *path,
+                            char *err, size_t errlen)
+{
+    unsigned line = (unsigned)ev->start_mark.line + 1;
+    switch (ev->type) {
+    case YAML_MAPPING_START_EVENT:
+        if (w->depth >= YAML_MAX_DEPTH) {
+            snprintf(err, errlen, "%s:%u: nested too deep", path, line);
+            return false;
+        }
+        w->depth++;
+        w->want_key[w->depth - 1] = true;
+        return true;
+    case YAML_MAPPING_END_EVENT:
+        w->depth--;
+        if (w->depth > 0)
+            w->want_key[w->depth - 1] = true;
+        return true;
+    case YAML_SEQUENCE_START_EVENT:
+        snprintf(err, errlen, "%s:%u: lists are not settings here", path, line);
+        return false;
+    case YAML_ALIAS_EVENT:
+        snprintf(err, errlen, "%s:%u: aliases are not supported", path, line);
+        return false;
+    case YAML_SCALAR_EVENT: {
+        const char *v = (const char *)ev->data.scalar.value;
+        if (w->depth == 0) {
+            snprintf(err, errlen, "%s:%u: expected a mapping of settings",
+                     path, line);
+            return false;
+        }
+        int k = w->depth - 1;
+        if (w->want_key[k]) {
+            snprintf(w->keys[k], sizeof(w->keys[k]), "%s", v);
+            w->want_key[k] = false;
+            return true;
+        }
+        char name[512], msg[384];
+        dotted(w, w->keys[k], name, sizeof(name));
+        w->want_key[k] = true;
+        if (!config_set(c, name, v, msg, sizeof(msg))) {
+            snprintf(err, errlen, "%s:%u: %s", path, line, msg);
+            return false;
+        }
+        return true;
+    }
+    default:
+        return true;
+    }
+}
+
+bool config_load_yaml(struct nj_config *c, const char *path, char *err,
+                      size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "cannot open config %s: %s", path,
+                 strerror(errno));
+        return false;
+    }
+    yaml_parser_t parser;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, fp);
+    struct yaml_walk w;
+    memset(&w, 0, sizeof(w));
+    bool ok = true, done = false;
+    while (ok && !done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            snprintf(err, errlen, "%s:%u: %s", path,
+                     (unsigned)parser.problem_mark.line + 1,
+                     parser.problem ? parser.problem : "YAML error");
+            ok = false;
+            break;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        ok = yaml_event_step(c, &w, &ev, path, err, errlen);
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    fclose(fp);
+    return ok;
+}

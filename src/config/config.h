@@ -1,0 +1,57 @@
+/* config.h -- every setting of the sensor, its default, and how it is read.
+ *
+ * Settings have dotted names ("flow.timeouts.tcp-new") that are the same in
+ * the YAML file (-c), on the command line (--set name=value) and in the
+ * docs. One table in config.c lists them all with their type, default and
+ * help, so `nightjar --dump-config` and the man page cannot disagree with
+ * the code. Sizes accept k/kb/m/mb/g/gb suffixes (powers of 1024). This
+ * module reads settings; it never acts on them.
+ */
+#ifndef NIGHTJAR_CONFIG_H
+#define NIGHTJAR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "decode/defrag.h"
+#include "flow/flow_table.h"
+#include "flow/tcp_stream.h"
+
+#define CONFIG_STR_MAX 1024
+
+struct nj_config {
+    struct flow_config flow;
+    struct stream_config stream;
+    struct defrag_config defrag;
+    uint32_t community_id_seed;
+    uint32_t stats_interval;        /* seconds between live stats; 0 = end */
+    uint32_t snaplen;
+    bool promiscuous;
+    char eve_path[CONFIG_STR_MAX];  /* "-" for stdout */
+    char bpf[CONFIG_STR_MAX];
+};
+
+void config_defaults(struct nj_config *c);
+
+/* Sets one setting from text. Returns false with a message in err. */
+bool config_set(struct nj_config *c, const char *name, const char *value,
+                char *err, size_t errlen);
+
+/* "name=value" form of config_set, for --set. */
+bool config_set_assignment(struct nj_config *c, const char *assignment,
+                           char *err, size_t errlen);
+
+/* Reads a YAML file of nested mappings whose leaves are settings. */
+bool config_load_yaml(struct nj_config *c, const char *path, char *err,
+                      size_t errlen);
+
+/* Writes every setting with its current value as YAML-ish "name: value"
+ * lines, with its help as a comment. */
+void config_dump(const struct nj_config *c, FILE *out);
+
+/* Checks cross-setting constraints after everything was read. */
+bool config_validate(const struct nj_config *c, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,117 @@
+/* flow_features.c -- per-packet update of a flow's encrypted-traffic features.
+ *
+ * Reads only headers, lengths and times -- and, once per direction, the
+ * first payload packet's byte distribution (entropy and printable share),
+ * which says "encrypted or compressed" without reading what the bytes say.
+ * SPLT (sequence of packet lengths and times) and rounds count only packets
+ * that carry payload: pure ACKs have no shape of their own. Constant work
+ * per packet; never allocates.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "flow/flow_table.h"
+
+static void byte_summary(struct flow_dir *d, const uint8_t *b, uint32_t n)
+{
+    if (n > ENTROPY_BYTES)
+        n = ENTROPY_BYTES;
+    uint16_t hist[256];
+    memset(hist, 0, sizeof(hist));
+    uint32_t printable = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        hist[b[i]]++;
+        printable += (b[i] >= 0x20 && b[i] < 0x7f) || b[i] == '\r' ||
+                     b[i] == '\n' || b[i] == '\t';
+    }
+    double h = 0;
+    for (int i = 0; i < 256; i++) {
+        if (!hist[i])
+            continue;
+        double q = (double)hist[i] / n;
+        h -= q * log2(q);
+    }
+    d->entropy = (float)h;
+    d->printable = (float)printable / (float)n;
+    d->entropy_bytes = (uint16_t)n;
+    d->has_entropy = 1;
+}
+
+static void splt_add(struct flow *f, const struct packet *p, int dir,
+                     uint32_t cap)
+{
+    if (f->splt_n >= cap)
+        return;
+    struct splt_entry *e = &f->splt[f->splt_n++];
+    uint64_t gap = f->last_payload_usec && p->ts_usec > f->last_payload_usec
+                       ? p->ts_usec - f->last_payload_usec
+                       : 0;
+    e->len = p->payload_wire_len > UINT16_MAX ? UINT16_MAX
+                                              : (uint16_t)p->payload_wire_len;
+    e->dir = (uint8_t)dir;
+    e->iat_usec = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
+}
+
+static void round_add(struct flow *f, const struct packet *p, int dir)
+{
+    if (f->rounds == 0 || f->round_dir != dir) {
+        f->rounds++;
+        f->round_dir = (uint8_t)dir;
+        if (f->rounds <= FLOW_ROUNDS_MAX)
+            f->round[f->rounds - 1].dir = (uint8_t)dir;
+    }
+    if (f->rounds <= FLOW_ROUNDS_MAX) {
+        struct flow_round *r = &f->round[f->rounds - 1];
+        if (r->pkts < UINT16_MAX)
+            r->pkts++;
+        r->bytes += p->payload_wire_len;
+    }
+}
+
+void flow_features_update(struct flow *f, const struct packet *p, int dir,
+                          uint32_t splt_cap)
+{
+    struct flow_dir *d = &f->dir[dir];
+    if (d->pkts == 0) {
+        d->init_ttl = p->ttl;
+        if (p->proto == 6)
+            d->init_win = p->tcp_win;
+    } else if (p->ts_usec >= d->last_usec) {
+        uint64_t gap = p->ts_usec - d->last_usec;
+        uint32_t g = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
+        if (g < d->iat_min)
+            d->iat_min = g;
+        if (g > d->iat_max)
+            d->iat_max = g;
+        d->iat_sum += g;
+        d->iat_sumsq += (double)g * g;
+    }
+    if (p->ts_usec > d->last_usec)
+        d->last_usec = p->ts_usec;
+    d->pkts += p->frag_frames;
+    d->bytes += p->frag_bytes;
+    d->ip_bytes += p->ip_len;
+    if (p->ip_len < d->size_min)
+        d->size_min = p->ip_len;
+    if (p->ip_len > d->size_max)
+        d->size_max = p->ip_len;
+    d->size_sum += p->ip_len;
+    d->size_sumsq += (double)p->ip_len * p->ip_len;
+    if (p->proto == 6) {
+        d->tcp_flags |= p->tcp_flags;
+        if (p->tcp_flags & TCP_SYN) {
+            if (p->tcp_mss)
+                d->mss = p->tcp_mss;
+            d->wscale = p->tcp_wscale;
+        }
+    }
+    if (p->payload_wire_len == 0)
+        return;
+    d->payload_bytes += p->payload_wire_len;
+    d->payload_pkts++;
+    if (!d->has_entropy && p->payload_len)
+        byte_summary(d, p->payload, p->payload_len);
+    splt_add(f, p, dir, splt_cap);
+    round_add(f, p, dir);
+    f->last_payload_usec = p->ts_usec;
+}

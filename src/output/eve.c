@@ -1,0 +1,459 @@
+/* eve.c -- EVE flow and stats records (field list in docs/eve.md). */
+#include "output/eve.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/app_detect.h"
+
+struct eve *eve_open(const char *path)
+{
+    struct eve *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    if (strcmp(path, "-") == 0) {
+        e->fp = stdout;
+    } else {
+        e->fp = fopen(path, "a");
+        if (!e->fp) {
+            int saved = errno;
+            free(e);
+            errno = saved;
+            return NULL;
+        }
+        e->own_fp = true;
+    }
+    json_init(&e->j);
+    return e;
+}
+
+void eve_flush(struct eve *e)
+{
+    if (e && fflush(e->fp) != 0)
+        e->write_errors++;
+}
+
+void eve_close(struct eve *e)
+{
+    if (!e)
+        return;
+    eve_flush(e);
+    if (e->own_fp)
+        fclose(e->fp);
+    json_free(&e->j);
+    free(e);
+}
+
+static void eve_emit(struct eve *e)
+{
+    if (e->j.oom) {
+        e->write_errors++;
+        return;
+    }
+    e->j.buf[e->j.len++] = '\n'; /* reserve() always leaves one byte */
+    if (fwrite(e->j.buf, 1, e->j.len, e->fp) != e->j.len)
+        e->write_errors++;
+    else
+        e->records++;
+}
+
+void eve_format_time(uint64_t usec, char *buf, size_t len)
+{
+    time_t secs = (time_t)(usec / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[32];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%06u+0000", base, (unsigned)(usec % 1000000));
+}
+
+const char *ip_proto_name(uint8_t proto, char *buf, size_t len)
+{
+    switch (proto) {
+    case 6: return "TCP";
+    case 17: return "UDP";
+    case 1: return "ICMP";
+    case 58: return "IPv6-ICMP";
+    case 132: return "SCTP";
+    case 47: return "GRE";
+    case 50: return "ESP";
+    case 51: return "AH";
+    case 2: return "IGMP";
+    case 89: return "OSPF";
+    case 103: return "PIM";
+    case 112: return "VRRP";
+    default: snprintf(buf, len, "%u", proto); return buf;
+    }
+}
+
+static const char *tunnel_name(uint8_t t)
+{
+    static const char *const n[] = { "", "gre", "erspan", "vxlan",
+                                     "geneve", "gtpu", "ipip" };
+    return t < sizeof(n) / sizeof(n[0]) ? n[t] : "";
+}
+
+void eve_common(struct json *j, uint64_t ts_usec, const char *event_type,
+                const struct flow *f, uint16_t cid_seed)
+{
+    char buf[64], a[64];
+    eve_format_time(ts_usec, buf, sizeof(buf));
+    json_kv_str(j, "timestamp", buf);
+    json_kv_u64(j, "flow_id", f->id);
+    json_kv_str(j, "event_type", event_type);
+    if (f->key.vlan[0]) {
+        json_key(j, "vlan");
+        json_arr_open(j);
+        for (int i = 0; i < DECODE_MAX_VLANS && f->key.vlan[i]; i++)
+            json_u64(j, f->key.vlan[i]);
+        json_arr_close(j);
+    }
+    json_kv_str(j, "src_ip", ip_addr_str(flow_addr(f, 0), f->key.ip_version,
+                                         a, sizeof(a)));
+    bool icmp = f->key.proto == 1 || f->key.proto == 58;
+    bool ports = f->key.proto == 6 || f->key.proto == 17 || f->key.proto == 132;
+    if (ports)
+        json_kv_u64(j, "src_port", flow_port(f, 0));
+    json_kv_str(j, "dest_ip", ip_addr_str(flow_addr(f, 1), f->key.ip_version,
+                                          a, sizeof(a)));
+    if (ports)
+        json_kv_u64(j, "dest_port", flow_port(f, 1));
+    json_kv_str(j, "proto", ip_proto_name(f->key.proto, buf, sizeof(buf)));
+    if (icmp) {
+        json_kv_u64(j, "icmp_type", flow_port(f, 0));
+        json_kv_u64(j, "icmp_code", flow_port(f, 1));
+    }
+    if (f->app_proto != APP_UNKNOWN)
+        json_kv_str(j, "app_proto", app_proto_name(f->app_proto));
+    else if (f->dir[0].payload_bytes && f->dir[1].payload_bytes)
+        json_kv_str(j, "app_proto", "failed");
+    char cid[40];
+    flow_community_id(f, cid_seed, cid, sizeof(cid));
+    json_kv_str(j, "community_id", cid);
+    if (f->key.tunnel) {
+        json_key(j, "tunnel");
+        json_obj_open(j);
+        json_kv_str(j, "type", tunnel_name(f->key.tunnel));
+        json_kv_u64(j, "id", f->key.tunnel_id);
+        json_obj_close(j);
+    }
+}
+
+static void tcp_flags_hex(uint8_t flags, char *buf)
+{
+    snprintf(buf, 3, "%02x", flags);
+}
+
+static void eve_tcp(struct json *j, const struct flow *f)
+{
+    char hex[4];
+    uint8_t all = f->dir[0].tcp_flags | f->dir[1].tcp_flags;
+    json_key(j, "tcp");
+    json_obj_open(j);
+    tcp_flags_hex(all, hex);
+    json_kv_str(j, "tcp_flags", hex);
+    tcp_flags_hex(f->dir[0].tcp_flags, hex);
+    json_kv_str(j, "tcp_flags_ts", hex);
+    tcp_flags_hex(f->dir[1].tcp_flags, hex);
+    json_kv_str(j, "tcp_flags_tc", hex);
+    static const struct { uint8_t bit; const char *name; } names[] = {
+        { TCP_SYN, "syn" }, { TCP_FIN, "fin" }, { TCP_RST, "rst" },
+        { TCP_PSH, "psh" }, { TCP_ACK, "ack" }, { TCP_URG, "urg" },
+        { TCP_ECE, "ecn" }, { TCP_CWR, "cwr" },
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (all & names[i].bit)
+            json_kv_bool(j, names[i].name, true);
+    json_obj_close(j);
+}
+
+static void eve_stream_dir(struct json *j, const char *name,
+                           const struct tcp_stream *s)
+{
+    json_key(j, name);
+    json_obj_open(j);
+    json_kv_u64(j, "delivered", s->delivered);
+    json_kv_u64(j, "gaps", s->gaps);
+    json_kv_u64(j, "gap_bytes", s->gap_bytes);
+    json_kv_bool(j, "midstream", s->flags & STREAM_F_MIDSTREAM);
+    json_kv_bool(j, "depth_reached", s->flags & STREAM_F_DEPTH);
+    json_obj_close(j);
+}
+
+static double mean_of(double sum, uint64_t n) { return n ? sum / n : 0; }
+
+static double std_of(double sum, double sumsq, uint64_t n)
+{
+    if (n < 2)
+        return 0;
+    double m = sum / n, v = sumsq / n - m * m;
+    return v > 0 ? sqrt(v) : 0;
+}
+
+static void eve_features_dir(struct json *j, const char *name,
+                             const struct flow_dir *d)
+{
+    uint64_t iat_n = d->pkts > 1 ? d->pkts - 1 : 0;
+    json_key(j, name);
+    json_obj_open(j);
+    json_kv_u64(j, "ip_bytes", d->ip_bytes);
+    json_kv_u64(j, "payload_bytes", d->payload_bytes);
+    json_kv_u64(j, "payload_pkts", d->payload_pkts);
+    json_kv_u64(j, "size_min", d->pkts ? d->size_min : 0);
+    json_kv_u64(j, "size_max", d->size_max);
+    json_kv_double(j, "size_mean", mean_of(d->size_sum, d->pkts), 2);
+    json_kv_double(j, "size_std", std_of(d->size_sum, d->size_sumsq, d->pkts), 2);
+    json_kv_u64(j, "iat_min_us", iat_n ? d->iat_min : 0);
+    json_kv_u64(j, "iat_max_us", d->iat_max);
+    json_kv_double(j, "iat_mean_us", mean_of(d->iat_sum, iat_n), 1);
+    json_kv_double(j, "iat_std_us", std_of(d->iat_sum, d->iat_sumsq, iat_n), 1);
+    if (d->pkts) {
+        json_kv_u64(j, "init_ttl", d->init_ttl);
+    }
+    json_obj_close(j);
+}
+
+static void eve_tcp_features_dir(struct json *j, const char *name,
+                                 const struct flow_dir *d)
+{
+    char hex[4];
+    json_key(j, name);
+    json_obj_open(j);
+    tcp_flags_hex(d->tcp_flags, hex);
+    json_kv_str(j, "flags", hex);
+    json_kv_u64(j, "init_win", d->init_win);
+    if (d->mss)
+        json_kv_u64(j, "mss", d->mss);
+    if (d->wscale != 0xff)
+        json_kv_u64(j, "wscale", d->wscale);
+    json_obj_close(j);
+}
+
+static void eve_bytes_dir(struct json *j, const char *name,
+                          const struct flow_dir *d)
+{
+    if (!d->has_entropy)
+        return;
+    json_key(j, name);
+    json_obj_open(j);
+    json_kv_double(j, "entropy", d->entropy, 4);
+    json_kv_double(j, "printable", d->printable, 4);
+    json_kv_u64(j, "bytes", d->entropy_bytes);
+    json_obj_close(j);
+}
+
+static void eve_splt(struct json *j, const struct flow *f)
+{
+    json_key(j, "splt_len");
+    json_arr_open(j);
+    for (uint16_t i = 0; i < f->splt_n; i++)
+        json_u64(j, f->splt[i].len);
+    json_arr_close(j);
+    json_key(j, "splt_dir");
+    json_arr_open(j);
+    for (uint16_t i = 0; i < f->splt_n; i++)
+        json_u64(j, f->splt[i].dir);
+    json_arr_close(j);
+    json_key(j, "splt_iat_us");
+    json_arr_open(j);
+    for (uint16_t i = 0; i < f->splt_n; i++)
+        json_u64(j, f->splt[i].iat_usec);
+    json_arr_close(j);
+}
+
+static void eve_rounds(struct json *j, const struct flow *f)
+{
+    uint32_t n = f->rounds < FLOW_ROUNDS_MAX ? f->rounds : FLOW_ROUNDS_MAX;
+    json_kv_u64(j, "rounds", f->rounds);
+    if (n)
+        json_kv_u64(j, "round_first_dir", f->round[0].dir);
+    json_key(j, "round_pkts");
+    json_arr_open(j);
+    for (uint32_t i = 0; i < n; i++)
+        json_u64(j, f->round[i].pkts);
+    json_arr_close(j);
+    json_key(j, "round_bytes");
+    json_arr_open(j);
+    for (uint32_t i = 0; i < n; i++)
+        json_u64(j, f->round[i].bytes);
+    json_arr_close(j);
+}
+
+static void eve_features(struct json *j, const struct flow *f,
+                         uint32_t splt_len)
+{
+    json_key(j, "features");
+    json_obj_open(j);
+    json_kv_u64(j, "version", 1);
+    json_kv_double(j, "duration", (f->last_usec - f->first_usec) / 1e6, 6);
+    eve_features_dir(j, "toserver", &f->dir[0]);
+    eve_features_dir(j, "toclient", &f->dir[1]);
+    if (f->key.proto == 6) {
+        json_key(j, "tcp");
+        json_obj_open(j);
+        eve_tcp_features_dir(j, "toserver", &f->dir[0]);
+        eve_tcp_features_dir(j, "toclient", &f->dir[1]);
+        json_obj_close(j);
+    }
+    json_kv_u64(j, "splt_max", splt_len);
+    eve_splt(j, f);
+    eve_rounds(j, f);
+    if (f->dir[0].has_entropy || f->dir[1].has_entropy) {
+        json_key(j, "byte_dist");
+        json_obj_open(j);
+        eve_bytes_dir(j, "toserver", &f->dir[0]);
+        eve_bytes_dir(j, "toclient", &f->dir[1]);
+        json_obj_close(j);
+    }
+    json_obj_close(j);
+}
+
+void eve_write_flow(struct eve *e, const struct flow *f,
+                    enum flow_end_reason reason, uint16_t cid_seed,
+                    uint32_t splt_len)
+{
+    struct json *j = &e->j;
+    char ts[64];
+    json_reset(j);
+    json_obj_open(j);
+    eve_common(j, f->first_usec, "flow", f, cid_seed);
+    json_key(j, "flow");
+    json_obj_open(j);
+    json_kv_u64(j, "pkts_toserver", f->dir[0].pkts);
+    json_kv_u64(j, "pkts_toclient", f->dir[1].pkts);
+    json_kv_u64(j, "bytes_toserver", f->dir[0].bytes);
+    json_kv_u64(j, "bytes_toclient", f->dir[1].bytes);
+    eve_format_time(f->first_usec, ts, sizeof(ts));
+    json_kv_str(j, "start", ts);
+    eve_format_time(f->last_usec, ts, sizeof(ts));
+    json_kv_str(j, "end", ts);
+    json_kv_u64(j, "age", (f->last_usec - f->first_usec) / 1000000);
+    json_kv_str(j, "state", flow_state_name(f->state));
+    json_kv_str(j, "reason", flow_end_reason_name(reason));
+    json_kv_bool(j, "alerted", false);
+    json_kv_str(j, "initiator", flow_initiator_name(f->initiator));
+    json_obj_close(j);
+    if (f->key.proto == 6) {
+        eve_tcp(j, f);
+        json_key(j, "stream");
+        json_obj_open(j);
+        eve_stream_dir(j, "toserver", &f->stream[0]);
+        eve_stream_dir(j, "toclient", &f->stream[1]);
+        json_obj_close(j);
+    }
+    eve_features(j, f, splt_len);
+    json_obj_close(j);
+    eve_emit(e);
+}
+
+static void stats_decoder(struct json *j, const struct decode_stats *d)
+{
+    json_key(j, "decoder");
+    json_obj_open(j);
+    json_kv_u64(j, "pkts", d->pkts);
+    json_kv_u64(j, "bytes", d->bytes);
+    json_kv_u64(j, "ipv4", d->ipv4);
+    json_kv_u64(j, "ipv6", d->ipv6);
+    json_kv_u64(j, "tcp", d->tcp);
+    json_kv_u64(j, "udp", d->udp);
+    json_kv_u64(j, "icmpv4", d->icmp);
+    json_kv_u64(j, "icmpv6", d->icmpv6);
+    json_kv_u64(j, "other_ip", d->other_ip);
+    json_kv_u64(j, "not_ip", d->not_ip);
+    json_kv_u64(j, "vlan", d->vlan);
+    json_kv_u64(j, "mpls", d->mpls);
+    json_kv_u64(j, "tunnels", d->tunnels);
+    json_key(j, "defrag");
+    json_obj_open(j);
+    json_kv_u64(j, "fragments", d->fragments);
+    json_kv_u64(j, "reassembled", d->frag_reassembled);
+    json_kv_u64(j, "timeouts", d->frag_timeouts);
+    json_kv_u64(j, "evicted", d->frag_evicted);
+    json_obj_close(j);
+    json_kv_u64(j, "invalid", d->invalid);
+    json_key(j, "errors");
+    json_obj_open(j);
+    for (int i = 0; i < DECODE_ERR_COUNT; i++)
+        json_kv_u64(j, decode_error_names[i], d->err[i]);
+    json_obj_close(j);
+    json_obj_close(j);
+}
+
+static void stats_flow(struct json *j, const struct flow_table_stats *f)
+{
+    json_key(j, "flow");
+    json_obj_open(j);
+    json_kv_u64(j, "created", f->created);
+    json_kv_u64(j, "ended", f->ended);
+    json_kv_u64(j, "active", f->active);
+    json_kv_u64(j, "evicted", f->evicted);
+    json_kv_u64(j, "tcp_reuse", f->tcp_reuse);
+    json_key(j, "end_reason");
+    json_obj_open(j);
+    for (int i = 0; i < 4; i++)
+        json_kv_u64(j, flow_end_reason_name((enum flow_end_reason)i),
+                    f->by_reason[i]);
+    json_obj_close(j);
+    json_obj_close(j);
+}
+
+static void stats_stream(struct json *j, const struct stream_stats *s)
+{
+    json_key(j, "tcp_reassembly");
+    json_obj_open(j);
+    json_kv_u64(j, "segments", s->segments);
+    json_kv_u64(j, "in_order", s->in_order);
+    json_kv_u64(j, "queued", s->queued);
+    json_kv_u64(j, "retransmits", s->retransmits);
+    json_kv_u64(j, "overlaps", s->overlaps);
+    json_kv_u64(j, "overlap_mismatch", s->overlap_mismatch);
+    json_kv_u64(j, "gaps", s->gaps);
+    json_kv_u64(j, "per_flow_cap", s->per_flow_cap);
+    json_kv_u64(j, "memcap_hit", s->memcap_hit);
+    json_kv_u64(j, "depth_reached", s->depth_reached);
+    json_kv_u64(j, "midstream", s->midstream);
+    json_kv_u64(j, "chunks_in_use", s->chunks_in_use);
+    json_obj_close(j);
+}
+
+void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
+{
+    struct json *j = &e->j;
+    char ts[64];
+    json_reset(j);
+    json_obj_open(j);
+    eve_format_time(in->ts_usec, ts, sizeof(ts));
+    json_kv_str(j, "timestamp", ts);
+    json_kv_str(j, "event_type", "stats");
+    json_key(j, "stats");
+    json_obj_open(j);
+    json_kv_u64(j, "uptime", in->uptime_sec);
+    json_key(j, "capture");
+    json_obj_open(j);
+    json_kv_u64(j, "kernel_packets", in->capture_received);
+    json_kv_u64(j, "kernel_drops", in->capture_dropped);
+    json_kv_u64(j, "kernel_ifdrops", in->capture_ifdropped);
+    json_kv_u64(j, "truncated_files", in->capture_truncated_files);
+    json_obj_close(j);
+    stats_decoder(j, in->decode);
+    stats_flow(j, in->flows);
+    stats_stream(j, in->stream);
+    json_key(j, "memory");
+    json_obj_open(j);
+    json_kv_u64(j, "flow", in->mem_flows);
+    json_kv_u64(j, "tcp_reassembly", in->mem_stream);
+    json_kv_u64(j, "defrag", in->mem_defrag);
+    json_kv_u64(j, "total", in->mem_flows + in->mem_stream + in->mem_defrag);
+    json_obj_close(j);
+    json_key(j, "output");
+    json_obj_open(j);
+    json_kv_u64(j, "records", e->records);
+    json_kv_u64(j, "write_errors", e->write_errors);
+    json_obj_close(j);
+    json_obj_close(j);
+    json_obj_close(j);
+    eve_emit(e);
+}

@@ -1,0 +1,61 @@
+/* eve.h -- EVE JSON lines: the sensor's contract with the outside world.
+ *
+ * Field names are Suricata's wherever nightjar logs the same thing
+ * (timestamp, flow_id, event_type, src_ip, ..., the flow object); what only
+ * nightjar logs is documented in docs/eve.md, next to these names. One
+ * writer per output file; each record is built in a reused buffer and
+ * written with one fwrite, so a record is never interleaved or half-written
+ * by us. This module formats; it never decides what to log.
+ */
+#ifndef NIGHTJAR_EVE_H
+#define NIGHTJAR_EVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "decode/decode_stats.h"
+#include "flow/flow_table.h"
+#include "flow/tcp_stream.h"
+#include "output/json.h"
+
+struct eve {
+    FILE *fp;
+    bool own_fp;
+    struct json j;
+    uint64_t records;
+    uint64_t write_errors;
+};
+
+/* Opens path for appending ("-" is stdout). NULL + errno on failure. */
+struct eve *eve_open(const char *path);
+void eve_close(struct eve *e);
+void eve_flush(struct eve *e);
+
+/* "2024-05-01T10:00:00.123456+0000" */
+void eve_format_time(uint64_t usec, char *buf, size_t len);
+
+/* The fields every event shares, up to and including community_id. */
+void eve_common(struct json *j, uint64_t ts_usec, const char *event_type,
+                const struct flow *f, uint16_t cid_seed);
+
+void eve_write_flow(struct eve *e, const struct flow *f,
+                    enum flow_end_reason reason, uint16_t cid_seed,
+                    uint32_t splt_len);
+
+struct eve_stats_input {
+    uint64_t ts_usec;
+    uint64_t uptime_sec;
+    const struct decode_stats *decode;
+    const struct flow_table_stats *flows;
+    const struct stream_stats *stream;
+    uint64_t mem_flows, mem_stream, mem_defrag;
+    uint64_t capture_received, capture_dropped, capture_ifdropped;
+    uint64_t capture_truncated_files;
+};
+
+void eve_write_stats(struct eve *e, const struct eve_stats_input *in);
+
+const char *ip_proto_name(uint8_t proto, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,52 @@
+/* json.h -- a small streaming JSON writer into a reusable buffer.
+ *
+ * The writer keeps commas and nesting right so callers only say what they
+ * write. Strings are escaped per RFC 8259; bytes that are not valid UTF-8
+ * are written as \u00XX of the byte, so output is always valid JSON. The
+ * buffer grows when a record needs more and is then reused: one record, no
+ * allocation. Non-finite doubles are written as null.
+ */
+#ifndef NIGHTJAR_JSON_H
+#define NIGHTJAR_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JSON_MAX_DEPTH 32
+
+struct json {
+    char *buf;
+    size_t len, cap;
+    int depth;
+    bool first[JSON_MAX_DEPTH]; /* no element written yet at this depth */
+    bool after_key;
+    bool oom;                   /* an allocation failed: record is invalid */
+};
+
+void json_init(struct json *j);
+void json_free(struct json *j);
+void json_reset(struct json *j);
+
+void json_obj_open(struct json *j);
+void json_obj_close(struct json *j);
+void json_arr_open(struct json *j);
+void json_arr_close(struct json *j);
+void json_key(struct json *j, const char *key);
+
+void json_str(struct json *j, const char *s);
+void json_strn(struct json *j, const char *s, size_t n);
+void json_u64(struct json *j, uint64_t v);
+void json_i64(struct json *j, int64_t v);
+void json_double(struct json *j, double v, int decimals);
+void json_bool(struct json *j, bool v);
+void json_null(struct json *j);
+void json_raw(struct json *j, const char *s); /* already-JSON text */
+
+/* key + value shorthands */
+void json_kv_str(struct json *j, const char *k, const char *v);
+void json_kv_u64(struct json *j, const char *k, uint64_t v);
+void json_kv_double(struct json *j, const char *k, double v, int decimals);
+void json_kv_bool(struct json *j, const char *k, bool v);
+
+#endif

@@ -1,0 +1,164 @@
+/* app_detect.c -- content-based application protocol detection (see .h). */
+#include "proto/app_detect.h"
+
+#include <string.h>
+
+#include "util/cursor.h"
+
+static int starts(const uint8_t *d, size_t n, const char *s)
+{
+    size_t l = strlen(s);
+    return n >= l && memcmp(d, s, l) == 0;
+}
+
+static int starts_nocase(const uint8_t *d, size_t n, const char *s)
+{
+    size_t l = strlen(s);
+    if (n < l)
+        return 0;
+    for (size_t i = 0; i < l; i++) {
+        uint8_t c = d[i];
+        if (c >= 'a' && c <= 'z')
+            c = (uint8_t)(c - 32);
+        if (c != (uint8_t)s[i])
+            return 0;
+    }
+    return 1;
+}
+
+static int is_tls(const uint8_t *d, size_t n)
+{
+    if (n >= 3 && d[0] >= 0x14 && d[0] <= 0x18 && d[1] == 0x03 && d[2] <= 0x04)
+        return 1;
+    /* SSLv2-compatible ClientHello: 2-byte length with the high bit, type 1,
+     * version 2.0 or 3.x */
+    return n >= 5 && (d[0] & 0x80) && d[2] == 0x01 &&
+           (d[3] == 0x03 || (d[3] == 0x00 && d[4] == 0x02));
+}
+
+static int is_http_request(const uint8_t *d, size_t n)
+{
+    static const char *const methods[] = {
+        "GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "CONNECT ",
+        "PATCH ", "TRACE ", "PROPFIND ", "MKCOL ", "COPY ", "MOVE ", "LOCK ",
+        "UNLOCK ", "PROPPATCH ", "SEARCH ", "REPORT ", NULL,
+    };
+    for (int i = 0; methods[i]; i++)
+        if (starts(d, n, methods[i]))
+            return 1;
+    return 0;
+}
+
+static int banner_has(const uint8_t *d, size_t n, const char *word)
+{
+    size_t l = strlen(word);
+    for (size_t i = 0; i + l <= n && i < 256; i++) {
+        if (d[i] == '\n')
+            return 0;
+        if (starts_nocase(d + i, n - i, word))
+            return 1;
+    }
+    return 0;
+}
+
+static enum app_proto detect_tcp(int dir, const uint8_t *d, size_t n,
+                                 uint16_t sport)
+{
+    if (is_tls(d, n))
+        return APP_TLS;
+    if (starts(d, n, "SSH-"))
+        return APP_SSH;
+    if (dir == 0 && is_http_request(d, n))
+        return APP_HTTP;
+    if (dir == 1 && starts(d, n, "HTTP/1."))
+        return APP_HTTP;
+    if (n >= 8 && d[0] == 0x00 &&
+        (memcmp(d + 4, "\xffSMB", 4) == 0 || memcmp(d + 4, "\xfeSMB", 4) == 0))
+        return APP_SMB;
+    if (dir == 1) {
+        if (starts(d, n, "220")) {
+            if (banner_has(d, n, "SMTP") || banner_has(d, n, "MAIL"))
+                return APP_SMTP;
+            if (banner_has(d, n, "FTP"))
+                return APP_FTP;
+            return APP_UNKNOWN; /* wait for the client's first command */
+        }
+        if (starts(d, n, "+OK"))
+            return APP_POP3;
+        if (starts(d, n, "* OK") || starts(d, n, "* PREAUTH"))
+            return APP_IMAP;
+    } else {
+        if (starts_nocase(d, n, "EHLO ") || starts_nocase(d, n, "HELO "))
+            return APP_SMTP;
+        if (starts_nocase(d, n, "USER ") || starts_nocase(d, n, "AUTH TLS") ||
+            starts_nocase(d, n, "FEAT"))
+            return APP_FTP;
+        if (starts_nocase(d, n, "CAPA") && sport != 143)
+            return APP_POP3;
+    }
+    return APP_UNKNOWN;
+}
+
+/* A DNS header with one question or a plausible answer count. */
+static int is_dns(const uint8_t *d, size_t n)
+{
+    cursor_t c = cur_make(d, n);
+    cur_skip(&c, 2);
+    uint16_t flags = cur_u16be(&c);
+    uint16_t qd = cur_u16be(&c);
+    uint16_t an = cur_u16be(&c);
+    if (!cur_ok(&c) || cur_left(&c) < 4)
+        return 0;
+    unsigned opcode = (flags >> 11) & 0xf;
+    return opcode <= 6 && qd <= 4 && an <= 256;
+}
+
+static int is_quic(const uint8_t *d, size_t n)
+{
+    if (n < 7 || (d[0] & 0xc0) != 0xc0)
+        return 0;
+    uint32_t v = ((uint32_t)d[1] << 24) | ((uint32_t)d[2] << 16) |
+                 ((uint32_t)d[3] << 8) | d[4];
+    return v == 0x00000001 || v == 0x6b3343cf || v == 0 ||
+           (v & 0xffffff00) == 0xff000000 || (v & 0x0f0f0f0f) == 0x0a0a0a0a ||
+           v == 0x51303433 || v == 0x51303436 || v == 0x51303530;
+}
+
+static enum app_proto detect_udp(const uint8_t *d, size_t n, uint16_t cport,
+                                 uint16_t sport)
+{
+    if ((sport == 53 || sport == 5353 || sport == 5355 || cport == 53) &&
+        is_dns(d, n))
+        return APP_DNS;
+    if ((sport == 67 || sport == 68) && n >= 240 && d[236] == 0x63 &&
+        d[237] == 0x82 && d[238] == 0x53 && d[239] == 0x63)
+        return APP_DHCP;
+    if (sport == 123 && n >= 48 && ((d[0] >> 3) & 7) >= 1 &&
+        ((d[0] >> 3) & 7) <= 4)
+        return APP_NTP;
+    if (is_quic(d, n))
+        return APP_QUIC;
+    return APP_UNKNOWN;
+}
+
+enum app_proto app_detect(uint8_t ip_proto, int dir, const uint8_t *data,
+                          size_t len, uint16_t client_port,
+                          uint16_t server_port)
+{
+    if (!data || !len)
+        return APP_UNKNOWN;
+    if (ip_proto == 6)
+        return detect_tcp(dir, data, len, server_port);
+    if (ip_proto == 17)
+        return detect_udp(data, len, client_port, server_port);
+    return APP_UNKNOWN;
+}
+
+const char *app_proto_name(enum app_proto p)
+{
+    static const char *const n[APP_COUNT] = {
+        "", "http", "tls", "ssh", "smtp", "ftp", "pop3", "imap", "smb",
+        "dns", "quic", "dhcp", "ntp",
+    };
+    return p < APP_COUNT ? n[p] : "";
+}

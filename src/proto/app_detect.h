@@ -1,0 +1,30 @@
+/* app_detect.h -- which application protocol a flow speaks, by content.
+ *
+ * Looks at the first bytes each side sends (the reassembled stream for TCP,
+ * the first datagrams for UDP) and recognises the protocol by its shape, on
+ * any port: TLS records and SSLv2 hellos, HTTP request and status lines,
+ * SSH banners, SMTP/FTP/POP3/IMAP greetings and commands, SMB over NetBIOS,
+ * DNS, QUIC long headers, DHCP and NTP. Ports only break ties between
+ * protocols whose first bytes look alike (DNS, NTP, DHCP). A pure function:
+ * no state, no allocation; it never decides whether anything is malicious.
+ */
+#ifndef NIGHTJAR_APP_DETECT_H
+#define NIGHTJAR_APP_DETECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum app_proto {
+    APP_UNKNOWN = 0, APP_HTTP, APP_TLS, APP_SSH, APP_SMTP, APP_FTP, APP_POP3,
+    APP_IMAP, APP_SMB, APP_DNS, APP_QUIC, APP_DHCP, APP_NTP, APP_COUNT
+};
+
+/* dir: 0 from client, 1 from server. Returns APP_UNKNOWN when unsure. */
+enum app_proto app_detect(uint8_t ip_proto, int dir, const uint8_t *data,
+                          size_t len, uint16_t client_port,
+                          uint16_t server_port);
+
+/* Suricata's name for it ("tls", "http", ...); "" for APP_UNKNOWN. */
+const char *app_proto_name(enum app_proto p);
+
+#endif

@@ -1,0 +1,305 @@
+/* main.c -- the nightjar sensor's command line.
+ *
+ * Reads settings (defaults, then -c FILE, then --set and the short options,
+ * in that order, so the command line wins), opens the EVE output and every
+ * source, runs packets through the pipeline and prints a summary. Sources
+ * are read one after another into the same flow table, so a capture split
+ * over several files gives the same flows as one file. Exit status: 0 when
+ * something was read, 1 when nothing could be, 2 for a usage or
+ * configuration error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/opensslv.h>
+#include <pcap/pcap.h>
+#include <yaml.h>
+
+#include "capture/capture.h"
+#include "config/config.h"
+#include "output/eve.h"
+#include "sensor/pipeline.h"
+#include "version.h"
+
+#define MAX_FILES 4096
+
+static volatile sig_atomic_t stop_requested;
+static struct capture *volatile current_capture;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+    capture_break(current_capture);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"Usage: nightjar [options] -r FILE [-r FILE ...]\n"
+"       nightjar [options] -i IFACE\n"
+"\n"
+"Network detection and response sensor: reads packets, tracks flows with\n"
+"their encrypted-traffic features, and writes EVE JSON.\n"
+"\n"
+"Sources:\n"
+"  -r, --read FILE        read a pcap or pcapng file (repeatable; read in\n"
+"                         order into one flow table)\n"
+"  -i, --interface IFACE  capture live from IFACE with libpcap\n"
+"  -f, --filter BPF       only packets matching this BPF filter\n"
+"\n"
+"Output:\n"
+"  -o, --output FILE      EVE JSON lines to FILE (\"-\" is stdout);\n"
+"                         default: nightjar-eve.json (eve-log.filename)\n"
+"  -q, --quiet            no summary on stderr at the end\n"
+"\n"
+"Settings:\n"
+"  -c, --config FILE      YAML configuration (see docs/nightjar.yaml)\n"
+"  -s, --set NAME=VALUE   set one setting, e.g. --set flow.memcap=64mb\n"
+"                         (repeatable; wins over the config file)\n"
+"      --dump-config      print every setting with its value and exit\n"
+"\n"
+"  -h, --help             this help\n"
+"  -V, --version          version and the libraries it was built with\n"
+"\n"
+"SIGINT and SIGTERM stop cleanly: every open flow is written out.\n"
+"See nightjar(8) and docs/eve.md for the output fields.\n");
+}
+
+static void version(void)
+{
+    printf("nightjar %s\n", NIGHTJAR_VERSION);
+    printf("  %s\n", pcap_lib_version());
+    printf("  %s\n", OPENSSL_VERSION_TEXT);
+    printf("  libyaml %s\n", yaml_get_version_string());
+}
+
+struct options {
+    const char *files[MAX_FILES];
+    int nfiles;
+    const char *iface;
+    bool quiet;
+    bool dump_config;
+};
+
+static int parse_args(int argc, char **argv, struct options *o,
+                      struct nj_config *cfg)
+{
+    static const struct option longopts[] = {
+        { "read", required_argument, NULL, 'r' },
+        { "interface", required_argument, NULL, 'i' },
+        { "filter", required_argument, NULL, 'f' },
+        { "output", required_argument, NULL, 'o' },
+        { "config", required_argument, NULL, 'c' },
+        { "set", required_argument, NULL, 's' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "dump-config", no_argument, NULL, 'D' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    char err[512];
+    const char *config_file = NULL;
+    /* first pass: the config file, so the command line can override it */
+    for (int i = 1; i < argc - 1; i++)
+        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config"))
+            config_file = argv[i + 1];
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv[i], "--config=", 9))
+            config_file = argv[i] + 9;
+    if (config_file && !config_load_yaml(cfg, config_file, err, sizeof(err))) {
+        fprintf(stderr, "nightjar: %s\n", err);
+        return 2;
+    }
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":r:i:f:o:c:s:qhV", longopts,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (o->nfiles >= MAX_FILES) {
+                fprintf(stderr, "nightjar: at most %d files\n", MAX_FILES);
+                return 2;
+            }
+            o->files[o->nfiles++] = optarg;
+            break;
+        case 'i': o->iface = optarg; break;
+        case 'f': snprintf(cfg->bpf, sizeof(cfg->bpf), "%s", optarg); break;
+        case 'o':
+            snprintf(cfg->eve_path, sizeof(cfg->eve_path), "%s", optarg);
+            break;
+        case 'c': break; /* read above */
+        case 's':
+            if (!config_set_assignment(cfg, optarg, err, sizeof(err))) {
+                fprintf(stderr, "nightjar: %s\n", err);
+                return 2;
+            }
+            break;
+        case 'q': o->quiet = true; break;
+        case 'D': o->dump_config = true; break;
+        case 'h': usage(stdout); exit(0);
+        case 'V': version(); exit(0);
+        case ':':
+            fprintf(stderr, "nightjar: option '%s' needs a value\n",
+                    argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "nightjar: unknown option '%s' (try --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "nightjar: unexpected argument '%s' (files are read "
+                "with -r; try --help)\n", argv[optind]);
+        return 2;
+    }
+    if (!config_validate(cfg, err, sizeof(err))) {
+        fprintf(stderr, "nightjar: %s\n", err);
+        return 2;
+    }
+    if (o->dump_config)
+        return 0;
+    if (!o->nfiles && !o->iface) {
+        fprintf(stderr, "nightjar: nothing to read: give -r FILE or -i IFACE "
+                "(try --help)\n");
+        return 2;
+    }
+    if (o->nfiles && o->iface) {
+        fprintf(stderr, "nightjar: -r and -i cannot be used together\n");
+        return 2;
+    }
+    return 0;
+}
+
+static uint64_t wall_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Reads one file to its end. Returns packets read, or -1 if unopenable. */
+static long long run_file(struct pipeline *pl, const char *path,
+                          const char *bpf)
+{
+    char err[1024];
+    struct capture *c = capture_open_file(path, bpf, err, sizeof(err));
+    if (!c) {
+        fprintf(stderr, "nightjar: %s\n", err);
+        return -1;
+    }
+    current_capture = c;
+    struct packet p;
+    memset(&p, 0, sizeof(p));
+    enum capture_result r = CAPTURE_END;
+    while (!stop_requested && (r = capture_next(c, &p)) == CAPTURE_PACKET)
+        pipeline_packet(pl, &p);
+    if (!stop_requested && r == CAPTURE_BROKEN) {
+        fprintf(stderr, "nightjar: %s: damaged capture, %s; the packets "
+                "before were processed\n", path, capture_error(c));
+        pipeline_note_truncated_file(pl);
+    }
+    long long n = (long long)capture_packets(c);
+    current_capture = NULL;
+    capture_close(c);
+    return n;
+}
+
+static int run_live(struct pipeline *pl, const char *iface,
+                    const struct nj_config *cfg)
+{
+    char err[1024];
+    struct capture *c = capture_open_live(iface, cfg->bpf, cfg->snaplen,
+                                          cfg->promiscuous, err, sizeof(err));
+    if (!c) {
+        fprintf(stderr, "nightjar: %s\n", err);
+        return -1;
+    }
+    current_capture = c;
+    uint64_t next_stats = wall_usec() + cfg->stats_interval * 1000000ull;
+    struct packet p;
+    memset(&p, 0, sizeof(p));
+    int rc = 0;
+    while (!stop_requested) {
+        enum capture_result r = capture_next(c, &p);
+        if (r == CAPTURE_PACKET)
+            pipeline_packet(pl, &p);
+        else if (r == CAPTURE_BROKEN) {
+            fprintf(stderr, "nightjar: %s: %s\n", iface, capture_error(c));
+            rc = -1;
+            break;
+        }
+        uint64_t now = wall_usec();
+        if (r == CAPTURE_TIMEOUT)
+            pipeline_tick(pl, now);
+        if (cfg->stats_interval && now >= next_stats) {
+            struct capture_stats cs;
+            if (capture_stats(c, &cs))
+                pipeline_capture_stats(pl, &cs);
+            pipeline_write_stats(pl, now);
+            next_stats = now + cfg->stats_interval * 1000000ull;
+        }
+    }
+    struct capture_stats cs;
+    if (capture_stats(c, &cs))
+        pipeline_capture_stats(pl, &cs);
+    current_capture = NULL;
+    capture_close(c);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static struct options o;
+    static struct nj_config cfg;
+    config_defaults(&cfg);
+    int rc = parse_args(argc, argv, &o, &cfg);
+    if (rc)
+        return rc;
+    if (o.dump_config) {
+        config_dump(&cfg, stdout);
+        return 0;
+    }
+    struct eve *eve = eve_open(cfg.eve_path);
+    if (!eve) {
+        fprintf(stderr, "nightjar: cannot write EVE log %s: %s\n",
+                cfg.eve_path, strerror(errno));
+        return 2;
+    }
+    char err[512];
+    struct pipeline *pl = pipeline_new(&cfg, eve, err, sizeof(err));
+    if (!pl) {
+        fprintf(stderr, "nightjar: %s\n", err);
+        eve_close(eve);
+        return 2;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int opened = 0;
+    if (o.iface) {
+        opened = run_live(pl, o.iface, &cfg) == 0;
+    } else {
+        for (int i = 0; i < o.nfiles && !stop_requested; i++)
+            if (run_file(pl, o.files[i], cfg.bpf) >= 0)
+                opened++;
+    }
+    pipeline_finish(pl);
+    bool read_any = pipeline_packets(pl) > 0 || opened > 0;
+    if (!o.quiet)
+        pipeline_summary(pl, stderr,
+                         strcmp(cfg.eve_path, "-") ? cfg.eve_path : NULL);
+    pipeline_free(pl);
+    eve_close(eve);
+    return read_any ? 0 : 1;
+}

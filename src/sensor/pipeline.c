@@ -1,0 +1,251 @@
+/* pipeline.c -- the glue between capture, decode, flows, reassembly and
+ * output (see pipeline.h). Per packet: one decode, one flow lookup, at most
+ * one reassembly step and one detection call; nothing is allocated once the
+ * pools are warm.
+ */
+#include "sensor/pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "decode/defrag.h"
+#include "flow/flow_table.h"
+#include "flow/tcp_stream.h"
+#include "proto/app_detect.h"
+
+#define TOP_FLOWS 8
+
+struct top_flow {
+    char line[200];
+    uint64_t bytes;
+};
+
+struct pipeline {
+    struct nj_config cfg;
+    struct eve *eve;
+    struct decode_stats dstats;
+    struct defrag *defrag;
+    struct flow_table *flows;
+    struct stream_engine *streams;
+    uint64_t first_usec, last_usec;
+    uint64_t wall_start;
+    struct capture_stats cap;
+    uint64_t truncated_files;
+    uint64_t app_flows[APP_COUNT];
+    uint64_t proto_flows[3]; /* tcp, udp, other */
+    struct top_flow top[TOP_FLOWS];
+};
+
+struct sink_ctx {
+    struct pipeline *pl;
+    struct flow *f;
+};
+
+static uint64_t wall_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void detect_app(struct flow *f, int dir, const uint8_t *data,
+                       size_t len)
+{
+    if (f->app_proto != APP_UNKNOWN || (f->app_dir_seen & (1u << dir)))
+        return;
+    f->app_dir_seen |= (uint8_t)(1u << dir);
+    f->app_proto = (uint8_t)app_detect(f->key.proto, dir, data, len,
+                                       flow_port(f, 0), flow_port(f, 1));
+}
+
+static void on_stream_data(void *ctx, int dir, const uint8_t *data, size_t len)
+{
+    struct sink_ctx *s = ctx;
+    detect_app(s->f, dir, data, len);
+}
+
+static void remember_top(struct pipeline *pl, const struct flow *f)
+{
+    uint64_t bytes = f->dir[0].bytes + f->dir[1].bytes;
+    int slot = -1;
+    for (int i = 0; i < TOP_FLOWS; i++)
+        if (slot < 0 || pl->top[i].bytes < pl->top[slot].bytes)
+            slot = i;
+    if (pl->top[slot].bytes >= bytes)
+        return;
+    char a[64], b[64], pbuf[8];
+    const char *app = app_proto_name(f->app_proto);
+    snprintf(pl->top[slot].line, sizeof(pl->top[slot].line),
+             "%-4s %s:%u -> %s:%u  %s  %llu pkts %llu bytes",
+             ip_proto_name(f->key.proto, pbuf, sizeof(pbuf)),
+             ip_addr_str(flow_addr(f, 0), f->key.ip_version, a, sizeof(a)),
+             flow_port(f, 0),
+             ip_addr_str(flow_addr(f, 1), f->key.ip_version, b, sizeof(b)),
+             flow_port(f, 1), *app ? app : "-",
+             (unsigned long long)(f->dir[0].pkts + f->dir[1].pkts),
+             (unsigned long long)bytes);
+    pl->top[slot].bytes = bytes;
+}
+
+static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
+{
+    struct pipeline *pl = ctx;
+    if (f->key.proto == 6) {
+        struct sink_ctx s = { pl, f };
+        stream_finish(pl->streams, &f->stream[0], 0, &s);
+        stream_finish(pl->streams, &f->stream[1], 1, &s);
+    }
+    pl->app_flows[f->app_proto < APP_COUNT ? f->app_proto : 0]++;
+    pl->proto_flows[f->key.proto == 6 ? 0 : f->key.proto == 17 ? 1 : 2]++;
+    remember_top(pl, f);
+    if (pl->eve)
+        eve_write_flow(pl->eve, f, reason, (uint16_t)pl->cfg.community_id_seed,
+                       pl->cfg.flow.splt_len);
+}
+
+struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
+                              char *err, size_t errlen)
+{
+    struct pipeline *pl = calloc(1, sizeof(*pl));
+    if (!pl) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pl->cfg = *cfg;
+    pl->eve = eve;
+    pl->wall_start = wall_usec();
+    static const struct stream_sink sink = { on_stream_data, NULL };
+    pl->defrag = defrag_new(&cfg->defrag);
+    pl->flows = flow_table_new(&cfg->flow, on_flow_end, pl);
+    pl->streams = stream_engine_new(&cfg->stream, &sink);
+    if (!pl->defrag || !pl->flows || !pl->streams) {
+        snprintf(err, errlen, "out of memory setting up the flow table "
+                 "(flow.memcap %llu)", (unsigned long long)cfg->flow.memcap);
+        pipeline_free(pl);
+        return NULL;
+    }
+    return pl;
+}
+
+void pipeline_free(struct pipeline *pl)
+{
+    if (!pl)
+        return;
+    flow_table_free(pl->flows);
+    stream_engine_free(pl->streams);
+    defrag_free(pl->defrag);
+    free(pl);
+}
+
+void pipeline_packet(struct pipeline *pl, struct packet *p)
+{
+    if (!pl->first_usec)
+        pl->first_usec = p->ts_usec;
+    if (p->ts_usec > pl->last_usec)
+        pl->last_usec = p->ts_usec;
+    if (decode_packet(p, pl->defrag, &pl->dstats) != DECODE_OK)
+        return;
+    int dir;
+    struct flow *f = flow_table_packet(pl->flows, p, &dir);
+    if (!f)
+        return;
+    if (p->proto == 6) {
+        struct sink_ctx s = { pl, f };
+        stream_segment(pl->streams, &f->stream[dir], dir, &s, p->tcp_flags,
+                       p->tcp_seq, p->payload, p->payload_len);
+    } else if (p->payload_len) {
+        detect_app(f, dir, p->payload, p->payload_len);
+    }
+}
+
+void pipeline_tick(struct pipeline *pl, uint64_t now_usec)
+{
+    flow_table_expire(pl->flows, now_usec);
+}
+
+void pipeline_capture_stats(struct pipeline *pl, const struct capture_stats *cs)
+{
+    pl->cap = *cs; /* the kernel's counters are totals since the start */
+}
+
+void pipeline_note_truncated_file(struct pipeline *pl) { pl->truncated_files++; }
+
+void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec)
+{
+    if (!pl->eve)
+        return;
+    struct eve_stats_input in = {
+        .ts_usec = ts_usec ? ts_usec : (pl->last_usec ? pl->last_usec
+                                                      : wall_usec()),
+        .uptime_sec = (wall_usec() - pl->wall_start) / 1000000u,
+        .decode = &pl->dstats,
+        .flows = flow_table_stats(pl->flows),
+        .stream = stream_engine_stats(pl->streams),
+        .mem_flows = flow_table_memory(pl->flows),
+        .mem_stream = stream_engine_memory(pl->streams),
+        .mem_defrag = defrag_memory(pl->defrag),
+        .capture_received = pl->cap.received,
+        .capture_dropped = pl->cap.dropped,
+        .capture_ifdropped = pl->cap.ifdropped,
+        .capture_truncated_files = pl->truncated_files,
+    };
+    eve_write_stats(pl->eve, &in);
+}
+
+void pipeline_finish(struct pipeline *pl)
+{
+    flow_table_flush(pl->flows, FLOW_END_SHUTDOWN);
+    pipeline_write_stats(pl, 0);
+    eve_flush(pl->eve);
+}
+
+uint64_t pipeline_packets(const struct pipeline *pl) { return pl->dstats.pkts; }
+
+static int top_cmp(const void *a, const void *b)
+{
+    const struct top_flow *x = a, *y = b;
+    return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+}
+
+void pipeline_summary(const struct pipeline *pl, FILE *out,
+                      const char *eve_path)
+{
+    const struct decode_stats *d = &pl->dstats;
+    const struct flow_table_stats *fs = flow_table_stats(pl->flows);
+    const struct stream_stats *ss = stream_engine_stats(pl->streams);
+    fprintf(out, "nightjar: %llu packets, %llu bytes, %.3f s of traffic\n",
+            (unsigned long long)d->pkts, (unsigned long long)d->bytes,
+            pl->last_usec > pl->first_usec
+                ? (pl->last_usec - pl->first_usec) / 1e6 : 0.0);
+    fprintf(out, "  flows: %llu (tcp %llu, udp %llu, other %llu), "
+            "%llu evicted for memory\n",
+            (unsigned long long)fs->created, (unsigned long long)pl->proto_flows[0],
+            (unsigned long long)pl->proto_flows[1],
+            (unsigned long long)pl->proto_flows[2],
+            (unsigned long long)fs->evicted);
+    fprintf(out, "  application protocols:");
+    int any = 0;
+    for (int i = 1; i < APP_COUNT; i++)
+        if (pl->app_flows[i]) {
+            fprintf(out, " %s %llu", app_proto_name((enum app_proto)i),
+                    (unsigned long long)pl->app_flows[i]);
+            any = 1;
+        }
+    fprintf(out, "%s\n", any ? "" : " none recognised");
+    fprintf(out, "  decoder: %llu invalid, %llu not IP, %llu tunnelled, "
+            "%llu fragments; reassembly: %llu gaps, %llu out-of-order\n",
+            (unsigned long long)d->invalid, (unsigned long long)d->not_ip,
+            (unsigned long long)d->tunnels, (unsigned long long)d->fragments,
+            (unsigned long long)ss->gaps, (unsigned long long)ss->queued);
+    struct top_flow top[TOP_FLOWS];
+    memcpy(top, pl->top, sizeof(top));
+    qsort(top, TOP_FLOWS, sizeof(top[0]), top_cmp);
+    if (top[0].bytes)
+        fprintf(out, "  largest flows:\n");
+    for (int i = 0; i < TOP_FLOWS && top[i].bytes; i++)
+        fprintf(out, "    %s\n", top[i].line);
+    if (eve_path)
+        fprintf(out, "  EVE log: %s (%llu records)\n", eve_path,
+                (unsigned long long)(pl->eve ? pl->eve->records : 0));
+}

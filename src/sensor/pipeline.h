@@ -1,0 +1,47 @@
+/* pipeline.h -- one packet's way through the sensor, and what it leaves.
+ *
+ * decode -> flow table -> TCP reassembly -> application detection, with
+ * flow records written as EVE when flows end and a stats record at the end
+ * (and periodically when live). The pipeline owns every stage's state and
+ * the glue between them; the stages do not know one another. A detector
+ * added later reads what the pipeline hands it; it never parses packets.
+ */
+#ifndef NIGHTJAR_PIPELINE_H
+#define NIGHTJAR_PIPELINE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "capture/capture.h"
+#include "config/config.h"
+#include "output/eve.h"
+
+struct pipeline;
+
+struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
+                              char *err, size_t errlen);
+void pipeline_free(struct pipeline *pl);
+
+void pipeline_packet(struct pipeline *pl, struct packet *p);
+
+/* Advances time without a packet (live capture, idle link). */
+void pipeline_tick(struct pipeline *pl, uint64_t now_usec);
+
+/* The live source's kernel counters (totals) for the next stats record. */
+void pipeline_capture_stats(struct pipeline *pl, const struct capture_stats *cs);
+void pipeline_note_truncated_file(struct pipeline *pl);
+
+/* Writes a stats record stamped with `ts_usec` (0: the last packet time). */
+void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec);
+
+/* Ends every flow (reason shutdown) and writes the final stats record. */
+void pipeline_finish(struct pipeline *pl);
+
+/* A short account for a person: packets, flows, protocols, the biggest
+ * flows, problems, where the EVE log went. */
+void pipeline_summary(const struct pipeline *pl, FILE *out,
+                      const char *eve_path);
+
+uint64_t pipeline_packets(const struct pipeline *pl);
+
+#endif
