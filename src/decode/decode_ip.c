@@ -13,20 +13,20 @@
 #include "decode/decode_internal.h"
 
 /* The payload present after an IP header that declared `declared` bytes of
- * payload: fewer only when the capture was cut by the snap length. */
-static bool ip_payload(struct decode_ctx *d, cursor_t *c, uint32_t declared,
-                       cursor_t *out)
+ * payload. Fewer bytes are there when the snap length cut the frame, or when
+ * the header lies; the latter is counted as `lie`, but the packet is kept
+ * with what is there (marked truncated), since its addresses and ports still
+ * say whose traffic it is -- tshark accounts such packets the same way. */
+static cursor_t ip_payload(struct decode_ctx *d, cursor_t *c, uint32_t declared,
+                           enum decode_error lie)
 {
     size_t left = cur_left(c);
-    if (declared <= left) {
-        *out = cur_sub(c, declared); /* drops link padding */
-        return true;
-    }
+    if (declared <= left)
+        return cur_sub(c, declared); /* drops link padding */
     if (!d->capture_cut)
-        return false;
-    *out = cur_sub(c, left);
+        d->st->err[lie]++;
     d->p->payload_truncated = true;
-    return true;
+    return cur_sub(c, left);
 }
 
 static enum decode_result ip_fragment(struct decode_ctx *d, cursor_t payload,
@@ -80,6 +80,12 @@ enum decode_result decode_ipv4(struct decode_ctx *d, cursor_t c)
     uint32_t hlen = (vhl & 0x0f) * 4u;
     if (hlen < 20)
         return decode_fail(d, DECODE_ERR_ipv4_bad_header_len);
+    if (total == 0 && cur_left(&c) >= hlen && cur_left(&c) <= 0xffff) {
+        /* captured on the sending host before TCP segmentation offload
+         * split it: the length is left for the NIC to fill in */
+        total = (uint16_t)cur_left(&c);
+        d->st->ipv4_tso++;
+    }
     if (total < hlen)
         return decode_fail(d, DECODE_ERR_ipv4_bad_total_len);
     cur_skip(&c, hlen);
@@ -95,9 +101,8 @@ enum decode_result decode_ipv4(struct decode_ctx *d, cursor_t c)
     p->proto = proto;
     p->ip_len = total;
     p->payload_truncated = false;
-    cursor_t payload;
-    if (!ip_payload(d, &c, total - hlen, &payload))
-        return decode_fail(d, DECODE_ERR_ipv4_bad_total_len);
+    cursor_t payload = ip_payload(d, &c, total - hlen,
+                                  DECODE_ERR_ipv4_bad_total_len);
     uint32_t offset = (frag & 0x1fffu) * 8u;
     bool more = frag & 0x2000;
     d->l4_declared = total - hlen;
@@ -181,9 +186,7 @@ enum decode_result decode_ipv6(struct decode_ctx *d, cursor_t c)
     p->ttl = hlim;
     p->ip_len = 40u + plen;
     p->payload_truncated = false;
-    cursor_t payload;
-    if (!ip_payload(d, &c, plen, &payload))
-        return decode_fail(d, DECODE_ERR_ipv6_bad_payload_len);
+    cursor_t payload = ip_payload(d, &c, plen, DECODE_ERR_ipv6_bad_payload_len);
     bool is_frag = false, more = false;
     uint32_t frag_id = 0, frag_off = 0;
     const uint8_t *pstart = payload.p;

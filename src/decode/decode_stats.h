@@ -53,6 +53,7 @@ struct decode_stats {
     uint64_t ipv4, ipv6, tcp, udp, icmp, icmpv6, other_ip;
     uint64_t not_ip;        /* ARP, LLDP, STP, ... : fine, not ours */
     uint64_t vlan, mpls, tunnels;
+    uint64_t ipv4_tso;      /* IPv4 total length 0: sized from the capture */
     uint64_t fragments, frag_reassembled, frag_timeouts, frag_evicted;
     uint64_t invalid;       /* sum of the reasons below */
     uint64_t err[DECODE_ERR_COUNT];

@@ -75,8 +75,14 @@ static enum decode_result decode_udp(struct decode_ctx *d, cursor_t c)
     cur_skip(&c, 2);
     if (!cur_ok(&c))
         return decode_fail(d, DECODE_ERR_udp_truncated);
-    if (len < 8 || (len > seg_len && !p->payload_truncated))
+    if (len < 8) /* not even its own header: nothing to trust */
         return decode_fail(d, DECODE_ERR_udp_bad_len);
+    if (len > seg_len && !p->payload_truncated) {
+        /* a lying length: counted, the packet kept with what is there */
+        d->st->err[DECODE_ERR_udp_bad_len]++;
+        len = (uint16_t)(seg_len <= 0xffff ? seg_len : 0xffff);
+        p->payload_truncated = true;
+    }
     d->st->udp++;
     cursor_t payload = cur_sub(&c, len - 8u <= cur_left(&c) ? len - 8u
                                                           : cur_left(&c));

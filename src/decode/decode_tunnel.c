@@ -1,5 +1,5 @@
 /* decode_tunnel.c -- GRE (with ERSPAN I/II/III and PPTP's enhanced GRE),
- * VXLAN, Geneve and GTP-U.
+ * VXLAN, VXLAN-GPE, Geneve and GTP-U.
  *
  * A tunnel's inner packet is what the flow table keys on; the outer headers
  * only leave their mark as packet->tunnel and tunnel_id (VNI, GRE key,
@@ -117,6 +117,26 @@ static enum decode_result decode_vxlan(struct decode_ctx *d, cursor_t c)
     return decode_ethernet(d, c);
 }
 
+/* VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe): VXLAN with a next-protocol field. */
+static enum decode_result decode_vxlan_gpe(struct decode_ctx *d, cursor_t c)
+{
+    uint8_t flags = cur_u8(&c);
+    cur_skip(&c, 2);
+    uint8_t next = cur_u8(&c);
+    uint32_t vni = cur_u32be(&c) >> 8;
+    if (!cur_ok(&c))
+        return decode_fail(d, DECODE_ERR_vxlan_truncated);
+    if (!(flags & 0x08) || next < 1 || next > 3)
+        return DECODE_NOT_IP;
+    if (tunnel_begin(d, TUNNEL_VXLAN, vni) != DECODE_OK)
+        return DECODE_INVALID;
+    if (next == 1)
+        return decode_ipv4(d, c);
+    if (next == 2)
+        return decode_ipv6(d, c);
+    return decode_ethernet(d, c);
+}
+
 static enum decode_result decode_geneve(struct decode_ctx *d, cursor_t c)
 {
     uint8_t ver_optlen = cur_u8(&c);
@@ -170,6 +190,8 @@ enum decode_result decode_udp_tunnel(struct decode_ctx *d, uint16_t sport,
 {
     if (dport == 4789 || sport == 4789)
         return decode_vxlan(d, c);
+    if (dport == 4790 || sport == 4790)
+        return decode_vxlan_gpe(d, c);
     if (dport == 6081 || sport == 6081)
         return decode_geneve(d, c);
     if (dport == 2152 || sport == 2152)

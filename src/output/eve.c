@@ -366,6 +366,7 @@ static void stats_decoder(struct json *j, const struct decode_stats *d)
     json_kv_u64(j, "vlan", d->vlan);
     json_kv_u64(j, "mpls", d->mpls);
     json_kv_u64(j, "tunnels", d->tunnels);
+    json_kv_u64(j, "ipv4_tso", d->ipv4_tso);
     json_key(j, "defrag");
     json_obj_open(j);
     json_kv_u64(j, "fragments", d->fragments);

@@ -87,15 +87,37 @@ static void snaplen_cut_payload_is_kept_and_marked(void)
     CHECK_EQ(p.payload_wire_len, 5);
 }
 
-static void ip_total_length_beyond_frame_is_invalid(void)
+static void ip_total_length_beyond_frame_is_counted_and_kept(void)
 {
     struct pb b;
     struct packet p;
     build_tcp4(&b);
     pb_put16(&b, 14 + 2, 1500);
     uint64_t before = st.err[DECODE_ERR_ipv4_bad_total_len];
-    CHECK_EQ(decode(&b, DLT_EN10MB, &p), DECODE_INVALID);
+    uint64_t invalid = st.invalid;
+    CHECK_EQ(decode(&b, DLT_EN10MB, &p), DECODE_OK);
     CHECK_EQ(st.err[DECODE_ERR_ipv4_bad_total_len], before + 1);
+    CHECK_EQ(st.invalid, invalid);
+    CHECK(p.payload_truncated);
+    CHECK_EQ(p.payload_len, 5);
+    CHECK_EQ(p.sport, 40000);
+}
+
+static void udp_length_lie_is_counted_and_clamped(void)
+{
+    struct pb b = { .len = 0 };
+    struct packet p;
+    pb_eth(&b, 0x0800);
+    size_t ip = pb_ipv4(&b, IP4(1, 1, 1, 1), IP4(2, 2, 2, 2), 17, 0, 0);
+    pb_udp(&b, 1512, 53);
+    pb_bytes(&b, "abcdefgh", 8);
+    pb_fix_ipv4(&b, ip);
+    pb_put16(&b, 14 + 20 + 4, 65535);
+    uint64_t before = st.err[DECODE_ERR_udp_bad_len];
+    CHECK_EQ(decode(&b, DLT_EN10MB, &p), DECODE_OK);
+    CHECK_EQ(st.err[DECODE_ERR_udp_bad_len], before + 1);
+    CHECK_EQ(p.payload_len, 8);
+    CHECK_EQ(p.dport, 53);
 }
 
 static void vlan_and_qinq_tags_are_recorded(void)
@@ -448,7 +470,8 @@ static void icmp_type_and_code(void)
 TEST_LIST(ethernet_ipv4_tcp_is_decoded, ethernet_padding_is_not_payload,
           every_truncation_is_counted_never_read,
           snaplen_cut_payload_is_kept_and_marked,
-          ip_total_length_beyond_frame_is_invalid,
+          ip_total_length_beyond_frame_is_counted_and_kept,
+          udp_length_lie_is_counted_and_clamped,
           vlan_and_qinq_tags_are_recorded, mpls_label_stack_then_ipv4,
           ipv6_extension_headers_are_walked,
           ipv6_lying_extension_length_is_invalid,
