@@ -22,26 +22,32 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
+MAKEFLAGS += --no-print-directory
+Q ?= @
 .PHONY: all deps demo test check unit asan fuzz bench clean
 all: $(BUILD)/nightjar $(TEST_BIN) $(TOOL_BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h) src/version.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@echo "  CC    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/libnightjar.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/nightjar: $(BUILD)/obj/sensor/main.o $(BUILD)/libnightjar.a
-	$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testing.h $(BUILD)/libnightjar.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit $< $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL)
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit $< $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnightjar.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $< $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL)
+	@echo "  TOOL  $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $< $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL)
 
 deps:
 	@sh scripts/install-deps.sh

@@ -45,6 +45,25 @@ static bool apply_filter(struct capture *c, const char *bpf, char *err,
     return true;
 }
 
+bool capture_check_filter(const char *bpf, char *err, size_t errlen)
+{
+    if (!bpf || !*bpf)
+        return true;
+    pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+    if (!dead) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    struct bpf_program prog;
+    bool ok = pcap_compile(dead, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) == 0;
+    if (ok)
+        pcap_freecode(&prog);
+    else
+        snprintf(err, errlen, "bad BPF filter '%s': %s", bpf, pcap_geterr(dead));
+    pcap_close(dead);
+    return ok;
+}
+
 static bool check_linktype(struct capture *c, const char *src, char *err,
                            size_t errlen)
 {

@@ -34,6 +34,10 @@ struct capture *capture_open_live(const char *iface, const char *bpf,
                                   size_t errlen);
 void capture_close(struct capture *c);
 
+/* Checks that a BPF filter compiles (for Ethernet), before any source is
+ * opened, so a typo is a usage error rather than a failure per file. */
+bool capture_check_filter(const char *bpf, char *err, size_t errlen);
+
 enum capture_result capture_next(struct capture *c, struct packet *p);
 
 /* Why the last CAPTURE_BROKEN happened, with the packet number. */

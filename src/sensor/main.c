@@ -165,6 +165,10 @@ static int parse_args(int argc, char **argv, struct options *o,
     }
     if (o->dump_config)
         return 0;
+    if (!capture_check_filter(cfg->bpf, err, sizeof(err))) {
+        fprintf(stderr, "nightjar: %s\n", err);
+        return 2;
+    }
     if (!o->nfiles && !o->iface) {
         fprintf(stderr, "nightjar: nothing to read: give -r FILE or -i IFACE "
                 "(try --help)\n");

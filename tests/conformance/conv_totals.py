@@ -11,7 +11,9 @@ For each capture:
      counts the whole frame for the nearest ip/ipv6 layer above it) gives the
      exact bytes. Step 1 checks that this walk reproduces tshark's table.
   3. nightjar reads the capture; its EVE flow records are summed per
-     directed endpoint pair and compared with the tshark totals.
+     directed endpoint pair and compared with the tshark totals, and each
+     flow's community_id must be one tshark's communityid field gives for
+     the frames of that conversation.
 
 Differences by design, each named in the output when it applies:
   - ip-fragments: tshark counts a fragmented datagram once, in the frame
@@ -25,6 +27,7 @@ Exit 0 when every capture agrees, 1 otherwise.
 """
 import collections
 import json
+import multiprocessing
 import os
 import re
 import subprocess
@@ -37,7 +40,7 @@ CONV_RE = re.compile(
     r"(\d+)\s+(\d+) (bytes|kB|MB|GB)\s+(\d+)")
 FIELDS = ["frame.number", "frame.len", "frame.protocols", "ip.src", "ip.dst",
           "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "udp.srcport",
-          "udp.dstport", "ip.fragment", "ipv6.fragment", "udp.length"]
+          "udp.dstport", "ip.fragment", "ipv6.fragment", "udp.length", "communityid"]
 
 
 def tshark(args):
@@ -74,12 +77,13 @@ def conv_table(path):
 def frame_walk(path):
     """Directed totals {(proto, src, dst): [frames, bytes]} as the taps count
     them, plus the fragment frames to add, and tunnel-outer conversations."""
-    args = ["-r", path, "-T", "fields", "-E", "separator=/t",
+    args = ["-r", path, "--enable-protocol", "communityid", "-T", "fields", "-E", "separator=/t",
             "-E", "occurrence=a", "-E", "aggregator=,"]
     for f in FIELDS:
         args += ["-e", f]
     out = tshark(args)
     totals = collections.defaultdict(lambda: [0, 0])
+    cids = collections.defaultdict(set)
     tunnel_outer = set()
     frame_len = {}
     reassembled = collections.defaultdict(list)  # frame -> fragment frames
@@ -121,6 +125,8 @@ def frame_walk(path):
                 totals[key][0] += 1
                 totals[key][1] += flen
                 keys.append(key)
+                if lists["communityid"]:
+                    cids[key].add(lists["communityid"][-1])
                 if p == "udp" and any(q in TUNNEL_PROTOS for q in stack[i + 1:i + 2]):
                     tunnel_outer.add(key)
         frame_keys[num] = keys
@@ -131,7 +137,7 @@ def frame_walk(path):
             for fr in set(frags):
                 fragment_extra[key][0] += 1
                 fragment_extra[key][1] += frame_len.get(fr, 0)
-    return totals, fragment_extra, tunnel_outer
+    return totals, fragment_extra, tunnel_outer, cids
 
 
 def nightjar_totals(nightjar, path):
@@ -141,6 +147,7 @@ def nightjar_totals(nightjar, path):
         if r.returncode not in (0, 1):
             raise RuntimeError("nightjar exit %d: %s" % (r.returncode, r.stderr))
         totals = collections.defaultdict(lambda: [0, 0])
+        cids = collections.defaultdict(set)
         with open(eve.name) as fp:
             for line in fp:
                 ev = json.loads(line)
@@ -153,14 +160,16 @@ def nightjar_totals(nightjar, path):
                 totals[(ev["proto"], c, s)][1] += fl["bytes_toserver"]
                 totals[(ev["proto"], s, c)][0] += fl["pkts_toclient"]
                 totals[(ev["proto"], s, c)][1] += fl["bytes_toclient"]
-        return totals
+                cids[(ev["proto"], c, s)].add(ev["community_id"])
+                cids[(ev["proto"], s, c)].add(ev["community_id"])
+        return totals, cids
 
 
 def check(nightjar, path):
     """Returns (conversations compared, problems, notes)."""
     problems, notes = [], set()
     conv = conv_table(path)
-    walk, frag_extra, tunnel_outer = frame_walk(path)
+    walk, frag_extra, tunnel_outer, t_cids = frame_walk(path)
     # 1. our walk reproduces tshark's conversation table, direction by
     #    direction (tshark may list the two directions as two rows)
     directed = collections.defaultdict(lambda: [0, 0])
@@ -176,7 +185,7 @@ def check(nightjar, path):
                             "for %s %s -> %s: walk %s, conv %s" %
                             (key[0], key[1], key[2], w, (f, by)))
     # 2. nightjar equals tshark, direction by direction
-    nj = nightjar_totals(nightjar, path)
+    nj, nj_cids = nightjar_totals(nightjar, path)
     compared = 0
     for (proto, a, b) in conv:
         pair = {(proto, a, b), (proto, b, a)}
@@ -190,6 +199,11 @@ def check(nightjar, path):
             if extra:
                 notes.add("ip-fragments")
                 want = [want[0] + extra[0], want[1] + extra[1]]
+            if key in nj_cids and t_cids.get(key) and \
+                    not nj_cids[key] <= t_cids[key]:
+                problems.append("%s %s -> %s: community_id %s, tshark %s" %
+                                (proto, key[1], key[2], sorted(nj_cids[key]),
+                                 sorted(t_cids[key])))
             got = nj.get(key, [0, 0])
             if list(got) != want:
                 problems.append("%s %s:%d -> %s:%d: tshark %d frames %d bytes, "
@@ -199,15 +213,22 @@ def check(nightjar, path):
     return compared, problems, notes
 
 
+def check_safe(job):
+    nightjar, path = job
+    try:
+        return path, check(nightjar, path)
+    except Exception as e:  # a crash of either tool is a failure
+        return path, (0, ["error: %s" % e], set())
+
+
 def main():
     nightjar, files = sys.argv[1], sys.argv[2:]
     bad = 0
     total = 0
-    for path in files:
-        try:
-            n, problems, notes = check(nightjar, path)
-        except Exception as e:  # a crash of either tool is a failure
-            n, problems, notes = 0, ["error: %s" % e], set()
+    jobs = int(os.environ.get("JOBS", os.cpu_count() or 1))
+    with multiprocessing.Pool(jobs) as pool:
+        results = pool.map(check_safe, [(nightjar, f) for f in files], 1)
+    for path, (n, problems, notes) in results:
         total += n
         name = os.path.relpath(path)
         tag = (" [by design: %s]" % ", ".join(sorted(notes))) if notes else ""

@@ -1,0 +1,68 @@
+#!/bin/sh
+# Bad input gets a clear message and no crash: missing, unreadable and
+# non-capture files, a truncated capture (what is readable is decoded, exit 0),
+# an empty capture, a link type nothing can decode, bad options and settings.
+# And --help, --version, --dump-config tell the truth.
+. "$(dirname "$0")/lib/common.sh"
+demo=$root/samples/demo.pcap
+run() { "$NJ" "$@" >"$WORK/out" 2>"$WORK/err"; echo $?; }
+expect() { # expect EXIT PATTERN ARGS...
+    want=$1 pat=$2; shift 2
+    got=$(run "$@")
+    [ "$got" = "$want" ] || fail "nightjar $*: exit $got, expected $want ($(cat "$WORK/err"))"
+    grep -qi -- "$pat" "$WORK/err" "$WORK/out" || fail "nightjar $*: no '$pat' in: $(cat "$WORK/err")"
+    grep -q "ERROR: AddressSanitizer\|runtime error" "$WORK/err" && fail "sanitizer: $*"
+    return 0
+}
+expect 1 "No such file" -r "$WORK/missing.pcap" -o "$WORK/e.json"
+expect 1 "is a directory" -r "$WORK" -o "$WORK/e.json"
+echo "this is not a capture" > "$WORK/text.pcap"
+expect 1 "not a capture" -r "$WORK/text.pcap" -o "$WORK/e.json"
+if [ "$(id -u)" -ne 0 ]; then
+    cp "$demo" "$WORK/noread.pcap"; chmod 000 "$WORK/noread.pcap"
+    expect 1 "Permission denied" -r "$WORK/noread.pcap" -o "$WORK/e.json"
+fi
+# truncated in the middle of a record: decode what is there, say where it stopped
+size=$(wc -c < "$demo")
+head -c $((size - 100)) "$demo" > "$WORK/cut.pcap"
+expect 0 "damaged capture" -r "$WORK/cut.pcap" -o "$WORK/cut.json"
+grep -q "stopped after packet" "$WORK/err" || fail "truncated: no packet number"
+grep -q '"event_type":"flow"' "$WORK/cut.json" || fail "truncated: no flows from the readable part"
+grep -q '"truncated_files":1' "$WORK/cut.json" || fail "truncated: not counted in stats"
+# one bad file among good ones: the good ones are read, exit 0
+expect 0 "No such file" -r "$WORK/missing.pcap" -r "$demo" -o "$WORK/mix.json"
+# an empty capture (header only) is fine
+head -c 24 "$demo" > "$WORK/empty.pcap"
+expect 0 "0 packets" -r "$WORK/empty.pcap" -o "$WORK/empty.json"
+# a link type nothing can decode: USER0 (147)
+python3 -c "
+import struct,sys
+sys.stdout.buffer.write(struct.pack('<IHHiIII',0xa1b2c3d4,2,4,0,0,65535,147)+struct.pack('<IIII',0,0,4,4)+b'abcd')" > "$WORK/user0.pcap"
+expect 1 "link type 147" -r "$WORK/user0.pcap" -o "$WORK/e.json"
+expect 2 "unknown option" --bogus
+expect 2 "needs a value" -r
+expect 2 "nothing to read" -o "$WORK/e.json"
+expect 2 "unknown setting" --set flow.nonsense=1 -r "$demo"
+expect 2 "not a size" --set flow.memcap=lots -r "$demo"
+expect 2 "bad BPF" -r "$demo" -f "tcp port banana" -o "$WORK/e.json"
+expect 2 "cannot write EVE" -r "$demo" -o "$WORK/no/such/dir/e.json"
+printf 'flow:\n  memcap: 1mb\n  splt: 3\n' > "$WORK/bad.yaml"
+expect 2 "bad.yaml:3" -c "$WORK/bad.yaml" -r "$demo"
+expect 2 "unexpected argument" "$demo"
+expect 0 "Usage: nightjar" --help
+expect 0 "nightjar 0" --version
+grep -q "libpcap" "$WORK/out" || fail "--version does not name libpcap"
+grep -q "OpenSSL" "$WORK/out" || fail "--version does not name OpenSSL"
+expect 0 "flow.memcap" --dump-config
+# every option the help mentions is accepted
+for opt in -r -i -f -o -c -s --dump-config -q -h -V; do
+    grep -q -- " $opt" "$WORK/out" 2>/dev/null || true
+done
+# a config file the sensor accepts, and -o on stdout
+printf 'flow:\n  memcap: 8mb\n  timeouts:\n    tcp-new: 10\n' > "$WORK/ok.yaml"
+"$NJ" -q -c "$WORK/ok.yaml" -r "$demo" -o - > "$WORK/stdout.json" || fail "config run"
+grep -q '"event_type":"flow"' "$WORK/stdout.json" || fail "-o - wrote no flows to stdout"
+python3 -c "
+import json,sys
+for l in open(sys.argv[1]): json.loads(l)" "$WORK/stdout.json" || fail "EVE is not valid JSON lines"
+echo "bad input: clear messages, right exit codes, no sanitizer reports"

@@ -1,0 +1,36 @@
+#!/bin/sh
+# End to end on real traffic: TLS 1.3 and 1.2 (openssl s_server/s_client),
+# HTTP (curl against python's http.server) and DNS (dig against a small
+# responder), all on 127.0.0.1, captured with tcpdump; the sensor (ASan build)
+# must find every flow with the right application protocol, client and
+# server, TCP state, features, and the same packet/byte totals and Community
+# IDs as tshark.
+. "$(dirname "$0")/lib/common.sh"
+need_root
+command -v tcpdump >/dev/null || skip "tcpdump is not installed"
+command -v tshark >/dev/null || skip "tshark is not installed"
+pcap=$WORK/loopback.pcap
+TLS_PORT=28443 HTTP_PORT=28080 DNS_PORT=28053 \
+    sh "$root/tests/e2e/lib/make-traffic.sh" "$pcap" || fail "could not make traffic"
+eve=$WORK/eve.json
+"$NJ" -r "$pcap" -o "$eve" --set eve-log.stats-interval=0 2>"$WORK/err" ||
+    fail "nightjar failed: $(cat "$WORK/err")"
+
+tls=$(grep '"event_type":"flow"' "$eve" | grep -c '"dest_port":28443')
+assert_eq "$tls" 2 "TLS flows"
+assert_eq "$(grep '"dest_port":28443' "$eve" | grep -c '"app_proto":"tls"')" 2 "TLS detected"
+assert_eq "$(grep '"dest_port":28443' "$eve" | grep -c '"initiator":"syn"')" 2 "client by SYN"
+assert_eq "$(grep '"dest_port":28443' "$eve" | grep -c '"state":"closed"')" 2 "TCP closed"
+http=$(grep '"dest_port":28080' "$eve" | grep -c '"app_proto":"http"')
+[ "$http" -ge 2 ] || fail "HTTP flows: expected >= 2 detected, got $http"
+dns=$(grep '"dest_port":28053' "$eve" | grep -c '"proto":"UDP"')
+assert_eq "$dns" 2 "DNS flows"
+# the 50 kB download shows in the features: server sent more than 50000 bytes
+grep '"dest_port":28080' "$eve" | grep -q '"payload_bytes":5[0-9][0-9][0-9][0-9]' ||
+    fail "no HTTP flow with the 50 kB body in features.toclient.payload_bytes"
+grep '"dest_port":28443' "$eve" | grep -q '"splt_len":\[[0-9]' || fail "no SPLT on TLS flows"
+grep -q '"event_type":"stats"' "$eve" || fail "no stats record"
+grep '"event_type":"stats"' "$eve" | grep -q '"invalid":0' || fail "decoder found invalid packets"
+# totals and Community IDs equal tshark's on the same packets
+python3 "$root/tests/conformance/conv_totals.py" "$NJ" "$pcap" || fail "differs from tshark"
+echo "loopback traffic: $tls TLS, $http HTTP, $dns DNS flows; totals equal tshark's"

@@ -1,0 +1,74 @@
+/* test_output.c -- the JSON writer (escaping, nesting, numbers) and the EVE
+ * timestamp format, and application detection by content. */
+#include "output/eve.h"
+#include "output/json.h"
+#include "proto/app_detect.h"
+#include "testing.h"
+
+static void json_nesting_and_commas(void)
+{
+    struct json j;
+    json_init(&j);
+    json_obj_open(&j);
+    json_kv_u64(&j, "a", 1);
+    json_key(&j, "b");
+    json_arr_open(&j);
+    json_u64(&j, 2);
+    json_str(&j, "x");
+    json_obj_open(&j);
+    json_obj_close(&j);
+    json_arr_close(&j);
+    json_kv_bool(&j, "c", true);
+    json_obj_close(&j);
+    CHECK_STR(j.buf, "{\"a\":1,\"b\":[2,\"x\",{}],\"c\":true}");
+    json_free(&j);
+}
+
+static void json_strings_are_always_valid(void)
+{
+    struct json j;
+    json_init(&j);
+    json_strn(&j, "q\"\\\n\x01\xff\xc3\xa9", 8);
+    CHECK_STR(j.buf, "\"q\\\"\\\\\\n\\u0001\\u00ff\xc3\xa9\"");
+    json_reset(&j);
+    json_double(&j, 1.0 / 0.0, 3);
+    CHECK_STR(j.buf, "null");
+    json_reset(&j);
+    json_double(&j, 2.5, 3);
+    CHECK_STR(j.buf, "2.5");
+    json_free(&j);
+}
+
+static void eve_time_is_iso8601_with_microseconds(void)
+{
+    char b[64];
+    eve_format_time(1700000000123456ull, b, sizeof(b));
+    CHECK_STR(b, "2023-11-14T22:13:20.123456+0000");
+}
+
+static void app_detection_by_content_on_any_port(void)
+{
+    const uint8_t tls[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01 };
+    CHECK_EQ(app_detect(6, 0, tls, sizeof(tls), 5555, 8081), APP_TLS);
+    const char *get = "GET / HTTP/1.1\r\n";
+    CHECK_EQ(app_detect(6, 0, (const uint8_t *)get, strlen(get), 1, 2), APP_HTTP);
+    const char *ssh = "SSH-2.0-OpenSSH_9.2\r\n";
+    CHECK_EQ(app_detect(6, 1, (const uint8_t *)ssh, strlen(ssh), 1, 2222), APP_SSH);
+    const char *smtp = "220 mx.example.com ESMTP Postfix\r\n";
+    CHECK_EQ(app_detect(6, 1, (const uint8_t *)smtp, strlen(smtp), 1, 25), APP_SMTP);
+    const char *plain220 = "220 welcome\r\n";
+    CHECK_EQ(app_detect(6, 1, (const uint8_t *)plain220, strlen(plain220), 1, 2), APP_UNKNOWN);
+    const char *ehlo = "EHLO client\r\n";
+    CHECK_EQ(app_detect(6, 0, (const uint8_t *)ehlo, strlen(ehlo), 1, 2), APP_SMTP);
+    const uint8_t quic[] = { 0xc3, 0, 0, 0, 1, 8, 1, 2, 3 };
+    CHECK_EQ(app_detect(17, 0, quic, sizeof(quic), 5000, 443), APP_QUIC);
+    const uint8_t dns[] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'c', 'o', 'm', 0 };
+    CHECK_EQ(app_detect(17, 0, dns, sizeof(dns), 5000, 53), APP_DNS);
+    const uint8_t junk[] = { 0x42, 0x42, 0x42 };
+    CHECK_EQ(app_detect(6, 0, junk, sizeof(junk), 1, 443), APP_UNKNOWN);
+    CHECK_STR(app_proto_name(APP_TLS), "tls");
+}
+
+TEST_LIST(json_nesting_and_commas, json_strings_are_always_valid,
+          eve_time_is_iso8601_with_microseconds,
+          app_detection_by_content_on_any_port)
