@@ -3,7 +3,7 @@
 #
 # Unit tests: each binary in build/tests (plain build) and build-asan/tests
 # (AddressSanitizer + UndefinedBehaviorSanitizer); each test case counts.
-# Scripts: tests/e2e/*.sh and tests/conformance/*.sh, each one test; a script
+# Scripts: tests/e2e, tests/conformance and tests/fuzz (*.sh), each one test; a script
 # exits 0 (pass), 77 (skipped: it says why) or anything else (fail). Scripts
 # use the sanitizer build of the sensor when it exists, so the real binaries
 # also run under ASan+UBSan against real traffic.
@@ -37,7 +37,7 @@ run_unit_dir() {
 }
 
 run_scripts() {
-    for s in tests/e2e/*.sh tests/conformance/*.sh; do
+    for s in tests/e2e/*.sh tests/conformance/*.sh tests/fuzz/*.sh; do
         [ -f "$s" ] || continue
         log=$(mktemp)
         NIGHTJAR_ROOT=$ROOT sh "$s" >"$log" 2>&1; rc=$?

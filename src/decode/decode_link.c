@@ -272,8 +272,9 @@ static enum decode_result decode_radiotap(struct decode_ctx *d, cursor_t c)
         return decode_fail(d, DECODE_ERR_link_truncated);
     size_t off = 8;
     for (uint32_t w = present; w & 0x80000000u; off += 4)
-        w = (cur_peek(&fields, off + 3) << 24) | (cur_peek(&fields, off + 2) << 16) |
-            (cur_peek(&fields, off + 1) << 8) | cur_peek(&fields, off);
+        w = ((uint32_t)cur_peek(&fields, off + 3) << 24) |
+            ((uint32_t)cur_peek(&fields, off + 2) << 16) |
+            ((uint32_t)cur_peek(&fields, off + 1) << 8) | cur_peek(&fields, off);
     bool fcs = false;
     if (present & 0x2) {
         if (present & 0x1)
