@@ -42,12 +42,15 @@ $(BUILD)/nightjar: $(BUILD)/obj/sensor/main.o $(BUILD)/libnightjar.a
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testing.h $(BUILD)/libnightjar.a
 	@mkdir -p $(dir $@)
 	@echo "  TEST  $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit $< $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL)
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit $< $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL) $(LDFLAGS_$*)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnightjar.a
 	@mkdir -p $(dir $@)
 	@echo "  TOOL  $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $< $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL)
+
+# the allocation test counts every allocation the library makes
+LDFLAGS_test_alloc = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
 deps:
 	@sh scripts/install-deps.sh

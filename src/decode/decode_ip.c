@@ -216,6 +216,19 @@ enum decode_result decode_ip_any(struct decode_ctx *d, cursor_t c)
 const char *ip_addr_str(const struct ip_addr *a, uint8_t ip_version,
                         char *buf, size_t len)
 {
+    if (ip_version != 6 && len >= 16) { /* inet_ntop goes through sprintf */
+        char *p = buf;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = a->b[i];
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+            *p++ = i < 3 ? '.' : '\0';
+        }
+        return buf;
+    }
     if (!inet_ntop(ip_version == 6 ? AF_INET6 : AF_INET, a->b, buf,
                    (socklen_t)len))
         snprintf(buf, len, "?");

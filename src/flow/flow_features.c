@@ -12,26 +12,35 @@
 
 #include "flow/flow_table.h"
 
+/* c * log2(c) for every count a histogram of ENTROPY_BYTES can hold, so
+ * entropy is sums and one log2: H = log2(n) - sum(c log2 c) / n. */
+static float clogc[ENTROPY_BYTES + 1];
+
+static void clogc_init(void)
+{
+    if (clogc[2] != 0)
+        return;
+    for (int c = 2; c <= ENTROPY_BYTES; c++)
+        clogc[c] = (float)(c * log2((double)c));
+}
+
 static void byte_summary(struct flow_dir *d, const uint8_t *b, uint32_t n)
 {
     if (n > ENTROPY_BYTES)
         n = ENTROPY_BYTES;
+    clogc_init();
     uint16_t hist[256];
     memset(hist, 0, sizeof(hist));
-    uint32_t printable = 0;
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < n; i++)
         hist[b[i]]++;
-        printable += (b[i] >= 0x20 && b[i] < 0x7f) || b[i] == '\r' ||
-                     b[i] == '\n' || b[i] == '\t';
-    }
-    double h = 0;
-    for (int i = 0; i < 256; i++) {
-        if (!hist[i])
-            continue;
-        double q = (double)hist[i] / n;
-        h -= q * log2(q);
-    }
-    d->entropy = (float)h;
+    uint32_t printable = hist['\t'] + hist['\n'] + hist['\r'];
+    for (int i = 0x20; i < 0x7f; i++)
+        printable += hist[i];
+    double sum = 0;
+    for (int i = 0; i < 256; i++)
+        sum += clogc[hist[i]];
+    double h = log2((double)n) - sum / n;
+    d->entropy = (float)(h > 0 ? h : 0);
     d->printable = (float)printable / (float)n;
     d->entropy_bytes = (uint16_t)n;
     d->has_entropy = 1;

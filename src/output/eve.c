@@ -26,6 +26,7 @@ struct eve *eve_open(const char *path)
         }
         e->own_fp = true;
     }
+    setvbuf(e->fp, NULL, _IOFBF, 1 << 20);
     json_init(&e->j);
     return e;
 }
@@ -60,14 +61,33 @@ static void eve_emit(struct eve *e)
         e->records++;
 }
 
+/* gmtime and strftime are slow next to the rest of a record; flows end in
+ * time order, so the text of the last second is kept and reused. */
 void eve_format_time(uint64_t usec, char *buf, size_t len)
 {
+    static __thread time_t cached_secs = -1;
+    static __thread char cached[32];
     time_t secs = (time_t)(usec / 1000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[32];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, len, "%s.%06u+0000", base, (unsigned)(usec % 1000000));
+    if (secs != cached_secs) {
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_secs = secs;
+    }
+    unsigned us = (unsigned)(usec % 1000000);
+    size_t n = strlen(cached);
+    if (len < n + 13) { /* "." + 6 digits + "+0000" + NUL */
+        if (len)
+            buf[0] = 0;
+        return;
+    }
+    memcpy(buf, cached, n);
+    buf[n++] = '.';
+    for (int i = 5; i >= 0; i--) {
+        buf[n + (size_t)i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    memcpy(buf + n + 6, "+0000", 6);
 }
 
 const char *ip_proto_name(uint8_t proto, char *buf, size_t len)
@@ -144,7 +164,10 @@ void eve_common(struct json *j, uint64_t ts_usec, const char *event_type,
 
 static void tcp_flags_hex(uint8_t flags, char *buf)
 {
-    snprintf(buf, 3, "%02x", flags);
+    static const char hex[] = "0123456789abcdef";
+    buf[0] = hex[flags >> 4];
+    buf[1] = hex[flags & 15];
+    buf[2] = 0;
 }
 
 static void eve_tcp(struct json *j, const struct flow *f)

@@ -30,10 +30,8 @@ void json_reset(struct json *j)
         j->buf[0] = 0;
 }
 
-static bool reserve(struct json *j, size_t n)
+static bool grow(struct json *j, size_t n)
 {
-    if (j->len + n + 1 <= j->cap)
-        return true;
     size_t cap = j->cap ? j->cap : 1024;
     while (cap < j->len + n + 1)
         cap *= 2;
@@ -47,7 +45,13 @@ static bool reserve(struct json *j, size_t n)
     return true;
 }
 
-static void put(struct json *j, const char *s, size_t n)
+/* Room for n more bytes and the terminating NUL. */
+static inline bool reserve(struct json *j, size_t n)
+{
+    return j->len + n + 1 <= j->cap || grow(j, n);
+}
+
+static inline void put(struct json *j, const char *s, size_t n)
 {
     if (!reserve(j, n))
         return;
@@ -56,7 +60,13 @@ static void put(struct json *j, const char *s, size_t n)
     j->buf[j->len] = 0;
 }
 
-static void putc_(struct json *j, char c) { put(j, &c, 1); }
+static inline void putc_(struct json *j, char c)
+{
+    if (!reserve(j, 1))
+        return;
+    j->buf[j->len++] = c;
+    j->buf[j->len] = 0;
+}
 
 /* Writes the comma before a value unless it follows a key or opens a
  * container. */
@@ -114,11 +124,25 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* True for bytes written as they are: printable ASCII but '"' and '\\'. */
+static inline bool plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 static void put_escaped(struct json *j, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     putc_(j, '"');
     for (size_t i = 0; i < n;) {
+        size_t run = i;
+        while (run < n && plain(s[run]))
+            run++;
+        if (run > i) { /* the common case: one copy for the whole run */
+            put(j, (const char *)s + i, run - i);
+            i = run;
+            continue;
+        }
         unsigned char c = s[i];
         char esc[8];
         switch (c) {
@@ -129,14 +153,8 @@ static void put_escaped(struct json *j, const char *str, size_t n)
         case '\t': put(j, "\\t", 2); i++; continue;
         default: break;
         }
-        if (c < 0x20 || c == 0x7f) {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            put(j, esc, 6);
-            i++;
-            continue;
-        }
-        size_t l = utf8_len(s + i, n - i);
-        if (!l) {
+        size_t l = c >= 0x80 ? utf8_len(s + i, n - i) : 0;
+        if (!l) { /* control byte, DEL, or not UTF-8: \u00XX of the byte */
             snprintf(esc, sizeof(esc), "\\u%04x", c);
             put(j, esc, 6);
             i++;
@@ -148,11 +166,18 @@ static void put_escaped(struct json *j, const char *str, size_t n)
     putc_(j, '"');
 }
 
-void json_key(struct json *j, const char *key)
+/* Keys are nightjar's own constant ASCII names: written as they are. */
+void json_keyn(struct json *j, const char *key, size_t n)
 {
     sep(j);
-    put_escaped(j, key, strlen(key));
-    putc_(j, ':');
+    if (!reserve(j, n + 3))
+        return;
+    j->buf[j->len++] = '"';
+    memcpy(j->buf + j->len, key, n);
+    j->len += n;
+    j->buf[j->len++] = '"';
+    j->buf[j->len++] = ':';
+    j->buf[j->len] = 0;
     j->after_key = true;
 }
 
@@ -164,37 +189,79 @@ void json_strn(struct json *j, const char *s, size_t n)
 
 void json_str(struct json *j, const char *s) { json_strn(j, s, strlen(s)); }
 
+/* Decimal digits of v into the end of b; returns where they start. */
+static char *u64_digits(uint64_t v, char *end)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
 void json_u64(struct json *j, uint64_t v)
 {
     char b[24];
-    int n = snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
+    char *p = u64_digits(v, b + sizeof(b));
     sep(j);
-    put(j, b, (size_t)n);
+    put(j, p, (size_t)(b + sizeof(b) - p));
 }
 
 void json_i64(struct json *j, int64_t v)
 {
     char b[24];
-    int n = snprintf(b, sizeof(b), "%lld", (long long)v);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char *p = u64_digits(u, b + sizeof(b));
+    if (v < 0)
+        *--p = '-';
     sep(j);
-    put(j, b, (size_t)n);
+    put(j, p, (size_t)(b + sizeof(b) - p));
 }
 
+/* Fixed-point with up to `decimals` digits, trailing zeros trimmed (one kept
+ * after the point). Values too large for the fast path go to snprintf. */
 void json_double(struct json *j, double v, int decimals)
 {
     if (!isfinite(v)) {
         json_null(j);
         return;
     }
+    static const double pow10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 9)
+        decimals = 9;
+    double a = fabs(v);
     char b[64];
-    int n = snprintf(b, sizeof(b), "%.*f", decimals, v);
-    /* trim trailing zeros, keep at least one digit after the point */
-    if (decimals > 0) {
-        while (n > 2 && b[n - 1] == '0' && b[n - 2] != '.')
-            n--;
+    size_t n;
+    if (a < 1e9) {
+        uint64_t scaled = (uint64_t)llround(a * pow10[decimals]);
+        uint64_t ip = scaled / (uint64_t)pow10[decimals];
+        uint64_t fp = scaled % (uint64_t)pow10[decimals];
+        char *end = b + 40, *p = u64_digits(ip, end);
+        if (v < 0 && scaled)
+            *--p = '-';
+        n = (size_t)(end - p);
+        memmove(b, p, n);
+        if (decimals > 0) {
+            b[n++] = '.';
+            char frac[16];
+            for (int i = decimals - 1; i >= 0; i--) {
+                frac[i] = (char)('0' + fp % 10);
+                fp /= 10;
+            }
+            int keep = decimals;
+            while (keep > 1 && frac[keep - 1] == '0')
+                keep--;
+            memcpy(b + n, frac, (size_t)keep);
+            n += (size_t)keep;
+        }
+    } else {
+        n = (size_t)snprintf(b, sizeof(b), "%.*f", decimals, v);
     }
     sep(j);
-    put(j, b, (size_t)n);
+    put(j, b, n);
 }
 
 void json_bool(struct json *j, bool v)
@@ -213,28 +280,4 @@ void json_raw(struct json *j, const char *s)
 {
     sep(j);
     put(j, s, strlen(s));
-}
-
-void json_kv_str(struct json *j, const char *k, const char *v)
-{
-    json_key(j, k);
-    json_str(j, v);
-}
-
-void json_kv_u64(struct json *j, const char *k, uint64_t v)
-{
-    json_key(j, k);
-    json_u64(j, v);
-}
-
-void json_kv_double(struct json *j, const char *k, double v, int decimals)
-{
-    json_key(j, k);
-    json_double(j, v, decimals);
-}
-
-void json_kv_bool(struct json *j, const char *k, bool v)
-{
-    json_key(j, k);
-    json_bool(j, v);
 }

@@ -32,7 +32,13 @@ void json_obj_open(struct json *j);
 void json_obj_close(struct json *j);
 void json_arr_open(struct json *j);
 void json_arr_close(struct json *j);
-void json_key(struct json *j, const char *key);
+void json_keyn(struct json *j, const char *key, size_t n);
+static inline void json_key_(struct json *j, const char *key)
+{
+    json_keyn(j, key, __builtin_strlen(key));
+}
+/* With a string literal the length is known at compile time. */
+#define json_key(j, key) json_key_((j), (key))
 
 void json_str(struct json *j, const char *s);
 void json_strn(struct json *j, const char *s, size_t n);
@@ -43,10 +49,30 @@ void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 void json_raw(struct json *j, const char *s); /* already-JSON text */
 
-/* key + value shorthands */
-void json_kv_str(struct json *j, const char *k, const char *v);
-void json_kv_u64(struct json *j, const char *k, uint64_t v);
-void json_kv_double(struct json *j, const char *k, double v, int decimals);
-void json_kv_bool(struct json *j, const char *k, bool v);
+/* key + value shorthands; inline so a literal key's length folds away */
+static inline void json_kv_str(struct json *j, const char *k, const char *v)
+{
+    json_key(j, k);
+    json_str(j, v);
+}
+
+static inline void json_kv_u64(struct json *j, const char *k, uint64_t v)
+{
+    json_key(j, k);
+    json_u64(j, v);
+}
+
+static inline void json_kv_double(struct json *j, const char *k, double v,
+                                  int decimals)
+{
+    json_key(j, k);
+    json_double(j, v, decimals);
+}
+
+static inline void json_kv_bool(struct json *j, const char *k, bool v)
+{
+    json_key(j, k);
+    json_bool(j, v);
+}
 
 #endif

@@ -1,0 +1,83 @@
+#!/bin/sh
+# bench/run.sh -- throughput of nightjar against a bare libpcap read loop and
+# against ndpiReader, on the same capture, in one run. Not a test.
+#
+# The capture (bench/out/bench.pcap, >= 200 MB) is real traffic: every
+# Ethernet capture of ../shared/corpus (cut to 65535 bytes a frame) merged, then the merge repeated with
+# its timestamps shifted (editcap -t) until it passes the size, so flows
+# start, live and end as they did on the wire. Each tool reads it RUNS times
+# (default 3); the median wall time gives packets/s and Gbit/s, and the
+# ratios are against the pcap loop measured in the same run.
+set -eu
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+MIN_MB=${MIN_MB:-200}
+out=bench/out
+mkdir -p "$out"
+corpus=../shared/corpus
+[ -d "$corpus" ] || { echo "bench: $corpus is missing" >&2; exit 1; }
+for tool in mergecap editcap capinfos; do
+    command -v $tool >/dev/null || { echo "bench: needs $tool (tshark's package)" >&2; exit 1; }
+done
+if ! command -v ndpiReader >/dev/null; then
+    echo "bench: installing libndpi-bin for ndpiReader"
+    apt-get install -y -qq libndpi-bin >/dev/null
+fi
+cc -O2 -o "$out/pcap_loop" bench/pcap_loop.c -lpcap
+pcap=$out/corpus.pcap
+if [ ! -f "$pcap" ] || [ "$(($(wc -c < "$pcap") / 1048576))" -lt "$MIN_MB" ]; then
+    # one pcap per Ethernet capture (libpcap wants one link type and one
+    # snap length per file), then one merge in time order
+    rm -rf "$out/parts"; mkdir -p "$out/parts"
+    n=0
+    for f in $(find "$corpus" -type f \( -name '*.pcap' -o -name '*.pcapng' \) | sort); do
+        [ "$(capinfos -T -E -r "$f" 2>/dev/null | cut -f2 | tail -1)" = "ether" ] || continue
+        n=$((n + 1))
+        editcap -F pcap -s 65535 "$f" "$out/parts/$n.pcap" 2>/dev/null || rm -f "$out/parts/$n.pcap"
+    done
+    mergecap -F pcap -w "$out/base.pcap" "$out"/parts/*.pcap
+    rm -rf "$out/parts"
+    cp "$out/base.pcap" "$pcap"
+    i=1
+    while [ "$(($(wc -c < "$pcap") / 1048576))" -lt "$MIN_MB" ]; do
+        editcap -F pcap -t $((i * 86400)) "$out/base.pcap" "$out/shift.pcap"
+        mergecap -F pcap -a -w "$out/next.pcap" "$pcap" "$out/shift.pcap"
+        mv "$out/next.pcap" "$pcap"
+        i=$((i + 1))
+    done
+    rm -f "$out/base.pcap" "$out/shift.pcap"
+fi
+bulk=$out/bulk.pcap
+if [ ! -f "$bulk" ]; then
+    sh bench/make-bulk-traffic.sh "$bulk" "$MIN_MB"
+fi
+
+# median wall seconds of RUNS runs of a command
+median() {
+    for _ in $(seq 1 "$RUNS"); do
+        s=$(date +%s.%N)
+        "$@" >/dev/null 2>&1
+        e=$(date +%s.%N)
+        echo "$e - $s" | bc -l
+    done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+report() {
+    printf '  %-20s %7.3f s %11.0f pkts/s %7.3f Gbit/s  %6.2fx the loop\n' \
+        "$1" "$2" "$(echo "$pkts / $2" | bc -l)" \
+        "$(echo "$bytes * 8 / $2 / 1000000000" | bc -l)" "$(echo "$2 / $t_loop" | bc -l)"
+}
+for cap in "$bulk" "$pcap"; do
+    set -- $("$out/pcap_loop" "$cap")
+    pkts=$1 bytes=$5   # captured bytes: some corpus frames claim absurd wire lengths
+    flows=$(./build/nightjar -r "$cap" -o /dev/null 2>&1 | awk '/^  flows:/ {print $2}')
+    echo "$cap: $(($(wc -c < "$cap") / 1048576)) MB, $pkts packets, $bytes bytes captured, $flows flows"
+    t_loop=$(median "$out/pcap_loop" "$cap")
+    t_nj=$(median ./build/nightjar -q -r "$cap" -o /dev/null)
+    t_ndpi=$(median ndpiReader -q -i "$cap")
+    echo "  median of $RUNS runs:"
+    report "libpcap read loop" "$t_loop"
+    report "nightjar" "$t_nj"
+    report "ndpiReader" "$t_ndpi"
+    printf '  nightjar/ndpiReader time: %.2f (below 1: nightjar is faster)\n' \
+        "$(echo "$t_nj / $t_ndpi" | bc -l)"
+done
