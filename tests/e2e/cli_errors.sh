@@ -54,9 +54,22 @@ expect 0 "nightjar 0" --version
 grep -q "libpcap" "$WORK/out" || fail "--version does not name libpcap"
 grep -q "OpenSSL" "$WORK/out" || fail "--version does not name OpenSSL"
 expect 0 "flow.memcap" --dump-config
-# every option the help mentions is accepted
-for opt in -r -i -f -o -c -s --dump-config -q -h -V; do
-    grep -q -- " $opt" "$WORK/out" 2>/dev/null || true
+# --help documents every option
+"$NJ" --help > "$WORK/help.txt"
+for opt in --read --interface --filter --output --quiet --config --set \
+           --dump-config --help --version; do
+    grep -q -- "$opt" "$WORK/help.txt" || fail "--help does not document $opt"
+done
+# the shipped annotated configuration holds exactly the defaults
+"$NJ" --dump-config > "$WORK/defaults.txt"
+"$NJ" -c "$root/docs/nightjar.yaml" --dump-config > "$WORK/shipped.txt" ||
+    fail "docs/nightjar.yaml does not load"
+cmp -s "$WORK/defaults.txt" "$WORK/shipped.txt" ||
+    fail "docs/nightjar.yaml disagrees with the built-in defaults"
+# every setting is in the man page
+for name in $(grep -v '^#' "$WORK/defaults.txt" | cut -d: -f1); do
+    leaf=${name##*.}
+    grep -q -- "$leaf" "$root/docs/nightjar.8" || fail "man page does not mention $name"
 done
 # a config file the sensor accepts, and -o on stdout
 printf 'flow:\n  memcap: 8mb\n  timeouts:\n    tcp-new: 10\n' > "$WORK/ok.yaml"
