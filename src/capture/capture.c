@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include <pcap/pcap.h>
@@ -18,6 +19,7 @@
 struct capture {
     pcap_t *pcap;
     bool live;
+    int fd;             /* live: selectable descriptor, -1 if none */
     int linktype;
     int tstamp_nano;
     uint64_t packets;
@@ -121,6 +123,7 @@ struct capture *capture_open_live(const char *iface, const char *bpf,
     }
     char perr[PCAP_ERRBUF_SIZE] = "";
     c->live = true;
+    c->fd = -1;
     c->pcap = pcap_create(iface, perr);
     if (!c->pcap) {
         snprintf(err, errlen, "%s: %s", iface, perr);
@@ -143,6 +146,12 @@ struct capture *capture_open_live(const char *iface, const char *bpf,
         capture_close(c);
         return NULL;
     }
+    /* Linux TPACKET_V3 only times out once a packet has arrived, so an idle
+     * link would block a read for ever: read non-blocking and wait in
+     * poll() with our own timeout instead. */
+    c->fd = pcap_get_selectable_fd(c->pcap);
+    if (c->fd >= 0 && pcap_setnonblock(c->pcap, 1, perr) != 0)
+        c->fd = -1;
     return c;
 }
 
@@ -160,6 +169,12 @@ enum capture_result capture_next(struct capture *c, struct packet *p)
     struct pcap_pkthdr *h;
     const u_char *data;
     int rc = pcap_next_ex(c->pcap, &h, &data);
+    if (rc == 0 && c->live && c->fd >= 0) {
+        struct pollfd pfd = { .fd = c->fd, .events = POLLIN, .revents = 0 };
+        if (poll(&pfd, 1, 200) <= 0)
+            return CAPTURE_TIMEOUT; /* idle, or a signal arrived */
+        rc = pcap_next_ex(c->pcap, &h, &data);
+    }
     switch (rc) {
     case 1:
         c->packets++;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Live capture on the loopback interface with a BPF filter; SIGINT stops the
 # sensor cleanly and every open flow is written out, with a final stats
-# record. Also SIGTERM.
+# record; stats records come every second (eve-log.stats-interval=1) with
+# the kernel's capture counters. Also SIGTERM.
 . "$(dirname "$0")/lib/common.sh"
 need_root
 command -v openssl >/dev/null || skip "openssl is not installed"
@@ -13,9 +14,10 @@ openssl s_server -accept "127.0.0.1:$port" -cert "$WORK/c.pem" -key "$WORK/k.pem
 srv=$!
 for sig in INT TERM; do
     eve=$WORK/live-$sig.json
-    "$NJ" -i lo -f "tcp port $port" -o "$eve" 2>"$WORK/err-$sig" &
+    "$NJ" -i lo -f "tcp port $port" -o "$eve" --set eve-log.stats-interval=1 \
+        2>"$WORK/err-$sig" &
     nj=$!
-    sleep 1.5
+    sleep 2.5
     # one connection that finishes, one that is still open when we stop
     printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 openssl s_client -quiet \
         -connect "127.0.0.1:$port" >/dev/null 2>&1 || true
@@ -30,7 +32,10 @@ for sig in INT TERM; do
     flows=$(grep -c '"event_type":"flow"' "$eve")
     [ "$flows" -ge 2 ] || { kill $srv; fail "SIG$sig: expected >= 2 flows, got $flows"; }
     grep -q '"reason":"shutdown"' "$eve" || { kill $srv; fail "SIG$sig: open flow not flushed"; }
-    grep -q '"event_type":"stats"' "$eve" || { kill $srv; fail "SIG$sig: no stats"; }
+    stats=$(grep -c '"event_type":"stats"' "$eve")
+    [ "$stats" -ge 3 ] || { kill $srv; fail "SIG$sig: $stats stats records in 3 s at 1/s"; }
+    grep '"event_type":"stats"' "$eve" | tail -1 | grep -q '"kernel_packets":[1-9]' ||
+        { kill $srv; fail "SIG$sig: no kernel counters in stats"; }
     grep '"event_type":"flow"' "$eve" | grep -v "\"dest_port\":$port" | grep -q . &&
         { kill $srv; fail "SIG$sig: BPF filter let other traffic in"; }
 done
