@@ -25,6 +25,7 @@ struct nj_config {
     struct flow_config flow;
     struct stream_config stream;
     struct defrag_config defrag;
+    uint64_t tls_memcap;            /* TLS sessions and handshake buffers */
     uint32_t community_id_seed;
     uint32_t stats_interval;        /* seconds between live stats; 0 = end */
     uint32_t snaplen;

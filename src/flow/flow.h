@@ -19,6 +19,8 @@
 #include "decode/decode.h"
 #include "flow/tcp_stream.h"
 
+struct tls_session;
+
 struct flow_key {
     struct ip_addr lo, hi;  /* the two ends, lower (address, port) first */
     uint16_t lo_port, hi_port;
@@ -100,6 +102,7 @@ struct flow {
     uint8_t round_dir;                  /* direction of the current round */
     struct flow_round round[FLOW_ROUNDS_MAX];
     struct tcp_stream stream[2];
+    struct tls_session *tls;            /* TLS state, from the TLS pool */
     uint16_t splt_n;                    /* entries used */
     struct splt_entry splt[];           /* flow_config.splt_len entries */
 };

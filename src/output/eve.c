@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "output/eve_tls.h"
 #include "proto/app_detect.h"
 
 struct eve *eve_open(const char *path)
@@ -48,7 +49,7 @@ void eve_close(struct eve *e)
     free(e);
 }
 
-static void eve_emit(struct eve *e)
+void eve_emit(struct eve *e)
 {
     if (e->j.oom) {
         e->write_errors++;
@@ -367,6 +368,8 @@ void eve_write_flow(struct eve *e, const struct flow *f,
         eve_stream_dir(j, "toclient", &f->stream[1]);
         json_obj_close(j);
     }
+    if (f->tls)
+        eve_tls_summary(j, f->tls);
     eve_features(j, f, splt_len);
     json_obj_close(j);
     eve_emit(e);
@@ -443,6 +446,24 @@ static void stats_stream(struct json *j, const struct stream_stats *s)
     json_obj_close(j);
 }
 
+static void stats_tls(struct json *j, const struct tls_stats *t)
+{
+    json_key(j, "tls");
+    json_obj_open(j);
+    json_kv_u64(j, "sessions", t->sessions);
+    json_kv_u64(j, "client_hellos", t->client_hellos);
+    json_kv_u64(j, "server_hellos", t->server_hellos);
+    json_kv_u64(j, "certificates", t->certificates);
+    json_kv_u64(j, "handshakes_complete", t->handshakes_complete);
+    json_kv_u64(j, "alerts", t->alerts);
+    json_key(j, "errors");
+    json_obj_open(j);
+    for (int i = 0; i < TLS_ERR_COUNT; i++)
+        json_kv_u64(j, tls_error_names[i], t->err[i]);
+    json_obj_close(j);
+    json_obj_close(j);
+}
+
 void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
 {
     struct json *j = &e->j;
@@ -465,12 +486,16 @@ void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
     stats_decoder(j, in->decode);
     stats_flow(j, in->flows);
     stats_stream(j, in->stream);
+    if (in->tls)
+        stats_tls(j, in->tls);
     json_key(j, "memory");
     json_obj_open(j);
     json_kv_u64(j, "flow", in->mem_flows);
     json_kv_u64(j, "tcp_reassembly", in->mem_stream);
     json_kv_u64(j, "defrag", in->mem_defrag);
-    json_kv_u64(j, "total", in->mem_flows + in->mem_stream + in->mem_defrag);
+    json_kv_u64(j, "tls", in->mem_tls);
+    json_kv_u64(j, "total", in->mem_flows + in->mem_stream + in->mem_defrag +
+                                in->mem_tls);
     json_obj_close(j);
     json_key(j, "output");
     json_obj_open(j);

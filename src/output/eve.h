@@ -18,6 +18,7 @@
 #include "flow/flow_table.h"
 #include "flow/tcp_stream.h"
 #include "output/json.h"
+#include "proto/tls.h"
 
 struct eve {
     FILE *fp;
@@ -31,6 +32,9 @@ struct eve {
 struct eve *eve_open(const char *path);
 void eve_close(struct eve *e);
 void eve_flush(struct eve *e);
+
+/* Writes the record built in e->j as one line. */
+void eve_emit(struct eve *e);
 
 /* "2024-05-01T10:00:00.123456+0000" */
 void eve_format_time(uint64_t usec, char *buf, size_t len);
@@ -49,7 +53,8 @@ struct eve_stats_input {
     const struct decode_stats *decode;
     const struct flow_table_stats *flows;
     const struct stream_stats *stream;
-    uint64_t mem_flows, mem_stream, mem_defrag;
+    uint64_t mem_flows, mem_stream, mem_defrag, mem_tls;
+    const struct tls_stats *tls;
     uint64_t capture_received, capture_dropped, capture_ifdropped;
     uint64_t capture_truncated_files;
 };

@@ -12,7 +12,9 @@
 #include "decode/defrag.h"
 #include "flow/flow_table.h"
 #include "flow/tcp_stream.h"
+#include "output/eve_tls.h"
 #include "proto/app_detect.h"
+#include "proto/tls.h"
 
 #define TOP_FLOWS 8
 
@@ -28,6 +30,9 @@ struct pipeline {
     struct defrag *defrag;
     struct flow_table *flows;
     struct stream_engine *streams;
+    struct tls_pool *tls_pool;
+    struct tls_stats tls_stats;
+    uint64_t now_usec;                 /* time of the packet being handled */
     uint64_t first_usec, last_usec;
     uint64_t wall_start;
     struct capture_stats cap;
@@ -59,10 +64,61 @@ static void detect_app(struct flow *f, int dir, const uint8_t *data,
                                        flow_port(f, 0), flow_port(f, 1));
 }
 
+/* A ClientHello record at the start of a chunk. */
+static bool starts_client_hello(const uint8_t *d, size_t n)
+{
+    return n >= 6 && d[0] == 0x16 && d[1] == 0x03 && d[5] == 0x01;
+}
+
+#define TLS_PROBE_BYTES 65536 /* client bytes within which TLS may start */
+
+static void tls_log_if_ready(struct pipeline *pl, struct flow *f)
+{
+    struct tls_session *t = f->tls;
+    if (t && !t->logged && tls_session_ready(t)) {
+        t->logged = true;
+        if (pl->eve)
+            eve_write_tls(pl->eve, f, t, pl->now_usec,
+                          (uint16_t)pl->cfg.community_id_seed);
+    }
+}
+
+static void tls_data(struct pipeline *pl, struct flow *f, int dir,
+                     const uint8_t *data, size_t len)
+{
+    if (!f->tls) {
+        /* TLS from the first byte, or after something else: STARTTLS in
+         * SMTP/IMAP/POP3/FTP/LDAP/XMPP/MySQL/PostgreSQL, SOCKS and HTTP
+         * CONNECT proxies. A ClientHello record starting a client chunk
+         * within the first bytes of the connection is the sign. */
+        bool start = f->app_proto == APP_TLS ||
+                     (dir == 0 && f->stream[0].delivered <= TLS_PROBE_BYTES + len &&
+                      starts_client_hello(data, len));
+        if (!start)
+            return;
+        if (f->app_proto == APP_UNKNOWN)
+            f->app_proto = APP_TLS;
+        f->tls = tls_session_new(pl->tls_pool, &pl->tls_stats);
+        if (!f->tls)
+            return;
+    }
+    tls_session_feed(pl->tls_pool, f->tls, dir, data, len, &pl->tls_stats);
+    tls_log_if_ready(pl, f);
+}
+
 static void on_stream_data(void *ctx, int dir, const uint8_t *data, size_t len)
 {
     struct sink_ctx *s = ctx;
     detect_app(s->f, dir, data, len);
+    tls_data(s->pl, s->f, dir, data, len);
+}
+
+static void on_stream_gap(void *ctx, int dir, uint64_t len)
+{
+    struct sink_ctx *s = ctx;
+    (void)len;
+    if (s->f->tls)
+        tls_session_gap(s->pl->tls_pool, s->f->tls, dir);
 }
 
 static void remember_top(struct pipeline *pl, const struct flow *f)
@@ -96,12 +152,23 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
         stream_finish(pl->streams, &f->stream[0], 0, &s);
         stream_finish(pl->streams, &f->stream[1], 1, &s);
     }
+    if (f->tls) {
+        if (!f->tls->logged && f->tls->have_ch && pl->eve) {
+            f->tls->logged = true;
+            eve_write_tls(pl->eve, f, f->tls, f->last_usec,
+                          (uint16_t)pl->cfg.community_id_seed);
+        }
+    }
     pl->app_flows[f->app_proto < APP_COUNT ? f->app_proto : 0]++;
     pl->proto_flows[f->key.proto == 6 ? 0 : f->key.proto == 17 ? 1 : 2]++;
     remember_top(pl, f);
     if (pl->eve)
         eve_write_flow(pl->eve, f, reason, (uint16_t)pl->cfg.community_id_seed,
                        pl->cfg.flow.splt_len);
+    if (f->tls) {
+        tls_session_release(pl->tls_pool, f->tls);
+        f->tls = NULL;
+    }
 }
 
 struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
@@ -115,11 +182,12 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
     pl->cfg = *cfg;
     pl->eve = eve;
     pl->wall_start = wall_usec();
-    static const struct stream_sink sink = { on_stream_data, NULL };
+    static const struct stream_sink sink = { on_stream_data, on_stream_gap };
     pl->defrag = defrag_new(&cfg->defrag);
     pl->flows = flow_table_new(&cfg->flow, on_flow_end, pl);
     pl->streams = stream_engine_new(&cfg->stream, &sink);
-    if (!pl->defrag || !pl->flows || !pl->streams) {
+    pl->tls_pool = tls_pool_new(cfg->tls_memcap);
+    if (!pl->defrag || !pl->flows || !pl->streams || !pl->tls_pool) {
         snprintf(err, errlen, "out of memory setting up the flow table "
                  "(flow.memcap %llu)", (unsigned long long)cfg->flow.memcap);
         pipeline_free(pl);
@@ -134,6 +202,7 @@ void pipeline_free(struct pipeline *pl)
         return;
     flow_table_free(pl->flows);
     stream_engine_free(pl->streams);
+    tls_pool_free(pl->tls_pool);
     defrag_free(pl->defrag);
     free(pl);
 }
@@ -144,6 +213,7 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
         pl->first_usec = p->ts_usec;
     if (p->ts_usec > pl->last_usec)
         pl->last_usec = p->ts_usec;
+    pl->now_usec = p->ts_usec;
     if (decode_packet(p, pl->defrag, &pl->dstats) != DECODE_OK)
         return;
     int dir;
@@ -185,6 +255,8 @@ void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec)
         .mem_flows = flow_table_memory(pl->flows),
         .mem_stream = stream_engine_memory(pl->streams),
         .mem_defrag = defrag_memory(pl->defrag),
+        .mem_tls = tls_pool_memory(pl->tls_pool),
+        .tls = &pl->tls_stats,
         .capture_received = pl->cap.received,
         .capture_dropped = pl->cap.dropped,
         .capture_ifdropped = pl->cap.ifdropped,

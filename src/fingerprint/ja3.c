@@ -1,0 +1,78 @@
+/* ja3.c -- JA3/JA3S strings and hashes (see ja3.h). */
+#include "fingerprint/ja3.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/md5.h>
+#include <openssl/evp.h>
+
+struct sbuf {
+    char *p;
+    size_t len, used;
+};
+
+static void sb_put(struct sbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->used + n + 1 > b->len)
+        n = b->len > b->used + 1 ? b->len - b->used - 1 : 0;
+    memcpy(b->p + b->used, s, n);
+    b->used += n;
+    b->p[b->used] = 0;
+}
+
+static void sb_u16_list(struct sbuf *b, const uint16_t *v, size_t n)
+{
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (tls_is_grease(v[i]))
+            continue;
+        char num[8];
+        snprintf(num, sizeof(num), first ? "%u" : "-%u", v[i]);
+        sb_put(b, num);
+        first = false;
+    }
+}
+
+static void md5_hex(const char *s, char hash[33])
+{
+    unsigned char md[16];
+    unsigned int n = 0;
+    EVP_Digest(s, strlen(s), md, &n, EVP_md5(), NULL);
+    for (int i = 0; i < 16; i++)
+        snprintf(hash + 2 * i, 3, "%02x", md[i]);
+}
+
+void ja3_client(const struct tls_client_hello *ch, char *str, size_t len,
+                char hash[33])
+{
+    struct sbuf b = { str, len, 0 };
+    char num[8];
+    str[0] = 0;
+    snprintf(num, sizeof(num), "%u,", ch->legacy_version);
+    sb_put(&b, num);
+    sb_u16_list(&b, ch->ciphers, ch->n_ciphers);
+    sb_put(&b, ",");
+    sb_u16_list(&b, ch->exts, ch->n_exts);
+    sb_put(&b, ",");
+    sb_u16_list(&b, ch->groups, ch->n_groups);
+    sb_put(&b, ",");
+    for (unsigned i = 0; i < ch->n_ec_formats; i++) {
+        snprintf(num, sizeof(num), i ? "-%u" : "%u", ch->ec_formats[i]);
+        sb_put(&b, num);
+    }
+    md5_hex(str, hash);
+}
+
+void ja3_server(const struct tls_server_hello *sh, char *str, size_t len,
+                char hash[33])
+{
+    struct sbuf b = { str, len, 0 };
+    char num[16];
+    str[0] = 0;
+    snprintf(num, sizeof(num), "%u,%u,", sh->legacy_version, sh->cipher);
+    sb_put(&b, num);
+    sb_u16_list(&b, sh->exts, sh->n_exts);
+    md5_hex(str, hash);
+}

@@ -1,0 +1,40 @@
+/* x509.h -- the facts of a certificate that stay in the clear, via OpenSSL.
+ *
+ * One DER certificate in, a fixed-size record out: subject and issuer in
+ * RFC 2253-like one-line form (as Suricata logs them), serial, validity,
+ * SANs, SHA-1 and SHA-256 of the DER, self-signed or not, key type and size.
+ * Parsing is OpenSSL's d2i_X509; nothing here trusts a length by hand.
+ */
+#ifndef NIGHTJAR_X509_H
+#define NIGHTJAR_X509_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define X509_NAME_LEN 256
+#define X509_MAX_SANS 8
+#define X509_SAN_LEN 96
+
+struct x509_info {
+    char subject[X509_NAME_LEN];
+    char issuer[X509_NAME_LEN];
+    char serial[80];          /* hex, colon-separated, upper case */
+    int64_t not_before, not_after; /* seconds since the epoch */
+    uint8_t sha1[20], sha256[32];
+    bool self_signed;
+    char key_type[16];        /* "RSA", "EC", "Ed25519", ... */
+    int key_bits;
+    uint8_t n_sans;
+    uint16_t total_sans;
+    char sans[X509_MAX_SANS][X509_SAN_LEN];
+};
+
+/* Returns false (and leaves *out zeroed but for the hashes) when the DER
+ * does not parse. The hashes are of the bytes given, always. */
+bool x509_parse(const uint8_t *der, size_t len, struct x509_info *out);
+
+/* "AA:BB:..." of a digest; buf >= 3 * n bytes. */
+void hex_colon(const uint8_t *d, size_t n, char *buf, size_t len);
+
+#endif

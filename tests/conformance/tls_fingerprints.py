@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Conformance of nightjar's TLS metadata against three references.
+
+For every capture given:
+  tshark  -- per TCP connection (client address/port -> server address/port),
+             the JA3 of the first ClientHello, the JA3S of the first
+             ServerHello, the SNI, and the SHA-1 of each certificate (from
+             tls.handshake.certificate bytes) must equal nightjar's tls event.
+  FoxIO   -- for captures with ../ja4/expected/NAME.json, every stream's
+             JA4.1 must equal nightjar's tls.ja4 for that connection.
+  Arkime  -- for captures with NAME.test beside them, each session's ja3,
+             ja3s, ja4 and certificate SHA-1s must be among nightjar's.
+
+Exceptions are named (PENDING) and listed, never silently dropped.
+Usage: tls_fingerprints.py NIGHTJAR CAPTURE...
+"""
+import collections
+import hashlib
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+
+FIELDS = ["ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
+          "tls.handshake.type", "tls.handshake.ja3", "tls.handshake.ja3s",
+          "tls.handshake.extensions_server_name", "tls.handshake.certificate"]
+
+
+def last(v):
+    return v.split(",")[-1] if v else ""
+
+
+def tshark_tls(path):
+    args = ["tshark", "-n", "-r", path, "-Y", "tcp && tls.handshake", "-T", "fields",
+            "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=;"]
+    for f in FIELDS:
+        args += ["-e", f]
+    out = subprocess.run(args, capture_output=True, text=True).stdout
+    conns = {}
+    for line in out.splitlines():
+        c = (line.split("\t") + [""] * len(FIELDS))[:len(FIELDS)]
+        src = last(c[0]) or last(c[1])
+        dst = last(c[3]) or last(c[4])
+        sport, dport = last(c[2]), last(c[5])
+        if not src or not sport:
+            continue
+        types = c[6].split(";")
+        if "1" in types and c[7]:
+            key = (src, int(sport), dst, int(dport))
+            d = conns.setdefault(key, {})
+            d.setdefault("ja3", c[7].split(";")[0])
+            if c[9]:
+                d.setdefault("sni", c[9].split(";")[0])
+        if "2" in types and c[8]:
+            # after a HelloRetryRequest there are two ServerHellos: either
+            # JA3S is tshark's
+            key = (dst, int(dport), src, int(sport))
+            conns.setdefault(key, {}).setdefault("ja3s", set()).update(c[8].split(";"))
+        if "11" in types and c[10]:
+            key = (dst, int(dport), src, int(sport))
+            d = conns.setdefault(key, {})
+            if "certs" not in d:
+                d["certs"] = [hashlib.sha1(bytes.fromhex(h.replace(":", ""))).hexdigest()
+                              for h in c[10].split(";") if h]
+    return conns
+
+
+def nightjar_tls(nightjar, path):
+    with tempfile.NamedTemporaryFile(suffix=".json") as eve:
+        r = subprocess.run([nightjar, "-q", "-r", path, "-o", eve.name],
+                           capture_output=True, text=True)
+        if r.returncode not in (0, 1):
+            raise RuntimeError("nightjar exit %d: %s" % (r.returncode, r.stderr[-500:]))
+        conns = collections.defaultdict(list)
+        with open(eve.name) as fp:
+            for line in fp:
+                ev = json.loads(line)
+                if ev.get("event_type") != "tls":
+                    continue
+                key = (ev["src_ip"], ev.get("src_port", 0), ev["dest_ip"], ev.get("dest_port", 0))
+                conns[key].append(ev["tls"])
+        return conns
+
+
+def nj_value(t, what):
+    if what == "ja3":
+        return t.get("ja3", {}).get("hash")
+    if what == "ja3s":
+        return t.get("ja3s", {}).get("hash")
+    if what == "sni":
+        return t.get("sni")
+    if what == "certs":
+        return [s.replace(":", "") for s in t.get("chain_sha1", [])]
+    if what == "ja4":
+        return t.get("ja4")
+
+
+def compare_tshark(path, nj):
+    problems, n = [], 0
+    for key, want in tshark_tls(path).items():
+        got = nj.get(key)
+        for what, value in want.items():
+            n += 1
+            if not got:
+                problems.append("%s %s: tshark %s, nightjar has no tls event" % (key, what, value))
+                break
+            have = nj_value(got[0], what)
+            if have != value and not (isinstance(value, set) and have in value):
+                problems.append("%s %s: tshark %s, nightjar %s" %
+                                (key, what, value, nj_value(got[0], what)))
+    return n, problems
+
+
+def compare_ja4(path, nj, pending):
+    exp = os.path.join(os.path.dirname(path), "..", "expected",
+                       os.path.basename(path) + ".json")
+    if not os.path.exists(exp):
+        return 0, []
+    problems, n = [], 0
+    for s in json.load(open(exp)):
+        want = s.get("JA4.1")
+        if not want:
+            continue
+        key = (s["src"], int(s["srcport"]), s["dst"], int(s["dstport"]))
+        n += 1
+        got = [t.get("ja4") for t in nj.get(key, [])]
+        if want in got:
+            continue
+        if want.startswith("q") and not got:
+            pending["quic-ja4"] += 1
+            continue
+        problems.append("%s JA4: expected %s, nightjar %s" % (key, want, got or "no tls event"))
+    return n, problems
+
+
+def compare_arkime(path, nj, pending):
+    test = path[:-5] + ".test" if path.endswith(".pcap") else None
+    if not test or not os.path.exists(test):
+        return 0, []
+    problems, n = [], 0
+    try:
+        sessions = json.load(open(test)).get("sessions3", [])
+    except ValueError:
+        return 0, []
+    for sess in sessions:
+        b = sess.get("body", {})
+        tls = b.get("tls")
+        if not tls or b.get("ipProtocol") != 6 and b.get("protocol") and "udp" in b.get("protocol", []):
+            continue
+        src = (b.get("source", {}).get("ip"), b.get("source", {}).get("port"))
+        dst = (b.get("destination", {}).get("ip"), b.get("destination", {}).get("port"))
+        got = nj.get((src[0], src[1], dst[0], dst[1])) or nj.get((dst[0], dst[1], src[0], src[1]))
+        if "udp" in b.get("protocol", []):
+            if not got:
+                pending["quic-arkime"] += 1
+                continue
+        for field in ("ja3", "ja3s", "ja4"):
+            for want in tls.get(field, []):
+                n += 1
+                have = [nj_value(t, field) for t in (got or [])]
+                if want not in have:
+                    problems.append("arkime %s:%s %s: expected %s, nightjar %s" %
+                                    (src[0], src[1], field, want, have or "no tls event"))
+        for cert in b.get("cert", []):
+            h = cert.get("hash", "").replace(":", "")
+            if not h:
+                continue
+            n += 1
+            have = [c for t in (got or []) for c in nj_value(t, "certs")]
+            if h not in have:
+                problems.append("arkime %s:%s cert %s missing" % (src[0], src[1], h))
+    return n, problems
+
+
+def check(job):
+    nightjar, path = job
+    pending = collections.Counter()
+    try:
+        nj = nightjar_tls(nightjar, path)
+        n1, p1 = compare_tshark(path, nj)
+        n2, p2 = compare_ja4(path, nj, pending)
+        n3, p3 = compare_arkime(path, nj, pending)
+        return path, n1 + n2 + n3, p1 + p2 + p3, pending
+    except Exception as e:
+        return path, 0, ["error: %s" % e], pending
+
+
+def main():
+    nightjar, files = sys.argv[1], sys.argv[2:]
+    with multiprocessing.Pool(int(os.environ.get("JOBS", os.cpu_count() or 1))) as pool:
+        results = pool.map(check, [(nightjar, f) for f in files], 1)
+    bad, total, pend = 0, 0, collections.Counter()
+    for path, n, problems, pending in results:
+        total += n
+        pend.update(pending)
+        if problems:
+            bad += 1
+            print("FAIL %s: %d values" % (os.path.relpath(path), n))
+            for p in problems[:8]:
+                print("     " + p)
+            if len(problems) > 8:
+                print("     ... %d more" % (len(problems) - 8))
+        elif n:
+            print("ok   %s: %d values" % (os.path.relpath(path), n))
+    for what, count in sorted(pend.items()):
+        print("PENDING %s: %d (QUIC Initial decryption is not implemented yet)" % (what, count))
+    print("%d captures, %d values compared, %d captures differ" % (len(files), total, bad))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
