@@ -11,7 +11,7 @@
 
 #include "proto/tls.h"
 
-#define JA3_STR_MAX 4096
+#define JA3_STR_MAX 16384
 
 /* Writes the JA3 string and its MD5 (32 hex + NUL). */
 void ja3_client(const struct tls_client_hello *ch, char *str, size_t len,

@@ -11,7 +11,7 @@
 
 #include "proto/tls.h"
 
-#define JA4_LEN 40 /* 36 characters + NUL, rounded */
+#define JA4_LEN 48 /* 36 characters + NUL, with room */
 
 void ja4_client(const struct tls_client_hello *ch, char proto, char out[JA4_LEN]);
 

@@ -38,7 +38,7 @@ enum flow_end_reason {
     FLOW_END_TIMEOUT,       /* idle for the timeout of its state */
     FLOW_END_FORCED,        /* evicted because the table was full */
     FLOW_END_SHUTDOWN,      /* end of input or a stop signal */
-    FLOW_END_TCP_REUSE,     /* a new SYN on a closed connection */
+    FLOW_END_TCP_REUSE,     /* a new SYN on an established or closed connection */
 };
 
 /* How the client end was chosen. */

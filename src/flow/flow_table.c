@@ -7,7 +7,7 @@
  * its working size, a packet costs one hash, one chain walk and a few
  * pointer moves, and nothing is allocated.
  *
- * Time is packet time. Expiry runs at most once per second of packet time,
+ * Time is packet time. Expiry runs about once per second of packet time,
  * and a lookup that finds a flow whose timeout already passed ends it first,
  * so a late packet never joins a flow that should have been over.
  */
@@ -45,7 +45,7 @@ struct flow_table {
     struct flow_chunk *chunks;
     struct flow_list lists[TC_COUNT];
     uint64_t timeout_usec[TC_COUNT];
-    uint64_t now;               /* newest packet time seen */
+    uint64_t now;               /* time of the packet being handled */
     uint64_t next_expire;
     uint64_t id_counter;
     struct flow_table_stats st;
@@ -343,9 +343,11 @@ static struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k,
 struct flow *flow_table_packet(struct flow_table *t, const struct packet *p,
                                int *dir)
 {
-    if (p->ts_usec > t->now)
-        t->now = p->ts_usec;
-    if (t->now >= t->next_expire) {
+    /* Time is the current packet's. Captures merged from several sources
+     * can step back in time; then nothing is expired until time passes
+     * the newest flow again, rather than everything at once. */
+    t->now = p->ts_usec;
+    if (t->now >= t->next_expire || t->now + 2000000 < t->next_expire) {
         flow_table_expire(t, t->now);
         t->next_expire = t->now + 1000000;
     }
@@ -353,11 +355,14 @@ struct flow *flow_table_packet(struct flow_table *t, const struct packet *p,
     bool src_lo = key_from_packet(p, &k);
     uint32_t hash = key_hash(&k);
     struct flow *f = flow_lookup(t, &k, hash);
-    if (f && t->now - f->last_usec > t->timeout_usec[f->tclass]) {
+    if (f && t->now > f->last_usec &&
+        t->now - f->last_usec > t->timeout_usec[f->tclass]) {
         flow_end(t, f, FLOW_END_TIMEOUT);
         f = NULL;
     }
-    if (f && f->key.proto == 6 && f->state == FLOW_STATE_CLOSED &&
+    /* a new SYN on a connection past its handshake is a new connection on
+     * the same ports (a retransmitted SYN only happens while still new) */
+    if (f && f->key.proto == 6 && f->state != FLOW_STATE_NEW &&
         (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
         t->st.tcp_reuse++;
         flow_end(t, f, FLOW_END_TCP_REUSE);
@@ -383,11 +388,10 @@ struct flow *flow_table_packet(struct flow_table *t, const struct packet *p,
 
 void flow_table_expire(struct flow_table *t, uint64_t now_usec)
 {
-    if (now_usec > t->now)
-        t->now = now_usec;
+    t->now = now_usec;
     for (int i = 0; i < TC_COUNT; i++) {
         struct flow *f;
-        while ((f = t->lists[i].head) &&
+        while ((f = t->lists[i].head) && t->now > f->last_usec &&
                t->now - f->last_usec > t->timeout_usec[i])
             flow_end(t, f, FLOW_END_TIMEOUT);
     }

@@ -134,8 +134,8 @@ static void fingerprints(struct json *j, const struct tls_session *s,
         ja4_client(&s->ch, 't', ja4);
         json_kv_str(j, "ja4", ja4);
     }
-    if (s->have_sh) {
-        ja3_server(&s->sh, str, sizeof(str), hash);
+    if (s->have_sh_first) {
+        ja3_server(&s->sh_first, str, sizeof(str), hash);
         json_key(j, "ja3s");
         json_obj_open(j);
         json_kv_str(j, "hash", hash);

@@ -313,6 +313,7 @@ struct tls_session *tls_session_new(struct tls_pool *p, struct tls_stats *st)
         return NULL;
     }
     memset(s, 0, sizeof(*s));
+    s->client_dir = -1;
     st->sessions++;
     return s;
 }
@@ -370,22 +371,33 @@ static void parse_certificates(struct tls_session *s, cursor_t c,
     }
 }
 
+/* The TLS client is whoever sends the ClientHello: usually the flow's
+ * client, but not in a capture picked up mid-connection. */
 static void handle_message(struct tls_session *s, int dir, uint8_t type,
                            cursor_t body, struct tls_stats *st)
 {
-    if (dir == 0 && type == 1 && !s->have_ch) {
+    bool from_client = s->client_dir < 0 ? type == 1 : dir == s->client_dir;
+    if (type == 1 && !s->have_ch && (s->client_dir < 0 || from_client)) {
         s->ch.record_version = s->ch.record_version ? s->ch.record_version
                                                     : 0x0301;
         s->have_ch = tls_parse_client_hello(body, &s->ch, st);
-    } else if (dir == 1 && type == 2 && !s->have_sh) {
+        if (s->have_ch)
+            s->client_dir = (int8_t)dir;
+    } else if (type == 2 && !s->have_sh && !from_client) {
         s->have_sh = tls_parse_server_hello(body, &s->sh, st);
+        if (s->have_sh && !s->have_sh_first) {
+            /* JA3S is of the first ServerHello, a HelloRetryRequest
+             * included, as tshark and the other references compute it */
+            s->sh_first = s->sh;
+            s->have_sh_first = true;
+        }
         if (s->have_sh && (s->sh.selected_version == 0x0304 ||
                            (s->sh.selected_version & 0xff00) == 0x7f00) &&
             !s->sh.hello_retry)
-            s->dir[1].encrypted = true; /* the rest is encrypted */
+            s->dir[dir].encrypted = true; /* the rest is encrypted */
         if (s->have_sh && s->sh.hello_retry)
             s->have_sh = false; /* the real ServerHello follows */
-    } else if (dir == 1 && type == 11 && s->n_certs == 0) {
+    } else if (type == 11 && !from_client && s->n_certs == 0) {
         parse_certificates(s, body, st);
     }
 }
@@ -532,8 +544,9 @@ void tls_session_feed(struct tls_pool *p, struct tls_session *s, int dir,
                       const uint8_t *data, size_t len, struct tls_stats *st)
 {
     struct tls_dir_state *d = &s->dir[dir];
-    if (dir == 0 && !s->have_ch && d->hdr_have == 0 && d->rec_left == 0 &&
+    if (!s->have_ch && d->hdr_have == 0 && d->rec_left == 0 &&
         len && (data[0] & 0x80) && sslv2_hello(s, data, len, st)) {
+        s->client_dir = (int8_t)dir;
         d->stopped = true; /* the rest of an SSLv2 session is not ours */
         return;
     }
@@ -564,7 +577,8 @@ void tls_session_feed(struct tls_pool *p, struct tls_session *s, int dir,
                 release_buf(p, s, dir);
                 return;
             }
-            if (dir == 0 && d->rec_type == 22 && !s->have_ch)
+            if (d->rec_type == 22 && !s->have_ch && s->client_dir < 0 &&
+                !s->ch.record_version)
                 s->ch.record_version = (uint16_t)((d->hdr[1] << 8) | d->hdr[2]);
             if (d->rec_left == 0) {
                 record_done(p, s, dir, st);

@@ -26,7 +26,7 @@
 #include "proto/x509.h"
 #include "util/cursor.h"
 
-#define TLS_MAX_LIST 128       /* ciphers, extensions, groups, ... kept */
+#define TLS_MAX_LIST 512       /* ciphers, extensions, groups, ... kept */
 #define TLS_MAX_SHORT 32       /* versions, key shares, point formats */
 #define TLS_MAX_ALPN 8
 #define TLS_ALPN_LEN 64
@@ -122,7 +122,9 @@ struct tls_alert {
 struct tls_session {
     struct tls_client_hello ch;
     struct tls_server_hello sh;
-    bool have_ch, have_sh;
+    struct tls_server_hello sh_first; /* a HelloRetryRequest, if one came */
+    bool have_ch, have_sh, have_sh_first;
+    int8_t client_dir;               /* direction that sent ClientHello */
     uint8_t n_certs;
     uint8_t chain_len;               /* certificates in the message */
     struct x509_info certs[TLS_MAX_CERTS];

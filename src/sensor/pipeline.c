@@ -64,10 +64,12 @@ static void detect_app(struct flow *f, int dir, const uint8_t *data,
                                        flow_port(f, 0), flow_port(f, 1));
 }
 
-/* A ClientHello record at the start of a chunk. */
-static bool starts_client_hello(const uint8_t *d, size_t n)
+/* A handshake record with a ClientHello or ServerHello starts the chunk
+ * (a capture may have lost the ClientHello). */
+static bool starts_tls_hello(const uint8_t *d, size_t n)
 {
-    return n >= 6 && d[0] == 0x16 && d[1] == 0x03 && d[5] == 0x01;
+    return n >= 6 && d[0] == 0x16 && d[1] == 0x03 && d[2] <= 0x04 &&
+           (d[5] == 0x01 || d[5] == 0x02);
 }
 
 #define TLS_PROBE_BYTES 65536 /* client bytes within which TLS may start */
@@ -92,8 +94,8 @@ static void tls_data(struct pipeline *pl, struct flow *f, int dir,
          * CONNECT proxies. A ClientHello record starting a client chunk
          * within the first bytes of the connection is the sign. */
         bool start = f->app_proto == APP_TLS ||
-                     (dir == 0 && f->stream[0].delivered <= TLS_PROBE_BYTES + len &&
-                      starts_client_hello(data, len));
+                     (f->stream[dir].delivered <= TLS_PROBE_BYTES + len &&
+                      starts_tls_hello(data, len));
         if (!start)
             return;
         if (f->app_proto == APP_UNKNOWN)
@@ -153,7 +155,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
         stream_finish(pl->streams, &f->stream[1], 1, &s);
     }
     if (f->tls) {
-        if (!f->tls->logged && f->tls->have_ch && pl->eve) {
+        if (!f->tls->logged && (f->tls->have_ch || f->tls->have_sh_first) && pl->eve) {
             f->tls->logged = true;
             eve_write_tls(pl->eve, f, f->tls, f->last_usec,
                           (uint16_t)pl->cfg.community_id_seed);

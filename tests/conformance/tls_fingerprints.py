@@ -33,38 +33,41 @@ def last(v):
 
 
 def tshark_tls(path):
+    """{(client ip, port, server ip, port): {ja3, ja3s, sni, certs}}; the
+    client is the sender of the ClientHello. A connection (or a reused
+    4-tuple) keeps the first value of each, as tshark shows it."""
     args = ["tshark", "-n", "-r", path, "-Y", "tcp && tls.handshake", "-T", "fields",
             "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=;"]
     for f in FIELDS:
         args += ["-e", f]
     out = subprocess.run(args, capture_output=True, text=True).stdout
-    conns = {}
+    conns, client_of = {}, {}
     for line in out.splitlines():
         c = (line.split("\t") + [""] * len(FIELDS))[:len(FIELDS)]
-        src = last(c[0]) or last(c[1])
-        dst = last(c[3]) or last(c[4])
-        sport, dport = last(c[2]), last(c[5])
-        if not src or not sport:
+        src = (last(c[0]) or last(c[1]), last(c[2]))
+        dst = (last(c[3]) or last(c[4]), last(c[5]))
+        if not src[0] or not src[1]:
             continue
+        src, dst = (src[0], int(src[1])), (dst[0], int(dst[1]))
+        pair = frozenset((src, dst))
         types = c[6].split(";")
-        if "1" in types and c[7]:
-            key = (src, int(sport), dst, int(dport))
-            d = conns.setdefault(key, {})
+        if "1" in types:
+            client_of.setdefault(pair, src)
+        client = client_of.get(pair)
+        from_client = client == src
+        key = (src + dst) if from_client or client is None else (dst + src)
+        d = conns.setdefault(key, {})
+        if "1" in types and c[7] and from_client:
             d.setdefault("ja3", c[7].split(";")[0])
             if c[9]:
                 d.setdefault("sni", c[9].split(";")[0])
-        if "2" in types and c[8]:
-            # after a HelloRetryRequest there are two ServerHellos: either
-            # JA3S is tshark's
-            key = (dst, int(dport), src, int(sport))
-            conns.setdefault(key, {}).setdefault("ja3s", set()).update(c[8].split(";"))
-        if "11" in types and c[10]:
-            key = (dst, int(dport), src, int(sport))
-            d = conns.setdefault(key, {})
-            if "certs" not in d:
-                d["certs"] = [hashlib.sha1(bytes.fromhex(h.replace(":", ""))).hexdigest()
-                              for h in c[10].split(";") if h]
-    return conns
+        if "2" in types and c[8] and not from_client:
+            # after a HelloRetryRequest there are two ServerHellos
+            d.setdefault("ja3s", set()).update(c[8].split(";"))
+        if "11" in types and c[10] and not from_client and "certs" not in d:
+            d["certs"] = [hashlib.sha1(bytes.fromhex(h.replace(":", ""))).hexdigest()
+                          for h in c[10].split(";") if h]
+    return {k: v for k, v in conns.items() if v}
 
 
 def nightjar_tls(nightjar, path):
@@ -97,19 +100,25 @@ def nj_value(t, what):
         return t.get("ja4")
 
 
-def compare_tshark(path, nj):
+def compare_tshark(path, nj, pending):
     problems, n = [], 0
     for key, want in tshark_tls(path).items():
-        got = nj.get(key)
+        # the TLS client is not always the flow's client (mid-stream pick-up);
+        # a reused 4-tuple gives several events: one of them must agree
+        got = nj.get(key, []) + nj.get((key[2], key[3], key[0], key[1]), [])
         for what, value in want.items():
             n += 1
             if not got:
                 problems.append("%s %s: tshark %s, nightjar has no tls event" % (key, what, value))
                 break
-            have = nj_value(got[0], what)
-            if have != value and not (isinstance(value, set) and have in value):
-                problems.append("%s %s: tshark %s, nightjar %s" %
-                                (key, what, value, nj_value(got[0], what)))
+            have = [nj_value(t, what) for t in got]
+            if what == "certs" and all(t.get("version") == "TLS 1.3" for t in got):
+                # TLS 1.3 sends certificates encrypted; tshark shows them only
+                # because the capture embeds the session secrets
+                pending["tls13-certs-need-decryption"] += 1
+                continue
+            if not any(h == value or (isinstance(value, set) and h in value) for h in have):
+                problems.append("%s %s: tshark %s, nightjar %s" % (key, what, value, have))
     return n, problems
 
 
@@ -147,7 +156,7 @@ def compare_arkime(path, nj, pending):
     for sess in sessions:
         b = sess.get("body", {})
         tls = b.get("tls")
-        if not tls or b.get("ipProtocol") != 6 and b.get("protocol") and "udp" in b.get("protocol", []):
+        if not tls:
             continue
         src = (b.get("source", {}).get("ip"), b.get("source", {}).get("port"))
         dst = (b.get("destination", {}).get("ip"), b.get("destination", {}).get("port"))
@@ -156,6 +165,9 @@ def compare_arkime(path, nj, pending):
             if not got:
                 pending["quic-arkime"] += 1
                 continue
+        if "openvpn" in b.get("protocol", []) and not got:
+            pending["tls-inside-openvpn"] += 1  # Arkime reads TLS in OpenVPN
+            continue
         for field in ("ja3", "ja3s", "ja4"):
             for want in tls.get(field, []):
                 n += 1
@@ -179,7 +191,7 @@ def check(job):
     pending = collections.Counter()
     try:
         nj = nightjar_tls(nightjar, path)
-        n1, p1 = compare_tshark(path, nj)
+        n1, p1 = compare_tshark(path, nj, pending)
         n2, p2 = compare_ja4(path, nj, pending)
         n3, p3 = compare_arkime(path, nj, pending)
         return path, n1 + n2 + n3, p1 + p2 + p3, pending
@@ -204,8 +216,14 @@ def main():
                 print("     ... %d more" % (len(problems) - 8))
         elif n:
             print("ok   %s: %d values" % (os.path.relpath(path), n))
+    why = {
+        "quic-ja4": "QUIC Initial decryption is not implemented yet",
+        "quic-arkime": "QUIC Initial decryption is not implemented yet",
+        "tls13-certs-need-decryption": "by design: encrypted on the wire",
+        "tls-inside-openvpn": "OpenVPN's TLS channel is not unwrapped yet",
+    }
     for what, count in sorted(pend.items()):
-        print("PENDING %s: %d (QUIC Initial decryption is not implemented yet)" % (what, count))
+        print("EXCEPTION %s: %d (%s)" % (what, count, why.get(what, "")))
     print("%d captures, %d values compared, %d captures differ" % (len(files), total, bad))
     return 1 if bad else 0
 
