@@ -464,6 +464,24 @@ static void stats_tls(struct json *j, const struct tls_stats *t)
     json_obj_close(j);
 }
 
+static void stats_quic(struct json *j, const struct quic_stats *q)
+{
+    json_key(j, "quic");
+    json_obj_open(j);
+    json_kv_u64(j, "datagrams", q->datagrams);
+    json_kv_u64(j, "long_packets", q->long_packets);
+    json_kv_u64(j, "short_packets", q->short_packets);
+    json_kv_u64(j, "initials", q->initials);
+    json_kv_u64(j, "decrypted", q->decrypted);
+    json_kv_u64(j, "auth_failed", q->auth_failed);
+    json_kv_u64(j, "unknown_version", q->unknown_version);
+    json_kv_u64(j, "retry", q->retry);
+    json_kv_u64(j, "version_negotiation", q->version_negotiation);
+    json_kv_u64(j, "malformed", q->malformed);
+    json_kv_u64(j, "crypto_out_of_window", q->crypto_out_of_window);
+    json_obj_close(j);
+}
+
 void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
 {
     struct json *j = &e->j;
@@ -488,6 +506,8 @@ void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
     stats_stream(j, in->stream);
     if (in->tls)
         stats_tls(j, in->tls);
+    if (in->quic)
+        stats_quic(j, in->quic);
     json_key(j, "memory");
     json_obj_open(j);
     json_kv_u64(j, "flow", in->mem_flows);

@@ -18,6 +18,7 @@
 #include "flow/flow_table.h"
 #include "flow/tcp_stream.h"
 #include "output/json.h"
+#include "proto/quic.h"
 #include "proto/tls.h"
 
 struct eve {
@@ -55,6 +56,7 @@ struct eve_stats_input {
     const struct stream_stats *stream;
     uint64_t mem_flows, mem_stream, mem_defrag, mem_tls;
     const struct tls_stats *tls;
+    const struct quic_stats *quic;
     uint64_t capture_received, capture_dropped, capture_ifdropped;
     uint64_t capture_truncated_files;
 };

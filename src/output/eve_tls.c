@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "fingerprint/ja3.h"
+#include "proto/quic.h"
 #include "fingerprint/ja4.h"
 
 static void u16_array(struct json *j, const char *key, const uint16_t *v,
@@ -131,7 +132,7 @@ static void fingerprints(struct json *j, const struct tls_session *s,
             json_obj_close(j);
         }
         char ja4[JA4_LEN];
-        ja4_client(&s->ch, 't', ja4);
+        ja4_client(&s->ch, s->quic.is_quic ? 'q' : 't', ja4);
         json_kv_str(j, "ja4", ja4);
     }
     if (s->have_sh_first) {
@@ -158,11 +159,17 @@ void eve_write_tls(struct eve *e, const struct flow *f,
 {
     struct json *j = &e->j;
     char buf[64];
+    bool quic = s->quic.is_quic;
     json_reset(j);
     json_obj_open(j);
-    eve_common(j, ts_usec, "tls", f, cid_seed);
-    json_key(j, "tls");
+    eve_common(j, ts_usec, quic ? "quic" : "tls", f, cid_seed);
+    json_key(j, quic ? "quic" : "tls");
     json_obj_open(j);
+    if (quic && s->quic.version) {
+        json_kv_str(j, "version", quic_version_name(s->quic.version, buf, sizeof(buf)));
+        json_kv_u64(j, "initial_packets", s->quic.initials);
+        json_kv_u64(j, "initial_decrypted", s->quic.decrypted);
+    }
     if (s->n_certs) {
         const struct x509_info *leaf = &s->certs[0];
         json_kv_str(j, "subject", leaf->subject);
@@ -176,7 +183,8 @@ void eve_write_tls(struct eve *e, const struct flow *f,
         json_kv_str(j, "sni", s->ch.sni);
     uint16_t v = negotiated_version(s);
     if (v)
-        json_kv_str(j, "version", tls_version_name(v, buf, sizeof(buf)));
+        json_kv_str(j, quic ? "tls_version" : "version",
+                    tls_version_name(v, buf, sizeof(buf)));
     if (s->n_certs) {
         cert_time(j, "notbefore", s->certs[0].not_before);
         cert_time(j, "notafter", s->certs[0].not_after);
@@ -230,7 +238,7 @@ void eve_write_tls(struct eve *e, const struct flow *f,
 void eve_tls_summary(struct json *j, const struct tls_session *s)
 {
     char buf[64];
-    json_key(j, "tls");
+    json_key(j, s->quic.is_quic ? "quic" : "tls");
     json_obj_open(j);
     if (s->ch.sni[0])
         json_kv_str(j, "sni", s->ch.sni);

@@ -402,6 +402,32 @@ static void handle_message(struct tls_session *s, int dir, uint8_t type,
     }
 }
 
+size_t tls_session_messages(struct tls_session *s, int dir, const uint8_t *buf,
+                            size_t len, struct tls_stats *st)
+{
+    size_t off = 0;
+    while (len - off >= 4) {
+        const uint8_t *m = buf + off;
+        uint32_t n = ((uint32_t)m[1] << 16) | ((uint32_t)m[2] << 8) | m[3];
+        if (len - off - 4 < n)
+            break;
+        handle_message(s, dir, m[0], cur_make(m + 4, n), st);
+        off += 4 + n;
+    }
+    return off;
+}
+
+uint8_t *tls_session_buffer(struct tls_pool *p, struct tls_session *s, int dir,
+                            struct tls_stats *st)
+{
+    if (!s->dir[dir].hs) {
+        s->dir[dir].hs = pool_get(p, &p->free_bufs, TLS_HS_BUF);
+        if (!s->dir[dir].hs)
+            st->err[TLS_ERR_buffers_exhausted]++;
+    }
+    return s->dir[dir].hs;
+}
+
 /* Cuts complete handshake messages off the front of the buffer. */
 static void drain_messages(struct tls_session *s, int dir, struct tls_stats *st)
 {

@@ -115,6 +115,26 @@ const char *tls_version_name(uint16_t v, char *buf, size_t len);
 
 /* ---- sessions ------------------------------------------------------------ */
 
+/* What QUIC adds to a session: the Initial keys (RFC 9001 section 5.2)
+ * and where the CRYPTO stream of each direction stands. See quic.h. */
+struct quic_crypto_stream {
+    uint32_t contiguous;             /* CRYPTO bytes from offset 0 */
+    uint32_t consumed;               /* handed to the message parser */
+    uint8_t n_ranges;
+    uint32_t range[8][2];            /* received [start, end) */
+};
+
+struct tls_quic {
+    bool is_quic;
+    bool keys_ready;
+    uint8_t dcid_len;
+    uint32_t version;
+    uint8_t dcid[20];
+    uint8_t key[2][16], iv[2][12], hp[2][16];
+    struct quic_crypto_stream crypto[2];
+    uint32_t packets, initials, decrypted, undecryptable;
+};
+
 struct tls_alert {
     uint8_t dir, level, description;
 };
@@ -134,6 +154,7 @@ struct tls_session {
     bool ccs[2], appdata[2];
     bool complete;
     bool logged;                     /* the tls event was written */
+    struct tls_quic quic;
     struct tls_dir_state {
         uint8_t hdr[5];
         uint8_t hdr_have;
@@ -163,6 +184,16 @@ void tls_session_release(struct tls_pool *p, struct tls_session *s);
 /* Bytes of direction dir (0 client, 1 server) in stream order. */
 void tls_session_feed(struct tls_pool *p, struct tls_session *s, int dir,
                       const uint8_t *data, size_t len, struct tls_stats *st);
+
+/* Complete handshake messages at the start of buf (QUIC's CRYPTO stream):
+ * handled, and their length returned. */
+size_t tls_session_messages(struct tls_session *s, int dir, const uint8_t *buf,
+                            size_t len, struct tls_stats *st);
+
+/* The handshake reassembly buffer of a direction, from the pool (QUIC
+ * writes CRYPTO data into it by offset); NULL and counted when exhausted. */
+uint8_t *tls_session_buffer(struct tls_pool *p, struct tls_session *s, int dir,
+                            struct tls_stats *st);
 
 /* A hole in the stream: the direction cannot be followed any more. */
 void tls_session_gap(struct tls_pool *p, struct tls_session *s, int dir);

@@ -14,6 +14,7 @@
 #include "flow/tcp_stream.h"
 #include "output/eve_tls.h"
 #include "proto/app_detect.h"
+#include "proto/quic.h"
 #include "proto/tls.h"
 
 #define TOP_FLOWS 8
@@ -32,6 +33,7 @@ struct pipeline {
     struct stream_engine *streams;
     struct tls_pool *tls_pool;
     struct tls_stats tls_stats;
+    struct quic_stats quic_stats;
     uint64_t now_usec;                 /* time of the packet being handled */
     uint64_t first_usec, last_usec;
     uint64_t wall_start;
@@ -105,6 +107,28 @@ static void tls_data(struct pipeline *pl, struct flow *f, int dir,
             return;
     }
     tls_session_feed(pl->tls_pool, f->tls, dir, data, len, &pl->tls_stats);
+    tls_log_if_ready(pl, f);
+}
+
+/* QUIC: only the first datagrams carry Initial packets; after a handful
+ * without one (or once both hellos are in), stop looking. */
+#define QUIC_MAX_DATAGRAMS 16
+
+static void quic_packet(struct pipeline *pl, struct flow *f, int dir,
+                        const uint8_t *data, size_t len)
+{
+    if (!f->tls) {
+        if (f->dir[0].payload_pkts + f->dir[1].payload_pkts > QUIC_MAX_DATAGRAMS)
+            return;
+        f->tls = tls_session_new(pl->tls_pool, &pl->tls_stats);
+        if (!f->tls)
+            return;
+    }
+    struct tls_session *t = f->tls;
+    if (t->quic.packets >= QUIC_MAX_DATAGRAMS || (t->have_ch && t->have_sh))
+        return;
+    quic_datagram(pl->tls_pool, t, dir, data, len, &pl->quic_stats,
+                  &pl->tls_stats);
     tls_log_if_ready(pl, f);
 }
 
@@ -228,6 +252,8 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
                        p->tcp_seq, p->payload, p->payload_len);
     } else if (p->payload_len) {
         detect_app(f, dir, p->payload, p->payload_len);
+        if (f->app_proto == APP_QUIC)
+            quic_packet(pl, f, dir, p->payload, p->payload_len);
     }
 }
 
@@ -259,6 +285,7 @@ void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec)
         .mem_defrag = defrag_memory(pl->defrag),
         .mem_tls = tls_pool_memory(pl->tls_pool),
         .tls = &pl->tls_stats,
+        .quic = &pl->quic_stats,
         .capture_received = pl->cap.received,
         .capture_dropped = pl->cap.dropped,
         .capture_ifdropped = pl->cap.ifdropped,
