@@ -132,7 +132,7 @@ static void fingerprints(struct json *j, const struct tls_session *s,
             json_obj_close(j);
         }
         char ja4[JA4_LEN];
-        ja4_client(&s->ch, s->quic.is_quic ? 'q' : 't', ja4);
+        ja4_client(&s->ch, s->quic.is_quic ? 'q' : s->dtls ? 'd' : 't', ja4);
         json_kv_str(j, "ja4", ja4);
     }
     if (s->have_sh_first) {
@@ -229,6 +229,8 @@ void eve_write_tls(struct eve *e, const struct flow *f,
         }
         json_arr_close(j);
     }
+    if (s->dtls)
+        json_kv_bool(j, "dtls", true);
     json_kv_bool(j, "handshake_complete", s->complete);
     json_obj_close(j);
     json_obj_close(j);

@@ -138,6 +138,11 @@ static enum app_proto detect_udp(const uint8_t *d, size_t n, uint16_t cport,
         return APP_NTP;
     if (is_quic(d, n))
         return APP_QUIC;
+    /* DTLS record: content type 20-25, version 0xfeff/fefd/fefc */
+    if (n >= 13 && d[0] >= 20 && d[0] <= 25 &&
+        ((d[1] == 0xfe && (d[2] == 0xff || d[2] == 0xfd || d[2] == 0xfc)) ||
+         (d[1] == 0x01 && d[2] == 0x00 && d[3] == 0 && d[4] == 0)))
+        return APP_DTLS;
     return APP_UNKNOWN;
 }
 
@@ -158,7 +163,7 @@ const char *app_proto_name(enum app_proto p)
 {
     static const char *const n[APP_COUNT] = {
         "", "http", "tls", "ssh", "smtp", "ftp", "pop3", "imap", "smb",
-        "dns", "quic", "dhcp", "ntp",
+        "dns", "quic", "dhcp", "ntp", "dtls",
     };
     return p < APP_COUNT ? n[p] : "";
 }

@@ -16,7 +16,8 @@
 
 enum app_proto {
     APP_UNKNOWN = 0, APP_HTTP, APP_TLS, APP_SSH, APP_SMTP, APP_FTP, APP_POP3,
-    APP_IMAP, APP_SMB, APP_DNS, APP_QUIC, APP_DHCP, APP_NTP, APP_COUNT
+    APP_IMAP, APP_SMB, APP_DNS, APP_QUIC, APP_DHCP, APP_NTP, APP_DTLS,
+    APP_COUNT
 };
 
 /* dir: 0 from client, 1 from server. Returns APP_UNKNOWN when unsure. */

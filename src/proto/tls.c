@@ -30,6 +30,9 @@ const char *tls_version_name(uint16_t v, char *buf, size_t len)
     case 0x0302: return "TLS 1.1";
     case 0x0303: return "TLS 1.2";
     case 0x0304: return "TLS 1.3";
+    case 0xfeff: return "DTLS 1.0";
+    case 0xfefd: return "DTLS 1.2";
+    case 0xfefc: return "DTLS 1.3";
     default: snprintf(buf, len, "0x%04x", v); return buf;
     }
 }
@@ -137,8 +140,23 @@ static bool parse_ch_extension(uint16_t type, cursor_t e,
     return true;
 }
 
+static bool parse_client_hello(cursor_t c, struct tls_client_hello *ch,
+                               struct tls_stats *st, bool dtls);
+
 bool tls_parse_client_hello(cursor_t c, struct tls_client_hello *ch,
                             struct tls_stats *st)
+{
+    return parse_client_hello(c, ch, st, false);
+}
+
+bool dtls_parse_client_hello(cursor_t c, struct tls_client_hello *ch,
+                             struct tls_stats *st)
+{
+    return parse_client_hello(c, ch, st, true);
+}
+
+static bool parse_client_hello(cursor_t c, struct tls_client_hello *ch,
+                               struct tls_stats *st, bool dtls)
 {
     uint16_t record_version = ch->record_version;
     memset(ch, 0, sizeof(*ch));
@@ -147,6 +165,8 @@ bool tls_parse_client_hello(cursor_t c, struct tls_client_hello *ch,
     cur_skip(&c, 32); /* random */
     ch->session_id_len = cur_u8(&c);
     cur_skip(&c, ch->session_id_len);
+    if (dtls)
+        cur_skip(&c, cur_u8(&c)); /* cookie */
     cursor_t ciphers = cur_sub(&c, cur_u16be(&c));
     cursor_t comp = cur_sub(&c, cur_u8(&c));
     if (!cur_ok(&c) || !cur_ok(&ciphers) || !cur_ok(&comp) ||
@@ -380,7 +400,8 @@ static void handle_message(struct tls_session *s, int dir, uint8_t type,
     if (type == 1 && !s->have_ch && (s->client_dir < 0 || from_client)) {
         s->ch.record_version = s->ch.record_version ? s->ch.record_version
                                                     : 0x0301;
-        s->have_ch = tls_parse_client_hello(body, &s->ch, st);
+        s->have_ch = s->dtls ? dtls_parse_client_hello(body, &s->ch, st)
+                             : tls_parse_client_hello(body, &s->ch, st);
         if (s->have_ch)
             s->client_dir = (int8_t)dir;
     } else if (type == 2 && !s->have_sh && !from_client) {
@@ -400,6 +421,12 @@ static void handle_message(struct tls_session *s, int dir, uint8_t type,
     } else if (type == 11 && !from_client && s->n_certs == 0) {
         parse_certificates(s, body, st);
     }
+}
+
+void tls_session_message(struct tls_session *s, int dir, uint8_t type,
+                         const uint8_t *body, size_t len, struct tls_stats *st)
+{
+    handle_message(s, dir, type, cur_make(body, len), st);
 }
 
 size_t tls_session_messages(struct tls_session *s, int dir, const uint8_t *buf,

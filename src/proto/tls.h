@@ -103,6 +103,9 @@ bool tls_parse_client_hello(cursor_t body, struct tls_client_hello *ch,
                             struct tls_stats *st);
 bool tls_parse_server_hello(cursor_t body, struct tls_server_hello *sh,
                             struct tls_stats *st);
+/* DTLS's ClientHello has a cookie after the session id. */
+bool dtls_parse_client_hello(cursor_t body, struct tls_client_hello *ch,
+                             struct tls_stats *st);
 
 /* GREASE values (RFC 8701): 0x?a?a with equal bytes. */
 static inline bool tls_is_grease(uint16_t v)
@@ -154,6 +157,7 @@ struct tls_session {
     bool ccs[2], appdata[2];
     bool complete;
     bool logged;                     /* the tls event was written */
+    bool dtls;                       /* the session is DTLS over UDP */
     struct tls_quic quic;
     struct tls_dir_state {
         uint8_t hdr[5];
@@ -189,6 +193,10 @@ void tls_session_feed(struct tls_pool *p, struct tls_session *s, int dir,
  * handled, and their length returned. */
 size_t tls_session_messages(struct tls_session *s, int dir, const uint8_t *buf,
                             size_t len, struct tls_stats *st);
+
+/* One whole handshake message (DTLS, after its own reassembly). */
+void tls_session_message(struct tls_session *s, int dir, uint8_t type,
+                         const uint8_t *body, size_t len, struct tls_stats *st);
 
 /* The handshake reassembly buffer of a direction, from the pool (QUIC
  * writes CRYPTO data into it by offset); NULL and counted when exhausted. */

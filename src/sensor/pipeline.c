@@ -14,6 +14,7 @@
 #include "flow/tcp_stream.h"
 #include "output/eve_tls.h"
 #include "proto/app_detect.h"
+#include "proto/dtls.h"
 #include "proto/quic.h"
 #include "proto/tls.h"
 
@@ -110,12 +111,12 @@ static void tls_data(struct pipeline *pl, struct flow *f, int dir,
     tls_log_if_ready(pl, f);
 }
 
-/* QUIC: only the first datagrams carry Initial packets; after a handful
- * without one (or once both hellos are in), stop looking. */
+/* QUIC and DTLS: only the first datagrams carry the hellos; after a
+ * handful (or once both hellos are in), stop looking. */
 #define QUIC_MAX_DATAGRAMS 16
 
-static void quic_packet(struct pipeline *pl, struct flow *f, int dir,
-                        const uint8_t *data, size_t len)
+static void udp_handshake(struct pipeline *pl, struct flow *f, int dir,
+                          const uint8_t *data, size_t len)
 {
     if (!f->tls) {
         if (f->dir[0].payload_pkts + f->dir[1].payload_pkts > QUIC_MAX_DATAGRAMS)
@@ -127,8 +128,13 @@ static void quic_packet(struct pipeline *pl, struct flow *f, int dir,
     struct tls_session *t = f->tls;
     if (t->quic.packets >= QUIC_MAX_DATAGRAMS || (t->have_ch && t->have_sh))
         return;
-    quic_datagram(pl->tls_pool, t, dir, data, len, &pl->quic_stats,
-                  &pl->tls_stats);
+    if (f->app_proto == APP_DTLS) {
+        t->quic.packets++;
+        dtls_datagram(pl->tls_pool, t, dir, data, len, &pl->tls_stats);
+    } else {
+        quic_datagram(pl->tls_pool, t, dir, data, len, &pl->quic_stats,
+                      &pl->tls_stats);
+    }
     tls_log_if_ready(pl, f);
 }
 
@@ -252,8 +258,8 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
                        p->tcp_seq, p->payload, p->payload_len);
     } else if (p->payload_len) {
         detect_app(f, dir, p->payload, p->payload_len);
-        if (f->app_proto == APP_QUIC)
-            quic_packet(pl, f, dir, p->payload, p->payload_len);
+        if (f->app_proto == APP_QUIC || f->app_proto == APP_DTLS)
+            udp_handshake(pl, f, dir, p->payload, p->payload_len);
     }
 }
 

@@ -170,9 +170,6 @@ def compare_arkime(path, nj, pending):
         if not got and "openvpn" in protos:
             pending["tls-inside-openvpn"] += 1  # Arkime reads TLS in OpenVPN
             continue
-        if not got and "dtls" in protos:
-            pending["dtls"] += 1
-            continue
         for field in ("ja3", "ja3s", "ja4"):
             for want in tls.get(field, []):
                 n += 1
@@ -222,7 +219,6 @@ def main():
         elif n:
             print("ok   %s: %d values" % (os.path.relpath(path), n))
     why = {
-        "dtls": "DTLS handshakes are not parsed yet",
         "tls13-certs-need-decryption": "by design: encrypted on the wire",
         "tls-inside-openvpn": "OpenVPN's TLS channel is not unwrapped yet",
     }
