@@ -662,10 +662,7 @@ void tls_session_gap(struct tls_pool *p, struct tls_session *s, int dir)
 
 bool tls_session_ready(const struct tls_session *s)
 {
-    if (!s->have_ch || !s->have_sh)
-        return false;
-    if (s->sh.selected_version == 0x0304 ||
-        (s->sh.selected_version & 0xff00) == 0x7f00)
-        return true;
-    return s->n_certs > 0 || s->dir[1].encrypted || s->dir[1].stopped;
+    /* both hellos and application data both ways: the event can say the
+     * handshake completed. Anything less is logged when the flow ends. */
+    return s->have_ch && s->have_sh && s->complete;
 }

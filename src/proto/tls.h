@@ -206,7 +206,7 @@ uint8_t *tls_session_buffer(struct tls_pool *p, struct tls_session *s, int dir,
 /* A hole in the stream: the direction cannot be followed any more. */
 void tls_session_gap(struct tls_pool *p, struct tls_session *s, int dir);
 
-/* Enough seen to log: both hellos, and the certificates or TLS 1.3. */
+/* Enough seen to log: both hellos and the handshake completed. */
 bool tls_session_ready(const struct tls_session *s);
 
 #endif
