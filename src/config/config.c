@@ -65,6 +65,8 @@ static const struct setting settings[] = {
       "out-of-order bytes queued per flow direction before a gap is declared" },
     { "stream.depth", T_U64_SIZE, OFF(stream.depth), "1mb",
       "bytes reassembled per flow direction; 0: no limit" },
+    { "tls.enabled", T_BOOL, OFF(tls_enabled), "yes",
+      "parse TLS, DTLS and QUIC handshakes (fingerprints, certificates)" },
     { "tls.memcap", T_U64_SIZE, OFF(tls_memcap), "128mb",
       "memory for TLS sessions and handshake reassembly buffers" },
     { "defrag.trackers", T_U32, OFF(defrag.max_trackers), "256",

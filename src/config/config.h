@@ -26,6 +26,7 @@ struct nj_config {
     struct stream_config stream;
     struct defrag_config defrag;
     uint64_t tls_memcap;            /* TLS sessions and handshake buffers */
+    bool tls_enabled;               /* parse TLS, DTLS and QUIC handshakes */
     uint32_t community_id_seed;
     uint32_t stats_interval;        /* seconds between live stats; 0 = end */
     uint32_t snaplen;

@@ -4,8 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/md5.h>
-#include <openssl/evp.h>
+#include "util/digest.h"
 
 struct sbuf {
     char *p;
@@ -37,9 +36,8 @@ static void sb_u16_list(struct sbuf *b, const uint16_t *v, size_t n)
 
 static void md5_hex(const char *s, char hash[33])
 {
-    unsigned char md[16];
-    unsigned int n = 0;
-    EVP_Digest(s, strlen(s), md, &n, EVP_md5(), NULL);
+    uint8_t md[16];
+    digest(DIGEST_MD5, s, strlen(s), md);
     for (int i = 0; i < 16; i++)
         snprintf(hash + 2 * i, 3, "%02x", md[i]);
 }

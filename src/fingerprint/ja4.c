@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "util/digest.h"
 
 static const char *version_code(uint16_t v)
 {
@@ -32,9 +32,8 @@ static int cmp_u16(const void *a, const void *b)
 /* The first 12 hex characters of sha256(s). */
 static void sha256_12(const char *s, size_t n, char out[13])
 {
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_Digest(s, n, md, &len, EVP_sha256(), NULL);
+    uint8_t md[32];
+    digest(DIGEST_SHA256, s, n, md);
     for (int i = 0; i < 6; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }

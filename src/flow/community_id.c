@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 
 #include "flow/flow_table.h"
+#include "util/digest.h"
 
 /* ICMP type -> counter-type for request/response pairs; -1 when one-way. */
 static int icmp4_counterpart(uint8_t type)
@@ -90,7 +91,7 @@ void flow_community_id(const struct flow *f, uint16_t seed, char *out,
         buf[n++] = (uint8_t)dp;
     }
     uint8_t md[SHA_DIGEST_LENGTH];
-    SHA1(buf, n, md);
+    digest(DIGEST_SHA1, buf, n, md);
     if (len < 32) {
         if (len)
             out[0] = 0;

@@ -456,6 +456,8 @@ static void stats_tls(struct json *j, const struct tls_stats *t)
     json_kv_u64(j, "certificates", t->certificates);
     json_kv_u64(j, "handshakes_complete", t->handshakes_complete);
     json_kv_u64(j, "alerts", t->alerts);
+    json_kv_u64(j, "certificate_cache_hits", x509_cache_stats()->hits);
+    json_kv_u64(j, "certificate_cache_misses", x509_cache_stats()->misses);
     json_key(j, "errors");
     json_obj_open(j);
     for (int i = 0; i < TLS_ERR_COUNT; i++)

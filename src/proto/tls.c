@@ -9,6 +9,8 @@
  */
 #include "proto/tls.h"
 
+#include "util/digest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,15 +377,17 @@ static void parse_certificates(struct tls_session *s, cursor_t c,
             st->err[TLS_ERR_certificate_malformed]++;
             return;
         }
-        if (s->chain_len < TLS_MAX_CHAIN) {
-            struct x509_info tmp;
-            struct x509_info *x = s->n_certs < TLS_MAX_CERTS
-                                      ? &s->certs[s->n_certs] : &tmp;
+        if (s->n_certs < TLS_MAX_CERTS) {
+            /* parsing is OpenSSL's d2i_X509, which also decodes the public
+             * key and costs tens of microseconds: only the first
+             * certificates are read in full, the rest are hashed */
+            struct x509_info *x = &s->certs[s->n_certs++];
             if (!x509_parse(der, len, x))
                 st->err[TLS_ERR_certificate_malformed]++;
-            memcpy(s->chain_sha1[s->chain_len], x->sha1, 20);
-            if (s->n_certs < TLS_MAX_CERTS)
-                s->n_certs++;
+            if (s->chain_len < TLS_MAX_CHAIN)
+                memcpy(s->chain_sha1[s->chain_len], x->sha1, 20);
+        } else if (s->chain_len < TLS_MAX_CHAIN) {
+            digest(DIGEST_SHA1, der, len, s->chain_sha1[s->chain_len]);
         }
         if (s->chain_len < 255)
             s->chain_len++;

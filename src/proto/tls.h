@@ -31,7 +31,7 @@
 #define TLS_MAX_ALPN 8
 #define TLS_ALPN_LEN 64
 #define TLS_SNI_LEN 256
-#define TLS_MAX_CERTS 4        /* certificates parsed in full */
+#define TLS_MAX_CERTS 2        /* certificates parsed in full: leaf, issuer */
 #define TLS_MAX_CHAIN 16       /* certificates whose hashes are kept */
 #define TLS_MAX_ALERTS 4
 

@@ -10,6 +10,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "util/digest.h"
+
 void hex_colon(const uint8_t *d, size_t n, char *buf, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -96,11 +98,47 @@ static void key_facts(X509 *x, struct x509_info *out)
     snprintf(out->key_type, sizeof(out->key_type), "%s", t);
 }
 
+/* OpenSSL 3's d2i_X509 also decodes the public key through its provider
+ * machinery, tens of microseconds a certificate. The same certificates come
+ * back all day (every client of a server gets the same chain), so parsed
+ * results are kept in a direct-mapped cache keyed by the SHA-256 of the DER:
+ * a repeat costs one hash and one copy. Static, bounded, never allocates. */
+#define X509_CACHE_SLOTS 1024
+
+static struct x509_cache_slot {
+    bool used, ok;
+    struct x509_info info;
+} cache[X509_CACHE_SLOTS];
+static struct x509_cache_stats cache_stats;
+
+const struct x509_cache_stats *x509_cache_stats(void) { return &cache_stats; }
+
+static bool parse_der(const uint8_t *der, size_t len, struct x509_info *out);
+
 bool x509_parse(const uint8_t *der, size_t len, struct x509_info *out)
 {
+    uint8_t sha256[32];
+    digest(DIGEST_SHA256, der, len, sha256);
+    uint32_t slot = ((uint32_t)sha256[0] << 8 | sha256[1]) % X509_CACHE_SLOTS;
+    struct x509_cache_slot *c = &cache[slot];
+    if (c->used && memcmp(c->info.sha256, sha256, 32) == 0) {
+        cache_stats.hits++;
+        *out = c->info;
+        return c->ok;
+    }
+    cache_stats.misses++;
+    bool ok = parse_der(der, len, out);
+    memcpy(out->sha256, sha256, 32);
+    c->used = true;
+    c->ok = ok;
+    c->info = *out;
+    return ok;
+}
+
+static bool parse_der(const uint8_t *der, size_t len, struct x509_info *out)
+{
     memset(out, 0, sizeof(*out));
-    SHA1(der, len, out->sha1);
-    SHA256(der, len, out->sha256);
+    digest(DIGEST_SHA1, der, len, out->sha1);
     const unsigned char *p = der;
     X509 *x = d2i_X509(NULL, &p, (long)len);
     if (!x)

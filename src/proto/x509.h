@@ -34,6 +34,13 @@ struct x509_info {
  * does not parse. The hashes are of the bytes given, always. */
 bool x509_parse(const uint8_t *der, size_t len, struct x509_info *out);
 
+struct x509_cache_stats {
+    uint64_t hits, misses;
+};
+
+/* Parsed certificates are cached by the SHA-256 of their DER (x509.c). */
+const struct x509_cache_stats *x509_cache_stats(void);
+
 /* "AA:BB:..." of a digest; buf >= 3 * n bytes. */
 void hex_colon(const uint8_t *d, size_t n, char *buf, size_t len);
 

@@ -91,6 +91,8 @@ static void tls_log_if_ready(struct pipeline *pl, struct flow *f)
 static void tls_data(struct pipeline *pl, struct flow *f, int dir,
                      const uint8_t *data, size_t len)
 {
+    if (!pl->cfg.tls_enabled)
+        return;
     if (!f->tls) {
         /* TLS from the first byte, or after something else: STARTTLS in
          * SMTP/IMAP/POP3/FTP/LDAP/XMPP/MySQL/PostgreSQL, SOCKS and HTTP
@@ -118,6 +120,8 @@ static void tls_data(struct pipeline *pl, struct flow *f, int dir,
 static void udp_handshake(struct pipeline *pl, struct flow *f, int dir,
                           const uint8_t *data, size_t len)
 {
+    if (!pl->cfg.tls_enabled)
+        return;
     if (!f->tls) {
         if (f->dir[0].payload_pkts + f->dir[1].payload_pkts > QUIC_MAX_DATAGRAMS)
             return;
