@@ -7,7 +7,8 @@
 # its timestamps shifted (editcap -t) until it passes the size, so flows
 # start, live and end as they did on the wire. Each tool reads it RUNS times
 # (default 3); the median wall time gives packets/s and Gbit/s, and the
-# ratios are against the pcap loop measured in the same run.
+# ratios are against the pcap loop measured in the same run. nightjar also
+# runs with tls.enabled=no, which shows what TLS/QUIC parsing costs.
 set -eu
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -73,11 +74,13 @@ for cap in "$bulk" "$pcap"; do
     echo "$cap: $(($(wc -c < "$cap") / 1048576)) MB, $pkts packets, $bytes bytes captured, $flows flows"
     t_loop=$(median "$out/pcap_loop" "$cap")
     t_nj=$(median ./build/nightjar -q -r "$cap" -o /dev/null)
+    t_notls=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set tls.enabled=no)
     t_ndpi=$(median ndpiReader -q -i "$cap")
     echo "  median of $RUNS runs:"
     report "libpcap read loop" "$t_loop"
     report "nightjar" "$t_nj"
+    report "nightjar, no TLS/QUIC" "$t_notls"
     report "ndpiReader" "$t_ndpi"
-    printf '  nightjar/ndpiReader time: %.2f (below 1: nightjar is faster)\n' \
-        "$(echo "$t_nj / $t_ndpi" | bc -l)"
+    printf '  nightjar/ndpiReader time: %.2f (below 1: nightjar is faster); TLS/QUIC parsing: %.0f%% of nightjar'"'"'s time\n' \
+        "$(echo "$t_nj / $t_ndpi" | bc -l)" "$(echo "($t_nj - $t_notls) * 100 / $t_nj" | bc -l)"
 done
