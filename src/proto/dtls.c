@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "proto/quic.h"
 #include "util/cursor.h"
 
 struct dtls_msg_state {
@@ -40,27 +41,8 @@ static void fragment(struct tls_pool *p, struct tls_session *s, int dir,
     if (!buf)
         return;
     memcpy(buf + off, data, n);
-    uint32_t start = off, end = off + n;
-    for (int again = 1; again;) {
-        again = 0;
-        for (unsigned i = 0; i < cs->n_ranges; i++) {
-            if (start <= cs->range[i][1] && end >= cs->range[i][0]) {
-                start = start < cs->range[i][0] ? start : cs->range[i][0];
-                end = end > cs->range[i][1] ? end : cs->range[i][1];
-                cs->range[i][0] = cs->range[cs->n_ranges - 1][0];
-                cs->range[i][1] = cs->range[cs->n_ranges - 1][1];
-                cs->n_ranges--;
-                again = 1;
-                break;
-            }
-        }
-    }
-    if (cs->n_ranges < 8) {
-        cs->range[cs->n_ranges][0] = start;
-        cs->range[cs->n_ranges][1] = end;
-        cs->n_ranges++;
-    }
-    if (start == 0 && end == length) {
+    crypto_ranges_add(cs, off, off + n);
+    if (cs->contiguous == length) {
         tls_session_message(s, dir, type, buf, length, st);
         memset(cs, 0, sizeof(*cs));
     }

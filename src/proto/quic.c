@@ -174,9 +174,9 @@ static uint64_t varint(cursor_t *c)
 
 /* ---- CRYPTO stream ------------------------------------------------------ */
 
-static void ranges_add(struct tls_quic *q, int dir, uint32_t start, uint32_t end)
+void crypto_ranges_add(struct quic_crypto_stream *cs, uint32_t start,
+                       uint32_t end)
 {
-    struct quic_crypto_stream *cs = &q->crypto[dir];
     /* merge into existing ranges; the list stays small and unsorted */
     for (int again = 1; again;) {
         again = 0;
@@ -216,7 +216,7 @@ static void crypto_data(struct tls_pool *p, struct tls_session *s, int dir,
         return;
     struct tls_quic *q = &s->quic;
     memcpy(buf + offset, data, len);
-    ranges_add(q, dir, (uint32_t)offset, (uint32_t)(offset + len));
+    crypto_ranges_add(&q->crypto[dir], (uint32_t)offset, (uint32_t)(offset + len));
     uint32_t have = q->crypto[dir].contiguous, done = q->crypto[dir].consumed;
     if (have > done)
         q->crypto[dir].consumed += (uint32_t)tls_session_messages(

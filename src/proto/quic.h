@@ -30,6 +30,11 @@ void quic_datagram(struct tls_pool *p, struct tls_session *s, int dir,
                    const uint8_t *data, size_t len, struct quic_stats *qst,
                    struct tls_stats *tst);
 
+/* Adds [start, end) to the byte ranges received of a CRYPTO stream (or a
+ * DTLS message) and updates how much is contiguous from offset 0. */
+void crypto_ranges_add(struct quic_crypto_stream *cs, uint32_t start,
+                       uint32_t end);
+
 /* The version as text: "1", "2", "draft-29", or hex. */
 const char *quic_version_name(uint32_t v, char *buf, size_t len);
 
