@@ -20,6 +20,7 @@
 #include "flow/tcp_stream.h"
 
 struct tls_session;
+struct tls_summary;
 
 struct flow_key {
     struct ip_addr lo, hi;  /* the two ends, lower (address, port) first */
@@ -102,7 +103,8 @@ struct flow {
     uint8_t round_dir;                  /* direction of the current round */
     struct flow_round round[FLOW_ROUNDS_MAX];
     struct tcp_stream stream[2];
-    struct tls_session *tls;            /* TLS state, from the TLS pool */
+    struct tls_session *tls;            /* TLS state while handshaking */
+    struct tls_summary *tls_sum;        /* what is kept once it is logged */
     uint16_t splt_n;                    /* entries used */
     struct splt_entry splt[];           /* flow_config.splt_len entries */
 };

@@ -337,7 +337,7 @@ static void eve_features(struct json *j, const struct flow *f,
 
 void eve_write_flow(struct eve *e, const struct flow *f,
                     enum flow_end_reason reason, uint16_t cid_seed,
-                    uint32_t splt_len)
+                    uint32_t splt_len, const struct tls_summary *tls)
 {
     struct json *j = &e->j;
     char ts[64];
@@ -368,8 +368,8 @@ void eve_write_flow(struct eve *e, const struct flow *f,
         eve_stream_dir(j, "toclient", &f->stream[1]);
         json_obj_close(j);
     }
-    if (f->tls)
-        eve_tls_summary(j, f->tls);
+    if (tls)
+        eve_tls_summary(j, tls);
     eve_features(j, f, splt_len);
     json_obj_close(j);
     eve_emit(e);

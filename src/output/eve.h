@@ -44,9 +44,12 @@ void eve_format_time(uint64_t usec, char *buf, size_t len);
 void eve_common(struct json *j, uint64_t ts_usec, const char *event_type,
                 const struct flow *f, uint16_t cid_seed);
 
+struct tls_summary;
+
+/* tls: the flow's handshake summary, or NULL. */
 void eve_write_flow(struct eve *e, const struct flow *f,
                     enum flow_end_reason reason, uint16_t cid_seed,
-                    uint32_t splt_len);
+                    uint32_t splt_len, const struct tls_summary *tls);
 
 struct eve_stats_input {
     uint64_t ts_usec;

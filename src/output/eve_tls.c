@@ -237,25 +237,37 @@ void eve_write_tls(struct eve *e, const struct flow *f,
     eve_emit(e);
 }
 
-void eve_tls_summary(struct json *j, const struct tls_session *s)
+void eve_tls_summary(struct json *j, const struct tls_summary *t)
 {
     char buf[64];
-    json_key(j, s->quic.is_quic ? "quic" : "tls");
+    json_key(j, t->quic ? "quic" : "tls");
     json_obj_open(j);
-    if (s->ch.sni[0])
-        json_kv_str(j, "sni", s->ch.sni);
-    uint16_t v = negotiated_version(s);
-    if (v)
-        json_kv_str(j, "version", tls_version_name(v, buf, sizeof(buf)));
-    fingerprints(j, s, false);
-    if (s->have_sh)
-        json_kv_u64(j, "cipher", s->sh.cipher);
-    if (s->n_certs) {
-        char fp[80];
-        sha1_lower(s->certs[0].sha1, fp, sizeof(fp));
-        json_kv_str(j, "fingerprint", fp);
-        json_kv_bool(j, "self_signed", s->certs[0].self_signed);
+    if (t->sni[0])
+        json_kv_str(j, "sni", t->sni);
+    if (t->version)
+        json_kv_str(j, "version", tls_version_name(t->version, buf, sizeof(buf)));
+    if (t->has_ja3) {
+        json_key(j, "ja3");
+        json_obj_open(j);
+        json_kv_str(j, "hash", t->ja3);
+        json_obj_close(j);
     }
-    json_kv_bool(j, "handshake_complete", s->complete);
+    if (t->has_ja4)
+        json_kv_str(j, "ja4", t->ja4);
+    if (t->has_ja3s) {
+        json_key(j, "ja3s");
+        json_obj_open(j);
+        json_kv_str(j, "hash", t->ja3s);
+        json_obj_close(j);
+    }
+    if (t->has_cipher)
+        json_kv_u64(j, "cipher", t->cipher);
+    if (t->has_leaf) {
+        char fp[80];
+        sha1_lower(t->leaf_sha1, fp, sizeof(fp));
+        json_kv_str(j, "fingerprint", fp);
+        json_kv_bool(j, "self_signed", t->self_signed);
+    }
+    json_kv_bool(j, "handshake_complete", t->complete);
     json_obj_close(j);
 }

@@ -8,6 +8,7 @@
 #ifndef NIGHTJAR_EVE_TLS_H
 #define NIGHTJAR_EVE_TLS_H
 
+#include "fingerprint/summary.h"
 #include "output/eve.h"
 #include "proto/tls.h"
 
@@ -15,7 +16,7 @@ void eve_write_tls(struct eve *e, const struct flow *f,
                    const struct tls_session *s, uint64_t ts_usec,
                    uint16_t cid_seed);
 
-/* The "tls" object of a flow record: SNI, version and fingerprints. */
-void eve_tls_summary(struct json *j, const struct tls_session *s);
+/* The "tls" (or "quic") object of a flow record. */
+void eve_tls_summary(struct json *j, const struct tls_summary *t);
 
 #endif

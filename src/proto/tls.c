@@ -273,7 +273,7 @@ struct pool_item {
 };
 
 struct tls_pool {
-    struct pool_item *free_sessions, *free_bufs;
+    struct pool_item *free_sessions, *free_bufs, *free_small;
     uint64_t memcap, used;
 };
 
@@ -300,6 +300,7 @@ void tls_pool_free(struct tls_pool *p)
         return;
     free_list(p->free_sessions);
     free_list(p->free_bufs);
+    free_list(p->free_small);
     free(p);
 }
 
@@ -325,6 +326,20 @@ static void pool_put(struct pool_item **list, void *m)
     struct pool_item *i = m;
     i->next = *list;
     *list = i;
+}
+
+void *tls_pool_small_get(struct tls_pool *p, struct tls_stats *st)
+{
+    void *m = pool_get(p, &p->free_small, TLS_SMALL_OBJ);
+    if (!m)
+        st->err[TLS_ERR_buffers_exhausted]++;
+    return m;
+}
+
+void tls_pool_small_put(struct tls_pool *p, void *m)
+{
+    if (m)
+        pool_put(&p->free_small, m);
 }
 
 struct tls_session *tls_session_new(struct tls_pool *p, struct tls_stats *st)

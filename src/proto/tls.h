@@ -181,6 +181,11 @@ struct tls_pool *tls_pool_new(uint64_t memcap);
 void tls_pool_free(struct tls_pool *p);
 uint64_t tls_pool_memory(const struct tls_pool *p);
 
+/* Small objects (flow summaries) from the same memory cap. */
+#define TLS_SMALL_OBJ 512
+void *tls_pool_small_get(struct tls_pool *p, struct tls_stats *st);
+void tls_pool_small_put(struct tls_pool *p, void *m);
+
 /* A session from the pool (NULL and counted when the pool is exhausted). */
 struct tls_session *tls_session_new(struct tls_pool *p, struct tls_stats *st);
 void tls_session_release(struct tls_pool *p, struct tls_session *s);

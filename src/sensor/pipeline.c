@@ -12,6 +12,7 @@
 #include "decode/defrag.h"
 #include "flow/flow_table.h"
 #include "flow/tcp_stream.h"
+#include "fingerprint/summary.h"
 #include "output/eve_tls.h"
 #include "proto/app_detect.h"
 #include "proto/dtls.h"
@@ -77,21 +78,30 @@ static bool starts_tls_hello(const uint8_t *d, size_t n)
 
 #define TLS_PROBE_BYTES 65536 /* client bytes within which TLS may start */
 
+/* Once the tls event is written, the session is traded for its summary so
+ * a long-lived connection holds half a kilobyte, not eleven. */
 static void tls_log_if_ready(struct pipeline *pl, struct flow *f)
 {
     struct tls_session *t = f->tls;
-    if (t && !t->logged && tls_session_ready(t)) {
-        t->logged = true;
-        if (pl->eve)
-            eve_write_tls(pl->eve, f, t, pl->now_usec,
-                          (uint16_t)pl->cfg.community_id_seed);
-    }
+    if (!t || t->logged || !tls_session_ready(t))
+        return;
+    t->logged = true;
+    if (pl->eve)
+        eve_write_tls(pl->eve, f, t, pl->now_usec,
+                      (uint16_t)pl->cfg.community_id_seed);
+    struct tls_summary *sum = tls_pool_small_get(pl->tls_pool, &pl->tls_stats);
+    if (!sum)
+        return; /* keep the session: the flow record still gets its summary */
+    tls_summarize(t, sum);
+    f->tls_sum = sum;
+    tls_session_release(pl->tls_pool, t);
+    f->tls = NULL;
 }
 
 static void tls_data(struct pipeline *pl, struct flow *f, int dir,
                      const uint8_t *data, size_t len)
 {
-    if (!pl->cfg.tls_enabled)
+    if (!pl->cfg.tls_enabled || f->tls_sum) /* disabled, or already done */
         return;
     if (!f->tls) {
         /* TLS from the first byte, or after something else: STARTTLS in
@@ -120,7 +130,7 @@ static void tls_data(struct pipeline *pl, struct flow *f, int dir,
 static void udp_handshake(struct pipeline *pl, struct flow *f, int dir,
                           const uint8_t *data, size_t len)
 {
-    if (!pl->cfg.tls_enabled)
+    if (!pl->cfg.tls_enabled || f->tls_sum)
         return;
     if (!f->tls) {
         if (f->dir[0].payload_pkts + f->dir[1].payload_pkts > QUIC_MAX_DATAGRAMS)
@@ -188,11 +198,17 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
         stream_finish(pl->streams, &f->stream[0], 0, &s);
         stream_finish(pl->streams, &f->stream[1], 1, &s);
     }
+    struct tls_summary end_sum;
+    const struct tls_summary *sum = f->tls_sum;
     if (f->tls) {
         if (!f->tls->logged && (f->tls->have_ch || f->tls->have_sh_first) && pl->eve) {
             f->tls->logged = true;
             eve_write_tls(pl->eve, f, f->tls, f->last_usec,
                           (uint16_t)pl->cfg.community_id_seed);
+        }
+        if (f->tls->have_ch || f->tls->have_sh_first) {
+            tls_summarize(f->tls, &end_sum);
+            sum = &end_sum;
         }
     }
     pl->app_flows[f->app_proto < APP_COUNT ? f->app_proto : 0]++;
@@ -200,10 +216,14 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
     remember_top(pl, f);
     if (pl->eve)
         eve_write_flow(pl->eve, f, reason, (uint16_t)pl->cfg.community_id_seed,
-                       pl->cfg.flow.splt_len);
+                       pl->cfg.flow.splt_len, sum);
     if (f->tls) {
         tls_session_release(pl->tls_pool, f->tls);
         f->tls = NULL;
+    }
+    if (f->tls_sum) {
+        tls_pool_small_put(pl->tls_pool, f->tls_sum);
+        f->tls_sum = NULL;
     }
 }
 
