@@ -93,7 +93,7 @@ static enum decode_result decode_udp(struct decode_ctx *d, cursor_t c)
     p->payload = payload.p;
     p->payload_len = (uint32_t)cur_left(&payload);
     p->payload_wire_len = len - 8u;
-    if (!p->payload_truncated) {
+    if (!p->payload_truncated && decode_udp_tunnel_port(sport, dport)) {
         /* a tunnel's inner packet replaces this one only if it decodes */
         struct packet outer = *p;
         unsigned depth = d->depth;
