@@ -32,6 +32,8 @@
 #define ETH_MPLS_UC 0x8847
 #define ETH_MPLS_MC 0x8848
 #define ETH_PPPOE_SESS 0x8864
+#define ETH_NSH 0x894f
+#define ETH_CISCO_META 0x8909
 
 #define MPLS_MAX_LABELS 16
 
@@ -110,6 +112,40 @@ static enum decode_result decode_pppoe(struct decode_ctx *d, cursor_t c)
     return decode_ppp_proto(d, c);
 }
 
+/* Network Service Header (RFC 8300): length in 4-byte words, then the
+ * next protocol (1 IPv4, 2 IPv6, 3 Ethernet). */
+static enum decode_result decode_nsh(struct decode_ctx *d, cursor_t c)
+{
+    cursor_t h = c;
+    cur_skip(&h, 1);
+    uint8_t len_words = cur_u8(&h) & 0x3f;
+    cur_skip(&h, 1);
+    uint8_t next = cur_u8(&h);
+    cur_skip(&c, len_words * 4u);
+    if (!cur_ok(&h) || !cur_ok(&c) || len_words < 2)
+        return decode_fail(d, DECODE_ERR_link_truncated);
+    if (!decode_enter(d))
+        return DECODE_INVALID;
+    switch (next) {
+    case 1: return decode_ipv4(d, c);
+    case 2: return decode_ipv6(d, c);
+    case 3: return decode_ethernet(d, c);
+    default: return DECODE_NOT_IP;
+    }
+}
+
+/* Cisco MetaData (security group tag): 6 bytes, then an ethertype. */
+static enum decode_result decode_cisco_meta(struct decode_ctx *d, cursor_t c)
+{
+    cur_skip(&c, 6);
+    uint16_t type = cur_u16be(&c);
+    if (!cur_ok(&c))
+        return decode_fail(d, DECODE_ERR_link_truncated);
+    if (!decode_enter(d))
+        return DECODE_INVALID;
+    return decode_ethertype(d, type, c);
+}
+
 enum decode_result decode_ethertype(struct decode_ctx *d, uint16_t type,
                                     cursor_t c)
 {
@@ -122,6 +158,8 @@ enum decode_result decode_ethertype(struct decode_ctx *d, uint16_t type,
     case ETH_MPLS_UC:
     case ETH_MPLS_MC: return decode_mpls(d, c);
     case ETH_PPPOE_SESS: return decode_pppoe(d, c);
+    case ETH_NSH: return decode_nsh(d, c);
+    case ETH_CISCO_META: return decode_cisco_meta(d, c);
     default: return DECODE_NOT_IP;
     }
 }
@@ -284,16 +322,17 @@ static enum decode_result decode_radiotap(struct decode_ctx *d, cursor_t c)
     return decode_ieee80211(d, c, fcs);
 }
 
-/* Frame Relay (RFC 2427): Q.922 address, control 0x03, NLPID. */
+/* Frame Relay: Q.922 address, then either RFC 2427 (control 0x03, NLPID)
+ * or Cisco's encapsulation (an ethertype right after the address). */
 static enum decode_result decode_frelay(struct decode_ctx *d, cursor_t c)
 {
     cur_skip(&c, 2);
-    uint8_t control = cur_u8(&c);
-    uint8_t nlpid = cur_u8(&c);
-    if (!cur_ok(&c))
+    uint8_t control = cur_peek(&c, 0), nlpid = cur_peek(&c, 1);
+    if (!cur_ok(&c) || cur_left(&c) < 2)
         return decode_fail(d, DECODE_ERR_link_truncated);
-    if (control != 0x03)
-        return DECODE_NOT_IP;
+    cur_skip(&c, 2);
+    if (control != 0x03) /* Cisco: an ethertype */
+        return decode_ethertype(d, (uint16_t)(control << 8 | nlpid), c);
     if (nlpid == 0xcc)
         return decode_ipv4(d, c);
     if (nlpid == 0x8e)

@@ -434,6 +434,30 @@ static void cooked_null_and_raw_link_types(void)
     CHECK_EQ(decode(&inner, 228 /* DLT_IPV4 */, &p), DECODE_OK);
 }
 
+static void frame_relay_both_encapsulations_and_nsh(void)
+{
+    struct pb inner = { .len = 0 };
+    build_inner_tcp(&inner);
+    struct packet p;
+    struct pb fr = { .len = 0 };           /* RFC 2427: control, NLPID */
+    pb_u16(&fr, 0x1861); pb_u8(&fr, 0x03); pb_u8(&fr, 0xcc);
+    pb_bytes(&fr, inner.b, inner.len);
+    CHECK_EQ(decode(&fr, 107 /* DLT_FRELAY */, &p), DECODE_OK);
+    CHECK_EQ(p.dport, 80);
+    struct pb cisco = { .len = 0 };        /* Cisco: an ethertype */
+    pb_u16(&cisco, 0x1861); pb_u16(&cisco, 0x0800);
+    pb_bytes(&cisco, inner.b, inner.len);
+    CHECK_EQ(decode(&cisco, 107, &p), DECODE_OK);
+    CHECK_EQ(p.dport, 80);
+    struct pb nsh = { .len = 0 };          /* NSH, 2 words, next IPv4 */
+    pb_eth(&nsh, 0x894f);
+    pb_u8(&nsh, 0); pb_u8(&nsh, 2); pb_u8(&nsh, 1); pb_u8(&nsh, 1);
+    pb_u32(&nsh, 0x00000aff);
+    pb_bytes(&nsh, inner.b, inner.len);
+    CHECK_EQ(decode(&nsh, DLT_EN10MB, &p), DECODE_OK);
+    CHECK_EQ(p.dport, 80);
+}
+
 static void arp_is_not_ip_and_not_invalid(void)
 {
     struct pb b = { .len = 0 };
@@ -481,5 +505,7 @@ TEST_LIST(ethernet_ipv4_tcp_is_decoded, ethernet_padding_is_not_payload,
           udp_on_tunnel_port_that_is_not_a_tunnel_stays_udp,
           geneve_with_options, gre_erspan2_and_gre_ip,
           gtpu_gpdu_carries_inner_ip, nesting_is_bounded,
-          cooked_null_and_raw_link_types, arp_is_not_ip_and_not_invalid,
+          cooked_null_and_raw_link_types,
+          frame_relay_both_encapsulations_and_nsh,
+          arp_is_not_ip_and_not_invalid,
           unknown_link_type_is_refused, icmp_type_and_code)
