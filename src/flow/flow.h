@@ -60,6 +60,8 @@ struct flow_dir {
     double iat_sum, iat_sumsq;
     uint64_t last_usec;
     uint8_t tcp_flags;
+    uint8_t syn_seen;       /* a SYN was seen: syn_seq is its sequence */
+    uint32_t syn_seq;
     uint8_t init_ttl;       /* TTL of the first packet */
     uint16_t init_win;      /* TCP window of the first packet */
     uint16_t mss;

@@ -109,6 +109,10 @@ void flow_features_update(struct flow *f, const struct packet *p, int dir,
     if (p->proto == 6) {
         d->tcp_flags |= p->tcp_flags;
         if (p->tcp_flags & TCP_SYN) {
+            if (!d->syn_seen) {
+                d->syn_seen = 1;
+                d->syn_seq = p->tcp_seq;
+            }
             if (p->tcp_mss)
                 d->mss = p->tcp_mss;
             d->wscale = p->tcp_wscale;

@@ -340,6 +340,15 @@ static struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k,
     return NULL;
 }
 
+/* The same SYN again (same sender, same sequence number): a retransmission
+ * within the connection, not a new connection on the same ports. */
+static bool syn_retransmission(const struct flow *f, const struct packet *p,
+                               bool src_lo)
+{
+    const struct flow_dir *d = &f->dir[src_lo == (f->client_is_lo != 0) ? 0 : 1];
+    return d->syn_seen && d->syn_seq == p->tcp_seq;
+}
+
 struct flow *flow_table_packet(struct flow_table *t, const struct packet *p,
                                int *dir)
 {
@@ -363,7 +372,8 @@ struct flow *flow_table_packet(struct flow_table *t, const struct packet *p,
     /* a new SYN on a connection past its handshake is a new connection on
      * the same ports (a retransmitted SYN only happens while still new) */
     if (f && f->key.proto == 6 && f->state != FLOW_STATE_NEW &&
-        (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+        (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
+        !syn_retransmission(f, p, src_lo)) {
         t->st.tcp_reuse++;
         flow_end(t, f, FLOW_END_TCP_REUSE);
         f = NULL;

@@ -142,6 +142,43 @@ static bool parse_ch_extension(uint16_t type, cursor_t e,
     return true;
 }
 
+/* The extension block that ends both hellos: every type is recorded in
+ * order (up to TLS_MAX_LIST) and each body handed to `each`. A length that
+ * runs past its block refuses the whole hello. */
+typedef void (*extension_fn)(void *ctx, uint16_t type, cursor_t body);
+
+static bool walk_extensions(cursor_t *c, uint16_t *types, uint16_t *n,
+                            bool *truncated, extension_fn each, void *ctx,
+                            struct tls_stats *st)
+{
+    if (cur_left(c) < 2)
+        return true; /* no extensions at all */
+    cursor_t exts = cur_sub(c, cur_u16be(c));
+    if (!cur_ok(&exts)) {
+        st->err[TLS_ERR_extension_malformed]++;
+        return false;
+    }
+    while (cur_left(&exts) >= 4) {
+        uint16_t type = cur_u16be(&exts);
+        cursor_t e = cur_sub(&exts, cur_u16be(&exts));
+        if (!cur_ok(&e)) {
+            st->err[TLS_ERR_extension_malformed]++;
+            return false;
+        }
+        if (*n < TLS_MAX_LIST)
+            types[(*n)++] = type;
+        else
+            *truncated = true;
+        each(ctx, type, e);
+    }
+    return true;
+}
+
+static void ch_extension(void *ctx, uint16_t type, cursor_t e)
+{
+    parse_ch_extension(type, e, ctx);
+}
+
 static bool parse_client_hello(cursor_t c, struct tls_client_hello *ch,
                                struct tls_stats *st, bool dtls);
 
@@ -178,30 +215,31 @@ static bool parse_client_hello(cursor_t c, struct tls_client_hello *ch,
     }
     u16_list(ciphers, ch->ciphers, &ch->n_ciphers, TLS_MAX_LIST,
              &ch->truncated_lists);
-    if (cur_left(&c) >= 2) {
-        cursor_t exts = cur_sub(&c, cur_u16be(&c));
-        if (!cur_ok(&exts)) {
-            st->err[TLS_ERR_extension_malformed]++;
-            return false;
-        }
-        while (cur_left(&exts) >= 4) {
-            uint16_t type = cur_u16be(&exts);
-            cursor_t e = cur_sub(&exts, cur_u16be(&exts));
-            if (!cur_ok(&e)) {
-                st->err[TLS_ERR_extension_malformed]++;
-                return false;
-            }
-            if (ch->n_exts < TLS_MAX_LIST)
-                ch->exts[ch->n_exts++] = type;
-            else
-                ch->truncated_lists = true;
-            parse_ch_extension(type, e, ch);
-        }
-    }
+    if (!walk_extensions(&c, ch->exts, &ch->n_exts, &ch->truncated_lists,
+                         ch_extension, ch, st))
+        return false;
     if (ch->truncated_lists)
         st->err[TLS_ERR_lists_truncated]++;
     st->client_hellos++;
     return true;
+}
+
+static void sh_extension(void *ctx, uint16_t type, cursor_t e)
+{
+    struct tls_server_hello *sh = ctx;
+    if (type == 0x002b && cur_left(&e) == 2) {
+        sh->selected_version = cur_u16be(&e);
+    } else if (type == 0x0010) {
+        cursor_t l = cur_sub(&e, cur_u16be(&e));
+        uint8_t n = cur_u8(&l);
+        const uint8_t *p = cur_bytes(&l, n);
+        if (p) {
+            size_t k = n < TLS_ALPN_LEN - 1 ? n : TLS_ALPN_LEN - 1;
+            memcpy(sh->alpn, p, k);
+            sh->alpn[k] = 0;
+            sh->alpn_len = (uint8_t)k;
+        }
+    }
 }
 
 bool tls_parse_server_hello(cursor_t c, struct tls_server_hello *sh,
@@ -230,38 +268,9 @@ bool tls_parse_server_hello(cursor_t c, struct tls_server_hello *sh,
     }
     sh->hello_retry = memcmp(random, hrr_random, 32) == 0;
     sh->selected_version = sh->legacy_version;
-    if (cur_left(&c) >= 2) {
-        cursor_t exts = cur_sub(&c, cur_u16be(&c));
-        if (!cur_ok(&exts)) {
-            st->err[TLS_ERR_extension_malformed]++;
-            return false;
-        }
-        while (cur_left(&exts) >= 4) {
-            uint16_t type = cur_u16be(&exts);
-            cursor_t e = cur_sub(&exts, cur_u16be(&exts));
-            if (!cur_ok(&e)) {
-                st->err[TLS_ERR_extension_malformed]++;
-                return false;
-            }
-            if (sh->n_exts < TLS_MAX_LIST)
-                sh->exts[sh->n_exts++] = type;
-            else
-                sh->truncated_lists = true;
-            if (type == 0x002b && cur_left(&e) == 2)
-                sh->selected_version = cur_u16be(&e);
-            else if (type == 0x0010) {
-                cursor_t l = cur_sub(&e, cur_u16be(&e));
-                uint8_t n = cur_u8(&l);
-                const uint8_t *p = cur_bytes(&l, n);
-                if (p) {
-                    size_t k = n < TLS_ALPN_LEN - 1 ? n : TLS_ALPN_LEN - 1;
-                    memcpy(sh->alpn, p, k);
-                    sh->alpn[k] = 0;
-                    sh->alpn_len = (uint8_t)k;
-                }
-            }
-        }
-    }
+    if (!walk_extensions(&c, sh->exts, &sh->n_exts, &sh->truncated_lists,
+                         sh_extension, sh, st))
+        return false;
     st->server_hellos++;
     return true;
 }

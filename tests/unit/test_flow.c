@@ -156,11 +156,16 @@ static void fin_fin_closes_and_new_syn_starts_a_new_flow(void)
     p = tcp_pkt(1, 7000, TCP_ACK, 0, 5); /* the last ACK stays in the flow */
     CHECK(flow_table_packet(t, &p, &dir) == f);
     CHECK_EQ(ended.n, 0);
-    p = tcp_pkt(1, 7000, TCP_SYN, 0, 6); /* port reuse */
+    p = tcp_pkt(1, 7000, TCP_SYN, 0, 6); /* the same SYN: a retransmission */
+    p.tcp_seq = 0;
+    CHECK(flow_table_packet(t, &p, &dir) == f);
+    CHECK_EQ(ended.n, 0);
+    p = tcp_pkt(1, 7000, TCP_SYN, 0, 7); /* a new ISN: port reuse */
+    p.tcp_seq = 123456;
     flow_table_packet(t, &p, &dir);
     CHECK_EQ(ended.n, 1);
     CHECK_EQ(ended.reason[0], FLOW_END_TCP_REUSE);
-    CHECK_EQ(ended.pkts[0], 5);
+    CHECK_EQ(ended.pkts[0], 6);
     CHECK_EQ(flow_table_stats(t)->tcp_reuse, 1);
     flow_table_free(t);
 }
