@@ -197,7 +197,6 @@ enum capture_result capture_next(struct capture *c, struct packet *p)
 
 const char *capture_error(const struct capture *c) { return c->error; }
 uint64_t capture_packets(const struct capture *c) { return c->packets; }
-bool capture_is_live(const struct capture *c) { return c->live; }
 
 bool capture_stats(struct capture *c, struct capture_stats *out)
 {

@@ -44,7 +44,6 @@ enum capture_result capture_next(struct capture *c, struct packet *p);
 const char *capture_error(const struct capture *c);
 uint64_t capture_packets(const struct capture *c);
 bool capture_stats(struct capture *c, struct capture_stats *out);
-bool capture_is_live(const struct capture *c);
 
 /* Makes a blocked capture_next return; safe from a signal handler. */
 void capture_break(struct capture *c);

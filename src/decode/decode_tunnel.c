@@ -31,7 +31,7 @@ static enum decode_result tunnel_begin(struct decode_ctx *d,
 static enum decode_result decode_erspan(struct decode_ctx *d, cursor_t c,
                                         bool type3)
 {
-    uint16_t ver_vlan = cur_u16be(&c);
+    cur_skip(&c, 2); /* version, VLAN */
     uint16_t session = cur_u16be(&c) & 0x03ff;
     if (type3) {
         cur_skip(&c, 6);
@@ -41,7 +41,6 @@ static enum decode_result decode_erspan(struct decode_ctx *d, cursor_t c,
     } else {
         cur_skip(&c, 4);
     }
-    (void)ver_vlan;
     if (!cur_ok(&c))
         return decode_fail(d, DECODE_ERR_erspan_truncated);
     if (tunnel_begin(d, TUNNEL_ERSPAN, session) != DECODE_OK)

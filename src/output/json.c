@@ -208,17 +208,6 @@ void json_u64(struct json *j, uint64_t v)
     put(j, p, (size_t)(b + sizeof(b) - p));
 }
 
-void json_i64(struct json *j, int64_t v)
-{
-    char b[24];
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    char *p = u64_digits(u, b + sizeof(b));
-    if (v < 0)
-        *--p = '-';
-    sep(j);
-    put(j, p, (size_t)(b + sizeof(b) - p));
-}
-
 /* Fixed-point with up to `decimals` digits, trailing zeros trimmed (one kept
  * after the point). Values too large for the fast path go to snprintf. */
 void json_double(struct json *j, double v, int decimals)
@@ -276,8 +265,3 @@ void json_null(struct json *j)
     put(j, "null", 4);
 }
 
-void json_raw(struct json *j, const char *s)
-{
-    sep(j);
-    put(j, s, strlen(s));
-}

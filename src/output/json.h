@@ -43,11 +43,9 @@ static inline void json_key_(struct json *j, const char *key)
 void json_str(struct json *j, const char *s);
 void json_strn(struct json *j, const char *s, size_t n);
 void json_u64(struct json *j, uint64_t v);
-void json_i64(struct json *j, int64_t v);
 void json_double(struct json *j, double v, int decimals);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
-void json_raw(struct json *j, const char *s); /* already-JSON text */
 
 /* key + value shorthands; inline so a literal key's length folds away */
 static inline void json_kv_str(struct json *j, const char *k, const char *v)

@@ -13,12 +13,6 @@
 #include "proto/quic.h"
 #include "util/cursor.h"
 
-struct dtls_msg_state {
-    uint16_t seq;
-    uint8_t type;
-    uint32_t length;
-};
-
 static void fragment(struct tls_pool *p, struct tls_session *s, int dir,
                      uint8_t type, uint32_t length, uint16_t seq, uint32_t off,
                      const uint8_t *data, uint32_t n, struct tls_stats *st)
@@ -41,7 +35,8 @@ static void fragment(struct tls_pool *p, struct tls_session *s, int dir,
     if (!buf)
         return;
     memcpy(buf + off, data, n);
-    crypto_ranges_add(cs, off, off + n);
+    if (!crypto_ranges_add(cs, off, off + n))
+        st->err[TLS_ERR_fragments_over_cap]++;
     if (cs->contiguous == length) {
         tls_session_message(s, dir, type, buf, length, st);
         memset(cs, 0, sizeof(*cs));

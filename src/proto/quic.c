@@ -174,9 +174,10 @@ static uint64_t varint(cursor_t *c)
 
 /* ---- CRYPTO stream ------------------------------------------------------ */
 
-void crypto_ranges_add(struct quic_crypto_stream *cs, uint32_t start,
+bool crypto_ranges_add(struct quic_crypto_stream *cs, uint32_t start,
                        uint32_t end)
 {
+    bool kept = true;
     /* merge into existing ranges; the list stays small and unsorted */
     for (int again = 1; again;) {
         again = 0;
@@ -197,10 +198,13 @@ void crypto_ranges_add(struct quic_crypto_stream *cs, uint32_t start,
         cs->range[cs->n_ranges][0] = start;
         cs->range[cs->n_ranges][1] = end;
         cs->n_ranges++;
+    } else {
+        kept = false;
     }
     for (unsigned i = 0; i < cs->n_ranges; i++)
         if (cs->range[i][0] == 0)
             cs->contiguous = cs->range[i][1];
+    return kept;
 }
 
 static void crypto_data(struct tls_pool *p, struct tls_session *s, int dir,
@@ -216,7 +220,9 @@ static void crypto_data(struct tls_pool *p, struct tls_session *s, int dir,
         return;
     struct tls_quic *q = &s->quic;
     memcpy(buf + offset, data, len);
-    crypto_ranges_add(&q->crypto[dir], (uint32_t)offset, (uint32_t)(offset + len));
+    if (!crypto_ranges_add(&q->crypto[dir], (uint32_t)offset,
+                           (uint32_t)(offset + len)))
+        tst->err[TLS_ERR_fragments_over_cap]++;
     uint32_t have = q->crypto[dir].contiguous, done = q->crypto[dir].consumed;
     if (have > done)
         q->crypto[dir].consumed += (uint32_t)tls_session_messages(

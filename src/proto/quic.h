@@ -31,8 +31,9 @@ void quic_datagram(struct tls_pool *p, struct tls_session *s, int dir,
                    struct tls_stats *tst);
 
 /* Adds [start, end) to the byte ranges received of a CRYPTO stream (or a
- * DTLS message) and updates how much is contiguous from offset 0. */
-void crypto_ranges_add(struct quic_crypto_stream *cs, uint32_t start,
+ * DTLS message) and updates how much is contiguous from offset 0. Returns
+ * false when the range could not be kept (eight disjoint ranges already). */
+bool crypto_ranges_add(struct quic_crypto_stream *cs, uint32_t start,
                        uint32_t end);
 
 /* The version as text: "1", "2", "draft-29", or hex. */

@@ -412,6 +412,8 @@ static void parse_certificates(struct tls_session *s, cursor_t c,
                 memcpy(s->chain_sha1[s->chain_len], x->sha1, 20);
         } else if (s->chain_len < TLS_MAX_CHAIN) {
             digest(DIGEST_SHA1, der, len, s->chain_sha1[s->chain_len]);
+        } else {
+            st->err[TLS_ERR_chain_over_cap]++;
         }
         if (s->chain_len < 255)
             s->chain_len++;
@@ -575,8 +577,13 @@ static void alert_bytes(struct tls_session *s, int dir, const uint8_t *data,
                         size_t n, uint32_t offset, struct tls_stats *st)
 {
     /* only clear-text alerts are readable: level then description */
-    if (s->dir[dir].encrypted || s->n_alerts >= TLS_MAX_ALERTS)
+    if (s->dir[dir].encrypted)
         return;
+    if (s->n_alerts >= TLS_MAX_ALERTS) {
+        if (offset == 0 && n)
+            st->err[TLS_ERR_alerts_over_cap]++;
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t pos = offset + (uint32_t)i;
         if (pos == 0) {
@@ -617,7 +624,6 @@ static bool sslv2_hello(struct tls_session *s, const uint8_t *data, size_t n,
     }
     s->have_ch = true;
     st->client_hellos++;
-    (void)chal_len;
     return true;
 }
 

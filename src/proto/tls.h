@@ -81,7 +81,10 @@ struct tls_server_hello {
     X(certificate_malformed) \
     X(message_too_big)       \
     X(lists_truncated)       \
-    X(buffers_exhausted)
+    X(buffers_exhausted)     \
+    X(alerts_over_cap)       \
+    X(chain_over_cap)        \
+    X(fragments_over_cap)
 
 enum tls_error {
 #define X(n) TLS_ERR_##n,
