@@ -8,7 +8,10 @@
 # start, live and end as they did on the wire. Each tool reads it RUNS times
 # (default 3); the median wall time gives packets/s and Gbit/s, and the
 # ratios are against the pcap loop measured in the same run. nightjar also
-# runs with tls.enabled=no, which shows what TLS/QUIC parsing costs.
+# runs with tls.enabled=no, which shows what TLS/QUIC parsing costs, with
+# the DNS/HTTP/SMTP parsers off (what the application layer costs: parsing,
+# hashing and typing every file), and with the shipped YARA rules loaded
+# (files and the first 64 KiB of cleartext streams scanned).
 set -eu
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -75,12 +78,19 @@ for cap in "$bulk" "$pcap"; do
     t_loop=$(median "$out/pcap_loop" "$cap")
     t_nj=$(median ./build/nightjar -q -r "$cap" -o /dev/null)
     t_notls=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set tls.enabled=no)
+    t_noapp=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set app-layer.http.enabled=no \
+        --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no)
+    t_yara=$(median ./build/nightjar -q -r "$cap" -o /dev/null --yara rules/)
     t_ndpi=$(median ndpiReader -q -i "$cap")
     echo "  median of $RUNS runs:"
     report "libpcap read loop" "$t_loop"
     report "nightjar" "$t_nj"
     report "nightjar, no TLS/QUIC" "$t_notls"
+    report "nightjar, no DNS/HTTP/SMTP" "$t_noapp"
+    report "nightjar + YARA rules" "$t_yara"
     report "ndpiReader" "$t_ndpi"
     printf '  nightjar/ndpiReader time: %.2f (below 1: nightjar is faster); TLS/QUIC parsing: %.0f%% of nightjar'"'"'s time\n' \
         "$(echo "$t_nj / $t_ndpi" | bc -l)" "$(echo "($t_nj - $t_notls) * 100 / $t_nj" | bc -l)"
+    printf '  DNS/HTTP/SMTP parsing and file hashing/typing: %.0f%% of nightjar'"'"'s time; the YARA rules add %.0f%%\n' \
+        "$(echo "($t_nj - $t_noapp) * 100 / $t_nj" | bc -l)" "$(echo "($t_yara - $t_nj) * 100 / $t_nj" | bc -l)"
 done

@@ -1,30 +1,46 @@
 #!/bin/sh
-# demo.sh -- runs the sensor on the shipped sample and shows what it found.
+# demo.sh -- runs the sensor on the shipped samples and shows what it found.
 # samples/demo.pcap is real loopback traffic made by
-# tests/e2e/lib/make-traffic.sh (TLS 1.3 and 1.2, HTTP, DNS).
+# tests/e2e/lib/make-traffic.sh (TLS 1.3 and 1.2, HTTP, DNS);
+# samples/demo-content.pcap by tests/e2e/lib/make-app-traffic.sh (dig, curl
+# fetching the EICAR test file and clean files, swaks sending a mail with
+# attachments). The shipped YARA rules in rules/ are loaded.
 set -eu
 cd "$(dirname "$0")/.."
 eve=build/demo-eve.json
 rm -f "$eve"
-echo "== build/nightjar -r samples/demo.pcap -o $eve"
-./build/nightjar -r samples/demo.pcap -o "$eve" 2>&1
+echo "== build/nightjar -r samples/demo.pcap -r samples/demo-content.pcap --yara rules/ -o $eve"
+./build/nightjar -r samples/demo.pcap -r samples/demo-content.pcap --yara rules/ \
+    -o "$eve" 2>&1
 echo
-echo "== the TLS handshakes it read (tls events, summarised):"
 python3 - "$eve" <<'PY'
 import json, sys
-for line in open(sys.argv[1]):
-    ev = json.loads(line)
-    if ev["event_type"] != "tls":
-        continue
-    t = ev["tls"]
-    print("  %s:%s -> %s:%s  %s  sni=%s  ja4=%s  ja3=%s  cert=%s%s" % (
-        ev["src_ip"], ev["src_port"], ev["dest_ip"], ev["dest_port"],
-        t.get("version"), t.get("sni"), t.get("ja4"), t.get("ja3", {}).get("hash"),
-        t.get("subject", "(encrypted in TLS 1.3)"),
-        " self-signed" if t.get("certificates", [{}])[0].get("self_signed") else ""))
+ev = [json.loads(l) for l in open(sys.argv[1])]
+def show(title, kind, fmt):
+    rows = [fmt(e) for e in ev if e["event_type"] == kind]
+    print("== %s (%d %s events):" % (title, len(rows), kind))
+    for r in rows:
+        print("  " + r)
+    print()
+show("alerts", "alert", lambda e: "%s:%s -> %s:%s  [%s] %s  file=%s sha256=%s..." % (
+    e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"], e["app_proto"],
+    e["alert"]["signature"], e.get("fileinfo", {}).get("filename"),
+    e.get("fileinfo", {}).get("sha256", "")[:16]))
+show("TLS handshakes", "tls", lambda e: "%s:%s -> %s:%s  %s  sni=%s  ja4=%s  ja3=%s" % (
+    e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"], e["tls"].get("version"),
+    e["tls"].get("sni"), e["tls"].get("ja4"), e["tls"].get("ja3", {}).get("hash")))
+show("DNS", "dns", lambda e: "%s %s %s %s %s" % (
+    e["dns"]["type"], e["dns"].get("rrname"), e["dns"].get("rrtype"), e["dns"].get("rcode", ""),
+    " ".join(a.get("rdata", "") for a in e["dns"].get("answers", []))))
+show("HTTP", "http", lambda e: "%s %s%s -> %s  %s bytes%s" % (
+    e["http"].get("http_method"), e["http"].get("hostname", ""), e["http"].get("url"),
+    e["http"].get("status"), e["http"].get("length"),
+    "  (server looked up as %s)" % e["dest_name"]["rrname"] if "dest_name" in e else ""))
+show("mail", "smtp", lambda e: "from %s to %s  subject %r  attachments %s  urls %s" % (
+    e["smtp"].get("mail_from"), ",".join(e["smtp"].get("rcpt_to", [])),
+    e["email"].get("subject"), e["email"].get("attachment"), e["email"].get("url")))
+show("files", "fileinfo", lambda e: "%-12s %-28s %7d bytes  sha256 %s..." % (
+    e["app_proto"], e["fileinfo"]["filename"] or "-", e["fileinfo"]["size"],
+    e["fileinfo"]["sha256"][:16]))
 PY
-echo
-echo "== one flow record, as written (one JSON object per line in $eve):"
-grep '"event_type":"flow"' "$eve" | grep '"app_proto":"tls"' | head -1
-echo
 echo "EVE log written to $(pwd)/$eve"

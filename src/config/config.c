@@ -63,12 +63,42 @@ static const struct setting settings[] = {
       "memory for out-of-order TCP data, all flows together" },
     { "stream.max-queued", T_U64_SIZE, OFF(stream.max_queued), "1mb",
       "out-of-order bytes queued per flow direction before a gap is declared" },
-    { "stream.depth", T_U64_SIZE, OFF(stream.depth), "1mb",
+    { "stream.depth", T_U64_SIZE, OFF(stream.depth), "0",
       "bytes reassembled per flow direction; 0: no limit" },
     { "tls.enabled", T_BOOL, OFF(tls_enabled), "yes",
       "parse TLS, DTLS and QUIC handshakes (fingerprints, certificates)" },
     { "tls.memcap", T_U64_SIZE, OFF(tls_memcap), "128mb",
       "memory for TLS sessions and handshake reassembly buffers" },
+    { "app-layer.http.enabled", T_BOOL, OFF(http_enabled), "yes",
+      "parse HTTP/1.x on any port: http events, bodies as files" },
+    { "app-layer.smtp.enabled", T_BOOL, OFF(smtp_enabled), "yes",
+      "parse SMTP and the MIME messages it carries: smtp events, attachments" },
+    { "app-layer.dns.enabled", T_BOOL, OFF(dns_enabled), "yes",
+      "parse DNS over UDP and TCP: dns events and the passive DNS cache" },
+    { "app-layer.memcap", T_U64_SIZE, OFF(app_memcap), "256mb",
+      "memory for HTTP/SMTP/DNS parser state, messages and scan windows" },
+    { "files.max-size", T_U64_SIZE, OFF(file_max), "10mb",
+      "bytes of a file kept for typing, YARA and the store (all are hashed)" },
+    { "files.filestore", T_STR, OFF(content.filestore), "",
+      "directory to store extracted files in by SHA-256 (same as --filestore)" },
+    { "files.magic", T_BOOL, OFF(content.magic), "yes",
+      "identify file types with libmagic" },
+    { "http.decompress-max", T_U64_SIZE, OFF(http_decompress_max), "100mb",
+      "decoded bytes of one gzip/deflate body before inflating stops" },
+    { "http.decompress-ratio", T_U32, OFF(http_decompress_ratio), "1000",
+      "decoded/encoded ratio past 1 MiB that marks a decompression bomb" },
+    { "smtp.message-max", T_U64_SIZE, OFF(smtp_message_max), "20mb",
+      "bytes of one mail message kept for MIME parsing" },
+    { "yara.rules", T_STR, OFF(content.yara_path), "",
+      "YARA rule file or directory of *.yar files (same as --yara)" },
+    { "yara.timeout", T_U32, OFF(content.scan_timeout_sec), "5",
+      "seconds one YARA scan may take" },
+    { "yara.stream-window", T_U64_SIZE, OFF(yara_stream_window), "64kb",
+      "first bytes of each cleartext TCP direction scanned with YARA; 0: off" },
+    { "dns.cache-entries", T_U32, OFF(dns_cache_entries), "65536",
+      "addresses the passive DNS cache remembers (about 300 bytes each)" },
+    { "dns.cache-grace", T_U32, OFF(dns_cache_grace), "600",
+      "seconds an answer stays usable after its TTL" },
     { "defrag.trackers", T_U32, OFF(defrag.max_trackers), "256",
       "IP datagrams in reassembly at once (64 KiB each when used)" },
     { "defrag.timeout", T_U32, OFF(defrag.timeout_sec), "30",
@@ -202,6 +232,15 @@ bool config_set_assignment(struct nj_config *c, const char *a, char *err,
 
 bool config_validate(const struct nj_config *c, char *err, size_t errlen)
 {
+    if (c->file_max > (1ull << 30) || c->smtp_message_max > (1ull << 30)) {
+        snprintf(err, errlen, "files.max-size and smtp.message-max must be "
+                 "at most 1gb");
+        return false;
+    }
+    if (c->dns_cache_entries < 4) {
+        snprintf(err, errlen, "dns.cache-entries must be at least 4");
+        return false;
+    }
     if (c->community_id_seed > 65535) {
         snprintf(err, errlen, "flow.community-id-seed must be 0..65535");
         return false;

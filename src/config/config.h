@@ -18,6 +18,7 @@
 #include "decode/defrag.h"
 #include "flow/flow_table.h"
 #include "flow/tcp_stream.h"
+#include "content/content.h"
 
 #define CONFIG_STR_MAX 1024
 
@@ -32,6 +33,16 @@ struct nj_config {
     uint32_t snaplen;
     bool promiscuous;
     char eve_path[CONFIG_STR_MAX];  /* "-" for stdout */
+    struct content_config content;  /* YARA rules, file store, magic */
+    bool http_enabled, smtp_enabled, dns_enabled;
+    uint64_t app_memcap;            /* HTTP/SMTP/DNS state and windows */
+    uint64_t file_max;              /* bytes of a file kept and scanned */
+    uint64_t http_decompress_max;
+    uint32_t http_decompress_ratio;
+    uint64_t smtp_message_max;
+    uint64_t yara_stream_window;    /* cleartext bytes scanned per direction */
+    uint32_t dns_cache_entries;
+    uint32_t dns_cache_grace;
     char bpf[CONFIG_STR_MAX];
 };
 

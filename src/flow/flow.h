@@ -21,6 +21,7 @@
 
 struct tls_session;
 struct tls_summary;
+struct app_flow;
 
 struct flow_key {
     struct ip_addr lo, hi;  /* the two ends, lower (address, port) first */
@@ -107,6 +108,8 @@ struct flow {
     struct tcp_stream stream[2];
     struct tls_session *tls;            /* TLS state while handshaking */
     struct tls_summary *tls_sum;        /* what is kept once it is logged */
+    struct app_flow *app;               /* HTTP/SMTP/DNS state (app_layer.c) */
+    uint32_t name_slot, name_gen;       /* passive DNS name of the server */
     uint16_t splt_n;                    /* entries used */
     struct splt_entry splt[];           /* flow_config.splt_len entries */
 };

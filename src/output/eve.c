@@ -1,6 +1,8 @@
 /* eve.c -- EVE flow and stats records (field list in docs/eve.md). */
 #include "output/eve.h"
 
+#include "app/dns_cache.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -341,9 +343,7 @@ void eve_write_flow(struct eve *e, const struct flow *f,
 {
     struct json *j = &e->j;
     char ts[64];
-    json_reset(j);
-    json_obj_open(j);
-    eve_common(j, f->first_usec, "flow", f, cid_seed);
+    eve_begin(e, f->first_usec, "flow", f, cid_seed);
     json_key(j, "flow");
     json_obj_open(j);
     json_kv_u64(j, "pkts_toserver", f->dir[0].pkts);
@@ -510,14 +510,17 @@ void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
         stats_tls(j, in->tls);
     if (in->quic)
         stats_quic(j, in->quic);
+    if (in->app_stats)
+        in->app_stats(j, in->app_ctx);
     json_key(j, "memory");
     json_obj_open(j);
     json_kv_u64(j, "flow", in->mem_flows);
     json_kv_u64(j, "tcp_reassembly", in->mem_stream);
     json_kv_u64(j, "defrag", in->mem_defrag);
     json_kv_u64(j, "tls", in->mem_tls);
+    json_kv_u64(j, "app_layer", in->mem_app);
     json_kv_u64(j, "total", in->mem_flows + in->mem_stream + in->mem_defrag +
-                                in->mem_tls);
+                                in->mem_tls + in->mem_app);
     json_obj_close(j);
     json_key(j, "output");
     json_obj_open(j);
@@ -527,4 +530,34 @@ void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
     json_obj_close(j);
     json_obj_close(j);
     eve_emit(e);
+}
+
+/* "dest_name": {"rrname", "resolved_at", "ttl"} -- the question whose
+ * answer gave the server's address (see app/dns_cache.h). */
+static void dest_name(struct json *j, const struct eve *e, const struct flow *f)
+{
+    if (!e->dns || !f->name_gen)
+        return;
+    struct dns_ref ref = { f->name_slot, f->name_gen };
+    const struct dns_cache_entry *n = dns_cache_get(e->dns, ref);
+    if (!n)
+        return;
+    char ts[64];
+    json_key(j, "dest_name");
+    json_obj_open(j);
+    json_kv_str(j, "rrname", n->name);
+    eve_format_time(n->seen_usec, ts, sizeof(ts));
+    json_kv_str(j, "resolved_at", ts);
+    json_kv_u64(j, "ttl", n->ttl);
+    json_obj_close(j);
+}
+
+void eve_begin(struct eve *e, uint64_t ts_usec, const char *event_type,
+               const struct flow *f, uint16_t cid_seed)
+{
+    struct json *j = &e->j;
+    json_reset(j);
+    json_obj_open(j);
+    eve_common(j, ts_usec, event_type, f, cid_seed);
+    dest_name(j, e, f);
 }

@@ -21,8 +21,11 @@
 #include "proto/quic.h"
 #include "proto/tls.h"
 
+struct dns_cache;
+
 struct eve {
     FILE *fp;
+    const struct dns_cache *dns;  /* names of servers, when DNS is parsed */
     bool own_fp;
     struct json j;
     uint64_t records;
@@ -44,6 +47,11 @@ void eve_format_time(uint64_t usec, char *buf, size_t len);
 void eve_common(struct json *j, uint64_t ts_usec, const char *event_type,
                 const struct flow *f, uint16_t cid_seed);
 
+/* Starts a record: the common fields, then, when the passive DNS cache
+ * knows the server's address, the name it was looked up as. */
+void eve_begin(struct eve *e, uint64_t ts_usec, const char *event_type,
+               const struct flow *f, uint16_t cid_seed);
+
 struct tls_summary;
 
 /* tls: the flow's handshake summary, or NULL. */
@@ -62,6 +70,10 @@ struct eve_stats_input {
     const struct quic_stats *quic;
     uint64_t capture_received, capture_dropped, capture_ifdropped;
     uint64_t capture_truncated_files;
+    uint64_t mem_app;
+    /* the application layer writes its own sections */
+    void (*app_stats)(struct json *j, const void *ctx);
+    const void *app_ctx;
 };
 
 void eve_write_stats(struct eve *e, const struct eve_stats_input *in);

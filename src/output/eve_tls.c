@@ -160,9 +160,7 @@ void eve_write_tls(struct eve *e, const struct flow *f,
     struct json *j = &e->j;
     char buf[64];
     bool quic = s->quic.is_quic;
-    json_reset(j);
-    json_obj_open(j);
-    eve_common(j, ts_usec, quic ? "quic" : "tls", f, cid_seed);
+    eve_begin(e, ts_usec, quic ? "quic" : "tls", f, cid_seed);
     json_key(j, quic ? "quic" : "tls");
     json_obj_open(j);
     if (quic && s->quic.version) {

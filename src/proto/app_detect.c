@@ -46,6 +46,17 @@ static int is_http_request(const uint8_t *d, size_t n)
     for (int i = 0; methods[i]; i++)
         if (starts(d, n, methods[i]))
             return 1;
+    /* any other token (RPC_IN_DATA, extension methods): "TOKEN /... HTTP/1." */
+    size_t t = 0;
+    while (t < n && t < 32 && ((d[t] >= 'A' && d[t] <= 'Z') || d[t] == '_' || d[t] == '-'))
+        t++;
+    if (t < 3 || t >= n || d[t] != ' ')
+        return 0;
+    const uint8_t *lf = memchr(d, '\n', n < 4096 ? n : 4096);
+    size_t line = lf ? (size_t)(lf - d) : (n < 4096 ? n : 4096);
+    for (size_t i = t; i + 8 <= line; i++)
+        if (!memcmp(d + i, " HTTP/1.", 8))
+            return 1;
     return 0;
 }
 
@@ -61,16 +72,24 @@ static int banner_has(const uint8_t *d, size_t n, const char *word)
     return 0;
 }
 
+static int is_dns(const uint8_t *d, size_t n);
+
 static enum app_proto detect_tcp(int dir, const uint8_t *d, size_t n,
-                                 uint16_t sport)
+                                 uint16_t cport, uint16_t sport)
 {
+    /* DNS over TCP: a length prefix, then a DNS header (either end may be
+     * port 53 when the capture starts mid-connection) */
+    if ((sport == 53 || cport == 53) &&
+        ((n >= 14 && ((size_t)((d[0] << 8) | d[1])) >= 12 && is_dns(d + 2, n - 2)) ||
+         (dir == 0 && n == 2))) /* Windows sends the length on its own */
+        return APP_DNS;
     if (is_tls(d, n))
         return APP_TLS;
     if (starts(d, n, "SSH-"))
         return APP_SSH;
-    if (dir == 0 && is_http_request(d, n))
+    if (is_http_request(d, n)) /* either way: reverse proxies, mid-flow starts */
         return APP_HTTP;
-    if (dir == 1 && starts(d, n, "HTTP/1."))
+    if (starts(d, n, "HTTP/1.")) /* either way: a capture may start mid-flow */
         return APP_HTTP;
     if (n >= 8 && d[0] == 0x00 &&
         (memcmp(d + 4, "\xffSMB", 4) == 0 || memcmp(d + 4, "\xfeSMB", 4) == 0))
@@ -153,7 +172,7 @@ enum app_proto app_detect(uint8_t ip_proto, int dir, const uint8_t *data,
     if (!data || !len)
         return APP_UNKNOWN;
     if (ip_proto == 6)
-        return detect_tcp(dir, data, len, server_port);
+        return detect_tcp(dir, data, len, client_port, server_port);
     if (ip_proto == 17)
         return detect_udp(data, len, client_port, server_port);
     return APP_UNKNOWN;

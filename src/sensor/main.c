@@ -10,6 +10,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <magic.h>
+#include <yara.h>
+#include <zlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,13 +48,20 @@ static void usage(FILE *out)
 "       nightjar [options] -i IFACE\n"
 "\n"
 "Network detection and response sensor: reads packets, tracks flows with\n"
-"their encrypted-traffic features, and writes EVE JSON.\n"
+"their encrypted-traffic features, parses TLS/QUIC, DNS, HTTP and SMTP,\n"
+"extracts files and scans them with YARA, and writes EVE JSON.\n"
 "\n"
 "Sources:\n"
 "  -r, --read FILE        read a pcap or pcapng file (repeatable; read in\n"
 "                         order into one flow table)\n"
 "  -i, --interface IFACE  capture live from IFACE with libpcap\n"
 "  -f, --filter BPF       only packets matching this BPF filter\n"
+"\n"
+"Content detection:\n"
+"      --yara PATH        YARA rules: a .yar file or a directory of them\n"
+"                         (rules/ has the shipped set; yara.rules)\n"
+"      --filestore DIR    store extracted files in DIR by SHA-256\n"
+"                         (files.filestore)\n"
 "\n"
 "Output:\n"
 "  -o, --output FILE      EVE JSON lines to FILE (\"-\" is stdout);\n"
@@ -77,6 +87,8 @@ static void version(void)
     printf("  %s\n", pcap_lib_version());
     printf("  %s\n", OPENSSL_VERSION_TEXT);
     printf("  libyaml %s\n", yaml_get_version_string());
+    printf("  libyara %s, libmagic %d, zlib %s\n", YR_VERSION,
+           magic_version(), zlibVersion());
 }
 
 struct options {
@@ -99,6 +111,8 @@ static int parse_args(int argc, char **argv, struct options *o,
         { "set", required_argument, NULL, 's' },
         { "quiet", no_argument, NULL, 'q' },
         { "dump-config", no_argument, NULL, 'D' },
+        { "yara", required_argument, NULL, 'Y' },
+        { "filestore", required_argument, NULL, 'F' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -136,6 +150,14 @@ static int parse_args(int argc, char **argv, struct options *o,
         case 'c': break; /* read above */
         case 's':
             if (!config_set_assignment(cfg, optarg, err, sizeof(err))) {
+                fprintf(stderr, "nightjar: %s\n", err);
+                return 2;
+            }
+            break;
+        case 'Y':
+        case 'F':
+            if (!config_set(cfg, c == 'Y' ? "yara.rules" : "files.filestore",
+                            optarg, err, sizeof(err))) {
                 fprintf(stderr, "nightjar: %s\n", err);
                 return 2;
             }

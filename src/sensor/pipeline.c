@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/app_layer.h"
 #include "decode/defrag.h"
 #include "flow/flow_table.h"
 #include "flow/tcp_stream.h"
@@ -34,6 +35,7 @@ struct pipeline {
     struct flow_table *flows;
     struct stream_engine *streams;
     struct tls_pool *tls_pool;
+    struct app_layer *app;
     struct tls_stats tls_stats;
     struct quic_stats quic_stats;
     uint64_t now_usec;                 /* time of the packet being handled */
@@ -58,12 +60,19 @@ static uint64_t wall_usec(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+#define DETECT_TCP_BYTES 4096 /* TCP bytes per direction detection looks at */
+
+/* UDP: the first datagram of each direction decides. TCP: every chunk
+ * within the first few KiB is tried, so a protocol behind a SOCKS or other
+ * preamble is still recognised when it starts. */
 static void detect_app(struct flow *f, int dir, const uint8_t *data,
                        size_t len)
 {
     if (f->app_proto != APP_UNKNOWN || (f->app_dir_seen & (1u << dir)))
         return;
-    f->app_dir_seen |= (uint8_t)(1u << dir);
+    if (f->key.proto != 6 ||
+        f->stream[dir].delivered >= DETECT_TCP_BYTES + (uint64_t)len)
+        f->app_dir_seen |= (uint8_t)(1u << dir);
     f->app_proto = (uint8_t)app_detect(f->key.proto, dir, data, len,
                                        flow_port(f, 0), flow_port(f, 1));
 }
@@ -157,14 +166,15 @@ static void on_stream_data(void *ctx, int dir, const uint8_t *data, size_t len)
     struct sink_ctx *s = ctx;
     detect_app(s->f, dir, data, len);
     tls_data(s->pl, s->f, dir, data, len);
+    app_stream_data(s->pl->app, s->f, dir, data, len, s->pl->now_usec);
 }
 
 static void on_stream_gap(void *ctx, int dir, uint64_t len)
 {
     struct sink_ctx *s = ctx;
-    (void)len;
     if (s->f->tls)
         tls_session_gap(s->pl->tls_pool, s->f->tls, dir);
+    app_stream_gap(s->pl->app, s->f, dir, len, s->pl->now_usec);
 }
 
 static void remember_top(struct pipeline *pl, const struct flow *f)
@@ -198,6 +208,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
         stream_finish(pl->streams, &f->stream[0], 0, &s);
         stream_finish(pl->streams, &f->stream[1], 1, &s);
     }
+    app_flow_end(pl->app, f, f->last_usec);
     struct tls_summary end_sum;
     const struct tls_summary *sum = f->tls_sum;
     if (f->tls) {
@@ -243,6 +254,11 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
     pl->flows = flow_table_new(&cfg->flow, on_flow_end, pl);
     pl->streams = stream_engine_new(&cfg->stream, &sink);
     pl->tls_pool = tls_pool_new(cfg->tls_memcap);
+    pl->app = app_layer_new(cfg, eve, err, errlen);
+    if (!pl->app) {
+        pipeline_free(pl);
+        return NULL;
+    }
     if (!pl->defrag || !pl->flows || !pl->streams || !pl->tls_pool) {
         snprintf(err, errlen, "out of memory setting up the flow table "
                  "(flow.memcap %llu)", (unsigned long long)cfg->flow.memcap);
@@ -259,6 +275,7 @@ void pipeline_free(struct pipeline *pl)
     flow_table_free(pl->flows);
     stream_engine_free(pl->streams);
     tls_pool_free(pl->tls_pool);
+    app_layer_free(pl->app);
     defrag_free(pl->defrag);
     free(pl);
 }
@@ -276,6 +293,8 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
     struct flow *f = flow_table_packet(pl->flows, p, &dir);
     if (!f)
         return;
+    if (f->dir[0].pkts + f->dir[1].pkts == 1)
+        app_flow_started(pl->app, f, p->ts_usec);
     if (p->proto == 6) {
         struct sink_ctx s = { pl, f };
         stream_segment(pl->streams, &f->stream[dir], dir, &s, p->tcp_flags,
@@ -284,6 +303,9 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
         detect_app(f, dir, p->payload, p->payload_len);
         if (f->app_proto == APP_QUIC || f->app_proto == APP_DTLS)
             udp_handshake(pl, f, dir, p->payload, p->payload_len);
+        else if (f->app_proto == APP_DNS)
+            app_datagram(pl->app, f, dir, p->payload, p->payload_len,
+                         p->ts_usec);
     }
 }
 
@@ -314,6 +336,9 @@ void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec)
         .mem_stream = stream_engine_memory(pl->streams),
         .mem_defrag = defrag_memory(pl->defrag),
         .mem_tls = tls_pool_memory(pl->tls_pool),
+        .mem_app = app_layer_memory(pl->app),
+        .app_stats = app_layer_write_stats,
+        .app_ctx = pl->app,
         .tls = &pl->tls_stats,
         .quic = &pl->quic_stats,
         .capture_received = pl->cap.received,

@@ -57,7 +57,7 @@ expect 0 "flow.memcap" --dump-config
 # --help documents every option
 "$NJ" --help > "$WORK/help.txt"
 for opt in --read --interface --filter --output --quiet --config --set \
-           --dump-config --help --version; do
+           --dump-config --help --version --yara --filestore; do
     grep -q -- "$opt" "$WORK/help.txt" || fail "--help does not document $opt"
 done
 # the shipped annotated configuration holds exactly the defaults

@@ -1,0 +1,676 @@
+/* app_layer.c -- application-layer glue (see app_layer.h). */
+#include "app/app_layer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "content/content.h"
+#include "content/file.h"
+#include "output/eve_app.h"
+#include "proto/app_detect.h"
+#include "proto/dns.h"
+#include "proto/http.h"
+#include "proto/mime.h"
+#include "proto/smtp.h"
+
+#define DNS_PENDING_MAX 8
+#define DNS_TCP_MAX 65537
+#define ALERTED_MAX 16
+#define POOL_MAX 1024   /* idle objects kept per kind for reuse */
+
+/* Objects of one kind that flows gave back, reused before allocating. */
+struct pool {
+    void *item[POOL_MAX];
+    unsigned n;
+};
+
+static void *pool_take(struct pool *p)
+{
+    return p->n ? p->item[--p->n] : NULL;
+}
+
+static bool pool_give(struct pool *p, void *x)
+{
+    if (p->n == POOL_MAX)
+        return false;
+    p->item[p->n++] = x;
+    return true;
+}
+
+struct dns_pending {
+    uint16_t id;
+    uint64_t usec;
+};
+
+struct app_flow {
+    struct http_state *http;
+    struct smtp_state *smtp;
+    bool http_off, smtp_off, dns_off;
+    unsigned n_pend;
+    struct dns_pending pend[DNS_PENDING_MAX];
+    uint8_t *dns_buf[2];           /* TCP DNS: a message across segments */
+    uint32_t dns_len[2];
+    uint8_t *win[2];               /* YARA stream windows */
+    uint32_t win_len[2];
+    bool win_done[2];
+    unsigned n_alerted;
+    uint32_t alerted[ALERTED_MAX]; /* signature ids already alerted */
+    size_t mem;                    /* counted against the memcap */
+};
+
+struct app_stats {
+    uint64_t flows_parsed, memcap_refused, windows_scanned, alerts;
+    uint64_t alerts_deduplicated, dns_unanswered, dns_tcp_too_long;
+    uint64_t files;
+};
+
+struct app_layer {
+    struct nj_config cfg;
+    struct eve *eve;
+    struct content_engine *content;
+    struct dns_cache *dns_cache;
+    struct http_limits http_lim;
+    struct dns_msg dns;            /* the message being handled */
+    struct email_info email;       /* the mail being handled */
+    struct content_result result;  /* the file being judged */
+    struct file_buffers bufs;      /* kept bytes of open files */
+    uint64_t mem_used;
+    struct pool flows, https, smtps, dnsbufs, windows;
+    uint64_t mem_pooled;
+    struct dns_stats dns_st;
+    struct http_stats http_st;
+    struct smtp_stats smtp_st;
+    struct mime_stats mime_st;
+    struct app_stats st;
+};
+
+/* what the parser callbacks get */
+struct app_ctx {
+    struct app_layer *al;
+    struct flow *f;
+    uint64_t now;
+};
+
+struct app_layer *app_layer_new(const struct nj_config *cfg, struct eve *eve,
+                                char *err, size_t errlen)
+{
+    struct app_layer *al = calloc(1, sizeof(*al));
+    if (!al) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    al->cfg = *cfg;
+    al->eve = eve;
+    al->http_lim.file_max = cfg->file_max;
+    al->http_lim.decompress_max = cfg->http_decompress_max;
+    al->http_lim.decompress_ratio = cfg->http_decompress_ratio;
+    al->http_lim.bufs = &al->bufs;
+    al->content = content_engine_new(&cfg->content, err, errlen);
+    al->dns_cache = dns_cache_new(cfg->dns_cache_entries, cfg->dns_cache_grace);
+    if (!al->content || !al->dns_cache) {
+        if (al->content && !al->dns_cache)
+            snprintf(err, errlen, "out of memory for the DNS cache");
+        app_layer_free(al);
+        return NULL;
+    }
+    if (eve)
+        eve->dns = al->dns_cache;
+    return al;
+}
+
+static void pool_drain(struct pool *p, void (*release)(void *))
+{
+    while (p->n)
+        release(p->item[--p->n]);
+}
+
+static void http_release(void *x) { http_state_free(x); }
+static void smtp_release(void *x) { smtp_state_free(x); }
+
+void app_layer_free(struct app_layer *al)
+{
+    if (!al)
+        return;
+    pool_drain(&al->flows, free);
+    pool_drain(&al->https, http_release);
+    pool_drain(&al->smtps, smtp_release);
+    pool_drain(&al->dnsbufs, free);
+    pool_drain(&al->windows, free);
+    file_buffers_free(&al->bufs);
+    content_engine_free(al->content);
+    dns_cache_free(al->dns_cache);
+    free(al);
+}
+
+const struct dns_cache *app_layer_dns_cache(const struct app_layer *al)
+{
+    return al->dns_cache;
+}
+
+uint64_t app_layer_memory(const struct app_layer *al)
+{
+    return al->mem_used + al->mem_pooled + al->bufs.used_bytes +
+           al->bufs.idle_bytes + dns_cache_memory(al->dns_cache);
+}
+
+/* --- per-flow state ---------------------------------------------------- */
+
+static bool charge(struct app_layer *al, struct app_flow *a, size_t n)
+{
+    if (al->mem_used + n > al->cfg.app_memcap) {
+        al->st.memcap_refused++;
+        return false;
+    }
+    al->mem_used += n;
+    a->mem += n;
+    return true;
+}
+
+static struct app_flow *app_of(struct app_layer *al, struct flow *f)
+{
+    if (f->app)
+        return f->app;
+    if (al->mem_used + sizeof(struct app_flow) > al->cfg.app_memcap) {
+        al->st.memcap_refused++;
+        return NULL;
+    }
+    struct app_flow *a = pool_take(&al->flows);
+    if (a) {
+        memset(a, 0, sizeof(*a));
+        al->mem_pooled -= sizeof(*a);
+    } else if (!(a = calloc(1, sizeof(*a)))) {
+        return NULL;
+    }
+    a->mem = sizeof(*a);
+    al->mem_used += a->mem;
+    f->app = a;
+    return a;
+}
+
+static void give_back(struct app_layer *al, struct pool *p, void *x,
+                      size_t size, void (*release)(void *))
+{
+    if (pool_give(p, x))
+        al->mem_pooled += size;
+    else
+        release(x);
+}
+
+/* Takes an idle object of a kind; the caller charges it. */
+static void *reuse(struct app_layer *al, struct pool *p, size_t size)
+{
+    void *x = pool_take(p);
+    if (x)
+        al->mem_pooled -= size;
+    return x;
+}
+
+static void app_free(struct app_layer *al, struct flow *f)
+{
+    struct app_flow *a = f->app;
+    if (!a)
+        return;
+    al->mem_used -= a->mem;
+    if (a->http) {
+        http_state_reset(a->http);
+        give_back(al, &al->https, a->http, http_state_size(), http_release);
+    }
+    if (a->smtp) {
+        smtp_state_reset(a->smtp);
+        give_back(al, &al->smtps, a->smtp, smtp_state_size(), smtp_release);
+    }
+    for (int d = 0; d < 2; d++) {
+        if (a->dns_buf[d])
+            give_back(al, &al->dnsbufs, a->dns_buf[d], DNS_TCP_MAX, free);
+        if (a->win[d])
+            give_back(al, &al->windows, a->win[d],
+                      (size_t)al->cfg.yara_stream_window, free);
+    }
+    f->app = NULL;
+    give_back(al, &al->flows, a, sizeof(*a), free);
+}
+
+void app_flow_started(struct app_layer *al, struct flow *f, uint64_t now)
+{
+    if (!al->cfg.dns_enabled)
+        return;
+    struct dns_ref ref;
+    if (dns_cache_lookup(al->dns_cache, flow_addr(f, 1), f->key.ip_version,
+                         now, &ref)) {
+        f->name_slot = ref.slot;
+        f->name_gen = ref.gen;
+    }
+}
+
+/* --- alerts and files -------------------------------------------------- */
+
+static bool first_alert(struct app_layer *al, struct app_flow *a, uint32_t sid)
+{
+    if (!a)
+        return true;
+    for (unsigned i = 0; i < a->n_alerted; i++)
+        if (a->alerted[i] == sid) {
+            al->st.alerts_deduplicated++;
+            return false;
+        }
+    if (a->n_alerted < ALERTED_MAX)
+        a->alerted[a->n_alerted++] = sid;
+    return true;
+}
+
+static void alerts(struct app_layer *al, struct flow *f, uint64_t now,
+                   const struct content_result *r, const struct eve_file *fl,
+                   int dir)
+{
+    for (unsigned i = 0; i < r->n_matches; i++) {
+        if (!first_alert(al, f->app, eve_content_sid(&r->matches[i])))
+            continue;
+        al->st.alerts++;
+        if (al->eve)
+            eve_write_content_alert(al->eve, f, now,
+                                    (uint16_t)al->cfg.community_id_seed,
+                                    &r->matches[i], fl, dir);
+    }
+}
+
+static void file_judged(struct app_layer *al, struct flow *f, uint64_t now,
+                        struct eve_file *fl)
+{
+    al->st.files++;
+    if (al->eve)
+        eve_write_fileinfo(al->eve, f, now, (uint16_t)al->cfg.community_id_seed,
+                           fl);
+    alerts(al, f, now, fl->r, fl, fl->dir);
+}
+
+/* --- HTTP -------------------------------------------------------------- */
+
+static void http_file_done(void *ctx, const struct http_tx *tx, int dir,
+                           struct nj_file *file)
+{
+    struct app_ctx *c = ctx;
+    struct app_layer *al = c->al;
+    file_end(file, al->content, &al->result);
+    struct eve_file fl = {
+        .name = file->name, .size = file->size, .truncated = file->truncated,
+        .gap = file->gap, .dir = dir, .tx_id = tx->seq - 1,
+        .r = &al->result, .http = tx,
+    };
+    file_judged(al, c->f, c->now, &fl);
+}
+
+static void http_tx_done(void *ctx, const struct http_tx *tx)
+{
+    struct app_ctx *c = ctx;
+    if (c->al->eve)
+        eve_write_http(c->al->eve, c->f, c->now,
+                       (uint16_t)c->al->cfg.community_id_seed, tx);
+}
+
+static const struct http_callbacks http_cb = { http_file_done, http_tx_done };
+
+static void http_data(struct app_layer *al, struct flow *f,
+                      struct app_flow *a, int dir, const uint8_t *d,
+                      size_t n, uint64_t now)
+{
+    if (a->http_off)
+        return;
+    if (!a->http) {
+        if (!charge(al, a, http_state_size()) ||
+            !((a->http = reuse(al, &al->https, http_state_size())) ||
+              (a->http = http_state_new()))) {
+            a->http_off = true;
+            return;
+        }
+        al->st.flows_parsed++;
+    }
+    struct app_ctx c = { al, f, now };
+    if (!http_feed(a->http, dir, d, n, now, &al->http_lim, &http_cb, &c,
+                   &al->http_st))
+        a->http_off = true;
+}
+
+/* --- SMTP -------------------------------------------------------------- */
+
+struct smtp_file_ctx {
+    struct app_ctx *c;
+    const struct smtp_tx *tx;
+    unsigned n;
+};
+
+static void smtp_attachment(void *ctx, const char *name, const char *ctype,
+                            const uint8_t *data, size_t len)
+{
+    struct smtp_file_ctx *s = ctx;
+    struct app_layer *al = s->c->al;
+    (void)ctype;
+    size_t keep = len < al->cfg.file_max ? len : (size_t)al->cfg.file_max;
+    struct file_hashes h;
+    digest(DIGEST_MD5, data, len, h.md5);
+    digest(DIGEST_SHA1, data, len, h.sha1);
+    digest(DIGEST_SHA256, data, len, h.sha256);
+    content_inspect(al->content, data, keep, &h, keep == len, &al->result);
+    struct eve_file fl = {
+        .name = name, .size = len, .truncated = keep < len,
+        .gap = s->tx->message_truncated, .dir = 0, .tx_id = s->n++,
+        .r = &al->result, .smtp = s->tx,
+    };
+    file_judged(al, s->c->f, s->c->now, &fl);
+}
+
+static void smtp_tx_done(void *ctx, const struct smtp_tx *tx,
+                         const uint8_t *msg, size_t len)
+{
+    struct app_ctx *c = ctx;
+    struct app_layer *al = c->al;
+    struct smtp_file_ctx fc = { c, tx, 0 };
+    if (msg)
+        mime_parse(msg, len, &al->email, smtp_attachment, &fc, &al->mime_st);
+    if (al->eve)
+        eve_write_smtp(al->eve, c->f, c->now,
+                       (uint16_t)al->cfg.community_id_seed, tx,
+                       msg ? &al->email : NULL);
+}
+
+static const struct smtp_callbacks smtp_cb = { smtp_tx_done };
+
+static void smtp_data(struct app_layer *al, struct flow *f,
+                      struct app_flow *a, int dir, const uint8_t *d,
+                      size_t n, uint64_t now)
+{
+    if (a->smtp_off)
+        return;
+    if (!a->smtp) {
+        if (!charge(al, a, smtp_state_size()) ||
+            !((a->smtp = reuse(al, &al->smtps, smtp_state_size())) ||
+              (a->smtp = smtp_state_new()))) {
+            a->smtp_off = true;
+            return;
+        }
+        al->st.flows_parsed++;
+    }
+    struct app_ctx c = { al, f, now };
+    if (!smtp_feed(a->smtp, dir, d, n, now, (size_t)al->cfg.smtp_message_max,
+                   &smtp_cb, &c, &al->smtp_st))
+        a->smtp_off = true;
+}
+
+/* --- DNS --------------------------------------------------------------- */
+
+static int64_t dns_pair(struct app_flow *a, const struct dns_msg *m,
+                        uint64_t now)
+{
+    if (!a)
+        return -1;
+    if (!m->response) {
+        if (a->n_pend == DNS_PENDING_MAX) /* oldest query gave up on */
+            memmove(a->pend, a->pend + 1, sizeof(a->pend[0]) * --a->n_pend);
+        a->pend[a->n_pend].id = m->id;
+        a->pend[a->n_pend++].usec = now;
+        return -1;
+    }
+    for (unsigned i = 0; i < a->n_pend; i++)
+        if (a->pend[i].id == m->id) {
+            int64_t lat = now >= a->pend[i].usec ? (int64_t)(now - a->pend[i].usec) : 0;
+            memmove(a->pend + i, a->pend + i + 1,
+                    sizeof(a->pend[0]) * (a->n_pend - i - 1));
+            a->n_pend--;
+            return lat;
+        }
+    return -1;
+}
+
+static void dns_remember(struct app_layer *al, const struct dns_msg *m,
+                         uint64_t now)
+{
+    if (!m->response || !m->n_questions || m->rcode != 0)
+        return;
+    for (unsigned i = 0; i < m->n_rrs; i++) {
+        const struct dns_rr *rr = &m->rr[i];
+        if (rr->section != DNS_SEC_ANSWER || (rr->type != 1 && rr->type != 28) ||
+            !rr->data[0])
+            continue;
+        struct ip_addr a;
+        memset(&a, 0, sizeof(a));
+        memcpy(&a, rr->addr, rr->type == 1 ? 4 : 16);
+        dns_cache_insert(al->dns_cache, &a, rr->type == 1 ? 4 : 6,
+                         m->q[0].name, rr->ttl, now);
+    }
+}
+
+static void dns_message(struct app_layer *al, struct flow *f,
+                        const uint8_t *d, size_t n, uint64_t now)
+{
+    if (!dns_parse(d, n, &al->dns, &al->dns_st))
+        return;
+    int64_t lat = dns_pair(app_of(al, f), &al->dns, now);
+    dns_remember(al, &al->dns, now);
+    if (al->eve)
+        eve_write_dns(al->eve, f, now, (uint16_t)al->cfg.community_id_seed,
+                      &al->dns, lat);
+}
+
+/* DNS over TCP: two length bytes, then the message (RFC 1035 4.2.2). */
+static void dns_tcp(struct app_layer *al, struct flow *f, struct app_flow *a,
+                    int dir, const uint8_t *d, size_t n, uint64_t now)
+{
+    while (n && !a->dns_off) {
+        if (!a->dns_len[dir] && n >= 2 && n >= 2u + ((d[0] << 8) | d[1])) {
+            size_t m = (size_t)((d[0] << 8) | d[1]);
+            dns_message(al, f, d + 2, m, now); /* whole in this chunk */
+            d += 2 + m;
+            n -= 2 + m;
+            continue;
+        }
+        if (!a->dns_buf[dir]) {
+            if (!charge(al, a, DNS_TCP_MAX) ||
+                !((a->dns_buf[dir] = reuse(al, &al->dnsbufs, DNS_TCP_MAX)) ||
+                  (a->dns_buf[dir] = malloc(DNS_TCP_MAX)))) {
+                a->dns_off = true;
+                return;
+            }
+        }
+        uint8_t *b = a->dns_buf[dir];
+        uint32_t *bl = &a->dns_len[dir];
+        size_t need = *bl < 2 ? 2 - *bl : 2u + ((b[0] << 8) | b[1]) - *bl;
+        size_t k = n < need ? n : need;
+        memcpy(b + *bl, d, k);
+        *bl += (uint32_t)k;
+        d += k;
+        n -= k;
+        if (*bl >= 2 && *bl == 2u + ((b[0] << 8) | b[1])) {
+            dns_message(al, f, b + 2, *bl - 2u, now);
+            *bl = 0;
+        }
+    }
+}
+
+/* --- stream windows ---------------------------------------------------- */
+
+static bool cleartext(const struct flow *f)
+{
+    return !f->tls && !f->tls_sum && f->app_proto != APP_TLS &&
+           f->app_proto != APP_SSH && f->app_proto != APP_QUIC &&
+           f->app_proto != APP_DTLS;
+}
+
+static void window_scan(struct app_layer *al, struct flow *f,
+                        struct app_flow *a, int dir, uint64_t now)
+{
+    a->win_done[dir] = true;
+    if (!a->win_len[dir])
+        return;
+    al->st.windows_scanned++;
+    content_scan(al->content, a->win[dir], a->win_len[dir], &al->result);
+    alerts(al, f, now, &al->result, NULL, dir);
+}
+
+static void window_add(struct app_layer *al, struct flow *f,
+                       struct app_flow *a, int dir, const uint8_t *d,
+                       size_t n, uint64_t now)
+{
+    size_t cap = (size_t)al->cfg.yara_stream_window;
+    if (a->win_done[dir] || !cap)
+        return;
+    if (!cleartext(f)) {
+        a->win_done[dir] = true;
+        return;
+    }
+    if (!a->win[dir]) {
+        if (!charge(al, a, cap) ||
+            !((a->win[dir] = reuse(al, &al->windows, cap)) ||
+              (a->win[dir] = malloc(cap)))) {
+            a->win_done[dir] = true;
+            return;
+        }
+    }
+    size_t k = n < cap - a->win_len[dir] ? n : cap - a->win_len[dir];
+    memcpy(a->win[dir] + a->win_len[dir], d, k);
+    a->win_len[dir] += (uint32_t)k;
+    if (a->win_len[dir] == cap)
+        window_scan(al, f, a, dir, now);
+}
+
+/* --- entry points ------------------------------------------------------ */
+
+void app_stream_data(struct app_layer *al, struct flow *f, int dir,
+                     const uint8_t *data, size_t len, uint64_t now)
+{
+    bool parse = (f->app_proto == APP_HTTP && al->cfg.http_enabled) ||
+                 (f->app_proto == APP_SMTP && al->cfg.smtp_enabled) ||
+                 (f->app_proto == APP_DNS && al->cfg.dns_enabled);
+    bool scan = content_has_rules(al->content) && al->cfg.yara_stream_window &&
+                (!f->app || !f->app->win_done[dir]);
+    if (!parse && !scan)
+        return;
+    struct app_flow *a = app_of(al, f);
+    if (!a)
+        return;
+    if (scan)
+        window_add(al, f, a, dir, data, len, now);
+    if (f->app_proto == APP_HTTP && al->cfg.http_enabled)
+        http_data(al, f, a, dir, data, len, now);
+    else if (f->app_proto == APP_SMTP && al->cfg.smtp_enabled)
+        smtp_data(al, f, a, dir, data, len, now);
+    else if (f->app_proto == APP_DNS && al->cfg.dns_enabled)
+        dns_tcp(al, f, a, dir, data, len, now);
+}
+
+void app_stream_gap(struct app_layer *al, struct flow *f, int dir,
+                    uint64_t len, uint64_t now)
+{
+    struct app_flow *a = f->app;
+    if (!a)
+        return;
+    struct app_ctx c = { al, f, now };
+    if (a->http)
+        http_gap(a->http, dir, len, &http_cb, &c, &al->http_st);
+    if (a->smtp)
+        smtp_gap(a->smtp, dir);
+    a->dns_off = true;
+    a->dns_len[dir] = 0;
+}
+
+void app_datagram(struct app_layer *al, struct flow *f, int dir,
+                  const uint8_t *data, size_t len, uint64_t now)
+{
+    (void)dir;
+    if (f->app_proto == APP_DNS && al->cfg.dns_enabled)
+        dns_message(al, f, data, len, now);
+}
+
+void app_flow_end(struct app_layer *al, struct flow *f, uint64_t now)
+{
+    struct app_flow *a = f->app;
+    if (!a)
+        return;
+    struct app_ctx c = { al, f, now };
+    if (a->http)
+        http_finish(a->http, now, &al->http_lim, &http_cb, &c, &al->http_st);
+    if (a->smtp)
+        smtp_finish(a->smtp, &smtp_cb, &c, &al->smtp_st);
+    al->st.dns_unanswered += a->n_pend;
+    for (int d = 0; d < 2; d++)
+        if (a->win[d] && !a->win_done[d])
+            window_scan(al, f, a, d, now);
+    app_free(al, f);
+}
+
+/* --- stats ------------------------------------------------------------- */
+
+void app_layer_write_stats(struct json *j, const void *ctx)
+{
+    const struct app_layer *al = ctx;
+    json_key(j, "dns");
+    json_obj_open(j);
+    json_kv_u64(j, "messages", al->dns_st.messages);
+    json_kv_u64(j, "queries", al->dns_st.queries);
+    json_kv_u64(j, "responses", al->dns_st.responses);
+    json_kv_u64(j, "unanswered", al->st.dns_unanswered);
+#define DNS_W(n) json_kv_u64(j, #n, al->dns_st.n);
+    DNS_ERRORS(DNS_W)
+#undef DNS_W
+    const struct dns_cache_stats *cs = dns_cache_stats(al->dns_cache);
+    json_key(j, "cache");
+    json_obj_open(j);
+    json_kv_u64(j, "inserts", cs->inserts);
+    json_kv_u64(j, "updates", cs->updates);
+    json_kv_u64(j, "lookups", cs->lookups);
+    json_kv_u64(j, "hits", cs->hits);
+    json_kv_u64(j, "expired", cs->expired);
+    json_kv_u64(j, "evicted_fresh", cs->evicted_fresh);
+    json_obj_close(j);
+    json_obj_close(j);
+    json_key(j, "http");
+    json_obj_open(j);
+    json_kv_u64(j, "requests", al->http_st.requests);
+    json_kv_u64(j, "responses", al->http_st.responses);
+    json_kv_u64(j, "bodies", al->http_st.bodies);
+#define HTTP_W(n) json_kv_u64(j, #n, al->http_st.n);
+    HTTP_ERRORS(HTTP_W)
+#undef HTTP_W
+    json_obj_close(j);
+    json_key(j, "smtp");
+    json_obj_open(j);
+    json_kv_u64(j, "commands", al->smtp_st.commands);
+    json_kv_u64(j, "replies", al->smtp_st.replies);
+    json_kv_u64(j, "transactions", al->smtp_st.transactions);
+    json_kv_u64(j, "messages", al->smtp_st.messages);
+#define SMTP_W(n) json_kv_u64(j, #n, al->smtp_st.n);
+    SMTP_ERRORS(SMTP_W)
+#undef SMTP_W
+    json_key(j, "mime");
+    json_obj_open(j);
+    json_kv_u64(j, "parts", al->mime_st.parts);
+    json_kv_u64(j, "attachments", al->mime_st.attachments);
+    json_kv_u64(j, "urls", al->mime_st.urls);
+    json_kv_u64(j, "depth_over_cap", al->mime_st.depth_over_cap);
+    json_kv_u64(j, "parts_over_cap", al->mime_st.parts_over_cap);
+    json_kv_u64(j, "urls_over_cap", al->mime_st.urls_over_cap);
+    json_kv_u64(j, "addrs_over_cap", al->mime_st.addrs_over_cap);
+    json_obj_close(j);
+    json_obj_close(j);
+    const struct content_stats *ct = content_engine_stats(al->content);
+    json_key(j, "content");
+    json_obj_open(j);
+    json_kv_u64(j, "files", al->st.files);
+    json_kv_u64(j, "yara_rules", ct->rules);
+    json_kv_u64(j, "scans", ct->scanned);
+    json_kv_u64(j, "bytes_scanned", ct->bytes_scanned);
+    json_kv_u64(j, "stream_windows_scanned", al->st.windows_scanned);
+    json_kv_u64(j, "matches", ct->matches);
+    json_kv_u64(j, "matches_over_cap", ct->matches_over_cap);
+    json_kv_u64(j, "scan_errors", ct->scan_errors);
+    json_kv_u64(j, "scan_timeouts", ct->scan_timeouts);
+    json_kv_u64(j, "alerts", al->st.alerts);
+    json_kv_u64(j, "alerts_deduplicated", al->st.alerts_deduplicated);
+    json_kv_u64(j, "stored", ct->stored);
+    json_kv_u64(j, "already_stored", ct->already_stored);
+    json_kv_u64(j, "store_errors", ct->store_errors);
+    json_obj_close(j);
+    json_key(j, "app_layer");
+    json_obj_open(j);
+    json_kv_u64(j, "flows_parsed", al->st.flows_parsed);
+    json_kv_u64(j, "memcap_refused", al->st.memcap_refused);
+    json_obj_close(j);
+}

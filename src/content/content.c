@@ -1,0 +1,427 @@
+/* content.c -- hashes, libmagic, YARA and the file store (see content.h). */
+#include "content/content.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <magic.h>
+#include <yara.h>
+
+struct content_engine {
+    struct content_config cfg;
+    YR_RULES *rules;
+    magic_t magic_desc, magic_mime;
+    struct content_stats st;
+};
+
+struct compile_ctx {
+    char *err;
+    size_t errlen;
+    int errors;
+};
+
+static void compile_cb(int level, const char *file, int line,
+                       const YR_RULE *rule, const char *msg, void *ud)
+{
+    struct compile_ctx *c = ud;
+    (void)rule;
+    if (level != YARA_ERROR_LEVEL_ERROR || c->errors++)
+        return;
+    snprintf(c->err, c->errlen, "YARA rules: %s:%d: %s",
+             file ? file : "?", line, msg);
+}
+
+static bool is_rule_file(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (!strcmp(dot, ".yar") || !strcmp(dot, ".yara"));
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool add_rule_file(YR_COMPILER *cc, const char *path,
+                          struct compile_ctx *ctx)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        snprintf(ctx->err, ctx->errlen, "YARA rules: %s: %s", path,
+                 strerror(errno));
+        return false;
+    }
+    /* the namespace is the file name, so rules of two files may share names */
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    int errors = yr_compiler_add_file(cc, fp, base, path);
+    fclose(fp);
+    return errors == 0;
+}
+
+/* A directory: every *.yar / *.yara in it, in name order. */
+static bool add_rule_dir(YR_COMPILER *cc, const char *dir,
+                         struct compile_ctx *ctx, unsigned *files)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(ctx->err, ctx->errlen, "YARA rules: %s: %s", dir, strerror(errno));
+        return false;
+    }
+    char *names[1024];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 1024)
+        if (is_rule_file(de->d_name))
+            names[n++] = strdup(de->d_name);
+    closedir(d);
+    qsort(names, n, sizeof(names[0]), name_cmp);
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        char path[CONTENT_PATH_MAX * 2];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i] ? names[i] : "");
+        if (ok && names[i])
+            ok = add_rule_file(cc, path, ctx);
+        free(names[i]);
+    }
+    *files = (unsigned)n;
+    return ok;
+}
+
+static bool load_rules(struct content_engine *e, char *err, size_t errlen)
+{
+    struct compile_ctx ctx = { err, errlen, 0 };
+    YR_COMPILER *cc = NULL;
+    if (yr_compiler_create(&cc) != ERROR_SUCCESS) {
+        snprintf(err, errlen, "YARA: cannot create a compiler");
+        return false;
+    }
+    yr_compiler_set_callback(cc, compile_cb, &ctx);
+    struct stat sb;
+    bool ok;
+    unsigned files = 1;
+    if (stat(e->cfg.yara_path, &sb) != 0) {
+        snprintf(err, errlen, "YARA rules: %s: %s", e->cfg.yara_path,
+                 strerror(errno));
+        ok = false;
+    } else if (S_ISDIR(sb.st_mode)) {
+        ok = add_rule_dir(cc, e->cfg.yara_path, &ctx, &files);
+        if (ok && !files) {
+            snprintf(err, errlen, "YARA rules: no *.yar or *.yara file in %s",
+                     e->cfg.yara_path);
+            ok = false;
+        }
+    } else {
+        ok = add_rule_file(cc, e->cfg.yara_path, &ctx);
+    }
+    if (ok && yr_compiler_get_rules(cc, &e->rules) != ERROR_SUCCESS) {
+        snprintf(err, errlen, "YARA: out of memory compiling rules");
+        ok = false;
+    }
+    yr_compiler_destroy(cc);
+    if (ok) {
+        YR_RULE *r;
+        yr_rules_foreach(e->rules, r) e->st.rules++;
+    }
+    return ok;
+}
+
+static bool open_magic(struct content_engine *e, char *err, size_t errlen)
+{
+    e->magic_desc = magic_open(MAGIC_NONE | MAGIC_NO_CHECK_COMPRESS);
+    e->magic_mime = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS);
+    if (!e->magic_desc || !e->magic_mime || magic_load(e->magic_desc, NULL) ||
+        magic_load(e->magic_mime, NULL)) {
+        snprintf(err, errlen, "libmagic: cannot load the magic database: %s",
+                 e->magic_desc ? magic_error(e->magic_desc) : "out of memory");
+        return false;
+    }
+    return true;
+}
+
+static bool check_store(const char *dir, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "file store %s: %s", dir, strerror(errno));
+        return false;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        snprintf(err, errlen, "file store %s: not writable: %s", dir,
+                 strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+struct content_engine *content_engine_new(const struct content_config *cfg,
+                                          char *err, size_t errlen)
+{
+    struct content_engine *e = calloc(1, sizeof(*e));
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->cfg = *cfg;
+    if (yr_initialize() != ERROR_SUCCESS) {
+        snprintf(err, errlen, "YARA: cannot initialise libyara");
+        free(e);
+        return NULL;
+    }
+    bool ok = true;
+    if (cfg->yara_path[0])
+        ok = load_rules(e, err, errlen);
+    if (ok && cfg->magic)
+        ok = open_magic(e, err, errlen);
+    if (ok && cfg->filestore[0])
+        ok = check_store(cfg->filestore, err, errlen);
+    if (!ok) {
+        content_engine_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void content_engine_free(struct content_engine *e)
+{
+    if (!e)
+        return;
+    if (e->rules)
+        yr_rules_destroy(e->rules);
+    if (e->magic_desc)
+        magic_close(e->magic_desc);
+    if (e->magic_mime)
+        magic_close(e->magic_mime);
+    yr_finalize();
+    free(e);
+}
+
+bool content_has_rules(const struct content_engine *e)
+{
+    return e && e->rules;
+}
+
+const struct content_stats *content_engine_stats(const struct content_engine *e)
+{
+    return &e->st;
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+static void record_strings(YR_SCAN_CONTEXT *ctx, YR_RULE *rule,
+                           struct content_match *m)
+{
+    YR_STRING *s;
+    yr_rule_strings_foreach(rule, s) {
+        YR_MATCH *match;
+        yr_string_matches_foreach(ctx, s, match) {
+            if (m->n_strings >= CONTENT_MAX_STRINGS)
+                return;
+            copy_str(m->strings[m->n_strings].id,
+                     sizeof(m->strings[0].id), s->identifier);
+            m->strings[m->n_strings].offset = (uint64_t)match->offset;
+            m->strings[m->n_strings].len = (uint32_t)match->match_length;
+            m->n_strings++;
+            break; /* the first match of each string is evidence enough */
+        }
+    }
+}
+
+static void record_meta(YR_RULE *rule, struct content_match *m)
+{
+    YR_META *meta;
+    yr_rule_metas_foreach(rule, meta) {
+        if (m->n_meta >= CONTENT_MAX_META)
+            break;
+        copy_str(m->meta[m->n_meta].key, sizeof(m->meta[0].key),
+                 meta->identifier);
+        if (meta->type == META_TYPE_STRING)
+            copy_str(m->meta[m->n_meta].value, sizeof(m->meta[0].value),
+                     meta->string);
+        else if (meta->type == META_TYPE_BOOLEAN)
+            copy_str(m->meta[m->n_meta].value, sizeof(m->meta[0].value),
+                     meta->integer ? "true" : "false");
+        else
+            snprintf(m->meta[m->n_meta].value, sizeof(m->meta[0].value),
+                     "%lld", (long long)meta->integer);
+        m->n_meta++;
+    }
+}
+
+struct scan_ctx {
+    struct content_engine *e;
+    struct content_result *r;
+};
+
+static int scan_cb(YR_SCAN_CONTEXT *ctx, int message, void *data, void *ud)
+{
+    struct scan_ctx *s = ud;
+    if (message == CALLBACK_MSG_TOO_MANY_MATCHES) {
+        s->e->st.matches_over_cap++;
+        return CALLBACK_CONTINUE;
+    }
+    if (message != CALLBACK_MSG_RULE_MATCHING)
+        return CALLBACK_CONTINUE;
+    s->e->st.matches++;
+    if (s->r->n_matches >= CONTENT_MAX_MATCHES) {
+        s->e->st.matches_over_cap++;
+        return CALLBACK_CONTINUE;
+    }
+    YR_RULE *rule = data;
+    struct content_match *m = &s->r->matches[s->r->n_matches++];
+    memset(m, 0, sizeof(*m));
+    copy_str(m->rule, sizeof(m->rule), rule->identifier);
+    copy_str(m->ns, sizeof(m->ns), rule->ns ? rule->ns->name : "");
+    const char *tag;
+    size_t pos = 0;
+    yr_rule_tags_foreach(rule, tag) {
+        int w = snprintf(m->tags + pos, sizeof(m->tags) - pos, "%s%s",
+                         pos ? " " : "", tag);
+        if (w < 0 || (size_t)w >= sizeof(m->tags) - pos)
+            break;
+        pos += (size_t)w;
+    }
+    record_meta(rule, m);
+    record_strings(ctx, rule, m);
+    return CALLBACK_CONTINUE;
+}
+
+void content_scan(struct content_engine *e, const uint8_t *buf, size_t len,
+                  struct content_result *r)
+{
+    r->n_matches = 0;
+    r->scanned = r->scan_error = false;
+    if (!e->rules)
+        return;
+    struct scan_ctx s = { e, r };
+    int rc = yr_rules_scan_mem(e->rules, buf, len, SCAN_FLAGS_FAST_MODE,
+                               scan_cb, &s, (int)e->cfg.scan_timeout_sec);
+    r->scanned = true;
+    e->st.scanned++;
+    e->st.bytes_scanned += len;
+    if (rc != ERROR_SUCCESS) {
+        r->scan_error = true;
+        e->st.scan_errors++;
+        if (rc == ERROR_SCAN_TIMEOUT)
+            e->st.scan_timeouts++;
+    }
+}
+
+/* DIR/ab/ab12...: written to a temporary file, then linked into place, so
+ * a file of that hash already there is never overwritten and a reader never
+ * sees half a file. */
+static void store(struct content_engine *e, const uint8_t *buf, size_t len,
+                  struct content_result *r)
+{
+    char hex[65], sub[CONTENT_PATH_MAX + 8], path[CONTENT_PATH_MAX + 80],
+        tmp[CONTENT_PATH_MAX + 32];
+    hex_lower(r->h.sha256, 32, hex);
+    snprintf(sub, sizeof(sub), "%s/%.2s", e->cfg.filestore, hex);
+    snprintf(path, sizeof(path), "%s/%s", sub, hex);
+    if (access(path, F_OK) == 0) {
+        r->already_stored = true;
+        e->st.already_stored++;
+        return;
+    }
+    if (mkdir(sub, 0750) != 0 && errno != EEXIST) {
+        e->st.store_errors++;
+        return;
+    }
+    snprintf(tmp, sizeof(tmp), "%s/.tmp.XXXXXX", e->cfg.filestore);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        e->st.store_errors++;
+        return;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, buf + off, len - off);
+        if (w <= 0 && errno != EINTR)
+            break;
+        if (w > 0)
+            off += (size_t)w;
+    }
+    bool ok = off == len && close(fd) == 0;
+    if (ok && link(tmp, path) == 0) {
+        r->stored = true;
+        e->st.stored++;
+    } else if (ok && errno == EEXIST) {
+        r->already_stored = true;
+        e->st.already_stored++;
+    } else {
+        e->st.store_errors++;
+    }
+    unlink(tmp);
+}
+
+static void identify(struct content_engine *e, const uint8_t *buf, size_t len,
+                     struct content_result *r)
+{
+    r->magic[0] = r->mime[0] = '\0';
+    if (!e->magic_desc || !len)
+        return;
+    size_t n = len < 65536 ? len : 65536;
+    copy_str(r->magic, sizeof(r->magic), magic_buffer(e->magic_desc, buf, n));
+    copy_str(r->mime, sizeof(r->mime), magic_buffer(e->magic_mime, buf, n));
+}
+
+bool content_inspect_file(struct content_engine *e, const char *path,
+                          size_t max_bytes, bool st, struct content_result *r)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return false;
+    struct digest3 d = { { NULL, NULL, NULL } };
+    uint8_t *buf = malloc(max_bytes ? max_bytes : 1);
+    bool ok = buf && digest3_begin(&d);
+    size_t kept = 0;
+    uint64_t total = 0;
+    uint8_t chunk[65536];
+    size_t n;
+    while (ok && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+        digest3_update(&d, chunk, n);
+        size_t k = kept < max_bytes ? max_bytes - kept : 0;
+        if (k > n)
+            k = n;
+        memcpy(buf + kept, chunk, k);
+        kept += k;
+        total += n;
+    }
+    ok = ok && !ferror(fp);
+    fclose(fp);
+    if (ok) {
+        struct file_hashes h;
+        digest3_end(&d, &h);
+        content_inspect(e, buf, kept, &h, st && kept == total, r);
+    }
+    digest3_free(&d);
+    free(buf);
+    return ok;
+}
+
+void content_inspect(struct content_engine *e, const uint8_t *buf,
+                     size_t len, const struct file_hashes *known, bool st,
+                     struct content_result *r)
+{
+    e->st.inspected++;
+    r->stored = r->already_stored = false;
+    if (known) {
+        r->h = *known;
+    } else {
+        digest(DIGEST_MD5, buf, len, r->h.md5);
+        digest(DIGEST_SHA1, buf, len, r->h.sha1);
+        digest(DIGEST_SHA256, buf, len, r->h.sha256);
+    }
+    identify(e, buf, len, r);
+    content_scan(e, buf, len, r);
+    if (st && e->cfg.filestore[0])
+        store(e, buf, len, r);
+}

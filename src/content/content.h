@@ -1,0 +1,95 @@
+/* content.h -- content detection on a buffer: the one place every front end
+ * (the packet sensor's files and streams, and later the ICAP server and the
+ * mail relay) sends decoded bytes to be judged.
+ *
+ * content_inspect() takes a buffer (a whole file, or the first bytes of one
+ * that was too big to keep) and fills a struct content_result: MD5, SHA-1
+ * and SHA-256, the type by magic (libmagic: a description and a MIME type),
+ * the YARA rules that matched with their namespace, tags, meta and the
+ * first matching strings, and, when a file store is configured, where the
+ * file was stored (by SHA-256, never overwriting). YARA rules are compiled
+ * once when the engine is made; a scan has a time limit and the caps on
+ * matches are counted. content_scan() is YARA alone, for stream windows.
+ *
+ * This module judges bytes; it never parses protocols, never writes EVE,
+ * and never keeps a pointer to the caller's buffer.
+ */
+#ifndef NIGHTJAR_CONTENT_H
+#define NIGHTJAR_CONTENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/digest.h"
+
+#define CONTENT_MAX_MATCHES 8
+#define CONTENT_MAX_META 8
+#define CONTENT_MAX_STRINGS 4
+#define CONTENT_PATH_MAX 1024
+
+struct content_config {
+    char yara_path[CONTENT_PATH_MAX];  /* rule file or directory; "" none */
+    char filestore[CONTENT_PATH_MAX];  /* directory; "" to store nothing */
+    uint32_t scan_timeout_sec;
+    bool magic;                        /* identify types with libmagic */
+};
+
+struct content_match {
+    char rule[128];
+    char ns[64];
+    char tags[256];                    /* space separated */
+    unsigned n_meta;
+    struct { char key[48]; char value[160]; } meta[CONTENT_MAX_META];
+    unsigned n_strings;
+    struct { char id[48]; uint64_t offset; uint32_t len; } strings[CONTENT_MAX_STRINGS];
+};
+
+struct content_result {
+    struct file_hashes h;
+    char magic[160];
+    char mime[96];
+    bool stored;                       /* this call stored it */
+    bool already_stored;               /* it was in the store already */
+    bool scanned;                      /* YARA ran over the buffer */
+    bool scan_error;                   /* timeout or libyara error */
+    unsigned n_matches;
+    struct content_match matches[CONTENT_MAX_MATCHES];
+};
+
+struct content_stats {
+    uint64_t inspected, scanned, bytes_scanned, matches, matches_over_cap;
+    uint64_t scan_errors, scan_timeouts, stored, already_stored, store_errors;
+    uint64_t rules;
+};
+
+struct content_engine;
+
+/* Loads rules, opens the magic database, checks the file store. NULL with
+ * a message naming the file and line when rules do not compile. */
+struct content_engine *content_engine_new(const struct content_config *cfg,
+                                          char *err, size_t errlen);
+void content_engine_free(struct content_engine *e);
+
+bool content_has_rules(const struct content_engine *e);
+
+/* Hashes (unless `known` gives them for a file longer than buf), types,
+ * scans and (if `store` and a store is configured) stores buf. */
+void content_inspect(struct content_engine *e, const uint8_t *buf,
+                     size_t len, const struct file_hashes *known, bool store,
+                     struct content_result *r);
+
+/* A file on disk: every byte hashed, the first max_bytes typed, scanned
+ * and (if `store`) stored when the whole file fits. False with errno set
+ * when the file cannot be read. */
+bool content_inspect_file(struct content_engine *e, const char *path,
+                          size_t max_bytes, bool store,
+                          struct content_result *r);
+
+/* YARA only. */
+void content_scan(struct content_engine *e, const uint8_t *buf, size_t len,
+                  struct content_result *r);
+
+const struct content_stats *content_engine_stats(const struct content_engine *e);
+
+#endif

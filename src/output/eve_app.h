@@ -1,0 +1,60 @@
+/* eve_app.h -- EVE dns, http, smtp, fileinfo and content alert events.
+ *
+ * Field names follow Suricata 7's EVE where it logs the same thing: dns in
+ * its version 2 "detailed" form (one event per query, one per response
+ * with an answers array), http with hostname/url/http_user_agent/...,
+ * smtp with its email object, fileinfo with hashes and the transaction it
+ * came from, and alert with signature/category/severity/metadata. What is
+ * nightjar's own is documented in docs/eve.md. This module formats; it
+ * never decides what to log.
+ */
+#ifndef NIGHTJAR_EVE_APP_H
+#define NIGHTJAR_EVE_APP_H
+
+#include <stdint.h>
+
+#include "content/content.h"
+#include "output/eve.h"
+#include "proto/dns.h"
+#include "proto/http.h"
+#include "proto/mime.h"
+#include "proto/smtp.h"
+
+/* latency_usec: time since the matching query, or -1 (no query seen). */
+void eve_write_dns(struct eve *e, const struct flow *f, uint64_t ts_usec,
+                   uint16_t cid_seed, const struct dns_msg *m,
+                   int64_t latency_usec);
+
+void eve_write_http(struct eve *e, const struct flow *f, uint64_t ts_usec,
+                    uint16_t cid_seed, const struct http_tx *tx);
+
+/* A file as the protocols hand it over, with what content detection said. */
+struct eve_file {
+    const char *name;
+    uint64_t size;
+    bool truncated, gap;
+    int dir;                         /* 0 toserver, 1 toclient */
+    uint64_t tx_id;
+    const struct content_result *r;
+    const struct http_tx *http;      /* the transaction, if HTTP */
+    const struct smtp_tx *smtp;      /* the mail transaction, if SMTP */
+};
+
+void eve_write_fileinfo(struct eve *e, const struct flow *f, uint64_t ts_usec,
+                        uint16_t cid_seed, const struct eve_file *file);
+
+void eve_write_smtp(struct eve *e, const struct flow *f, uint64_t ts_usec,
+                    uint16_t cid_seed, const struct smtp_tx *tx,
+                    const struct email_info *em);
+
+/* A YARA rule matched a file (file != NULL) or a window of a stream. */
+void eve_write_content_alert(struct eve *e, const struct flow *f,
+                             uint64_t ts_usec, uint16_t cid_seed,
+                             const struct content_match *m,
+                             const struct eve_file *file, int dir);
+
+/* signature_id for a rule: its "sid" meta, or a stable number in
+ * 9,000,000..9,999,999 from namespace and name. */
+uint32_t eve_content_sid(const struct content_match *m);
+
+#endif

@@ -1,0 +1,710 @@
+/* http.c -- HTTP/1.x stream parser (see http.h).
+ *
+ * Each direction is a small state machine: start line, headers, then a
+ * body framed by Content-Length, chunks or the end of the connection. Lines
+ * are assembled in a per-direction buffer only as far as needed; body
+ * bytes are never copied except into the file being kept.
+ */
+#include "proto/http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <zlib.h>
+
+enum hstate {
+    HS_START, HS_HEADERS, HS_BODY_CL, HS_CHUNK_SIZE, HS_CHUNK_DATA,
+    HS_CHUNK_CRLF, HS_TRAILERS, HS_BODY_CLOSE, HS_STOP
+};
+
+enum encoding { ENC_NONE, ENC_ZLIB_OR_GZIP, ENC_DEFLATE };
+
+struct http_dir {
+    uint8_t state;              /* enum hstate */
+    uint8_t enc;                /* enum encoding of the current body */
+    bool chunked, have_cl, line_trunc, file_open, no_body;
+    bool z_ready, z_dead, z_raw_tried;
+    uint64_t cl, remaining;
+    uint32_t nheaders, header_bytes;
+    size_t line_len;
+    size_t last_len;            /* length of the line just completed */
+    struct http_tx *tx;
+    uint64_t z_in, z_out;
+    z_stream z;
+    struct nj_file file;
+    char line[HTTP_LINE_MAX];
+};
+
+struct http_state {
+    struct http_dir d[2];
+    struct http_tx tx[HTTP_MAX_PENDING];   /* ring of open transactions */
+    unsigned head, count;
+    uint64_t next_seq;
+    bool stopped;
+    bool started;    /* a first start line was seen */
+    bool swapped;    /* the flow's "client" is the HTTP server */
+};
+
+struct http_state *http_state_new(void)
+{
+    struct http_state *h = calloc(1, sizeof(struct http_state));
+    if (h && (!file_prepare(&h->d[0].file) || !file_prepare(&h->d[1].file))) {
+        http_state_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+size_t http_state_size(void) { return sizeof(struct http_state); }
+
+void http_state_reset(struct http_state *h)
+{
+    struct nj_file files[2];
+    z_stream z[2];
+    bool ready[2];
+    for (int i = 0; i < 2; i++) {
+        files[i] = h->d[i].file;
+        z[i] = h->d[i].z;
+        ready[i] = h->d[i].z_ready;
+    }
+    memset(h, 0, sizeof(*h));
+    for (int i = 0; i < 2; i++) {
+        h->d[i].file = files[i];
+        h->d[i].file.open = false;
+        h->d[i].z = z[i];         /* same address: zlib's state stays valid */
+        h->d[i].z_ready = ready[i];
+    }
+}
+
+void http_state_free(struct http_state *h)
+{
+    if (!h)
+        return;
+    for (int i = 0; i < 2; i++) {
+        if (h->d[i].z_ready)
+            inflateEnd(&h->d[i].z);
+        file_free(&h->d[i].file);
+    }
+    free(h);
+}
+
+static void copy_field(char *dst, size_t n, const char *v, size_t vlen)
+{
+    if (vlen >= n)
+        vlen = n - 1;
+    memcpy(dst, v, vlen);
+    dst[vlen] = '\0';
+}
+
+/* --- transactions ------------------------------------------------------ */
+
+static struct http_tx *ring_at(struct http_state *h, unsigned i)
+{
+    return &h->tx[(h->head + i) % HTTP_MAX_PENDING];
+}
+
+static void release_done(struct http_state *h)
+{
+    while (h->count) {
+        struct http_tx *t = ring_at(h, 0);
+        if (!(t->resp_done && t->req_done))
+            break;
+        h->head = (h->head + 1) % HTTP_MAX_PENDING;
+        h->count--;
+    }
+}
+
+/* The oldest transaction leaves whatever state it is in. */
+static void force_oldest(struct http_state *h, const struct http_callbacks *cb,
+                         void *ctx)
+{
+    struct http_tx *t = ring_at(h, 0);
+    if (!t->resp_done)
+        cb->tx_done(ctx, t);
+    for (int i = 0; i < 2; i++)
+        if (h->d[i].tx == t)
+            h->d[i].tx = NULL;
+    h->head = (h->head + 1) % HTTP_MAX_PENDING;
+    h->count--;
+}
+
+static struct http_tx *tx_new(struct http_state *h, uint64_t now,
+                              const struct http_callbacks *cb, void *ctx,
+                              struct http_stats *st)
+{
+    if (h->count == HTTP_MAX_PENDING) {
+        st->pending_over_cap++;
+        force_oldest(h, cb, ctx);
+    }
+    struct http_tx *t = ring_at(h, h->count++);
+    memset(t, 0, sizeof(*t));
+    t->seq = ++h->next_seq;
+    t->req_usec = now;
+    return t;
+}
+
+/* --- start lines ------------------------------------------------------- */
+
+static bool is_token_char(char ch)
+{
+    return isalpha((unsigned char)ch) || ch == '-' || ch == '_';
+}
+
+/* "METHOD SP target SP HTTP/x.y" */
+static bool parse_request_line(const char *l, struct http_tx *t)
+{
+    size_t m = 0;
+    while (is_token_char(l[m]) && m < sizeof(t->method) - 1)
+        m++;
+    if (!m || l[m] != ' ')
+        return false;
+    copy_field(t->method, sizeof(t->method), l, m);
+    const char *uri = l + m + 1;
+    const char *sp = strrchr(uri, ' ');
+    if (!sp || strncmp(sp + 1, "HTTP/", 5) != 0)
+        return false;
+    copy_field(t->uri, sizeof(t->uri), uri, (size_t)(sp - uri));
+    copy_field(t->protocol, sizeof(t->protocol), sp + 1, strlen(sp + 1));
+    return true;
+}
+
+/* "HTTP/x.y SP NNN [SP reason]" */
+static bool parse_status_line(const char *l, uint16_t *status)
+{
+    if (strncmp(l, "HTTP/", 5) != 0)
+        return false;
+    const char *sp = strchr(l, ' ');
+    if (!sp || !isdigit((unsigned char)sp[1]) || !isdigit((unsigned char)sp[2]) ||
+        !isdigit((unsigned char)sp[3]))
+        return false;
+    *status = (uint16_t)((sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0'));
+    return true;
+}
+
+/* --- headers ----------------------------------------------------------- */
+
+/* filename= or filename*= (RFC 6266 / 5987: charset'lang'pct-encoded) */
+static void disposition_filename(const char *v, char *out, size_t outlen)
+{
+    const char *p = strcasestr(v, "filename");
+    if (!p)
+        return;
+    p += 8;
+    bool ext = *p == '*';
+    if (ext)
+        p++;
+    while (*p == ' ')
+        p++;
+    if (*p++ != '=')
+        return;
+    while (*p == ' ')
+        p++;
+    if (ext) {
+        const char *q = strchr(p, '\'');
+        q = q ? strchr(q + 1, '\'') : NULL;
+        if (!q)
+            return;
+        p = q + 1;
+        size_t o = 0;
+        for (; *p && *p != ';' && o + 1 < outlen; p++) {
+            if (*p == '%' && isxdigit((unsigned char)p[1]) &&
+                isxdigit((unsigned char)p[2])) {
+                char hx[3] = { p[1], p[2], 0 };
+                out[o++] = (char)strtol(hx, NULL, 16);
+                p += 2;
+            } else {
+                out[o++] = *p;
+            }
+        }
+        out[o] = '\0';
+        return;
+    }
+    char quote = *p == '"' ? *p++ : 0;
+    size_t o = 0;
+    for (; *p && o + 1 < outlen; p++) {
+        if (quote ? *p == '"' : (*p == ';' || *p == ' '))
+            break;
+        out[o++] = *p;
+    }
+    out[o] = '\0';
+}
+
+static bool name_is(const char *name, size_t n, const char *want)
+{
+    return strlen(want) == n && strncasecmp(name, want, n) == 0;
+}
+
+static void header(struct http_dir *d, int dir, const char *l)
+{
+    const char *colon = strchr(l, ':');
+    if (!colon || colon == l)
+        return;
+    size_t n = (size_t)(colon - l);
+    const char *v = colon + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t vl = strlen(v);
+    while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+        vl--;
+    struct http_tx *t = d->tx;
+    if (name_is(l, n, "content-length")) {
+        char *end;
+        unsigned long long cl = strtoull(v, &end, 10);
+        if (end != v) {
+            d->have_cl = true;
+            d->cl = cl;
+        }
+    } else if (name_is(l, n, "transfer-encoding")) {
+        if (strcasestr(v, "chunked"))
+            d->chunked = true;
+    } else if (name_is(l, n, "content-encoding")) {
+        if (strncasecmp(v, "gzip", 4) == 0 || strncasecmp(v, "x-gzip", 6) == 0)
+            d->enc = ENC_ZLIB_OR_GZIP;
+        else if (strncasecmp(v, "deflate", 7) == 0)
+            d->enc = ENC_DEFLATE;
+    }
+    if (!t)
+        return;
+    if (name_is(l, n, "content-disposition"))
+        disposition_filename(v, t->filename, sizeof(t->filename));
+    else if (name_is(l, n, "content-type"))
+        copy_field(dir ? t->resp_content_type : t->req_content_type,
+                   sizeof(t->resp_content_type), v, vl);
+    else if (dir == 0 && name_is(l, n, "host"))
+        copy_field(t->host, sizeof(t->host), v, vl);
+    else if (dir == 0 && name_is(l, n, "user-agent"))
+        copy_field(t->user_agent, sizeof(t->user_agent), v, vl);
+    else if (dir == 0 && name_is(l, n, "referer"))
+        copy_field(t->referer, sizeof(t->referer), v, vl);
+    else if (dir == 0 && name_is(l, n, "x-forwarded-for"))
+        copy_field(t->xff, sizeof(t->xff), v, vl);
+    else if (dir == 1 && name_is(l, n, "location"))
+        copy_field(t->location, sizeof(t->location), v, vl);
+    else if (dir == 1 && name_is(l, n, "server"))
+        copy_field(t->server, sizeof(t->server), v, vl);
+}
+
+/* --- bodies ------------------------------------------------------------ */
+
+static const char *uri_basename(const char *uri, char *buf, size_t n)
+{
+    size_t len = strcspn(uri, "?#");
+    const char *b = uri;
+    for (size_t i = 0; i < len; i++)
+        if (uri[i] == '/')
+            b = uri + i + 1;
+    copy_field(buf, n, b, (size_t)(uri + len - b));
+    return buf;
+}
+
+static void body_begin(struct http_dir *d, const struct http_limits *lim)
+{
+    char name[FILE_NAME_MAX] = "";
+    if (d->tx && d->tx->filename[0])
+        snprintf(name, sizeof(name), "%s", d->tx->filename);
+    else if (d->tx)
+        uri_basename(d->tx->uri, name, sizeof(name));
+    file_begin(&d->file, name, lim->file_max, lim->bufs);
+    d->file_open = true;
+    d->z_in = d->z_out = 0;
+    d->z_dead = d->z_raw_tried = false;
+    if (d->enc != ENC_NONE) {
+        int wbits = d->enc == ENC_DEFLATE ? 15 : 15 + 32;
+        if (!d->z_ready) {
+            d->z_ready = inflateInit2(&d->z, wbits) == Z_OK;
+            d->z_dead = !d->z_ready;
+        } else {
+            d->z_dead = inflateReset2(&d->z, wbits) != Z_OK;
+        }
+    }
+}
+
+static void inflate_into_file(struct http_dir *d, const uint8_t *data,
+                              size_t len, const struct http_limits *lim,
+                              struct http_stats *st)
+{
+    uint8_t out[16384];
+    d->z.next_in = (Bytef *)(uintptr_t)data;
+    d->z.avail_in = (uInt)len;
+    while (d->z.avail_in && !d->z_dead) {
+        d->z.next_out = out;
+        d->z.avail_out = sizeof(out);
+        int rc = inflate(&d->z, Z_NO_FLUSH);
+        size_t got = sizeof(out) - d->z.avail_out;
+        if (rc == Z_DATA_ERROR && d->enc == ENC_DEFLATE && !d->z_raw_tried &&
+            d->z_out == 0 && got == 0) {
+            /* "deflate" sent as raw deflate, as some servers do */
+            d->z_raw_tried = true;
+            inflateReset2(&d->z, -15);
+            d->z.next_in = (Bytef *)(uintptr_t)data;
+            d->z.avail_in = (uInt)len;
+            continue;
+        }
+        d->z_out += got;
+        file_write(&d->file, out, got);
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            st->decompress_errors++;
+            d->z_dead = true;
+        } else if (d->z_out > lim->decompress_max) {
+            st->decompress_over_cap++;
+            d->z_dead = true;
+        } else if (d->z_out > (1u << 20) &&
+                   d->z_out / (d->z_in + len - d->z.avail_in + 1) > lim->decompress_ratio) {
+            st->decompression_bombs++;
+            d->z_dead = true;
+        }
+        if (rc == Z_BUF_ERROR && got == 0)
+            break;
+    }
+    if (d->z_dead)
+        d->file.truncated = true;
+    d->z_in += len;
+}
+
+static void body_data(struct http_dir *d, int dir, const uint8_t *data,
+                      size_t len, const struct http_limits *lim,
+                      struct http_stats *st)
+{
+    if (d->tx) {
+        if (dir)
+            d->tx->resp_body_len += len;
+        else
+            d->tx->req_body_len += len;
+    }
+    if (!d->file_open)
+        return;
+    if (d->enc != ENC_NONE)
+        inflate_into_file(d, data, len, lim, st);
+    else
+        file_write(&d->file, data, len);
+}
+
+/* The message in direction dir is complete. */
+static void message_done(struct http_state *h, int dir,
+                         const struct http_callbacks *cb, void *ctx,
+                         struct http_stats *st)
+{
+    struct http_dir *d = &h->d[dir];
+    if (d->file_open) {
+        d->file_open = false;
+        if (d->file.size || d->file.gap) {
+            st->bodies++;
+            if (d->tx)
+                cb->file_done(ctx, d->tx, dir, &d->file);
+        }
+    }
+    d->state = HS_START;
+    struct http_tx *t = d->tx;
+    d->tx = NULL;
+    if (!t)
+        return;
+    if (dir == 0) {
+        t->req_done = true;
+    } else {
+        t->resp_done = true;
+        cb->tx_done(ctx, t);
+    }
+    release_done(h);
+}
+
+/* --- the state machine ------------------------------------------------- */
+
+static void reset_message(struct http_dir *d)
+{
+    d->chunked = d->have_cl = d->no_body = false;
+    d->enc = ENC_NONE;
+    d->cl = 0;
+    d->nheaders = d->header_bytes = 0;
+}
+
+static struct http_tx *oldest_unanswered(struct http_state *h)
+{
+    for (unsigned i = 0; i < h->count; i++) {
+        struct http_tx *t = ring_at(h, i);
+        if (!t->have_response)
+            return t;
+    }
+    return NULL;
+}
+
+static bool start_line(struct http_state *h, int dir, uint64_t now,
+                       const struct http_callbacks *cb, void *ctx,
+                       struct http_stats *st)
+{
+    struct http_dir *d = &h->d[dir];
+    const char *l = d->line;
+    if (!d->last_len)
+        return true; /* stray CRLF between messages */
+    if (strlen(l) != d->last_len)
+        return false; /* NUL bytes: not a start line */
+    reset_message(d);
+    if (dir == 0) {
+        struct http_tx scratch;
+        if (!parse_request_line(l, &scratch))
+            return false;
+        struct http_tx *t = tx_new(h, now, cb, ctx, st);
+        memcpy(t->method, scratch.method, sizeof(t->method));
+        memcpy(t->uri, scratch.uri, sizeof(t->uri));
+        memcpy(t->protocol, scratch.protocol, sizeof(t->protocol));
+        d->tx = t;
+        st->requests++;
+    } else {
+        uint16_t status;
+        if (!parse_status_line(l, &status))
+            return false;
+        struct http_tx *t = oldest_unanswered(h);
+        if (!t) {
+            st->response_without_request++;
+            t = tx_new(h, now, cb, ctx, st);
+            t->req_done = true;
+        }
+        t->status = status;
+        t->resp_usec = now;
+        if (status >= 200 || status == 101)
+            t->have_response = true;
+        const char *sp = strchr(l, ' ');
+        if (!t->protocol[0])
+            copy_field(t->protocol, sizeof(t->protocol), l, (size_t)(sp - l));
+        d->tx = t;
+        st->responses++;
+    }
+    d->state = HS_HEADERS;
+    return true;
+}
+
+/* Headers are over: decide how the body is framed. */
+static bool headers_done(struct http_state *h, int dir,
+                         const struct http_limits *lim,
+                         const struct http_callbacks *cb, void *ctx,
+                         struct http_stats *st)
+{
+    struct http_dir *d = &h->d[dir];
+    struct http_tx *t = d->tx;
+    if (dir == 1 && t) {
+        bool connect_ok = !strcasecmp(t->method, "CONNECT") &&
+                          t->status >= 200 && t->status < 300;
+        if (t->status == 101 || connect_ok) {
+            t->resp_done = true;
+            cb->tx_done(ctx, t);
+            h->stopped = true; /* a tunnel or another protocol follows */
+            return false;
+        }
+        if (t->status < 200) { /* interim response: the real one follows */
+            d->tx = NULL;
+            d->state = HS_START;
+            return true;
+        }
+        if (!strcasecmp(t->method, "HEAD") || t->status == 204 ||
+            t->status == 304)
+            d->no_body = true;
+    }
+    if (d->no_body || (!d->chunked && (!d->have_cl || d->cl == 0) &&
+                       (dir == 0 || (d->have_cl && d->cl == 0)))) {
+        message_done(h, dir, cb, ctx, st);
+        return true;
+    }
+    body_begin(d, lim);
+    if (d->chunked) {
+        d->state = HS_CHUNK_SIZE;
+    } else if (d->have_cl) {
+        d->remaining = d->cl;
+        d->state = HS_BODY_CL;
+    } else {
+        d->state = HS_BODY_CLOSE; /* response read until the connection ends */
+    }
+    return true;
+}
+
+/* Takes bytes into d->line up to LF. True when a line is complete (CRLF
+ * or LF removed, NUL-terminated); *used says how much was consumed. */
+static bool take_line(struct http_dir *d, const uint8_t *data, size_t len,
+                      size_t *used, struct http_stats *st)
+{
+    const uint8_t *lf = memchr(data, '\n', len);
+    size_t n = lf ? (size_t)(lf - data) + 1 : len;
+    *used = n;
+    size_t room = sizeof(d->line) - 1 - d->line_len;
+    size_t copy = n < room ? n : room;
+    if (copy < n && !d->line_trunc) {
+        d->line_trunc = true;
+        st->line_truncated++;
+    }
+    memcpy(d->line + d->line_len, data, copy);
+    d->line_len += copy;
+    d->header_bytes += (uint32_t)n;
+    if (!lf)
+        return false;
+    size_t l = d->line_len;
+    while (l && (d->line[l - 1] == '\n' || d->line[l - 1] == '\r'))
+        l--;
+    d->line[l] = '\0';
+    d->last_len = l;
+    d->line_len = 0;
+    d->line_trunc = false;
+    return true;
+}
+
+static bool chunk_size_line(struct http_dir *d, struct http_stats *st)
+{
+    char *end;
+    unsigned long long n = strtoull(d->line, &end, 16);
+    if (end == d->line) {
+        st->bad_chunk++;
+        return false;
+    }
+    d->remaining = n;
+    d->state = n ? HS_CHUNK_DATA : HS_TRAILERS;
+    return true;
+}
+
+/* One step of the machine over data; returns bytes consumed, or
+ * (size_t)-1 when this stream is no longer parsed. */
+static size_t step(struct http_state *h, int dir, const uint8_t *data,
+                   size_t len, uint64_t now, const struct http_limits *lim,
+                   const struct http_callbacks *cb, void *ctx,
+                   struct http_stats *st)
+{
+    struct http_dir *d = &h->d[dir];
+    size_t used = len;
+    switch (d->state) {
+    case HS_START:
+    case HS_HEADERS:
+    case HS_CHUNK_SIZE:
+    case HS_CHUNK_CRLF:
+    case HS_TRAILERS:
+        if (!take_line(d, data, len, &used, st))
+            break;
+        if (d->state == HS_START) {
+            if (!start_line(h, dir, now, cb, ctx, st)) {
+                st->not_http++;
+                return (size_t)-1;
+            }
+        } else if (d->state == HS_HEADERS) {
+            if (!d->line[0]) {
+                if (!headers_done(h, dir, lim, cb, ctx, st))
+                    return (size_t)-1;
+            } else if (++d->nheaders > HTTP_HEADERS_MAX ||
+                       d->header_bytes > HTTP_HEADER_BYTES_MAX) {
+                st->headers_over_cap++;
+                if (d->tx)
+                    d->tx->headers_truncated = true;
+                return (size_t)-1;
+            } else {
+                header(d, dir, d->line);
+            }
+        } else if (d->state == HS_CHUNK_SIZE) {
+            if (!chunk_size_line(d, st))
+                return (size_t)-1;
+        } else if (d->state == HS_CHUNK_CRLF) {
+            d->state = HS_CHUNK_SIZE;
+        } else if (!d->line[0]) { /* end of trailers */
+            message_done(h, dir, cb, ctx, st);
+        }
+        break;
+    case HS_BODY_CL:
+    case HS_CHUNK_DATA: {
+        size_t n = len < d->remaining ? len : (size_t)d->remaining;
+        body_data(d, dir, data, n, lim, st);
+        d->remaining -= n;
+        used = n;
+        if (d->remaining == 0) {
+            if (d->state == HS_CHUNK_DATA)
+                d->state = HS_CHUNK_CRLF;
+            else
+                message_done(h, dir, cb, ctx, st);
+        }
+        break;
+    }
+    case HS_BODY_CLOSE:
+        body_data(d, dir, data, len, lim, st);
+        break;
+    default:
+        return (size_t)-1;
+    }
+    return used;
+}
+
+/* A capture that starts mid-connection may have made the server the flow's
+ * client: a status line first from direction 0 (or a request line from 1)
+ * turns the parser around for the rest of the flow. */
+static void orient(struct http_state *h, int dir, const uint8_t *d, size_t n)
+{
+    h->started = true;
+    if ((dir == 0 && n >= 5 && !memcmp(d, "HTTP/", 5)) ||
+        (dir == 1 && n >= 5 && d[0] >= 'A' && d[0] <= 'Z' &&
+         memcmp(d, "HTTP/", 5) != 0))
+        h->swapped = true;
+}
+
+bool http_feed(struct http_state *h, int dir, const uint8_t *data,
+               size_t len, uint64_t now, const struct http_limits *lim,
+               const struct http_callbacks *cb, void *ctx,
+               struct http_stats *st)
+{
+    if (h->stopped)
+        return false;
+    if (!h->started)
+        orient(h, dir, data, len);
+    dir ^= h->swapped;
+    while (len) {
+        size_t used = step(h, dir, data, len, now, lim, cb, ctx, st);
+        if (used == (size_t)-1) {
+            h->stopped = true;
+            return false;
+        }
+        data += used;
+        len -= used;
+    }
+    return true;
+}
+
+void http_gap(struct http_state *h, int dir, uint64_t len,
+              const struct http_callbacks *cb, void *ctx,
+              struct http_stats *st)
+{
+    dir ^= h->swapped;
+    struct http_dir *d = &h->d[dir];
+    bool framed = d->state == HS_BODY_CL || d->state == HS_CHUNK_DATA;
+    if ((framed && len <= d->remaining) || d->state == HS_BODY_CLOSE) {
+        d->file.gap = true;
+        d->z_dead = d->enc != ENC_NONE; /* cannot inflate across a hole */
+        if (framed) {
+            if (d->tx)
+                *(dir ? &d->tx->resp_body_len : &d->tx->req_body_len) += len;
+            d->remaining -= len;
+            if (d->remaining == 0) {
+                if (d->state == HS_CHUNK_DATA)
+                    d->state = HS_CHUNK_CRLF;
+                else
+                    message_done(h, dir, cb, ctx, st);
+            }
+        }
+        return;
+    }
+    h->stopped = true; /* lost our place in the framing */
+}
+
+void http_finish(struct http_state *h, uint64_t now,
+                 const struct http_limits *lim,
+                 const struct http_callbacks *cb, void *ctx,
+                 struct http_stats *st)
+{
+    (void)now;
+    (void)lim;
+    for (int dir = 0; dir < 2; dir++) {
+        struct http_dir *d = &h->d[dir];
+        if (d->state == HS_BODY_CLOSE) {
+            message_done(h, dir, cb, ctx, st);
+        } else if (d->file_open) {
+            d->file.gap = true; /* the body was cut off */
+            message_done(h, dir, cb, ctx, st);
+        }
+    }
+    while (h->count)
+        force_oldest(h, cb, ctx);
+}

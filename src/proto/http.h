@@ -1,0 +1,114 @@
+/* http.h -- HTTP/1.0 and 1.1 over a reassembled TCP stream.
+ *
+ * One struct http_state per flow, fed each direction's bytes in order. It
+ * reads request and status lines and headers, pairs responses with
+ * requests in order (pipelining and keep-alive), follows Content-Length,
+ * chunked and read-until-close bodies, and decodes gzip and deflate
+ * content encodings with zlib. Every body becomes a struct nj_file (the
+ * decoded bytes); the caller is told when a file ends and when a
+ * transaction is complete. After a successful CONNECT or a 101 upgrade the
+ * stream is no longer HTTP and the parser stops (the caller's TLS probe
+ * then reads the tunnel).
+ *
+ * Caps, all counted when hit: a header line is kept up to HTTP_LINE_MAX
+ * bytes, a header block up to HTTP_HEADER_BYTES_MAX bytes and
+ * HTTP_HEADERS_MAX lines (then the flow is no longer parsed), pending
+ * requests up to HTTP_MAX_PENDING, and decoded bodies up to the decompress
+ * limit and ratio (a decompression bomb stops being inflated).
+ *
+ * This file parses HTTP; it never writes output and never judges content.
+ */
+#ifndef NIGHTJAR_HTTP_H
+#define NIGHTJAR_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "content/file.h"
+
+#define HTTP_LINE_MAX 4096
+#define HTTP_HEADERS_MAX 128
+#define HTTP_HEADER_BYTES_MAX 65536
+#define HTTP_MAX_PENDING 4
+
+struct http_tx {
+    uint64_t seq;                 /* 1, 2, ... within the flow */
+    uint64_t req_usec, resp_usec;
+    char method[24];
+    char protocol[16];
+    char uri[2048];
+    char host[256];
+    char user_agent[256];
+    char referer[512];
+    char req_content_type[128];
+    char xff[128];
+    char resp_content_type[128];
+    char location[512];
+    char server[128];
+    char filename[FILE_NAME_MAX]; /* Content-Disposition of either side */
+    uint16_t status;
+    bool have_response;
+    bool req_done, resp_done;
+    uint64_t req_body_len, resp_body_len; /* message bodies, before decoding */
+    bool headers_truncated;
+};
+
+#define HTTP_ERRORS(X) \
+    X(line_truncated) X(headers_over_cap) X(pending_over_cap) \
+    X(bad_chunk) X(decompress_errors) X(decompression_bombs) \
+    X(decompress_over_cap) X(not_http) X(response_without_request)
+
+struct http_stats {
+    uint64_t requests, responses, bodies;
+#define HTTP_STAT_FIELD(n) uint64_t n;
+    HTTP_ERRORS(HTTP_STAT_FIELD)
+#undef HTTP_STAT_FIELD
+};
+
+struct http_limits {
+    size_t file_max;              /* decoded body bytes kept per file */
+    uint64_t decompress_max;      /* decoded bytes per body, then stop */
+    uint32_t decompress_ratio;    /* decoded/encoded beyond 1 MiB, then stop */
+    struct file_buffers *bufs;    /* where kept bytes live; may be NULL */
+};
+
+struct http_callbacks {
+    /* A body ended; the file is complete or cut (f->truncated, f->gap). */
+    void (*file_done)(void *ctx, const struct http_tx *tx, int dir,
+                      struct nj_file *f);
+    /* Response complete (or the flow ended with the request unanswered). */
+    void (*tx_done)(void *ctx, const struct http_tx *tx);
+};
+
+struct http_state;
+
+struct http_state *http_state_new(void);
+void http_state_free(struct http_state *h);
+/* Back to a new connection, keeping file buffers and zlib contexts, so a
+ * pooled state is reused without allocating. */
+void http_state_reset(struct http_state *h);
+size_t http_state_size(void);
+
+/* dir: 0 client to server, 1 server to client. Returns false once the
+ * stream is not (or no longer) HTTP. */
+bool http_feed(struct http_state *h, int dir, const uint8_t *data,
+               size_t len, uint64_t now_usec, const struct http_limits *lim,
+               const struct http_callbacks *cb, void *ctx,
+               struct http_stats *st);
+
+/* len bytes missing in direction dir: inside a body of known length the
+ * file is marked incomplete and framing goes on after the hole; a hole in
+ * headers, or longer than what the body had left, ends parsing. */
+void http_gap(struct http_state *h, int dir, uint64_t len,
+              const struct http_callbacks *cb, void *ctx,
+              struct http_stats *st);
+
+/* End of the flow: bodies read until close end here; transactions still
+ * open are reported. */
+void http_finish(struct http_state *h, uint64_t now_usec,
+                 const struct http_limits *lim,
+                 const struct http_callbacks *cb, void *ctx,
+                 struct http_stats *st);
+
+#endif

@@ -1,0 +1,76 @@
+/* mime.h -- Internet messages (RFC 5322) and MIME (RFC 2045-2049).
+ *
+ * mime_parse() reads one whole message from a buffer: the top-level
+ * headers (unfolded; RFC 2047 encoded words in Subject, From, To, Cc and
+ * file names decoded to UTF-8 with iconv; RFC 2231 parameters, continued
+ * and percent-encoded, for file names), then the body as a tree of parts:
+ * nested multiparts, message/rfc822, base64 and quoted-printable bodies.
+ * Attachments are handed to a callback decoded; text and HTML parts are
+ * searched for URLs. What is found goes into a struct email_info of fixed
+ * size; every cap (depth, parts, addresses, URLs, attachments) is counted
+ * when hit.
+ *
+ * This file parses; it never writes output and never judges content. It
+ * allocates one decode buffer per part and frees it before returning.
+ */
+#ifndef NIGHTJAR_MIME_H
+#define NIGHTJAR_MIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MIME_ADDR_MAX 256
+#define MIME_MAX_ADDRS 16
+#define MIME_MAX_URLS 32
+#define MIME_URL_MAX 512
+#define MIME_MAX_ATTACHMENTS 16
+#define MIME_MAX_DEPTH 10
+#define MIME_MAX_PARTS 256
+#define MIME_MAX_HEADER_NAMES 32
+
+struct email_info {
+    char from[MIME_ADDR_MAX];          /* the address, no display name */
+    char subject[1024];                /* decoded, UTF-8 */
+    char message_id[256];
+    char date[128];
+    char user_agent[256];              /* User-Agent or X-Mailer */
+    char content_type[256];            /* of the message */
+    char mime_version[16];
+    unsigned n_to, n_cc;
+    char to[MIME_MAX_ADDRS][MIME_ADDR_MAX];
+    char cc[MIME_MAX_ADDRS][MIME_ADDR_MAX];
+    unsigned n_received;
+    unsigned n_headers;                /* distinct names kept, lower case */
+    char header_names[MIME_MAX_HEADER_NAMES][32];
+    unsigned n_urls;
+    char urls[MIME_MAX_URLS][MIME_URL_MAX];
+    unsigned n_attachments;
+    char attachments[MIME_MAX_ATTACHMENTS][256];
+    unsigned parts;
+    /* caps hit */
+    unsigned addrs_over_cap, urls_over_cap, attachments_over_cap;
+    bool depth_over_cap, parts_over_cap;
+};
+
+struct mime_stats {
+    uint64_t messages, parts, attachments, urls;
+    uint64_t depth_over_cap, parts_over_cap, urls_over_cap, addrs_over_cap;
+    uint64_t bad_encoding;
+};
+
+/* An attachment (or a non-text part), decoded. */
+typedef void (*mime_attachment_fn)(void *ctx, const char *filename,
+                                   const char *content_type,
+                                   const uint8_t *data, size_t len);
+
+void mime_parse(const uint8_t *msg, size_t len, struct email_info *out,
+                mime_attachment_fn cb, void *ctx, struct mime_stats *st);
+
+/* Helpers, exposed for the tests and for the HTTP and ICAP front ends. */
+size_t mime_base64_decode(const uint8_t *in, size_t len, uint8_t *out);
+size_t mime_qp_decode(const uint8_t *in, size_t len, uint8_t *out);
+/* RFC 2047 encoded words in in -> UTF-8 in out. */
+void mime_decode_words(const char *in, size_t len, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,204 @@
+/* test_content.c -- content detection as a library: rules compiled once
+ * from a file or a directory, matches with their meta, tags and strings,
+ * types by magic, hashes of files longer than what is kept, the file store
+ * that never overwrites, and clear errors for broken rules. */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "content/content.h"
+#include "content/file.h"
+#include "testing.h"
+
+static char dir[64];
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static const char rules[] =
+    "rule Has_Marker : tagA tagB {\n"
+    "  meta: description = \"marker\" severity = 1 sid = 42 score = 7 flag = true\n"
+    "  strings: $m = \"NIGHTJAR-MARKER\"\n"
+    "  condition: $m }\n";
+
+static struct content_engine *engine(const char *yara, const char *store)
+{
+    struct content_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    snprintf(cfg.yara_path, sizeof(cfg.yara_path), "%s", yara);
+    snprintf(cfg.filestore, sizeof(cfg.filestore), "%s", store);
+    cfg.scan_timeout_sec = 5;
+    cfg.magic = true;
+    char err[256] = "";
+    struct content_engine *e = content_engine_new(&cfg, err, sizeof(err));
+    if (!e)
+        fprintf(stderr, "  engine: %s\n", err);
+    return e;
+}
+
+static struct content_result r;
+
+static void test_match_with_meta_tags_and_offsets(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/one.yar", dir);
+    write_file(path, rules);
+    struct content_engine *e = engine(path, "");
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    const char data[] = "some bytes then NIGHTJAR-MARKER and more";
+    content_inspect(e, (const uint8_t *)data, sizeof(data) - 1, NULL, false, &r);
+    CHECK(r.scanned);
+    CHECK_EQ(r.n_matches, 1);
+    CHECK_STR(r.matches[0].rule, "Has_Marker");
+    CHECK_STR(r.matches[0].ns, "one.yar");
+    CHECK_STR(r.matches[0].tags, "tagA tagB");
+    CHECK_EQ(r.matches[0].n_meta, 5);
+    CHECK_STR(r.matches[0].meta[1].key, "severity");
+    CHECK_STR(r.matches[0].meta[1].value, "1");
+    CHECK_STR(r.matches[0].meta[4].value, "true");
+    CHECK_EQ(r.matches[0].n_strings, 1);
+    CHECK_EQ(r.matches[0].strings[0].offset, 16);
+    CHECK_EQ(r.matches[0].strings[0].len, 15);
+    CHECK_STR(r.mime, "text/plain");
+    content_inspect(e, (const uint8_t *)"clean", 5, NULL, false, &r);
+    CHECK_EQ(r.n_matches, 0);
+    CHECK_EQ(content_engine_stats(e)->rules, 1);
+    content_engine_free(e);
+}
+
+static void test_directory_of_rules_and_errors(void)
+{
+    char sub[128], path[160];
+    snprintf(sub, sizeof(sub), "%s/rules", dir);
+    mkdir(sub, 0700);
+    snprintf(path, sizeof(path), "%s/a.yar", sub);
+    write_file(path, rules);
+    snprintf(path, sizeof(path), "%s/b.yara", sub);
+    write_file(path, "rule Other { strings: $x = \"zzz\" condition: $x }\n");
+    snprintf(path, sizeof(path), "%s/readme.txt", sub);
+    write_file(path, "not a rule file");
+    struct content_engine *e = engine(sub, "");
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_EQ(content_engine_stats(e)->rules, 2);
+        content_engine_free(e);
+    }
+    /* a syntax error names the file and the line */
+    snprintf(path, sizeof(path), "%s/bad.yar", dir);
+    write_file(path, "rule Ok { condition: true }\nrule Broken { condition: $nope }\n");
+    struct content_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    snprintf(cfg.yara_path, sizeof(cfg.yara_path), "%s", path);
+    char err[256] = "";
+    CHECK(content_engine_new(&cfg, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "bad.yar:2") != NULL);
+    snprintf(cfg.yara_path, sizeof(cfg.yara_path), "%s/none", dir);
+    CHECK(content_engine_new(&cfg, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "No such file") != NULL);
+}
+
+static void test_filestore_never_overwrites(void)
+{
+    char store[128], path[256];
+    snprintf(store, sizeof(store), "%s/store", dir);
+    struct content_engine *e = engine("", store);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    const uint8_t pdf[] = "%PDF-1.4\n1 0 obj\n<<>>\nendobj\n";
+    content_inspect(e, pdf, sizeof(pdf) - 1, NULL, true, &r);
+    CHECK(r.stored);
+    CHECK_STR(r.mime, "application/pdf");
+    char hex[65];
+    hex_lower(r.h.sha256, 32, hex);
+    snprintf(path, sizeof(path), "%s/%.2s/%s", store, hex, hex);
+    struct stat sb;
+    CHECK(stat(path, &sb) == 0 && sb.st_size == (off_t)(sizeof(pdf) - 1));
+    /* a file already there is left alone, even if it was changed */
+    write_file(path, "tampered");
+    content_inspect(e, pdf, sizeof(pdf) - 1, NULL, true, &r);
+    CHECK(!r.stored);
+    CHECK(r.already_stored);
+    CHECK(stat(path, &sb) == 0 && sb.st_size == 8);
+    content_engine_free(e);
+}
+
+static void test_inspect_a_file_on_disk(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/one.yar", dir);
+    struct content_engine *e = engine(path, "");
+    if (!e)
+        return;
+    char sample[160];
+    snprintf(sample, sizeof(sample), "%s/sample.txt", dir);
+    FILE *fp = fopen(sample, "w");
+    for (int i = 0; i < 10000; i++)
+        fputs("padding ", fp);
+    fputs("NIGHTJAR-MARKER", fp);
+    fclose(fp);
+    CHECK(content_inspect_file(e, sample, 1 << 20, false, &r));
+    CHECK_EQ(r.n_matches, 1);
+    /* only the first bytes are scanned when the file is longer than asked */
+    CHECK(content_inspect_file(e, sample, 1000, false, &r));
+    CHECK_EQ(r.n_matches, 0);
+    CHECK(!content_inspect_file(e, "/nonexistent/file", 1000, false, &r));
+    content_engine_free(e);
+}
+
+static void test_file_longer_than_kept(void)
+{
+    struct content_engine *e = engine("", "");
+    if (!e)
+        return;
+    struct nj_file f;
+    static struct file_buffers bufs;
+    memset(&f, 0, sizeof(f));
+    file_begin(&f, "big.bin", 1000, &bufs);
+    static uint8_t data[5000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < sizeof(data); i += 300)
+        file_write(&f, data + i, sizeof(data) - i < 300 ? sizeof(data) - i : 300);
+    CHECK(f.truncated);
+    CHECK_EQ(f.len, 1000);
+    CHECK_EQ(f.size, 5000);
+    file_end(&f, e, &r);
+    uint8_t want[32];
+    digest(DIGEST_SHA256, data, sizeof(data), want);
+    CHECK(memcmp(r.h.sha256, want, 32) == 0); /* the whole file's hash */
+    CHECK(f.buf == NULL);            /* given back when the file ended */
+    CHECK_EQ(bufs.idle_bytes, 1000);
+    /* the next file of that size takes the same buffer */
+    file_begin(&f, "again", 1000, &bufs);
+    file_write(&f, data, 900);
+    CHECK_EQ(bufs.idle_bytes, 0);
+    CHECK_EQ(f.cap, 1000);
+    file_end(&f, e, &r);
+    file_free(&f);
+    file_buffers_free(&bufs);
+    content_engine_free(e);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/nj-content-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
+TEST_LIST(setup, test_match_with_meta_tags_and_offsets,
+          test_directory_of_rules_and_errors, test_filestore_never_overwrites,
+          test_inspect_a_file_on_disk,
+          test_file_longer_than_kept, teardown)
