@@ -11,7 +11,8 @@
 # runs with tls.enabled=no, which shows what TLS/QUIC parsing costs, with
 # the DNS/HTTP/SMTP parsers off (what the application layer costs: parsing,
 # hashing and typing every file), and with the shipped YARA rules loaded
-# (files and the first 64 KiB of cleartext streams scanned).
+# (files and the first 64 KiB of cleartext streams scanned), and with the
+# lean file settings a busy link would use (SHA-256 only, no libmagic).
 set -eu
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -66,7 +67,7 @@ median() {
     done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 report() {
-    printf '  %-20s %7.3f s %11.0f pkts/s %7.3f Gbit/s  %6.2fx the loop\n' \
+    printf '  %-34s %7.3f s %11.0f pkts/s %7.3f Gbit/s  %6.2fx the loop\n' \
         "$1" "$2" "$(echo "$pkts / $2" | bc -l)" \
         "$(echo "$bytes * 8 / $2 / 1000000000" | bc -l)" "$(echo "$2 / $t_loop" | bc -l)"
 }
@@ -81,6 +82,8 @@ for cap in "$bulk" "$pcap"; do
     t_noapp=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set app-layer.http.enabled=no \
         --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no)
     t_yara=$(median ./build/nightjar -q -r "$cap" -o /dev/null --yara rules/)
+    t_lean=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set files.magic=no \
+        --set files.hashes=sha256)
     t_ndpi=$(median ndpiReader -q -i "$cap")
     echo "  median of $RUNS runs:"
     report "libpcap read loop" "$t_loop"
@@ -88,6 +91,7 @@ for cap in "$bulk" "$pcap"; do
     report "nightjar, no TLS/QUIC" "$t_notls"
     report "nightjar, no DNS/HTTP/SMTP" "$t_noapp"
     report "nightjar + YARA rules" "$t_yara"
+    report "nightjar, sha256 only, no libmagic" "$t_lean"
     report "ndpiReader" "$t_ndpi"
     printf '  nightjar/ndpiReader time: %.2f (below 1: nightjar is faster); TLS/QUIC parsing: %.0f%% of nightjar'"'"'s time\n' \
         "$(echo "$t_nj / $t_ndpi" | bc -l)" "$(echo "($t_nj - $t_notls) * 100 / $t_nj" | bc -l)"

@@ -85,7 +85,7 @@ static void chunks(const uint8_t *d, size_t n,
 }
 
 static const struct http_callbacks http_cb = { on_file, on_http_tx };
-static struct http_limits lim = { 4096, 1 << 20, 50, &bufs };
+static struct http_limits lim = { 4096, 1 << 20, 50, &bufs, 0 };
 static struct http_stats hst;
 
 static void http_chunk(void *st, int dir, const uint8_t *d, size_t n)

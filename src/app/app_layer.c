@@ -106,6 +106,8 @@ struct app_layer *app_layer_new(const struct nj_config *cfg, struct eve *eve,
     al->http_lim.decompress_ratio = cfg->http_decompress_ratio;
     al->http_lim.bufs = &al->bufs;
     al->content = content_engine_new(&cfg->content, err, errlen);
+    if (al->content)
+        al->http_lim.hash_mask = content_hash_mask(al->content);
     al->dns_cache = dns_cache_new(cfg->dns_cache_entries, cfg->dns_cache_grace);
     if (!al->content || !al->dns_cache) {
         if (al->content && !al->dns_cache)
@@ -202,6 +204,24 @@ static void *reuse(struct app_layer *al, struct pool *p, size_t size)
     void *x = pool_take(p);
     if (x)
         al->mem_pooled -= size;
+    return x;
+}
+
+static void *new_http(void) { return http_state_new(); }
+static void *new_smtp(void) { return smtp_state_new(); }
+
+/* A flow's parser state: an idle one from the pool, else a new one,
+ * charged to the memcap. NULL when refused. */
+static void *parser_state(struct app_layer *al, struct app_flow *a,
+                          struct pool *p, size_t size, void *(*make)(void))
+{
+    if (!charge(al, a, size))
+        return NULL;
+    void *x = reuse(al, p, size);
+    if (!x)
+        x = make();
+    if (x)
+        al->st.flows_parsed++;
     return x;
 }
 
@@ -315,14 +335,10 @@ static void http_data(struct app_layer *al, struct flow *f,
 {
     if (a->http_off)
         return;
-    if (!a->http) {
-        if (!charge(al, a, http_state_size()) ||
-            !((a->http = reuse(al, &al->https, http_state_size())) ||
-              (a->http = http_state_new()))) {
-            a->http_off = true;
-            return;
-        }
-        al->st.flows_parsed++;
+    if (!a->http &&
+        !(a->http = parser_state(al, a, &al->https, http_state_size(), new_http))) {
+        a->http_off = true;
+        return;
     }
     struct app_ctx c = { al, f, now };
     if (!http_feed(a->http, dir, d, n, now, &al->http_lim, &http_cb, &c,
@@ -346,9 +362,7 @@ static void smtp_attachment(void *ctx, const char *name, const char *ctype,
     (void)ctype;
     size_t keep = len < al->cfg.file_max ? len : (size_t)al->cfg.file_max;
     struct file_hashes h;
-    digest(DIGEST_MD5, data, len, h.md5);
-    digest(DIGEST_SHA1, data, len, h.sha1);
-    digest(DIGEST_SHA256, data, len, h.sha256);
+    digest3_buffer(content_hash_mask(al->content), data, len, &h);
     content_inspect(al->content, data, keep, &h, keep == len, &al->result);
     struct eve_file fl = {
         .name = name, .size = len, .truncated = keep < len,
@@ -380,14 +394,10 @@ static void smtp_data(struct app_layer *al, struct flow *f,
 {
     if (a->smtp_off)
         return;
-    if (!a->smtp) {
-        if (!charge(al, a, smtp_state_size()) ||
-            !((a->smtp = reuse(al, &al->smtps, smtp_state_size())) ||
-              (a->smtp = smtp_state_new()))) {
-            a->smtp_off = true;
-            return;
-        }
-        al->st.flows_parsed++;
+    if (!a->smtp &&
+        !(a->smtp = parser_state(al, a, &al->smtps, smtp_state_size(), new_smtp))) {
+        a->smtp_off = true;
+        return;
     }
     struct app_ctx c = { al, f, now };
     if (!smtp_feed(a->smtp, dir, d, n, now, (size_t)al->cfg.smtp_message_max,
@@ -654,6 +664,9 @@ void app_layer_write_stats(struct json *j, const void *ctx)
     json_key(j, "content");
     json_obj_open(j);
     json_kv_u64(j, "files", al->st.files);
+    json_kv_u64(j, "type_cache_hits", ct->type_cache_hits);
+    json_kv_u64(j, "type_cache_misses", ct->type_cache_misses);
+    json_kv_u64(j, "text_untyped", ct->text_untyped);
     json_kv_u64(j, "yara_rules", ct->rules);
     json_kv_u64(j, "scans", ct->scanned);
     json_kv_u64(j, "bytes_scanned", ct->bytes_scanned);

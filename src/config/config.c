@@ -83,6 +83,10 @@ static const struct setting settings[] = {
       "directory to store extracted files in by SHA-256 (same as --filestore)" },
     { "files.magic", T_BOOL, OFF(content.magic), "yes",
       "identify file types with libmagic" },
+    { "files.magic-text", T_BOOL, OFF(content.magic_text), "no",
+      "also run libmagic on files that look like text (HTML, scripts: ~0.5 ms each)" },
+    { "files.hashes", T_STR, OFF(content.hashes), "md5,sha1,sha256",
+      "digests of every file: md5, sha1 and/or sha256 (MD5 is the slowest)" },
     { "http.decompress-max", T_U64_SIZE, OFF(http_decompress_max), "100mb",
       "decoded bytes of one gzip/deflate body before inflating stops" },
     { "http.decompress-ratio", T_U32, OFF(http_decompress_ratio), "1000",
@@ -106,6 +110,15 @@ static const struct setting settings[] = {
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+/* config_set writes up to CONFIG_STR_MAX bytes into every T_STR field */
+#define STR_FIELD_OK(f) \
+    _Static_assert(sizeof(((struct nj_config *)0)->f) == CONFIG_STR_MAX, #f)
+STR_FIELD_OK(eve_path);
+STR_FIELD_OK(bpf);
+STR_FIELD_OK(content.yara_path);
+STR_FIELD_OK(content.filestore);
+STR_FIELD_OK(content.hashes);
 
 static const struct setting *setting_find(const char *name)
 {

@@ -13,9 +13,24 @@
 #include <magic.h>
 #include <yara.h>
 
+/* libmagic costs a quarter to two milliseconds a call on text; the same
+ * file (a site's script, an update) comes by again and again, so types
+ * are remembered by SHA-256 in a small direct-mapped table. */
+#define TYPE_CACHE 1024
+#define MAGIC_BYTES 8192 /* what libmagic looks at: headers, not bodies */
+
+struct type_entry {
+    uint8_t sha256[32];
+    bool used;
+    char magic[160];
+    char mime[96];
+};
+
 struct content_engine {
     struct content_config cfg;
+    struct type_entry types[TYPE_CACHE];
     YR_RULES *rules;
+    unsigned hash_mask;
     magic_t magic_desc, magic_mime;
     struct content_stats st;
 };
@@ -168,6 +183,13 @@ struct content_engine *content_engine_new(const struct content_config *cfg,
         return NULL;
     }
     e->cfg = *cfg;
+    e->hash_mask = cfg->hashes[0] ? digest_mask_parse(cfg->hashes) : DIGEST_ALL;
+    if (!e->hash_mask) {
+        snprintf(err, errlen, "files.hashes: '%s' is not a list of md5, sha1, "
+                 "sha256", cfg->hashes);
+        free(e);
+        return NULL;
+    }
     if (yr_initialize() != ERROR_SUCCESS) {
         snprintf(err, errlen, "YARA: cannot initialise libyara");
         free(e);
@@ -178,6 +200,11 @@ struct content_engine *content_engine_new(const struct content_config *cfg,
         ok = load_rules(e, err, errlen);
     if (ok && cfg->magic)
         ok = open_magic(e, err, errlen);
+    if (ok && cfg->filestore[0] && !(e->hash_mask & (1u << DIGEST_SHA256))) {
+        snprintf(err, errlen, "the file store names files by SHA-256: "
+                 "files.hashes must include sha256");
+        ok = false;
+    }
     if (ok && cfg->filestore[0])
         ok = check_store(cfg->filestore, err, errlen);
     if (!ok) {
@@ -204,6 +231,11 @@ void content_engine_free(struct content_engine *e)
 bool content_has_rules(const struct content_engine *e)
 {
     return e && e->rules;
+}
+
+unsigned content_hash_mask(const struct content_engine *e)
+{
+    return e->hash_mask;
 }
 
 const struct content_stats *content_engine_stats(const struct content_engine *e)
@@ -362,15 +394,71 @@ static void store(struct content_engine *e, const uint8_t *buf, size_t len,
     unlink(tmp);
 }
 
+/* Plain text: no control bytes but the usual blanks in the first 4 KiB,
+ * and none of the text-based formats whose type matters (PDF, RTF,
+ * PostScript, scripts with #!, PHP, mail). libmagic spends up to two
+ * milliseconds on such a file running its text regexes; the danger magic
+ * is there for (an executable served as text) does not look like this. */
+static bool looks_text(const uint8_t *b, size_t n, bool *ascii)
+{
+    /* text-based formats whose type matters are still asked about */
+    static const char *const typed[] = { "%PDF-", "{\\rtf", "%!", "#!", "<?php",
+                                         "MIME-Version:", NULL };
+    for (int i = 0; typed[i]; i++) {
+        size_t l = strlen(typed[i]);
+        if (n >= l && !memcmp(b, typed[i], l))
+            return false;
+    }
+    size_t m = n < 4096 ? n : 4096;
+    *ascii = true;
+    for (size_t i = 0; i < m; i++) {
+        uint8_t c = b[i];
+        if (c >= 0x80)
+            *ascii = false;
+        else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' &&
+                 c != '\f' && c != 0x1b)
+            return false;
+    }
+    return true;
+}
+
 static void identify(struct content_engine *e, const uint8_t *buf, size_t len,
                      struct content_result *r)
 {
     r->magic[0] = r->mime[0] = '\0';
     if (!e->magic_desc || !len)
         return;
-    size_t n = len < 65536 ? len : 65536;
+    bool ascii;
+    if (!e->cfg.magic_text && looks_text(buf, len, &ascii)) {
+        e->st.text_untyped++;
+        copy_str(r->magic, sizeof(r->magic), ascii ? "ASCII text" : "text");
+        copy_str(r->mime, sizeof(r->mime), "text/plain");
+        return;
+    }
+    struct type_entry *t = NULL;
+    if (r->h.mask & (1u << DIGEST_SHA256)) {
+        uint32_t k;
+        memcpy(&k, r->h.sha256, sizeof(k));
+        t = &e->types[k % TYPE_CACHE];
+        if (t->used && !memcmp(t->sha256, r->h.sha256, 32)) {
+            e->st.type_cache_hits++;
+            memcpy(r->magic, t->magic, sizeof(r->magic));
+            memcpy(r->mime, t->mime, sizeof(r->mime));
+            return;
+        }
+    }
+    e->st.type_cache_misses++;
+    size_t n = len < MAGIC_BYTES ? len : MAGIC_BYTES;
     copy_str(r->magic, sizeof(r->magic), magic_buffer(e->magic_desc, buf, n));
-    copy_str(r->mime, sizeof(r->mime), magic_buffer(e->magic_mime, buf, n));
+    /* nothing known: the MIME call would run every test again to say so */
+    copy_str(r->mime, sizeof(r->mime), !strcmp(r->magic, "data")
+             ? "application/octet-stream" : magic_buffer(e->magic_mime, buf, n));
+    if (t) {
+        memcpy(t->sha256, r->h.sha256, 32);
+        memcpy(t->magic, r->magic, sizeof(t->magic));
+        memcpy(t->mime, r->mime, sizeof(t->mime));
+        t->used = true;
+    }
 }
 
 bool content_inspect_file(struct content_engine *e, const char *path,
@@ -379,9 +467,9 @@ bool content_inspect_file(struct content_engine *e, const char *path,
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return false;
-    struct digest3 d = { { NULL, NULL, NULL } };
+    struct digest3 d = { { NULL, NULL, NULL }, 0 };
     uint8_t *buf = malloc(max_bytes ? max_bytes : 1);
-    bool ok = buf && digest3_begin(&d);
+    bool ok = buf && digest3_begin(&d, e->hash_mask);
     size_t kept = 0;
     uint64_t total = 0;
     uint8_t chunk[65536];
@@ -413,13 +501,10 @@ void content_inspect(struct content_engine *e, const uint8_t *buf,
 {
     e->st.inspected++;
     r->stored = r->already_stored = false;
-    if (known) {
+    if (known)
         r->h = *known;
-    } else {
-        digest(DIGEST_MD5, buf, len, r->h.md5);
-        digest(DIGEST_SHA1, buf, len, r->h.sha1);
-        digest(DIGEST_SHA256, buf, len, r->h.sha256);
-    }
+    else
+        digest3_buffer(e->hash_mask, buf, len, &r->h);
     identify(e, buf, len, r);
     content_scan(e, buf, len, r);
     if (st && e->cfg.filestore[0])

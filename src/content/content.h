@@ -33,6 +33,8 @@ struct content_config {
     char filestore[CONTENT_PATH_MAX];  /* directory; "" to store nothing */
     uint32_t scan_timeout_sec;
     bool magic;                        /* identify types with libmagic */
+    bool magic_text;                   /* ...also files that look like text */
+    char hashes[CONTENT_PATH_MAX];     /* "md5,sha1,sha256" or a subset */
 };
 
 struct content_match {
@@ -61,6 +63,8 @@ struct content_stats {
     uint64_t inspected, scanned, bytes_scanned, matches, matches_over_cap;
     uint64_t scan_errors, scan_timeouts, stored, already_stored, store_errors;
     uint64_t rules;
+    uint64_t type_cache_hits, type_cache_misses;  /* libmagic results by SHA-256 */
+    uint64_t text_untyped;                        /* text not given to libmagic */
 };
 
 struct content_engine;
@@ -72,6 +76,8 @@ struct content_engine *content_engine_new(const struct content_config *cfg,
 void content_engine_free(struct content_engine *e);
 
 bool content_has_rules(const struct content_engine *e);
+/* The digests to compute (util/digest.h mask), from content_config.hashes. */
+unsigned content_hash_mask(const struct content_engine *e);
 
 /* Hashes (unless `known` gives them for a file longer than buf), types,
  * scans and (if `store` and a store is configured) stores buf. */

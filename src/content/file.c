@@ -58,11 +58,11 @@ void file_buffers_free(struct file_buffers *b)
 
 bool file_prepare(struct nj_file *f)
 {
-    return digest3_begin(&f->d);
+    return digest3_begin(&f->d, DIGEST_ALL);
 }
 
 void file_begin(struct nj_file *f, const char *name, size_t max,
-                struct file_buffers *bufs)
+                struct file_buffers *bufs, unsigned hash_mask)
 {
     if (f->buf) /* a file that was never ended */
         buf_give(f->bufs, f->buf, f->cap, f->max);
@@ -74,7 +74,7 @@ void file_begin(struct nj_file *f, const char *name, size_t max,
     f->len = 0;
     f->max = max;
     f->truncated = f->gap = false;
-    f->open = digest3_begin(&f->d);
+    f->open = digest3_begin(&f->d, hash_mask);
 }
 
 void file_write(struct nj_file *f, const uint8_t *data, size_t len)

@@ -47,8 +47,9 @@ struct nj_file {
     struct digest3 d;
 };
 
+/* hash_mask: which digests (util/digest.h); 0 for all. */
 void file_begin(struct nj_file *f, const char *name, size_t max,
-                struct file_buffers *bufs);
+                struct file_buffers *bufs, unsigned hash_mask);
 void file_write(struct nj_file *f, const uint8_t *data, size_t len);
 /* Finishes the hashes and runs content detection (if e is not NULL).
  * Stores only a complete file. The buffer goes back to the pool. */

@@ -271,12 +271,16 @@ static void fileinfo_object(struct json *j, const struct eve_file *fl)
         json_kv_str(j, "mime_type", r->mime);
     json_kv_bool(j, "gaps", fl->gap);
     json_kv_str(j, "state", fl->gap ? "TRUNCATED" : "CLOSED");
-    hex_lower(r->h.md5, 16, hex);
-    json_kv_str(j, "md5", hex);
-    hex_lower(r->h.sha1, 20, hex);
-    json_kv_str(j, "sha1", hex);
-    hex_lower(r->h.sha256, 32, hex);
-    json_kv_str(j, "sha256", hex);
+    const uint8_t *d[3] = { r->h.md5, r->h.sha1, r->h.sha256 };
+    static const char *const key[3] = { "md5", "sha1", "sha256" };
+    static const size_t len[3] = { 16, 20, 32 };
+    for (int i = 0; i < 3; i++) {
+        if (!(r->h.mask & (1u << i)))
+            continue;
+        hex_lower(d[i], len[i], hex);
+        json_key_(j, key[i]);
+        json_str(j, hex);
+    }
     json_kv_bool(j, "stored", r->stored || r->already_stored);
     json_kv_u64(j, "size", fl->size);
     if (fl->truncated)
@@ -379,8 +383,10 @@ static void content_evidence(struct json *j, const struct content_match *m,
         json_key(j, "file");
         json_obj_open(j);
         json_kv_str(j, "filename", fl->name ? fl->name : "");
-        hex_lower(fl->r->h.sha256, 32, hex);
-        json_kv_str(j, "sha256", hex);
+        if (fl->r->h.mask & (1u << DIGEST_SHA256)) {
+            hex_lower(fl->r->h.sha256, 32, hex);
+            json_kv_str(j, "sha256", hex);
+        }
         json_kv_u64(j, "size", fl->size);
         if (fl->r->mime[0])
             json_kv_str(j, "mime_type", fl->r->mime);

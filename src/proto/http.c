@@ -15,6 +15,8 @@
 
 #include <zlib.h>
 
+#include "util/line.h"
+
 enum hstate {
     HS_START, HS_HEADERS, HS_BODY_CL, HS_CHUNK_SIZE, HS_CHUNK_DATA,
     HS_CHUNK_CRLF, HS_TRAILERS, HS_BODY_CLOSE, HS_STOP
@@ -25,11 +27,11 @@ enum encoding { ENC_NONE, ENC_ZLIB_OR_GZIP, ENC_DEFLATE };
 struct http_dir {
     uint8_t state;              /* enum hstate */
     uint8_t enc;                /* enum encoding of the current body */
-    bool chunked, have_cl, line_trunc, file_open, no_body;
+    bool chunked, have_cl, file_open, no_body;
     bool z_ready, z_dead, z_raw_tried;
     uint64_t cl, remaining;
     uint32_t nheaders, header_bytes;
-    size_t line_len;
+    struct line lp;             /* the line in progress */
     size_t last_len;            /* length of the line just completed */
     struct http_tx *tx;
     uint64_t z_in, z_out;
@@ -307,7 +309,7 @@ static void body_begin(struct http_dir *d, const struct http_limits *lim)
         snprintf(name, sizeof(name), "%s", d->tx->filename);
     else if (d->tx)
         uri_basename(d->tx->uri, name, sizeof(name));
-    file_begin(&d->file, name, lim->file_max, lim->bufs);
+    file_begin(&d->file, name, lim->file_max, lim->bufs, lim->hash_mask);
     d->file_open = true;
     d->z_in = d->z_out = 0;
     d->z_dead = d->z_raw_tried = false;
@@ -520,33 +522,16 @@ static bool headers_done(struct http_state *h, int dir,
     return true;
 }
 
-/* Takes bytes into d->line up to LF. True when a line is complete (CRLF
- * or LF removed, NUL-terminated); *used says how much was consumed. */
+/* Takes bytes into d->line up to LF; true when a line is complete. */
 static bool take_line(struct http_dir *d, const uint8_t *data, size_t len,
                       size_t *used, struct http_stats *st)
 {
-    const uint8_t *lf = memchr(data, '\n', len);
-    size_t n = lf ? (size_t)(lf - data) + 1 : len;
-    *used = n;
-    size_t room = sizeof(d->line) - 1 - d->line_len;
-    size_t copy = n < room ? n : room;
-    if (copy < n && !d->line_trunc) {
-        d->line_trunc = true;
-        st->line_truncated++;
-    }
-    memcpy(d->line + d->line_len, data, copy);
-    d->line_len += copy;
-    d->header_bytes += (uint32_t)n;
-    if (!lf)
-        return false;
-    size_t l = d->line_len;
-    while (l && (d->line[l - 1] == '\n' || d->line[l - 1] == '\r'))
-        l--;
-    d->line[l] = '\0';
-    d->last_len = l;
-    d->line_len = 0;
-    d->line_trunc = false;
-    return true;
+    bool cut;
+    bool done = line_take(&d->lp, d->line, sizeof(d->line), data, len, used,
+                          &cut, &d->last_len);
+    st->line_truncated += cut;
+    d->header_bytes += (uint32_t)*used;
+    return done;
 }
 
 static bool chunk_size_line(struct http_dir *d, struct http_stats *st)

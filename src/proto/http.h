@@ -71,6 +71,7 @@ struct http_limits {
     uint64_t decompress_max;      /* decoded bytes per body, then stop */
     uint32_t decompress_ratio;    /* decoded/encoded beyond 1 MiB, then stop */
     struct file_buffers *bufs;    /* where kept bytes live; may be NULL */
+    unsigned hash_mask;           /* digests of bodies; 0 for all */
 };
 
 struct http_callbacks {

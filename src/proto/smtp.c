@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/line.h"
+
 enum cmd {
     CMD_OTHER, CMD_HELO, CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_BDAT, CMD_RSET,
     CMD_QUIT, CMD_STARTTLS, CMD_AUTH, CMD_END_OF_DATA
@@ -31,8 +33,7 @@ struct smtp_state {
     unsigned p_head, p_count;
     uint8_t *msg;
     size_t msg_len, msg_cap;
-    size_t line_len[2];
-    bool line_trunc[2];
+    struct line lp[2];          /* the line in progress, each direction */
     char line[2][SMTP_LINE_MAX];
 };
 
@@ -182,7 +183,7 @@ static void data_done(struct smtp_state *s, struct smtp_stats *st)
 static size_t data_bytes(struct smtp_state *s, const uint8_t *d, size_t len,
                          size_t max, struct smtp_stats *st)
 {
-    size_t *ll = &s->line_len[0];
+    size_t *ll = &s->lp[0].len;
     char *line = s->line[0];
     size_t i = 0;
     while (i < len && s->in_data) {
@@ -255,7 +256,7 @@ static enum cmd command(struct smtp_state *s, const char *l, uint64_t now,
             tx_begin(s, now, cb, ctx, st);
         s->in_data = true;
         s->line_start = true;
-        s->line_len[0] = 0;
+        s->lp[0].len = 0;
         s->tx.has_message = true;
         s->msg_len = 0;
         return CMD_DATA;
@@ -385,26 +386,12 @@ static bool client_line(struct smtp_state *s, const char *l, uint64_t now,
 static bool take_line(struct smtp_state *s, int dir, const uint8_t *d,
                       size_t len, size_t *used, struct smtp_stats *st)
 {
-    const uint8_t *lf = memchr(d, '\n', len);
-    size_t n = lf ? (size_t)(lf - d) + 1 : len;
-    *used = n;
-    size_t room = SMTP_LINE_MAX - 1 - s->line_len[dir];
-    size_t copy = n < room ? n : room;
-    if (copy < n && !s->line_trunc[dir]) {
-        s->line_trunc[dir] = true;
-        st->line_truncated++;
-    }
-    memcpy(s->line[dir] + s->line_len[dir], d, copy);
-    s->line_len[dir] += copy;
-    if (!lf)
-        return false;
-    size_t l = s->line_len[dir];
-    while (l && (s->line[dir][l - 1] == '\n' || s->line[dir][l - 1] == '\r'))
-        l--;
-    s->line[dir][l] = '\0';
-    s->line_len[dir] = 0;
-    s->line_trunc[dir] = false;
-    return true;
+    bool cut;
+    size_t n;
+    bool done = line_take(&s->lp[dir], s->line[dir], SMTP_LINE_MAX, d, len,
+                          used, &cut, &n);
+    st->line_truncated += cut;
+    return done;
 }
 
 static bool data_is_tls(const uint8_t *d, size_t n)

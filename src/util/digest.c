@@ -1,6 +1,9 @@
 /* digest.c -- digests with pre-fetched algorithms (see digest.h). */
 #include "util/digest.h"
 
+#include <string.h>
+#include <strings.h>
+
 #include <openssl/evp.h>
 
 static const EVP_MD *algorithm(enum digest_alg alg)
@@ -18,9 +21,33 @@ void digest(enum digest_alg alg, const void *data, size_t len, uint8_t *out)
     EVP_Digest(data, len, out, &n, algorithm(alg), NULL);
 }
 
-bool digest3_begin(struct digest3 *d)
+unsigned digest_mask_parse(const char *list)
 {
+    static const char *const names[3] = { "md5", "sha1", "sha256" };
+    unsigned mask = 0;
+    while (*list) {
+        size_t n = strcspn(list, ", ");
+        int found = -1;
+        for (int i = 0; i < 3; i++)
+            if (n == strlen(names[i]) && !strncasecmp(list, names[i], n))
+                found = i;
+        if (n && found < 0)
+            return 0;
+        if (found >= 0)
+            mask |= 1u << found;
+        list += n;
+        while (*list == ',' || *list == ' ')
+            list++;
+    }
+    return mask;
+}
+
+bool digest3_begin(struct digest3 *d, unsigned mask)
+{
+    d->mask = mask ? mask : DIGEST_ALL;
     for (int i = 0; i < 3; i++) {
+        if (!(d->mask & (1u << i)))
+            continue;
         if (!d->ctx[i] && !(d->ctx[i] = EVP_MD_CTX_new()))
             return false;
         if (!EVP_DigestInit_ex(d->ctx[i], algorithm((enum digest_alg)i), NULL))
@@ -32,15 +59,36 @@ bool digest3_begin(struct digest3 *d)
 void digest3_update(struct digest3 *d, const void *data, size_t len)
 {
     for (int i = 0; i < 3; i++)
-        EVP_DigestUpdate(d->ctx[i], data, len);
+        if (d->mask & (1u << i))
+            EVP_DigestUpdate(d->ctx[i], data, len);
 }
 
 void digest3_end(struct digest3 *d, struct file_hashes *out)
 {
+    uint8_t *dst[3] = { out->md5, out->sha1, out->sha256 };
+    static const size_t len[3] = { 16, 20, 32 };
     unsigned int n;
-    EVP_DigestFinal_ex(d->ctx[0], out->md5, &n);
-    EVP_DigestFinal_ex(d->ctx[1], out->sha1, &n);
-    EVP_DigestFinal_ex(d->ctx[2], out->sha256, &n);
+    for (int i = 0; i < 3; i++) {
+        if (d->mask & (1u << i))
+            EVP_DigestFinal_ex(d->ctx[i], dst[i], &n);
+        else
+            memset(dst[i], 0, len[i]);
+    }
+    out->mask = d->mask;
+}
+
+void digest3_buffer(unsigned mask, const void *data, size_t len,
+                    struct file_hashes *out)
+{
+    uint8_t *dst[3] = { out->md5, out->sha1, out->sha256 };
+    static const size_t n[3] = { 16, 20, 32 };
+    out->mask = mask ? mask : DIGEST_ALL;
+    for (int i = 0; i < 3; i++) {
+        if (out->mask & (1u << i))
+            digest((enum digest_alg)i, data, len, dst[i]);
+        else
+            memset(dst[i], 0, n[i]);
+    }
 }
 
 void digest3_free(struct digest3 *d)

@@ -151,6 +151,33 @@ static void test_inspect_a_file_on_disk(void)
     content_engine_free(e);
 }
 
+static void test_hash_choice(void)
+{
+    CHECK_EQ(digest_mask_parse("md5,sha1,sha256"), DIGEST_ALL);
+    CHECK_EQ(digest_mask_parse("sha256"), 1u << DIGEST_SHA256);
+    CHECK_EQ(digest_mask_parse("SHA1, md5"), (1u << DIGEST_SHA1) | (1u << DIGEST_MD5));
+    CHECK_EQ(digest_mask_parse("sha512"), 0);
+    struct content_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    snprintf(cfg.hashes, sizeof(cfg.hashes), "sha256");
+    char err[256];
+    struct content_engine *e = content_engine_new(&cfg, err, sizeof(err));
+    CHECK(e != NULL);
+    if (e) {
+        content_inspect(e, (const uint8_t *)"abc", 3, NULL, false, &r);
+        CHECK_EQ(r.h.mask, 1u << DIGEST_SHA256);
+        CHECK_EQ(r.h.md5[0] | r.h.md5[15], 0);
+        content_engine_free(e);
+    }
+    snprintf(cfg.hashes, sizeof(cfg.hashes), "crc32");
+    CHECK(content_engine_new(&cfg, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "files.hashes") != NULL);
+    snprintf(cfg.hashes, sizeof(cfg.hashes), "md5");
+    snprintf(cfg.filestore, sizeof(cfg.filestore), "%s/store2", dir);
+    CHECK(content_engine_new(&cfg, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "sha256") != NULL);
+}
+
 static void test_file_longer_than_kept(void)
 {
     struct content_engine *e = engine("", "");
@@ -159,7 +186,7 @@ static void test_file_longer_than_kept(void)
     struct nj_file f;
     static struct file_buffers bufs;
     memset(&f, 0, sizeof(f));
-    file_begin(&f, "big.bin", 1000, &bufs);
+    file_begin(&f, "big.bin", 1000, &bufs, 0);
     static uint8_t data[5000];
     for (size_t i = 0; i < sizeof(data); i++)
         data[i] = (uint8_t)(i * 7);
@@ -175,7 +202,7 @@ static void test_file_longer_than_kept(void)
     CHECK(f.buf == NULL);            /* given back when the file ended */
     CHECK_EQ(bufs.idle_bytes, 1000);
     /* the next file of that size takes the same buffer */
-    file_begin(&f, "again", 1000, &bufs);
+    file_begin(&f, "again", 1000, &bufs, 0);
     file_write(&f, data, 900);
     CHECK_EQ(bufs.idle_bytes, 0);
     CHECK_EQ(f.cap, 1000);
@@ -200,5 +227,5 @@ static void teardown(void)
 
 TEST_LIST(setup, test_match_with_meta_tags_and_offsets,
           test_directory_of_rules_and_errors, test_filestore_never_overwrites,
-          test_inspect_a_file_on_disk,
+          test_inspect_a_file_on_disk, test_hash_choice,
           test_file_longer_than_kept, teardown)

@@ -45,7 +45,7 @@ static void on_tx(void *ctx, const struct http_tx *tx)
 }
 
 static const struct http_callbacks cb = { on_file, on_tx };
-static struct http_limits lim = { 1 << 20, 100u << 20, 1000, NULL };
+static struct http_limits lim = { 1 << 20, 100u << 20, 1000, NULL, 0 };
 
 static void reset(void)
 {
@@ -163,7 +163,7 @@ static void test_decompression_bomb_stops(void)
     char head[256];
     int hl = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
                       "Content-Length: %zu\r\n\r\n", gl);
-    struct http_limits small = { 1 << 20, 100u << 20, 100, NULL };
+    struct http_limits small = { 1 << 20, 100u << 20, 100, NULL, 0 };
     struct http_state *h = http_state_new();
     http_feed(h, 0, (const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18, 1, &small, &cb, NULL, &st);
     uint64_t bombs = st.decompression_bombs;
