@@ -13,7 +13,7 @@ OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
              -Wstrict-prototypes -Wmissing-prototypes -Isrc $(OPT) $(SAN) $(CFLAGS)
-LDLIBS_ALL = -lpcap -lcrypto -lyaml -lyara -lmagic -lz -lm
+LDLIBS_ALL = -lpcap -lcrypto -lyaml -lyara -lmagic -lz -ljansson -lpthread -lm
 
 LIB_SRC  := $(sort $(filter-out src/sensor/main.c,$(wildcard src/*/*.c)))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)

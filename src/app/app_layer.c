@@ -6,6 +6,7 @@
 
 #include "content/content.h"
 #include "content/file.h"
+#include "detect/intel_detect.h"
 #include "output/eve_app.h"
 #include "proto/app_detect.h"
 #include "proto/dns.h"
@@ -67,6 +68,7 @@ struct app_stats {
 struct app_layer {
     struct nj_config cfg;
     struct eve *eve;
+    struct intel_detect *detect;
     struct content_engine *content;
     struct dns_cache *dns_cache;
     struct http_limits http_lim;
@@ -92,7 +94,8 @@ struct app_ctx {
 };
 
 struct app_layer *app_layer_new(const struct nj_config *cfg, struct eve *eve,
-                                char *err, size_t errlen)
+                                struct intel_detect *detect, char *err,
+                                size_t errlen)
 {
     struct app_layer *al = calloc(1, sizeof(*al));
     if (!al) {
@@ -101,6 +104,7 @@ struct app_layer *app_layer_new(const struct nj_config *cfg, struct eve *eve,
     }
     al->cfg = *cfg;
     al->eve = eve;
+    al->detect = detect;
     al->http_lim.file_max = cfg->file_max;
     al->http_lim.decompress_max = cfg->http_decompress_max;
     al->http_lim.decompress_ratio = cfg->http_decompress_ratio;
@@ -297,6 +301,7 @@ static void file_judged(struct app_layer *al, struct flow *f, uint64_t now,
                         struct eve_file *fl)
 {
     al->st.files++;
+    intel_on_file(al->detect, f, now, &fl->r->h, fl->name);
     if (al->eve)
         eve_write_fileinfo(al->eve, f, now, (uint16_t)al->cfg.community_id_seed,
                            fl);
@@ -325,6 +330,7 @@ static void http_tx_done(void *ctx, const struct http_tx *tx)
     if (c->al->eve)
         eve_write_http(c->al->eve, c->f, c->now,
                        (uint16_t)c->al->cfg.community_id_seed, tx);
+    intel_on_http(c->al->detect, c->f, c->now, tx);
 }
 
 static const struct http_callbacks http_cb = { http_file_done, http_tx_done };
@@ -384,6 +390,7 @@ static void smtp_tx_done(void *ctx, const struct smtp_tx *tx,
         eve_write_smtp(al->eve, c->f, c->now,
                        (uint16_t)al->cfg.community_id_seed, tx,
                        msg ? &al->email : NULL);
+    intel_on_smtp(al->detect, c->f, c->now, tx, msg ? &al->email : NULL);
 }
 
 static const struct smtp_callbacks smtp_cb = { smtp_tx_done };
@@ -458,6 +465,7 @@ static void dns_message(struct app_layer *al, struct flow *f,
     if (al->eve)
         eve_write_dns(al->eve, f, now, (uint16_t)al->cfg.community_id_seed,
                       &al->dns, lat);
+    intel_on_dns(al->detect, f, now, &al->dns);
 }
 
 /* DNS over TCP: two length bytes, then the message (RFC 1035 4.2.2). */

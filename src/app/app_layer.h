@@ -26,8 +26,12 @@
 
 struct app_layer;
 
+struct intel_detect;
+
+/* detect: where the fields parsed are checked against indicators. */
 struct app_layer *app_layer_new(const struct nj_config *cfg, struct eve *eve,
-                                char *err, size_t errlen);
+                                struct intel_detect *detect, char *err,
+                                size_t errlen);
 void app_layer_free(struct app_layer *al);
 
 /* A flow's first packet: looks its server up in the passive DNS cache. */

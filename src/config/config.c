@@ -103,6 +103,8 @@ static const struct setting settings[] = {
       "addresses the passive DNS cache remembers (about 300 bytes each)" },
     { "dns.cache-grace", T_U32, OFF(dns_cache_grace), "600",
       "seconds an answer stays usable after its TTL" },
+    { "intel.dir", T_STR, OFF(intel_dir), "",
+      "directory whose every file is an indicator feed (same as --intel-dir)" },
     { "defrag.trackers", T_U32, OFF(defrag.max_trackers), "256",
       "IP datagrams in reassembly at once (64 KiB each when used)" },
     { "defrag.timeout", T_U32, OFF(defrag.timeout_sec), "30",
@@ -119,6 +121,7 @@ STR_FIELD_OK(bpf);
 STR_FIELD_OK(content.yara_path);
 STR_FIELD_OK(content.filestore);
 STR_FIELD_OK(content.hashes);
+STR_FIELD_OK(intel_dir);
 
 static const struct setting *setting_find(const char *name)
 {

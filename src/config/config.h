@@ -43,6 +43,9 @@ struct nj_config {
     uint64_t yara_stream_window;    /* cleartext bytes scanned per direction */
     uint32_t dns_cache_entries;
     uint32_t dns_cache_grace;
+    char intel_dir[CONFIG_STR_MAX]; /* every file in it is a feed */
+    const char *intel_feeds[64];    /* --intel arguments (not in YAML) */
+    int n_intel_feeds;
     char bpf[CONFIG_STR_MAX];
 };
 

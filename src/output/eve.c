@@ -2,6 +2,8 @@
 #include "output/eve.h"
 
 #include "app/dns_cache.h"
+#include "detect/intel_detect.h"
+#include "intel/intel_feeds.h"
 
 #include <errno.h>
 #include <math.h>
@@ -357,7 +359,7 @@ void eve_write_flow(struct eve *e, const struct flow *f,
     json_kv_u64(j, "age", (f->last_usec - f->first_usec) / 1000000);
     json_kv_str(j, "state", flow_state_name(f->state));
     json_kv_str(j, "reason", flow_end_reason_name(reason));
-    json_kv_bool(j, "alerted", false);
+    json_kv_bool(j, "alerted", f->alerted != 0);
     json_kv_str(j, "initiator", flow_initiator_name(f->initiator));
     json_obj_close(j);
     if (f->key.proto == 6) {
@@ -484,6 +486,45 @@ static void stats_quic(struct json *j, const struct quic_stats *q)
     json_obj_close(j);
 }
 
+/* "intel": the detector's counters and every feed's state */
+static void stats_intel(struct json *j, const struct eve_stats_input *in)
+{
+    json_key(j, "intel");
+    json_obj_open(j);
+    if (in->detect) {
+        const struct intel_detect_stats *d = intel_detect_stats(in->detect);
+        json_kv_u64(j, "lookups", d->lookups);
+        json_kv_u64(j, "matches", d->matches);
+        json_kv_u64(j, "alerts", d->alerts);
+        json_kv_u64(j, "deduplicated", d->deduplicated);
+    }
+    json_kv_u64(j, "indicators", intel_feeds_total(in->intel));
+    json_kv_u64(j, "swaps", intel_feeds_swaps(in->intel));
+    json_key(j, "feeds");
+    json_arr_open(j);
+    for (int i = 0; i < intel_feeds_count(in->intel); i++) {
+        const struct intel_feed_status *s = intel_feeds_status(in->intel, i);
+        json_obj_open(j);
+        json_kv_str(j, "name", s->name);
+        json_kv_str(j, "path", s->path);
+        json_kv_str(j, "format", s->format);
+        json_kv_u64(j, "indicators", s->indicators);
+        json_kv_u64(j, "invalid", s->invalid);
+        json_kv_u64(j, "unsupported", s->unsupported);
+        if (s->unsupported_example[0])
+            json_kv_str(j, "unsupported_example", s->unsupported_example);
+        json_kv_u64(j, "duplicates", s->duplicates);
+        json_kv_u64(j, "loads", s->loads);
+        json_kv_u64(j, "failures", s->failures);
+        if (s->last_error[0])
+            json_kv_str(j, "last_error", s->last_error);
+        json_kv_double(j, "load_seconds", s->load_seconds, 3);
+        json_obj_close(j);
+    }
+    json_arr_close(j);
+    json_obj_close(j);
+}
+
 void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
 {
     struct json *j = &e->j;
@@ -512,6 +553,7 @@ void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
         stats_quic(j, in->quic);
     if (in->app_stats)
         in->app_stats(j, in->app_ctx);
+    stats_intel(j, in);
     json_key(j, "memory");
     json_obj_open(j);
     json_kv_u64(j, "flow", in->mem_flows);
@@ -519,8 +561,9 @@ void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
     json_kv_u64(j, "defrag", in->mem_defrag);
     json_kv_u64(j, "tls", in->mem_tls);
     json_kv_u64(j, "app_layer", in->mem_app);
+    json_kv_u64(j, "intel", in->mem_intel);
     json_kv_u64(j, "total", in->mem_flows + in->mem_stream + in->mem_defrag +
-                                in->mem_tls + in->mem_app);
+                                in->mem_tls + in->mem_app + in->mem_intel);
     json_obj_close(j);
     json_key(j, "output");
     json_obj_open(j);

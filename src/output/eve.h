@@ -22,6 +22,8 @@
 #include "proto/tls.h"
 
 struct dns_cache;
+struct intel_feeds;
+struct intel_detect;
 
 struct eve {
     FILE *fp;
@@ -71,6 +73,9 @@ struct eve_stats_input {
     uint64_t capture_received, capture_dropped, capture_ifdropped;
     uint64_t capture_truncated_files;
     uint64_t mem_app;
+    const struct intel_feeds *intel;      /* may be NULL */
+    const struct intel_detect *detect;
+    uint64_t mem_intel;
     /* the application layer writes its own sections */
     void (*app_stats)(struct json *j, const void *ctx);
     const void *app_ctx;

@@ -34,11 +34,25 @@
 static volatile sig_atomic_t stop_requested;
 static struct capture *volatile current_capture;
 
+static volatile sig_atomic_t reload_requested;
+
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (sig == SIGHUP) {
+        reload_requested = 1;
+        return;
+    }
     stop_requested = 1;
     capture_break(current_capture);
+}
+
+/* Between packets: a SIGHUP asks the feeds to be read again. */
+static void check_reload(struct pipeline *pl)
+{
+    if (reload_requested) {
+        reload_requested = 0;
+        pipeline_reload_intel(pl);
+    }
 }
 
 static void usage(FILE *out)
@@ -56,6 +70,13 @@ static void usage(FILE *out)
 "                         order into one flow table)\n"
 "  -i, --interface IFACE  capture live from IFACE with libpcap\n"
 "  -f, --filter BPF       only packets matching this BPF filter\n"
+"\n"
+"Threat intelligence:\n"
+"      --intel [FORMAT[,OPT=V...]:]FILE  an indicator feed (repeatable):\n"
+"                         list, csv (column=N, type=T...), zeek, sslbl, ja3bl,\n"
+"                         feodo, urlhaus, stix, misp; detected when not given\n"
+"      --intel-dir DIR    every file in DIR is a feed (intel.dir)\n"
+"                         SIGHUP, or a changed file, reloads them live\n"
 "\n"
 "Content detection:\n"
 "      --yara PATH        YARA rules: a .yar file or a directory of them\n"
@@ -112,6 +133,8 @@ static int parse_args(int argc, char **argv, struct options *o,
         { "quiet", no_argument, NULL, 'q' },
         { "dump-config", no_argument, NULL, 'D' },
         { "yara", required_argument, NULL, 'Y' },
+        { "intel", required_argument, NULL, 'I' },
+        { "intel-dir", required_argument, NULL, 'J' },
         { "filestore", required_argument, NULL, 'F' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -153,6 +176,16 @@ static int parse_args(int argc, char **argv, struct options *o,
                 fprintf(stderr, "nightjar: %s\n", err);
                 return 2;
             }
+            break;
+        case 'I':
+            if (cfg->n_intel_feeds >= 64) {
+                fprintf(stderr, "nightjar: at most 64 --intel feeds\n");
+                return 2;
+            }
+            cfg->intel_feeds[cfg->n_intel_feeds++] = optarg;
+            break;
+        case 'J':
+            snprintf(cfg->intel_dir, sizeof(cfg->intel_dir), "%s", optarg);
             break;
         case 'Y':
         case 'F':
@@ -224,8 +257,10 @@ static long long run_file(struct pipeline *pl, const char *path,
     struct packet p;
     memset(&p, 0, sizeof(p));
     enum capture_result r = CAPTURE_END;
-    while (!stop_requested && (r = capture_next(c, &p)) == CAPTURE_PACKET)
+    while (!stop_requested && (r = capture_next(c, &p)) == CAPTURE_PACKET) {
         pipeline_packet(pl, &p);
+        check_reload(pl);
+    }
     if (!stop_requested && r == CAPTURE_BROKEN) {
         fprintf(stderr, "nightjar: %s: damaged capture, %s; the packets "
                 "before were processed\n", path, capture_error(c));
@@ -262,6 +297,7 @@ static int run_live(struct pipeline *pl, const char *iface,
             break;
         }
         uint64_t now = wall_usec();
+        check_reload(pl);
         if (r == CAPTURE_TIMEOUT)
             pipeline_tick(pl, now);
         if (cfg->stats_interval && now >= next_stats) {
@@ -310,6 +346,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int opened = 0;

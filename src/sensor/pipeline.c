@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "app/app_layer.h"
+#include "detect/intel_detect.h"
+#include "intel/intel_feeds.h"
 #include "decode/defrag.h"
 #include "flow/flow_table.h"
 #include "flow/tcp_stream.h"
@@ -36,6 +38,8 @@ struct pipeline {
     struct stream_engine *streams;
     struct tls_pool *tls_pool;
     struct app_layer *app;
+    struct intel_feeds *intel;
+    struct intel_detect *detect;
     struct tls_stats tls_stats;
     struct quic_stats quic_stats;
     uint64_t now_usec;                 /* time of the packet being handled */
@@ -98,6 +102,7 @@ static void tls_log_if_ready(struct pipeline *pl, struct flow *f)
     if (pl->eve)
         eve_write_tls(pl->eve, f, t, pl->now_usec,
                       (uint16_t)pl->cfg.community_id_seed);
+    intel_on_tls(pl->detect, f, pl->now_usec, t);
     struct tls_summary *sum = tls_pool_small_get(pl->tls_pool, &pl->tls_stats);
     if (!sum)
         return; /* keep the session: the flow record still gets its summary */
@@ -216,6 +221,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
             f->tls->logged = true;
             eve_write_tls(pl->eve, f, f->tls, f->last_usec,
                           (uint16_t)pl->cfg.community_id_seed);
+            intel_on_tls(pl->detect, f, f->last_usec, f->tls);
         }
         if (f->tls->have_ch || f->tls->have_sh_first) {
             tls_summarize(f->tls, &end_sum);
@@ -254,11 +260,23 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
     pl->flows = flow_table_new(&cfg->flow, on_flow_end, pl);
     pl->streams = stream_engine_new(&cfg->stream, &sink);
     pl->tls_pool = tls_pool_new(cfg->tls_memcap);
-    pl->app = app_layer_new(cfg, eve, err, errlen);
+    if (cfg->n_intel_feeds || cfg->intel_dir[0]) {
+        pl->intel = intel_feeds_new(cfg->intel_feeds, cfg->n_intel_feeds,
+                                    cfg->intel_dir, err, errlen);
+        if (!pl->intel) {
+            pipeline_free(pl);
+            return NULL;
+        }
+    }
+    pl->detect = intel_detect_new(pl->intel, eve, (uint16_t)cfg->community_id_seed);
+    pl->app = pl->detect ? app_layer_new(cfg, eve, pl->detect, err, errlen) : NULL;
     if (!pl->app) {
+        if (!pl->detect)
+            snprintf(err, errlen, "out of memory");
         pipeline_free(pl);
         return NULL;
     }
+    intel_detect_set_dns(pl->detect, app_layer_dns_cache(pl->app));
     if (!pl->defrag || !pl->flows || !pl->streams || !pl->tls_pool) {
         snprintf(err, errlen, "out of memory setting up the flow table "
                  "(flow.memcap %llu)", (unsigned long long)cfg->flow.memcap);
@@ -276,6 +294,8 @@ void pipeline_free(struct pipeline *pl)
     stream_engine_free(pl->streams);
     tls_pool_free(pl->tls_pool);
     app_layer_free(pl->app);
+    intel_detect_free(pl->detect);
+    intel_feeds_free(pl->intel);
     defrag_free(pl->defrag);
     free(pl);
 }
@@ -293,8 +313,12 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
     struct flow *f = flow_table_packet(pl->flows, p, &dir);
     if (!f)
         return;
-    if (f->dir[0].pkts + f->dir[1].pkts == 1)
+    if (f->dir[0].pkts + f->dir[1].pkts == 1) {
         app_flow_started(pl->app, f, p->ts_usec);
+        intel_on_flow_start(pl->detect, f, p->ts_usec);
+    }
+    if (pl->intel && (pl->dstats.pkts & 1023) == 0)
+        intel_feeds_poll(pl->intel, wall_usec());
     if (p->proto == 6) {
         struct sink_ctx s = { pl, f };
         stream_segment(pl->streams, &f->stream[dir], dir, &s, p->tcp_flags,
@@ -309,8 +333,15 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
     }
 }
 
+void pipeline_reload_intel(struct pipeline *pl)
+{
+    intel_feeds_request_reload(pl->intel);
+    intel_feeds_poll(pl->intel, wall_usec());
+}
+
 void pipeline_tick(struct pipeline *pl, uint64_t now_usec)
 {
+    intel_feeds_poll(pl->intel, wall_usec());
     flow_table_expire(pl->flows, now_usec);
 }
 
@@ -339,6 +370,9 @@ void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec)
         .mem_app = app_layer_memory(pl->app),
         .app_stats = app_layer_write_stats,
         .app_ctx = pl->app,
+        .intel = pl->intel,
+        .detect = pl->detect,
+        .mem_intel = intel_feeds_memory(pl->intel),
         .tls = &pl->tls_stats,
         .quic = &pl->quic_stats,
         .capture_received = pl->cap.received,
@@ -351,6 +385,7 @@ void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec)
 
 void pipeline_finish(struct pipeline *pl)
 {
+    intel_feeds_wait(pl->intel);
     flow_table_flush(pl->flows, FLOW_END_SHUTDOWN);
     pipeline_write_stats(pl, 0);
     eve_flush(pl->eve);

@@ -24,6 +24,10 @@ void pipeline_free(struct pipeline *pl);
 
 void pipeline_packet(struct pipeline *pl, struct packet *p);
 
+/* Reads the intel feeds again (SIGHUP); the new sets go in between two
+ * packets once read. */
+void pipeline_reload_intel(struct pipeline *pl);
+
 /* Advances time without a packet (live capture, idle link). */
 void pipeline_tick(struct pipeline *pl, uint64_t now_usec);
 

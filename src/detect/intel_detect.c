@@ -1,0 +1,395 @@
+/* intel_detect.c -- matching what traffic shows against the feeds (see
+ * intel_detect.h). */
+#include "detect/intel_detect.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fingerprint/ja3.h"
+#include "fingerprint/ja4.h"
+#include "output/eve_intel.h"
+
+struct intel_detect {
+    struct intel_feeds *feeds;
+    struct eve *eve;
+    uint16_t seed;
+    const struct dns_cache *dns;
+    struct intel_detect_stats st;
+};
+
+struct intel_detect *intel_detect_new(struct intel_feeds *feeds,
+                                      struct eve *eve, uint16_t seed)
+{
+    struct intel_detect *d = calloc(1, sizeof(*d));
+    if (d) {
+        d->feeds = feeds;
+        d->eve = eve;
+        d->seed = seed;
+    }
+    return d;
+}
+
+void intel_detect_free(struct intel_detect *d) { free(d); }
+
+void intel_detect_set_dns(struct intel_detect *d, const struct dns_cache *c)
+{
+    if (d)
+        d->dns = c;
+}
+
+bool intel_detect_active(const struct intel_detect *d)
+{
+    return d && intel_feeds_count(d->feeds) > 0;
+}
+
+const struct intel_detect_stats *intel_detect_stats(const struct intel_detect *d)
+{
+    return &d->st;
+}
+
+/* --- alerting ---------------------------------------------------------- */
+
+static uint32_t hit_key(const struct intel_evidence *ev)
+{
+    uint32_t h = 2166136261u;
+    for (const char *s = intel_feed_name(ev->set, ev->ioc->feed); *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    for (const char *s = intel_text(ev->set, ev->ioc->value); *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h ? h : 1;
+}
+
+static void alert(struct intel_detect *d, struct flow *f, uint64_t now,
+                  struct intel_evidence *ev)
+{
+    d->st.matches++;
+    uint32_t key = hit_key(ev);
+    for (unsigned i = 0; i < f->n_intel_hits && i < 4; i++)
+        if (f->intel_hits[i] == key) {
+            d->st.deduplicated++;
+            return;
+        }
+    if (f->n_intel_hits < 4)
+        f->intel_hits[f->n_intel_hits++] = key;
+    f->alerted = 1;
+    d->st.alerts++;
+    if (d->eve)
+        eve_write_intel_alert(d->eve, f, now, d->seed, ev);
+}
+
+/* --- lookups over every feed ------------------------------------------- */
+
+static void check_ip(struct intel_detect *d, struct flow *f, uint64_t now,
+                     const uint8_t *addr, int family, const char *event,
+                     const char *field)
+{
+    char a[INET6_ADDRSTRLEN];
+    inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
+    for (int i = 0; i < intel_feeds_count(d->feeds); i++) {
+        const struct intel_set *s = intel_feeds_set(d->feeds, i);
+        if (!s)
+            continue;
+        d->st.lookups++;
+        const struct ioc *x = intel_match_ip(s, addr, family);
+        if (!x)
+            continue;
+        bool net = x->prefix != (family == 4 ? 32 : 128);
+        struct intel_evidence ev = { s, x, event, field, a,
+                                     net ? "network" : "exact", "" };
+        snprintf(ev.path, sizeof(ev.path), net ? "%s %s is in network %s" : "%s %s is indicator %s",
+                 field, a, intel_text(s, x->value));
+        alert(d, f, now, &ev);
+    }
+}
+
+static void check_domain(struct intel_detect *d, struct flow *f, uint64_t now,
+                         const char *name, const char *event, const char *field)
+{
+    if (!name || !*name)
+        return;
+    for (int i = 0; i < intel_feeds_count(d->feeds); i++) {
+        const struct intel_set *s = intel_feeds_set(d->feeds, i);
+        if (!s)
+            continue;
+        d->st.lookups++;
+        bool exact;
+        const struct ioc *x = intel_match_domain(s, name, &exact);
+        if (!x)
+            continue;
+        struct intel_evidence ev = { s, x, event, field, name,
+                                     exact ? "exact" : "subdomain", "" };
+        snprintf(ev.path, sizeof(ev.path), exact ? "%s %s is indicator %s"
+                 : "%s %s is a subdomain of indicator %s", field, name,
+                 intel_text(s, x->value));
+        alert(d, f, now, &ev);
+    }
+}
+
+static void check_str(struct intel_detect *d, struct flow *f, uint64_t now,
+                      enum ioc_type t, const char *value, const char *event,
+                      const char *field)
+{
+    if (!value || !*value)
+        return;
+    for (int i = 0; i < intel_feeds_count(d->feeds); i++) {
+        const struct intel_set *s = intel_feeds_set(d->feeds, i);
+        if (!s)
+            continue;
+        d->st.lookups++;
+        const struct ioc *x = intel_match(s, t, value);
+        if (!x)
+            continue;
+        struct intel_evidence ev = { s, x, event, field, value, "exact", "" };
+        snprintf(ev.path, sizeof(ev.path), "%s %s is indicator %s (%s)", field,
+                 value, intel_text(s, x->value), ioc_type_name(t));
+        alert(d, f, now, &ev);
+    }
+}
+
+/* A name that may be an address literal (Host: 1.2.3.4:8080, a URL). */
+static void check_host(struct intel_detect *d, struct flow *f, uint64_t now,
+                       const char *host, const char *event, const char *field)
+{
+    char h[256];
+    snprintf(h, sizeof(h), "%s", host);
+    if (h[0] == '[') {
+        char *e = strchr(h, ']');
+        if (e)
+            *e = '\0';
+        memmove(h, h + 1, strlen(h));
+    } else {
+        char *c = strchr(h, ':');
+        if (c && !strchr(c + 1, ':'))
+            *c = '\0';
+    }
+    uint8_t a[16];
+    if (inet_pton(AF_INET, h, a) == 1)
+        check_ip(d, f, now, a, 4, event, field);
+    else if (inet_pton(AF_INET6, h, a) == 1)
+        check_ip(d, f, now, a, 6, event, field);
+    else
+        check_domain(d, f, now, h, event, field);
+}
+
+static void check_url(struct intel_detect *d, struct flow *f, uint64_t now,
+                      const char *url, const char *event, const char *field)
+{
+    char norm[2048];
+    if (!intel_url_normalise(url, norm, sizeof(norm)))
+        return;
+    check_str(d, f, now, IOC_URL, norm, event, field);
+    const char *host = strstr(norm, "://");
+    if (!host)
+        return;
+    host += 3;
+    char h[256];
+    snprintf(h, sizeof(h), "%.*s", (int)strcspn(host, "/?#"), host);
+    char field2[64];
+    snprintf(field2, sizeof(field2), "%s.host", field);
+    check_host(d, f, now, h, event, field2);
+}
+
+static void check_email(struct intel_detect *d, struct flow *f, uint64_t now,
+                        const char *addr, const char *event, const char *field)
+{
+    if (!addr || !*addr)
+        return;
+    char lower[256];
+    size_t i = 0;
+    for (; addr[i] && i + 1 < sizeof(lower); i++)
+        lower[i] = (char)((addr[i] >= 'A' && addr[i] <= 'Z') ? addr[i] + 32 : addr[i]);
+    lower[i] = '\0';
+    check_str(d, f, now, IOC_EMAIL, lower, event, field);
+    const char *at = strrchr(lower, '@');
+    if (at) {
+        char field2[64];
+        snprintf(field2, sizeof(field2), "%s.domain", field);
+        check_domain(d, f, now, at + 1, event, field2);
+    }
+}
+
+static bool active(const struct intel_detect *d)
+{
+    return d && intel_feeds_count(d->feeds) > 0;
+}
+
+/* --- entry points ------------------------------------------------------ */
+
+void intel_on_flow_start(struct intel_detect *d, struct flow *f, uint64_t now)
+{
+    if (!active(d))
+        return;
+    int fam = f->key.ip_version == 6 ? 6 : 4;
+    check_ip(d, f, now, (const uint8_t *)flow_addr(f, 0), fam, "flow", "src_ip");
+    check_ip(d, f, now, (const uint8_t *)flow_addr(f, 1), fam, "flow", "dest_ip");
+    if (!d->dns || !f->name_gen)
+        return;
+    struct dns_ref ref = { f->name_slot, f->name_gen };
+    const struct dns_cache_entry *n = dns_cache_get(d->dns, ref);
+    if (!n)
+        return;
+    for (int i = 0; i < intel_feeds_count(d->feeds); i++) {
+        const struct intel_set *s = intel_feeds_set(d->feeds, i);
+        if (!s)
+            continue;
+        d->st.lookups++;
+        bool exact;
+        const struct ioc *x = intel_match_domain(s, n->name, &exact);
+        if (!x)
+            continue;
+        char a[INET6_ADDRSTRLEN], ts[64];
+        inet_ntop(fam == 4 ? AF_INET : AF_INET6, flow_addr(f, 1), a, sizeof(a));
+        eve_format_time(n->seen_usec, ts, sizeof(ts));
+        struct intel_evidence ev = { s, x, "flow", "dest_ip", a, "resolved", "" };
+        snprintf(ev.path, sizeof(ev.path), "dest_ip %s resolved from %s at %s%s%s",
+                 a, n->name, ts, exact ? "" : ", a subdomain of indicator ",
+                 exact ? "" : intel_text(s, x->value));
+        alert(d, f, now, &ev);
+    }
+}
+
+void intel_on_dns(struct intel_detect *d, struct flow *f, uint64_t now,
+                  const struct dns_msg *m)
+{
+    if (!active(d))
+        return;
+    for (unsigned i = 0; i < m->n_questions; i++)
+        check_domain(d, f, now, m->q[i].name, "dns", "dns.rrname");
+    for (unsigned i = 0; i < m->n_rrs; i++) {
+        const struct dns_rr *rr = &m->rr[i];
+        if (rr->section != DNS_SEC_ANSWER || !rr->data[0])
+            continue;
+        if (rr->type == 1)
+            check_ip(d, f, now, rr->addr, 4, "dns", "dns.answers.rdata");
+        else if (rr->type == 28)
+            check_ip(d, f, now, rr->addr, 6, "dns", "dns.answers.rdata");
+        else if (rr->type == 5 || rr->type == 39 || rr->type == 15 ||
+                 rr->type == 2 || rr->type == 12)
+            check_domain(d, f, now, rr->data, "dns", "dns.answers.rdata");
+    }
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+    hex_lower(b, n, out);
+}
+
+/* "CN=x, O=y" -> "x" */
+static void common_name(const char *subject, char *out, size_t len)
+{
+    out[0] = '\0';
+    const char *p = strstr(subject, "CN=");
+    if (!p)
+        return;
+    p += 3;
+    snprintf(out, len, "%.*s", (int)strcspn(p, ",/"), p);
+}
+
+void intel_on_tls(struct intel_detect *d, struct flow *f, uint64_t now,
+                  const struct tls_session *s)
+{
+    if (!active(d))
+        return;
+    const char *ev = s->quic.is_quic ? "quic" : "tls";
+    char str[JA3_STR_MAX], h[65];
+    if (s->have_ch) {
+        check_domain(d, f, now, s->ch.sni, ev, "tls.sni");
+        if (!s->ch.sslv2) {
+            ja3_client(&s->ch, str, sizeof(str), h);
+            check_str(d, f, now, IOC_JA3, h, ev, "tls.ja3.hash");
+        }
+        char ja4[JA4_LEN];
+        ja4_client(&s->ch, s->quic.is_quic ? 'q' : s->dtls ? 'd' : 't', ja4);
+        check_str(d, f, now, IOC_JA4, ja4, ev, "tls.ja4");
+    }
+    if (s->have_sh_first) {
+        ja3_server(&s->sh_first, str, sizeof(str), h);
+        check_str(d, f, now, IOC_JA3S, h, ev, "tls.ja3s.hash");
+    }
+    for (unsigned i = 0; i < s->n_certs; i++) {
+        const struct x509_info *x = &s->certs[i];
+        hex(x->sha1, 20, h);
+        check_str(d, f, now, IOC_CERT_SHA1, h, ev, "tls.certificates.fingerprint");
+        hex(x->sha256, 32, h);
+        check_str(d, f, now, IOC_CERT_SHA256, h, ev, "tls.certificates.sha256");
+        check_str(d, f, now, IOC_CERT_SUBJECT, x->subject, ev, "tls.certificates.subject");
+        check_str(d, f, now, IOC_CERT_ISSUER, x->issuer, ev, "tls.certificates.issuerdn");
+        char cn[256];
+        common_name(x->subject, cn, sizeof(cn));
+        if (cn[0] && cn[0] != '*')
+            check_domain(d, f, now, cn, ev, "tls.certificates.subject.CN");
+        for (unsigned k = 0; k < x->n_sans; k++)
+            check_domain(d, f, now, x->sans[k][0] == '*' ? x->sans[k] + 2 : x->sans[k],
+                         ev, "tls.certificates.sans");
+    }
+    /* certificates beyond those parsed are known by their SHA-1 */
+    for (unsigned i = s->n_certs; i < s->chain_len && i < TLS_MAX_CHAIN; i++) {
+        hex(s->chain_sha1[i], 20, h);
+        check_str(d, f, now, IOC_CERT_SHA1, h, ev, "tls.chain_sha1");
+    }
+}
+
+void intel_on_http(struct intel_detect *d, struct flow *f, uint64_t now,
+                   const struct http_tx *tx)
+{
+    if (!active(d))
+        return;
+    if (tx->host[0])
+        check_host(d, f, now, tx->host, "http", "http.hostname");
+    if (!tx->uri[0])
+        return;
+    char url[2400];
+    if (strstr(tx->uri, "://")) /* a proxy request carries the whole URL */
+        snprintf(url, sizeof(url), "%s", tx->uri);
+    else if (tx->host[0] && tx->uri[0] == '/')
+        snprintf(url, sizeof(url), "http://%s%s", tx->host, tx->uri);
+    else
+        return;
+    char norm[2048];
+    if (intel_url_normalise(url, norm, sizeof(norm)))
+        check_str(d, f, now, IOC_URL, norm, "http", "http.url");
+}
+
+void intel_on_smtp(struct intel_detect *d, struct flow *f, uint64_t now,
+                   const struct smtp_tx *tx, const struct email_info *em)
+{
+    if (!active(d))
+        return;
+    check_email(d, f, now, tx->mail_from, "smtp", "smtp.mail_from");
+    for (unsigned i = 0; i < tx->n_rcpt; i++)
+        check_email(d, f, now, tx->rcpt_to[i], "smtp", "smtp.rcpt_to");
+    if (tx->helo[0])
+        check_domain(d, f, now, tx->helo, "smtp", "smtp.helo");
+    if (!em)
+        return;
+    check_email(d, f, now, em->from, "smtp", "email.from");
+    for (unsigned i = 0; i < em->n_to; i++)
+        check_email(d, f, now, em->to[i], "smtp", "email.to");
+    for (unsigned i = 0; i < em->n_cc; i++)
+        check_email(d, f, now, em->cc[i], "smtp", "email.cc");
+    for (unsigned i = 0; i < em->n_urls; i++)
+        check_url(d, f, now, em->urls[i], "smtp", "email.url");
+}
+
+void intel_on_file(struct intel_detect *d, struct flow *f, uint64_t now,
+                   const struct file_hashes *h, const char *name)
+{
+    if (!active(d))
+        return;
+    (void)name;
+    char x[65];
+    if (h->mask & (1u << DIGEST_MD5)) {
+        hex(h->md5, 16, x);
+        check_str(d, f, now, IOC_FILE_MD5, x, "fileinfo", "fileinfo.md5");
+    }
+    if (h->mask & (1u << DIGEST_SHA1)) {
+        hex(h->sha1, 20, x);
+        check_str(d, f, now, IOC_FILE_SHA1, x, "fileinfo", "fileinfo.sha1");
+    }
+    if (h->mask & (1u << DIGEST_SHA256)) {
+        hex(h->sha256, 32, x);
+        check_str(d, f, now, IOC_FILE_SHA256, x, "fileinfo", "fileinfo.sha256");
+    }
+}

@@ -1,0 +1,58 @@
+/* intel_detect.h -- every connection checked against the indicator feeds.
+ *
+ * The pipeline and the application layer call in with what they saw: a
+ * flow's two addresses when it starts (and the name the passive DNS cache
+ * ties to its server), each DNS message, each TLS/QUIC handshake, each
+ * HTTP transaction, each mail transaction and each extracted file. Each
+ * value is looked up in every feed's set -- addresses by longest prefix,
+ * names as themselves and as subdomains of an indicator, URLs normalised,
+ * hashes, fingerprints and certificate names exactly -- and a match is an
+ * EVE alert carrying the indicator, the feed, the field that matched and
+ * how (exact, subdomain, resolved from). One alert per indicator per flow.
+ *
+ * This module decides what matched; it never parses traffic or feeds.
+ */
+#ifndef NIGHTJAR_INTEL_DETECT_H
+#define NIGHTJAR_INTEL_DETECT_H
+
+#include <stdint.h>
+
+#include "app/dns_cache.h"
+#include "flow/flow.h"
+#include "intel/intel_feeds.h"
+#include "output/eve.h"
+#include "proto/dns.h"
+#include "proto/http.h"
+#include "proto/mime.h"
+#include "proto/smtp.h"
+#include "proto/tls.h"
+#include "util/digest.h"
+
+struct intel_detect_stats {
+    uint64_t lookups, matches, alerts, deduplicated;
+};
+
+struct intel_detect;
+
+/* feeds may be NULL (no feeds: every call returns at once). */
+struct intel_detect *intel_detect_new(struct intel_feeds *feeds,
+                                      struct eve *eve, uint16_t cid_seed);
+void intel_detect_free(struct intel_detect *d);
+void intel_detect_set_dns(struct intel_detect *d, const struct dns_cache *c);
+bool intel_detect_active(const struct intel_detect *d);
+
+void intel_on_flow_start(struct intel_detect *d, struct flow *f, uint64_t now);
+void intel_on_dns(struct intel_detect *d, struct flow *f, uint64_t now,
+                  const struct dns_msg *m);
+void intel_on_tls(struct intel_detect *d, struct flow *f, uint64_t now,
+                  const struct tls_session *s);
+void intel_on_http(struct intel_detect *d, struct flow *f, uint64_t now,
+                   const struct http_tx *tx);
+void intel_on_smtp(struct intel_detect *d, struct flow *f, uint64_t now,
+                   const struct smtp_tx *tx, const struct email_info *em);
+void intel_on_file(struct intel_detect *d, struct flow *f, uint64_t now,
+                   const struct file_hashes *h, const char *name);
+
+const struct intel_detect_stats *intel_detect_stats(const struct intel_detect *d);
+
+#endif

@@ -1,0 +1,89 @@
+/* eve_intel.c -- threat-intelligence alerts (see eve_intel.h). */
+#include "output/eve_intel.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static uint32_t fnv(uint32_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+uint32_t eve_intel_sid(const struct intel_evidence *ev)
+{
+    uint32_t h = fnv(2166136261u, intel_feed_name(ev->set, ev->ioc->feed));
+    h = fnv((h ^ ':') * 16777619u, intel_text(ev->set, ev->ioc->value));
+    return 8000000u + h % 1000000u;
+}
+
+static void meta_array(struct json *j, const char *key, const char *v)
+{
+    if (!v || !*v)
+        return;
+    json_key_(j, key);
+    json_arr_open(j);
+    json_str(j, v);
+    json_arr_close(j);
+}
+
+void eve_write_intel_alert(struct eve *e, const struct flow *f, uint64_t ts,
+                           uint16_t seed, const struct intel_evidence *ev)
+{
+    struct json *j = &e->j;
+    const struct ioc *x = ev->ioc;
+    const char *feed = intel_feed_name(ev->set, x->feed);
+    const char *value = intel_text(ev->set, x->value);
+    const char *desc = intel_text(ev->set, x->description);
+    const char *ref = intel_text(ev->set, x->reference);
+    char sig[512];
+    snprintf(sig, sizeof(sig), "nightjar intel: %s %s in %s%s%s",
+             ioc_type_name((enum ioc_type)x->type), value, feed,
+             *desc ? " - " : "", desc);
+    eve_begin(e, ts, "alert", f, seed);
+    json_key(j, "alert");
+    json_obj_open(j);
+    json_kv_str(j, "action", "allowed");
+    json_kv_u64(j, "gid", 1);
+    json_kv_u64(j, "signature_id", eve_intel_sid(ev));
+    json_kv_u64(j, "rev", 1);
+    json_kv_str(j, "signature", sig);
+    json_kv_str(j, "category", "Threat intelligence match");
+    json_kv_u64(j, "severity", x->severity);
+    json_key(j, "metadata");
+    json_obj_open(j);
+    meta_array(j, "feed", feed);
+    meta_array(j, "indicator_type", ioc_type_name((enum ioc_type)x->type));
+    meta_array(j, "reference", ref);
+    if (x->confidence) {
+        char c[8];
+        snprintf(c, sizeof(c), "%u", x->confidence);
+        meta_array(j, "confidence", c);
+    }
+    json_obj_close(j);
+    json_obj_close(j);
+    json_key(j, "nightjar");
+    json_obj_open(j);
+    json_key(j, "evidence");
+    json_obj_open(j);
+    json_kv_str(j, "kind", "intel");
+    json_kv_str(j, "indicator", value);
+    json_kv_str(j, "indicator_type", ioc_type_name((enum ioc_type)x->type));
+    json_kv_str(j, "feed", feed);
+    if (*desc)
+        json_kv_str(j, "description", desc);
+    if (*ref)
+        json_kv_str(j, "reference", ref);
+    if (x->confidence)
+        json_kv_u64(j, "confidence", x->confidence);
+    json_kv_str(j, "event", ev->event);
+    json_kv_str(j, "field", ev->field);
+    json_kv_str(j, "value", ev->value);
+    json_kv_str(j, "match", ev->how);
+    json_kv_str(j, "path", ev->path);
+    json_obj_close(j);
+    json_obj_close(j);
+    json_obj_close(j);
+    eve_emit(e);
+}
