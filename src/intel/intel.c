@@ -312,8 +312,8 @@ static bool normalise(enum ioc_type t, const char *in, char *out, size_t outlen)
         lower(out);
         if (out[n - 1] == '.')
             out[--n] = '\0';
-        if (!n || strchr(out, '/') || strchr(out, ' '))
-            return false;
+        if (!n || !strchr(out, '.') || strpbrk(out, "/ :@\"'<>\\"))
+            return false; /* a domain has a dot and no URL or address syntax */
         if (!strncmp(out, "*.", 2)) /* a wildcard is the parent itself */
             memmove(out, out + 2, n - 1);
         return out[0] != '\0';

@@ -44,6 +44,13 @@ expect 2 "needs a value" -r
 expect 2 "nothing to read" -o "$WORK/e.json"
 expect 2 "unknown setting" --set flow.nonsense=1 -r "$demo"
 expect 2 "not a size" --set flow.memcap=lots -r "$demo"
+expect 2 "No such file" --intel "$WORK/missing-feed.txt" -r "$demo" -o "$WORK/e.json"
+echo '{"type": "bundle", "objects": [' > "$WORK/broken.json"
+expect 2 "broken.json:" --intel "$WORK/broken.json" -r "$demo" -o "$WORK/e.json"
+expect 2 "column=N" --intel "csv:$WORK/text.pcap" -r "$demo" -o "$WORK/e.json"
+expect 2 "unknown feed option" --intel "list,colour=red:$WORK/text.pcap" -r "$demo" -o "$WORK/e.json"
+expect 2 "YARA rules" --yara "$WORK/missing.yar" -r "$demo" -o "$WORK/e.json"
+expect 2 "files.hashes" --set files.hashes=crc32 -r "$demo" -o "$WORK/e.json"
 expect 2 "bad BPF" -r "$demo" -f "tcp port banana" -o "$WORK/e.json"
 expect 2 "cannot write EVE" -r "$demo" -o "$WORK/no/such/dir/e.json"
 printf 'flow:\n  memcap: 1mb\n  splt: 3\n' > "$WORK/bad.yaml"
@@ -57,7 +64,7 @@ expect 0 "flow.memcap" --dump-config
 # --help documents every option
 "$NJ" --help > "$WORK/help.txt"
 for opt in --read --interface --filter --output --quiet --config --set \
-           --dump-config --help --version --yara --filestore; do
+           --dump-config --help --version --yara --filestore --intel --intel-dir; do
     grep -q -- "$opt" "$WORK/help.txt" || fail "--help does not document $opt"
 done
 # the shipped annotated configuration holds exactly the defaults
