@@ -85,8 +85,6 @@ static void check_ip(struct intel_detect *d, struct flow *f, uint64_t now,
                      const uint8_t *addr, int family, const char *event,
                      const char *field)
 {
-    char a[INET6_ADDRSTRLEN];
-    inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
     for (int i = 0; i < intel_feeds_count(d->feeds); i++) {
         const struct intel_set *s = intel_feeds_set(d->feeds, i);
         if (!s)
@@ -95,6 +93,8 @@ static void check_ip(struct intel_detect *d, struct flow *f, uint64_t now,
         const struct ioc *x = intel_match_ip(s, addr, family);
         if (!x)
             continue;
+        char a[INET6_ADDRSTRLEN];
+        inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
         bool net = x->prefix != (family == 4 ? 32 : 128);
         struct intel_evidence ev = { s, x, event, field, a,
                                      net ? "network" : "exact", "" };
