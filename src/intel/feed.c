@@ -23,10 +23,10 @@ void feed_invalid(struct feed_result *r, const char *what)
         snprintf(r->invalid_example, sizeof(r->invalid_example), "%s", what);
 }
 
-static void add(struct intel_builder *b, uint32_t feed, enum ioc_type t,
-                const char *v, const struct feed_spec *spec, uint8_t sev,
-                uint8_t conf, const char *ref, const char *desc,
-                struct feed_result *r)
+void feed_add(struct intel_builder *b, uint32_t feed, enum ioc_type t,
+              const char *v, const struct feed_spec *spec, uint8_t sev,
+              uint8_t conf, const char *ref, const char *desc,
+              struct feed_result *r)
 {
     if (intel_add(b, feed, t, v, spec->severity ? spec->severity : sev,
                   spec->confidence ? spec->confidence : conf, ref, desc))
@@ -253,7 +253,7 @@ static void list_line(struct intel_builder *b, uint32_t feed, char *line,
     int n = spec->type >= 0 ? (t[0] = (enum ioc_type)spec->type, 1)
                             : detect_types(line, t);
     for (int i = 0; i < n; i++)
-        add(b, feed, t[i], line, spec, 2, 0, NULL, NULL, r);
+        feed_add(b, feed, t[i], line, spec, 2, 0, NULL, NULL, r);
 }
 
 static void csv_line(struct intel_builder *b, uint32_t feed, char *line,
@@ -290,7 +290,7 @@ static void csv_line(struct intel_builder *b, uint32_t feed, char *line,
         nt = detect_types(v, t);
     }
     for (int i = 0; i < nt; i++)
-        add(b, feed, t[i], v, spec, 2, 0, NULL, NULL, r);
+        feed_add(b, feed, t[i], v, spec, 2, 0, NULL, NULL, r);
 }
 
 struct zeek_state {
@@ -355,7 +355,7 @@ static void zeek_line(struct intel_builder *b, uint32_t feed, char *line,
                      : z->source >= 0 && z->source < n && strcmp(f[z->source], "-") ? f[z->source] : NULL;
     const char *url = z->url >= 0 && z->url < n && strcmp(f[z->url], "-") ? f[z->url] : NULL;
     uint8_t conf = z->conf >= 0 && z->conf < n ? (uint8_t)(atof(f[z->conf]) * 10) : 0;
-    add(b, feed, (enum ioc_type)t, v, spec, 2, conf, url, desc, r);
+    feed_add(b, feed, (enum ioc_type)t, v, spec, 2, conf, url, desc, r);
 }
 
 /* abuse.ch: "#" comments, then CSV rows. */
@@ -373,24 +373,22 @@ static void abuse_line(struct intel_builder *b, uint32_t feed, char *line,
     char *f[MAX_FIELDS], ref[256];
     int n = split_csv(line, ',', f, MAX_FIELDS);
     if (!strcmp(a->format, "sslbl")) {           /* Listingdate,SHA1,Listingreason */
-        if (n < 3)
-        {
+        if (n < 3) {
             feed_invalid(r, line);
             return;
         }
         snprintf(ref, sizeof(ref), "https://sslbl.abuse.ch/ssl-certificates/sha1/%s/", f[1]);
-        add(b, feed, IOC_CERT_SHA1, f[1], spec, 1, 90, ref, f[2], r);
+        feed_add(b, feed, IOC_CERT_SHA1, f[1], spec, 1, 90, ref, f[2], r);
     } else if (!strcmp(a->format, "ja3bl")) {    /* ja3_md5,Firstseen,Lastseen,Listingreason */
-        if (n < 4)
-        {
+        if (n < 4) {
             feed_invalid(r, line);
             return;
         }
-        add(b, feed, IOC_JA3, f[0], spec, 1, 80, "https://sslbl.abuse.ch/ja3-fingerprints/", f[3], r);
+        feed_add(b, feed, IOC_JA3, f[0], spec, 1, 80, "https://sslbl.abuse.ch/ja3-fingerprints/", f[3], r);
     } else if (!strcmp(a->format, "feodo")) {
         if (n == 1) {                            /* the plain list */
             snprintf(ref, sizeof(ref), "https://feodotracker.abuse.ch/browse/host/%s/", f[0]);
-            add(b, feed, IOC_IP, f[0], spec, 1, 90, ref, "Feodo Tracker botnet C2", r);
+            feed_add(b, feed, IOC_IP, f[0], spec, 1, 90, ref, "Feodo Tracker botnet C2", r);
             return;
         }
         if (n < 6 || !strcmp(f[1], "dst_ip"))    /* the header row */
@@ -398,13 +396,13 @@ static void abuse_line(struct intel_builder *b, uint32_t feed, char *line,
         snprintf(ref, sizeof(ref), "https://feodotracker.abuse.ch/browse/host/%s/", f[1]);
         char desc[160];
         snprintf(desc, sizeof(desc), "%s botnet C2 (port %s, %s)", f[5], f[2], f[3]);
-        add(b, feed, IOC_IP, f[1], spec, 1, 90, ref, desc, r);
+        feed_add(b, feed, IOC_IP, f[1], spec, 1, 90, ref, desc, r);
     } else {                                     /* urlhaus */
         if (n < 8 || !strcmp(f[2], "url"))
             return;
         char desc[256];
         snprintf(desc, sizeof(desc), "%s%s%s (%s)", f[5], *f[6] ? ": " : "", f[6], f[3]);
-        add(b, feed, IOC_URL, f[2], spec, 2, 80, f[7], desc, r);
+        feed_add(b, feed, IOC_URL, f[2], spec, 2, 80, f[7], desc, r);
     }
 }
 

@@ -69,6 +69,13 @@ bool feed_load_misp(struct intel_builder *b, uint32_t feed, const char *text,
                     size_t len, const struct feed_spec *spec,
                     struct feed_result *r, char *err, size_t errlen);
 
+/* Adds one indicator with the spec's overrides of severity and
+ * confidence; counts it as added or invalid. */
+void feed_add(struct intel_builder *b, uint32_t feed, enum ioc_type t,
+              const char *v, const struct feed_spec *spec, uint8_t sev,
+              uint8_t conf, const char *ref, const char *desc,
+              struct feed_result *r);
+
 /* Notes something a feed holds that nightjar does not use. */
 void feed_unsupported(struct feed_result *r, const char *what);
 void feed_invalid(struct feed_result *r, const char *what);

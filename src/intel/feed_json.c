@@ -23,18 +23,6 @@
 
 #include "intel/feed.h"
 
-static void add(struct intel_builder *b, uint32_t feed, enum ioc_type t,
-                const char *v, const struct feed_spec *spec, uint8_t sev,
-                uint8_t conf, const char *ref, const char *desc,
-                struct feed_result *r)
-{
-    if (intel_add(b, feed, t, v, spec->severity ? spec->severity : sev,
-                  spec->confidence ? spec->confidence : conf, ref, desc))
-        r->added++;
-    else
-        feed_invalid(r, v);
-}
-
 static json_t *parse(const char *text, size_t len, const char *path, char *err,
                      size_t errlen)
 {
@@ -174,7 +162,7 @@ static void stix_indicator(struct intel_builder *b, uint32_t feed, json_t *o,
         str(json_array_get(refs, 0), "url"))
         ref = str(json_array_get(refs, 0), "url");
     for (int i = 0; i < n; i++)
-        add(b, feed, (enum ioc_type)types[i], vals[i], spec, 2, conf, ref, desc, r);
+        feed_add(b, feed, (enum ioc_type)types[i], vals[i], spec, 2, conf, ref, desc, r);
 }
 
 bool feed_load_stix(struct intel_builder *b, uint32_t feed, const char *text,
@@ -245,12 +233,12 @@ static void misp_attribute(struct intel_builder *b, uint32_t feed, json_t *a,
         memmove(v, bar + 1, strlen(bar + 1) + 1);          /* the hash */
     } else if (bar && !strcmp(type, "domain|ip")) {
         *bar = '\0';
-        add(b, feed, IOC_IP, bar + 1, spec, sev, 0, ref, desc, r);
+        feed_add(b, feed, IOC_IP, bar + 1, spec, sev, 0, ref, desc, r);
     } else if (bar) {
         *bar = '\0';                                       /* ip|port, host|port */
     }
     const char *c = str(a, "comment");
-    add(b, feed, (enum ioc_type)t, v, spec, sev, 0, ref, c && *c ? c : desc, r);
+    feed_add(b, feed, (enum ioc_type)t, v, spec, sev, 0, ref, c && *c ? c : desc, r);
 }
 
 static void misp_attributes(struct intel_builder *b, uint32_t feed, json_t *list,

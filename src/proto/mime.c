@@ -129,7 +129,6 @@ static void to_utf8(const char *charset, const char *in, size_t n, char *out,
 void mime_decode_words(const char *in, size_t len, char *out, size_t outlen)
 {
     size_t o = 0, i = 0;
-    bool last_was_word = false;
     while (i < len && o + 1 < outlen) {
         if (in[i] == '=' && i + 1 < len && in[i + 1] == '?') {
             const char *cs = in + i + 2;
@@ -171,14 +170,11 @@ void mime_decode_words(const char *in, size_t len, char *out, size_t outlen)
                     k++;
                 if (k + 1 < len && in[k] == '=' && in[k + 1] == '?')
                     i = k;
-                last_was_word = true;
                 continue;
             }
         }
         out[o++] = in[i++];
-        last_was_word = false;
     }
-    (void)last_was_word;
     out[o] = '\0';
 }
 
@@ -446,11 +442,10 @@ static void top_header(struct walk *w, const char *name, const char *val)
     if (!seen && e->n_headers < MIME_MAX_HEADER_NAMES)
         copy_str(e->header_names[e->n_headers++], sizeof(e->header_names[0]),
                  name, strlen(name));
-    unsigned one = 1, dummy = 0, over0 = 0;
-    char from[1][MIME_ADDR_MAX];
     if (!strcmp(name, "from")) {
-        unsigned nf = 0;
-        addresses(val, from, &nf, one, &over0);
+        char from[1][MIME_ADDR_MAX];
+        unsigned nf = 0, over = 0;
+        addresses(val, from, &nf, 1, &over);
         if (nf)
             copy_str(e->from, sizeof(e->from), from[0], strlen(from[0]));
     } else if (!strcmp(name, "to")) {
@@ -473,7 +468,6 @@ static void top_header(struct walk *w, const char *name, const char *val)
     } else if (!strcmp(name, "received")) {
         e->n_received++;
     }
-    (void)dummy;
 }
 
 /* --- URLs -------------------------------------------------------------- */
