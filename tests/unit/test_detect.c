@@ -1,0 +1,138 @@
+/* test_detect.c -- the intel detector's wiring: each entry point (flow
+ * start, DNS, HTTP, SMTP, file) matches the fields it should, writes one
+ * alert per indicator per flow with the evidence, and marks the flow. */
+#include <unistd.h>
+
+#include "detect/intel_detect.h"
+#include "testing.h"
+
+static char dir[64], feed[128], evef[128];
+static struct intel_feeds *feeds;
+static struct eve *eve;
+static struct intel_detect *d;
+
+static void setup(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/nj-detect-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(feed, sizeof(feed), "%s/feed.txt", dir);
+    FILE *fp = fopen(feed, "w");
+    fputs("evil.example\nhttp://evil.example/x.php\nattacker@mail.example\n"
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
+          "198.51.100.0/24\n", fp);
+    fclose(fp);
+    char err[256];
+    const char *specs[1] = { feed };
+    feeds = intel_feeds_new(specs, 1, "", err, sizeof(err));
+    CHECK(feeds != NULL);
+    snprintf(evef, sizeof(evef), "%s/eve.json", dir);
+    eve = eve_open(evef);
+    d = intel_detect_new(feeds, eve, 0);
+}
+
+static int alerts_with(const char *needle)
+{
+    eve_flush(eve);
+    FILE *fp = fopen(evef, "r");
+    char line[8192];
+    int n = 0;
+    while (fp && fgets(line, sizeof(line), fp))
+        if (strstr(line, "\"event_type\":\"alert\"") && strstr(line, needle))
+            n++;
+    if (fp)
+        fclose(fp);
+    return n;
+}
+
+static void flow_init(struct flow *f, uint8_t a3)
+{
+    memset(f, 0, sizeof(*f));
+    f->key.ip_version = 4;
+    f->key.proto = 6;
+    uint8_t *lo = (uint8_t *)&f->key.lo, *hi = (uint8_t *)&f->key.hi;
+    lo[0] = 10; lo[3] = 1;                      /* 10.0.0.1 */
+    hi[0] = 198; hi[1] = 51; hi[2] = 100; hi[3] = a3;
+    f->client_is_lo = 1;
+    f->id = a3;
+}
+
+static void test_flow_addresses(void)
+{
+    static struct flow f;
+    flow_init(&f, 9);
+    intel_on_flow_start(d, &f, 1000000);
+    CHECK_EQ(alerts_with("\"field\":\"dest_ip\""), 1);
+    CHECK_EQ(alerts_with("\"match\":\"network\""), 1);
+    CHECK(f.alerted);
+}
+
+static void test_http_host_and_url(void)
+{
+    static struct flow f;
+    flow_init(&f, 1); /* 198.51.100.1 is in the network too: a third alert */
+    static struct http_tx tx;
+    memset(&tx, 0, sizeof(tx));
+    snprintf(tx.host, sizeof(tx.host), "EVIL.example:80");
+    snprintf(tx.uri, sizeof(tx.uri), "/x.php");
+    intel_on_http(d, &f, 2000000, &tx);
+    CHECK_EQ(alerts_with("\"field\":\"http.hostname\""), 1);
+    CHECK_EQ(alerts_with("\"field\":\"http.url\""), 1);
+    /* the same indicator again on the same flow: no second alert */
+    intel_on_http(d, &f, 2000001, &tx);
+    CHECK_EQ(alerts_with("\"field\":\"http.hostname\""), 1);
+    CHECK(intel_detect_stats(d)->deduplicated >= 2);
+}
+
+static void test_smtp_addresses_and_urls(void)
+{
+    static struct flow f;
+    flow_init(&f, 200); /* outside the listed network */
+    static struct smtp_tx tx;
+    static struct email_info em;
+    memset(&tx, 0, sizeof(tx));
+    memset(&em, 0, sizeof(em));
+    snprintf(tx.mail_from, sizeof(tx.mail_from), "Attacker@Mail.Example");
+    em.n_urls = 1;
+    snprintf(em.urls[0], sizeof(em.urls[0]), "HTTP://EVIL.example:80/x.php");
+    intel_on_smtp(d, &f, 3000000, &tx, &em);
+    CHECK_EQ(alerts_with("\"field\":\"smtp.mail_from\""), 1);
+    CHECK_EQ(alerts_with("\"field\":\"email.url\""), 1);
+    CHECK_EQ(alerts_with("\"field\":\"email.url.host\""), 1);
+}
+
+static void test_file_hash(void)
+{
+    static struct flow f;
+    flow_init(&f, 201);
+    struct file_hashes h;
+    digest3_buffer(DIGEST_ALL, "abc", 3, &h);
+    intel_on_file(d, &f, 4000000, &h, "x.bin");
+    CHECK_EQ(alerts_with("\"field\":\"fileinfo.sha256\""), 1);
+    CHECK_EQ(alerts_with("\"indicator_type\":\"file_sha256\""), 1);
+}
+
+static void test_no_feeds_no_work(void)
+{
+    struct intel_detect *none = intel_detect_new(NULL, eve, 0);
+    static struct flow f;
+    flow_init(&f, 9);
+    uint64_t before = 0;
+    intel_on_flow_start(none, &f, 1);
+    CHECK_EQ(intel_detect_stats(none)->lookups, before);
+    CHECK(!f.alerted);
+    intel_detect_free(none);
+}
+
+static void teardown(void)
+{
+    intel_detect_free(d);
+    eve_close(eve);
+    intel_feeds_free(feeds);
+    unlink(feed);
+    unlink(evef);
+    rmdir(dir);
+}
+
+TEST_LIST(setup, test_flow_addresses, test_http_host_and_url,
+          test_smtp_addresses_and_urls, test_file_hash, test_no_feeds_no_work,
+          teardown)
