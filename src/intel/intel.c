@@ -221,13 +221,26 @@ static bool parse_net(const char *v, uint8_t *addr, int *family, int *plen)
     return true;
 }
 
+/* addr: 16 bytes, host bits already zero. Two multiply-mix rounds: this
+ * runs for every flow end and every address answer. */
 static uint64_t ip_key(const uint8_t *addr, int family, int plen)
 {
-    uint8_t k[18];
-    memcpy(k, addr, 16);
-    k[16] = (uint8_t)family;
-    k[17] = (uint8_t)plen;
-    return hash_bytes(1, k, sizeof(k));
+    uint64_t a, b;
+    memcpy(&a, addr, 8);
+    memcpy(&b, addr + 8, 8);
+    return mix(a ^ mix(b ^ ((uint64_t)family << 8 | (uint64_t)plen)));
+}
+
+/* Copies addr (4 or 16 bytes) into out[16] keeping the first plen bits. */
+static void mask_addr(const uint8_t *addr, int family, int plen, uint8_t *out)
+{
+    memset(out, 0, 16);
+    memcpy(out, addr, family == 4 ? 4 : 16);
+    int full = plen / 8, rest = plen % 8;
+    if (full < 16) {
+        out[full] &= (uint8_t)(0xff00 >> rest);
+        memset(out + full + 1, 0, (size_t)(15 - full));
+    }
 }
 
 static bool unreserved(int c)
@@ -505,10 +518,8 @@ const struct ioc *intel_match_ip(const struct intel_set *s,
     for (int plen = max; plen >= 0; plen--) {
         if (!present[plen])
             continue;
-        uint8_t m[16] = { 0 };
-        memcpy(m, addr, family == 4 ? 4 : 16);
-        for (int i = plen; i < 128; i++)
-            m[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+        uint8_t m[16];
+        mask_addr(addr, family, plen, m);
         uint64_t key = ip_key(m, family, plen);
         size_t j = key & (s->ips.cap - 1);
         while (s->ips.s[j].hash) {

@@ -220,10 +220,12 @@ def check(args):
                 notes["http_reversed_flows"] += 1
                 k = rk
             n = nh.get(k, {"req": [], "status": []})
+            if c["req"] == n["req"] and c["status"] == n["status"]:
+                continue
             why = http_difference(c, n)
             if why:
                 notes[why] += 1
-            elif c["req"] != n["req"] or c["status"] != n["status"]:
+            else:
                 problems.append("http %s: tshark %s, nightjar %s" % (k, dict(c), dict(n)))
         for k in nh:
             if k not in th and (k[2], k[3], k[0], k[1]) not in th:
