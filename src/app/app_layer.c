@@ -61,7 +61,7 @@ struct app_flow {
 
 struct app_stats {
     uint64_t flows_parsed, memcap_refused, windows_scanned, alerts;
-    uint64_t alerts_deduplicated, dns_unanswered, dns_tcp_too_long;
+    uint64_t alerts_deduplicated, alerts_dedup_full, dns_unanswered;
     uint64_t files;
 };
 
@@ -279,6 +279,8 @@ static bool first_alert(struct app_layer *al, struct app_flow *a, uint32_t sid)
         }
     if (a->n_alerted < ALERTED_MAX)
         a->alerted[a->n_alerted++] = sid;
+    else
+        al->st.alerts_dedup_full++; /* remembered no more: may alert again */
     return true;
 }
 
@@ -685,6 +687,7 @@ void app_layer_write_stats(struct json *j, const void *ctx)
     json_kv_u64(j, "scan_timeouts", ct->scan_timeouts);
     json_kv_u64(j, "alerts", al->st.alerts);
     json_kv_u64(j, "alerts_deduplicated", al->st.alerts_deduplicated);
+    json_kv_u64(j, "alerts_dedup_full", al->st.alerts_dedup_full);
     json_kv_u64(j, "stored", ct->stored);
     json_kv_u64(j, "already_stored", ct->already_stored);
     json_kv_u64(j, "store_errors", ct->store_errors);

@@ -66,13 +66,15 @@ static void alert(struct intel_detect *d, struct flow *f, uint64_t now,
 {
     d->st.matches++;
     uint32_t key = hit_key(ev);
-    for (unsigned i = 0; i < f->n_intel_hits && i < 4; i++)
+    for (unsigned i = 0; i < f->n_intel_hits && i < FLOW_INTEL_HITS; i++)
         if (f->intel_hits[i] == key) {
             d->st.deduplicated++;
             return;
         }
-    if (f->n_intel_hits < 4)
+    if (f->n_intel_hits < FLOW_INTEL_HITS)
         f->intel_hits[f->n_intel_hits++] = key;
+    else
+        d->st.dedup_full++; /* remembered no more: this one may alert again */
     f->alerted = 1;
     d->st.alerts++;
     if (d->eve)

@@ -30,6 +30,7 @@
 
 struct intel_detect_stats {
     uint64_t lookups, matches, alerts, deduplicated;
+    uint64_t dedup_full;  /* a flow matched more indicators than it remembers */
 };
 
 struct intel_detect;

@@ -110,7 +110,8 @@ struct flow {
     struct tls_summary *tls_sum;        /* what is kept once it is logged */
     struct app_flow *app;               /* HTTP/SMTP/DNS state (app_layer.c) */
     uint32_t name_slot, name_gen;       /* passive DNS name of the server */
-    uint32_t intel_hits[4];             /* indicators already alerted on */
+#define FLOW_INTEL_HITS 8
+    uint32_t intel_hits[FLOW_INTEL_HITS]; /* indicators already alerted on */
     uint8_t n_intel_hits;
     uint8_t alerted;                    /* an alert named this flow */
     uint16_t splt_n;                    /* entries used */

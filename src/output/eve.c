@@ -497,6 +497,7 @@ static void stats_intel(struct json *j, const struct eve_stats_input *in)
         json_kv_u64(j, "matches", d->matches);
         json_kv_u64(j, "alerts", d->alerts);
         json_kv_u64(j, "deduplicated", d->deduplicated);
+        json_kv_u64(j, "dedup_full", d->dedup_full);
     }
     json_kv_u64(j, "indicators", intel_feeds_total(in->intel));
     json_kv_u64(j, "swaps", intel_feeds_swaps(in->intel));
