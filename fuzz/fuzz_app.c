@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct http_state *h = http_state_new();
         chunks(data, size, http_chunk, h);
         http_gap(h, 1, size % 7, &http_cb, NULL, &hst);
-        http_finish(h, 2, &lim, &http_cb, NULL, &hst);
+        http_finish(h, &http_cb, NULL, &hst);
         http_state_reset(h);
         http_state_free(h);
     } else if (mode == 2) {

@@ -62,6 +62,7 @@ struct app_flow {
 struct app_stats {
     uint64_t flows_parsed, memcap_refused, windows_scanned, alerts;
     uint64_t alerts_deduplicated, alerts_dedup_full, dns_unanswered;
+    uint64_t dns_pending_over_cap;
     uint64_t files;
 };
 
@@ -416,14 +417,16 @@ static void smtp_data(struct app_layer *al, struct flow *f,
 
 /* --- DNS --------------------------------------------------------------- */
 
-static int64_t dns_pair(struct app_flow *a, const struct dns_msg *m,
-                        uint64_t now)
+static int64_t dns_pair(struct app_layer *al, struct app_flow *a,
+                        const struct dns_msg *m, uint64_t now)
 {
     if (!a)
         return -1;
     if (!m->response) {
-        if (a->n_pend == DNS_PENDING_MAX) /* oldest query gave up on */
+        if (a->n_pend == DNS_PENDING_MAX) { /* oldest query gave up on */
             memmove(a->pend, a->pend + 1, sizeof(a->pend[0]) * --a->n_pend);
+            al->st.dns_pending_over_cap++;
+        }
         a->pend[a->n_pend].id = m->id;
         a->pend[a->n_pend++].usec = now;
         return -1;
@@ -462,7 +465,7 @@ static void dns_message(struct app_layer *al, struct flow *f,
 {
     if (!dns_parse(d, n, &al->dns, &al->dns_st))
         return;
-    int64_t lat = dns_pair(app_of(al, f), &al->dns, now);
+    int64_t lat = dns_pair(al, app_of(al, f), &al->dns, now);
     dns_remember(al, &al->dns, now);
     if (al->eve)
         eve_write_dns(al->eve, f, now, (uint16_t)al->cfg.community_id_seed,
@@ -606,7 +609,7 @@ void app_flow_end(struct app_layer *al, struct flow *f, uint64_t now)
         return;
     struct app_ctx c = { al, f, now };
     if (a->http)
-        http_finish(a->http, now, &al->http_lim, &http_cb, &c, &al->http_st);
+        http_finish(a->http, &http_cb, &c, &al->http_st);
     if (a->smtp)
         smtp_finish(a->smtp, &smtp_cb, &c, &al->smtp_st);
     al->st.dns_unanswered += a->n_pend;
@@ -627,6 +630,7 @@ void app_layer_write_stats(struct json *j, const void *ctx)
     json_kv_u64(j, "queries", al->dns_st.queries);
     json_kv_u64(j, "responses", al->dns_st.responses);
     json_kv_u64(j, "unanswered", al->st.dns_unanswered);
+    json_kv_u64(j, "pending_over_cap", al->st.dns_pending_over_cap);
 #define DNS_W(n) json_kv_u64(j, #n, al->dns_st.n);
     DNS_ERRORS(DNS_W)
 #undef DNS_W

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/text.h"
+
 #define WAYS 4
 
 struct dns_cache {
@@ -40,11 +42,7 @@ void dns_cache_free(struct dns_cache *c)
 
 static uint32_t addr_hash(const struct ip_addr *a, uint8_t v)
 {
-    uint32_t h = 2166136261u ^ v;
-    const uint8_t *b = (const uint8_t *)a;
-    for (size_t i = 0; i < sizeof(*a); i++)
-        h = (h ^ b[i]) * 16777619u;
-    return h;
+    return fnv1a(FNV1A_SEED ^ v, a, sizeof(*a));
 }
 
 static bool same(const struct dns_cache_entry *e, const struct ip_addr *a,

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fingerprint/ja3.h"
-#include "fingerprint/ja4.h"
 #include "output/eve_intel.h"
 
 struct intel_detect {
@@ -37,11 +35,6 @@ void intel_detect_set_dns(struct intel_detect *d, const struct dns_cache *c)
 {
     if (d)
         d->dns = c;
-}
-
-bool intel_detect_active(const struct intel_detect *d)
-{
-    return d && intel_feeds_count(d->feeds) > 0;
 }
 
 const struct intel_detect_stats *intel_detect_stats(const struct intel_detect *d)
@@ -83,33 +76,75 @@ static void alert(struct intel_detect *d, struct flow *f, uint64_t now,
 
 /* --- lookups over every feed ------------------------------------------- */
 
-static void check_ip(struct intel_detect *d, struct flow *f, uint64_t now,
-                     const uint8_t *addr, int family, const char *event,
-                     const char *field)
+enum query_kind { Q_IP, Q_DOMAIN, Q_STR };
+
+/* One value to look up in every feed, and where it came from. */
+struct query {
+    enum query_kind kind;
+    enum ioc_type type;            /* Q_STR */
+    const uint8_t *addr;           /* Q_IP: 4 or 16 bytes */
+    int family;
+    const char *value;             /* Q_DOMAIN, Q_STR */
+    const char *event, *field;
+    const struct dns_cache_entry *resolved; /* Q_DOMAIN via the DNS cache */
+};
+
+static const struct ioc *lookup_one(const struct intel_set *s,
+                                    const struct query *q, bool *exact)
 {
-    for (int i = 0; i < intel_feeds_count(d->feeds); i++) {
-        const struct intel_set *s = intel_feeds_set(d->feeds, i);
-        if (!s)
-            continue;
-        d->st.lookups++;
-        const struct ioc *x = intel_match_ip(s, addr, family);
-        if (!x)
-            continue;
-        char a[INET6_ADDRSTRLEN];
-        inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a));
-        bool net = x->prefix != (family == 4 ? 32 : 128);
-        struct intel_evidence ev = { s, x, event, field, a,
-                                     net ? "network" : "exact", "" };
-        snprintf(ev.path, sizeof(ev.path), net ? "%s %s is in network %s" : "%s %s is indicator %s",
-                 field, a, intel_text(s, x->value));
-        alert(d, f, now, &ev);
+    *exact = true;
+    switch (q->kind) {
+    case Q_IP: {
+        const struct ioc *x = intel_match_ip(s, q->addr, q->family);
+        *exact = x && x->prefix == (q->family == 4 ? 32 : 128);
+        return x;
+    }
+    case Q_DOMAIN:
+        return intel_match_domain(s, q->value, exact);
+    default:
+        return intel_match(s, q->type, q->value);
     }
 }
 
-static void check_domain(struct intel_detect *d, struct flow *f, uint64_t now,
-                         const char *name, const char *event, const char *field)
+/* The evidence's value, match kind and path for a hit. */
+static void describe(struct intel_evidence *ev, const struct query *q,
+                     bool exact, char *text, size_t textlen)
 {
-    if (!name || !*name)
+    const char *ind = intel_text(ev->set, ev->ioc->value);
+    if (q->kind == Q_IP) {
+        inet_ntop(q->family == 4 ? AF_INET : AF_INET6, q->addr, text,
+                  (socklen_t)textlen);
+        ev->value = text;
+        ev->how = exact ? "exact" : "network";
+        snprintf(ev->path, sizeof(ev->path), exact ? "%s %s is indicator %s"
+                 : "%s %s is in network %s", q->field, text, ind);
+    } else if (q->resolved) {
+        char ts[64];
+        eve_format_time(q->resolved->seen_usec, ts, sizeof(ts));
+        inet_ntop(q->family == 4 ? AF_INET : AF_INET6, q->addr, text,
+                  (socklen_t)textlen);
+        ev->value = text;
+        ev->how = "resolved";
+        snprintf(ev->path, sizeof(ev->path), "%s %s resolved from %s at %s%s%s",
+                 q->field, text, q->value, ts,
+                 exact ? "" : ", a subdomain of indicator ", exact ? "" : ind);
+    } else if (q->kind == Q_DOMAIN) {
+        ev->value = q->value;
+        ev->how = exact ? "exact" : "subdomain";
+        snprintf(ev->path, sizeof(ev->path), exact ? "%s %s is indicator %s"
+                 : "%s %s is a subdomain of indicator %s", q->field, q->value, ind);
+    } else {
+        ev->value = q->value;
+        ev->how = "exact";
+        snprintf(ev->path, sizeof(ev->path), "%s %s is indicator %s (%s)",
+                 q->field, q->value, ind, ioc_type_name(q->type));
+    }
+}
+
+static void match_all(struct intel_detect *d, struct flow *f, uint64_t now,
+                      const struct query *q)
+{
+    if (q->kind != Q_IP && (!q->value || !*q->value))
         return;
     for (int i = 0; i < intel_feeds_count(d->feeds); i++) {
         const struct intel_set *s = intel_feeds_set(d->feeds, i);
@@ -117,37 +152,41 @@ static void check_domain(struct intel_detect *d, struct flow *f, uint64_t now,
             continue;
         d->st.lookups++;
         bool exact;
-        const struct ioc *x = intel_match_domain(s, name, &exact);
+        const struct ioc *x = lookup_one(s, q, &exact);
         if (!x)
             continue;
-        struct intel_evidence ev = { s, x, event, field, name,
-                                     exact ? "exact" : "subdomain", "" };
-        snprintf(ev.path, sizeof(ev.path), exact ? "%s %s is indicator %s"
-                 : "%s %s is a subdomain of indicator %s", field, name,
-                 intel_text(s, x->value));
+        char text[INET6_ADDRSTRLEN];
+        struct intel_evidence ev = { .set = s, .ioc = x, .event = q->event,
+                                     .field = q->field };
+        describe(&ev, q, exact, text, sizeof(text));
         alert(d, f, now, &ev);
     }
+}
+
+static void check_ip(struct intel_detect *d, struct flow *f, uint64_t now,
+                     const uint8_t *addr, int family, const char *event,
+                     const char *field)
+{
+    struct query q = { .kind = Q_IP, .addr = addr, .family = family,
+                       .event = event, .field = field };
+    match_all(d, f, now, &q);
+}
+
+static void check_domain(struct intel_detect *d, struct flow *f, uint64_t now,
+                         const char *name, const char *event, const char *field)
+{
+    struct query q = { .kind = Q_DOMAIN, .value = name, .event = event,
+                       .field = field };
+    match_all(d, f, now, &q);
 }
 
 static void check_str(struct intel_detect *d, struct flow *f, uint64_t now,
                       enum ioc_type t, const char *value, const char *event,
                       const char *field)
 {
-    if (!value || !*value)
-        return;
-    for (int i = 0; i < intel_feeds_count(d->feeds); i++) {
-        const struct intel_set *s = intel_feeds_set(d->feeds, i);
-        if (!s)
-            continue;
-        d->st.lookups++;
-        const struct ioc *x = intel_match(s, t, value);
-        if (!x)
-            continue;
-        struct intel_evidence ev = { s, x, event, field, value, "exact", "" };
-        snprintf(ev.path, sizeof(ev.path), "%s %s is indicator %s (%s)", field,
-                 value, intel_text(s, x->value), ioc_type_name(t));
-        alert(d, f, now, &ev);
-    }
+    struct query q = { .kind = Q_STR, .type = t, .value = value, .event = event,
+                       .field = field };
+    match_all(d, f, now, &q);
 }
 
 /* A name that may be an address literal (Host: 1.2.3.4:8080, a URL). */
@@ -232,24 +271,10 @@ void intel_on_flow_start(struct intel_detect *d, struct flow *f, uint64_t now)
     const struct dns_cache_entry *n = dns_cache_get(d->dns, ref);
     if (!n)
         return;
-    for (int i = 0; i < intel_feeds_count(d->feeds); i++) {
-        const struct intel_set *s = intel_feeds_set(d->feeds, i);
-        if (!s)
-            continue;
-        d->st.lookups++;
-        bool exact;
-        const struct ioc *x = intel_match_domain(s, n->name, &exact);
-        if (!x)
-            continue;
-        char a[INET6_ADDRSTRLEN], ts[64];
-        inet_ntop(fam == 4 ? AF_INET : AF_INET6, flow_addr(f, 1), a, sizeof(a));
-        eve_format_time(n->seen_usec, ts, sizeof(ts));
-        struct intel_evidence ev = { s, x, "flow", "dest_ip", a, "resolved", "" };
-        snprintf(ev.path, sizeof(ev.path), "dest_ip %s resolved from %s at %s%s%s",
-                 a, n->name, ts, exact ? "" : ", a subdomain of indicator ",
-                 exact ? "" : intel_text(s, x->value));
-        alert(d, f, now, &ev);
-    }
+    struct query q = { .kind = Q_DOMAIN, .value = n->name, .resolved = n,
+                       .addr = (const uint8_t *)flow_addr(f, 1), .family = fam,
+                       .event = "flow", .field = "dest_ip" };
+    match_all(d, f, now, &q);
 }
 
 void intel_on_dns(struct intel_detect *d, struct flow *f, uint64_t now,
@@ -273,11 +298,6 @@ void intel_on_dns(struct intel_detect *d, struct flow *f, uint64_t now,
     }
 }
 
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-    hex_lower(b, n, out);
-}
-
 /* "CN=x, O=y" -> "x" */
 static void common_name(const char *subject, char *out, size_t len)
 {
@@ -290,31 +310,25 @@ static void common_name(const char *subject, char *out, size_t len)
 }
 
 void intel_on_tls(struct intel_detect *d, struct flow *f, uint64_t now,
-                  const struct tls_session *s)
+                  const struct tls_session *s, const struct tls_summary *sum)
 {
     if (!active(d))
         return;
     const char *ev = s->quic.is_quic ? "quic" : "tls";
-    char str[JA3_STR_MAX], h[65];
-    if (s->have_ch) {
+    char h[65];
+    if (s->have_ch)
         check_domain(d, f, now, s->ch.sni, ev, "tls.sni");
-        if (!s->ch.sslv2) {
-            ja3_client(&s->ch, str, sizeof(str), h);
-            check_str(d, f, now, IOC_JA3, h, ev, "tls.ja3.hash");
-        }
-        char ja4[JA4_LEN];
-        ja4_client(&s->ch, s->quic.is_quic ? 'q' : s->dtls ? 'd' : 't', ja4);
-        check_str(d, f, now, IOC_JA4, ja4, ev, "tls.ja4");
-    }
-    if (s->have_sh_first) {
-        ja3_server(&s->sh_first, str, sizeof(str), h);
-        check_str(d, f, now, IOC_JA3S, h, ev, "tls.ja3s.hash");
-    }
+    if (sum->has_ja3)
+        check_str(d, f, now, IOC_JA3, sum->ja3, ev, "tls.ja3.hash");
+    if (sum->has_ja4)
+        check_str(d, f, now, IOC_JA4, sum->ja4, ev, "tls.ja4");
+    if (sum->has_ja3s)
+        check_str(d, f, now, IOC_JA3S, sum->ja3s, ev, "tls.ja3s.hash");
     for (unsigned i = 0; i < s->n_certs; i++) {
         const struct x509_info *x = &s->certs[i];
-        hex(x->sha1, 20, h);
+        hex_lower(x->sha1, 20, h);
         check_str(d, f, now, IOC_CERT_SHA1, h, ev, "tls.certificates.fingerprint");
-        hex(x->sha256, 32, h);
+        hex_lower(x->sha256, 32, h);
         check_str(d, f, now, IOC_CERT_SHA256, h, ev, "tls.certificates.sha256");
         check_str(d, f, now, IOC_CERT_SUBJECT, x->subject, ev, "tls.certificates.subject");
         check_str(d, f, now, IOC_CERT_ISSUER, x->issuer, ev, "tls.certificates.issuerdn");
@@ -328,7 +342,7 @@ void intel_on_tls(struct intel_detect *d, struct flow *f, uint64_t now,
     }
     /* certificates beyond those parsed are known by their SHA-1 */
     for (unsigned i = s->n_certs; i < s->chain_len && i < TLS_MAX_CHAIN; i++) {
-        hex(s->chain_sha1[i], 20, h);
+        hex_lower(s->chain_sha1[i], 20, h);
         check_str(d, f, now, IOC_CERT_SHA1, h, ev, "tls.chain_sha1");
     }
 }
@@ -383,15 +397,15 @@ void intel_on_file(struct intel_detect *d, struct flow *f, uint64_t now,
     (void)name;
     char x[65];
     if (h->mask & (1u << DIGEST_MD5)) {
-        hex(h->md5, 16, x);
+        hex_lower(h->md5, 16, x);
         check_str(d, f, now, IOC_FILE_MD5, x, "fileinfo", "fileinfo.md5");
     }
     if (h->mask & (1u << DIGEST_SHA1)) {
-        hex(h->sha1, 20, x);
+        hex_lower(h->sha1, 20, x);
         check_str(d, f, now, IOC_FILE_SHA1, x, "fileinfo", "fileinfo.sha1");
     }
     if (h->mask & (1u << DIGEST_SHA256)) {
-        hex(h->sha256, 32, x);
+        hex_lower(h->sha256, 32, x);
         check_str(d, f, now, IOC_FILE_SHA256, x, "fileinfo", "fileinfo.sha256");
     }
 }

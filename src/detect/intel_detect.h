@@ -26,6 +26,7 @@
 #include "proto/mime.h"
 #include "proto/smtp.h"
 #include "proto/tls.h"
+#include "fingerprint/summary.h"
 #include "util/digest.h"
 
 struct intel_detect_stats {
@@ -40,13 +41,13 @@ struct intel_detect *intel_detect_new(struct intel_feeds *feeds,
                                       struct eve *eve, uint16_t cid_seed);
 void intel_detect_free(struct intel_detect *d);
 void intel_detect_set_dns(struct intel_detect *d, const struct dns_cache *c);
-bool intel_detect_active(const struct intel_detect *d);
 
 void intel_on_flow_start(struct intel_detect *d, struct flow *f, uint64_t now);
 void intel_on_dns(struct intel_detect *d, struct flow *f, uint64_t now,
                   const struct dns_msg *m);
+/* sum: the handshake's summary (its fingerprints are not computed again). */
 void intel_on_tls(struct intel_detect *d, struct flow *f, uint64_t now,
-                  const struct tls_session *s);
+                  const struct tls_session *s, const struct tls_summary *sum);
 void intel_on_http(struct intel_detect *d, struct flow *f, uint64_t now,
                    const struct http_tx *tx);
 void intel_on_smtp(struct intel_detect *d, struct flow *f, uint64_t now,

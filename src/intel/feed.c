@@ -312,7 +312,7 @@ static void zeek_line(struct intel_builder *b, uint32_t feed, char *line,
     }
     char *f[MAX_FIELDS];
     if (!strncmp(line, "#fields", 7)) {
-        int n = split_csv(line + 8, z->sep, f, MAX_FIELDS);
+        int n = split_csv(line[7] ? line + 8 : line + 7, z->sep, f, MAX_FIELDS);
         for (int i = 0; i < n; i++) {
             if (!strcmp(f[i], "indicator")) z->ind = i;
             else if (!strcmp(f[i], "indicator_type")) z->type = i;

@@ -120,11 +120,13 @@ static bool stix_pattern(const char *p, int *types, char (*vals)[512], int max,
             snprintf(why, whylen, "object path %s", path);
             return false;
         }
-        if (*n < max) {
-            types[*n] = t;
-            snprintf(vals[*n], 512, "%s", v);
-            (*n)++;
+        if (*n == max) {
+            snprintf(why, whylen, "more than %d comparisons in one pattern", max);
+            return false;
         }
+        types[*n] = t;
+        snprintf(vals[*n], 512, "%s", v);
+        (*n)++;
         while (isspace((unsigned char)*p))
             p++;
         if (!strncmp(p, "AND", 3)) {

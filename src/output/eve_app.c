@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/digest.h"
+#include "util/text.h"
 
 /* --- dns --------------------------------------------------------------- */
 
@@ -321,12 +322,7 @@ uint32_t eve_content_sid(const struct content_match *m)
     const char *sid = meta_value(m, "sid");
     if (sid && atol(sid) > 0)
         return (uint32_t)atol(sid);
-    uint32_t h = 2166136261u;
-    for (const char *s = m->ns; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    h = (h ^ ':') * 16777619u;
-    for (const char *s = m->rule; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
+    uint32_t h = fnv1a_str(fnv1a(fnv1a_str(FNV1A_SEED, m->ns), ":", 1), m->rule);
     return 9000000u + h % 1000000u;
 }
 

@@ -4,17 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint32_t fnv(uint32_t h, const char *s)
-{
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
+#include "util/text.h"
 
 uint32_t eve_intel_sid(const struct intel_evidence *ev)
 {
-    uint32_t h = fnv(2166136261u, intel_feed_name(ev->set, ev->ioc->feed));
-    h = fnv((h ^ ':') * 16777619u, intel_text(ev->set, ev->ioc->value));
+    uint32_t h = fnv1a_str(FNV1A_SEED, intel_feed_name(ev->set, ev->ioc->feed));
+    h = fnv1a_str(fnv1a(h, ":", 1), intel_text(ev->set, ev->ioc->value));
     return 8000000u + h % 1000000u;
 }
 

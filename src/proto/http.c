@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "util/line.h"
+#include "util/text.h"
 
 enum hstate {
     HS_START, HS_HEADERS, HS_BODY_CL, HS_CHUNK_SIZE, HS_CHUNK_DATA,
@@ -93,14 +94,6 @@ void http_state_free(struct http_state *h)
     free(h);
 }
 
-static void copy_field(char *dst, size_t n, const char *v, size_t vlen)
-{
-    if (vlen >= n)
-        vlen = n - 1;
-    memcpy(dst, v, vlen);
-    dst[vlen] = '\0';
-}
-
 /* --- transactions ------------------------------------------------------ */
 
 static struct http_tx *ring_at(struct http_state *h, unsigned i)
@@ -163,13 +156,13 @@ static bool parse_request_line(const char *l, struct http_tx *t)
         m++;
     if (!m || l[m] != ' ')
         return false;
-    copy_field(t->method, sizeof(t->method), l, m);
+    text_copy(t->method, sizeof(t->method), l, m);
     const char *uri = l + m + 1;
     const char *sp = strrchr(uri, ' ');
     if (!sp || strncmp(sp + 1, "HTTP/", 5) != 0)
         return false;
-    copy_field(t->uri, sizeof(t->uri), uri, (size_t)(sp - uri));
-    copy_field(t->protocol, sizeof(t->protocol), sp + 1, strlen(sp + 1));
+    text_copy(t->uri, sizeof(t->uri), uri, (size_t)(sp - uri));
+    text_copy(t->protocol, sizeof(t->protocol), sp + 1, strlen(sp + 1));
     return true;
 }
 
@@ -273,20 +266,20 @@ static void header(struct http_dir *d, int dir, const char *l)
     if (name_is(l, n, "content-disposition"))
         disposition_filename(v, t->filename, sizeof(t->filename));
     else if (name_is(l, n, "content-type"))
-        copy_field(dir ? t->resp_content_type : t->req_content_type,
+        text_copy(dir ? t->resp_content_type : t->req_content_type,
                    sizeof(t->resp_content_type), v, vl);
     else if (dir == 0 && name_is(l, n, "host"))
-        copy_field(t->host, sizeof(t->host), v, vl);
+        text_copy(t->host, sizeof(t->host), v, vl);
     else if (dir == 0 && name_is(l, n, "user-agent"))
-        copy_field(t->user_agent, sizeof(t->user_agent), v, vl);
+        text_copy(t->user_agent, sizeof(t->user_agent), v, vl);
     else if (dir == 0 && name_is(l, n, "referer"))
-        copy_field(t->referer, sizeof(t->referer), v, vl);
+        text_copy(t->referer, sizeof(t->referer), v, vl);
     else if (dir == 0 && name_is(l, n, "x-forwarded-for"))
-        copy_field(t->xff, sizeof(t->xff), v, vl);
+        text_copy(t->xff, sizeof(t->xff), v, vl);
     else if (dir == 1 && name_is(l, n, "location"))
-        copy_field(t->location, sizeof(t->location), v, vl);
+        text_copy(t->location, sizeof(t->location), v, vl);
     else if (dir == 1 && name_is(l, n, "server"))
-        copy_field(t->server, sizeof(t->server), v, vl);
+        text_copy(t->server, sizeof(t->server), v, vl);
 }
 
 /* --- bodies ------------------------------------------------------------ */
@@ -298,7 +291,7 @@ static const char *uri_basename(const char *uri, char *buf, size_t n)
     for (size_t i = 0; i < len; i++)
         if (uri[i] == '/')
             b = uri + i + 1;
-    copy_field(buf, n, b, (size_t)(uri + len - b));
+    text_copy(buf, n, b, (size_t)(uri + len - b));
     return buf;
 }
 
@@ -471,7 +464,7 @@ static bool start_line(struct http_state *h, int dir, uint64_t now,
             t->have_response = true;
         const char *sp = strchr(l, ' ');
         if (!t->protocol[0])
-            copy_field(t->protocol, sizeof(t->protocol), l, (size_t)(sp - l));
+            text_copy(t->protocol, sizeof(t->protocol), l, (size_t)(sp - l));
         d->tx = t;
         st->responses++;
     }
@@ -674,13 +667,9 @@ void http_gap(struct http_state *h, int dir, uint64_t len,
     h->stopped = true; /* lost our place in the framing */
 }
 
-void http_finish(struct http_state *h, uint64_t now,
-                 const struct http_limits *lim,
-                 const struct http_callbacks *cb, void *ctx,
-                 struct http_stats *st)
+void http_finish(struct http_state *h, const struct http_callbacks *cb,
+                 void *ctx, struct http_stats *st)
 {
-    (void)now;
-    (void)lim;
     for (int dir = 0; dir < 2; dir++) {
         struct http_dir *d = &h->d[dir];
         if (d->state == HS_BODY_CLOSE) {

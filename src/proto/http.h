@@ -107,9 +107,7 @@ void http_gap(struct http_state *h, int dir, uint64_t len,
 
 /* End of the flow: bodies read until close end here; transactions still
  * open are reported. */
-void http_finish(struct http_state *h, uint64_t now_usec,
-                 const struct http_limits *lim,
-                 const struct http_callbacks *cb, void *ctx,
-                 struct http_stats *st);
+void http_finish(struct http_state *h, const struct http_callbacks *cb,
+                 void *ctx, struct http_stats *st);
 
 #endif

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/text.h"
+
 #define HDR_VALUE_MAX 8192
 
 enum cte { CTE_IDENTITY, CTE_BASE64, CTE_QP };
@@ -26,14 +28,6 @@ struct walk {
     void *ctx;
     struct mime_stats *st;
 };
-
-static void copy_str(char *dst, size_t n, const char *src, size_t len)
-{
-    if (len >= n)
-        len = n - 1;
-    memcpy(dst, src, len);
-    dst[len] = '\0';
-}
 
 /* --- transfer encodings ------------------------------------------------ */
 
@@ -143,7 +137,7 @@ void mime_decode_words(const char *in, size_t len, char *out, size_t outlen)
                     }
             if (endw) {
                 char charset[64];
-                copy_str(charset, sizeof(charset), cs, (size_t)(q1 - cs));
+                text_copy(charset, sizeof(charset), cs, (size_t)(q1 - cs));
                 char *star = strchr(charset, '*'); /* RFC 2231 language */
                 if (star)
                     *star = '\0';
@@ -295,7 +289,7 @@ static bool get_param(const char *hv, const char *key, char *out,
             if (ext && section == 0) { /* charset'language'value */
                 const char *a = strchr(raw, '\''), *b = a ? strchr(a + 1, '\'') : NULL;
                 if (a && b) {
-                    copy_str(charset, sizeof(charset), raw, (size_t)(a - raw));
+                    text_copy(charset, sizeof(charset), raw, (size_t)(a - raw));
                     val = b + 1;
                 }
                 extended = true;
@@ -319,11 +313,11 @@ static bool get_param(const char *hv, const char *key, char *out,
         size_t co = 0;
         to_utf8(charset, out, o, conv, sizeof(conv), &co);
         conv[co] = '\0';
-        copy_str(out, outlen, conv, co);
+        text_copy(out, outlen, conv, co);
     } else if (found && strstr(out, "=?")) {
         char dec[512];
         mime_decode_words(out, strlen(out), dec, sizeof(dec));
-        copy_str(out, outlen, dec, strlen(dec));
+        text_copy(out, outlen, dec, strlen(dec));
     }
     return found;
 }
@@ -332,7 +326,7 @@ static void part_header(struct part *pt, const char *name, const char *val)
 {
     if (!strcmp(name, "content-type")) {
         size_t n = strcspn(val, "; \t");
-        copy_str(pt->type, sizeof(pt->type), val, n);
+        text_copy(pt->type, sizeof(pt->type), val, n);
         for (char *c = pt->type; *c; c++)
             *c = (char)tolower((unsigned char)*c);
         get_param(val, "boundary", pt->boundary, sizeof(pt->boundary));
@@ -347,7 +341,7 @@ static void part_header(struct part *pt, const char *name, const char *val)
         pt->attachment = !strncasecmp(val, "attachment", 10);
         char fn[256];
         if (get_param(val, "filename", fn, sizeof(fn)))
-            copy_str(pt->filename, sizeof(pt->filename), fn, strlen(fn));
+            text_copy(pt->filename, sizeof(pt->filename), fn, strlen(fn));
     }
 }
 
@@ -397,7 +391,7 @@ static void addresses(const char *v, char (*out)[MIME_ADDR_MAX], unsigned *n,
             (*over)++;
             continue;
         }
-        copy_str(out[*n], MIME_ADDR_MAX, start, (size_t)(end - start));
+        text_copy(out[*n], MIME_ADDR_MAX, start, (size_t)(end - start));
         (*n)++;
     }
 }
@@ -440,14 +434,14 @@ static void top_header(struct walk *w, const char *name, const char *val)
         if (!strcmp(e->header_names[i], name))
             seen = true;
     if (!seen && e->n_headers < MIME_MAX_HEADER_NAMES)
-        copy_str(e->header_names[e->n_headers++], sizeof(e->header_names[0]),
+        text_copy(e->header_names[e->n_headers++], sizeof(e->header_names[0]),
                  name, strlen(name));
     if (!strcmp(name, "from")) {
         char from[1][MIME_ADDR_MAX];
         unsigned nf = 0, over = 0;
         addresses(val, from, &nf, 1, &over);
         if (nf)
-            copy_str(e->from, sizeof(e->from), from[0], strlen(from[0]));
+            text_copy(e->from, sizeof(e->from), from[0], strlen(from[0]));
     } else if (!strcmp(name, "to")) {
         addresses(val, e->to, &e->n_to, MIME_MAX_ADDRS, &e->addrs_over_cap);
     } else if (!strcmp(name, "cc")) {
@@ -456,15 +450,15 @@ static void top_header(struct walk *w, const char *name, const char *val)
         decode_header_text(val, e->subject, sizeof(e->subject));
     } else if (!strcmp(name, "message-id")) {
         size_t s = val[0] == '<' ? 1 : 0, n = strcspn(val + s, ">");
-        copy_str(e->message_id, sizeof(e->message_id), val + s, n);
+        text_copy(e->message_id, sizeof(e->message_id), val + s, n);
     } else if (!strcmp(name, "date")) {
-        copy_str(e->date, sizeof(e->date), val, strlen(val));
+        text_copy(e->date, sizeof(e->date), val, strlen(val));
     } else if (!strcmp(name, "user-agent") || !strcmp(name, "x-mailer")) {
-        copy_str(e->user_agent, sizeof(e->user_agent), val, strlen(val));
+        text_copy(e->user_agent, sizeof(e->user_agent), val, strlen(val));
     } else if (!strcmp(name, "content-type")) {
-        copy_str(e->content_type, sizeof(e->content_type), val, strlen(val));
+        text_copy(e->content_type, sizeof(e->content_type), val, strlen(val));
     } else if (!strcmp(name, "mime-version")) {
-        copy_str(e->mime_version, sizeof(e->mime_version), val, strlen(val));
+        text_copy(e->mime_version, sizeof(e->mime_version), val, strlen(val));
     } else if (!strcmp(name, "received")) {
         e->n_received++;
     }
@@ -505,7 +499,7 @@ static void add_url(struct walk *w, const char *u, size_t n)
         w->st->urls_over_cap++;
         return;
     }
-    copy_str(e->urls[e->n_urls++], MIME_URL_MAX, clean, o);
+    text_copy(e->urls[e->n_urls++], MIME_URL_MAX, clean, o);
     w->st->urls++;
 }
 
@@ -604,7 +598,7 @@ static void leaf(struct walk *w, const struct part *pt, const uint8_t *b,
     if (attach) {
         struct email_info *e = w->info;
         if (e->n_attachments < MIME_MAX_ATTACHMENTS)
-            copy_str(e->attachments[e->n_attachments++],
+            text_copy(e->attachments[e->n_attachments++],
                      sizeof(e->attachments[0]), pt->filename,
                      strlen(pt->filename));
         else

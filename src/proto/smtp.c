@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "util/line.h"
+#include "util/text.h"
 
 enum cmd {
     CMD_OTHER, CMD_HELO, CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_BDAT, CMD_RSET,
@@ -63,14 +64,6 @@ void smtp_state_free(struct smtp_state *s)
         return;
     free(s->msg);
     free(s);
-}
-
-static void copy_str(char *dst, size_t n, const char *src, size_t len)
-{
-    if (len >= n)
-        len = n - 1;
-    memcpy(dst, src, len);
-    dst[len] = '\0';
 }
 
 static void tx_end(struct smtp_state *s, const struct smtp_callbacks *cb,
@@ -133,9 +126,9 @@ static void path_arg(const char *arg, char *out, size_t n)
     const char *lt = strchr(arg, '<');
     if (lt) {
         const char *gt = strchr(lt, '>');
-        copy_str(out, n, lt + 1, gt ? (size_t)(gt - lt - 1) : strlen(lt + 1));
+        text_copy(out, n, lt + 1, gt ? (size_t)(gt - lt - 1) : strlen(lt + 1));
     } else {
-        copy_str(out, n, arg, strcspn(arg, " "));
+        text_copy(out, n, arg, strcspn(arg, " "));
     }
 }
 
@@ -232,7 +225,7 @@ static enum cmd command(struct smtp_state *s, const char *l, uint64_t now,
         arg++;
 #define IS(v) (vl == strlen(v) && !strncasecmp(l, v, vl))
     if (IS("HELO") || IS("EHLO")) {
-        copy_str(s->tx.helo, sizeof(s->tx.helo), arg, strcspn(arg, " "));
+        text_copy(s->tx.helo, sizeof(s->tx.helo), arg, strcspn(arg, " "));
         return CMD_HELO;
     }
     if (IS("MAIL") && !strncasecmp(arg, "FROM:", 5)) {
@@ -280,7 +273,7 @@ static enum cmd command(struct smtp_state *s, const char *l, uint64_t now,
     if (IS("STARTTLS"))
         return CMD_STARTTLS;
     if (IS("AUTH")) {
-        copy_str(s->tx.auth_mech, sizeof(s->tx.auth_mech), arg,
+        text_copy(s->tx.auth_mech, sizeof(s->tx.auth_mech), arg,
                  strcspn(arg, " "));
         return CMD_AUTH;
     }

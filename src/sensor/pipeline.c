@@ -102,11 +102,13 @@ static void tls_log_if_ready(struct pipeline *pl, struct flow *f)
     if (pl->eve)
         eve_write_tls(pl->eve, f, t, pl->now_usec,
                       (uint16_t)pl->cfg.community_id_seed);
-    intel_on_tls(pl->detect, f, pl->now_usec, t);
+    /* the summary's fingerprints serve the intel check too */
+    struct tls_summary local;
     struct tls_summary *sum = tls_pool_small_get(pl->tls_pool, &pl->tls_stats);
+    tls_summarize(t, sum ? sum : &local);
+    intel_on_tls(pl->detect, f, pl->now_usec, t, sum ? sum : &local);
     if (!sum)
         return; /* keep the session: the flow record still gets its summary */
-    tls_summarize(t, sum);
     f->tls_sum = sum;
     tls_session_release(pl->tls_pool, t);
     f->tls = NULL;
@@ -216,16 +218,15 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
     app_flow_end(pl->app, f, f->last_usec);
     struct tls_summary end_sum;
     const struct tls_summary *sum = f->tls_sum;
-    if (f->tls) {
-        if (!f->tls->logged && (f->tls->have_ch || f->tls->have_sh_first) && pl->eve) {
+    if (f->tls && (f->tls->have_ch || f->tls->have_sh_first)) {
+        tls_summarize(f->tls, &end_sum);
+        sum = &end_sum;
+        if (!f->tls->logged) {
             f->tls->logged = true;
-            eve_write_tls(pl->eve, f, f->tls, f->last_usec,
-                          (uint16_t)pl->cfg.community_id_seed);
-            intel_on_tls(pl->detect, f, f->last_usec, f->tls);
-        }
-        if (f->tls->have_ch || f->tls->have_sh_first) {
-            tls_summarize(f->tls, &end_sum);
-            sum = &end_sum;
+            if (pl->eve)
+                eve_write_tls(pl->eve, f, f->tls, f->last_usec,
+                              (uint16_t)pl->cfg.community_id_seed);
+            intel_on_tls(pl->detect, f, f->last_usec, f->tls, &end_sum);
         }
     }
     pl->app_flows[f->app_proto < APP_COUNT ? f->app_proto : 0]++;

@@ -77,7 +77,7 @@ static void pipelined(bool bytewise)
     FEED(h, 1, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r\nabc"
                "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
                "2\r\nxy\r\n1;ext=1\r\nz\r\n0\r\nTrailer: 1\r\n\r\n", bytewise);
-    http_finish(h, 2, &lim, &cb, NULL, &st);
+    http_finish(h, &cb, NULL, &st);
     http_state_free(h);
     CHECK_EQ(ntx, 2);
     CHECK_STR(txs[0].method, "GET");
@@ -206,7 +206,7 @@ static void test_read_until_close_and_connect(void)
     FEED(h, 0, "GET /dl HTTP/1.0\r\n\r\n", false);
     FEED(h, 1, "HTTP/1.0 200 OK\r\nContent-Disposition: attachment; "
                "filename=\"report q1.pdf\"\r\n\r\n%PDF-1.4 body", false);
-    http_finish(h, 2, &lim, &cb, NULL, &st);
+    http_finish(h, &cb, NULL, &st);
     http_state_free(h);
     CHECK_EQ(ntx, 1);
     CHECK_EQ(nfiles, 1);
@@ -265,7 +265,7 @@ static void test_gap_in_body_marks_file(void)
     FEED(h, 1, "890", false);                     /* the body ends here */
     FEED(h, 0, "GET /h HTTP/1.1\r\n\r\n", false);
     FEED(h, 1, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", false);
-    http_finish(h, 2, &lim, &cb, NULL, &st);
+    http_finish(h, &cb, NULL, &st);
     http_state_free(h);
     CHECK_EQ(nfiles, 1);
     CHECK(files[0].gap);
