@@ -1,6 +1,7 @@
 # nightjar -- build, demo and tests.
 #
-#   make            build the sensor at build/nightjar
+#   make            build the sensor at build/nightjar and the model trainer
+#                   at build/nightjar-train
 #   make demo       install missing Debian packages, build, run on the sample
 #   make test       install missing packages, build (plain and ASan+UBSan),
 #                   run every test; the last line is "N passed, N failed"
@@ -14,9 +15,15 @@ SAN     ?=
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
              -Wstrict-prototypes -Wmissing-prototypes -Isrc $(OPT) $(SAN) $(CFLAGS)
 LDLIBS_ALL = -lpcap -lcrypto -lyaml -lyara -lmagic -lz -ljansson -lpthread -lm
+# only nightjar-train and the tests that train link XGBoost; the sensor
+# scores with its own tree walker (src/eta/eta_model.c)
+LDLIBS_TRAIN = -lxgboost
 
-LIB_SRC  := $(sort $(filter-out src/sensor/main.c,$(wildcard src/*/*.c)))
-LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+ETA_MODEL := models/eta-default.json
+TRAIN_SRC := $(sort $(wildcard src/train/*.c))
+LIB_SRC  := $(sort $(filter-out src/sensor/main.c $(TRAIN_SRC),$(wildcard src/*/*.c)))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/eta/eta_default_model.o
+TRAIN_OBJ := $(filter-out $(BUILD)/obj/train/train_main.o,$(TRAIN_SRC:src/%.c=$(BUILD)/obj/%.o))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
@@ -25,24 +32,36 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 MAKEFLAGS += --no-print-directory
 Q ?= @
 .PHONY: all deps demo test check unit asan fuzz bench clean
-all: $(BUILD)/nightjar $(TEST_BIN) $(TOOL_BIN)
+all: $(BUILD)/nightjar $(BUILD)/nightjar-train $(TEST_BIN) $(TOOL_BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h) src/version.h
 	@mkdir -p $(dir $@)
 	@echo "  CC    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
+$(BUILD)/obj/eta/eta_default_model.o: src/eta/eta_default_model.S $(ETA_MODEL)
+	@mkdir -p $(dir $@)
+	@echo "  AS    $@"
+	$(Q)$(CC) -c -DETA_DEFAULT_MODEL='"$(ETA_MODEL)"' $< -o $@
+
 $(BUILD)/libnightjar.a: $(LIB_OBJ)
 	$(Q)ar rcs $@ $^
+
+$(BUILD)/libnightjar-train.a: $(TRAIN_OBJ)
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/nightjar-train: $(BUILD)/obj/train/train_main.o $(BUILD)/libnightjar-train.a $(BUILD)/libnightjar.a
+	@echo "  LD    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL) $(LDLIBS_TRAIN)
 
 $(BUILD)/nightjar: $(BUILD)/obj/sensor/main.o $(BUILD)/libnightjar.a
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/testing.h $(BUILD)/libnightjar.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testing.h $(BUILD)/libnightjar-train.a $(BUILD)/libnightjar.a
 	@mkdir -p $(dir $@)
 	@echo "  TEST  $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit $< $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL) $(LDFLAGS_$*)
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit $< $(BUILD)/libnightjar-train.a $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL) $(LDFLAGS_$*)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnightjar.a
 	@mkdir -p $(dir $@)
@@ -51,6 +70,7 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnightjar.a
 
 # the allocation test counts every allocation the library makes
 LDFLAGS_test_alloc = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+LDFLAGS_test_eta = $(LDLIBS_TRAIN)
 
 deps:
 	@sh scripts/install-deps.sh

@@ -447,6 +447,10 @@ static void dns_remember(struct app_layer *al, const struct dns_msg *m,
 {
     if (!m->response || !m->n_questions || m->rcode != 0)
         return;
+    unsigned n_addrs = 0;
+    for (unsigned i = 0; i < m->n_rrs; i++)
+        n_addrs += m->rr[i].section == DNS_SEC_ANSWER &&
+                   (m->rr[i].type == 1 || m->rr[i].type == 28);
     for (unsigned i = 0; i < m->n_rrs; i++) {
         const struct dns_rr *rr = &m->rr[i];
         if (rr->section != DNS_SEC_ANSWER || (rr->type != 1 && rr->type != 28) ||
@@ -456,7 +460,8 @@ static void dns_remember(struct app_layer *al, const struct dns_msg *m,
         memset(&a, 0, sizeof(a));
         memcpy(&a, rr->addr, rr->type == 1 ? 4 : 16);
         dns_cache_insert(al->dns_cache, &a, rr->type == 1 ? 4 : 6,
-                         m->q[0].name, rr->ttl, now);
+                         m->q[0].name, rr->ttl,
+                         (uint8_t)(n_addrs > 255 ? 255 : n_addrs), now);
     }
 }
 

@@ -59,7 +59,7 @@ static uint64_t expiry(const struct dns_cache *c,
 
 void dns_cache_insert(struct dns_cache *c, const struct ip_addr *a,
                       uint8_t v, const char *name, uint32_t ttl,
-                      uint64_t now)
+                      uint8_t n_addrs, uint64_t now)
 {
     struct dns_cache_entry *set = &c->e[(size_t)(addr_hash(a, v) % c->sets) * WAYS];
     struct dns_cache_entry *slot = NULL;
@@ -72,6 +72,7 @@ void dns_cache_insert(struct dns_cache *c, const struct ip_addr *a,
         c->st.updates++; /* same answer again: refresh in place */
         slot->seen_usec = now;
         slot->ttl = ttl;
+        slot->n_addrs = n_addrs;
         return;
     }
     if (!slot) {
@@ -91,6 +92,7 @@ void dns_cache_insert(struct dns_cache *c, const struct ip_addr *a,
     slot->addr = *a;
     slot->ip_version = v;
     slot->ttl = ttl;
+    slot->n_addrs = n_addrs;
     slot->seen_usec = now;
     slot->gen = ++c->next_gen;
     size_t n = strlen(name);

@@ -26,6 +26,7 @@
 struct dns_cache_entry {
     struct ip_addr addr;
     uint8_t ip_version;       /* 0: empty */
+    uint8_t n_addrs;          /* A/AAAA records in the answer (context) */
     uint32_t ttl;
     uint32_t gen;             /* bumped on every reuse of the slot */
     uint64_t seen_usec;
@@ -44,7 +45,7 @@ void dns_cache_free(struct dns_cache *c);
 
 void dns_cache_insert(struct dns_cache *c, const struct ip_addr *a,
                       uint8_t ip_version, const char *name, uint32_t ttl,
-                      uint64_t now_usec);
+                      uint8_t n_addrs, uint64_t now_usec);
 
 /* A reference to the entry for a, fresh at now_usec, or false. The
  * reference stays valid until the slot is reused (dns_cache_get checks). */

@@ -14,7 +14,7 @@
 
 #include <yaml.h>
 
-enum setting_type { T_U32, T_U64_SIZE, T_BOOL, T_STR };
+enum setting_type { T_U32, T_U64_SIZE, T_BOOL, T_STR, T_DOUBLE };
 
 struct setting {
     const char *name;
@@ -105,6 +105,20 @@ static const struct setting settings[] = {
       "seconds an answer stays usable after its TTL" },
     { "intel.dir", T_STR, OFF(intel_dir), "",
       "directory whose every file is an indicator feed (same as --intel-dir)" },
+    { "eta.enabled", T_BOOL, OFF(eta.enabled), "yes",
+      "score finished flows with the encrypted-traffic model (docs/eta.md)" },
+    { "eta.model", T_STR, OFF(eta.model), "",
+      "model file from nightjar-train (same as --model); empty: the built-in model" },
+    { "eta.threshold", T_DOUBLE, OFF(eta.threshold), "0",
+      "score (0..1) from which a flow alerts; 0: the model's own threshold" },
+    { "eta.min-packets", T_U32, OFF(eta.min_packets), "0",
+      "payload packets a flow without a TLS/QUIC handshake needs to be scored; 0: the model's" },
+    { "eta.pair-history", T_U32, OFF(eta.pairs), "16384",
+      "client/server pairs whose last 16 connections feed the periodicity features (240 bytes each)" },
+    { "eta.top-features", T_U32, OFF(eta.top_features), "5",
+      "features named in an alert, largest contribution first" },
+    { "eta.log-features", T_BOOL, OFF(eta.log_features), "no",
+      "write each scored flow's features into its flow record (input for nightjar-train)" },
     { "defrag.trackers", T_U32, OFF(defrag.max_trackers), "256",
       "IP datagrams in reassembly at once (64 KiB each when used)" },
     { "defrag.timeout", T_U32, OFF(defrag.timeout_sec), "30",
@@ -122,6 +136,7 @@ STR_FIELD_OK(content.yara_path);
 STR_FIELD_OK(content.filestore);
 STR_FIELD_OK(content.hashes);
 STR_FIELD_OK(intel_dir);
+STR_FIELD_OK(eta.model);
 
 static const struct setting *setting_find(const char *name)
 {
@@ -214,6 +229,18 @@ bool config_set(struct nj_config *c, const char *name, const char *value,
         }
         snprintf((char *)field, CONFIG_STR_MAX, "%s", value);
         return true;
+    case T_DOUBLE: {
+        char *end;
+        errno = 0;
+        double d = strtod(value, &end);
+        if (errno || end == value || *end || !(d >= 0 && d <= 1e12)) {
+            snprintf(err, errlen, "%s: '%s' is not a non-negative number",
+                     name, value);
+            return false;
+        }
+        *(double *)field = d;
+        return true;
+    }
     }
     return false;
 }
@@ -274,6 +301,10 @@ bool config_validate(const struct nj_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "defrag.trackers must be 1..65536");
         return false;
     }
+    if (c->eta.threshold >= 1) {
+        snprintf(err, errlen, "eta.threshold must be below 1 (0: the model's)");
+        return false;
+    }
     if (c->snaplen < 64) {
         snprintf(err, errlen, "capture.snaplen must be at least 64");
         return false;
@@ -298,6 +329,7 @@ void config_dump(const struct nj_config *c, FILE *out)
             fprintf(out, "%s\n", *(const bool *)field ? "yes" : "no");
             break;
         case T_STR: fprintf(out, "\"%s\"\n", (const char *)field); break;
+        case T_DOUBLE: fprintf(out, "%g\n", *(const double *)field); break;
         }
     }
 }

@@ -47,6 +47,16 @@ struct nj_config {
     const char *intel_feeds[64];    /* --intel arguments (not in YAML) */
     int n_intel_feeds;
     char bpf[CONFIG_STR_MAX];
+    struct eta_config {
+        bool enabled;               /* score flows with the ETA model */
+        char model[CONFIG_STR_MAX]; /* model file; "" the built-in one */
+        double threshold;           /* 0: the model's */
+        uint32_t min_packets;       /* 0: the model's */
+        uint32_t pairs;             /* pair history entries */
+        uint32_t top_features;      /* contributions named in an alert */
+        bool log_features;          /* feature vectors in flow records */
+        bool features_only;         /* no model (nightjar-train): not a setting */
+    } eta;
 };
 
 void config_defaults(struct nj_config *c);

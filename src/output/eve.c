@@ -2,7 +2,10 @@
 #include "output/eve.h"
 
 #include "app/dns_cache.h"
+#include "detect/eta_detect.h"
 #include "detect/intel_detect.h"
+#include "eta/eta_history.h"
+#include "output/eve_eta.h"
 #include "intel/intel_feeds.h"
 
 #include <errno.h>
@@ -341,7 +344,8 @@ static void eve_features(struct json *j, const struct flow *f,
 
 void eve_write_flow(struct eve *e, const struct flow *f,
                     enum flow_end_reason reason, uint16_t cid_seed,
-                    uint32_t splt_len, const struct tls_summary *tls)
+                    uint32_t splt_len, const struct tls_summary *tls,
+                    const struct eve_flow_eta *eta)
 {
     struct json *j = &e->j;
     char ts[64];
@@ -372,6 +376,8 @@ void eve_write_flow(struct eve *e, const struct flow *f,
     }
     if (tls)
         eve_tls_summary(j, tls);
+    if (eta && (eta->model || eta->features))
+        eve_eta_flow(j, eta->score, eta->model, eta->features);
     eve_features(j, f, splt_len);
     json_obj_close(j);
     eve_emit(e);
@@ -526,6 +532,24 @@ static void stats_intel(struct json *j, const struct eve_stats_input *in)
     json_obj_close(j);
 }
 
+/* "eta": flows scored by the encrypted-traffic model, and its history */
+static void stats_eta(struct json *j, const struct eta_detect *d)
+{
+    const struct eta_detect_stats *s = eta_detect_stats(d);
+    const struct eta_history_stats *h = eta_detect_history_stats(d);
+    json_key(j, "eta");
+    json_obj_open(j);
+    json_kv_u64(j, "flows", s->flows);
+    json_kv_u64(j, "too_small", s->too_small);
+    json_kv_u64(j, "scored", s->scored);
+    json_kv_u64(j, "alerts", s->alerts);
+    json_kv_double(j, "score_usec_mean",
+                   s->scored ? s->score_nsec / 1e3 / (double)s->scored : 0, 3);
+    json_kv_u64(j, "pairs_new", h->pairs_new);
+    json_kv_u64(j, "pairs_evicted", h->evicted);
+    json_obj_close(j);
+}
+
 void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
 {
     struct json *j = &e->j;
@@ -555,6 +579,8 @@ void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
     if (in->app_stats)
         in->app_stats(j, in->app_ctx);
     stats_intel(j, in);
+    if (in->eta)
+        stats_eta(j, in->eta);
     json_key(j, "memory");
     json_obj_open(j);
     json_kv_u64(j, "flow", in->mem_flows);
@@ -563,8 +589,10 @@ void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
     json_kv_u64(j, "tls", in->mem_tls);
     json_kv_u64(j, "app_layer", in->mem_app);
     json_kv_u64(j, "intel", in->mem_intel);
+    json_kv_u64(j, "eta", in->mem_eta);
     json_kv_u64(j, "total", in->mem_flows + in->mem_stream + in->mem_defrag +
-                                in->mem_tls + in->mem_app + in->mem_intel);
+                                in->mem_tls + in->mem_app + in->mem_intel +
+                                in->mem_eta);
     json_obj_close(j);
     json_key(j, "output");
     json_obj_open(j);

@@ -24,6 +24,7 @@
 struct dns_cache;
 struct intel_feeds;
 struct intel_detect;
+struct eta_detect;
 
 struct eve {
     FILE *fp;
@@ -56,10 +57,18 @@ void eve_begin(struct eve *e, uint64_t ts_usec, const char *event_type,
 
 struct tls_summary;
 
-/* tls: the flow's handshake summary, or NULL. */
+/* What the encrypted-traffic model said of a flow, for its record. */
+struct eve_flow_eta {
+    double score;
+    const char *model;       /* NULL: not scored */
+    const float *features;   /* NULL: not logged */
+};
+
+/* tls: the flow's handshake summary, or NULL; eta likewise. */
 void eve_write_flow(struct eve *e, const struct flow *f,
                     enum flow_end_reason reason, uint16_t cid_seed,
-                    uint32_t splt_len, const struct tls_summary *tls);
+                    uint32_t splt_len, const struct tls_summary *tls,
+                    const struct eve_flow_eta *eta);
 
 struct eve_stats_input {
     uint64_t ts_usec;
@@ -76,6 +85,8 @@ struct eve_stats_input {
     const struct intel_feeds *intel;      /* may be NULL */
     const struct intel_detect *detect;
     uint64_t mem_intel;
+    const struct eta_detect *eta;         /* may be NULL */
+    uint64_t mem_eta;
     /* the application layer writes its own sections */
     void (*app_stats)(struct json *j, const void *ctx);
     const void *app_ctx;

@@ -213,7 +213,7 @@ void json_u64(struct json *j, uint64_t v)
 void json_double(struct json *j, double v, int decimals)
 {
     if (!isfinite(v)) {
-        json_null(j);
+        json_nil(j);
         return;
     }
     static const double pow10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
@@ -253,13 +253,25 @@ void json_double(struct json *j, double v, int decimals)
     put(j, b, n);
 }
 
+void json_float(struct json *j, float v)
+{
+    if (!isfinite(v)) {
+        json_nil(j);
+        return;
+    }
+    char b[32];
+    int n = snprintf(b, sizeof(b), "%.9g", (double)v);
+    sep(j);
+    put(j, b, (size_t)n);
+}
+
 void json_bool(struct json *j, bool v)
 {
     sep(j);
     put(j, v ? "true" : "false", v ? 4 : 5);
 }
 
-void json_null(struct json *j)
+void json_nil(struct json *j)
 {
     sep(j);
     put(j, "null", 4);

@@ -44,8 +44,11 @@ void json_str(struct json *j, const char *s);
 void json_strn(struct json *j, const char *s, size_t n);
 void json_u64(struct json *j, uint64_t v);
 void json_double(struct json *j, double v, int decimals);
+/* A float with enough digits (%.9g) to read back the same float. */
+void json_float(struct json *j, float v);
 void json_bool(struct json *j, bool v);
-void json_null(struct json *j);
+/* null (not json_null: jansson, linked in the same programs, has that name) */
+void json_nil(struct json *j);
 
 /* key + value shorthands; inline so a literal key's length folds away */
 static inline void json_kv_str(struct json *j, const char *k, const char *v)

@@ -84,6 +84,11 @@ static void usage(FILE *out)
 "      --filestore DIR    store extracted files in DIR by SHA-256\n"
 "                         (files.filestore)\n"
 "\n"
+"Encrypted traffic analysis:\n"
+"      --model FILE       score finished flows with this model from\n"
+"                         nightjar-train (eta.model); default: the built-in\n"
+"                         model (docs/eta.md); --set eta.enabled=no: off\n"
+"\n"
 "Output:\n"
 "  -o, --output FILE      EVE JSON lines to FILE (\"-\" is stdout);\n"
 "                         default: nightjar-eve.json (eve-log.filename)\n"
@@ -136,6 +141,7 @@ static int parse_args(int argc, char **argv, struct options *o,
         { "intel", required_argument, NULL, 'I' },
         { "intel-dir", required_argument, NULL, 'J' },
         { "filestore", required_argument, NULL, 'F' },
+        { "model", required_argument, NULL, 'M' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -189,7 +195,9 @@ static int parse_args(int argc, char **argv, struct options *o,
             break;
         case 'Y':
         case 'F':
-            if (!config_set(cfg, c == 'Y' ? "yara.rules" : "files.filestore",
+        case 'M':
+            if (!config_set(cfg, c == 'Y' ? "yara.rules" : c == 'F'
+                                ? "files.filestore" : "eta.model",
                             optarg, err, sizeof(err))) {
                 fprintf(stderr, "nightjar: %s\n", err);
                 return 2;

@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "app/app_layer.h"
+#include "detect/eta_detect.h"
 #include "detect/intel_detect.h"
+#include "eta/eta_model.h"
 #include "intel/intel_feeds.h"
 #include "decode/defrag.h"
 #include "flow/flow_table.h"
@@ -40,6 +42,9 @@ struct pipeline {
     struct app_layer *app;
     struct intel_feeds *intel;
     struct intel_detect *detect;
+    struct eta_detect *eta;
+    pipeline_flow_fn observer;
+    void *observer_ctx;
     struct tls_stats tls_stats;
     struct quic_stats quic_stats;
     uint64_t now_usec;                 /* time of the packet being handled */
@@ -232,9 +237,20 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
     pl->app_flows[f->app_proto < APP_COUNT ? f->app_proto : 0]++;
     pl->proto_flows[f->key.proto == 6 ? 0 : f->key.proto == 17 ? 1 : 2]++;
     remember_top(pl, f);
-    if (pl->eve)
+    const struct eta_result *er = eta_on_flow_end(pl->eta, f, sum, f->last_usec);
+    if (pl->observer)
+        pl->observer(pl->observer_ctx, f, er);
+    if (pl->eve) {
+        struct eve_flow_eta fe = { 0 };
+        if (er && er->scored) {
+            fe.score = er->score;
+            fe.model = eta_model_version(eta_detect_model(pl->eta));
+        }
+        if (er && er->extracted && pl->cfg.eta.log_features)
+            fe.features = er->x;
         eve_write_flow(pl->eve, f, reason, (uint16_t)pl->cfg.community_id_seed,
-                       pl->cfg.flow.splt_len, sum);
+                       pl->cfg.flow.splt_len, sum, &fe);
+    }
     if (f->tls) {
         tls_session_release(pl->tls_pool, f->tls);
         f->tls = NULL;
@@ -278,6 +294,13 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
         return NULL;
     }
     intel_detect_set_dns(pl->detect, app_layer_dns_cache(pl->app));
+    pl->eta = eta_detect_new(&cfg->eta, eve, (uint16_t)cfg->community_id_seed,
+                             err, errlen);
+    if (!pl->eta) {
+        pipeline_free(pl);
+        return NULL;
+    }
+    eta_detect_set_dns(pl->eta, app_layer_dns_cache(pl->app));
     if (!pl->defrag || !pl->flows || !pl->streams || !pl->tls_pool) {
         snprintf(err, errlen, "out of memory setting up the flow table "
                  "(flow.memcap %llu)", (unsigned long long)cfg->flow.memcap);
@@ -296,6 +319,7 @@ void pipeline_free(struct pipeline *pl)
     tls_pool_free(pl->tls_pool);
     app_layer_free(pl->app);
     intel_detect_free(pl->detect);
+    eta_detect_free(pl->eta);
     intel_feeds_free(pl->intel);
     defrag_free(pl->defrag);
     free(pl);
@@ -374,6 +398,8 @@ void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec)
         .intel = pl->intel,
         .detect = pl->detect,
         .mem_intel = intel_feeds_memory(pl->intel),
+        .eta = pl->eta,
+        .mem_eta = eta_detect_memory(pl->eta),
         .tls = &pl->tls_stats,
         .quic = &pl->quic_stats,
         .capture_received = pl->cap.received,
@@ -393,6 +419,13 @@ void pipeline_finish(struct pipeline *pl)
 }
 
 uint64_t pipeline_packets(const struct pipeline *pl) { return pl->dstats.pkts; }
+
+void pipeline_set_flow_observer(struct pipeline *pl, pipeline_flow_fn fn,
+                                void *ctx)
+{
+    pl->observer = fn;
+    pl->observer_ctx = ctx;
+}
 
 static int top_cmp(const void *a, const void *b)
 {

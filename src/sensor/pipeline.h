@@ -48,4 +48,13 @@ void pipeline_summary(const struct pipeline *pl, FILE *out,
 
 uint64_t pipeline_packets(const struct pipeline *pl);
 
+/* Called with every finished flow and what the encrypted-traffic model
+ * made of it (features when it qualified); nightjar-train listens here. */
+struct flow;
+struct eta_result;
+typedef void (*pipeline_flow_fn)(void *ctx, const struct flow *f,
+                                 const struct eta_result *eta);
+void pipeline_set_flow_observer(struct pipeline *pl, pipeline_flow_fn fn,
+                                void *ctx);
+
 #endif

@@ -44,6 +44,14 @@ expect 2 "needs a value" -r
 expect 2 "nothing to read" -o "$WORK/e.json"
 expect 2 "unknown setting" --set flow.nonsense=1 -r "$demo"
 expect 2 "not a size" --set flow.memcap=lots -r "$demo"
+# models: a missing file, another feature list, a bad threshold
+expect 2 "model $WORK/none.json: No such file" --model "$WORK/none.json" -r "$demo" -o "$WORK/e.json"
+sed 's/"sni_len"/"sni_length"/' "$root/models/eta-default.json" > "$WORK/old-model.json"
+expect 2 "the model has 'sni_length', nightjar 'sni_len'" --model "$WORK/old-model.json" -r "$demo" -o "$WORK/e.json"
+echo '{"format": "something"}' > "$WORK/not-model.json"
+expect 2 "not a nightjar ETA model" --model "$WORK/not-model.json" -r "$demo" -o "$WORK/e.json"
+expect 2 "eta.threshold must be below 1" --set eta.threshold=1.5 -r "$demo" -o "$WORK/e.json"
+expect 2 "not a non-negative number" --set eta.threshold=high -r "$demo" -o "$WORK/e.json"
 expect 2 "No such file" --intel "$WORK/missing-feed.txt" -r "$demo" -o "$WORK/e.json"
 echo '{"type": "bundle", "objects": [' > "$WORK/broken.json"
 expect 2 "broken.json:" --intel "$WORK/broken.json" -r "$demo" -o "$WORK/e.json"
@@ -64,7 +72,8 @@ expect 0 "flow.memcap" --dump-config
 # --help documents every option
 "$NJ" --help > "$WORK/help.txt"
 for opt in --read --interface --filter --output --quiet --config --set \
-           --dump-config --help --version --yara --filestore --intel --intel-dir; do
+           --dump-config --help --version --yara --filestore --intel --intel-dir \
+           --model; do
     grep -q -- "$opt" "$WORK/help.txt" || fail "--help does not document $opt"
 done
 # the shipped annotated configuration holds exactly the defaults

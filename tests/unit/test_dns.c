@@ -204,7 +204,7 @@ static void test_cache_ttl_and_grace(void)
     struct dns_cache *c = dns_cache_new(64, 10);
     struct ip_addr a = v4(0x01020304);
     struct dns_ref ref;
-    dns_cache_insert(c, &a, 4, "bad.example", 60, 1000000000ull);
+    dns_cache_insert(c, &a, 4, "bad.example", 60, 1, 1000000000ull);
     CHECK(!dns_cache_lookup(c, &a, 4, 999000000ull, &ref)); /* before the answer */
     CHECK(dns_cache_lookup(c, &a, 4, 1000000000ull + 69000000ull, &ref));
     CHECK_STR(dns_cache_get(c, ref)->name, "bad.example");
@@ -213,7 +213,7 @@ static void test_cache_ttl_and_grace(void)
     CHECK(!dns_cache_lookup(c, &a, 6, 1000000000ull, &ref));
     /* a newer name for the address replaces it; old references die */
     CHECK(dns_cache_lookup(c, &a, 4, 1000000000ull, &ref));
-    dns_cache_insert(c, &a, 4, "other.example", 60, 1001000000ull);
+    dns_cache_insert(c, &a, 4, "other.example", 60, 1, 1001000000ull);
     CHECK(dns_cache_get(c, ref) == NULL);
     dns_cache_free(c);
 }
@@ -223,7 +223,7 @@ static void test_cache_is_bounded(void)
     struct dns_cache *c = dns_cache_new(16, 0);
     for (uint32_t i = 0; i < 1000; i++) {
         struct ip_addr a = v4(0x0a000000u + i);
-        dns_cache_insert(c, &a, 4, "x.example", 3600, 1000000ull);
+        dns_cache_insert(c, &a, 4, "x.example", 3600, 1, 1000000ull);
     }
     CHECK(dns_cache_stats(c)->evicted_fresh >= 1000 - 20);
     CHECK(dns_cache_memory(c) < 32 * sizeof(struct dns_cache_entry));

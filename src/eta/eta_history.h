@@ -1,0 +1,45 @@
+/* eta_history.h -- when a client connected to a server before, for the
+ * periodicity features (BotFinder-style).
+ *
+ * A fixed-size, 4-way set-associative table keyed by (client address,
+ * server address, server port, IP protocol) keeps the start times and
+ * client byte counts of the last ETA_HISTORY_CONNS connections of each
+ * pair. When a flow ends its connection is added and the pair's statistics
+ * come back: mean and coefficient of variation of the intervals between
+ * starts, a Fourier regularity score, and the variation of the client's
+ * byte counts. A full set replaces its least recently used pair (counted
+ * in `evicted`). Allocated once; never allocates after eta_history_new.
+ */
+#ifndef NIGHTJAR_ETA_HISTORY_H
+#define NIGHTJAR_ETA_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eta/eta_features.h"
+#include "flow/flow.h"
+
+#define ETA_HISTORY_CONNS 16
+
+struct eta_history_stats {
+    uint64_t pairs_new, updates, evicted;
+};
+
+struct eta_history;
+
+/* pairs: rounded up to a multiple of 4 (0: the table is off). */
+struct eta_history *eta_history_new(uint32_t pairs);
+void eta_history_free(struct eta_history *h);
+uint64_t eta_history_memory(const struct eta_history *h);
+const struct eta_history_stats *eta_history_stats(const struct eta_history *h);
+
+/* Adds the finished flow f and fills out with its pair's statistics. */
+void eta_history_add(struct eta_history *h, const struct flow *f,
+                     struct eta_pair_stats *out);
+
+/* The statistics of n connection starts (microseconds, any order) and
+ * client byte counts; exposed for tests. */
+void eta_pair_compute(const uint64_t *starts, const uint32_t *bytes,
+                      uint32_t n, struct eta_pair_stats *out);
+
+#endif

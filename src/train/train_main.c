@@ -1,0 +1,728 @@
+/* train_main.c -- nightjar-train: labelled traffic in, an ETA model file
+ * and an honest account of how well it does out.
+ *
+ * Sources (captures or EVE logs) become rows through dataset.c; sources
+ * are dealt into k folds (sources with malicious flows first, so every
+ * fold gets some) and each fold is scored by a model trained on the
+ * others, so every flow is scored by a model that never saw its capture.
+ * Those out-of-fold scores give the cross-validated metrics and choose the
+ * alert threshold; the shipped model is then trained on every training
+ * source. Sources given with --test are never trained on: the final model
+ * is evaluated on them. --evaluate scores sources with an existing model.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "eta/eta_model.h"
+#include "train/booster.h"
+#include "train/dataset.h"
+#include "train/metrics.h"
+#include "train/model_file.h"
+#include "train/roc_png.h"
+#include "version.h"
+
+struct input {
+    const char *path;
+    enum label label;
+    bool test;
+};
+
+struct opts {
+    struct input in[4096];
+    int n_in;
+    const char *labels_csv, *dir, *output, *report, *evaluate, *version;
+    int folds;
+    double target_fpr, threshold;
+    uint32_t min_packets;
+    bool unlisted_benign, quiet;
+    struct booster_params bp;
+    struct nj_config cfg;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"Usage: nightjar-train [options] SOURCE[:LABEL]... -o MODEL\n"
+"       nightjar-train --evaluate MODEL [options] SOURCE[:LABEL]...\n"
+"       nightjar-train --list-features\n"
+"\n"
+"Trains the encrypted-traffic model the sensor loads with --model, from\n"
+"labelled traffic, and reports how well it does on captures it never saw.\n"
+"A SOURCE is a capture (pcap/pcapng) or an EVE log written with\n"
+"--set eta.log-features=yes; LABEL is benign or malicious and labels every\n"
+"flow of the source. Without a LABEL the source is looked up by file name\n"
+"in the labels CSV.\n"
+"\n"
+"Data:\n"
+"  -l, --labels CSV       labels per capture: columns file, label and\n"
+"                         optionally victim_hosts, malicious_servers\n"
+"                         (';'-separated); a flow is malicious when it joins\n"
+"                         a victim and a malicious server\n"
+"  -d, --dir DIR          add every file the labels CSV names, from DIR\n"
+"  -t, --test SOURCE[:LABEL]  held out: only evaluated, never trained on\n"
+"      --unlisted-benign  flows of a malicious capture that the CSV does not\n"
+"                         name count as benign (default: left out)\n"
+"      --min-packets N    payload packets a flow without a TLS/QUIC\n"
+"                         handshake needs (default 4; kept in the model)\n"
+"  -c, --config FILE / -s, --set NAME=VALUE   sensor settings for reading\n"
+"\n"
+"Model:\n"
+"  -o, --output FILE      the model file to write\n"
+"      --model-version S  its version name (default: eta-<sha256 prefix>)\n"
+"  -k, --folds K          cross-validation folds by source (default 5;\n"
+"                         0: none)\n"
+"      --rounds N         boosting rounds (default 200)\n"
+"      --max-depth N      tree depth (default 4)\n"
+"      --learning-rate X  (default 0.1)\n"
+"      --min-child-weight X  (default 1)\n"
+"      --target-fpr X     threshold: the lowest out-of-fold score that keeps\n"
+"                         the false-positive rate at X (default 0.001),\n"
+"                         never below 0.5\n"
+"      --threshold X      a fixed threshold instead\n"
+"\n"
+"Output:\n"
+"  -r, --report DIR       metrics.json, roc-cv.png, roc-test.png, scores.csv\n"
+"  -q, --quiet            no summary on stdout\n"
+"      --list-features    the feature names and definitions, and exit\n"
+"  -h, --help\n");
+}
+
+static bool parse_input(struct opts *o, const char *arg, bool test)
+{
+    if (o->n_in >= (int)(sizeof(o->in) / sizeof(o->in[0])))
+        return false;
+    struct input *in = &o->in[o->n_in++];
+    in->path = arg;
+    in->label = LABEL_UNKNOWN;
+    in->test = test;
+    const char *colon = strrchr(arg, ':');
+    if (colon && (!strcmp(colon, ":benign") || !strcmp(colon, ":malicious"))) {
+        char *p = strdup(arg); /* lives as long as the process */
+        if (!p)
+            return false;
+        p[colon - arg] = 0;
+        in->path = p;
+        in->label = colon[1] == 'b' ? LABEL_BENIGN : LABEL_MALICIOUS;
+    }
+    return true;
+}
+
+static void list_features(void)
+{
+    printf("| # | feature | definition |\n|---|---|---|\n");
+    for (int i = 0; i < ETA_NFEATURES; i++)
+        printf("| %d | `%s` | %s |\n", i, eta_feature_names[i],
+               eta_feature_docs[i]);
+}
+
+enum { O_UNLISTED = 256, O_MINPK, O_VERSION, O_ROUNDS, O_DEPTH, O_LR, O_MCW,
+       O_FPR, O_THRESH, O_LIST, O_EVAL };
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {
+        { "labels", required_argument, NULL, 'l' },
+        { "dir", required_argument, NULL, 'd' },
+        { "test", required_argument, NULL, 't' },
+        { "output", required_argument, NULL, 'o' },
+        { "report", required_argument, NULL, 'r' },
+        { "folds", required_argument, NULL, 'k' },
+        { "config", required_argument, NULL, 'c' },
+        { "set", required_argument, NULL, 's' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "unlisted-benign", no_argument, NULL, O_UNLISTED },
+        { "min-packets", required_argument, NULL, O_MINPK },
+        { "model-version", required_argument, NULL, O_VERSION },
+        { "rounds", required_argument, NULL, O_ROUNDS },
+        { "max-depth", required_argument, NULL, O_DEPTH },
+        { "learning-rate", required_argument, NULL, O_LR },
+        { "min-child-weight", required_argument, NULL, O_MCW },
+        { "target-fpr", required_argument, NULL, O_FPR },
+        { "threshold", required_argument, NULL, O_THRESH },
+        { "list-features", no_argument, NULL, O_LIST },
+        { "evaluate", required_argument, NULL, O_EVAL },
+        { NULL, 0, NULL, 0 },
+    };
+    char err[512];
+    int c;
+    while ((c = getopt_long(argc, argv, "l:d:t:o:r:k:c:s:qh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'l': o->labels_csv = optarg; break;
+        case 'd': o->dir = optarg; break;
+        case 't':
+            if (!parse_input(o, optarg, true))
+                return 2;
+            break;
+        case 'o': o->output = optarg; break;
+        case 'r': o->report = optarg; break;
+        case 'k': o->folds = atoi(optarg); break;
+        case 'c':
+            if (!config_load_yaml(&o->cfg, optarg, err, sizeof(err))) {
+                fprintf(stderr, "nightjar-train: %s\n", err);
+                return 2;
+            }
+            break;
+        case 's':
+            if (!config_set_assignment(&o->cfg, optarg, err, sizeof(err))) {
+                fprintf(stderr, "nightjar-train: %s\n", err);
+                return 2;
+            }
+            break;
+        case 'q': o->quiet = true; break;
+        case 'h': usage(stdout); exit(0);
+        case O_UNLISTED: o->unlisted_benign = true; break;
+        case O_MINPK: o->min_packets = (uint32_t)atoi(optarg); break;
+        case O_VERSION: o->version = optarg; break;
+        case O_ROUNDS: o->bp.rounds = atoi(optarg); break;
+        case O_DEPTH: o->bp.max_depth = atoi(optarg); break;
+        case O_LR: o->bp.learning_rate = atof(optarg); break;
+        case O_MCW: o->bp.min_child_weight = atof(optarg); break;
+        case O_FPR: o->target_fpr = atof(optarg); break;
+        case O_THRESH: o->threshold = atof(optarg); break;
+        case O_LIST: list_features(); exit(0);
+        case O_EVAL: o->evaluate = optarg; break;
+        default: usage(stderr); return 2;
+        }
+    }
+    for (int i = optind; i < argc; i++)
+        if (!parse_input(o, argv[i], false))
+            return 2;
+    return 0;
+}
+
+static int check_args(const struct opts *o)
+{
+    const char *why = NULL;
+    if (!o->n_in && !o->dir)
+        why = "no sources: give captures or EVE logs, or --labels with --dir";
+    else if (o->dir && !o->labels_csv)
+        why = "--dir needs --labels (the CSV says which files to read)";
+    else if (!o->evaluate && !o->output)
+        why = "no -o MODEL to write (or --evaluate MODEL to score with one)";
+    else if (o->bp.rounds < 1 || o->bp.max_depth < 1 || o->bp.max_depth > 16 ||
+             !(o->bp.learning_rate > 0 && o->bp.learning_rate <= 1))
+        why = "--rounds >= 1, --max-depth 1..16, --learning-rate in (0, 1]";
+    else if (!(o->target_fpr > 0 && o->target_fpr < 1))
+        why = "--target-fpr must be in (0, 1)";
+    else if (o->threshold != 0 && !(o->threshold > 0 && o->threshold < 1))
+        why = "--threshold must be in (0, 1)";
+    else if (o->folds < 0 || o->folds == 1 || o->folds > 100)
+        why = "--folds is 0 (none) or 2..100";
+    if (why)
+        fprintf(stderr, "nightjar-train: %s (try --help)\n", why);
+    return why ? 2 : 0;
+}
+
+/* ---- data ------------------------------------------------------------- */
+
+static bool load_data(const struct opts *o, struct dataset *ds)
+{
+    char err[1024];
+    struct labels csv = { 0 };
+    if (o->labels_csv && !labels_load(&csv, o->labels_csv, err, sizeof(err))) {
+        fprintf(stderr, "nightjar-train: %s\n", err);
+        return false;
+    }
+    struct dataset_options dopt = { .cfg = &o->cfg,
+                                    .unlisted_benign = o->unlisted_benign };
+    bool ok = true;
+    for (size_t i = 0; ok && o->dir && i < csv.n; i++) {
+        char path[2048];
+        snprintf(path, sizeof(path), "%s/%s", o->dir, csv.e[i].file);
+        ok = dataset_add(ds, path, LABEL_UNKNOWN, &csv, false, &dopt, err,
+                         sizeof(err));
+    }
+    for (int i = 0; ok && i < o->n_in; i++)
+        ok = dataset_add(ds, o->in[i].path, o->in[i].label, &csv, o->in[i].test,
+                         &dopt, err, sizeof(err));
+    if (!ok)
+        fprintf(stderr, "nightjar-train: %s\n", err);
+    labels_free(&csv);
+    return ok;
+}
+
+/* Sources with malicious rows are dealt first, then the rest, in name
+ * order, so each fold gets malicious and benign sources when there are
+ * enough. fold[s] is -1 for test sources. */
+static int cmp_name(const void *a, const void *b, void *ctx)
+{
+    const struct dataset *ds = ctx;
+    return strcmp(ds->sources[*(const size_t *)a].name,
+                  ds->sources[*(const size_t *)b].name);
+}
+
+static void assign_folds(const struct dataset *ds, int k, int *fold)
+{
+    size_t *order = malloc((ds->n_sources + 1) * sizeof(*order));
+    size_t n = 0;
+    for (size_t s = 0; s < ds->n_sources; s++) {
+        fold[s] = -1;
+        if (!ds->sources[s].test)
+            order[n++] = s;
+    }
+    qsort_r(order, n, sizeof(*order), cmp_name, (void *)ds);
+    int next = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            bool mal = ds->sources[order[i]].rows[1] > 0;
+            if (mal == (pass == 0))
+                fold[order[i]] = k > 1 ? next++ % k : 0;
+        }
+    free(order);
+}
+
+/* ---- training and scoring --------------------------------------------- */
+
+static struct eta_model *train_model(const struct dataset *ds, const size_t *idx,
+                                     size_t n, const struct opts *o,
+                                     char **booster_out)
+{
+    char err[1024];
+    char *booster = booster_train(ds->rows, idx, n, &o->bp, err, sizeof(err));
+    if (!booster) {
+        fprintf(stderr, "nightjar-train: %s\n", err);
+        return NULL;
+    }
+    char *text = model_file_build(booster, "fold", 0.5, o->min_packets, NULL);
+    struct eta_model *m = text ? eta_model_load_buffer(text, strlen(text),
+                                                       "(training)", err,
+                                                       sizeof(err))
+                               : NULL;
+    if (!m)
+        fprintf(stderr, "nightjar-train: %s\n", text ? err : "out of memory");
+    free(text);
+    if (booster_out && m)
+        *booster_out = booster;
+    else
+        free(booster);
+    return m;
+}
+
+static void score_rows(const struct eta_model *m, const struct dataset *ds,
+                       const size_t *idx, size_t n, double *score)
+{
+    for (size_t i = 0; i < n; i++)
+        score[idx[i]] = eta_model_score(m, ds->rows[idx[i]].x, NULL);
+}
+
+/* Row indexes where want(source) holds. */
+static size_t select_rows(const struct dataset *ds, const int *fold, int f,
+                          bool equal, size_t *idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        int rf = fold[ds->rows[i].source];
+        if (rf >= 0 && (rf == f) == equal)
+            idx[n++] = i;
+    }
+    return n;
+}
+
+/* Out-of-fold scores of every training row; false when a fold could not
+ * be trained (it lacks a class). */
+static bool cross_validate(const struct dataset *ds, const struct opts *o,
+                           const int *fold, double *oof, json_t *per_fold)
+{
+    size_t *train = malloc((ds->n + 1) * sizeof(size_t));
+    size_t *hold = malloc((ds->n + 1) * sizeof(size_t));
+    bool ok = train && hold;
+    for (int f = 0; ok && f < o->folds; f++) {
+        size_t nt = select_rows(ds, fold, f, false, train);
+        size_t nh = select_rows(ds, fold, f, true, hold);
+        struct eta_model *m = train_model(ds, train, nt, o, NULL);
+        if (!m) {
+            ok = false;
+            break;
+        }
+        score_rows(m, ds, hold, nh, oof);
+        eta_model_free(m);
+        json_t *fj = json_object();
+        json_object_set_new(fj, "fold", json_integer(f));
+        json_object_set_new(fj, "train_rows", json_integer((json_int_t)nt));
+        json_object_set_new(fj, "held_out_rows", json_integer((json_int_t)nh));
+        json_t *src = json_array();
+        for (size_t s = 0; s < ds->n_sources; s++)
+            if (fold[s] == f)
+                json_array_append_new(src, json_string(ds->sources[s].name));
+        json_object_set_new(fj, "held_out_sources", src);
+        json_array_append_new(per_fold, fj);
+    }
+    free(train);
+    free(hold);
+    return ok;
+}
+
+/* ---- reporting -------------------------------------------------------- */
+
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static json_t *metrics_json(const struct metrics *m)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "malicious_flows", json_integer((json_int_t)m->n_pos));
+    json_object_set_new(j, "benign_flows", json_integer((json_int_t)m->n_neg));
+    json_object_set_new(j, "roc_auc", num(m->auc));
+    json_object_set_new(j, "threshold", num(m->threshold));
+    json_object_set_new(j, "precision", num(m->precision));
+    json_object_set_new(j, "recall", num(m->recall));
+    json_object_set_new(j, "f1", num(m->f1));
+    json_object_set_new(j, "false_positive_rate", num(m->fpr));
+    json_object_set_new(j, "tpr_at_fpr_1e-3", num(m->tpr_at_fpr_1e3));
+    json_object_set_new(j, "tpr_at_fpr_1e-4", num(m->tpr_at_fpr_1e4));
+    json_object_set_new(j, "fpr_1e-3_resolvable", json_boolean(m->n_neg >= 1000));
+    json_object_set_new(j, "fpr_1e-4_resolvable", json_boolean(m->n_neg >= 10000));
+    json_t *cm = json_object();
+    json_object_set_new(cm, "true_positive", json_integer((json_int_t)m->tp));
+    json_object_set_new(cm, "false_positive", json_integer((json_int_t)m->fp));
+    json_object_set_new(cm, "true_negative", json_integer((json_int_t)m->tn));
+    json_object_set_new(cm, "false_negative", json_integer((json_int_t)m->fn));
+    json_object_set_new(j, "confusion_matrix", cm);
+    return j;
+}
+
+static void print_metrics(const char *what, const struct metrics *m)
+{
+    printf("%s: %zu malicious / %zu benign flows\n", what, m->n_pos, m->n_neg);
+    printf("  ROC AUC %.4f; at threshold %.4f: precision %.4f recall %.4f "
+           "F1 %.4f FPR %.5f\n", m->auc, m->threshold, m->precision, m->recall,
+           m->f1, m->fpr);
+    printf("  TPR at FPR 1e-3: %.4f%s; at 1e-4: %.4f%s\n", m->tpr_at_fpr_1e3,
+           m->n_neg < 1000 ? " (fewer than 1,000 benign flows)" : "",
+           m->tpr_at_fpr_1e4,
+           m->n_neg < 10000 ? " (fewer than 10,000 benign flows)" : "");
+    printf("  confusion: TP %llu FP %llu TN %llu FN %llu\n",
+           (unsigned long long)m->tp, (unsigned long long)m->fp,
+           (unsigned long long)m->tn, (unsigned long long)m->fn);
+}
+
+/* Metrics of the rows in idx with scores, and the ROC picture. */
+static json_t *evaluate(const struct dataset *ds, const size_t *idx, size_t n,
+                        const double *score, double threshold, const char *what,
+                        const char *report, const char *png, bool quiet)
+{
+    double *s = malloc((n + 1) * sizeof(double));
+    int8_t *l = malloc(n + 1);
+    struct roc_point *pts = malloc((n + 2) * sizeof(*pts));
+    if (!s || !l || !pts) {
+        free(s);
+        free(l);
+        free(pts);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s[i] = score[idx[i]];
+        l[i] = ds->rows[idx[i]].label;
+    }
+    struct metrics m;
+    metrics_compute(s, l, n, threshold, &m);
+    if (!quiet)
+        print_metrics(what, &m);
+    if (report) {
+        char path[2048], err[512], title[64];
+        snprintf(path, sizeof(path), "%s/%s", report, png);
+        snprintf(title, sizeof(title), "ROC %s", what);
+        for (char *t = title; *t; t++)
+            *t = (char)(*t >= 'a' && *t <= 'z' ? *t - 32 : *t);
+        size_t k = metrics_roc(s, l, n, pts, n + 2);
+        if (k && !roc_png_write(path, pts, k, m.auc, title, err, sizeof(err)))
+            fprintf(stderr, "nightjar-train: %s\n", err);
+    }
+    free(s);
+    free(l);
+    free(pts);
+    return metrics_json(&m);
+}
+
+static json_t *dataset_json(const struct dataset *ds, const int *fold)
+{
+    json_t *a = json_array();
+    for (size_t s = 0; s < ds->n_sources; s++) {
+        const struct source_info *si = &ds->sources[s];
+        json_t *j = json_object();
+        json_object_set_new(j, "name", json_string(si->name));
+        json_object_set_new(j, "set", json_string(si->test ? "test" : "train"));
+        if (fold && fold[s] >= 0)
+            json_object_set_new(j, "fold", json_integer(fold[s]));
+        json_object_set_new(j, "benign", json_integer((json_int_t)si->rows[0]));
+        json_object_set_new(j, "malicious", json_integer((json_int_t)si->rows[1]));
+        json_object_set_new(j, "unlabelled", json_integer((json_int_t)si->skipped));
+        json_object_set_new(j, "too_small", json_integer((json_int_t)si->too_small));
+        json_array_append_new(a, j);
+    }
+    return a;
+}
+
+static bool write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    if (!fp) {
+        fprintf(stderr, "nightjar-train: %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    fputs(text, fp);
+    bool ok = !ferror(fp);
+    if (fclose(fp) != 0 || !ok) {
+        fprintf(stderr, "nightjar-train: %s: write error\n", path);
+        return false;
+    }
+    return true;
+}
+
+static void write_scores(const char *report, const struct dataset *ds,
+                         const double *cv, const double *test)
+{
+    char path[2048];
+    snprintf(path, sizeof(path), "%s/scores.csv", report);
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        return;
+    fprintf(fp, "source,set,label,score\n");
+    for (size_t i = 0; i < ds->n; i++) {
+        const struct row *r = &ds->rows[i];
+        bool t = ds->sources[r->source].test;
+        double s = t ? test[i] : cv[i];
+        if (isfinite(s))
+            fprintf(fp, "%s,%s,%s,%.6f\n", ds->sources[r->source].name,
+                    t ? "test" : "cross-validation",
+                    r->label ? "malicious" : "benign", s);
+    }
+    fclose(fp);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+struct run {
+    struct opts *o;
+    struct dataset ds;
+    int *fold;
+    double *cv, *test;     /* scores per row (NaN where not scored) */
+    size_t *idx;
+    json_t *report;
+};
+
+static size_t rows_where(const struct run *r, bool test, const double *score,
+                         size_t *idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->ds.n; i++)
+        if (r->ds.sources[r->ds.rows[i].source].test == test &&
+            (!score || isfinite(score[i])))
+            idx[n++] = i;
+    return n;
+}
+
+static void print_dataset(const struct dataset *ds)
+{
+    uint64_t b = 0, m = 0, sk = 0, small = 0;
+    for (size_t s = 0; s < ds->n_sources; s++) {
+        b += ds->sources[s].rows[0];
+        m += ds->sources[s].rows[1];
+        sk += ds->sources[s].skipped;
+        small += ds->sources[s].too_small;
+    }
+    printf("data: %zu sources, %llu benign and %llu malicious flows; %llu "
+           "flows left out as unlabelled, %llu below the minimum size\n",
+           ds->n_sources, (unsigned long long)b, (unsigned long long)m,
+           (unsigned long long)sk, (unsigned long long)small);
+}
+
+static int run_evaluate(struct run *r)
+{
+    char err[1024];
+    struct eta_model *m = eta_model_load_file(r->o->evaluate, err, sizeof(err));
+    if (!m) {
+        fprintf(stderr, "nightjar-train: %s\n", err);
+        return 1;
+    }
+    for (size_t i = 0; i < r->ds.n; i++)
+        r->idx[i] = i;
+    score_rows(m, &r->ds, r->idx, r->ds.n, r->test);
+    json_t *ev = evaluate(&r->ds, r->idx, r->ds.n, r->test,
+                          r->o->threshold > 0 ? r->o->threshold
+                                              : eta_model_threshold(m),
+                          "evaluation", r->o->report, "roc-test.png",
+                          r->o->quiet);
+    json_object_set_new(r->report, "model", json_string(eta_model_version(m)));
+    json_object_set_new(r->report, "evaluation", ev);
+    eta_model_free(m);
+    return 0;
+}
+
+static double choose_threshold(struct run *r)
+{
+    if (r->o->threshold > 0)
+        return r->o->threshold;
+    size_t n = rows_where(r, false, r->cv, r->idx);
+    if (!n)
+        return 0.5;
+    double *s = malloc(n * sizeof(double));
+    int8_t *l = malloc(n);
+    for (size_t i = 0; s && l && i < n; i++) {
+        s[i] = r->cv[r->idx[i]];
+        l[i] = r->ds.rows[r->idx[i]].label;
+    }
+    double t = s && l ? metrics_threshold_for_fpr(s, l, n, r->o->target_fpr) : 0.5;
+    free(s);
+    free(l);
+    return t > 0.5 ? (t < 0.999999 ? t : 0.999999) : 0.5;
+}
+
+static json_t *training_record(const struct run *r, double threshold)
+{
+    const struct opts *o = r->o;
+    json_t *t = json_object();
+    json_object_set_new(t, "tool", json_string("nightjar-train " NIGHTJAR_VERSION));
+    json_object_set_new(t, "xgboost", json_string(booster_version()));
+    json_t *p = json_object();
+    json_object_set_new(p, "rounds", json_integer(o->bp.rounds));
+    json_object_set_new(p, "max_depth", json_integer(o->bp.max_depth));
+    json_object_set_new(p, "learning_rate", json_real(o->bp.learning_rate));
+    json_object_set_new(p, "min_child_weight", json_real(o->bp.min_child_weight));
+    json_object_set_new(p, "class_weight", json_string("malicious rows weigh benign/malicious"));
+    json_object_set_new(p, "unlisted_benign", json_boolean(o->unlisted_benign));
+    json_object_set_new(t, "parameters", p);
+    json_object_set_new(t, "threshold_rule",
+                        json_string(o->threshold > 0 ? "fixed"
+                                    : "lowest out-of-fold score with FPR <= "
+                                      "target, at least 0.5"));
+    json_object_set_new(t, "target_fpr", json_real(o->target_fpr));
+    json_object_set_new(t, "threshold", json_real(threshold));
+    json_object_set_new(t, "sources", dataset_json(&r->ds, r->fold));
+    json_t *cv = json_object_get(r->report, "cross_validation");
+    if (cv)
+        json_object_set(t, "cross_validation", json_object_get(cv, "metrics"));
+    json_t *test = json_object_get(r->report, "test");
+    if (test)
+        json_object_set(t, "test", test);
+    return t;
+}
+
+static int run_train(struct run *r)
+{
+    struct opts *o = r->o;
+    assign_folds(&r->ds, o->folds, r->fold);
+    if (o->folds >= 2) {
+        json_t *per_fold = json_array();
+        if (!cross_validate(&r->ds, o, r->fold, r->cv, per_fold)) {
+            json_decref(per_fold);
+            fprintf(stderr, "nightjar-train: cross-validation needs both "
+                    "classes in every fold's training part: use fewer --folds "
+                    "or more sources\n");
+            return 1;
+        }
+        json_t *cv = json_object();
+        json_object_set_new(cv, "folds", json_integer(o->folds));
+        json_object_set_new(cv, "per_fold", per_fold);
+        json_object_set_new(r->report, "cross_validation", cv);
+    }
+    double threshold = choose_threshold(r);
+    if (threshold >= 0.999999 && !o->quiet)
+        fprintf(stderr, "nightjar-train: warning: no score keeps the "
+                "out-of-fold false-positive rate at %g, so the model will "
+                "hardly ever alert; give --target-fpr or --threshold\n",
+                o->target_fpr);
+    if (o->folds >= 2) {
+        size_t n = rows_where(r, false, r->cv, r->idx);
+        json_object_set_new(json_object_get(r->report, "cross_validation"),
+                            "metrics",
+                            evaluate(&r->ds, r->idx, n, r->cv, threshold,
+                                     "cross-validation", o->report,
+                                     "roc-cv.png", o->quiet));
+    }
+    size_t nt = rows_where(r, false, NULL, r->idx);
+    char *booster = NULL;
+    struct eta_model *m = train_model(&r->ds, r->idx, nt, o, &booster);
+    if (!m)
+        return 1;
+    size_t ntest = rows_where(r, true, NULL, r->idx);
+    if (ntest) {
+        score_rows(m, &r->ds, r->idx, ntest, r->test);
+        json_object_set_new(r->report, "test",
+                            evaluate(&r->ds, r->idx, ntest, r->test, threshold,
+                                     "held-out test", o->report,
+                                     "roc-test.png", o->quiet));
+    }
+    eta_model_free(m);
+    json_t *rec = training_record(r, threshold);
+    char *text = model_file_build(booster, o->version, threshold,
+                                  o->min_packets, rec);
+    json_decref(rec);
+    free(booster);
+    bool ok = text && write_text(o->output, text);
+    free(text);
+    json_object_set_new(r->report, "threshold", json_real(threshold));
+    if (ok && !o->quiet)
+        printf("model: %s (threshold %.4f)\n", o->output, threshold);
+    return ok ? 0 : 1;
+}
+
+static bool write_report(const struct run *r)
+{
+    if (!r->o->report)
+        return true;
+    json_object_set_new(r->report, "sources", dataset_json(&r->ds, r->fold));
+    char path[2048];
+    snprintf(path, sizeof(path), "%s/metrics.json", r->o->report);
+    char *text = json_dumps(r->report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    bool ok = text && write_text(path, text);
+    free(text);
+    write_scores(r->o->report, &r->ds, r->cv, r->test);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    static struct opts o;
+    config_defaults(&o.cfg);
+    o.folds = 5;
+    o.target_fpr = 1e-3;
+    o.min_packets = 4;
+    o.bp = (struct booster_params){ .rounds = 200, .max_depth = 4,
+                                    .learning_rate = 0.1,
+                                    .min_child_weight = 1, .seed = 0 };
+    int rc = parse_args(argc, argv, &o);
+    if (rc || (rc = check_args(&o)))
+        return rc;
+    o.cfg.eta.min_packets = o.min_packets;
+    if (o.report && mkdir(o.report, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "nightjar-train: %s: %s\n", o.report, strerror(errno));
+        return 1;
+    }
+    struct run r = { .o = &o, .report = json_object() };
+    if (!load_data(&o, &r.ds))
+        return 1;
+    size_t n = r.ds.n + 1;
+    r.fold = malloc((r.ds.n_sources + 1) * sizeof(int));
+    r.cv = malloc(n * sizeof(double));
+    r.test = malloc(n * sizeof(double));
+    r.idx = malloc(n * sizeof(size_t));
+    if (!r.fold || !r.cv || !r.test || !r.idx) {
+        fprintf(stderr, "nightjar-train: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        r.cv[i] = r.test[i] = NAN;
+    for (size_t s = 0; s < r.ds.n_sources; s++)
+        r.fold[s] = -1;
+    if (!o.quiet)
+        print_dataset(&r.ds);
+    rc = o.evaluate ? run_evaluate(&r) : run_train(&r);
+    if (!rc && !write_report(&r))
+        rc = 1;
+    json_decref(r.report);
+    dataset_free(&r.ds);
+    free(r.fold);
+    free(r.cv);
+    free(r.test);
+    free(r.idx);
+    return rc;
+}
