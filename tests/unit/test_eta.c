@@ -499,7 +499,7 @@ static void test_roc_picture_is_a_png(void)
         fclose(fp);
     CHECK(memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0);
     CHECK(memcmp(h + 12, "IHDR", 4) == 0);
-    CHECK_EQ((h[16] << 24 | h[17] << 16 | h[18] << 8 | h[19]), 960);
+    CHECK_EQ((h[16] << 24 | h[17] << 16 | h[18] << 8 | h[19]), 1000);
     unlink(path);
 }
 
