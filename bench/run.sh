@@ -12,7 +12,8 @@
 # the DNS/HTTP/SMTP parsers off (what the application layer costs: parsing,
 # hashing and typing every file), and with the shipped YARA rules loaded
 # (files and the first 64 KiB of cleartext streams scanned), and with the
-# lean file settings a busy link would use (SHA-256 only, no libmagic).
+# lean file settings a busy link would use (SHA-256 only, no libmagic), and
+# with the encrypted-traffic model off (bench/eta.sh has its per-flow cost).
 set -eu
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -82,6 +83,7 @@ for cap in "$bulk" "$pcap"; do
     t_noapp=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set app-layer.http.enabled=no \
         --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no)
     t_yara=$(median ./build/nightjar -q -r "$cap" -o /dev/null --yara rules/)
+    t_noeta=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set eta.enabled=no)
     t_lean=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set files.magic=no \
         --set files.hashes=sha256)
     t_ndpi=$(median ndpiReader -q -i "$cap")
@@ -91,6 +93,7 @@ for cap in "$bulk" "$pcap"; do
     report "nightjar, no TLS/QUIC" "$t_notls"
     report "nightjar, no DNS/HTTP/SMTP" "$t_noapp"
     report "nightjar + YARA rules" "$t_yara"
+    report "nightjar, ETA model off" "$t_noeta"
     report "nightjar, sha256 only, no libmagic" "$t_lean"
     report "ndpiReader" "$t_ndpi"
     printf '  nightjar/ndpiReader time: %.2f (below 1: nightjar is faster); TLS/QUIC parsing: %.0f%% of nightjar'"'"'s time\n' \

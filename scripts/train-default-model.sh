@@ -18,8 +18,10 @@ fi
 [ -x "$here/build/nightjar-train" ] || make -C "$here" build/nightjar-train >/dev/null
 # Flows of the infected captures that labels.csv does not name (Windows
 # background in the sandboxes) train as benign, so the model learns the
-# C2 flows' shape rather than what a sandbox's traffic looks like.
+# C2 flows' shape rather than what a sandbox's traffic looks like; every
+# capture weighs the same within its class (QuasarRAT's 77 reconnects
+# would otherwise be half of all malicious flows).
 exec "$here/build/nightjar-train" --labels "$corpus/labels.csv" --dir "$corpus" \
-    --unlisted-benign --folds 5 --rounds 200 --max-depth 4 --learning-rate 0.1 \
+    --unlisted-benign --source-balance --folds 5 --rounds 200 --max-depth 4 --learning-rate 0.1 \
     --min-packets 4 --target-fpr 0.001 \
     --report "$here/build/eta-default-report" -o "$out"

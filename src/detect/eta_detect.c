@@ -139,13 +139,14 @@ const struct eta_result *eta_on_flow_end(struct eta_detect *d, struct flow *f,
     d->st.flows++;
     struct eta_pair_stats pair;
     struct eta_context ctx = { .tls = tls };
+    if (!qualifies(d, f, tls)) {
+        d->st.too_small++;
+        eta_history_add(d->history, f, NULL); /* its start still counts */
+        return r;
+    }
     if (d->history) {
         eta_history_add(d->history, f, &pair);
         ctx.pair = &pair;
-    }
-    if (!qualifies(d, f, tls)) {
-        d->st.too_small++;
-        return r;
     }
     context_of(d, f, &ctx);
     eta_features_extract(f, &ctx, r->x);

@@ -25,6 +25,18 @@ const char *const eta_feature_docs[ETA_NFEATURES] = {
 
 #define F(name) out[ETA_F_##name]
 
+/* A TCP segment longer than an Ethernet frame's payload is an artefact of
+ * where it was captured (segmentation offload on the sending host, GRO on
+ * the receiving one, loopback's 64 KiB MTU), not of the application: the
+ * model sees it as one full-size packet, so captures made at a tap and on
+ * a host look alike. */
+#define ETA_MAX_PACKET 1500
+
+static float packet_len(uint32_t len)
+{
+    return (float)(len > ETA_MAX_PACKET ? ETA_MAX_PACKET : len);
+}
+
 static double mean_of(double sum, uint64_t n) { return n ? sum / (double)n : NAN; }
 
 static double std_of(double sum, double sumsq, uint64_t n)
@@ -42,7 +54,7 @@ static void direction_stats(const struct flow_dir *d, float *size_mean,
 {
     *size_mean = (float)mean_of(d->size_sum, d->pkts);
     *size_std = (float)std_of(d->size_sum, d->size_sumsq, d->pkts);
-    *size_max = d->pkts ? (float)d->size_max : NAN;
+    *size_max = d->pkts ? packet_len(d->size_max) : NAN;
     uint64_t gaps = d->pkts > 1 ? d->pkts - 1 : 0;
     *iat_mean = (float)(mean_of(d->iat_sum, gaps) / 1000.0);
     *iat_std = (float)(std_of(d->iat_sum, d->iat_sumsq, gaps) / 1000.0);
@@ -82,7 +94,8 @@ static void shape_features(const struct flow *f, float *out)
             e[0] = e[1] = NAN;
             continue;
         }
-        e[0] = f->splt[i].dir ? -(float)f->splt[i].len : (float)f->splt[i].len;
+        float len = packet_len(f->splt[i].len);
+        e[0] = f->splt[i].dir ? -len : len;
         e[1] = i ? (float)(f->splt[i].iat_usec / 1000.0) : NAN;
     }
     F(entropy_out) = c->has_entropy ? c->entropy : NAN;

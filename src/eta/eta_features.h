@@ -27,7 +27,7 @@
 #define ETA_ROUNDS_N 8     /* first rounds in the vector */
 
 #define ETA_SPLT_X(X, n) \
-    X(splt_len_##n, "length of payload packet " #n ", negative from the server") \
+    X(splt_len_##n, "payload length of packet " #n " (at most 1500), negative from the server") \
     X(splt_iat_##n, "ms between payload packet " #n " and the one before")
 #define ETA_ROUND_X(X, n) \
     X(round_pkts_##n, "payload packets in round " #n) \
@@ -44,10 +44,10 @@
     X(bytes_out_share, "bytes_out / (bytes_out + bytes_in)")                  \
     X(size_mean_out, "mean IP length of client packets")                      \
     X(size_std_out, "standard deviation of client IP lengths")                \
-    X(size_max_out, "largest client IP length")                               \
+    X(size_max_out, "largest client IP length, at most 1500")                               \
     X(size_mean_in, "mean IP length of server packets")                       \
     X(size_std_in, "standard deviation of server IP lengths")                 \
-    X(size_max_in, "largest server IP length")                                \
+    X(size_max_in, "largest server IP length, at most 1500")                                \
     X(iat_mean_out, "mean ms between client packets")                         \
     X(iat_std_out, "standard deviation of ms between client packets")         \
     X(iat_max_out, "longest ms between client packets")                       \

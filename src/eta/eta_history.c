@@ -89,13 +89,15 @@ static int cmp_double(const void *a, const void *b)
 static double fourier_peak(const uint64_t *t, uint32_t n, double period)
 {
     double best = 0;
-    for (int k = -10; k <= 10; k++) {
-        double p = period * (1.0 + k * 0.01);
+    for (int k = -5; k <= 5; k++) {
+        double p = period * (1.0 + k * 0.02);
         double re = 0, im = 0;
         for (uint32_t i = 0; i < n; i++) {
             double phase = 2 * M_PI * fmod((double)(t[i] - t[0]) / 1e6, p) / p;
-            re += cos(phase);
-            im += sin(phase);
+            double sn, cs;
+            sincos(phase, &sn, &cs);
+            re += cs;
+            im += sn;
         }
         double r = sqrt(re * re + im * im) / n;
         if (r > best)
@@ -176,6 +178,8 @@ static struct pair_entry *pair_slot(struct eta_history *h, const struct flow *f)
 void eta_history_add(struct eta_history *h, const struct flow *f,
                      struct eta_pair_stats *out)
 {
+    if (!h)
+        return;
     struct pair_entry *e = pair_slot(h, f);
     h->st.updates++;
     e->last_use = ++h->clock;
@@ -185,6 +189,8 @@ void eta_history_add(struct eta_history *h, const struct flow *f,
     e->bytes[at] = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
     if (e->n < UINT32_MAX)
         e->n++;
+    if (!out)
+        return;
     uint32_t kept = e->n < ETA_HISTORY_CONNS ? e->n : ETA_HISTORY_CONNS;
     eta_pair_compute(e->start, e->bytes, kept, out);
     out->conns = e->n;

@@ -33,7 +33,8 @@ void eta_history_free(struct eta_history *h);
 uint64_t eta_history_memory(const struct eta_history *h);
 const struct eta_history_stats *eta_history_stats(const struct eta_history *h);
 
-/* Adds the finished flow f and fills out with its pair's statistics. */
+/* Adds the finished flow f and, when out is not NULL, fills it with its
+ * pair's statistics (the costly part: only for flows that are scored). */
 void eta_history_add(struct eta_history *h, const struct flow *f,
                      struct eta_pair_stats *out);
 

@@ -2,6 +2,7 @@
 #include "train/booster.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +52,39 @@ static bool set_params(BoosterHandle b, const struct booster_params *p,
     return true;
 }
 
+/* 1 / rows of the same class and source, rescaled per class to sum to
+ * the class's row count. */
+static bool source_weights(const struct row *rows, const size_t *idx, size_t n,
+                           float *w)
+{
+    uint32_t max_src = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[idx[i]].source > max_src)
+            max_src = rows[idx[i]].source;
+    uint32_t *count = calloc(2 * ((size_t)max_src + 1), sizeof(uint32_t));
+    if (!count)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        count[2 * rows[idx[i]].source + (rows[idx[i]].label == 1)]++;
+    double sum[2] = { 0, 0 }, rows_of[2] = { 0, 0 };
+    for (size_t i = 0; i < n; i++) {
+        int c = rows[idx[i]].label == 1;
+        w[i] = 1.0f / (float)count[2 * rows[idx[i]].source + c];
+        sum[c] += w[i];
+        rows_of[c] += 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int c = rows[idx[i]].label == 1;
+        w[i] = (float)(w[i] * rows_of[c] / sum[c]);
+    }
+    free(count);
+    return true;
+}
+
 char *booster_train(const struct row *rows, const size_t *idx, size_t n,
                     const struct booster_params *p, char *err, size_t errlen)
 {
+    float *w = NULL;
     char *json = NULL;
     DMatrixHandle dm = NULL;
     BoosterHandle b = NULL;
@@ -76,6 +107,14 @@ char *booster_train(const struct row *rows, const size_t *idx, size_t n,
     }
     XGB_OK(XGDMatrixCreateFromMat(x, n, ETA_NFEATURES, NAN, &dm), "data");
     XGB_OK(XGDMatrixSetFloatInfo(dm, "label", y, n), "labels");
+    if (p->source_balance) {
+        w = malloc(n * sizeof(float) + 1);
+        if (!w || !source_weights(rows, idx, n, w)) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        XGB_OK(XGDMatrixSetFloatInfo(dm, "weight", w, n), "weights");
+    }
     XGB_OK(XGBoosterCreate(&dm, 1, &b), "booster");
     if (!set_params(b, p, (double)(n - pos) / (double)pos, err, errlen))
         goto out;
@@ -97,6 +136,7 @@ out:
         XGDMatrixFree(dm);
     free(x);
     free(y);
+    free(w);
     return json;
 }
 

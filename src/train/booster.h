@@ -5,7 +5,10 @@
  * row weighs n_benign / n_malicious, so the two classes count the same
  * however unbalanced the data), one thread and a fixed seed, so the same
  * rows give the same trees byte for byte; returns the model as XGBoost's
- * JSON, which eta_model.c reads.
+ * JSON, which eta_model.c reads. With source_balance, each row also
+ * weighs 1 / (rows of its class in its source), rescaled so a class keeps
+ * its total: a capture with 80 C2 connections teaches as much as one
+ * with 2, instead of forty times more.
  */
 #ifndef NIGHTJAR_TRAIN_BOOSTER_H
 #define NIGHTJAR_TRAIN_BOOSTER_H
@@ -20,6 +23,7 @@ struct booster_params {
     double learning_rate;
     double min_child_weight;
     unsigned seed;
+    bool source_balance;   /* every source weighs the same within a class */
 };
 
 /* A malloc'd NUL-terminated XGBoost JSON model, or NULL with err. */

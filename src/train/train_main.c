@@ -83,6 +83,8 @@ static void usage(FILE *out)
 "      --max-depth N      tree depth (default 4)\n"
 "      --learning-rate X  (default 0.1)\n"
 "      --min-child-weight X  (default 1)\n"
+"      --source-balance   every source weighs the same within its class, so\n"
+"                         captures with many flows do not drown the others\n"
 "      --target-fpr X     threshold: the lowest out-of-fold score that keeps\n"
 "                         the false-positive rate at X (default 0.001),\n"
 "                         never below 0.5\n"
@@ -123,7 +125,7 @@ static void list_features(void)
                eta_feature_docs[i]);
 }
 
-enum { O_UNLISTED = 256, O_MINPK, O_VERSION, O_ROUNDS, O_DEPTH, O_LR, O_MCW,
+enum { O_BALANCE = 250, O_UNLISTED = 256, O_MINPK, O_VERSION, O_ROUNDS, O_DEPTH, O_LR, O_MCW,
        O_FPR, O_THRESH, O_LIST, O_EVAL };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -140,6 +142,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { "unlisted-benign", no_argument, NULL, O_UNLISTED },
+        { "source-balance", no_argument, NULL, O_BALANCE },
         { "min-packets", required_argument, NULL, O_MINPK },
         { "model-version", required_argument, NULL, O_VERSION },
         { "rounds", required_argument, NULL, O_ROUNDS },
@@ -180,6 +183,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case 'q': o->quiet = true; break;
         case 'h': usage(stdout); exit(0);
         case O_UNLISTED: o->unlisted_benign = true; break;
+        case O_BALANCE: o->bp.source_balance = true; break;
         case O_MINPK: o->min_packets = (uint32_t)atoi(optarg); break;
         case O_VERSION: o->version = optarg; break;
         case O_ROUNDS: o->bp.rounds = atoi(optarg); break;
@@ -442,6 +446,69 @@ static json_t *evaluate(const struct dataset *ds, const size_t *idx, size_t n,
     return metrics_json(&m);
 }
 
+/* Per source: how many of its flows of each class a score put over the
+ * threshold, and the highest score of each class -- which captures the
+ * model catches and which not. */
+static json_t *per_source_json(const struct dataset *ds, const double *score,
+                               double threshold)
+{
+    json_t *a = json_array();
+    for (size_t s = 0; s < ds->n_sources; s++) {
+        uint64_t flows[2] = { 0, 0 }, over[2] = { 0, 0 };
+        double top[2] = { -1, -1 };
+        for (size_t i = 0; i < ds->n; i++) {
+            const struct row *r = &ds->rows[i];
+            if (r->source != s || !isfinite(score[i]))
+                continue;
+            flows[r->label]++;
+            over[r->label] += score[i] >= threshold;
+            if (score[i] > top[r->label])
+                top[r->label] = score[i];
+        }
+        if (!flows[0] && !flows[1])
+            continue;
+        json_t *j = json_object();
+        json_object_set_new(j, "name", json_string(ds->sources[s].name));
+        json_object_set_new(j, "malicious_flows", json_integer((json_int_t)flows[1]));
+        json_object_set_new(j, "malicious_alerted", json_integer((json_int_t)over[1]));
+        json_object_set_new(j, "benign_flows", json_integer((json_int_t)flows[0]));
+        json_object_set_new(j, "benign_alerted", json_integer((json_int_t)over[0]));
+        if (flows[1])
+            json_object_set_new(j, "max_malicious_score", json_real(top[1]));
+        if (flows[0])
+            json_object_set_new(j, "max_benign_score", json_real(top[0]));
+        json_array_append_new(a, j);
+    }
+    return a;
+}
+
+/* Captures rather than flows: how many infected captures have at least
+ * one malicious flow over the threshold, how many benign flows alert. */
+static json_t *capture_summary(const json_t *per_source, const char *what,
+                               bool quiet)
+{
+    size_t i;
+    json_t *s;
+    long long mal = 0, caught = 0, clean = 0, noisy = 0;
+    json_array_foreach(per_source, i, s) {
+        json_int_t mf = json_integer_value(json_object_get(s, "malicious_flows"));
+        json_int_t ma = json_integer_value(json_object_get(s, "malicious_alerted"));
+        json_int_t bf = json_integer_value(json_object_get(s, "benign_flows"));
+        json_int_t ba = json_integer_value(json_object_get(s, "benign_alerted"));
+        mal += mf > 0;
+        caught += ma > 0;
+        clean += bf > 0;
+        noisy += ba > 0;
+    }
+    if (!quiet)
+        printf("  %s by capture: %lld of %lld captures with malicious flows have "
+               "one alerting; %lld of %lld captures with benign flows have a "
+               "false alert\n", what, caught, mal, noisy, clean);
+    return json_pack("{s:I,s:I,s:I,s:I}", "with_malicious_flows", mal,
+                     "detected", caught, "with_benign_flows", clean,
+                     "with_false_alerts", noisy);
+}
+
 static json_t *dataset_json(const struct dataset *ds, const int *fold)
 {
     json_t *a = json_array();
@@ -553,6 +620,10 @@ static int run_evaluate(struct run *r)
                           r->o->quiet);
     json_object_set_new(r->report, "model", json_string(eta_model_version(m)));
     json_object_set_new(r->report, "evaluation", ev);
+    json_object_set_new(r->report, "per_source",
+                        per_source_json(&r->ds, r->test,
+                                        r->o->threshold > 0 ? r->o->threshold
+                                                            : eta_model_threshold(m)));
     eta_model_free(m);
     return 0;
 }
@@ -589,6 +660,7 @@ static json_t *training_record(const struct run *r, double threshold)
     json_object_set_new(p, "min_child_weight", json_real(o->bp.min_child_weight));
     json_object_set_new(p, "class_weight", json_string("malicious rows weigh benign/malicious"));
     json_object_set_new(p, "unlisted_benign", json_boolean(o->unlisted_benign));
+    json_object_set_new(p, "source_balance", json_boolean(o->bp.source_balance));
     json_object_set_new(t, "parameters", p);
     json_object_set_new(t, "threshold_rule",
                         json_string(o->threshold > 0 ? "fixed"
@@ -632,11 +704,15 @@ static int run_train(struct run *r)
                 o->target_fpr);
     if (o->folds >= 2) {
         size_t n = rows_where(r, false, r->cv, r->idx);
-        json_object_set_new(json_object_get(r->report, "cross_validation"),
-                            "metrics",
+        json_t *cv = json_object_get(r->report, "cross_validation");
+        json_object_set_new(cv, "metrics",
                             evaluate(&r->ds, r->idx, n, r->cv, threshold,
                                      "cross-validation", o->report,
                                      "roc-cv.png", o->quiet));
+        json_t *ps = per_source_json(&r->ds, r->cv, threshold);
+        json_object_set_new(cv, "captures",
+                            capture_summary(ps, "cross-validation", o->quiet));
+        json_object_set_new(cv, "per_source", ps);
     }
     size_t nt = rows_where(r, false, NULL, r->idx);
     char *booster = NULL;
@@ -650,6 +726,10 @@ static int run_train(struct run *r)
                             evaluate(&r->ds, r->idx, ntest, r->test, threshold,
                                      "held-out test", o->report,
                                      "roc-test.png", o->quiet));
+        json_t *ps = per_source_json(&r->ds, r->test, threshold);
+        json_object_set_new(r->report, "test_captures",
+                            capture_summary(ps, "held-out test", o->quiet));
+        json_object_set_new(r->report, "test_per_source", ps);
     }
     eta_model_free(m);
     json_t *rec = training_record(r, threshold);

@@ -87,6 +87,13 @@ for name in $(grep -v '^#' "$WORK/defaults.txt" | cut -d: -f1); do
     leaf=${name##*.}
     grep -q -- "$leaf" "$root/docs/nightjar.8" || fail "man page does not mention $name"
 done
+# every ETA feature is defined in docs/eta.md
+TRAIN=$root/build-asan/nightjar-train
+[ -x "$TRAIN" ] || TRAIN=$root/build/nightjar-train
+for f in $("$TRAIN" --list-features | sed -n 's/^| [0-9]* | `\([a-z0-9_]*\)`.*/\1/p'); do
+    grep -q -- "\`$f\`" "$root/docs/eta.md" || fail "docs/eta.md does not define $f"
+done
+[ "$("$TRAIN" --list-features | grep -c '^| [0-9]')" -gt 100 ] || fail "--list-features lists too few"
 # a config file the sensor accepts, and -o on stdout
 printf 'flow:\n  memcap: 8mb\n  timeouts:\n    tcp-new: 10\n' > "$WORK/ok.yaml"
 "$NJ" -q -c "$WORK/ok.yaml" -r "$demo" -o - > "$WORK/stdout.json" || fail "config run"

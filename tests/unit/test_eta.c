@@ -91,6 +91,15 @@ static void test_shape_features_of_known_splt(void)
     CHECK_EQ(x[ETA_F_splt_len_3], 50);
     CHECK(NEAR(x[ETA_F_splt_iat_3], 5, 1e-6));
     CHECK(isnan(x[ETA_F_splt_len_4]));
+    /* a 32 KiB loopback or offloaded segment counts as a full-size packet */
+    f->splt[1].len = 32768;
+    f->dir[1].size_max = 32808;
+    eta_features_extract(f, NULL, x);
+    CHECK_EQ(x[ETA_F_splt_len_2], -1500);
+    CHECK_EQ(x[ETA_F_size_max_in], 1500);
+    f->splt[1].len = 200;
+    f->dir[1].size_max = 240;
+    eta_features_extract(f, NULL, x);
     CHECK_EQ(x[ETA_F_rounds], 3);
     CHECK_EQ(x[ETA_F_round_pkts_1], 1);
     CHECK_EQ(x[ETA_F_round_bytes_2], -200);
