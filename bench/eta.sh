@@ -6,7 +6,7 @@
 # Not a test. Run `make bench` first for bench/out/corpus.pcap.
 set -eu
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-3}
+. bench/common.sh
 out=bench/out
 mkdir -p "$out"
 make -s build/nightjar build/libnightjar.a build/libnightjar-train.a
@@ -18,14 +18,6 @@ labelled=../shared/corpus/labelled
 "$out/eta_score" models/eta-default.json "$labelled"/*.pcap*
 cap=$out/corpus.pcap
 [ -f "$cap" ] || { echo "bench: no $cap (run make bench first)"; exit 0; }
-median() {
-    for _ in $(seq 1 "$RUNS"); do
-        s=$(date +%s.%N)
-        "$@" >/dev/null 2>&1
-        e=$(date +%s.%N)
-        echo "$e - $s" | bc -l
-    done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
 scored=$(./build/nightjar -r "$cap" -o - -q | grep '"event_type":"stats"' | tail -1 |
     python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]["eta"]; print(s["flows"], s["scored"], s["alerts"])')
 t_off=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set eta.enabled=no)

@@ -16,7 +16,7 @@
 # with the encrypted-traffic model off (bench/eta.sh has its per-flow cost).
 set -eu
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-3}
+. bench/common.sh
 MIN_MB=${MIN_MB:-200}
 out=bench/out
 mkdir -p "$out"
@@ -58,15 +58,6 @@ if [ ! -f "$bulk" ]; then
     sh bench/make-bulk-traffic.sh "$bulk" "$MIN_MB"
 fi
 
-# median wall seconds of RUNS runs of a command
-median() {
-    for _ in $(seq 1 "$RUNS"); do
-        s=$(date +%s.%N)
-        "$@" >/dev/null 2>&1
-        e=$(date +%s.%N)
-        echo "$e - $s" | bc -l
-    done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
 report() {
     printf '  %-34s %7.3f s %11.0f pkts/s %7.3f Gbit/s  %6.2fx the loop\n' \
         "$1" "$2" "$(echo "$pkts / $2" | bc -l)" \

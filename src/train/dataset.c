@@ -13,6 +13,21 @@
 
 #include "util/text.h"
 
+/* Makes room for one more element in a growing array (*arr holds n of
+ * *cap, each elem bytes), doubling from first. */
+static bool grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return true;
+    size_t want = *cap ? *cap * 2 : first;
+    void *p = realloc(*(void **)arr, want * elem);
+    if (!p)
+        return false;
+    *(void **)arr = p;
+    *cap = want;
+    return true;
+}
+
 /* ---- labels CSV ------------------------------------------------------- */
 
 /* Splits one CSV line (RFC 4180 quoting) into at most max fields, in
@@ -145,15 +160,10 @@ bool labels_load(struct labels *l, const char *path, char *err, size_t errlen)
             ok = false;
             break;
         }
-        if (l->n == cap) {
-            struct source_label *ne = realloc(l->e, (cap = cap ? cap * 2 : 64) *
-                                                        sizeof(*ne));
-            if (!ne) {
-                snprintf(err, errlen, "out of memory");
-                ok = false;
-                break;
-            }
-            l->e = ne;
+        if (!grow(&l->e, &cap, l->n, sizeof(*l->e), 64)) {
+            snprintf(err, errlen, "out of memory");
+            ok = false;
+            break;
         }
         char msg[512];
         ok = label_entry(&l->e[l->n], f, nf, col, msg, sizeof(msg));
@@ -213,14 +223,8 @@ enum label label_flow(const struct source_label *s, uint8_t v,
 bool dataset_add_row(struct dataset *d, const float *x, enum label label,
                      uint32_t source)
 {
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 4096;
-        struct row *nr = realloc(d->rows, cap * sizeof(*nr));
-        if (!nr)
-            return false;
-        d->rows = nr;
-        d->cap = cap;
-    }
+    if (!grow(&d->rows, &d->cap, d->n, sizeof(*d->rows), 4096))
+        return false;
     struct row *r = &d->rows[d->n++];
     memcpy(r->x, x, sizeof(r->x));
     r->label = (int8_t)label;
@@ -321,14 +325,8 @@ static bool is_capture(FILE *fp)
 static struct source_info *new_source(struct dataset *d, const char *path,
                                       bool test)
 {
-    if (d->n_sources == d->cap_sources) {
-        size_t cap = d->cap_sources ? d->cap_sources * 2 : 64;
-        struct source_info *ns = realloc(d->sources, cap * sizeof(*ns));
-        if (!ns)
-            return NULL;
-        d->sources = ns;
-        d->cap_sources = cap;
-    }
+    if (!grow(&d->sources, &d->cap_sources, d->n_sources, sizeof(*d->sources), 64))
+        return NULL;
     struct source_info *s = &d->sources[d->n_sources++];
     memset(s, 0, sizeof(*s));
     text_copy(s->path, sizeof(s->path), path, strlen(path));

@@ -18,14 +18,7 @@ out=$1
 files=$2
 here=$(cd "$(dirname "$0")" && pwd)
 HTTP_PORT=${HTTP_PORT:-18081} SMTP_PORT=${SMTP_PORT:-18025} DNS_PORT=${DNS_PORT:-53}
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+. "$here/background.sh"
 
 mkdir -p "$files/mail"
 # the EICAR test file is written here, never kept in the repository

@@ -8,14 +8,8 @@
 # OUTDIR/beacon-N.pcap and OUTDIR/browse-N.pcap (N = 1..4).
 set -eu
 out=$1
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/background.sh"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
     -days 2 -subj "/CN=eta.nightjar.test" >/dev/null 2>&1
 mkdir -p "$work/www"
@@ -66,9 +60,7 @@ browse 37 14437 & w3=$!
 browse 41 14438 & w4=$!
 wait $b1 $b2 $b3 $b4 $w1 $w2 $w3 $w4
 sleep 0.5
-for p in $pids; do kill "$p" 2>/dev/null || true; done
-wait 2>/dev/null || true
-pids=""
+stop_background
 n=0
 for port in 14431 14432 14433 14434; do
     n=$((n + 1))

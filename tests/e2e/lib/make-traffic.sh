@@ -9,14 +9,7 @@
 set -eu
 out=$1
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+. "$here/background.sh"
 
 TLS_PORT=${TLS_PORT:-18443} HTTP_PORT=${HTTP_PORT:-18080} DNS_PORT=${DNS_PORT:-53}
 
