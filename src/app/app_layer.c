@@ -70,6 +70,8 @@ struct app_layer {
     struct nj_config cfg;
     struct eve *eve;
     struct intel_detect *detect;
+    app_dns_fn dns_observer;
+    void *dns_observer_ctx;
     struct content_engine *content;
     struct dns_cache *dns_cache;
     struct http_limits http_lim;
@@ -476,6 +478,14 @@ static void dns_message(struct app_layer *al, struct flow *f,
         eve_write_dns(al->eve, f, now, (uint16_t)al->cfg.community_id_seed,
                       &al->dns, lat);
     intel_on_dns(al->detect, f, now, &al->dns);
+    if (al->dns_observer)
+        al->dns_observer(al->dns_observer_ctx, f, &al->dns, now);
+}
+
+void app_layer_set_dns_observer(struct app_layer *al, app_dns_fn fn, void *ctx)
+{
+    al->dns_observer = fn;
+    al->dns_observer_ctx = ctx;
 }
 
 /* DNS over TCP: two length bytes, then the message (RFC 1035 4.2.2). */

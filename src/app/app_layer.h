@@ -52,4 +52,10 @@ void app_layer_write_stats(struct json *j, const void *al);
 uint64_t app_layer_memory(const struct app_layer *al);
 const struct dns_cache *app_layer_dns_cache(const struct app_layer *al);
 
+/* Called with every parsed DNS message (the behaviour models read them). */
+struct dns_msg;
+typedef void (*app_dns_fn)(void *ctx, const struct flow *f,
+                           const struct dns_msg *m, uint64_t now);
+void app_layer_set_dns_observer(struct app_layer *al, app_dns_fn fn, void *ctx);
+
 #endif

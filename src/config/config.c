@@ -119,6 +119,31 @@ static const struct setting settings[] = {
       "features named in an alert, largest contribution first" },
     { "eta.log-features", T_BOOL, OFF(eta.log_features), "no",
       "write each scored flow's features into its flow record (input for nightjar-train)" },
+    { "anomaly.enabled", T_BOOL, OFF(anomaly.enabled), "yes",
+      "host baselines, outliers, behaviour models and incidents (docs/anomaly.md)" },
+    { "anomaly.home-nets", T_STR, OFF(anomaly.home_nets),
+      "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
+      "networks whose hosts get profiles; every other address is remote" },
+    { "anomaly.learning-period", T_U32, OFF(anomaly.learning), "86400",
+      "seconds of traffic a host (and the baseline) learns before outliers are reported" },
+    { "anomaly.half-life-days", T_U32, OFF(anomaly.half_life_days), "7",
+      "days after which an old observation weighs half in the per-hour baselines" },
+    { "anomaly.hosts", T_U32, OFF(anomaly.hosts), "65536",
+      "internal hosts profiled (about 700 bytes each); the least recently seen goes" },
+    { "anomaly.pairs", T_U32, OFF(anomaly.pairs), "1048576",
+      "client/server/port pairs remembered (32 bytes each)" },
+    { "anomaly.state-dir", T_STR, OFF(anomaly.state_dir), "",
+      "directory the baselines are saved to and loaded from (same as --state)" },
+    { "anomaly.save-interval", T_U32, OFF(anomaly.save_interval), "300",
+      "seconds between saves of the baselines in live capture" },
+    { "anomaly.incident-timeout", T_U32, OFF(anomaly.incident_timeout), "3600",
+      "seconds of traffic without a new finding before an incident closes" },
+    { "anomaly.exfil-min-bytes", T_U64_SIZE, OFF(anomaly.exfil_min), "8mb",
+      "smallest outlier upload that counts as exfiltration" },
+    { "anomaly.scan-min-targets", T_U32, OFF(anomaly.scan_min_targets), "20",
+      "distinct hosts (or ports) probed within 5 minutes that make a scan" },
+    { "anomaly.beacon-min-conns", T_U32, OFF(anomaly.beacon_min_conns), "8",
+      "connections to one server and port before beaconing is judged" },
     { "defrag.trackers", T_U32, OFF(defrag.max_trackers), "256",
       "IP datagrams in reassembly at once (64 KiB each when used)" },
     { "defrag.timeout", T_U32, OFF(defrag.timeout_sec), "30",
@@ -137,6 +162,8 @@ STR_FIELD_OK(content.filestore);
 STR_FIELD_OK(content.hashes);
 STR_FIELD_OK(intel_dir);
 STR_FIELD_OK(eta.model);
+STR_FIELD_OK(anomaly.home_nets);
+STR_FIELD_OK(anomaly.state_dir);
 
 static const struct setting *setting_find(const char *name)
 {

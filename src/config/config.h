@@ -57,6 +57,18 @@ struct nj_config {
         bool log_features;          /* feature vectors in flow records */
         bool features_only;         /* no model (nightjar-train): not a setting */
     } eta;
+    struct anomaly_settings {
+        bool enabled;               /* baselines, outliers, behaviour, incidents */
+        char home_nets[CONFIG_STR_MAX];
+        uint32_t learning;          /* seconds before outliers are reported */
+        uint32_t half_life_days;
+        uint32_t hosts, pairs;
+        char state_dir[CONFIG_STR_MAX];
+        uint32_t save_interval;     /* seconds between state saves, live */
+        uint32_t incident_timeout;  /* seconds without a finding */
+        uint64_t exfil_min;
+        uint32_t scan_min_targets, beacon_min_conns;
+    } anomaly;
 };
 
 void config_defaults(struct nj_config *c);

@@ -1,19 +1,21 @@
 /* eta_detect.c -- features, score and alert at flow end (see eta_detect.h). */
 #include "detect/eta_detect.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "app/dns_cache.h"
-#include "eta/eta_history.h"
+#include "detect/finding.h"
 #include "eta/eta_model.h"
 #include "output/eve_eta.h"
 
 struct eta_detect {
     struct eta_config cfg;
     struct eta_model *model;
-    struct eta_history *history;
+    finding_fn sink;
+    void *sink_ctx;
     const struct dns_cache *dns;
     struct eve *eve;
     uint16_t cid_seed;
@@ -53,13 +55,6 @@ struct eta_detect *eta_detect_new(const struct eta_config *cfg,
         d->min_packets = cfg->min_packets;
     if (!d->min_packets)
         d->min_packets = 1;
-    d->history = eta_history_new(cfg->pairs);
-    if (cfg->pairs && !d->history) {
-        snprintf(err, errlen, "out of memory for eta.pair-history %u",
-                 cfg->pairs);
-        eta_detect_free(d);
-        return NULL;
-    }
     return d;
 }
 
@@ -68,7 +63,6 @@ void eta_detect_free(struct eta_detect *d)
     if (!d)
         return;
     eta_model_free(d->model);
-    eta_history_free(d->history);
     free(d);
 }
 
@@ -85,9 +79,11 @@ static uint64_t nsec_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static bool qualifies(const struct eta_detect *d, const struct flow *f,
-                      const struct tls_summary *tls)
+bool eta_detect_qualifies(const struct eta_detect *d, const struct flow *f,
+                          const struct tls_summary *tls)
 {
+    if (!d || !d->cfg.enabled)
+        return false;
     uint64_t payload = f->dir[0].payload_pkts + f->dir[1].payload_pkts;
     return payload && (tls || payload >= d->min_packets);
 }
@@ -126,10 +122,28 @@ static void score(struct eta_detect *d, struct flow *f, uint64_t ts)
             .score = r->score, .threshold = d->threshold,
             .model_version = eta_model_version(d->model),
             .x = r->x, .contrib = d->contrib, .top = d->cfg.top_features });
+    if (d->sink) {
+        struct finding fd = { .kind = FINDING_eta, .stage = STAGE_C2,
+                              .severity = 2, .ts_usec = ts, .flow = f,
+                              .observed = r->score, .baseline = d->threshold,
+                              .deviation = NAN, .unit = "score" };
+        snprintf(fd.detail, sizeof(fd.detail), "model %s scored the flow %.4f",
+                 eta_model_version(d->model), r->score);
+        d->sink(d->sink_ctx, &fd);
+    }
+}
+
+void eta_detect_set_sink(struct eta_detect *d, finding_fn fn, void *ctx)
+{
+    if (d) {
+        d->sink = fn;
+        d->sink_ctx = ctx;
+    }
 }
 
 const struct eta_result *eta_on_flow_end(struct eta_detect *d, struct flow *f,
                                          const struct tls_summary *tls,
+                                         const struct eta_pair_stats *pair,
                                          uint64_t ts_usec)
 {
     if (!d || !d->cfg.enabled)
@@ -137,16 +151,10 @@ const struct eta_result *eta_on_flow_end(struct eta_detect *d, struct flow *f,
     struct eta_result *r = &d->res;
     r->extracted = r->scored = r->alert = false;
     d->st.flows++;
-    struct eta_pair_stats pair;
-    struct eta_context ctx = { .tls = tls };
-    if (!qualifies(d, f, tls)) {
+    struct eta_context ctx = { .tls = tls, .pair = pair };
+    if (!eta_detect_qualifies(d, f, tls)) {
         d->st.too_small++;
-        eta_history_add(d->history, f, NULL); /* its start still counts */
         return r;
-    }
-    if (d->history) {
-        eta_history_add(d->history, f, &pair);
-        ctx.pair = &pair;
     }
     context_of(d, f, &ctx);
     eta_features_extract(f, &ctx, r->x);
@@ -170,12 +178,5 @@ const struct eta_model *eta_detect_model(const struct eta_detect *d)
 
 uint64_t eta_detect_memory(const struct eta_detect *d)
 {
-    return d ? sizeof(*d) + eta_model_memory(d->model) +
-                   eta_history_memory(d->history)
-             : 0;
-}
-
-const struct eta_history_stats *eta_detect_history_stats(const struct eta_detect *d)
-{
-    return eta_history_stats(d ? d->history : NULL);
+    return d ? sizeof(*d) + eta_model_memory(d->model) : 0;
 }

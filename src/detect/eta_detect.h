@@ -1,13 +1,14 @@
 /* eta_detect.h -- the encrypted-traffic model applied to finished flows.
  *
  * When a flow ends, its feature vector is built (eta_features.h) with the
- * pair history and the passive DNS answer for its server, and -- when the
+ * pair statistics the pipeline's history gives (eta_history.h) and the
+ * passive DNS answer for its server, and -- when the
  * flow had a TLS/QUIC handshake or enough payload packets -- scored with
  * the loaded model. A score at or over the threshold is an EVE alert
  * naming the score, the model version and the features that pushed the
- * score up most. Every flow's start goes into the pair history, scored or
- * not. The result of the last flow is handed back for its flow record and
- * for nightjar-train. One flow at a time; never allocates per flow.
+ * score up most. The result of the last flow is handed back for its flow
+ * record and for nightjar-train. One flow at a time; never allocates per
+ * flow.
  */
 #ifndef NIGHTJAR_ETA_DETECT_H
 #define NIGHTJAR_ETA_DETECT_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "detect/finding.h"
 #include "eta/eta_features.h"
 #include "flow/flow.h"
 #include "output/eve.h"
@@ -48,15 +50,23 @@ void eta_detect_free(struct eta_detect *d);
 
 void eta_detect_set_dns(struct eta_detect *d, const struct dns_cache *dns);
 
-/* The flow is finished: features, score, maybe an alert. */
+/* The flow is finished: features, score, maybe an alert. pair: the
+ * statistics of this client's connections to this server and port, this
+ * one included (NULL: none kept). */
 const struct eta_result *eta_on_flow_end(struct eta_detect *d, struct flow *f,
                                          const struct tls_summary *tls,
+                                         const struct eta_pair_stats *pair,
                                          uint64_t ts_usec);
+
+/* Which flows the model scores: a handshake, or enough payload packets. */
+bool eta_detect_qualifies(const struct eta_detect *d, const struct flow *f,
+                          const struct tls_summary *tls);
 
 const struct eta_detect_stats *eta_detect_stats(const struct eta_detect *d);
 const struct eta_model *eta_detect_model(const struct eta_detect *d);
 uint64_t eta_detect_memory(const struct eta_detect *d);
-/* The history's counters (pairs, evictions). */
-const struct eta_history_stats *eta_detect_history_stats(const struct eta_detect *d);
+
+/* Called with every alert, for the correlator. */
+void eta_detect_set_sink(struct eta_detect *d, finding_fn fn, void *ctx);
 
 #endif

@@ -3,6 +3,7 @@
 #include "detect/intel_detect.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@ struct intel_detect {
     struct eve *eve;
     uint16_t seed;
     const struct dns_cache *dns;
+    finding_fn sink;
+    void *sink_ctx;
     struct intel_detect_stats st;
 };
 
@@ -72,6 +75,26 @@ static void alert(struct intel_detect *d, struct flow *f, uint64_t now,
     d->st.alerts++;
     if (d->eve)
         eve_write_intel_alert(d->eve, f, now, d->seed, ev);
+    if (d->sink) {
+        uint8_t sev = ev->ioc->severity;
+        struct finding fd = { .kind = FINDING_intel, .stage = STAGE_C2,
+                              .severity = sev < 1 ? 1 : sev > 3 ? 3 : sev,
+                              .ts_usec = now, .flow = f, .observed = NAN,
+                              .baseline = NAN, .deviation = NAN };
+        snprintf(fd.detail, sizeof(fd.detail), "%s %s of feed %s in %s",
+                 ioc_type_name((enum ioc_type)ev->ioc->type),
+                 intel_text(ev->set, ev->ioc->value),
+                 intel_feed_name(ev->set, ev->ioc->feed), ev->field);
+        d->sink(d->sink_ctx, &fd);
+    }
+}
+
+void intel_detect_set_sink(struct intel_detect *d, finding_fn fn, void *ctx)
+{
+    if (d) {
+        d->sink = fn;
+        d->sink_ctx = ctx;
+    }
 }
 
 /* --- lookups over every feed ------------------------------------------- */

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "app/dns_cache.h"
+#include "detect/finding.h"
 #include "flow/flow.h"
 #include "intel/intel_feeds.h"
 #include "output/eve.h"
@@ -41,6 +42,9 @@ struct intel_detect *intel_detect_new(struct intel_feeds *feeds,
                                       struct eve *eve, uint16_t cid_seed);
 void intel_detect_free(struct intel_detect *d);
 void intel_detect_set_dns(struct intel_detect *d, const struct dns_cache *c);
+
+/* Every alert also goes here as a finding, for the correlator. */
+void intel_detect_set_sink(struct intel_detect *d, finding_fn fn, void *ctx);
 
 void intel_on_flow_start(struct intel_detect *d, struct flow *f, uint64_t now);
 void intel_on_dns(struct intel_detect *d, struct flow *f, uint64_t now,

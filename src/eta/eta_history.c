@@ -175,11 +175,11 @@ static struct pair_entry *pair_slot(struct eta_history *h, const struct flow *f)
     return victim;
 }
 
-void eta_history_add(struct eta_history *h, const struct flow *f,
-                     struct eta_pair_stats *out)
+bool eta_history_add(struct eta_history *h, const struct flow *f,
+                     struct eta_pair_stats *out, uint32_t min_conns)
 {
     if (!h)
-        return;
+        return false;
     struct pair_entry *e = pair_slot(h, f);
     h->st.updates++;
     e->last_use = ++h->clock;
@@ -189,9 +189,10 @@ void eta_history_add(struct eta_history *h, const struct flow *f,
     e->bytes[at] = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
     if (e->n < UINT32_MAX)
         e->n++;
-    if (!out)
-        return;
+    if (!out || e->n < min_conns)
+        return false;
     uint32_t kept = e->n < ETA_HISTORY_CONNS ? e->n : ETA_HISTORY_CONNS;
     eta_pair_compute(e->start, e->bytes, kept, out);
     out->conns = e->n;
+    return true;
 }

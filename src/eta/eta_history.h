@@ -13,6 +13,7 @@
 #ifndef NIGHTJAR_ETA_HISTORY_H
 #define NIGHTJAR_ETA_HISTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,10 +34,12 @@ void eta_history_free(struct eta_history *h);
 uint64_t eta_history_memory(const struct eta_history *h);
 const struct eta_history_stats *eta_history_stats(const struct eta_history *h);
 
-/* Adds the finished flow f and, when out is not NULL, fills it with its
- * pair's statistics (the costly part: only for flows that are scored). */
-void eta_history_add(struct eta_history *h, const struct flow *f,
-                     struct eta_pair_stats *out);
+/* Adds the finished flow f and, when out is not NULL and the pair has
+ * had at least min_conns connections, fills out with the pair's statistics
+ * (the costly part: only for flows someone reads them for). Returns true
+ * when out was filled. */
+bool eta_history_add(struct eta_history *h, const struct flow *f,
+                     struct eta_pair_stats *out, uint32_t min_conns);
 
 /* The statistics of n connection starts (microseconds, any order) and
  * client byte counts; exposed for tests. */

@@ -2,6 +2,8 @@
 #include "output/eve.h"
 
 #include "app/dns_cache.h"
+#include "correlate/incidents.h"
+#include "detect/anomaly.h"
 #include "detect/eta_detect.h"
 #include "detect/intel_detect.h"
 #include "eta/eta_history.h"
@@ -533,10 +535,10 @@ static void stats_intel(struct json *j, const struct eve_stats_input *in)
 }
 
 /* "eta": flows scored by the encrypted-traffic model, and its history */
-static void stats_eta(struct json *j, const struct eta_detect *d)
+static void stats_eta(struct json *j, const struct eta_detect *d,
+                      const struct eta_history_stats *h)
 {
     const struct eta_detect_stats *s = eta_detect_stats(d);
-    const struct eta_history_stats *h = eta_detect_history_stats(d);
     json_key(j, "eta");
     json_obj_open(j);
     json_kv_u64(j, "flows", s->flows);
@@ -547,6 +549,45 @@ static void stats_eta(struct json *j, const struct eta_detect *d)
                    s->scored ? s->score_nsec / 1e3 / (double)s->scored : 0, 3);
     json_kv_u64(j, "pairs_new", h->pairs_new);
     json_kv_u64(j, "pairs_evicted", h->evicted);
+    json_obj_close(j);
+}
+
+/* "anomaly": profiles, pairs, findings by kind, incidents */
+static void stats_anomaly(struct json *j, const struct eve_stats_input *in)
+{
+    json_key(j, "anomaly");
+    json_obj_open(j);
+    if (in->anomaly) {
+        const struct anomaly_stats *a = anomaly_stats(in->anomaly);
+        const struct hosts_stats *h = hosts_stats(anomaly_hosts((struct anomaly *)in->anomaly));
+        json_kv_u64(j, "flows", a->flows);
+        json_kv_u64(j, "dns_messages", a->dns_messages);
+        json_kv_u64(j, "hosts", hosts_count(anomaly_hosts((struct anomaly *)in->anomaly)));
+        json_kv_u64(j, "hosts_evicted", h->hosts_evicted);
+        json_kv_u64(j, "pairs_new", h->pairs_new);
+        json_kv_u64(j, "pairs_evicted", h->pairs_evicted);
+        json_kv_u64(j, "scan_trackers_evicted", a->scan_trackers_evicted);
+        json_kv_u64(j, "learning_suppressed", a->learning_suppressed);
+        json_kv_u64(j, "state_saves", h->saves);
+        json_kv_u64(j, "state_save_errors", h->save_errors);
+        json_kv_u64(j, "state_loaded_hosts", h->loaded_hosts);
+        json_key(j, "findings");
+        json_obj_open(j);
+        for (int k = 0; k < FINDING_COUNT; k++)
+            json_kv_u64(j, finding_kind_names[k], a->findings[k]);
+        json_obj_close(j);
+    }
+    const struct incidents_stats *s = incidents_stats(in->incidents);
+    json_key(j, "incidents");
+    json_obj_open(j);
+    json_kv_u64(j, "opened", s->opened);
+    json_kv_u64(j, "escalated", s->escalated);
+    json_kv_u64(j, "closed", s->closed);
+    json_kv_u64(j, "closed_early", s->closed_early);
+    json_kv_u64(j, "findings", s->findings);
+    json_kv_u64(j, "anomalies", s->anomalies);
+    json_kv_u64(j, "hosts_over_cap", s->hosts_over_cap);
+    json_obj_close(j);
     json_obj_close(j);
 }
 
@@ -580,7 +621,9 @@ void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
         in->app_stats(j, in->app_ctx);
     stats_intel(j, in);
     if (in->eta)
-        stats_eta(j, in->eta);
+        stats_eta(j, in->eta, in->pairs);
+    if (in->incidents)
+        stats_anomaly(j, in);
     json_key(j, "memory");
     json_obj_open(j);
     json_kv_u64(j, "flow", in->mem_flows);
@@ -590,9 +633,10 @@ void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
     json_kv_u64(j, "app_layer", in->mem_app);
     json_kv_u64(j, "intel", in->mem_intel);
     json_kv_u64(j, "eta", in->mem_eta);
+    json_kv_u64(j, "anomaly", in->mem_anomaly);
     json_kv_u64(j, "total", in->mem_flows + in->mem_stream + in->mem_defrag +
                                 in->mem_tls + in->mem_app + in->mem_intel +
-                                in->mem_eta);
+                                in->mem_eta + in->mem_anomaly);
     json_obj_close(j);
     json_key(j, "output");
     json_obj_open(j);

@@ -25,6 +25,9 @@ struct dns_cache;
 struct intel_feeds;
 struct intel_detect;
 struct eta_detect;
+struct anomaly;
+struct incidents;
+struct eta_history_stats;
 
 struct eve {
     FILE *fp;
@@ -86,7 +89,11 @@ struct eve_stats_input {
     const struct intel_detect *detect;
     uint64_t mem_intel;
     const struct eta_detect *eta;         /* may be NULL */
+    const struct eta_history_stats *pairs;
     uint64_t mem_eta;
+    const struct anomaly *anomaly;        /* may be NULL */
+    const struct incidents *incidents;
+    uint64_t mem_anomaly;
     /* the application layer writes its own sections */
     void (*app_stats)(struct json *j, const void *ctx);
     const void *app_ctx;

@@ -10,8 +10,11 @@
 #include <time.h>
 
 #include "app/app_layer.h"
+#include "correlate/incidents.h"
+#include "detect/anomaly.h"
 #include "detect/eta_detect.h"
 #include "detect/intel_detect.h"
+#include "eta/eta_history.h"
 #include "eta/eta_model.h"
 #include "intel/intel_feeds.h"
 #include "decode/defrag.h"
@@ -43,6 +46,10 @@ struct pipeline {
     struct intel_feeds *intel;
     struct intel_detect *detect;
     struct eta_detect *eta;
+    struct eta_history *pairs;         /* connection starts per pair */
+    struct anomaly *anomaly;           /* baselines and behaviour models */
+    struct incidents *incidents;       /* the correlator */
+    uint64_t last_save_wall;
     pipeline_flow_fn observer;
     void *observer_ctx;
     struct tls_stats tls_stats;
@@ -237,7 +244,17 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
     pl->app_flows[f->app_proto < APP_COUNT ? f->app_proto : 0]++;
     pl->proto_flows[f->key.proto == 6 ? 0 : f->key.proto == 17 ? 1 : 2]++;
     remember_top(pl, f);
-    const struct eta_result *er = eta_on_flow_end(pl->eta, f, sum, f->last_usec);
+    /* the pair statistics: for the model when it scores this flow, for
+     * beaconing once the pair has had enough connections */
+    struct eta_pair_stats pair;
+    bool eta_wants = eta_detect_qualifies(pl->eta, f, sum);
+    uint32_t min = eta_wants ? 0 : pl->anomaly ? pl->cfg.anomaly.beacon_min_conns
+                                               : UINT32_MAX;
+    bool have = pl->pairs && eta_history_add(pl->pairs, f, &pair, min);
+    const struct eta_result *er = eta_on_flow_end(pl->eta, f, sum,
+                                                  have ? &pair : NULL,
+                                                  f->last_usec);
+    anomaly_on_flow(pl->anomaly, f, have ? &pair : NULL);
     if (pl->observer)
         pl->observer(pl->observer_ctx, f, er);
     if (pl->eve) {
@@ -259,6 +276,102 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
         tls_pool_small_put(pl->tls_pool, f->tls_sum);
         f->tls_sum = NULL;
     }
+}
+
+/* ---- findings and incidents -------------------------------------------- */
+
+/* The host a finding is about: the internal end of its flow (the client
+ * when both or neither are internal). */
+static void finding_hosts(const struct pipeline *pl, struct finding *fd)
+{
+    const struct flow *f = fd->flow;
+    if (fd->ip_version || !f)
+        return;
+    int end = anomaly_is_internal(pl->anomaly, f->key.ip_version, flow_addr(f, 0)) ||
+              !anomaly_is_internal(pl->anomaly, f->key.ip_version, flow_addr(f, 1))
+                  ? 0 : 1;
+    fd->ip_version = f->key.ip_version;
+    fd->host = *flow_addr(f, end);
+    fd->peer = *flow_addr(f, !end);
+    fd->has_peer = true;
+    fd->port = flow_port(f, 1);
+}
+
+/* Behaviour and anomaly findings: written and correlated here. */
+static void on_finding(void *ctx, const struct finding *fd)
+{
+    struct pipeline *pl = ctx;
+    incidents_add(pl->incidents, fd, false);
+}
+
+/* Intel and ETA findings: their detectors wrote the alert already. */
+static void on_logged_finding(void *ctx, const struct finding *in)
+{
+    struct pipeline *pl = ctx;
+    struct finding fd = *in;
+    finding_hosts(pl, &fd);
+    anomaly_note_alert(pl->anomaly, fd.ip_version, &fd.host, fd.ts_usec);
+    incidents_add(pl->incidents, &fd, true);
+}
+
+static void on_dns(void *ctx, const struct flow *f, const struct dns_msg *m,
+                   uint64_t now)
+{
+    anomaly_on_dns(ctx, f, m, now);
+}
+
+static bool anomaly_setup(struct pipeline *pl, char *err, size_t errlen)
+{
+    const struct anomaly_settings *s = &pl->cfg.anomaly;
+    struct anomaly_config ac;
+    anomaly_config_defaults(&ac);
+    if (!home_net_parse(&ac.home, s->home_nets, err, errlen))
+        return false;
+    ac.learning_sec = s->learning;
+    ac.half_life_days = s->half_life_days;
+    ac.hosts = s->hosts;
+    ac.pairs = s->pairs;
+    ac.exfil_min_bytes = s->exfil_min;
+    ac.scan_min_targets = s->scan_min_targets;
+    ac.beacon_min_conns = s->beacon_min_conns;
+    pl->anomaly = anomaly_new(&ac, on_finding, pl);
+    if (!pl->anomaly) {
+        snprintf(err, errlen, "out of memory for anomaly.hosts %u and "
+                 "anomaly.pairs %u", s->hosts, s->pairs);
+        return false;
+    }
+    if (s->state_dir[0] &&
+        !hosts_load(anomaly_hosts(pl->anomaly), s->state_dir, err, errlen))
+        return false;
+    pl->last_save_wall = wall_usec();
+    app_layer_set_dns_observer(pl->app, on_dns, pl->anomaly);
+    return true;
+}
+
+static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
+{
+    const struct nj_config *cfg = &pl->cfg;
+    pl->incidents = incidents_new(1024, cfg->anomaly.incident_timeout, pl->eve,
+                                  (uint16_t)cfg->community_id_seed);
+    if (!pl->incidents) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    if (cfg->anomaly.enabled && !anomaly_setup(pl, err, errlen))
+        return false;
+    intel_detect_set_sink(pl->detect, on_logged_finding, pl);
+    eta_detect_set_sink(pl->eta, on_logged_finding, pl);
+    return true;
+}
+
+static void save_state(struct pipeline *pl)
+{
+    char err[512];
+    if (pl->anomaly && pl->cfg.anomaly.state_dir[0] &&
+        !hosts_save(anomaly_hosts(pl->anomaly), pl->cfg.anomaly.state_dir, err,
+                    sizeof(err)))
+        fprintf(stderr, "nightjar: %s\n", err);
+    pl->last_save_wall = wall_usec();
 }
 
 struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
@@ -301,9 +414,22 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
         return NULL;
     }
     eta_detect_set_dns(pl->eta, app_layer_dns_cache(pl->app));
+    if ((cfg->eta.enabled || cfg->anomaly.enabled) && cfg->eta.pairs) {
+        pl->pairs = eta_history_new(cfg->eta.pairs);
+        if (!pl->pairs) {
+            snprintf(err, errlen, "out of memory for eta.pair-history %u",
+                     cfg->eta.pairs);
+            pipeline_free(pl);
+            return NULL;
+        }
+    }
     if (!pl->defrag || !pl->flows || !pl->streams || !pl->tls_pool) {
         snprintf(err, errlen, "out of memory setting up the flow table "
                  "(flow.memcap %llu)", (unsigned long long)cfg->flow.memcap);
+        pipeline_free(pl);
+        return NULL;
+    }
+    if (!correlation_new(pl, err, errlen)) {
         pipeline_free(pl);
         return NULL;
     }
@@ -320,9 +446,25 @@ void pipeline_free(struct pipeline *pl)
     app_layer_free(pl->app);
     intel_detect_free(pl->detect);
     eta_detect_free(pl->eta);
+    eta_history_free(pl->pairs);
+    anomaly_free(pl->anomaly);
+    incidents_free(pl->incidents);
     intel_feeds_free(pl->intel);
     defrag_free(pl->defrag);
     free(pl);
+}
+
+/* Every 1024 packets and on idle ticks: feeds, idle incidents, the state
+ * file (live capture: every anomaly.save-interval seconds). */
+static void periodic(struct pipeline *pl)
+{
+    uint64_t wall = wall_usec();
+    if (pl->intel)
+        intel_feeds_poll(pl->intel, wall);
+    incidents_tick(pl->incidents, pl->now_usec);
+    if (pl->anomaly && pl->cfg.anomaly.state_dir[0] && pl->cfg.anomaly.save_interval &&
+        wall - pl->last_save_wall > pl->cfg.anomaly.save_interval * 1000000ull)
+        save_state(pl);
 }
 
 void pipeline_packet(struct pipeline *pl, struct packet *p)
@@ -342,8 +484,8 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
         app_flow_started(pl->app, f, p->ts_usec);
         intel_on_flow_start(pl->detect, f, p->ts_usec);
     }
-    if (pl->intel && (pl->dstats.pkts & 1023) == 0)
-        intel_feeds_poll(pl->intel, wall_usec());
+    if ((pl->dstats.pkts & 1023) == 0)
+        periodic(pl);
     if (p->proto == 6) {
         struct sink_ctx s = { pl, f };
         stream_segment(pl->streams, &f->stream[dir], dir, &s, p->tcp_flags,
@@ -368,6 +510,7 @@ void pipeline_tick(struct pipeline *pl, uint64_t now_usec)
 {
     intel_feeds_poll(pl->intel, wall_usec());
     flow_table_expire(pl->flows, now_usec);
+    periodic(pl);
 }
 
 void pipeline_capture_stats(struct pipeline *pl, const struct capture_stats *cs)
@@ -399,7 +542,11 @@ void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec)
         .detect = pl->detect,
         .mem_intel = intel_feeds_memory(pl->intel),
         .eta = pl->eta,
-        .mem_eta = eta_detect_memory(pl->eta),
+        .pairs = eta_history_stats(pl->pairs),
+        .mem_eta = eta_detect_memory(pl->eta) + eta_history_memory(pl->pairs),
+        .anomaly = pl->anomaly,
+        .incidents = pl->incidents,
+        .mem_anomaly = anomaly_memory(pl->anomaly) + incidents_memory(pl->incidents),
         .tls = &pl->tls_stats,
         .quic = &pl->quic_stats,
         .capture_received = pl->cap.received,
@@ -414,6 +561,8 @@ void pipeline_finish(struct pipeline *pl)
 {
     intel_feeds_wait(pl->intel);
     flow_table_flush(pl->flows, FLOW_END_SHUTDOWN);
+    incidents_close_all(pl->incidents, pl->last_usec);
+    save_state(pl);
     pipeline_write_stats(pl, 0);
     eve_flush(pl->eve);
 }

@@ -232,14 +232,14 @@ static void test_history_keeps_pairs_and_counts_evictions(void)
     struct eta_pair_stats s;
     for (int i = 0; i < 20; i++) {
         f->first_usec = 1000000ull * (100 + 30 * (uint64_t)i);
-        eta_history_add(h, f, &s);
+        eta_history_add(h, f, &s, 0);
     }
     CHECK_EQ(s.conns, 20);
     CHECK(NEAR(s.interval_mean, 30, 1e-6));
     CHECK(s.regularity > 0.99);
     for (int port = 1; port <= 4; port++) {
         f->key.hi_port = (uint16_t)(8000 + port);
-        eta_history_add(h, f, &s);
+        eta_history_add(h, f, &s, 0);
         CHECK_EQ(s.conns, 1);
     }
     CHECK_EQ(eta_history_stats(h)->evicted, 1);

@@ -1,0 +1,217 @@
+/* incidents.c -- findings joined into incidents (see incidents.h). */
+#include "correlate/incidents.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/eve_finding.h"
+
+struct incidents {
+    struct incident *slot;
+    uint32_t n;
+    uint64_t timeout_usec;
+    uint64_t next_id;
+    struct eve *eve;
+    uint16_t seed;
+    struct incidents_stats st;
+};
+
+uint32_t incident_weight(enum finding_kind k)
+{
+    switch (k) {
+    case FINDING_intel: case FINDING_content: return 40;
+    case FINDING_lateral_movement: case FINDING_exfiltration: return 35;
+    case FINDING_beaconing: case FINDING_dns_tunnel: return 30;
+    case FINDING_eta: case FINDING_dga: return 25;
+    case FINDING_scan_horizontal: case FINDING_scan_vertical: return 20;
+    default: return 10; /* outliers */
+    }
+}
+
+const char *incident_level_name(uint8_t level)
+{
+    static const char *const n[] = { "none", "low", "medium", "high" };
+    return level < 4 ? n[level] : "?";
+}
+
+struct incidents *incidents_new(uint32_t slots, uint32_t timeout_sec,
+                                struct eve *eve, uint16_t seed)
+{
+    struct incidents *in = calloc(1, sizeof(*in));
+    if (!in)
+        return NULL;
+    in->n = slots ? slots : 1;
+    in->slot = calloc(in->n, sizeof(*in->slot));
+    if (!in->slot) {
+        free(in);
+        return NULL;
+    }
+    in->timeout_usec = (uint64_t)timeout_sec * 1000000u;
+    in->eve = eve;
+    in->seed = seed;
+    in->next_id = 1;
+    return in;
+}
+
+void incidents_free(struct incidents *in)
+{
+    if (!in)
+        return;
+    free(in->slot);
+    free(in);
+}
+
+const struct incidents_stats *incidents_stats(const struct incidents *in)
+{
+    return &in->st;
+}
+
+uint64_t incidents_memory(const struct incidents *in)
+{
+    return in ? sizeof(*in) + (uint64_t)in->n * sizeof(*in->slot) : 0;
+}
+
+static bool holds(const struct incident *inc, uint8_t v, const struct ip_addr *a)
+{
+    for (int i = 0; i < inc->n_hosts; i++)
+        if (inc->hosts[i].v == v && memcmp(&inc->hosts[i].addr, a, sizeof(*a)) == 0)
+            return true;
+    return false;
+}
+
+const struct incident *incidents_find(const struct incidents *in, uint8_t v,
+                                      const struct ip_addr *a)
+{
+    const struct incident *best = NULL;
+    for (uint32_t i = 0; i < in->n; i++) {
+        const struct incident *inc = &in->slot[i];
+        if (inc->open && holds(inc, v, a) && (!best || inc->last_usec > best->last_usec))
+            best = inc;
+    }
+    return best;
+}
+
+static void add_host(struct incidents *in, struct incident *inc, uint8_t v,
+                     const struct ip_addr *a)
+{
+    if (holds(inc, v, a))
+        return;
+    if (inc->n_hosts >= INCIDENT_HOSTS) {
+        in->st.hosts_over_cap++;
+        return;
+    }
+    inc->hosts[inc->n_hosts].v = v;
+    inc->hosts[inc->n_hosts].addr = *a;
+    inc->n_hosts++;
+}
+
+static uint8_t level_of(const struct incident *inc)
+{
+    int alert_kinds = 0, kinds = 0;
+    for (int k = 0; k < FINDING_COUNT; k++)
+        if (inc->kinds & (1u << k)) {
+            kinds++;
+            alert_kinds += incident_weight((enum finding_kind)k) > 10;
+        }
+    bool several = alert_kinds >= 2 || kinds >= 3;
+    if (inc->score >= 60 && several)
+        return LEVEL_HIGH;
+    if (inc->score >= 30)
+        return LEVEL_MEDIUM;
+    return inc->score ? LEVEL_LOW : LEVEL_NONE;
+}
+
+static void close_incident(struct incidents *in, struct incident *inc,
+                           const char *reason, uint64_t now)
+{
+    if (in->eve)
+        eve_write_incident(in->eve, inc, "closed", reason, NULL, now);
+    in->st.closed++;
+    memset(inc, 0, sizeof(*inc));
+}
+
+static struct incident *open_incident(struct incidents *in, uint64_t now)
+{
+    struct incident *free_slot = NULL, *oldest = NULL;
+    for (uint32_t i = 0; i < in->n; i++) {
+        struct incident *inc = &in->slot[i];
+        if (!inc->open) {
+            free_slot = inc;
+            break;
+        }
+        if (!oldest || inc->last_usec < oldest->last_usec)
+            oldest = inc;
+    }
+    if (!free_slot) {
+        in->st.closed_early++;
+        close_incident(in, oldest, "table full", now);
+        free_slot = oldest;
+    }
+    memset(free_slot, 0, sizeof(*free_slot));
+    free_slot->id = in->next_id++;
+    free_slot->open = true;
+    free_slot->opened_usec = now;
+    return free_slot;
+}
+
+static void account(struct incident *inc, const struct finding *fd)
+{
+    if (!(inc->kinds & (1u << fd->kind))) {
+        inc->kinds |= 1u << fd->kind;
+        inc->score += incident_weight(fd->kind);
+    }
+    inc->stages |= (uint8_t)(1u << fd->stage);
+    inc->findings++;
+    inc->alerts += !fd->anomaly;
+    if (fd->ts_usec > inc->last_usec)
+        inc->last_usec = fd->ts_usec;
+}
+
+uint64_t incidents_add(struct incidents *in, const struct finding *fd,
+                       bool already_logged)
+{
+    in->st.findings++;
+    in->st.anomalies += fd->anomaly;
+    incidents_tick(in, fd->ts_usec);
+    struct incident *inc = (struct incident *)incidents_find(in, fd->ip_version,
+                                                             &fd->host);
+    bool opened = false;
+    if (!inc && !fd->anomaly) {
+        inc = open_incident(in, fd->ts_usec);
+        add_host(in, inc, fd->ip_version, &fd->host);
+        opened = true;
+        in->st.opened++;
+    }
+    uint64_t id = inc ? inc->id : 0;
+    if (!already_logged && in->eve)
+        eve_write_finding(in->eve, fd, id, in->seed);
+    if (!inc)
+        return 0;
+    uint8_t before = inc->level;
+    account(inc, fd);
+    if (fd->kind == FINDING_lateral_movement && fd->has_peer)
+        add_host(in, inc, fd->ip_version, &fd->peer); /* B joins A's incident */
+    inc->level = level_of(inc);
+    if (in->eve && (opened || inc->level > before))
+        eve_write_incident(in->eve, inc, opened ? "opened" : "escalated", NULL,
+                           fd, fd->ts_usec);
+    if (!opened && inc->level > before)
+        in->st.escalated++;
+    return id;
+}
+
+void incidents_tick(struct incidents *in, uint64_t now)
+{
+    for (uint32_t i = 0; i < in->n; i++) {
+        struct incident *inc = &in->slot[i];
+        if (inc->open && now > inc->last_usec + in->timeout_usec)
+            close_incident(in, inc, "timeout", now);
+    }
+}
+
+void incidents_close_all(struct incidents *in, uint64_t now)
+{
+    for (uint32_t i = 0; i < in->n; i++)
+        if (in->slot[i].open)
+            close_incident(in, &in->slot[i], "end of input", now);
+}

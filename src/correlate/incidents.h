@@ -1,0 +1,82 @@
+/* incidents.h -- connecting the dots: findings joined per host into
+ * incidents with attack stages and a score.
+ *
+ * Every finding of every detector arrives here. An alert-level finding
+ * about a host opens an incident for it (or joins the open one that holds
+ * the host); an anomaly joins an open incident but does not open one. A
+ * lateral movement from host A to host B puts B into A's incident, so what
+ * B does next -- beaconing out, say -- adds to the same incident: one
+ * intruder, one incident, across hosts. The score counts each kind of
+ * evidence once (its weight in docs/anomaly.md), so repeating one kind does
+ * not raise it, and an incident is "high" only with at least two kinds of
+ * alert-level evidence, or three kinds in all. EVE `incident` events say
+ * when an incident opens, escalates (its level rises) and closes (no new
+ * finding for the timeout of traffic time, or the end of input).
+ *
+ * The table is fixed-size; when every slot holds an open incident the
+ * oldest is closed early (counted). Writes EVE through eve_finding.h;
+ * never parses traffic, never decides what is a finding.
+ */
+#ifndef NIGHTJAR_INCIDENTS_H
+#define NIGHTJAR_INCIDENTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "detect/finding.h"
+#include "output/eve.h"
+
+#define INCIDENT_HOSTS 8
+
+enum incident_level { LEVEL_NONE, LEVEL_LOW, LEVEL_MEDIUM, LEVEL_HIGH };
+
+struct incident {
+    uint64_t id;                  /* 0: free slot */
+    uint64_t opened_usec, last_usec;
+    uint32_t kinds;               /* bit per enum finding_kind */
+    uint8_t stages;               /* bit per enum attack_stage */
+    uint8_t level;
+    uint8_t n_hosts;
+    bool open;
+    uint32_t score, findings, alerts;
+    struct {
+        uint8_t v;
+        struct ip_addr addr;
+    } hosts[INCIDENT_HOSTS];
+};
+
+struct incidents_stats {
+    uint64_t opened, escalated, closed, closed_early, findings, anomalies;
+    uint64_t hosts_over_cap;
+};
+
+struct incidents;
+
+/* slots: open incidents at once; timeout_sec: traffic time without a new
+ * finding before an incident closes. eve may be NULL. */
+struct incidents *incidents_new(uint32_t slots, uint32_t timeout_sec,
+                                struct eve *eve, uint16_t cid_seed);
+void incidents_free(struct incidents *in);
+
+/* A finding: written (anomaly or alert event, unless already_logged),
+ * then joined to an incident. Returns the incident's id (0: none). */
+uint64_t incidents_add(struct incidents *in, const struct finding *fd,
+                       bool already_logged);
+
+/* Closes incidents idle for the timeout at now (traffic time). */
+void incidents_tick(struct incidents *in, uint64_t now_usec);
+/* Closes every open incident (end of input). */
+void incidents_close_all(struct incidents *in, uint64_t now_usec);
+
+const struct incidents_stats *incidents_stats(const struct incidents *in);
+uint64_t incidents_memory(const struct incidents *in);
+
+/* Points a kind of evidence adds to a score (docs/anomaly.md). */
+uint32_t incident_weight(enum finding_kind k);
+const char *incident_level_name(uint8_t level);
+
+/* For tests: the incident holding a host, or NULL. */
+const struct incident *incidents_find(const struct incidents *in, uint8_t v,
+                                      const struct ip_addr *a);
+
+#endif

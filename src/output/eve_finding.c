@@ -1,0 +1,151 @@
+/* eve_finding.c -- findings and incidents as EVE (see eve_finding.h). */
+#include "output/eve_finding.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "correlate/incidents.h"
+
+static const char *const stage_category[STAGE_COUNT] = {
+    "Initial access", "Command and control", "Reconnaissance",
+    "Lateral movement", "Exfiltration",
+};
+
+static void evidence(struct json *j, const struct finding *fd,
+                     uint64_t incident_id)
+{
+    char a[64];
+    json_kv_str(j, "finding", finding_kind_names[fd->kind]);
+    json_kv_str(j, "stage", attack_stage_names[fd->stage]);
+    json_kv_str(j, "host", ip_addr_str(&fd->host, fd->ip_version, a, sizeof(a)));
+    if (fd->has_peer)
+        json_kv_str(j, "peer", ip_addr_str(&fd->peer, fd->ip_version, a, sizeof(a)));
+    if (fd->port)
+        json_kv_u64(j, "port", fd->port);
+    if (!isnan(fd->observed))
+        json_kv_double(j, "observed", fd->observed, 3);
+    if (!isnan(fd->baseline))
+        json_kv_double(j, "baseline", fd->baseline, 3);
+    if (!isnan(fd->deviation))
+        json_kv_double(j, "deviation", fd->deviation, 3);
+    if (fd->unit)
+        json_kv_str(j, "unit", fd->unit);
+    json_kv_str(j, "detail", fd->detail);
+    if (incident_id)
+        json_kv_u64(j, "incident_id", incident_id);
+}
+
+/* The common fields: from the flow when there is one. */
+static void begin(struct eve *e, const struct finding *fd, const char *type,
+                  uint16_t seed)
+{
+    if (fd->flow) {
+        eve_begin(e, fd->ts_usec, type, fd->flow, seed);
+        return;
+    }
+    char ts[64], a[64];
+    json_reset(&e->j);
+    json_obj_open(&e->j);
+    eve_format_time(fd->ts_usec, ts, sizeof(ts));
+    json_kv_str(&e->j, "timestamp", ts);
+    json_kv_str(&e->j, "event_type", type);
+    json_kv_str(&e->j, "src_ip", ip_addr_str(&fd->host, fd->ip_version, a, sizeof(a)));
+    if (fd->has_peer)
+        json_kv_str(&e->j, "dest_ip",
+                    ip_addr_str(&fd->peer, fd->ip_version, a, sizeof(a)));
+}
+
+void eve_write_finding(struct eve *e, const struct finding *fd,
+                       uint64_t incident_id, uint16_t seed)
+{
+    struct json *j = &e->j;
+    if (fd->anomaly) {
+        begin(e, fd, "anomaly", seed);
+        json_key(j, "anomaly");
+        json_obj_open(j);
+        json_kv_str(j, "type", "baseline");
+        json_kv_str(j, "event", finding_kind_names[fd->kind]);
+        json_kv_u64(j, "severity", fd->severity);
+        evidence(j, fd, incident_id);
+        json_obj_close(j);
+        json_obj_close(j);
+        eve_emit(e);
+        return;
+    }
+    char sig[160];
+    snprintf(sig, sizeof(sig), "nightjar behaviour: %s", finding_kind_what[fd->kind]);
+    begin(e, fd, "alert", seed);
+    json_key(j, "alert");
+    json_obj_open(j);
+    json_kv_str(j, "action", "allowed");
+    json_kv_u64(j, "gid", 1);
+    json_kv_u64(j, "signature_id", FINDING_SID_BASE + (uint32_t)fd->kind);
+    json_kv_u64(j, "rev", 1);
+    json_kv_str(j, "signature", sig);
+    json_kv_str(j, "category", stage_category[fd->stage]);
+    json_kv_u64(j, "severity", fd->severity);
+    json_obj_close(j);
+    json_key(j, "nightjar");
+    json_obj_open(j);
+    json_key(j, "evidence");
+    json_obj_open(j);
+    json_kv_str(j, "kind", "behavior");
+    evidence(j, fd, incident_id);
+    json_obj_close(j);
+    json_obj_close(j);
+    json_obj_close(j);
+    eve_emit(e);
+}
+
+void eve_write_incident(struct eve *e, const struct incident *inc,
+                        const char *state, const char *reason,
+                        const struct finding *latest, uint64_t ts)
+{
+    struct json *j = &e->j;
+    char buf[64];
+    json_reset(j);
+    json_obj_open(j);
+    eve_format_time(ts, buf, sizeof(buf));
+    json_kv_str(j, "timestamp", buf);
+    json_kv_str(j, "event_type", "incident");
+    json_key(j, "incident");
+    json_obj_open(j);
+    json_kv_u64(j, "id", inc->id);
+    json_kv_str(j, "state", state);
+    if (reason)
+        json_kv_str(j, "reason", reason);
+    json_kv_str(j, "level", incident_level_name(inc->level));
+    json_kv_u64(j, "score", inc->score);
+    eve_format_time(inc->opened_usec, buf, sizeof(buf));
+    json_kv_str(j, "first_seen", buf);
+    eve_format_time(inc->last_usec, buf, sizeof(buf));
+    json_kv_str(j, "last_seen", buf);
+    json_kv_u64(j, "findings", inc->findings);
+    json_kv_u64(j, "alerts", inc->alerts);
+    json_key(j, "hosts");
+    json_arr_open(j);
+    for (int i = 0; i < inc->n_hosts; i++)
+        json_str(j, ip_addr_str(&inc->hosts[i].addr, inc->hosts[i].v, buf, sizeof(buf)));
+    json_arr_close(j);
+    json_key(j, "stages");
+    json_arr_open(j);
+    for (int s = 0; s < STAGE_COUNT; s++)
+        if (inc->stages & (1u << s))
+            json_str(j, attack_stage_names[s]);
+    json_arr_close(j);
+    json_key(j, "evidence");
+    json_arr_open(j);
+    for (int k = 0; k < FINDING_COUNT; k++)
+        if (inc->kinds & (1u << k))
+            json_str(j, finding_kind_names[k]);
+    json_arr_close(j);
+    if (latest) {
+        json_key(j, "latest");
+        json_obj_open(j);
+        evidence(j, latest, 0);
+        json_obj_close(j);
+    }
+    json_obj_close(j);
+    json_obj_close(j);
+    eve_emit(e);
+}
