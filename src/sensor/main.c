@@ -89,6 +89,11 @@ static void usage(FILE *out)
 "                         nightjar-train (eta.model); default: the built-in\n"
 "                         model (docs/eta.md); --set eta.enabled=no: off\n"
 "\n"
+"Baselines and incidents:\n"
+"      --state DIR        keep the host baselines in DIR: loaded at start,\n"
+"                         saved at the end and every 5 minutes when live\n"
+"                         (anomaly.state-dir; docs/anomaly.md)\n"
+"\n"
 "Output:\n"
 "  -o, --output FILE      EVE JSON lines to FILE (\"-\" is stdout);\n"
 "                         default: nightjar-eve.json (eve-log.filename)\n"
@@ -142,6 +147,7 @@ static int parse_args(int argc, char **argv, struct options *o,
         { "intel-dir", required_argument, NULL, 'J' },
         { "filestore", required_argument, NULL, 'F' },
         { "model", required_argument, NULL, 'M' },
+        { "state", required_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -196,8 +202,10 @@ static int parse_args(int argc, char **argv, struct options *o,
         case 'Y':
         case 'F':
         case 'M':
+        case 'S':
             if (!config_set(cfg, c == 'Y' ? "yara.rules" : c == 'F'
-                                ? "files.filestore" : "eta.model",
+                                ? "files.filestore" : c == 'M' ? "eta.model"
+                                : "anomaly.state-dir",
                             optarg, err, sizeof(err))) {
                 fprintf(stderr, "nightjar: %s\n", err);
                 return 2;

@@ -73,7 +73,7 @@ expect 0 "flow.memcap" --dump-config
 "$NJ" --help > "$WORK/help.txt"
 for opt in --read --interface --filter --output --quiet --config --set \
            --dump-config --help --version --yara --filestore --intel --intel-dir \
-           --model; do
+           --model --state; do
     grep -q -- "$opt" "$WORK/help.txt" || fail "--help does not document $opt"
 done
 # the shipped annotated configuration holds exactly the defaults
