@@ -97,7 +97,7 @@ fuzz:
 	$(MAKE) -C fuzz
 
 bench: all
-	@sh bench/run.sh && sh bench/eta.sh
+	@sh bench/run.sh && sh bench/eta.sh && sh bench/anomaly.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

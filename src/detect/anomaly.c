@@ -118,7 +118,7 @@ uint64_t anomaly_memory(const struct anomaly *a)
 bool anomaly_is_internal(const struct anomaly *a, uint8_t v,
                          const struct ip_addr *addr)
 {
-    return home_net_contains(&a->cfg.home, v, addr);
+    return a && home_net_contains(&a->cfg.home, v, addr);
 }
 
 /* ---- findings ---------------------------------------------------------- */

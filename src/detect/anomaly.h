@@ -71,6 +71,7 @@ void anomaly_on_dns(struct anomaly *a, const struct flow *f,
 void anomaly_note_alert(struct anomaly *a, uint8_t v, const struct ip_addr *host,
                         uint64_t now_usec);
 
+/* false when a is NULL (the detector is off): nothing is internal */
 bool anomaly_is_internal(const struct anomaly *a, uint8_t v,
                          const struct ip_addr *addr);
 struct hosts *anomaly_hosts(struct anomaly *a);

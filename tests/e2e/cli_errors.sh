@@ -44,6 +44,16 @@ expect 2 "needs a value" -r
 expect 2 "nothing to read" -o "$WORK/e.json"
 expect 2 "unknown setting" --set flow.nonsense=1 -r "$demo"
 expect 2 "not a size" --set flow.memcap=lots -r "$demo"
+# every detector off, and each alone: runs, writes flows
+# (a threshold near 0 makes every scored flow an ETA alert: a finding with
+# no baselines to join)
+for off in "eta.enabled=no" "anomaly.enabled=no --set eta.threshold=0.000001" \
+           "anomaly.enabled=no --set eta.enabled=no"; do
+    # shellcheck disable=SC2086
+    "$NJ" -q --set $off -r "$demo" -o "$WORK/off.json" 2>"$WORK/err" ||
+        fail "--set $off: exit $? ($(cat "$WORK/err"))"
+    grep -q '"event_type":"flow"' "$WORK/off.json" || fail "--set $off wrote no flows"
+done
 # models: a missing file, another feature list, a bad threshold
 expect 2 "model $WORK/none.json: No such file" --model "$WORK/none.json" -r "$demo" -o "$WORK/e.json"
 sed 's/"sni_len"/"sni_length"/' "$root/models/eta-default.json" > "$WORK/old-model.json"
