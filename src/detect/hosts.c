@@ -13,7 +13,8 @@
 #include "detect/baseline.h"
 #include "util/text.h"
 
-#define WAYS 4
+#define WAYS 4          /* pairs */
+#define HOST_WAYS 8     /* hosts: two candidate sets of 8 */
 #define STATE_MAGIC "NJBASE01"
 #define STATE_FILE "baseline.state"
 
@@ -31,13 +32,13 @@ struct hosts *hosts_new(uint32_t n_hosts, uint32_t n_pairs)
     struct hosts *h = calloc(1, sizeof(*h));
     if (!h)
         return NULL;
-    h->host_sets = (n_hosts + WAYS - 1) / WAYS;
+    h->host_sets = (n_hosts + HOST_WAYS - 1) / HOST_WAYS;
     h->pair_sets = (n_pairs + WAYS - 1) / WAYS;
     if (!h->host_sets)
         h->host_sets = 1;
     if (!h->pair_sets)
         h->pair_sets = 1;
-    h->host = calloc((size_t)h->host_sets * WAYS, sizeof(*h->host));
+    h->host = calloc((size_t)h->host_sets * HOST_WAYS, sizeof(*h->host));
     h->pair = calloc((size_t)h->pair_sets * WAYS, sizeof(*h->pair));
     if (!h->host || !h->pair) {
         hosts_free(h);
@@ -57,7 +58,7 @@ void hosts_free(struct hosts *h)
 
 uint64_t hosts_memory(const struct hosts *h)
 {
-    return h ? sizeof(*h) + (uint64_t)h->host_sets * WAYS * sizeof(*h->host) +
+    return h ? sizeof(*h) + (uint64_t)h->host_sets * HOST_WAYS * sizeof(*h->host) +
                    (uint64_t)h->pair_sets * WAYS * sizeof(*h->pair)
              : 0;
 }
@@ -72,21 +73,69 @@ static uint32_t addr_hash(uint8_t v, const struct ip_addr *a)
     return fnv1a(fnv1a(FNV1A_SEED, &v, 1), a, sizeof(*a));
 }
 
+/* Two candidate sets per address (two-choice hashing): a new host goes to
+ * the emptier one, so sets overflow only when the table is nearly full. */
+/* MurmurHash3's finaliser: every input bit reaches every output bit, so
+ * the two set choices are independent. */
+static uint32_t fmix32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x85ebca6bu;
+    x ^= x >> 13;
+    x *= 0xc2b2ae35u;
+    return x ^ (x >> 16);
+}
+
+static struct host_profile *host_set(const struct hosts *h, uint32_t hash)
+{
+    return &h->host[(size_t)(fmix32(hash) % h->host_sets) * HOST_WAYS];
+}
+
+static struct host_profile *find_host(struct host_profile *set, uint8_t v,
+                                      const struct ip_addr *a)
+{
+    for (int i = 0; i < HOST_WAYS; i++)
+        if (set[i].v == v && memcmp(&set[i].addr, a, sizeof(*a)) == 0)
+            return &set[i];
+    return NULL;
+}
+
+/* An empty slot of the set, or its least recently seen entry; *used
+ * counts the set's occupied slots. */
+static struct host_profile *host_victim(struct host_profile *set, int *used)
+{
+    struct host_profile *victim = NULL;
+    *used = 0;
+    for (int i = 0; i < HOST_WAYS; i++) {
+        if (!set[i].v) {
+            if (!victim || victim->v)
+                victim = &set[i];
+            continue;
+        }
+        (*used)++;
+        if (!victim || (victim->v && set[i].last_seen < victim->last_seen))
+            victim = &set[i];
+    }
+    return victim;
+}
+
 struct host_profile *hosts_get(struct hosts *h, uint8_t v,
                                const struct ip_addr *a, uint32_t now,
                                bool create)
 {
-    struct host_profile *set = &h->host[(size_t)(addr_hash(v, a) % h->host_sets) * WAYS];
-    struct host_profile *victim = &set[0];
-    for (int i = 0; i < WAYS; i++) {
-        struct host_profile *p = &set[i];
-        if (p->v == v && memcmp(&p->addr, a, sizeof(*a)) == 0)
-            return p;
-        if (!p->v || (victim->v && p->last_seen < victim->last_seen))
-            victim = p;
-    }
-    if (!create)
-        return NULL;
+    uint32_t hash = addr_hash(v, a);
+    struct host_profile *s1 = host_set(h, hash);
+    struct host_profile *s2 = host_set(h, fmix32(hash) ^ 0x9e3779b9u);
+    struct host_profile *p = find_host(s1, v, a);
+    if (!p && s2 != s1)
+        p = find_host(s2, v, a);
+    if (p || !create)
+        return p;
+    int u1, u2;
+    struct host_profile *v1 = host_victim(s1, &u1), *v2 = host_victim(s2, &u2);
+    struct host_profile *victim = u2 < u1 ? v2
+                                : u1 < u2 ? v1
+                                : v2->last_seen < v1->last_seen ? v2 : v1;
     if (victim->v)
         h->st.hosts_evicted++;
     else
@@ -226,7 +275,7 @@ static bool save_entries(struct hosts *h, int fd, uLong *crc)
 {
     struct state_header hd = { STATE_MAGIC, sizeof(struct host_profile),
                                sizeof(struct pair_entry), 0, 0, h->epoch, 0 };
-    size_t nh = (size_t)h->host_sets * WAYS, np = (size_t)h->pair_sets * WAYS;
+    size_t nh = (size_t)h->host_sets * HOST_WAYS, np = (size_t)h->pair_sets * WAYS;
     for (size_t i = 0; i < nh; i++)
         hd.n_hosts += h->host[i].v != 0;
     for (size_t i = 0; i < np; i++)

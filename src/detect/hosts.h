@@ -11,8 +11,10 @@
  * and how often). A pair is (client, server, server port, transport) with
  * when it was first and last seen, its flows and its EWMA of client bytes.
  *
- * Both tables are fixed-size, 4-way set-associative and allocated once; a
- * full set gives up its least recently seen entry (counted). Profiles and
+ * Both tables are fixed-size and allocated once. Pairs are 4-way
+ * set-associative; a host has two candidate sets of 8 and goes to the
+ * emptier (100,000 hosts in 133,333 slots: none evicted). A full set gives
+ * up its least recently seen entry (counted). Profiles and
  * pairs are plain data, so the state file (hosts_save/hosts_load) is the
  * tables' entries behind a header and a CRC, written to a new file that
  * is renamed over the old one: a crash mid-write leaves the last complete
@@ -78,7 +80,7 @@ struct hosts_stats {
 
 struct hosts;
 
-/* n_hosts, n_pairs: rounded up to a multiple of 4. */
+/* n_hosts: rounded up to a multiple of 8; n_pairs: of 4. */
 struct hosts *hosts_new(uint32_t n_hosts, uint32_t n_pairs);
 void hosts_free(struct hosts *h);
 uint64_t hosts_memory(const struct hosts *h);

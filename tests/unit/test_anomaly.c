@@ -382,13 +382,13 @@ static void test_dga_and_tunnel_lookups(void)
 
 static void test_profiles_pairs_and_eviction(void)
 {
-    struct hosts *h = hosts_new(4, 8); /* one set of four hosts */
+    struct hosts *h = hosts_new(8, 8); /* one set of eight hosts */
     struct ip_addr x;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 9; i++) {
         x = v4(10, 0, 0, (uint8_t)(i + 1));
         CHECK(hosts_get(h, 4, &x, 1000 + (uint32_t)i, true) != NULL);
     }
-    CHECK_EQ(hosts_count(h), 4);
+    CHECK_EQ(hosts_count(h), 8);
     CHECK_EQ(hosts_stats(h)->hosts_evicted, 1);
     x = v4(10, 0, 0, 1); /* the least recently seen went */
     CHECK(hosts_get(h, 4, &x, 2000, false) == NULL);
