@@ -106,6 +106,10 @@ static double fourier_peak(const uint64_t *t, uint32_t n, double period)
     return best;
 }
 
+/* Starts closer than this are one event: a browser opening six parallel
+ * connections is one visit, not a period of a few milliseconds. */
+#define BURST_USEC 50000
+
 void eta_pair_compute(const uint64_t *starts, const uint32_t *bytes,
                       uint32_t n, struct eta_pair_stats *out)
 {
@@ -120,26 +124,32 @@ void eta_pair_compute(const uint64_t *starts, const uint32_t *bytes,
     double gap[ETA_HISTORY_CONNS];
     memcpy(t, starts, n * sizeof(t[0]));
     qsort(t, n, sizeof(t[0]), cmp_u64);
-    double sum = 0, sumsq = 0, bsum = 0, bsumsq = 0;
-    for (uint32_t i = 1; i < n; i++) {
-        gap[i - 1] = (double)(t[i] - t[i - 1]) / 1e6;
-        sum += gap[i - 1];
-        sumsq += gap[i - 1] * gap[i - 1];
-    }
+    double bsum = 0, bsumsq = 0;
     for (uint32_t i = 0; i < n; i++) {
         bsum += bytes[i];
         bsumsq += (double)bytes[i] * bytes[i];
     }
-    double m = sum / (n - 1), v = sumsq / (n - 1) - m * m;
-    out->interval_mean = m;
-    out->interval_cv = m > 0 ? sqrt(v > 0 ? v : 0) / m : 0;
     double bm = bsum / n, bv = bsumsq / n - bm * bm;
     out->bytes_cv = bm > 0 ? sqrt(bv > 0 ? bv : 0) / bm : 0;
-    if (n < 3)
+    uint32_t events = 1; /* t[0..events) become the events' first starts */
+    for (uint32_t i = 1; i < n; i++)
+        if (t[i] - t[events - 1] >= BURST_USEC)
+            t[events++] = t[i];
+    if (events < 2)
         return;
-    qsort(gap, n - 1, sizeof(gap[0]), cmp_double);
-    double median = gap[(n - 1) / 2];
-    out->regularity = median > 1e-3 ? fourier_peak(t, n, median) : 1.0;
+    double sum = 0, sumsq = 0;
+    for (uint32_t i = 1; i < events; i++) {
+        gap[i - 1] = (double)(t[i] - t[i - 1]) / 1e6;
+        sum += gap[i - 1];
+        sumsq += gap[i - 1] * gap[i - 1];
+    }
+    double m = sum / (events - 1), v = sumsq / (events - 1) - m * m;
+    out->interval_mean = m;
+    out->interval_cv = m > 0 ? sqrt(v > 0 ? v : 0) / m : 0;
+    if (events < 3)
+        return;
+    qsort(gap, events - 1, sizeof(gap[0]), cmp_double);
+    out->regularity = fourier_peak(t, events, gap[(events - 1) / 2]);
 }
 
 static bool same_pair(const struct pair_entry *e, const struct flow *f)

@@ -6,8 +6,9 @@
  * client byte counts of the last ETA_HISTORY_CONNS connections of each
  * pair. When a flow ends its connection is added and the pair's statistics
  * come back: mean and coefficient of variation of the intervals between
- * starts, a Fourier regularity score, and the variation of the client's
- * byte counts. A full set replaces its least recently used pair (counted
+ * starts (starts within 50 ms of each other are one event: a burst of
+ * parallel connections), a Fourier regularity score over those events, and
+ * the variation of the client's byte counts. A full set replaces its least recently used pair (counted
  * in `evicted`). Allocated once; never allocates after eta_history_new.
  */
 #ifndef NIGHTJAR_ETA_HISTORY_H

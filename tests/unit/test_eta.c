@@ -217,6 +217,19 @@ static void test_regular_beacon_vs_human_browsing(void)
     CHECK(s.interval_cv > 0.5);
     CHECK(s.regularity < 0.7);
     CHECK(s.bytes_cv > 0.3);
+    /* a browser: bursts of six parallel connections at irregular moments
+     * are events, not a period of a few milliseconds */
+    uint64_t burst[16];
+    uint32_t bb[16];
+    const double visits[] = { 0, 7.3, 61, 64.5 };
+    for (int i = 0; i < 16; i++) {
+        burst[i] = (uint64_t)(1e6 * (5000 + visits[i / 4 % 4] + 0.002 * (i % 4)));
+        bb[i] = 500;
+    }
+    eta_pair_compute(burst, bb, 16, &s);
+    CHECK_EQ(s.conns, 16);
+    CHECK(s.interval_mean > 5);       /* between visits, not within bursts */
+    CHECK(s.regularity < 0.9);
     /* two connections: an interval, no regularity yet */
     eta_pair_compute(t, b, 2, &s);
     CHECK(isfinite(s.interval_mean));
