@@ -34,6 +34,7 @@ if not os.path.exists(labels):
 levels = {"low": 1, "medium": 2, "high": 3}
 totals = {v: collections.Counter() for v in ("behaviour", "incident")}
 benign_alerts = collections.Counter()
+c2_named = collections.Counter()
 rows = []
 for row in csv.DictReader(open(labels)):
     cmd = [args.sensor, "-q", "-r", os.path.join(args.corpus, row["file"]), "-o", "-"]
@@ -41,6 +42,7 @@ for row in csv.DictReader(open(labels)):
         cmd += ["--set", s]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
     victims = set(h for h in row["victim_hosts"].split(";") if h)
+    servers = set(h for h in row["malicious_servers"].split(";") if h)
     hosts, flagged = set(), {"behaviour": set(), "incident": set()}
     kinds = collections.Counter()
     for line in out.splitlines():
@@ -50,6 +52,7 @@ for row in csv.DictReader(open(labels)):
             ev = r["nightjar"]["evidence"]
             flagged["behaviour"].add(ev["host"])
             kinds[ev["finding"]] += 1
+            c2_named[ev.get("peer") in servers] += 1
         elif t == "incident" and levels.get(r["incident"]["level"], 0) >= levels[args.level]:
             flagged["incident"].update(r["incident"]["hosts"])
         elif t == "stats":
@@ -83,6 +86,8 @@ for view, c in totals.items():
     r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else float("nan")
     print("%s: TP %d FP %d FN %d TN %d  precision %.3f recall %.3f" % (
         view, c["tp"], c["fp"], c["fn"], c["tn"], p, r))
+print("behaviour alerts whose peer is a labelled malicious server: %d of %d" % (
+    c2_named[True], c2_named[True] + c2_named[False]))
 n_benign = sum(1 for r in rows if r[1] == "benign")
 print("benign captures: %d, behaviour alerts on them: %d (in %d captures)" % (
     n_benign, sum(benign_alerts.values()), sum(1 for v in benign_alerts.values() if v)))

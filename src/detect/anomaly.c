@@ -10,7 +10,8 @@
  * beaconing is beacon_min_conns connections from one client to one
  * server:port whose starts have a Fourier regularity of at least
  * beacon_min_regularity (tolerates jitter and missed check-ins), whose
- * intervals and client byte counts vary by less than their means; DGA is dga_min_names
+ * intervals vary by less than half their mean and client byte counts by
+ * less than their mean; DGA is dga_min_names
  * NXDOMAIN answers for random-looking names within dns_window_sec; a DNS
  * tunnel is tunnel_min_names names with a long random-looking label, or
  * five times that many TXT queries, in the same window.
@@ -315,7 +316,7 @@ static void check_beacon(struct anomaly *a, const struct flow *f,
     uint32_t now = (uint32_t)(f->first_usec / 1000000u);
     if (!ps || peer_internal || ps->conns < a->cfg.beacon_min_conns ||
         !(ps->regularity >= a->cfg.beacon_min_regularity) ||
-        !(ps->interval_cv <= 1.0) || !(ps->bytes_cv < 1.0) ||
+        !(ps->interval_cv <= 0.5) || !(ps->bytes_cv < 1.0) ||
         !(ps->interval_mean >= 0.2) ||
         (f->key.proto == 17 && (port == 53 || port == 123)))
         return;
