@@ -24,7 +24,7 @@ uint32_t incident_weight(enum finding_kind k)
     case FINDING_beaconing: case FINDING_dns_tunnel: return 30;
     case FINDING_eta: case FINDING_dga: return 25;
     case FINDING_scan_horizontal: case FINDING_scan_vertical: return 20;
-    default: return 10; /* outliers */
+    default: return 10; /* outliers: new_pair, volume, new_port, mismatch, hourly_volume, fanout */
     }
 }
 

@@ -441,6 +441,47 @@ static void check_scan(struct anomaly *a, const struct flow *f,
         scan_probe(a, f, 1, p);
 }
 
+/* ---- the hour that ends -------------------------------------------------- */
+
+/* Before a profile's hour rolls into its baselines: an hour whose upload is
+ * ten times that hour-of-day's baseline (and at least 50 MB), or whose new
+ * peers are ten times the usual (and at least 50), is an outlier. */
+static void check_hour(struct anomaly *a, struct host_profile *p, uint32_t now,
+                       const struct flow *f)
+{
+    if (now / 3600 <= p->cur_hour || !learned(a, p, now))
+        return;
+    int b = (int)(p->cur_hour % 24);
+    struct finding fd;
+    if ((p->hours_init & (1u << b)) && p->hour_bytes_out >= (50ull << 20) &&
+        p->hour_bytes_out > 10.0 * p->bytes_out[b]) {
+        finding_init(&fd, FINDING_hourly_volume, f, true, 3);
+        fd.has_peer = false;
+        fd.port = 0;
+        fd.observed = (double)p->hour_bytes_out;
+        fd.baseline = p->bytes_out[b];
+        fd.deviation = p->bytes_out[b] > 0 ? p->hour_bytes_out / p->bytes_out[b] : NAN;
+        fd.unit = "bytes";
+        snprintf(fd.detail, sizeof(fd.detail),
+                 "%llu bytes sent in the hour from %02d:00 UTC, against %.0f "
+                 "usually at that hour", (unsigned long long)p->hour_bytes_out,
+                 b, p->bytes_out[b]);
+        report(a, &fd, p);
+    }
+    if (p->hour_new_peers >= 50 && p->hour_new_peers > 10.0 * p->new_peers) {
+        finding_init(&fd, FINDING_fanout, f, true, 3);
+        fd.has_peer = false;
+        fd.port = 0;
+        fd.observed = p->hour_new_peers;
+        fd.baseline = p->new_peers;
+        fd.unit = "peers";
+        snprintf(fd.detail, sizeof(fd.detail),
+                 "%u new peers in an hour, against %.1f usually",
+                 p->hour_new_peers, p->new_peers);
+        report(a, &fd, p);
+    }
+}
+
 /* ---- the flow ---------------------------------------------------------- */
 
 static void update_server(struct anomaly *a, const struct flow *f, uint32_t now)
@@ -473,6 +514,7 @@ void anomaly_on_flow(struct anomaly *a, const struct flow *f,
     }
     bool peer_internal = anomaly_is_internal(a, v, server);
     struct host_profile *p = hosts_get(a->hosts, v, client, now, true);
+    check_hour(a, p, now, f);
     host_roll_hours(p, now, a->cfg.half_life_days);
     if (now > p->last_seen)
         p->last_seen = now;

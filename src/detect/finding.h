@@ -32,7 +32,9 @@
     X(lateral_movement, "new internal admin connection", STAGE_LATERAL)     \
     X(exfiltration, "outbound volume to a rare destination", STAGE_EXFIL)   \
     X(dga, "many failed lookups of random-looking names", STAGE_C2)         \
-    X(dns_tunnel, "long random-looking DNS names or TXT volume", STAGE_EXFIL)
+    X(dns_tunnel, "long random-looking DNS names or TXT volume", STAGE_EXFIL) \
+    X(hourly_volume, "an hour's upload far above that hour's baseline", STAGE_EXFIL) \
+    X(fanout, "far more new peers in an hour than usual", STAGE_RECON)
 
 enum attack_stage {
     STAGE_INITIAL_ACCESS,

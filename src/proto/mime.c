@@ -479,7 +479,7 @@ static void add_url(struct walk *w, const char *u, size_t n)
     char clean[MIME_URL_MAX];
     size_t o = 0;
     for (size_t i = 0; i < n && o + 1 < sizeof(clean); i++) {
-        if (!strncmp(u + i, "&amp;", 5) && i + 5 <= n) { /* from HTML */
+        if (i + 5 <= n && !memcmp(u + i, "&amp;", 5)) { /* from HTML */
             clean[o++] = '&';
             i += 4;
         } else {

@@ -88,6 +88,7 @@ static struct flow *tcp_flow(struct ip_addr client, struct ip_addr server,
                              bool answered, uint8_t app)
 {
     struct flow *f = calloc(1, sizeof(struct flow) + 32 * sizeof(struct splt_entry));
+    free(flows[n_flows % 512]); /* detectors keep no flow: the slot is free */
     flows[n_flows++ % 512] = f;
     f->key.ip_version = 4;
     f->key.proto = 6;
@@ -114,8 +115,10 @@ static struct flow *tcp_flow(struct ip_addr client, struct ip_addr server,
 
 static void free_flows(void)
 {
-    for (int i = 0; i < n_flows && i < 512; i++)
+    for (int i = 0; i < 512; i++) {
         free(flows[i]);
+        flows[i] = NULL;
+    }
     n_flows = 0;
 }
 
@@ -202,6 +205,33 @@ static void test_one_gigabyte_upload_vs_a_normal_day(void)
                                 T0 + 12 * 3600 + 60, 2000, 1000000000ull, true,
                                 APP_TLS), NULL);
     CHECK_EQ(n_seen, 0);
+    anomaly_free(a);
+    free_flows();
+}
+
+static void test_an_hour_far_above_that_hours_baseline(void)
+{
+    struct anomaly *a = new_detector(3600);
+    normal_day(a, T0, 30); /* every hour of the day learned */
+    CHECK_EQ(n_seen, 0);
+    /* one hour: 200 uploads of 1 MB to servers it knows (no single one an
+     * outlier against 1 MB transfers), and 80 new peers */
+    struct ip_addr me = v4(10, 0, 0, 5);
+    double t = T0 + 31 * 3600;
+    for (int i = 0; i < 200; i++)
+        anomaly_on_flow(a, tcp_flow(me, v4(93, 184, 216, (uint8_t)(1 + i % 6)), 443,
+                                    t + i * 10, 1 << 20, 2000, true, APP_TLS), NULL);
+    for (int i = 0; i < 80; i++)
+        anomaly_on_flow(a, tcp_flow(me, v4(100, 64, (uint8_t)(i / 200), (uint8_t)i), 443,
+                                    t + 2000 + i * 10, 500, 2000, true, APP_TLS), NULL);
+    int before = count_kind(FINDING_hourly_volume) + count_kind(FINDING_fanout);
+    CHECK_EQ(before, 0); /* judged when the hour ends */
+    anomaly_on_flow(a, tcp_flow(me, v4(93, 184, 216, 1), 443, t + 3600 + 5, 600, 2000,
+                                true, APP_TLS), NULL);
+    const struct finding *x = first_kind(FINDING_hourly_volume);
+    CHECK(x && x->anomaly && x->observed >= 200.0 * (1 << 20) && x->deviation > 10);
+    x = first_kind(FINDING_fanout);
+    CHECK(x && x->observed >= 80);
     anomaly_free(a);
     free_flows();
 }
@@ -548,6 +578,7 @@ static void test_incident_table_is_bounded(void)
 
 TEST_LIST(test_robust_statistics, test_home_networks,
           test_one_gigabyte_upload_vs_a_normal_day,
+          test_an_hour_far_above_that_hours_baseline,
           test_nothing_is_an_outlier_while_learning, test_first_time_smb_connection,
           test_a_slash_24_sweep, test_regular_beacon_vs_human_browsing,
           test_protocol_on_the_wrong_port, test_dga_and_tunnel_lookups,

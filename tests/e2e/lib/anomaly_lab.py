@@ -5,8 +5,8 @@ local routes for 10.0.0.0/16, 198.51.100.0/24 and 203.0.113.0/24 on its
 loopback, so every address below is a real endpoint and nothing leaves).
 
 Phase 1, "normal" (LEARN seconds): hosts 10.0.0.5, .6, .9 and .66 fetch
-pages of 2-20 KB from 198.51.100.20:80 at irregular moments; .9 also posts
-small forms. Phase 2: .5 and .6 go on as before, while the attacker
+pages of 2-20 KB from 198.51.100.20:80 with a person's think times
+(exponential, mean 1.2 s); .9 also posts small forms. Phase 2: .5 and .6 go on as before, while the attacker
 10.0.0.66 sweeps 10.0.1.1-40 on port 445, then connects to 10.0.0.9's SMB
 port (lateral movement); 10.0.0.9 then beacons to 198.51.100.10:443 every
 0.5 s and uploads 24 MB to 203.0.113.50:8080 (exfiltration). Prints the
@@ -90,11 +90,16 @@ def request(src, dst, port, path, body=b""):
 
 
 def browse(host, until, posts=False):
+    # a person's think times: exponential (mean 1.2 s, squeezed into a
+    # short test), with now and then two pages back to back
+    mine = random.Random(host)
     while time.time() < until:
-        request(host, "198.51.100.20", 80, str(rng.randint(2000, 20000)))
-        if posts and rng.random() < 0.5:
-            request(host, "198.51.100.20", 80, "200", b"f" * rng.randint(300, 1500))
-        time.sleep(rng.uniform(0.3, 1.6))
+        request(host, "198.51.100.20", 80, str(mine.randint(2000, 20000)))
+        if posts and mine.random() < 0.5:
+            request(host, "198.51.100.20", 80, "200", b"f" * mine.randint(300, 1500))
+        if mine.random() < 0.2:
+            continue
+        time.sleep(min(mine.expovariate(1 / 1.2), 6))
 
 
 def probe(src, dst, port):
