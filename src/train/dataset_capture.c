@@ -38,6 +38,7 @@ bool dataset_read_capture(struct collect *c, const char *path,
     struct nj_config cfg = *base;
     cfg.eta.enabled = true;
     cfg.eta.features_only = true;
+    cfg.anomaly.enabled = false; /* baselines would only cost time here */
     struct pipeline *pl = pipeline_new(&cfg, NULL, err, errlen);
     if (!pl)
         return false;
