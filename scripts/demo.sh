@@ -39,6 +39,10 @@ show("HTTP", "http", lambda e: "%s %s%s -> %s  %s bytes%s" % (
 show("mail", "smtp", lambda e: "from %s to %s  subject %r  attachments %s  urls %s" % (
     e["smtp"].get("mail_from"), ",".join(e["smtp"].get("rcpt_to", [])),
     e["email"].get("subject"), e["email"].get("attachment"), e["email"].get("url")))
+show("incidents", "incident", lambda e: "#%s %-8s level %-6s score %3s  hosts %s  stages %s  evidence %s" % (
+    e["incident"]["id"], e["incident"]["state"], e["incident"]["level"], e["incident"]["score"],
+    ",".join(e["incident"]["hosts"]), ",".join(e["incident"]["stages"]),
+    ",".join(e["incident"]["evidence"])))
 show("files", "fileinfo", lambda e: "%-12s %-28s %7d bytes  sha256 %s..." % (
     e["app_proto"], e["fileinfo"]["filename"] or "-", e["fileinfo"]["size"],
     e["fileinfo"]["sha256"][:16]))

@@ -1,6 +1,7 @@
 /* app_layer.c -- application-layer glue (see app_layer.h). */
 #include "app/app_layer.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,8 @@ struct app_layer {
     struct intel_detect *detect;
     app_dns_fn dns_observer;
     void *dns_observer_ctx;
+    finding_fn finding_sink;
+    void *finding_ctx;
     struct content_engine *content;
     struct dns_cache *dns_cache;
     struct http_limits http_lim;
@@ -299,7 +302,23 @@ static void alerts(struct app_layer *al, struct flow *f, uint64_t now,
             eve_write_content_alert(al->eve, f, now,
                                     (uint16_t)al->cfg.community_id_seed,
                                     &r->matches[i], fl, dir);
+        if (al->finding_sink) {
+            struct finding fd = { .kind = FINDING_content,
+                                  .stage = STAGE_INITIAL_ACCESS, .severity = 1,
+                                  .ts_usec = now, .flow = f, .observed = NAN,
+                                  .baseline = NAN, .deviation = NAN };
+            snprintf(fd.detail, sizeof(fd.detail), "YARA rule %s matched %s",
+                     r->matches[i].rule,
+                     fl && fl->name && *fl->name ? fl->name : "the stream");
+            al->finding_sink(al->finding_ctx, &fd);
+        }
     }
+}
+
+void app_layer_set_finding_sink(struct app_layer *al, finding_fn fn, void *ctx)
+{
+    al->finding_sink = fn;
+    al->finding_ctx = ctx;
 }
 
 static void file_judged(struct app_layer *al, struct flow *f, uint64_t now,

@@ -21,6 +21,7 @@
 
 #include "app/dns_cache.h"
 #include "config/config.h"
+#include "detect/finding.h"
 #include "flow/flow.h"
 #include "output/eve.h"
 
@@ -57,5 +58,9 @@ struct dns_msg;
 typedef void (*app_dns_fn)(void *ctx, const struct flow *f,
                            const struct dns_msg *m, uint64_t now);
 void app_layer_set_dns_observer(struct app_layer *al, app_dns_fn fn, void *ctx);
+
+/* Every content (YARA) alert also goes here as a finding, for the
+ * correlator. */
+void app_layer_set_finding_sink(struct app_layer *al, finding_fn fn, void *ctx);
 
 #endif

@@ -360,6 +360,7 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
     if (cfg->anomaly.enabled && !anomaly_setup(pl, err, errlen))
         return false;
     intel_detect_set_sink(pl->detect, on_logged_finding, pl);
+    app_layer_set_finding_sink(pl->app, on_logged_finding, pl);
     eta_detect_set_sink(pl->eta, on_logged_finding, pl);
     return true;
 }

@@ -66,6 +66,12 @@ for a in alerts:
     want(a["nightjar"]["evidence"]["rule"] == "EICAR_Test_File" and
          a["fileinfo"]["sha256"] == sha("eicar.txt"), "alert evidence: %s" % a.get("nightjar"))
 
+# the two content alerts are one incident of the client (initial access)
+inc = [e["incident"] for e in by("incident")]
+want([i["state"] for i in inc] == ["opened", "closed"] and
+     inc[-1]["evidence"] == ["content"] and inc[-1]["alerts"] == 2 and
+     inc[-1]["stages"] == ["initial_access"], "incidents: %s" % inc)
+
 smtp = by("smtp")
 want(len(smtp) == 1, "smtp events: %d" % len(smtp))
 if smtp:
