@@ -119,7 +119,7 @@ uint64_t anomaly_memory(const struct anomaly *a)
 bool anomaly_is_internal(const struct anomaly *a, uint8_t v,
                          const struct ip_addr *addr)
 {
-    return a && home_net_contains(&a->cfg.home, v, addr);
+    return home_net_contains(&a->cfg.home, v, addr);
 }
 
 /* ---- findings ---------------------------------------------------------- */
@@ -356,7 +356,7 @@ static struct scan_tracker *tracker(struct anomaly *a, uint64_t key)
     return victim;
 }
 
-static bool add_target(struct scan_tracker *t, uint32_t h)
+static bool add_target(struct anomaly *a, struct scan_tracker *t, uint32_t h)
 {
     h = h ? h : 1;
     for (uint32_t i = 0; i < SCAN_SET; i++) {
@@ -368,7 +368,8 @@ static bool add_target(struct scan_tracker *t, uint32_t h)
             return true;
         }
     }
-    return true; /* full: count it; the window ends long before it matters */
+    a->st.scan_sets_full++; /* count it as new: it is past any threshold */
+    return true;
 }
 
 static void scan_probe(struct anomaly *a, const struct flow *f, int kind,
@@ -399,7 +400,7 @@ static void scan_probe(struct anomaly *a, const struct flow *f, int kind,
     t->failed += !answered(f);
     uint32_t target = kind ? fnv1a(FNV1A_SEED, &port, sizeof(port))
                            : fnv1a(FNV1A_SEED, dst, sizeof(*dst));
-    if (add_target(t, target) && t->distinct < UINT16_MAX)
+    if (add_target(a, t, target) && t->distinct < UINT16_MAX)
         t->distinct++;
     if (t->alerted || t->distinct < a->cfg.scan_min_targets ||
         t->failed * 2 < t->total)

@@ -53,6 +53,7 @@ void anomaly_config_defaults(struct anomaly_config *c);
 struct anomaly_stats {
     uint64_t flows, dns_messages, findings[FINDING_COUNT];
     uint64_t scan_trackers_evicted, learning_suppressed;
+    uint64_t scan_sets_full;   /* a tracker's 64 targets were all taken */
 };
 
 struct anomaly;
@@ -71,7 +72,6 @@ void anomaly_on_dns(struct anomaly *a, const struct flow *f,
 void anomaly_note_alert(struct anomaly *a, uint8_t v, const struct ip_addr *host,
                         uint64_t now_usec);
 
-/* false when a is NULL (the detector is off): nothing is internal */
 bool anomaly_is_internal(const struct anomaly *a, uint8_t v,
                          const struct ip_addr *addr);
 struct hosts *anomaly_hosts(struct anomaly *a);

@@ -36,7 +36,6 @@ struct eta_model {
     double threshold;
     uint32_t min_packets;
     char version[128];
-    char origin[256];
 };
 
 extern const char eta_default_model_json[];
@@ -207,7 +206,6 @@ struct eta_model *eta_model_load_buffer(const char *buf, size_t len,
     struct eta_model *m = calloc(1, sizeof(*m));
     bool ok = m != NULL;
     if (m) {
-        text_copy(m->origin, sizeof(m->origin), origin, strlen(origin));
         ok = load_header(m, root, origin, err, errlen) &&
              load_trees(m, json_object_get(root, "booster"), origin, err, errlen);
     } else {
@@ -271,7 +269,6 @@ void eta_model_free(struct eta_model *m)
 }
 
 const char *eta_model_version(const struct eta_model *m) { return m->version; }
-const char *eta_model_origin(const struct eta_model *m) { return m->origin; }
 double eta_model_threshold(const struct eta_model *m) { return m->threshold; }
 uint32_t eta_model_min_packets(const struct eta_model *m) { return m->min_packets; }
 uint32_t eta_model_trees(const struct eta_model *m) { return m->n_trees; }

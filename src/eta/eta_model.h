@@ -39,7 +39,6 @@ struct eta_model *eta_model_load_default(char *err, size_t errlen);
 void eta_model_free(struct eta_model *m);
 
 const char *eta_model_version(const struct eta_model *m);
-const char *eta_model_origin(const struct eta_model *m);
 double eta_model_threshold(const struct eta_model *m);
 uint32_t eta_model_min_packets(const struct eta_model *m);
 uint32_t eta_model_trees(const struct eta_model *m);

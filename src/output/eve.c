@@ -344,6 +344,20 @@ static void eve_features(struct json *j, const struct flow *f,
     json_obj_close(j);
 }
 
+void eve_alert_open(struct json *j, uint32_t sid, const char *signature,
+                    const char *category, uint64_t severity)
+{
+    json_key(j, "alert");
+    json_obj_open(j);
+    json_kv_str(j, "action", "allowed");
+    json_kv_u64(j, "gid", 1);
+    json_kv_u64(j, "signature_id", sid);
+    json_kv_u64(j, "rev", 1);
+    json_kv_str(j, "signature", signature);
+    json_kv_str(j, "category", category);
+    json_kv_u64(j, "severity", severity);
+}
+
 void eve_write_flow(struct eve *e, const struct flow *f,
                     enum flow_end_reason reason, uint16_t cid_seed,
                     uint32_t splt_len, const struct tls_summary *tls,
@@ -543,6 +557,7 @@ static void stats_eta(struct json *j, const struct eta_detect *d,
     json_obj_open(j);
     json_kv_u64(j, "flows", s->flows);
     json_kv_u64(j, "too_small", s->too_small);
+    json_kv_u64(j, "extracted", s->extracted);
     json_kv_u64(j, "scored", s->scored);
     json_kv_u64(j, "alerts", s->alerts);
     json_kv_double(j, "score_usec_mean",
@@ -567,10 +582,12 @@ static void stats_anomaly(struct json *j, const struct eve_stats_input *in)
         json_kv_u64(j, "pairs_new", h->pairs_new);
         json_kv_u64(j, "pairs_evicted", h->pairs_evicted);
         json_kv_u64(j, "scan_trackers_evicted", a->scan_trackers_evicted);
+        json_kv_u64(j, "scan_sets_full", a->scan_sets_full);
         json_kv_u64(j, "learning_suppressed", a->learning_suppressed);
         json_kv_u64(j, "state_saves", h->saves);
         json_kv_u64(j, "state_save_errors", h->save_errors);
         json_kv_u64(j, "state_loaded_hosts", h->loaded_hosts);
+        json_kv_u64(j, "state_loaded_pairs", h->loaded_pairs);
         json_key(j, "findings");
         json_obj_open(j);
         for (int k = 0; k < FINDING_COUNT; k++)

@@ -58,6 +58,12 @@ void eve_common(struct json *j, uint64_t ts_usec, const char *event_type,
 void eve_begin(struct eve *e, uint64_t ts_usec, const char *event_type,
                const struct flow *f, uint16_t cid_seed);
 
+/* The "alert" object with the fields every alert shares, in Suricata's
+ * order (action, gid, signature_id, rev, signature, category, severity);
+ * left open for metadata: the caller closes it. */
+void eve_alert_open(struct json *j, uint32_t sid, const char *signature,
+                    const char *category, uint64_t severity);
+
 struct tls_summary;
 
 /* What the encrypted-traffic model said of a flow, for its record. */

@@ -408,15 +408,8 @@ void eve_write_content_alert(struct eve *e, const struct flow *f,
     snprintf(sig, sizeof(sig), "YARA %s%s%s", m->rule, desc ? ": " : "",
              desc ? desc : "");
     eve_begin(e, ts, "alert", f, seed);
-    json_key(j, "alert");
-    json_obj_open(j);
-    json_kv_str(j, "action", "allowed");
-    json_kv_u64(j, "gid", 1);
-    json_kv_u64(j, "signature_id", eve_content_sid(m));
-    json_kv_u64(j, "rev", 1);
-    json_kv_str(j, "signature", sig);
-    json_kv_str(j, "category", cat ? cat : "Content matched a YARA rule");
-    json_kv_u64(j, "severity", (uint64_t)sv);
+    eve_alert_open(j, eve_content_sid(m), sig,
+                   cat ? cat : "Content matched a YARA rule", (uint64_t)sv);
     alert_metadata(j, m);
     json_obj_close(j);
     if (fl && fl->http)

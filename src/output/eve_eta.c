@@ -39,15 +39,8 @@ void eve_write_eta_alert(struct eve *e, const struct flow *f, uint64_t ts,
              "nightjar ETA: flow shape scored malicious (%.4f >= %.4f)",
              a->score, a->threshold);
     eve_begin(e, ts, "alert", f, seed);
-    json_key(j, "alert");
-    json_obj_open(j);
-    json_kv_str(j, "action", "allowed");
-    json_kv_u64(j, "gid", 1);
-    json_kv_u64(j, "signature_id", ETA_ALERT_SID);
-    json_kv_u64(j, "rev", 1);
-    json_kv_str(j, "signature", sig);
-    json_kv_str(j, "category", "Encrypted traffic analysis");
-    json_kv_u64(j, "severity", a->score >= 0.5 + a->threshold / 2 ? 1 : 2);
+    eve_alert_open(j, ETA_ALERT_SID, sig, "Encrypted traffic analysis",
+                   a->score >= 0.5 + a->threshold / 2 ? 1 : 2);
     json_obj_close(j);
     json_key(j, "nightjar");
     json_obj_open(j);

@@ -75,15 +75,8 @@ void eve_write_finding(struct eve *e, const struct finding *fd,
     char sig[160];
     snprintf(sig, sizeof(sig), "nightjar behaviour: %s", finding_kind_what[fd->kind]);
     begin(e, fd, "alert", seed);
-    json_key(j, "alert");
-    json_obj_open(j);
-    json_kv_str(j, "action", "allowed");
-    json_kv_u64(j, "gid", 1);
-    json_kv_u64(j, "signature_id", FINDING_SID_BASE + (uint32_t)fd->kind);
-    json_kv_u64(j, "rev", 1);
-    json_kv_str(j, "signature", sig);
-    json_kv_str(j, "category", stage_category[fd->stage]);
-    json_kv_u64(j, "severity", fd->severity);
+    eve_alert_open(j, FINDING_SID_BASE + (uint32_t)fd->kind, sig,
+                   stage_category[fd->stage], fd->severity);
     json_obj_close(j);
     json_key(j, "nightjar");
     json_obj_open(j);

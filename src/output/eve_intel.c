@@ -37,15 +37,8 @@ void eve_write_intel_alert(struct eve *e, const struct flow *f, uint64_t ts,
              ioc_type_name((enum ioc_type)x->type), value, feed,
              *desc ? " - " : "", desc);
     eve_begin(e, ts, "alert", f, seed);
-    json_key(j, "alert");
-    json_obj_open(j);
-    json_kv_str(j, "action", "allowed");
-    json_kv_u64(j, "gid", 1);
-    json_kv_u64(j, "signature_id", eve_intel_sid(ev));
-    json_kv_u64(j, "rev", 1);
-    json_kv_str(j, "signature", sig);
-    json_kv_str(j, "category", "Threat intelligence match");
-    json_kv_u64(j, "severity", x->severity);
+    eve_alert_open(j, eve_intel_sid(ev), sig, "Threat intelligence match",
+                   x->severity);
     json_key(j, "metadata");
     json_obj_open(j);
     meta_array(j, "feed", feed);

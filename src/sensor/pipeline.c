@@ -49,6 +49,7 @@ struct pipeline {
     struct eta_history *pairs;         /* connection starts per pair */
     struct anomaly *anomaly;           /* baselines and behaviour models */
     struct incidents *incidents;       /* the correlator */
+    struct home_net home;              /* anomaly.home-nets: who is "ours" */
     uint64_t last_save_wall;
     pipeline_flow_fn observer;
     void *observer_ctx;
@@ -287,8 +288,8 @@ static void finding_hosts(const struct pipeline *pl, struct finding *fd)
     const struct flow *f = fd->flow;
     if (fd->ip_version || !f)
         return;
-    int end = anomaly_is_internal(pl->anomaly, f->key.ip_version, flow_addr(f, 0)) ||
-              !anomaly_is_internal(pl->anomaly, f->key.ip_version, flow_addr(f, 1))
+    int end = home_net_contains(&pl->home, f->key.ip_version, flow_addr(f, 0)) ||
+              !home_net_contains(&pl->home, f->key.ip_version, flow_addr(f, 1))
                   ? 0 : 1;
     fd->ip_version = f->key.ip_version;
     fd->host = *flow_addr(f, end);
@@ -325,8 +326,7 @@ static bool anomaly_setup(struct pipeline *pl, char *err, size_t errlen)
     const struct anomaly_settings *s = &pl->cfg.anomaly;
     struct anomaly_config ac;
     anomaly_config_defaults(&ac);
-    if (!home_net_parse(&ac.home, s->home_nets, err, errlen))
-        return false;
+    ac.home = pl->home;
     ac.learning_sec = s->learning;
     ac.half_life_days = s->half_life_days;
     ac.hosts = s->hosts;
@@ -351,6 +351,8 @@ static bool anomaly_setup(struct pipeline *pl, char *err, size_t errlen)
 static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
 {
     const struct nj_config *cfg = &pl->cfg;
+    if (!home_net_parse(&pl->home, cfg->anomaly.home_nets, err, errlen))
+        return false;
     pl->incidents = incidents_new(1024, cfg->anomaly.incident_timeout, pl->eve,
                                   (uint16_t)cfg->community_id_seed);
     if (!pl->incidents) {
