@@ -73,6 +73,8 @@ struct app_layer {
     struct intel_detect *detect;
     app_dns_fn dns_observer;
     void *dns_observer_ctx;
+    struct app_observers obs;
+    void *obs_ctx;
     finding_fn finding_sink;
     void *finding_ctx;
     struct content_engine *content;
@@ -315,6 +317,13 @@ static void alerts(struct app_layer *al, struct flow *f, uint64_t now,
     }
 }
 
+void app_layer_set_observers(struct app_layer *al, const struct app_observers *o,
+                             void *ctx)
+{
+    al->obs = *o;
+    al->obs_ctx = ctx;
+}
+
 void app_layer_set_finding_sink(struct app_layer *al, finding_fn fn, void *ctx)
 {
     al->finding_sink = fn;
@@ -330,6 +339,11 @@ static void file_judged(struct app_layer *al, struct flow *f, uint64_t now,
         eve_write_fileinfo(al->eve, f, now, (uint16_t)al->cfg.community_id_seed,
                            fl);
     alerts(al, f, now, fl->r, fl, fl->dir);
+    if (al->obs.file) {
+        struct app_file af = { fl->http, fl->smtp, fl->r, fl->name, fl->size,
+                               fl->dir };
+        al->obs.file(al->obs_ctx, f, &af, now);
+    }
 }
 
 /* --- HTTP -------------------------------------------------------------- */
@@ -355,6 +369,8 @@ static void http_tx_done(void *ctx, const struct http_tx *tx)
         eve_write_http(c->al->eve, c->f, c->now,
                        (uint16_t)c->al->cfg.community_id_seed, tx);
     intel_on_http(c->al->detect, c->f, c->now, tx);
+    if (c->al->obs.http)
+        c->al->obs.http(c->al->obs_ctx, c->f, tx, c->now);
 }
 
 static const struct http_callbacks http_cb = { http_file_done, http_tx_done };
@@ -394,6 +410,8 @@ static void smtp_attachment(void *ctx, const char *name, const char *ctype,
     struct file_hashes h;
     digest3_buffer(content_hash_mask(al->content), data, len, &h);
     content_inspect(al->content, data, keep, &h, keep == len, &al->result);
+    if (keep < len) /* typed from its beginning only */
+        file_type_sniff(data, keep, len, &al->result.type);
     struct eve_file fl = {
         .name = name, .size = len, .truncated = keep < len,
         .gap = s->tx->message_truncated, .dir = 0, .tx_id = s->n++,
@@ -415,6 +433,8 @@ static void smtp_tx_done(void *ctx, const struct smtp_tx *tx,
                        (uint16_t)al->cfg.community_id_seed, tx,
                        msg ? &al->email : NULL);
     intel_on_smtp(al->detect, c->f, c->now, tx, msg ? &al->email : NULL);
+    if (al->obs.smtp)
+        al->obs.smtp(al->obs_ctx, c->f, tx, msg ? &al->email : NULL, c->now);
 }
 
 static const struct smtp_callbacks smtp_cb = { smtp_tx_done };

@@ -59,6 +59,32 @@ typedef void (*app_dns_fn)(void *ctx, const struct flow *f,
                            const struct dns_msg *m, uint64_t now);
 void app_layer_set_dns_observer(struct app_layer *al, app_dns_fn fn, void *ctx);
 
+/* Every HTTP transaction, file (HTTP body or mail attachment, judged) and
+ * mail transaction also go to these, for the detectors that read them;
+ * any may be NULL. */
+struct http_tx;
+struct smtp_tx;
+struct email_info;
+struct content_result;
+struct app_file {
+    const struct http_tx *http;      /* the transaction of an HTTP body */
+    const struct smtp_tx *smtp;      /* the mail of an attachment */
+    const struct content_result *r;
+    const char *name;
+    uint64_t size;
+    int dir;                         /* 0 to the server, 1 to the client */
+};
+struct app_observers {
+    void (*http)(void *ctx, const struct flow *f, const struct http_tx *tx,
+                 uint64_t now);
+    void (*file)(void *ctx, const struct flow *f, const struct app_file *file,
+                 uint64_t now);
+    void (*smtp)(void *ctx, const struct flow *f, const struct smtp_tx *tx,
+                 const struct email_info *mail, uint64_t now);
+};
+void app_layer_set_observers(struct app_layer *al, const struct app_observers *o,
+                             void *ctx);
+
 /* Every content (YARA) alert also goes here as a finding, for the
  * correlator. */
 void app_layer_set_finding_sink(struct app_layer *al, finding_fn fn, void *ctx);

@@ -69,6 +69,14 @@ struct nj_config {
         uint64_t exfil_min;
         uint32_t scan_min_targets, beacon_min_conns;
     } anomaly;
+    struct detect_settings {
+        bool c2;                    /* C2-channel evidence per pair */
+        uint32_t c2_pairs;
+        uint32_t c2_min_score, c2_strong_score;
+        bool delivery;              /* executables and macro documents arriving */
+        bool exfil;                 /* credentials and data out in the clear */
+        bool icmp_tunnel;           /* ICMP echo that does not echo */
+    } detect;
 };
 
 void config_defaults(struct nj_config *c);

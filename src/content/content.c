@@ -489,6 +489,8 @@ bool content_inspect_file(struct content_engine *e, const char *path,
         struct file_hashes h;
         digest3_end(&d, &h);
         content_inspect(e, buf, kept, &h, st && kept == total, r);
+        if (kept < total) /* typed from its beginning only */
+            file_type_sniff(buf, kept, total, &r->type);
     }
     digest3_free(&d);
     free(buf);
@@ -506,6 +508,7 @@ void content_inspect(struct content_engine *e, const uint8_t *buf,
     else
         digest3_buffer(e->hash_mask, buf, len, &r->h);
     identify(e, buf, len, r);
+    file_type_sniff(buf, len, 0, &r->type);
     content_scan(e, buf, len, r);
     if (st && e->cfg.filestore[0])
         store(e, buf, len, r);

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "content/filetype.h"
 #include "util/digest.h"
 
 #define CONTENT_MAX_MATCHES 8
@@ -51,6 +52,7 @@ struct content_result {
     struct file_hashes h;
     char magic[160];
     char mime[96];
+    struct file_type type;             /* from the built-in table */
     bool stored;                       /* this call stored it */
     bool already_stored;               /* it was in the store already */
     bool scanned;                      /* YARA ran over the buffer */

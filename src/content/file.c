@@ -122,6 +122,8 @@ void file_end(struct nj_file *f, struct content_engine *e,
         memset(r, 0, sizeof(*r));
         r->h = h;
     }
+    if (!e || f->truncated) /* typed from its beginning only */
+        file_type_sniff(f->buf, f->len, f->size, &r->type);
     buf_give(f->bufs, f->buf, f->cap, f->max);
     f->buf = NULL;
     f->cap = 0;

@@ -19,7 +19,9 @@ struct incidents {
 uint32_t incident_weight(enum finding_kind k)
 {
     switch (k) {
-    case FINDING_intel: case FINDING_content: return 40;
+    case FINDING_intel: case FINDING_content: case FINDING_delivery:
+    case FINDING_c2_channel: case FINDING_icmp_tunnel: return 40;
+    case FINDING_cleartext_exfil: case FINDING_dns_c2: return 35;
     case FINDING_lateral_movement: case FINDING_exfiltration: return 35;
     case FINDING_beaconing: case FINDING_dns_tunnel: return 30;
     case FINDING_eta: case FINDING_dga: return 25;
@@ -107,14 +109,10 @@ static void add_host(struct incidents *in, struct incident *inc, uint8_t v,
 
 static uint8_t level_of(const struct incident *inc)
 {
-    int alert_kinds = 0, kinds = 0;
+    int alert_kinds = 0;
     for (int k = 0; k < FINDING_COUNT; k++)
-        if (inc->kinds & (1u << k)) {
-            kinds++;
-            alert_kinds += incident_weight((enum finding_kind)k) > 10;
-        }
-    bool several = alert_kinds >= 2 || kinds >= 3;
-    if (inc->score >= 60 && several)
+        alert_kinds += (inc->alert_kinds >> k) & 1u;
+    if (inc->strong || (inc->score >= 60 && alert_kinds >= 2))
         return LEVEL_HIGH;
     if (inc->score >= 30)
         return LEVEL_MEDIUM;
@@ -154,12 +152,21 @@ static struct incident *open_incident(struct incidents *in, uint64_t now)
     return free_slot;
 }
 
+/* Each kind counts once: as an outlier (10) until it is seen as an
+ * alert (its weight). */
 static void account(struct incident *inc, const struct finding *fd)
 {
-    if (!(inc->kinds & (1u << fd->kind))) {
-        inc->kinds |= 1u << fd->kind;
-        inc->score += incident_weight(fd->kind);
+    uint32_t bit = 1u << fd->kind;
+    if (!(inc->kinds & bit)) {
+        inc->kinds |= bit;
+        inc->score += 10;
     }
+    if (!fd->anomaly && !(inc->alert_kinds & bit)) {
+        inc->alert_kinds |= bit;
+        uint32_t w = incident_weight(fd->kind);
+        inc->score += w > 10 ? w - 10 : 0;
+    }
+    inc->strong |= fd->strong && !fd->anomaly;
     inc->stages |= (uint8_t)(1u << fd->stage);
     inc->findings++;
     inc->alerts += !fd->anomaly;
@@ -195,6 +202,12 @@ uint64_t incidents_add(struct incidents *in, const struct finding *fd,
     if (in->eve && (opened || inc->level > before))
         eve_write_incident(in->eve, inc, opened ? "opened" : "escalated", NULL,
                            fd, fd->ts_usec);
+    if (inc->level == LEVEL_HIGH && !inc->compromised) {
+        inc->compromised = true;
+        in->st.compromised++;
+        if (in->eve)
+            eve_write_compromise(in->eve, inc, fd, fd->ts_usec, in->seed);
+    }
     if (!opened && inc->level > before)
         in->st.escalated++;
     return id;

@@ -34,6 +34,9 @@ struct incident {
     uint64_t id;                  /* 0: free slot */
     uint64_t opened_usec, last_usec;
     uint32_t kinds;               /* bit per enum finding_kind */
+    uint32_t alert_kinds;         /* ...of those seen as an alert */
+    bool strong;                  /* a finding strong on its own joined */
+    bool compromised;             /* the host-compromised alert was written */
     uint8_t stages;               /* bit per enum attack_stage */
     uint8_t level;
     uint8_t n_hosts;
@@ -48,6 +51,7 @@ struct incident {
 struct incidents_stats {
     uint64_t opened, escalated, closed, closed_early, findings, anomalies;
     uint64_t hosts_over_cap;
+    uint64_t compromised;         /* incidents that turned high */
 };
 
 struct incidents;

@@ -34,7 +34,12 @@
     X(dga, "many failed lookups of random-looking names", STAGE_C2)         \
     X(dns_tunnel, "long random-looking DNS names or TXT volume", STAGE_EXFIL) \
     X(hourly_volume, "an hour's upload far above that hour's baseline", STAGE_EXFIL) \
-    X(fanout, "far more new peers in an hour than usual", STAGE_RECON)
+    X(fanout, "far more new peers in an hour than usual", STAGE_RECON)       \
+    X(delivery, "executable, script or macro document delivered", STAGE_INITIAL_ACCESS) \
+    X(c2_channel, "connection that behaves like command and control", STAGE_C2) \
+    X(icmp_tunnel, "ICMP echo that carries data", STAGE_C2)                  \
+    X(cleartext_exfil, "credentials and data sent out in the clear", STAGE_EXFIL) \
+    X(dns_c2, "DNS used as a command channel", STAGE_C2)
 
 enum attack_stage {
     STAGE_INITIAL_ACCESS,
@@ -68,6 +73,7 @@ struct finding {
     uint8_t stage;            /* enum attack_stage */
     uint8_t severity;         /* 1 (high) .. 3 (low), as Suricata's */
     bool anomaly;             /* an outlier: an anomaly event, not an alert */
+    bool strong;              /* enough on its own to call the host compromised */
     uint8_t ip_version;
     struct ip_addr host;      /* the host the finding is about */
     struct ip_addr peer;      /* the other end, when there is one */
@@ -78,7 +84,8 @@ struct finding {
     const struct flow *flow;  /* the flow that showed it, or NULL */
     double observed, baseline, deviation; /* NaN when they do not apply */
     const char *unit;         /* of observed/baseline: "bytes", "hosts", ... */
-    char detail[256];         /* the evidence in words */
+    char detail[384];         /* the evidence in words */
+    char indicators[192];     /* what was seen, as space-separated names */
 };
 
 #endif

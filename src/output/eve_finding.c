@@ -3,8 +3,10 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "correlate/incidents.h"
+#include "util/text.h"
 
 static const char *const stage_category[STAGE_COUNT] = {
     "Initial access", "Command and control", "Reconnaissance",
@@ -31,6 +33,20 @@ static void evidence(struct json *j, const struct finding *fd,
     if (fd->unit)
         json_kv_str(j, "unit", fd->unit);
     json_kv_str(j, "detail", fd->detail);
+    if (fd->indicators[0]) {
+        json_key(j, "indicators");
+        json_arr_open(j);
+        for (const char *p = fd->indicators; *p;) {
+            size_t n = strcspn(p, " ");
+            char tag[64];
+            text_copy(tag, sizeof(tag), p, n);
+            json_str(j, tag);
+            p += n + (p[n] == ' ');
+        }
+        json_arr_close(j);
+    }
+    if (fd->strong)
+        json_kv_bool(j, "strong", true);
     if (incident_id)
         json_kv_u64(j, "incident_id", incident_id);
 }
@@ -138,6 +154,61 @@ void eve_write_incident(struct eve *e, const struct incident *inc,
         evidence(j, latest, 0);
         json_obj_close(j);
     }
+    json_obj_close(j);
+    json_obj_close(j);
+    eve_emit(e);
+}
+
+static void hosts_array(struct json *j, const struct incident *inc)
+{
+    char buf[64];
+    json_arr_open(j);
+    for (int i = 0; i < inc->n_hosts; i++)
+        json_str(j, ip_addr_str(&inc->hosts[i].addr, inc->hosts[i].v, buf, sizeof(buf)));
+    json_arr_close(j);
+}
+
+void eve_write_compromise(struct eve *e, const struct incident *inc,
+                          const struct finding *latest, uint64_t ts,
+                          uint16_t seed)
+{
+    struct json *j = &e->j;
+    char sig[160], buf[64];
+    const char *host = ip_addr_str(&inc->hosts[0].addr, inc->hosts[0].v, buf, sizeof(buf));
+    snprintf(sig, sizeof(sig), "nightjar: host %s compromised", host);
+    struct finding at = *latest;
+    at.ts_usec = ts;
+    begin(e, &at, "alert", seed);
+    eve_alert_open(j, COMPROMISE_SID, sig, "Compromised host", 1);
+    json_obj_close(j);
+    json_key(j, "nightjar");
+    json_obj_open(j);
+    json_key(j, "evidence");
+    json_obj_open(j);
+    json_kv_str(j, "kind", "compromise");
+    json_kv_str(j, "host", host);
+    json_key(j, "hosts");
+    hosts_array(j, inc);
+    json_kv_u64(j, "incident_id", inc->id);
+    json_kv_u64(j, "score", inc->score);
+    json_kv_str(j, "reason", inc->strong ? "a strong finding" : "independent detectors agree");
+    json_key(j, "detectors");
+    json_arr_open(j);
+    for (int k = 0; k < FINDING_COUNT; k++)
+        if (inc->alert_kinds & (1u << k))
+            json_str(j, finding_kind_names[k]);
+    json_arr_close(j);
+    json_key(j, "stages");
+    json_arr_open(j);
+    for (int s = 0; s < STAGE_COUNT; s++)
+        if (inc->stages & (1u << s))
+            json_str(j, attack_stage_names[s]);
+    json_arr_close(j);
+    json_key(j, "latest");
+    json_obj_open(j);
+    evidence(j, latest, 0);
+    json_obj_close(j);
+    json_obj_close(j);
     json_obj_close(j);
     json_obj_close(j);
     eve_emit(e);

@@ -232,6 +232,24 @@ static bool name_is(const char *name, size_t n, const char *want)
     return strlen(want) == n && strncasecmp(name, want, n) == 0;
 }
 
+static void request_header_seen(struct http_tx *t, const char *l, size_t n)
+{
+    static const struct { const char *name; uint16_t bit; } known[] = {
+        { "accept", HTTP_HDR_ACCEPT },
+        { "accept-language", HTTP_HDR_ACCEPT_LANGUAGE },
+        { "accept-encoding", HTTP_HDR_ACCEPT_ENCODING },
+        { "cookie", HTTP_HDR_COOKIE },
+        { "referer", HTTP_HDR_REFERER },
+        { "connection", HTTP_HDR_CONNECTION },
+        { "cache-control", HTTP_HDR_CACHE_CONTROL },
+    };
+    if (t->req_header_count < UINT8_MAX)
+        t->req_header_count++;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (name_is(l, n, known[i].name))
+            t->req_headers |= known[i].bit;
+}
+
 static void header(struct http_dir *d, int dir, const char *l)
 {
     const char *colon = strchr(l, ':');
@@ -263,6 +281,8 @@ static void header(struct http_dir *d, int dir, const char *l)
     }
     if (!t)
         return;
+    if (dir == 0)
+        request_header_seen(t, l, n);
     if (name_is(l, n, "content-disposition"))
         disposition_filename(v, t->filename, sizeof(t->filename));
     else if (name_is(l, n, "content-type"))

@@ -51,8 +51,19 @@ struct http_tx {
     bool have_response;
     bool req_done, resp_done;
     uint64_t req_body_len, resp_body_len; /* message bodies, before decoding */
+    uint16_t req_headers;         /* HTTP_HDR_* the request carried */
+    uint8_t req_header_count;     /* header lines of the request */
     bool headers_truncated;
 };
+
+/* request headers whose presence tells a browser from a bot */
+#define HTTP_HDR_ACCEPT          0x0001
+#define HTTP_HDR_ACCEPT_LANGUAGE 0x0002
+#define HTTP_HDR_ACCEPT_ENCODING 0x0004
+#define HTTP_HDR_COOKIE          0x0008
+#define HTTP_HDR_REFERER         0x0010
+#define HTTP_HDR_CONNECTION      0x0020
+#define HTTP_HDR_CACHE_CONTROL   0x0040
 
 #define HTTP_ERRORS(X) \
     X(line_truncated) X(headers_over_cap) X(pending_over_cap) \

@@ -12,6 +12,8 @@
 #include "app/app_layer.h"
 #include "correlate/incidents.h"
 #include "detect/anomaly.h"
+#include "detect/c2_channel.h"
+#include "detect/delivery.h"
 #include "detect/eta_detect.h"
 #include "detect/intel_detect.h"
 #include "eta/eta_history.h"
@@ -48,6 +50,7 @@ struct pipeline {
     struct eta_detect *eta;
     struct eta_history *pairs;         /* connection starts per pair */
     struct anomaly *anomaly;           /* baselines and behaviour models */
+    struct c2_channel *c2;             /* C2-channel evidence per pair */
     struct incidents *incidents;       /* the correlator */
     struct home_net home;              /* anomaly.home-nets: who is "ours" */
     uint64_t last_save_wall;
@@ -120,6 +123,7 @@ static void tls_log_if_ready(struct pipeline *pl, struct flow *f)
     struct tls_summary *sum = tls_pool_small_get(pl->tls_pool, &pl->tls_stats);
     tls_summarize(t, sum ? sum : &local);
     intel_on_tls(pl->detect, f, pl->now_usec, t, sum ? sum : &local);
+    c2_on_tls(pl->c2, f, t, sum ? sum : &local, pl->now_usec);
     if (!sum)
         return; /* keep the session: the flow record still gets its summary */
     f->tls_sum = sum;
@@ -220,6 +224,15 @@ static void remember_top(struct pipeline *pl, const struct flow *f)
     pl->top[slot].bytes = bytes;
 }
 
+/* The passive-DNS name the flow's server was resolved from, "" if none. */
+static const char *server_name(const struct pipeline *pl, const struct flow *f)
+{
+    struct dns_ref ref = { f->name_slot, f->name_gen };
+    const struct dns_cache_entry *e =
+        f->name_gen ? dns_cache_get(app_layer_dns_cache(pl->app), ref) : NULL;
+    return e ? e->name : "";
+}
+
 static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
 {
     struct pipeline *pl = ctx;
@@ -240,6 +253,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
                 eve_write_tls(pl->eve, f, f->tls, f->last_usec,
                               (uint16_t)pl->cfg.community_id_seed);
             intel_on_tls(pl->detect, f, f->last_usec, f->tls, &end_sum);
+            c2_on_tls(pl->c2, f, f->tls, &end_sum, f->last_usec);
         }
     }
     pl->app_flows[f->app_proto < APP_COUNT ? f->app_proto : 0]++;
@@ -251,11 +265,14 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
     bool eta_wants = eta_detect_qualifies(pl->eta, f, sum);
     uint32_t min = eta_wants ? 0 : pl->anomaly ? pl->cfg.anomaly.beacon_min_conns
                                                : UINT32_MAX;
+    if (pl->c2 && min > 4)
+        min = 4; /* the C2-channel detector's "periodic" */
     bool have = pl->pairs && eta_history_add(pl->pairs, f, &pair, min);
     const struct eta_result *er = eta_on_flow_end(pl->eta, f, sum,
                                                   have ? &pair : NULL,
                                                   f->last_usec);
     anomaly_on_flow(pl->anomaly, f, have ? &pair : NULL);
+    c2_on_flow_end(pl->c2, f, have ? &pair : NULL, server_name(pl, f));
     if (pl->observer)
         pl->observer(pl->observer_ctx, f, er);
     if (pl->eve) {
@@ -305,6 +322,23 @@ static void on_finding(void *ctx, const struct finding *fd)
     incidents_add(pl->incidents, fd, false);
 }
 
+/* Findings of the detectors that read parsed records (delivery, C2
+ * channel): attributed to the internal end when they name no host, then
+ * written and correlated. */
+static void correlate_finding(struct pipeline *pl, struct finding *fd)
+{
+    finding_hosts(pl, fd);
+    if (!fd->anomaly)
+        anomaly_note_alert(pl->anomaly, fd->ip_version, &fd->host, fd->ts_usec);
+    incidents_add(pl->incidents, fd, false);
+}
+
+static void on_detector_finding(void *ctx, const struct finding *in)
+{
+    struct finding fd = *in;
+    correlate_finding(ctx, &fd);
+}
+
 /* Intel and ETA findings: their detectors wrote the alert already. */
 static void on_logged_finding(void *ctx, const struct finding *in)
 {
@@ -319,6 +353,29 @@ static void on_dns(void *ctx, const struct flow *f, const struct dns_msg *m,
                    uint64_t now)
 {
     anomaly_on_dns(ctx, f, m, now);
+}
+
+static void on_http(void *ctx, const struct flow *f, const struct http_tx *tx,
+                    uint64_t now)
+{
+    struct pipeline *pl = ctx;
+    c2_on_http(pl->c2, f, tx, now);
+}
+
+static void on_file(void *ctx, const struct flow *f, const struct app_file *file,
+                    uint64_t now)
+{
+    struct pipeline *pl = ctx;
+    if (!pl->cfg.detect.delivery)
+        return;
+    struct delivery_input in = {
+        .flow = f, .tx = file->http, .r = file->r, .name = file->name,
+        .size = file->size, .dir = file->dir, .mail = file->smtp != NULL,
+        .ts_usec = now,
+    };
+    struct finding fd;
+    if (delivery_judge(&in, &fd))
+        correlate_finding(pl, &fd);
 }
 
 static bool anomaly_setup(struct pipeline *pl, char *err, size_t errlen)
@@ -361,6 +418,21 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
     }
     if (cfg->anomaly.enabled && !anomaly_setup(pl, err, errlen))
         return false;
+    if (cfg->detect.c2) {
+        struct c2_config cc;
+        c2_config_defaults(&cc);
+        cc.pairs = cfg->detect.c2_pairs;
+        cc.min_score = cfg->detect.c2_min_score;
+        cc.strong_score = cfg->detect.c2_strong_score;
+        pl->c2 = c2_channel_new(&cc, &pl->home, on_detector_finding, pl);
+        if (!pl->c2) {
+            snprintf(err, errlen, "out of memory for detect.c2-pairs %u",
+                     cfg->detect.c2_pairs);
+            return false;
+        }
+    }
+    static const struct app_observers obs = { on_http, on_file, NULL };
+    app_layer_set_observers(pl->app, &obs, pl);
     intel_detect_set_sink(pl->detect, on_logged_finding, pl);
     app_layer_set_finding_sink(pl->app, on_logged_finding, pl);
     eta_detect_set_sink(pl->eta, on_logged_finding, pl);
@@ -451,6 +523,7 @@ void pipeline_free(struct pipeline *pl)
     eta_detect_free(pl->eta);
     eta_history_free(pl->pairs);
     anomaly_free(pl->anomaly);
+    c2_channel_free(pl->c2);
     incidents_free(pl->incidents);
     intel_feeds_free(pl->intel);
     defrag_free(pl->defrag);

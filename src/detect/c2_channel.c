@@ -1,0 +1,425 @@
+/* c2_channel.c -- per-pair evidence of a command and control channel (see
+ * c2_channel.h). */
+#include "detect/c2_channel.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "detect/indicators.h"
+#include "eta/eta_features.h"
+#include "fingerprint/summary.h"
+#include "flow/flow_table.h"
+#include "proto/app_detect.h"
+#include "proto/http.h"
+#include "proto/tls.h"
+#include "util/text.h"
+
+#define WAYS 4
+#define NAME_LEN 64
+#define EXAMPLE_LEN 96
+
+const char *const c2_indicator_names[C2I_COUNT] = {
+#define X(name, weight, what) #name,
+    C2_INDICATORS(X)
+#undef X
+};
+
+const uint8_t c2_indicator_weights[C2I_COUNT] = {
+#define X(name, weight, what) weight,
+    C2_INDICATORS(X)
+#undef X
+};
+
+static const char *const indicator_what[C2I_COUNT] = {
+#define X(name, weight, what) what,
+    C2_INDICATORS(X)
+#undef X
+};
+
+struct c2_pair {
+    uint32_t hash;                 /* 0: free */
+    uint8_t v, proto;
+    uint16_t port;
+    struct ip_addr client, server;
+    uint32_t last_seen;            /* seconds of traffic time */
+    uint32_t conns;                /* flows ended since the pair was made */
+    uint32_t ind;                  /* bit per enum c2_indicator */
+    uint32_t path_hash;            /* the URL path last requested */
+    uint16_t same_path;            /* requests for it in a row */
+    uint8_t alerted;               /* 0, 1 alert, 2 strong */
+    char name[NAME_LEN];           /* SNI, Host or DNS name seen */
+    char example[EXAMPLE_LEN];     /* a certificate subject, User-Agent, URL */
+};
+
+struct c2_channel {
+    struct c2_config cfg;
+    struct home_net home;
+    struct c2_pair *slot;
+    uint32_t sets;
+    finding_fn sink;
+    void *ctx;
+    struct c2_stats st;
+};
+
+void c2_config_defaults(struct c2_config *c)
+{
+    c->pairs = 16384;
+    c->min_score = 5;
+    c->strong_score = 7;
+}
+
+struct c2_channel *c2_channel_new(const struct c2_config *cfg,
+                                  const struct home_net *home, finding_fn sink,
+                                  void *ctx)
+{
+    struct c2_channel *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->cfg = *cfg;
+    c->home = *home;
+    c->sink = sink;
+    c->ctx = ctx;
+    c->sets = (cfg->pairs + WAYS - 1) / WAYS;
+    if (!c->sets)
+        c->sets = 1;
+    c->slot = calloc((size_t)c->sets * WAYS, sizeof(*c->slot));
+    if (!c->slot) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void c2_channel_free(struct c2_channel *c)
+{
+    if (!c)
+        return;
+    free(c->slot);
+    free(c);
+}
+
+uint64_t c2_channel_memory(const struct c2_channel *c)
+{
+    return c ? sizeof(*c) + (uint64_t)c->sets * WAYS * sizeof(*c->slot) : 0;
+}
+
+const struct c2_stats *c2_channel_stats(const struct c2_channel *c)
+{
+    return &c->st;
+}
+
+/* ---- the pair table ---------------------------------------------------- */
+
+static uint32_t pair_hash(const struct flow *f)
+{
+    uint16_t port = flow_port(f, 1);
+    uint32_t h = fnv1a(FNV1A_SEED, flow_addr(f, 0), sizeof(struct ip_addr));
+    h = fnv1a(h, flow_addr(f, 1), sizeof(struct ip_addr));
+    h = fnv1a(h, &port, sizeof(port));
+    h = fnv1a(h, &f->key.proto, 1);
+    return h ? h : 1;
+}
+
+static bool same_pair(const struct c2_pair *p, const struct flow *f)
+{
+    return p->proto == f->key.proto && p->v == f->key.ip_version &&
+           p->port == flow_port(f, 1) &&
+           !memcmp(&p->client, flow_addr(f, 0), sizeof(p->client)) &&
+           !memcmp(&p->server, flow_addr(f, 1), sizeof(p->server));
+}
+
+/* The pair of flow f; made when create is set (else NULL when absent).
+ * Only pairs whose client is internal are kept. */
+static struct c2_pair *pair_of(struct c2_channel *c, const struct flow *f,
+                               bool create)
+{
+    if (!home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0)))
+        return NULL;
+    uint32_t h = pair_hash(f);
+    struct c2_pair *set = &c->slot[(size_t)(h % c->sets) * WAYS];
+    struct c2_pair *victim = &set[0];
+    for (int i = 0; i < WAYS; i++) {
+        if (set[i].hash == h && same_pair(&set[i], f))
+            return &set[i];
+        if (!set[i].hash || (victim->hash && set[i].last_seen < victim->last_seen))
+            victim = &set[i];
+    }
+    if (!create)
+        return NULL;
+    if (victim->hash)
+        c->st.pairs_evicted++;
+    memset(victim, 0, sizeof(*victim));
+    victim->hash = h;
+    victim->v = f->key.ip_version;
+    victim->proto = f->key.proto;
+    victim->port = flow_port(f, 1);
+    victim->client = *flow_addr(f, 0);
+    victim->server = *flow_addr(f, 1);
+    c->st.pairs_new++;
+    return victim;
+}
+
+static uint32_t score_of(uint32_t ind)
+{
+    uint32_t s = 0;
+    for (int i = 0; i < C2I_COUNT; i++)
+        if (ind & (1u << i))
+            s += c2_indicator_weights[i];
+    return s;
+}
+
+/* ---- judging ------------------------------------------------------------ */
+
+static void describe(const struct c2_pair *p, uint32_t score, struct finding *fd)
+{
+    size_t o = 0, oi = 0;
+    o += (size_t)snprintf(fd->detail, sizeof(fd->detail), "this client");
+    for (int i = 0; i < C2I_COUNT && o < sizeof(fd->detail); i++) {
+        if (!(p->ind & (1u << i)))
+            continue;
+        o += (size_t)snprintf(fd->detail + o, sizeof(fd->detail) - o, "%s %s",
+                              o > 11 ? ";" : "", indicator_what[i]);
+        if (oi < sizeof(fd->indicators))
+            oi += (size_t)snprintf(fd->indicators + oi, sizeof(fd->indicators) - oi,
+                                   "%s%s", oi ? " " : "", c2_indicator_names[i]);
+    }
+    if (o < sizeof(fd->detail) && (p->name[0] || p->example[0]))
+        o += (size_t)snprintf(fd->detail + o, sizeof(fd->detail) - o, " (%s%s%s)",
+                              p->name, p->name[0] && p->example[0] ? ", " : "",
+                              p->example);
+    if (o < sizeof(fd->detail))
+        snprintf(fd->detail + o, sizeof(fd->detail) - o, "; score %u", score);
+}
+
+static void judge(struct c2_channel *c, struct c2_pair *p, const struct flow *f,
+                  uint64_t now_usec)
+{
+    uint32_t score = score_of(p->ind);
+    uint8_t level = score >= c->cfg.strong_score ? 2 : score >= c->cfg.min_score ? 1 : 0;
+    if (level <= p->alerted)
+        return;
+    c->st.alerts += !p->alerted;
+    c->st.strong += level == 2;
+    p->alerted = level;
+    struct finding fd;
+    memset(&fd, 0, sizeof(fd));
+    fd.kind = FINDING_c2_channel;
+    fd.severity = level == 2 ? 1 : 2;
+    fd.strong = level == 2;
+    fd.ip_version = p->v;
+    fd.host = p->client;
+    fd.peer = p->server;
+    fd.has_peer = true;
+    fd.peer_internal = home_net_contains(&c->home, p->v, &p->server);
+    fd.port = p->port;
+    fd.ts_usec = now_usec;
+    fd.flow = f;
+    fd.observed = score;
+    fd.baseline = level == 2 ? c->cfg.strong_score : c->cfg.min_score;
+    fd.deviation = NAN;
+    fd.unit = "score";
+    describe(p, score, &fd);
+    if (c->sink)
+        c->sink(c->ctx, &fd);
+}
+
+static void raise(struct c2_channel *c, struct c2_pair *p, enum c2_indicator i)
+{
+    if (p->ind & (1u << i))
+        return;
+    p->ind |= 1u << i;
+    c->st.raised[i]++;
+}
+
+static void remember(char *dst, size_t n, const char *src)
+{
+    if (!dst[0] && src && src[0])
+        text_copy(dst, n, src, strlen(src));
+}
+
+/* ---- TLS ---------------------------------------------------------------- */
+
+void c2_on_tls(struct c2_channel *c, const struct flow *f,
+               const struct tls_session *t, const struct tls_summary *s,
+               uint64_t now_usec)
+{
+    if (!c || !s || !s->facts.has_ch)
+        return;
+    bool sni = s->sni[0] != '\0';
+    const struct x509_info *leaf = t && t->n_certs ? &t->certs[0] : NULL;
+    uint32_t ind = 0;
+    if (!sni && f->key.proto == 6)
+        ind |= 1u << C2I_no_name;
+    if (sni && name_is_dynamic_dns(s->sni))
+        ind |= 1u << C2I_dynamic_dns;
+    if (s->self_signed)
+        ind |= 1u << C2I_self_signed;
+    if (leaf && (cert_subject_placeholder(leaf->subject) ||
+                 cert_subject_placeholder(leaf->issuer) ||
+                 (!sni && cert_subject_not_hostname(leaf->subject))))
+        ind |= 1u << C2I_placeholder_cert;
+    if (s->facts.sni_cert_match == 0)
+        ind |= 1u << C2I_sni_mismatch;
+    int64_t now = (int64_t)(now_usec / 1000000u);
+    if (s->facts.has_cert && s->facts.cert_not_before <= now &&
+        now - s->facts.cert_not_before < 7 * 86400)
+        ind |= 1u << C2I_young_cert;
+    if (!ind)
+        return;
+    struct c2_pair *p = pair_of(c, f, true);
+    if (!p)
+        return;
+    p->last_seen = (uint32_t)now;
+    for (int i = 0; i < C2I_COUNT; i++)
+        if (ind & (1u << i))
+            raise(c, p, (enum c2_indicator)i);
+    remember(p->name, sizeof(p->name), s->sni);
+    if (leaf) {
+        char ex[EXAMPLE_LEN];
+        snprintf(ex, sizeof(ex), "certificate %.80s", leaf->subject);
+        remember(p->example, sizeof(p->example), ex);
+    }
+    judge(c, p, f, now_usec);
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+static bool ocsp_or_crl(const struct http_tx *tx)
+{
+    return strcasestr(tx->req_content_type, "ocsp") ||
+           strcasestr(tx->resp_content_type, "ocsp") ||
+           strcasestr(tx->resp_content_type, "pkix-crl") ||
+           strcasestr(tx->resp_content_type, "pkcs7");
+}
+
+static uint32_t http_indicators(const struct http_tx *tx)
+{
+    uint32_t ind = 0;
+    if (!tx->method[0])
+        return 0;
+    enum ua_class ua = ua_classify(tx->user_agent);
+    if (!tx->host[0] || host_is_ip_literal(tx->host))
+        ind |= 1u << C2I_no_name;
+    if (tx->host[0] && name_is_dynamic_dns(tx->host))
+        ind |= 1u << C2I_dynamic_dns;
+    if (ua == UA_LEGACY)
+        ind |= 1u << C2I_legacy_ua;
+    else if (ua == UA_NONE)
+        ind |= 1u << C2I_no_ua;
+    else if (ua == UA_TOOL)
+        ind |= 1u << C2I_tool_ua;
+    if ((ua == UA_BROWSER || ua == UA_LEGACY) &&
+        !(tx->req_headers & (HTTP_HDR_ACCEPT_LANGUAGE | HTTP_HDR_REFERER |
+                             HTTP_HDR_COOKIE)))
+        ind |= 1u << C2I_bot_headers;
+    bool post = !strcmp(tx->method, "POST");
+    if (post && tx->req_body_len && uri_is_script(tx->uri) &&
+        (!tx->have_response || tx->resp_body_len <= 256))
+        ind |= 1u << C2I_script_post;
+    if (uri_has_encoded_blob(tx->uri))
+        ind |= 1u << C2I_encoded_uri;
+    if (post && tx->req_body_len >= (256u << 10))
+        ind |= 1u << C2I_upload;
+    return ind;
+}
+
+void c2_on_http(struct c2_channel *c, const struct flow *f,
+                const struct http_tx *tx, uint64_t now_usec)
+{
+    if (!c || !tx->method[0] || ocsp_or_crl(tx))
+        return;
+    uint32_t ind = http_indicators(tx);
+    struct c2_pair *p = pair_of(c, f, ind != 0);
+    if (!p)
+        return;
+    p->last_seen = (uint32_t)(now_usec / 1000000u);
+    uint32_t h = fnv1a(FNV1A_SEED, tx->uri, strcspn(tx->uri, "?#"));
+    p->same_path = h == p->path_hash && p->same_path < UINT16_MAX ? p->same_path + 1 : 1;
+    p->path_hash = h;
+    if (p->same_path >= 5)
+        ind |= 1u << C2I_polling;
+    for (int i = 0; i < C2I_COUNT; i++)
+        if (ind & (1u << i))
+            raise(c, p, (enum c2_indicator)i);
+    remember(p->name, sizeof(p->name), tx->host);
+    if (ind) {
+        char ex[EXAMPLE_LEN];
+        snprintf(ex, sizeof(ex), "%.8s %.40s UA \"%.32s\"", tx->method, tx->uri,
+                 tx->user_agent);
+        remember(p->example, sizeof(p->example), ex);
+    }
+    judge(c, p, f, now_usec);
+}
+
+/* ---- the finished flow --------------------------------------------------- */
+
+static bool both_spoke(const struct flow *f)
+{
+    return f->dir[0].payload_pkts && f->dir[1].payload_pkts;
+}
+
+/* What the flow's protocol says against its port. */
+static uint32_t protocol_indicators(const struct flow *f)
+{
+    uint16_t port = flow_port(f, 1);
+    uint8_t app = f->app_proto;
+    uint32_t ind = 0;
+    bool client_spoke = f->dir[0].payload_pkts > 0;
+    bool answered = f->dir[1].pkts > 0;
+    if (f->key.proto != 6 || !client_spoke || !answered)
+        return 0;
+    if (app == APP_UNKNOWN)
+        ind |= 1u << C2I_unknown_protocol;
+    if ((port == 443 && app != APP_TLS) ||
+        (port == 80 && app != APP_HTTP) ||
+        (app == APP_HTTP && port != 80 && port_is_tls_service(port)))
+        ind |= 1u << C2I_port_mismatch;
+    if (!port_is_common_service(f->key.proto, port) && port < 49152)
+        ind |= 1u << C2I_odd_port;
+    return ind;
+}
+
+/* A session of a minute or more whose exchanges are all small. */
+static bool heartbeat(const struct flow *f)
+{
+    uint64_t dur = f->last_usec - f->first_usec;
+    if (dur < 60000000u || f->rounds < 6 || !both_spoke(f))
+        return false;
+    double per = (double)(f->dir[0].payload_bytes + f->dir[1].payload_bytes) /
+                 (double)f->rounds;
+    return per < 600;
+}
+
+void c2_on_flow_end(struct c2_channel *c, const struct flow *f,
+                    const struct eta_pair_stats *ps, const char *server_name)
+{
+    if (!c)
+        return;
+    uint32_t ind = protocol_indicators(f);
+    bool tls_or_http = f->app_proto == APP_TLS || f->app_proto == APP_HTTP;
+    if (ind && !tls_or_http && (!server_name || !server_name[0]))
+        ind |= 1u << C2I_no_name;
+    if (server_name && server_name[0] && name_is_dynamic_dns(server_name))
+        ind |= 1u << C2I_dynamic_dns;
+    if (heartbeat(f) && (ind || f->app_proto == APP_TLS))
+        ind |= 1u << C2I_heartbeat;
+    struct c2_pair *p = pair_of(c, f, ind != 0);
+    if (!p)
+        return;
+    p->conns++;
+    p->last_seen = (uint32_t)(f->last_usec / 1000000u);
+    uint32_t conns = ps && ps->conns > p->conns ? ps->conns : p->conns;
+    if (conns >= 3)
+        ind |= 1u << C2I_repeated;
+    if (ps && ps->conns >= 4 && ps->regularity >= 0.8 && ps->interval_cv <= 0.6 &&
+        ps->interval_mean >= 1.0)
+        ind |= 1u << C2I_periodic;
+    for (int i = 0; i < C2I_COUNT; i++)
+        if (ind & (1u << i))
+            raise(c, p, (enum c2_indicator)i);
+    remember(p->name, sizeof(p->name), server_name);
+    judge(c, p, f, f->last_usec);
+}
