@@ -49,6 +49,7 @@ struct c2_pair {
     uint32_t ind;                  /* bit per enum c2_indicator */
     uint32_t path_hash;            /* the URL path last requested */
     uint16_t same_path;            /* requests for it in a row */
+    uint16_t unanswered;           /* flows whose data got no reply */
     uint8_t alerted;               /* 0, 1 alert, 2 strong */
     char name[NAME_LEN];           /* SNI, Host or DNS name seen */
     char example[EXAMPLE_LEN];     /* a certificate subject, User-Agent, URL */
@@ -63,6 +64,8 @@ struct c2_channel {
     void *ctx;
     struct c2_stats st;
 };
+
+static uint32_t score_of(uint32_t ind);
 
 void c2_config_defaults(struct c2_config *c)
 {
@@ -97,6 +100,19 @@ void c2_channel_free(struct c2_channel *c)
 {
     if (!c)
         return;
+    if (getenv("NJ_C2_DUMP")) /* DEBUG */
+        for (uint32_t i = 0; i < c->sets * WAYS; i++) {
+            struct c2_pair *p = &c->slot[i];
+            if (!p->hash)
+                continue;
+            char a[64];
+            fprintf(stderr, "C2PAIR %s %u score %u:", ip_addr_str(&p->server, p->v, a, sizeof(a)),
+                    p->port, score_of(p->ind));
+            for (int k = 0; k < C2I_COUNT; k++)
+                if (p->ind & (1u << k))
+                    fprintf(stderr, " %s", c2_indicator_names[k]);
+            fprintf(stderr, "\n");
+        }
     free(c->slot);
     free(c);
 }
@@ -251,6 +267,11 @@ void c2_on_tls(struct c2_channel *c, const struct flow *f,
     bool sni = s->sni[0] != '\0';
     const struct x509_info *leaf = t && t->n_certs ? &t->certs[0] : NULL;
     uint32_t ind = 0;
+    /* inside the network, self-signed certificates and bare addresses are
+     * how appliances and internal services run: only remote servers are
+     * judged by their certificate */
+    if (home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 1)))
+        return;
     if (!sni && f->key.proto == 6)
         ind |= 1u << C2I_no_name;
     if (sni && name_is_dynamic_dns(s->sni))
@@ -339,7 +360,7 @@ void c2_on_http(struct c2_channel *c, const struct flow *f,
     uint32_t h = fnv1a(FNV1A_SEED, tx->uri, strcspn(tx->uri, "?#"));
     p->same_path = h == p->path_hash && p->same_path < UINT16_MAX ? p->same_path + 1 : 1;
     p->path_hash = h;
-    if (p->same_path >= 5)
+    if (p->same_path >= 5 && !home_net_contains(&c->home, p->v, &p->server))
         ind |= 1u << C2I_polling;
     for (int i = 0; i < C2I_COUNT; i++)
         if (ind & (1u << i))
@@ -361,7 +382,10 @@ static bool both_spoke(const struct flow *f)
     return f->dir[0].payload_pkts && f->dir[1].payload_pkts;
 }
 
-/* What the flow's protocol says against its port. */
+/* What the flow's protocol says against its port: only for connections
+ * seen from their SYN (a capture that starts mid-stream hides the
+ * protocol's first bytes). A protocol on the wrong port is not counted
+ * again as unknown. */
 static uint32_t protocol_indicators(const struct flow *f)
 {
     uint16_t port = flow_port(f, 1);
@@ -369,14 +393,14 @@ static uint32_t protocol_indicators(const struct flow *f)
     uint32_t ind = 0;
     bool client_spoke = f->dir[0].payload_pkts > 0;
     bool answered = f->dir[1].pkts > 0;
-    if (f->key.proto != 6 || !client_spoke || !answered)
+    if (f->key.proto != 6 || !client_spoke || !answered || !f->dir[0].syn_seen)
         return 0;
-    if (app == APP_UNKNOWN)
-        ind |= 1u << C2I_unknown_protocol;
     if ((port == 443 && app != APP_TLS) ||
         (port == 80 && app != APP_HTTP) ||
         (app == APP_HTTP && port != 80 && port_is_tls_service(port)))
         ind |= 1u << C2I_port_mismatch;
+    else if (app == APP_UNKNOWN)
+        ind |= 1u << C2I_unknown_protocol;
     if (!port_is_common_service(f->key.proto, port) && port < 49152)
         ind |= 1u << C2I_odd_port;
     return ind;
@@ -398,6 +422,11 @@ void c2_on_flow_end(struct c2_channel *c, const struct flow *f,
 {
     if (!c)
         return;
+    /* between internal hosts, proprietary protocols, odd ports and
+     * machines polling each other are everyday: only the HTTP and TLS
+     * views judge those pairs */
+    if (home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 1)))
+        return;
     uint32_t ind = protocol_indicators(f);
     bool tls_or_http = f->app_proto == APP_TLS || f->app_proto == APP_HTTP;
     if (ind && !tls_or_http && (!server_name || !server_name[0]))
@@ -414,9 +443,13 @@ void c2_on_flow_end(struct c2_channel *c, const struct flow *f,
     uint32_t conns = ps && ps->conns > p->conns ? ps->conns : p->conns;
     if (conns >= 3)
         ind |= 1u << C2I_repeated;
-    if (ps && ps->conns >= 4 && ps->regularity >= 0.8 && ps->interval_cv <= 0.6 &&
-        ps->interval_mean >= 1.0)
+    /* a person's or an application's bursts vary by as much as their mean
+     * or more (CV >= 1); a bot's sleep, even jittered by half, far less */
+    if (ps && ps->conns >= 4 && ps->interval_cv <= 0.6 && ps->interval_mean >= 1.0)
         ind |= 1u << C2I_periodic;
+    if (f->key.proto == 6 && f->app_proto == APP_UNKNOWN && f->dir[0].payload_pkts &&
+        !f->dir[1].payload_pkts && ++p->unanswered >= 3)
+        ind |= 1u << C2I_unanswered;
     for (int i = 0; i < C2I_COUNT; i++)
         if (ind & (1u << i))
             raise(c, p, (enum c2_indicator)i);

@@ -36,12 +36,13 @@
 /* name, weight, what it means (for the alert) */
 #define C2_INDICATORS(X)                                                          \
     X(unknown_protocol, 2, "speaks a protocol nightjar does not recognise")     \
-    X(port_mismatch, 3, "speaks something else than its port is for")           \
+    X(port_mismatch, 2, "speaks something else than its port is for")           \
     X(odd_port, 1, "uses a port no common service uses")                        \
     X(no_name, 1, "reaches the server by address (no SNI, an address as Host, no DNS answer)") \
     X(dynamic_dns, 2, "reaches a name under a dynamic DNS provider")            \
     X(repeated, 1, "connects again and again (3 or more times)")                \
-    X(periodic, 2, "connects at regular intervals")                             \
+    X(unanswered, 1, "sends data the server never answers, 3 or more times")   \
+    X(periodic, 2, "connects at steady intervals (4 or more, varying by less than 0.6 of their mean)") \
     X(heartbeat, 1, "keeps a long session of small exchanges")                  \
     X(self_signed, 1, "gets a self-signed certificate")                         \
     X(placeholder_cert, 2, "gets a certificate with a default or non-host-name subject") \

@@ -113,25 +113,32 @@ bool delivery_judge(const struct delivery_input *in, struct finding *fd)
         return false;
     const char *ctype = tx ? tx->resp_content_type : "";
     const char *name = in->name ? in->name : "";
+    enum ua_class ua = tx ? ua_classify(tx->user_agent) : UA_OTHER;
     bool exec = file_type_is_executable(t);
-    bool labelled_exec = IN(ctype, exec_type, true) || file_name_is_executable(name);
-    bool encrypted = !exec && (t->flags & FT_HIGH_ENTROPY) && labelled_exec &&
-                     in->size >= 10240;
+    /* a script only counts as code to run when it came as a file: with a
+     * script's name, or not to a browser (which runs JavaScript sandboxed) */
+    if (t->kind == FILE_KIND_script && tx && ua == UA_BROWSER && !tx->filename[0])
+        exec = false;
+    bool encrypted = !exec && (t->flags & FT_HIGH_ENTROPY) &&
+                     IN(ctype, exec_type, true) && in->size >= 10240;
     if (!exec && !encrypted)
         return false;
     bool signed_pe = t->kind == FILE_KIND_pe && (t->flags & FT_SIGNED);
     bool lies_name = exec && name_lies(t, name, signed_pe);
     bool lies_type = exec && type_lies(t, ctype);
     bool by_address = tx && (!tx->host[0] || host_is_ip_literal(tx->host));
-    enum ua_class ua = tx ? ua_classify(tx->user_agent) : UA_OTHER;
     bool scripted = tx && (ua == UA_NONE || ua == UA_TOOL || ua == UA_LEGACY);
     bool dyndns = tx && name_is_dynamic_dns(tx->host);
     bool risky_kind = (t->flags & (FT_MACRO | FT_HOLDS_EXEC)) ||
                       t->kind == FILE_KIND_hta || t->kind == FILE_KIND_lnk ||
                       t->kind == FILE_KIND_script || t->kind == FILE_KIND_jar;
     bool strong = lies_name || lies_type || encrypted || (by_address && !signed_pe);
+    /* Linux and macOS binaries carry no Authenticode, and their package
+     * tools fetch with wget or curl: for them only the strong facts count */
+    bool unsigned_win = !signed_pe && !native_code(t->kind) ? true
+                        : t->kind == FILE_KIND_pe && !signed_pe;
     bool alert = strong || in->mail ||
-                 (!signed_pe && (scripted || dyndns || risky_kind));
+                 (unsigned_win && (scripted || dyndns || risky_kind));
     fill(fd, in, strong ? 1 : alert ? 2 : 3, strong);
     size_t o = 0, oi = 0;
     o += (size_t)snprintf(fd->detail, sizeof(fd->detail), "%s%s%s %s \"%.80s\" (%llu bytes%s%s)",
