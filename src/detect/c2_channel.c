@@ -55,11 +55,32 @@ struct c2_pair {
     char example[EXAMPLE_LEN];     /* a certificate subject, User-Agent, URL */
 };
 
+#define ROTATION_PATHS 4
+#define ROTATION_SERVERS 3
+#define CUSTOM_PEERS 4
+
+/* What one internal client did across its pairs. */
+struct c2_client {
+    uint32_t hash;                 /* 0: free */
+    uint8_t v;
+    struct ip_addr addr;
+    uint32_t last_seen;
+    bool ip_check;                 /* looked up its public address */
+    uint8_t n_custom;              /* servers spoken an unknown protocol to */
+    uint32_t custom[CUSTOM_PEERS];
+    struct {
+        uint32_t path;             /* script path hash (0: free) */
+        uint32_t server[ROTATION_SERVERS];
+    } rot[ROTATION_PATHS];
+};
+
 struct c2_channel {
     struct c2_config cfg;
     struct home_net home;
     struct c2_pair *slot;
     uint32_t sets;
+    struct c2_client *clients;
+    uint32_t client_sets;
     finding_fn sink;
     void *ctx;
     struct c2_stats st;
@@ -89,8 +110,10 @@ struct c2_channel *c2_channel_new(const struct c2_config *cfg,
     if (!c->sets)
         c->sets = 1;
     c->slot = calloc((size_t)c->sets * WAYS, sizeof(*c->slot));
-    if (!c->slot) {
-        free(c);
+    c->client_sets = c->sets / 4 ? c->sets / 4 : 1;
+    c->clients = calloc((size_t)c->client_sets * WAYS, sizeof(*c->clients));
+    if (!c->slot || !c->clients) {
+        c2_channel_free(c);
         return NULL;
     }
     return c;
@@ -114,12 +137,15 @@ void c2_channel_free(struct c2_channel *c)
             fprintf(stderr, "\n");
         }
     free(c->slot);
+    free(c->clients);
     free(c);
 }
 
 uint64_t c2_channel_memory(const struct c2_channel *c)
 {
-    return c ? sizeof(*c) + (uint64_t)c->sets * WAYS * sizeof(*c->slot) : 0;
+    return c ? sizeof(*c) + (uint64_t)c->sets * WAYS * sizeof(*c->slot) +
+                   (uint64_t)c->client_sets * WAYS * sizeof(*c->clients)
+             : 0;
 }
 
 const struct c2_stats *c2_channel_stats(const struct c2_channel *c)
@@ -178,6 +204,118 @@ static struct c2_pair *pair_of(struct c2_channel *c, const struct flow *f,
     return victim;
 }
 
+static struct c2_client *client_of(struct c2_channel *c, uint8_t v,
+                                   const struct ip_addr *a, uint32_t now,
+                                   bool create)
+{
+    uint32_t h = fnv1a(FNV1A_SEED, a, sizeof(*a));
+    h = h ? h : 1;
+    struct c2_client *set = &c->clients[(size_t)(h % c->client_sets) * WAYS];
+    struct c2_client *victim = &set[0];
+    for (int i = 0; i < WAYS; i++) {
+        if (set[i].hash == h && set[i].v == v && !memcmp(&set[i].addr, a, sizeof(*a))) {
+            set[i].last_seen = now;
+            return &set[i];
+        }
+        if (!set[i].hash || (victim->hash && set[i].last_seen < victim->last_seen))
+            victim = &set[i];
+    }
+    if (!create)
+        return NULL;
+    if (victim->hash)
+        c->st.clients_evicted++;
+    memset(victim, 0, sizeof(*victim));
+    victim->hash = h;
+    victim->v = v;
+    victim->addr = *a;
+    victim->last_seen = now;
+    return victim;
+}
+
+/* Adds x to a small set (0 is never stored); returns the set's size. */
+static unsigned set_add(uint32_t *set, unsigned cap, uint32_t x)
+{
+    x = x ? x : 1;
+    unsigned n = 0;
+    for (unsigned i = 0; i < cap; i++) {
+        if (set[i] == x)
+            x = 0;
+        n += set[i] != 0;
+    }
+    for (unsigned i = 0; x && i < cap; i++)
+        if (!set[i]) {
+            set[i] = x;
+            return n + 1;
+        }
+    return n;
+}
+
+/* The client asked this server for this script path: how many servers
+ * has it asked for it? */
+static unsigned rotation(struct c2_client *cl, uint32_t path, uint32_t server)
+{
+    int slot = -1;
+    for (int i = 0; i < ROTATION_PATHS; i++) {
+        if (cl->rot[i].path == path) {
+            slot = i;
+            break;
+        }
+        if (slot < 0 && !cl->rot[i].path)
+            slot = i;
+    }
+    if (slot < 0)
+        slot = (int)(path % ROTATION_PATHS); /* replace one */
+    if (cl->rot[slot].path != path) {
+        memset(&cl->rot[slot], 0, sizeof(cl->rot[slot]));
+        cl->rot[slot].path = path;
+    }
+    return set_add(cl->rot[slot].server, ROTATION_SERVERS, server);
+}
+
+/* Services that answer a client with its own public address. */
+static bool ip_check_name(const char *name)
+{
+    static const char *const names[] = {
+        "api.ipify.org", "api64.ipify.org", "ipinfo.io", "ip-api.com",
+        "checkip.amazonaws.com", "checkip.dyndns.org", "checkip.dyndns.com",
+        "icanhazip.com", "ipecho.net", "ident.me", "ifconfig.me", "ifconfig.co",
+        "wtfismyip.com", "myexternalip.com", "whatismyipaddress.com",
+        "bot.whatismyipaddress.com", "ipv4bot.whatismyipaddress.com",
+        "myip.opendns.com", "ip.anysrc.net", "api.myip.com", "freegeoip.app",
+        "geoplugin.net", "www.geoplugin.net", "ipapi.co", "iplogger.org",
+        "api.db-ip.com", "ip-api.io", "l2.io", "curlmyip.net", "ipwho.is",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcasecmp(name, names[i]))
+            return true;
+    return false;
+}
+
+static void note_ip_check(struct c2_channel *c, const struct flow *f,
+                          const char *name, uint32_t now)
+{
+    if (!name || !name[0] || !ip_check_name(name))
+        return;
+    struct c2_client *cl = client_of(c, f->key.ip_version, flow_addr(f, 0), now, true);
+    if (cl)
+        cl->ip_check = true;
+}
+
+void c2_on_dns_query(struct c2_channel *c, const struct flow *f,
+                     const char *name, uint64_t now_usec)
+{
+    if (c && home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0)))
+        note_ip_check(c, f, name, (uint32_t)(now_usec / 1000000u));
+}
+
+/* The client-level indicators, for a pair that already has evidence. */
+static uint32_t client_indicators(struct c2_channel *c, const struct c2_pair *p,
+                                  uint32_t now)
+{
+    struct c2_client *cl = client_of(c, p->v, &p->client, now, false);
+    return cl && cl->ip_check ? 1u << C2I_ip_check : 0;
+}
+
 static uint32_t score_of(uint32_t ind)
 {
     uint32_t s = 0;
@@ -188,6 +326,14 @@ static uint32_t score_of(uint32_t ind)
 }
 
 /* ---- judging ------------------------------------------------------------ */
+
+static void raise(struct c2_channel *c, struct c2_pair *p, enum c2_indicator i)
+{
+    if (p->ind & (1u << i))
+        return;
+    p->ind |= 1u << i;
+    c->st.raised[i]++;
+}
 
 static void describe(const struct c2_pair *p, uint32_t score, struct finding *fd)
 {
@@ -213,6 +359,11 @@ static void describe(const struct c2_pair *p, uint32_t score, struct finding *fd
 static void judge(struct c2_channel *c, struct c2_pair *p, const struct flow *f,
                   uint64_t now_usec)
 {
+    uint32_t more = client_indicators(c, p, (uint32_t)(now_usec / 1000000u));
+    if (more & ~p->ind)
+        for (int i = 0; i < C2I_COUNT; i++)
+            if (more & ~p->ind & (1u << i))
+                raise(c, p, (enum c2_indicator)i);
     uint32_t score = score_of(p->ind);
     uint8_t level = score >= c->cfg.strong_score ? 2 : score >= c->cfg.min_score ? 1 : 0;
     if (level <= p->alerted)
@@ -242,14 +393,6 @@ static void judge(struct c2_channel *c, struct c2_pair *p, const struct flow *f,
         c->sink(c->ctx, &fd);
 }
 
-static void raise(struct c2_channel *c, struct c2_pair *p, enum c2_indicator i)
-{
-    if (p->ind & (1u << i))
-        return;
-    p->ind |= 1u << i;
-    c->st.raised[i]++;
-}
-
 static void remember(char *dst, size_t n, const char *src)
 {
     if (!dst[0] && src && src[0])
@@ -264,6 +407,8 @@ void c2_on_tls(struct c2_channel *c, const struct flow *f,
 {
     if (!c || !s || !s->facts.has_ch)
         return;
+    if (home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0)))
+        note_ip_check(c, f, s->sni, (uint32_t)(now_usec / 1000000u));
     bool sni = s->sni[0] != '\0';
     const struct x509_info *leaf = t && t->n_certs ? &t->certs[0] : NULL;
     uint32_t ind = 0;
@@ -352,11 +497,22 @@ void c2_on_http(struct c2_channel *c, const struct flow *f,
 {
     if (!c || !tx->method[0] || ocsp_or_crl(tx))
         return;
+    uint32_t now = (uint32_t)(now_usec / 1000000u);
+    if (home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0)))
+        note_ip_check(c, f, tx->host, now);
     uint32_t ind = http_indicators(tx);
+    if (ind && uri_is_script(tx->uri) && strcspn(tx->uri, "?#") > 1 &&
+        !home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 1))) {
+        struct c2_client *cl = client_of(c, f->key.ip_version, flow_addr(f, 0), now, true);
+        uint32_t path = fnv1a(FNV1A_SEED, tx->uri, strcspn(tx->uri, "?#"));
+        uint32_t server = fnv1a(FNV1A_SEED, flow_addr(f, 1), sizeof(struct ip_addr));
+        if (cl && rotation(cl, path, server) >= ROTATION_SERVERS)
+            ind |= 1u << C2I_rotation;
+    }
     struct c2_pair *p = pair_of(c, f, ind != 0);
     if (!p)
         return;
-    p->last_seen = (uint32_t)(now_usec / 1000000u);
+    p->last_seen = now;
     uint32_t h = fnv1a(FNV1A_SEED, tx->uri, strcspn(tx->uri, "?#"));
     p->same_path = h == p->path_hash && p->same_path < UINT16_MAX ? p->same_path + 1 : 1;
     p->path_hash = h;
@@ -399,8 +555,8 @@ static uint32_t protocol_indicators(const struct flow *f)
         (port == 80 && app != APP_HTTP) ||
         (app == APP_HTTP && port != 80 && port_is_tls_service(port)))
         ind |= 1u << C2I_port_mismatch;
-    else if (app == APP_UNKNOWN)
-        ind |= 1u << C2I_unknown_protocol;
+    else if (app == APP_UNKNOWN && !port_is_common_service(f->key.proto, port))
+        ind |= 1u << C2I_unknown_protocol; /* on a service's port: its protocol */
     if (!port_is_common_service(f->key.proto, port) && port < 49152)
         ind |= 1u << C2I_odd_port;
     return ind;
@@ -450,6 +606,12 @@ void c2_on_flow_end(struct c2_channel *c, const struct flow *f,
     if (f->key.proto == 6 && f->app_proto == APP_UNKNOWN && f->dir[0].payload_pkts &&
         !f->dir[1].payload_pkts && ++p->unanswered >= 3)
         ind |= 1u << C2I_unanswered;
+    if (ind & (1u << C2I_unknown_protocol)) {
+        struct c2_client *cl = client_of(c, p->v, &p->client, p->last_seen, true);
+        uint32_t server = fnv1a(FNV1A_SEED, &p->server, sizeof(p->server));
+        if (cl && set_add(cl->custom, CUSTOM_PEERS, server) <= 1)
+            ind |= 1u << C2I_lone_channel;
+    }
     for (int i = 0; i < C2I_COUNT; i++)
         if (ind & (1u << i))
             raise(c, p, (enum c2_indicator)i);

@@ -19,10 +19,16 @@
  * reaches strong_score is strong: enough on its own for the correlator to
  * call the host compromised. A pair alerts once per level.
  *
+ * Three indicators are about the client rather than the pair: it asked
+ * several servers for the same script (bots walk a list of fallback
+ * controllers), it looked up its own public address (bots report it when
+ * they register), and this is the only server it speaks an unknown
+ * protocol to (a peer-to-peer application speaks its protocol to many).
+ *
  * Only pairs whose client is an internal host (the pipeline's home
- * networks) are judged. Pairs live in a fixed-size 4-way set-associative
- * table allocated once; a full set replaces its least recently seen pair
- * (counted). Reads parsed records; never parses, never writes output.
+ * networks) are judged. Pairs and clients live in fixed-size 4-way
+ * set-associative tables allocated once; a full set replaces its least
+ * recently seen entry (counted). Reads parsed records; never parses, never writes output.
  */
 #ifndef NIGHTJAR_C2_CHANNEL_H
 #define NIGHTJAR_C2_CHANNEL_H
@@ -55,7 +61,10 @@
     X(script_post, 1, "posts data to a script and gets little or nothing back") \
     X(encoded_uri, 1, "hides an encoded blob in the URL")                       \
     X(polling, 1, "requests the same URL again and again")                      \
-    X(upload, 1, "uploads 256 KiB or more")
+    X(upload, 1, "uploads 256 KiB or more")                                     \
+    X(lone_channel, 1, "is the only server this client speaks an unknown protocol to") \
+    X(rotation, 2, "asks 3 or more servers for the same script (a fallback list)") \
+    X(ip_check, 1, "comes from a client that looked up its own public address")
 
 enum c2_indicator {
 #define X(name, weight, what) C2I_##name,
@@ -74,7 +83,7 @@ struct c2_config {
 };
 
 struct c2_stats {
-    uint64_t pairs_new, pairs_evicted, alerts, strong;
+    uint64_t pairs_new, pairs_evicted, clients_evicted, alerts, strong;
     uint64_t raised[C2I_COUNT]; /* pairs that showed each indicator */
 };
 
@@ -100,6 +109,9 @@ void c2_on_tls(struct c2_channel *c, const struct flow *f,
 /* An HTTP transaction. */
 void c2_on_http(struct c2_channel *c, const struct flow *f,
                 const struct http_tx *tx, uint64_t now_usec);
+/* A DNS question an internal client asked (the name). */
+void c2_on_dns_query(struct c2_channel *c, const struct flow *f,
+                     const char *name, uint64_t now_usec);
 /* A finished flow; ps: the pair's connection history (NULL when not
  * computed), server_name: the passive-DNS name of the server ("" none). */
 void c2_on_flow_end(struct c2_channel *c, const struct flow *f,

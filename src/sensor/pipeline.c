@@ -25,6 +25,7 @@
 #include "fingerprint/summary.h"
 #include "output/eve_tls.h"
 #include "proto/app_detect.h"
+#include "proto/dns.h"
 #include "proto/dtls.h"
 #include "proto/quic.h"
 #include "proto/tls.h"
@@ -352,7 +353,10 @@ static void on_logged_finding(void *ctx, const struct finding *in)
 static void on_dns(void *ctx, const struct flow *f, const struct dns_msg *m,
                    uint64_t now)
 {
-    anomaly_on_dns(ctx, f, m, now);
+    struct pipeline *pl = ctx;
+    anomaly_on_dns(pl->anomaly, f, m, now);
+    if (!m->response && m->n_questions)
+        c2_on_dns_query(pl->c2, f, m->q[0].name, now);
 }
 
 static void on_http(void *ctx, const struct flow *f, const struct http_tx *tx,
@@ -401,7 +405,6 @@ static bool anomaly_setup(struct pipeline *pl, char *err, size_t errlen)
         !hosts_load(anomaly_hosts(pl->anomaly), s->state_dir, err, errlen))
         return false;
     pl->last_save_wall = wall_usec();
-    app_layer_set_dns_observer(pl->app, on_dns, pl->anomaly);
     return true;
 }
 
@@ -433,6 +436,7 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
     }
     static const struct app_observers obs = { on_http, on_file, NULL };
     app_layer_set_observers(pl->app, &obs, pl);
+    app_layer_set_dns_observer(pl->app, on_dns, pl);
     intel_detect_set_sink(pl->detect, on_logged_finding, pl);
     app_layer_set_finding_sink(pl->app, on_logged_finding, pl);
     eta_detect_set_sink(pl->eta, on_logged_finding, pl);
