@@ -5,7 +5,7 @@
 set -eu
 
 # build: compiler, libpcap, OpenSSL, libyaml, libyara, libmagic, zlib, jansson
-BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libxgboost-dev"
+BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev"
 # tests: real traffic, peers to compare against, fuzzing
 TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks"
 # NIGHTJAR_DEPS=build installs only what the build needs

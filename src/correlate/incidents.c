@@ -21,7 +21,7 @@ uint32_t incident_weight(enum finding_kind k)
     switch (k) {
     case FINDING_intel: case FINDING_content: case FINDING_delivery:
     case FINDING_c2_channel: case FINDING_icmp_tunnel: return 40;
-    case FINDING_cleartext_exfil: case FINDING_dns_c2: return 35;
+    case FINDING_cleartext_exfil: return 35;
     case FINDING_lateral_movement: case FINDING_exfiltration: return 35;
     case FINDING_beaconing: case FINDING_dns_tunnel: return 30;
     case FINDING_eta: case FINDING_dga: return 25;

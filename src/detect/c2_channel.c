@@ -8,7 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libpsl.h>
+
 #include "detect/indicators.h"
+#include "proto/dns.h"
 #include "eta/eta_features.h"
 #include "fingerprint/summary.h"
 #include "flow/flow_table.h"
@@ -175,10 +178,20 @@ static bool same_pair(const struct c2_pair *p, const struct flow *f)
 
 /* The pair of flow f; made when create is set (else NULL when absent).
  * Only pairs whose client is internal are kept. */
+/* Multicast and broadcast: many listeners, no controller. */
+static bool group_address(uint8_t v, const struct ip_addr *a)
+{
+    if (v == 6)
+        return a->b[0] == 0xff;
+    return (a->b[0] & 0xf0) == 0xe0 ||
+           (a->b[0] == 255 && a->b[1] == 255 && a->b[2] == 255 && a->b[3] == 255);
+}
+
 static struct c2_pair *pair_of(struct c2_channel *c, const struct flow *f,
                                bool create)
 {
-    if (!home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0)))
+    if (!home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0)) ||
+        group_address(f->key.ip_version, flow_addr(f, 1)))
         return NULL;
     uint32_t h = pair_hash(f);
     struct c2_pair *set = &c->slot[(size_t)(h % c->sets) * WAYS];
@@ -301,13 +314,6 @@ static void note_ip_check(struct c2_channel *c, const struct flow *f,
         cl->ip_check = true;
 }
 
-void c2_on_dns_query(struct c2_channel *c, const struct flow *f,
-                     const char *name, uint64_t now_usec)
-{
-    if (c && home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0)))
-        note_ip_check(c, f, name, (uint32_t)(now_usec / 1000000u));
-}
-
 /* The client-level indicators, for a pair that already has evidence. */
 static uint32_t client_indicators(struct c2_channel *c, const struct c2_pair *p,
                                   uint32_t now)
@@ -327,7 +333,7 @@ static uint32_t score_of(uint32_t ind)
 
 /* ---- judging ------------------------------------------------------------ */
 
-static void raise(struct c2_channel *c, struct c2_pair *p, enum c2_indicator i)
+static void raise_ind(struct c2_channel *c, struct c2_pair *p, enum c2_indicator i)
 {
     if (p->ind & (1u << i))
         return;
@@ -363,7 +369,7 @@ static void judge(struct c2_channel *c, struct c2_pair *p, const struct flow *f,
     if (more & ~p->ind)
         for (int i = 0; i < C2I_COUNT; i++)
             if (more & ~p->ind & (1u << i))
-                raise(c, p, (enum c2_indicator)i);
+                raise_ind(c, p, (enum c2_indicator)i);
     uint32_t score = score_of(p->ind);
     uint8_t level = score >= c->cfg.strong_score ? 2 : score >= c->cfg.min_score ? 1 : 0;
     if (level <= p->alerted)
@@ -374,6 +380,7 @@ static void judge(struct c2_channel *c, struct c2_pair *p, const struct flow *f,
     struct finding fd;
     memset(&fd, 0, sizeof(fd));
     fd.kind = FINDING_c2_channel;
+    fd.stage = finding_kind_stage[FINDING_c2_channel];
     fd.severity = level == 2 ? 1 : 2;
     fd.strong = level == 2;
     fd.ip_version = p->v;
@@ -397,6 +404,83 @@ static void remember(char *dst, size_t n, const char *src)
 {
     if (!dst[0] && src && src[0])
         text_copy(dst, n, src, strlen(src));
+}
+
+/* ---- DNS ---------------------------------------------------------------- */
+
+/* The big public resolvers people point their machines at by hand. */
+static bool public_resolver(uint8_t v, const struct ip_addr *a)
+{
+    static const char *const v4[] = {
+        "8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112",
+        "208.67.222.222", "208.67.220.220", "64.6.64.6", "64.6.65.6",
+        "94.140.14.14", "94.140.15.15", "76.76.2.0", "76.76.10.0",
+        "185.228.168.9", "185.228.169.9", "8.26.56.26", "8.20.247.20",
+        "4.2.2.1", "4.2.2.2", "209.244.0.3", "209.244.0.4", "77.88.8.8",
+        "77.88.8.1", "156.154.70.1", "156.154.71.1",
+    };
+    char buf[64];
+    if (v != 4)
+        return false;
+    ip_addr_str(a, v, buf, sizeof(buf));
+    for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
+        if (!strcmp(buf, v4[i]))
+            return true;
+    return false;
+}
+
+/* The name's last label is not a top-level domain the DNS root knows. */
+static bool tld_unknown(const char *name)
+{
+    size_t n = strlen(name);
+    while (n && name[n - 1] == '.')
+        n--;
+    if (!n)
+        return false;
+    const char *tld = name + n;
+    while (tld > name && tld[-1] != '.')
+        tld--;
+    if (tld == name)
+        return false; /* a single label: a local name, not ours to judge */
+    char buf[64];
+    size_t l = (size_t)(name + n - tld);
+    if (l >= sizeof(buf))
+        return true;
+    memcpy(buf, tld, l);
+    buf[l] = '\0';
+    static const psl_ctx_t *psl;
+    if (!psl)
+        psl = psl_builtin();
+    return psl && !psl_is_public_suffix2(psl, buf, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
+}
+
+void c2_on_dns(struct c2_channel *c, const struct flow *f,
+               const struct dns_msg *m, uint64_t now_usec)
+{
+    if (!c || !m->n_questions ||
+        !home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0)))
+        return;
+    uint32_t now = (uint32_t)(now_usec / 1000000u);
+    const char *name = m->q[0].name;
+    if (!m->response) {
+        note_ip_check(c, f, name, now);
+        return;
+    }
+    const struct ip_addr *server = flow_addr(f, 1);
+    if (home_net_contains(&c->home, f->key.ip_version, server) || m->rcode ||
+        !m->n_answers || !tld_unknown(name))
+        return;
+    struct c2_pair *p = pair_of(c, f, true);
+    if (!p)
+        return;
+    p->last_seen = now;
+    raise_ind(c, p, C2I_fake_tld);
+    if (!public_resolver(f->key.ip_version, server))
+        raise_ind(c, p, C2I_direct_dns);
+    char ex[EXAMPLE_LEN];
+    snprintf(ex, sizeof(ex), "answered %.70s", name);
+    remember(p->example, sizeof(p->example), ex);
+    judge(c, p, f, now_usec);
 }
 
 /* ---- TLS ---------------------------------------------------------------- */
@@ -441,7 +525,7 @@ void c2_on_tls(struct c2_channel *c, const struct flow *f,
     p->last_seen = (uint32_t)now;
     for (int i = 0; i < C2I_COUNT; i++)
         if (ind & (1u << i))
-            raise(c, p, (enum c2_indicator)i);
+            raise_ind(c, p, (enum c2_indicator)i);
     remember(p->name, sizeof(p->name), s->sni);
     if (leaf) {
         char ex[EXAMPLE_LEN];
@@ -520,7 +604,7 @@ void c2_on_http(struct c2_channel *c, const struct flow *f,
         ind |= 1u << C2I_polling;
     for (int i = 0; i < C2I_COUNT; i++)
         if (ind & (1u << i))
-            raise(c, p, (enum c2_indicator)i);
+            raise_ind(c, p, (enum c2_indicator)i);
     remember(p->name, sizeof(p->name), tx->host);
     if (ind) {
         char ex[EXAMPLE_LEN];
@@ -614,7 +698,7 @@ void c2_on_flow_end(struct c2_channel *c, const struct flow *f,
     }
     for (int i = 0; i < C2I_COUNT; i++)
         if (ind & (1u << i))
-            raise(c, p, (enum c2_indicator)i);
+            raise_ind(c, p, (enum c2_indicator)i);
     remember(p->name, sizeof(p->name), server_name);
     judge(c, p, f, f->last_usec);
 }

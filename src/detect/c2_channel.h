@@ -19,6 +19,12 @@
  * reaches strong_score is strong: enough on its own for the correlator to
  * call the host compromised. A pair alerts once per level.
  *
+ * DNS is a channel too: a server outside the network that the client asks
+ * directly and that answers names under top-level domains the real DNS
+ * does not have ("116.1.gettasks") is no resolver -- it is a controller
+ * speaking DNS (the top-level domains come from the Public Suffix List,
+ * through libpsl).
+ *
  * Three indicators are about the client rather than the pair: it asked
  * several servers for the same script (bots walk a list of fallback
  * controllers), it looked up its own public address (bots report it when
@@ -64,7 +70,9 @@
     X(upload, 1, "uploads 256 KiB or more")                                     \
     X(lone_channel, 1, "is the only server this client speaks an unknown protocol to") \
     X(rotation, 2, "asks 3 or more servers for the same script (a fallback list)") \
-    X(ip_check, 1, "comes from a client that looked up its own public address")
+    X(ip_check, 1, "comes from a client that looked up its own public address") \
+    X(fake_tld, 4, "is a DNS server that answers names under top-level domains that do not exist") \
+    X(direct_dns, 1, "is an outside DNS server asked directly, not a public resolver")
 
 enum c2_indicator {
 #define X(name, weight, what) C2I_##name,
@@ -109,9 +117,10 @@ void c2_on_tls(struct c2_channel *c, const struct flow *f,
 /* An HTTP transaction. */
 void c2_on_http(struct c2_channel *c, const struct flow *f,
                 const struct http_tx *tx, uint64_t now_usec);
-/* A DNS question an internal client asked (the name). */
-void c2_on_dns_query(struct c2_channel *c, const struct flow *f,
-                     const char *name, uint64_t now_usec);
+/* A DNS message on flow f. */
+struct dns_msg;
+void c2_on_dns(struct c2_channel *c, const struct flow *f,
+               const struct dns_msg *m, uint64_t now_usec);
 /* A finished flow; ps: the pair's connection history (NULL when not
  * computed), server_name: the passive-DNS name of the server ("" none). */
 void c2_on_flow_end(struct c2_channel *c, const struct flow *f,

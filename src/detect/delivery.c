@@ -77,6 +77,7 @@ static void fill(struct finding *fd, const struct delivery_input *in, uint8_t se
 {
     memset(fd, 0, sizeof(*fd));
     fd->kind = FINDING_delivery;
+    fd->stage = finding_kind_stage[FINDING_delivery];
     fd->severity = sev;
     fd->anomaly = sev >= 3;
     fd->strong = strong;

@@ -38,8 +38,7 @@
     X(delivery, "executable, script or macro document delivered", STAGE_INITIAL_ACCESS) \
     X(c2_channel, "connection that behaves like command and control", STAGE_C2) \
     X(icmp_tunnel, "ICMP echo that carries data", STAGE_C2)                  \
-    X(cleartext_exfil, "credentials and data sent out in the clear", STAGE_EXFIL) \
-    X(dns_c2, "DNS used as a command channel", STAGE_C2)
+    X(cleartext_exfil, "credentials and data sent out in the clear", STAGE_EXFIL)
 
 enum attack_stage {
     STAGE_INITIAL_ACCESS,

@@ -355,8 +355,7 @@ static void on_dns(void *ctx, const struct flow *f, const struct dns_msg *m,
 {
     struct pipeline *pl = ctx;
     anomaly_on_dns(pl->anomaly, f, m, now);
-    if (!m->response && m->n_questions)
-        c2_on_dns_query(pl->c2, f, m->q[0].name, now);
+    c2_on_dns(pl->c2, f, m, now);
 }
 
 static void on_http(void *ctx, const struct flow *f, const struct http_tx *tx,
