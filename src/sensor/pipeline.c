@@ -14,6 +14,7 @@
 #include "detect/anomaly.h"
 #include "detect/c2_channel.h"
 #include "detect/delivery.h"
+#include "detect/icmp_tunnel.h"
 #include "detect/eta_detect.h"
 #include "detect/intel_detect.h"
 #include "eta/eta_history.h"
@@ -52,6 +53,7 @@ struct pipeline {
     struct eta_history *pairs;         /* connection starts per pair */
     struct anomaly *anomaly;           /* baselines and behaviour models */
     struct c2_channel *c2;             /* C2-channel evidence per pair */
+    struct icmp_tunnel *icmp;          /* echo that does not echo */
     struct incidents *incidents;       /* the correlator */
     struct home_net home;              /* anomaly.home-nets: who is "ours" */
     uint64_t last_save_wall;
@@ -225,6 +227,8 @@ static void remember_top(struct pipeline *pl, const struct flow *f)
     pl->top[slot].bytes = bytes;
 }
 
+static void correlate_finding(struct pipeline *pl, struct finding *fd);
+
 /* The passive-DNS name the flow's server was resolved from, "" if none. */
 static const char *server_name(const struct pipeline *pl, const struct flow *f)
 {
@@ -274,6 +278,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
                                                   f->last_usec);
     anomaly_on_flow(pl->anomaly, f, have ? &pair : NULL);
     c2_on_flow_end(pl->c2, f, have ? &pair : NULL, server_name(pl, f));
+
     if (pl->observer)
         pl->observer(pl->observer_ctx, f, er);
     if (pl->eve) {
@@ -433,6 +438,11 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
             return false;
         }
     }
+    if (cfg->detect.icmp_tunnel &&
+        !(pl->icmp = icmp_tunnel_new(4096, &pl->home, on_detector_finding, pl))) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
     static const struct app_observers obs = { on_http, on_file, NULL };
     app_layer_set_observers(pl->app, &obs, pl);
     app_layer_set_dns_observer(pl->app, on_dns, pl);
@@ -527,6 +537,7 @@ void pipeline_free(struct pipeline *pl)
     eta_history_free(pl->pairs);
     anomaly_free(pl->anomaly);
     c2_channel_free(pl->c2);
+    icmp_tunnel_free(pl->icmp);
     incidents_free(pl->incidents);
     intel_feeds_free(pl->intel);
     defrag_free(pl->defrag);
@@ -569,6 +580,8 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
         struct sink_ctx s = { pl, f };
         stream_segment(pl->streams, &f->stream[dir], dir, &s, p->tcp_flags,
                        p->tcp_seq, p->payload, p->payload_len);
+    } else if (p->proto == 1 || p->proto == 58) {
+        icmp_tunnel_packet(pl->icmp, f, p);
     } else if (p->payload_len) {
         detect_app(f, dir, p->payload, p->payload_len);
         if (f->app_proto == APP_QUIC || f->app_proto == APP_DTLS)
