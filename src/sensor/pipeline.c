@@ -14,6 +14,7 @@
 #include "detect/anomaly.h"
 #include "detect/c2_channel.h"
 #include "detect/delivery.h"
+#include "detect/exfil.h"
 #include "detect/icmp_tunnel.h"
 #include "detect/eta_detect.h"
 #include "detect/intel_detect.h"
@@ -386,6 +387,16 @@ static void on_file(void *ctx, const struct flow *f, const struct app_file *file
         correlate_finding(pl, &fd);
 }
 
+static void on_smtp(void *ctx, const struct flow *f, const struct smtp_tx *tx,
+                    const struct email_info *mail, uint64_t now)
+{
+    struct pipeline *pl = ctx;
+    struct finding fd;
+    if (pl->cfg.detect.exfil &&
+        exfil_judge_smtp(f, tx, mail, &pl->home, now, &fd))
+        correlate_finding(pl, &fd);
+}
+
 static bool anomaly_setup(struct pipeline *pl, char *err, size_t errlen)
 {
     const struct anomaly_settings *s = &pl->cfg.anomaly;
@@ -443,7 +454,7 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return false;
     }
-    static const struct app_observers obs = { on_http, on_file, NULL };
+    static const struct app_observers obs = { on_http, on_file, on_smtp };
     app_layer_set_observers(pl->app, &obs, pl);
     app_layer_set_dns_observer(pl->app, on_dns, pl);
     intel_detect_set_sink(pl->detect, on_logged_finding, pl);
