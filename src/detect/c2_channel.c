@@ -562,8 +562,7 @@ static uint32_t http_indicators(const struct http_tx *tx)
     else if (ua == UA_TOOL)
         ind |= 1u << C2I_tool_ua;
     if ((ua == UA_BROWSER || ua == UA_LEGACY) &&
-        !(tx->req_headers & (HTTP_HDR_ACCEPT_LANGUAGE | HTTP_HDR_REFERER |
-                             HTTP_HDR_COOKIE)))
+        !(tx->req_headers & HTTP_HDR_ACCEPT_LANGUAGE))
         ind |= 1u << C2I_bot_headers;
     bool post = !strcmp(tx->method, "POST");
     if (post && tx->req_body_len && uri_is_script(tx->uri) &&

@@ -61,9 +61,9 @@
     X(sni_mismatch, 1, "gets a certificate that does not cover the SNI")        \
     X(young_cert, 1, "gets a certificate issued in the last 7 days")            \
     X(legacy_ua, 1, "claims a browser from before 2014")                        \
-    X(no_ua, 1, "sends no User-Agent")                                          \
+    X(no_ua, 2, "sends no User-Agent, which browsers and HTTP libraries always send") \
     X(tool_ua, 1, "sends a scripting tool's User-Agent")                        \
-    X(bot_headers, 1, "claims a browser without a browser's headers")           \
+    X(bot_headers, 2, "claims a browser but sends no Accept-Language, which every browser sends") \
     X(script_post, 1, "posts data to a script and gets little or nothing back") \
     X(encoded_uri, 1, "hides an encoded blob in the URL")                       \
     X(polling, 1, "requests the same URL again and again")                      \
