@@ -4,7 +4,12 @@
 # tests/e2e/lib/make-traffic.sh (TLS 1.3 and 1.2, HTTP, DNS);
 # samples/demo-content.pcap by tests/e2e/lib/make-app-traffic.sh (dig, curl
 # fetching the EICAR test file and clean files, swaks sending a mail with
-# attachments). The shipped YARA rules in rules/ are loaded.
+# attachments). The shipped YARA rules in rules/ are loaded. Then
+# samples/demo-detection.pcap, made by tests/e2e/lib/make-infection-traffic.sh
+# in a network namespace: a workstation downloads an unsigned executable
+# dressed as invoice.png from a bare address, then checks in over TLS every
+# few seconds to a server with a self-signed default certificate -- found
+# and joined into one high incident.
 set -eu
 cd "$(dirname "$0")/.."
 eve=build/demo-eve.json
@@ -48,3 +53,36 @@ show("files", "fileinfo", lambda e: "%-12s %-28s %7d bytes  sha256 %s..." % (
     e["fileinfo"]["sha256"][:16]))
 PY
 echo "EVE log written to $(pwd)/$eve"
+echo
+det=build/demo-detection-eve.json
+rm -f "$det"
+echo "== build/nightjar -r samples/demo-detection.pcap -o $det"
+./build/nightjar -r samples/demo-detection.pcap -o "$det" 2>&1 | head -3
+echo
+python3 - "$det" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+print("== what nightjar found (alerts, with their evidence):")
+for e in ev:
+    if e["event_type"] != "alert":
+        continue
+    x = e["nightjar"]["evidence"]
+    print("  %s:%s -> %s:%s  %s" % (e["src_ip"], e.get("src_port", ""), e.get("dest_ip", ""),
+                                   e.get("dest_port", ""), e["alert"]["signature"]))
+    if x.get("detail"):
+        print("      " + x["detail"])
+    if x.get("indicators"):
+        print("      indicators: " + ", ".join(x["indicators"]))
+    if x.get("kind") == "compromise":
+        print("      incident %s, detectors %s, stages %s" % (
+            x["incident_id"], ", ".join(x["detectors"]), ", ".join(x["stages"])))
+print()
+print("== incidents:")
+for e in ev:
+    if e["event_type"] == "incident" and e["incident"]["state"] == "closed":
+        i = e["incident"]
+        print("  #%s level %s, score %s, hosts %s, stages %s, evidence %s" % (
+            i["id"], i["level"], i["score"], ",".join(i["hosts"]), ",".join(i["stages"]),
+            ",".join(i["evidence"])))
+PY
+echo "EVE log written to $(pwd)/$det"
