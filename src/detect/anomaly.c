@@ -435,6 +435,11 @@ static void check_scan(struct anomaly *a, const struct flow *f,
 {
     bool probe = f->key.proto == 6 ? f->dir[0].payload_pkts == 0
                                    : f->dir[1].pkts == 0;
+    /* UDP from a service port to an ephemeral one is a service's answer
+     * whose question the capture missed (a DNS server's replies), not a
+     * probe */
+    if (f->key.proto == 17 && flow_port(f, 0) < 1024 && flow_port(f, 1) >= 1024)
+        return;
     if (!probe)
         return;
     scan_probe(a, f, 0, p);

@@ -83,6 +83,12 @@ static enum app_proto detect_tcp(int dir, const uint8_t *d, size_t n,
         ((n >= 14 && ((size_t)((d[0] << 8) | d[1])) >= 12 && is_dns(d + 2, n - 2)) ||
          (dir == 0 && n == 2))) /* Windows sends the length on its own */
         return APP_DNS;
+    /* on any other port: a query whose length prefix is exactly the rest
+     * of the chunk, one question, a name that starts like one */
+    if (dir == 0 && n >= 19 && (size_t)((d[0] << 8) | d[1]) + 2 == n &&
+        is_dns(d + 2, n - 2) && d[6] == 0 && d[7] == 1 && !(d[4] & 0x80) &&
+        d[14] >= 1 && d[14] <= 63)
+        return APP_DNS;
     if (is_tls(d, n))
         return APP_TLS;
     if (starts(d, n, "SSH-"))
