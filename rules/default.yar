@@ -1,8 +1,10 @@
 /*
  * nightjar's default content rules: a small set of well-known, public
- * patterns written for nightjar, so a fresh install shows what a content
- * alert looks like. Load them with --yara rules/ (or yara.rules). Add your
- * own files next to this one or point --yara at your own rule directory.
+ * patterns written for nightjar. They are on by default (yara.rules:
+ * default -- the installed copy, or rules/ beside the build); --yara none
+ * turns YARA off. Add your own files next to this one or point --yara at
+ * your own rule directory. Executables in transit are not a rule here: the
+ * delivery detector judges them with their context (docs/detection.md).
  *
  * Meta that nightjar reads: description (appended to the alert signature),
  * category, severity (1 high .. 4 low, default 2), sid (signature_id;
@@ -88,16 +90,4 @@ rule Office_Macro_AutoExec_Shell : maldoc
         $shell3 = "CreateObject(\"Shell.Application\")" ascii nocase
     condition:
         any of ($auto*) and any of ($shell*)
-}
-
-rule Windows_Executable_Transfer : pe info
-{
-    meta:
-        description = "Windows PE executable in transit"
-        category = "Executable download"
-        severity = 3
-        sid = 9100006
-    condition:
-        uint16(0) == 0x5A4D and filesize > 64 and
-        uint32(0x3C) < filesize - 4 and uint32(uint32(0x3C)) == 0x00004550
 }

@@ -93,8 +93,9 @@ static const struct setting settings[] = {
       "decoded/encoded ratio past 1 MiB that marks a decompression bomb" },
     { "smtp.message-max", T_U64_SIZE, OFF(smtp_message_max), "20mb",
       "bytes of one mail message kept for MIME parsing" },
-    { "yara.rules", T_STR, OFF(content.yara_path), "",
-      "YARA rule file or directory of *.yar files (same as --yara)" },
+    { "yara.rules", T_STR, OFF(content.yara_path), "default",
+      "YARA rule file or directory of *.yar files (same as --yara); default: the "
+      "shipped rules (installed, or rules/ beside the build); none: no YARA" },
     { "yara.timeout", T_U32, OFF(content.scan_timeout_sec), "5",
       "seconds one YARA scan may take" },
     { "yara.stream-window", T_U64_SIZE, OFF(yara_stream_window), "64kb",

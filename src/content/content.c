@@ -174,6 +174,42 @@ static bool check_store(const char *dir, char *err, size_t errlen)
     return true;
 }
 
+#ifndef NIGHTJAR_RULES_DIR
+#define NIGHTJAR_RULES_DIR "/usr/local/share/nightjar/rules"
+#endif
+
+/* yara.rules "default": the installed rules (NIGHTJAR_RULES_DIR), else the
+ * rules/ directory of the source tree whose build/ the program runs from;
+ * none found: no YARA. "none" or "": no YARA. Anything else: that path. */
+static void rules_path(const char *setting, char *out, size_t n)
+{
+    struct stat sb;
+    out[0] = '\0';
+    if (!setting[0] || !strcmp(setting, "none"))
+        return;
+    if (strcmp(setting, "default") != 0) {
+        snprintf(out, n, "%s", setting);
+        return;
+    }
+    if (stat(NIGHTJAR_RULES_DIR, &sb) == 0) {
+        snprintf(out, n, "%s", NIGHTJAR_RULES_DIR);
+        return;
+    }
+    char exe[CONTENT_PATH_MAX - 16];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (len <= 0)
+        return;
+    exe[len] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    char dir[CONTENT_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/../rules", exe);
+    if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
+        snprintf(out, n, "%s", dir);
+}
+
 struct content_engine *content_engine_new(const struct content_config *cfg,
                                           char *err, size_t errlen)
 {
@@ -183,6 +219,7 @@ struct content_engine *content_engine_new(const struct content_config *cfg,
         return NULL;
     }
     e->cfg = *cfg;
+    rules_path(cfg->yara_path, e->cfg.yara_path, sizeof(e->cfg.yara_path));
     e->hash_mask = cfg->hashes[0] ? digest_mask_parse(cfg->hashes) : DIGEST_ALL;
     if (!e->hash_mask) {
         snprintf(err, errlen, "files.hashes: '%s' is not a list of md5, sha1, "
@@ -196,7 +233,7 @@ struct content_engine *content_engine_new(const struct content_config *cfg,
         return NULL;
     }
     bool ok = true;
-    if (cfg->yara_path[0])
+    if (e->cfg.yara_path[0])
         ok = load_rules(e, err, errlen);
     if (ok && cfg->magic)
         ok = open_magic(e, err, errlen);

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/opensslv.h>
 #include <pcap/pcap.h>
@@ -80,7 +82,8 @@ static void usage(FILE *out)
 "\n"
 "Content detection:\n"
 "      --yara PATH        YARA rules: a .yar file or a directory of them\n"
-"                         (rules/ has the shipped set; yara.rules)\n"
+"                         (yara.rules); default: the shipped rules;\n"
+"                         --yara none: no YARA\n"
 "      --filestore DIR    store extracted files in DIR by SHA-256\n"
 "                         (files.filestore)\n"
 "\n"
@@ -357,6 +360,10 @@ int main(int argc, char **argv)
         eve_close(eve);
         return 2;
     }
+    if (!o.quiet)
+        fprintf(stderr, "nightjar: internal networks (anomaly.home-nets): %s; "
+                "detection is about the hosts inside them\n",
+                cfg.anomaly.home_nets);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
