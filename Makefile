@@ -7,12 +7,16 @@
 #                   run every test; the last line is "N passed, N failed"
 #   make fuzz       build the libFuzzer targets (clang) into build-fuzz/
 #   make bench      the benchmark in bench/ (not a test)
+#   make install    binaries, the shipped YARA rules and the man page under
+#                   PREFIX (default /usr/local); DESTDIR for packaging
 
 CC      ?= cc
+PREFIX  ?= /usr/local
+RULES_DIR = $(PREFIX)/share/nightjar/rules
 BUILD   ?= build
 OPT     ?= -O2 -g
 SAN     ?=
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DNIGHTJAR_RULES_DIR='"$(RULES_DIR)"' -Wall -Wextra -Werror -Wshadow \
              -Wstrict-prototypes -Wmissing-prototypes -Isrc $(OPT) $(SAN) $(CFLAGS)
 LDLIBS_ALL = -lpcap -lcrypto -lyaml -lyara -lmagic -lz -ljansson -lpsl -lpthread -lm
 # only nightjar-train and the tests that train link XGBoost; the sensor
@@ -31,7 +35,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 MAKEFLAGS += --no-print-directory
 Q ?= @
-.PHONY: all deps demo test check unit asan fuzz bench clean
+.PHONY: all deps demo test check unit asan fuzz bench clean install
 all: $(BUILD)/nightjar $(BUILD)/nightjar-train $(TEST_BIN) $(TOOL_BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h) src/version.h
@@ -98,6 +102,12 @@ fuzz:
 
 bench: all
 	@sh bench/run.sh && sh bench/eta.sh && sh bench/anomaly.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(RULES_DIR) $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(BUILD)/nightjar $(BUILD)/nightjar-train $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 rules/*.yar $(DESTDIR)$(RULES_DIR)/
+	install -m 644 docs/nightjar.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build build-asan build-fuzz
