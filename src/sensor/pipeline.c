@@ -434,7 +434,7 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
             return false;
         }
     }
-    static const struct app_observers obs = { on_http, on_file, NULL };
+    static const struct app_observers obs = { .http = on_http, .file = on_file };
     app_layer_set_observers(pl->app, &obs, pl);
     app_layer_set_dns_observer(pl->app, on_dns, pl);
     intel_detect_set_sink(pl->detect, on_logged_finding, pl);

@@ -2,6 +2,9 @@
  * replies, pipelining, the data connections PASV/EPSV/PORT/EPRT announce,
  * the stop after AUTH TLS, the caps (line, reply lines, queue), streams
  * that are not FTP, and that a password is never kept anywhere. */
+#include "app/app_layer.h"
+#include "output/json.h"
+#include "proto/app_detect.h"
 #include "proto/ftp.h"
 #include "testing.h"
 
@@ -476,6 +479,12 @@ static void test_password_never_kept(void)
     say(s, 0, "PASS hunter2-partial");
     ftp_gap(s, 0, &cb, NULL, &st);
     CHECK(nowhere(s, "hunter2"));
+    /* and one the flow ended in: the state goes back to the pool wiped */
+    ftp_state_reset(s);
+    say(s, 1, "220 hi\r\n");
+    say(s, 0, "PASS correct-horse");
+    ftp_state_reset(s);
+    CHECK(nowhere(s, "correct-horse"));
     ftp_state_free(s);
     /* an empty PASS: no password crossed */
     s = fresh();
@@ -569,10 +578,96 @@ static void test_missed_greeting_and_service_delay(void)
     ftp_state_free(s);
 }
 
+/* --- the application layer: pool, stats, the observer ----------------- */
+
+static int obs_calls;
+static char obs_last[FTP_VERB_MAX], obs_stor[FTP_ARG_MAX];
+static const struct flow *obs_flow;
+static void *obs_ctx;
+
+static void on_ftp_observed(void *ctx, const struct flow *f,
+                            const struct ftp_tx *tx, uint64_t now)
+{
+    (void)now;
+    obs_calls++;
+    obs_ctx = ctx;
+    obs_flow = f;
+    snprintf(obs_last, sizeof(obs_last), "%s", tx->command);
+    if (tx->cmd == FTP_CMD_STOR)
+        snprintf(obs_stor, sizeof(obs_stor), "%s", tx->arg);
+}
+
+static void feed_session(struct app_layer *al, struct flow *f)
+{
+    static const char *const conv[][2] = {
+        { "1", "220 FTP ready\r\n" }, { "0", "USER u\r\n" },
+        { "1", "331 pw\r\n" }, { "0", "PASS pw-in-clear\r\n" },
+        { "1", "230 ok\r\n" }, { "0", "STOR loot.zip\r\n" },
+        { "1", "150 go\r\n226 done\r\n" },
+    };
+    for (size_t i = 0; i < sizeof(conv) / sizeof(conv[0]); i++)
+        app_stream_data(al, f, conv[i][0][0] - '0', (const uint8_t *)conv[i][1],
+                        strlen(conv[i][1]), 10 + i);
+}
+
+static void test_app_layer_hands_transactions_to_the_observer(void)
+{
+    struct nj_config c;
+    config_defaults(&c);
+    c.content.magic = false;
+    char err[256];
+    struct app_layer *al = app_layer_new(&c, NULL, NULL, err, sizeof(err));
+    CHECK(al != NULL);
+    if (!al)
+        return;
+    int marker;
+    struct app_observers o = { .ftp = on_ftp_observed };
+    app_layer_set_observers(al, &o, &marker);
+    struct flow *f = calloc(1, sizeof(*f));
+    f->app_proto = APP_FTP;
+    obs_calls = 0;
+    feed_session(al, f);
+    CHECK_EQ(obs_calls, 3);
+    CHECK_STR(obs_stor, "loot.zip");
+    CHECK(obs_flow == f);
+    CHECK(obs_ctx == &marker);
+    uint64_t mem = app_layer_memory(al);
+    CHECK(mem >= ftp_state_size());
+    app_flow_end(al, f, 20);
+    CHECK(f->app == NULL);
+    /* the second flow takes the pooled state: no more memory */
+    f->app_proto = APP_FTP;
+    feed_session(al, f);
+    CHECK_EQ(obs_calls, 6);
+    CHECK_EQ(app_layer_memory(al), mem);
+    app_flow_end(al, f, 30);
+    struct json j;
+    json_init(&j);
+    json_obj_open(&j);
+    app_layer_write_stats(&j, al);
+    json_obj_close(&j);
+    CHECK(j.buf && strstr(j.buf, "\"ftp\":{\"commands\":6,\"replies\":10,\"transactions\":6"));
+    CHECK(j.buf && strstr(j.buf, "\"uploads\":2"));
+    CHECK(j.buf && !strstr(j.buf, "pw-in-clear"));
+    json_free(&j);
+    app_layer_free(al);
+    /* app-layer.ftp.enabled=no: not parsed */
+    CHECK(config_set_assignment(&c, "app-layer.ftp.enabled=no", err, sizeof(err)));
+    al = app_layer_new(&c, NULL, NULL, err, sizeof(err));
+    app_layer_set_observers(al, &o, &marker);
+    f->app_proto = APP_FTP;
+    feed_session(al, f);
+    CHECK_EQ(obs_calls, 6);
+    app_flow_end(al, f, 40);
+    app_layer_free(al);
+    free(f);
+}
+
 TEST_LIST(test_login_and_upload_session, test_every_command_kind,
           test_multiline_replies, test_pipelined_commands_pair_in_order,
           test_data_connection_announcements, test_auth_tls_stops_parsing,
           test_caps_are_hit_and_counted, test_streams_that_are_not_ftp,
           test_password_never_kept, test_login_state,
           test_gap_and_end_report_what_waits,
-          test_missed_greeting_and_service_delay)
+          test_missed_greeting_and_service_delay,
+          test_app_layer_hands_transactions_to_the_observer)
