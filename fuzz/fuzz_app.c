@@ -1,24 +1,49 @@
 /* fuzz_app.c -- libFuzzer target for the cleartext application parsers:
  * DNS messages, HTTP/1.x streams (framing, chunks, gzip/deflate), SMTP
- * sessions and the MIME messages they carry.
+ * sessions and the MIME messages they carry, and FTP control channels.
+ * Direction 0 is the client's: a conversation the server opens starts
+ * with the 0xff marker.
  *
  * The first byte picks the parser; for the stream parsers the rest is cut
  * into chunks at the positions the following bytes choose, alternating
  * directions where a marker byte says so, so the state machines see every
  * split of their input. Small limits make the caps (files, decompression,
  * messages) reachable. Transactions and files are checked for the
- * invariants the callers rely on.
+ * invariants the callers rely on. In the FTP mode a "PASS <canary>" line
+ * is slipped into the client's side at the first turn from client to
+ * server that finds the client at a line start; the canary must then be
+ * nowhere in the parser's state nor in any transaction.
+ *
+ * NJ_FUZZ_APP_MODE=dns|http|smtp|mime|ftp keeps every input on one parser.
  */
 #include <assert.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/dns.h"
+#include "proto/ftp.h"
 #include "proto/http.h"
 #include "proto/mime.h"
 #include "proto/smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#define MODES 5
+static int forced_mode = -1;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    static const char *const names[MODES] = { "dns", "http", "smtp", "mime", "ftp" };
+    const char *m = getenv("NJ_FUZZ_APP_MODE");
+    for (int i = 0; m && i < MODES; i++)
+        if (!strcmp(m, names[i]))
+            forced_mode = i;
+    return 0;
+}
 
 static struct file_buffers bufs;
 static volatile uint8_t sink;
@@ -101,11 +126,82 @@ static void smtp_chunk(void *st, int dir, const uint8_t *d, size_t n)
     smtp_feed(st, dir, d, n, 1, 8192, &smtp_cb, NULL, &sst);
 }
 
+/* --- FTP --------------------------------------------------------------- */
+
+/* with 0xff in it, the canary cannot come from the input: 0xff there is
+ * always a direction marker */
+#define CANARY "\xffnj-canary\xff-password\xff"
+#define CANARY_LEN (sizeof(CANARY) - 1)
+static struct ftp_stats fst;
+
+static void on_ftp_tx(void *ctx, const struct ftp_tx *tx)
+{
+    (void)ctx;
+    assert(strlen(tx->command) < FTP_VERB_MAX);
+    assert(strlen(tx->arg) < FTP_ARG_MAX);
+    assert(strlen(tx->user) < FTP_USER_MAX);
+    assert(tx->n_lines <= FTP_REPLY_LINES);
+    assert(tx->cmd < FTP_CMD_COUNT);
+    assert(tx->cmd != FTP_CMD_PASS || !tx->arg[0]); /* never the password */
+    assert(tx->reply_received == (tx->reply_code != 0));
+    assert(!tx->reply_code || (tx->reply_code >= 200 && tx->reply_code <= 599));
+    assert(!tx->prelim_code || (tx->prelim_code >= 100 && tx->prelim_code < 200));
+    for (unsigned i = 0; i < tx->n_lines; i++) {
+        assert(strlen(tx->lines[i]) < FTP_REPLY_LINE_MAX);
+        assert(!tx->codes[i] || (tx->codes[i] >= 100 && tx->codes[i] <= 599));
+    }
+    if (tx->data.port)
+        assert(tx->data.server_addr ? tx->data.ip_version == 0
+                                    : tx->data.ip_version == 4 || tx->data.ip_version == 6);
+    assert(!memmem(tx, sizeof(*tx), CANARY, CANARY_LEN));
+}
+
+static const struct ftp_callbacks ftp_cb = { on_ftp_tx };
+
+static void ftp_session(const uint8_t *d, size_t n)
+{
+    static const char pass[] = "PASS " CANARY "\r\n";
+    struct ftp_state *s = ftp_state_new();
+    int dir = 0;
+    bool line_start = true, injected = false, client_spoke = false;
+    size_t i = 0;
+    uint64_t now = 1;
+    while (i < n) {
+        if (d[i] == 0xff) {
+            dir ^= 1;
+            i++;
+            if (dir == 1 && client_spoke && line_start && !injected) {
+                injected = true;
+                ftp_feed(s, 0, (const uint8_t *)pass, sizeof(pass) - 1, now++,
+                         &ftp_cb, NULL, &fst);
+                assert(!memmem(s, ftp_state_size(), CANARY, CANARY_LEN));
+            }
+            continue;
+        }
+        size_t len = 1 + (d[i] & 0x3f);
+        size_t end = i;
+        while (end < n && end - i < len && d[end] != 0xff)
+            end++;
+        ftp_feed(s, dir, d + i, end - i, now++, &ftp_cb, NULL, &fst);
+        if (!dir) {
+            line_start = d[end - 1] == '\n';
+            client_spoke = true;
+        }
+        i = end;
+    }
+    assert(!memmem(s, ftp_state_size(), CANARY, CANARY_LEN));
+    if (n % 3 == 0)
+        ftp_gap(s, (int)(n & 1), &ftp_cb, NULL, &fst);
+    ftp_finish(s, &ftp_cb, NULL, &fst);
+    ftp_state_reset(s);
+    ftp_state_free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t mode = data[0] % 4;
+    uint8_t mode = forced_mode >= 0 ? (uint8_t)forced_mode : data[0] % MODES;
     data++;
     size--;
     if (mode == 0) {
@@ -128,11 +224,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         chunks(data, size, smtp_chunk, s);
         smtp_finish(s, &smtp_cb, NULL, &sst);
         smtp_state_free(s);
-    } else {
+    } else if (mode == 3) {
         static struct email_info em;
         static struct mime_stats mst;
         mime_parse(data, size, &em, on_attachment, NULL, &mst);
         assert(em.n_urls <= MIME_MAX_URLS);
+    } else {
+        ftp_session(data, size);
     }
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "output/eve_app.h"
 #include "proto/app_detect.h"
 #include "proto/dns.h"
+#include "proto/ftp.h"
 #include "proto/http.h"
 #include "proto/mime.h"
 #include "proto/smtp.h"
@@ -47,7 +48,8 @@ struct dns_pending {
 struct app_flow {
     struct http_state *http;
     struct smtp_state *smtp;
-    bool http_off, smtp_off, dns_off;
+    struct ftp_state *ftp;
+    bool http_off, smtp_off, ftp_off, dns_off;
     unsigned n_pend;
     struct dns_pending pend[DNS_PENDING_MAX];
     uint8_t *dns_buf[2];           /* TCP DNS: a message across segments */
@@ -85,11 +87,12 @@ struct app_layer {
     struct content_result result;  /* the file being judged */
     struct file_buffers bufs;      /* kept bytes of open files */
     uint64_t mem_used;
-    struct pool flows, https, smtps, dnsbufs, windows;
+    struct pool flows, https, smtps, ftps, dnsbufs, windows;
     uint64_t mem_pooled;
     struct dns_stats dns_st;
     struct http_stats http_st;
     struct smtp_stats smtp_st;
+    struct ftp_stats ftp_st;
     struct mime_stats mime_st;
     struct app_stats st;
 };
@@ -140,6 +143,7 @@ static void pool_drain(struct pool *p, void (*release)(void *))
 
 static void http_release(void *x) { http_state_free(x); }
 static void smtp_release(void *x) { smtp_state_free(x); }
+static void ftp_release(void *x) { ftp_state_free(x); }
 
 void app_layer_free(struct app_layer *al)
 {
@@ -148,6 +152,7 @@ void app_layer_free(struct app_layer *al)
     pool_drain(&al->flows, free);
     pool_drain(&al->https, http_release);
     pool_drain(&al->smtps, smtp_release);
+    pool_drain(&al->ftps, ftp_release);
     pool_drain(&al->dnsbufs, free);
     pool_drain(&al->windows, free);
     file_buffers_free(&al->bufs);
@@ -221,6 +226,7 @@ static void *reuse(struct app_layer *al, struct pool *p, size_t size)
 
 static void *new_http(void) { return http_state_new(); }
 static void *new_smtp(void) { return smtp_state_new(); }
+static void *new_ftp(void) { return ftp_state_new(); }
 
 /* A flow's parser state: an idle one from the pool, else a new one,
  * charged to the memcap. NULL when refused. */
@@ -250,6 +256,10 @@ static void app_free(struct app_layer *al, struct flow *f)
     if (a->smtp) {
         smtp_state_reset(a->smtp);
         give_back(al, &al->smtps, a->smtp, smtp_state_size(), smtp_release);
+    }
+    if (a->ftp) {
+        ftp_state_reset(a->ftp); /* wiped: nothing of the session stays */
+        give_back(al, &al->ftps, a->ftp, ftp_state_size(), ftp_release);
     }
     for (int d = 0; d < 2; d++) {
         if (a->dns_buf[d])
@@ -456,6 +466,36 @@ static void smtp_data(struct app_layer *al, struct flow *f,
         a->smtp_off = true;
 }
 
+/* --- FTP -------------------------------------------------------------- */
+
+static void ftp_tx_done(void *ctx, const struct ftp_tx *tx)
+{
+    struct app_ctx *c = ctx;
+    struct app_layer *al = c->al;
+    if (al->eve)
+        eve_write_ftp(al->eve, c->f, c->now, (uint16_t)al->cfg.community_id_seed,
+                      tx);
+    if (al->obs.ftp)
+        al->obs.ftp(al->obs_ctx, c->f, tx, c->now);
+}
+
+static const struct ftp_callbacks ftp_cb = { ftp_tx_done };
+
+static void ftp_data(struct app_layer *al, struct flow *f, struct app_flow *a,
+                     int dir, const uint8_t *d, size_t n, uint64_t now)
+{
+    if (a->ftp_off)
+        return;
+    if (!a->ftp &&
+        !(a->ftp = parser_state(al, a, &al->ftps, ftp_state_size(), new_ftp))) {
+        a->ftp_off = true;
+        return;
+    }
+    struct app_ctx c = { al, f, now };
+    if (!ftp_feed(a->ftp, dir, d, n, now, &ftp_cb, &c, &al->ftp_st))
+        a->ftp_off = true;
+}
+
 /* --- DNS --------------------------------------------------------------- */
 
 static int64_t dns_pair(struct app_layer *al, struct app_flow *a,
@@ -615,6 +655,7 @@ void app_stream_data(struct app_layer *al, struct flow *f, int dir,
 {
     bool parse = (f->app_proto == APP_HTTP && al->cfg.http_enabled) ||
                  (f->app_proto == APP_SMTP && al->cfg.smtp_enabled) ||
+                 (f->app_proto == APP_FTP && al->cfg.ftp_enabled) ||
                  (f->app_proto == APP_DNS && al->cfg.dns_enabled);
     bool scan = content_has_rules(al->content) && al->cfg.yara_stream_window &&
                 (!f->app || !f->app->win_done[dir]);
@@ -629,6 +670,8 @@ void app_stream_data(struct app_layer *al, struct flow *f, int dir,
         http_data(al, f, a, dir, data, len, now);
     else if (f->app_proto == APP_SMTP && al->cfg.smtp_enabled)
         smtp_data(al, f, a, dir, data, len, now);
+    else if (f->app_proto == APP_FTP && al->cfg.ftp_enabled)
+        ftp_data(al, f, a, dir, data, len, now);
     else if (f->app_proto == APP_DNS && al->cfg.dns_enabled)
         dns_tcp(al, f, a, dir, data, len, now);
 }
@@ -644,6 +687,10 @@ void app_stream_gap(struct app_layer *al, struct flow *f, int dir,
         http_gap(a->http, dir, len, &http_cb, &c, &al->http_st);
     if (a->smtp)
         smtp_gap(a->smtp, dir);
+    if (a->ftp && !a->ftp_off) {
+        ftp_gap(a->ftp, dir, &ftp_cb, &c, &al->ftp_st);
+        a->ftp_off = true;
+    }
     a->dns_off = true;
     a->dns_len[dir] = 0;
 }
@@ -666,6 +713,8 @@ void app_flow_end(struct app_layer *al, struct flow *f, uint64_t now)
         http_finish(a->http, &http_cb, &c, &al->http_st);
     if (a->smtp)
         smtp_finish(a->smtp, &smtp_cb, &c, &al->smtp_st);
+    if (a->ftp)
+        ftp_finish(a->ftp, &ftp_cb, &c, &al->ftp_st);
     al->st.dns_unanswered += a->n_pend;
     for (int d = 0; d < 2; d++)
         if (a->win[d] && !a->win_done[d])
@@ -727,6 +776,21 @@ void app_layer_write_stats(struct json *j, const void *ctx)
     json_kv_u64(j, "urls_over_cap", al->mime_st.urls_over_cap);
     json_kv_u64(j, "addrs_over_cap", al->mime_st.addrs_over_cap);
     json_obj_close(j);
+    json_obj_close(j);
+    json_key(j, "ftp");
+    json_obj_open(j);
+    json_kv_u64(j, "commands", al->ftp_st.commands);
+    json_kv_u64(j, "replies", al->ftp_st.replies);
+    json_kv_u64(j, "transactions", al->ftp_st.transactions);
+    json_kv_u64(j, "unanswered", al->ftp_st.unanswered);
+    json_kv_u64(j, "logins", al->ftp_st.logins);
+    json_kv_u64(j, "passwords_in_clear", al->ftp_st.passwords_in_clear);
+    json_kv_u64(j, "uploads", al->ftp_st.uploads);
+    json_kv_u64(j, "downloads", al->ftp_st.downloads);
+    json_kv_u64(j, "tls_upgrades", al->ftp_st.tls_upgrades);
+#define FTP_W(n) json_kv_u64(j, #n, al->ftp_st.n);
+    FTP_ERRORS(FTP_W)
+#undef FTP_W
     json_obj_close(j);
     const struct content_stats *ct = content_engine_stats(al->content);
     json_key(j, "content");

@@ -2,7 +2,7 @@
  *
  * The pipeline hands every flow's reassembled TCP bytes, UDP payloads,
  * gaps and its end to this module. By the application protocol the flow
- * was recognised as, it feeds the DNS, HTTP and SMTP parsers, turns their
+ * was recognised as, it feeds the DNS, HTTP, SMTP and FTP parsers, turns their
  * transactions into EVE events, sends HTTP bodies and mail attachments
  * through content detection (hashes, magic, YARA, file store), scans a
  * window of the first bytes of other cleartext streams with YARA, and
@@ -59,11 +59,12 @@ typedef void (*app_dns_fn)(void *ctx, const struct flow *f,
                            const struct dns_msg *m, uint64_t now);
 void app_layer_set_dns_observer(struct app_layer *al, app_dns_fn fn, void *ctx);
 
-/* Every HTTP transaction, file (HTTP body or mail attachment, judged) and
- * mail transaction also go to these, for the detectors that read them;
- * any may be NULL. */
+/* Every HTTP transaction, file (HTTP body or mail attachment, judged),
+ * mail transaction and FTP command (with its reply; never a password) also
+ * go to these, for the detectors that read them; any may be NULL. */
 struct http_tx;
 struct smtp_tx;
+struct ftp_tx;
 struct email_info;
 struct content_result;
 struct app_file {
@@ -81,6 +82,9 @@ struct app_observers {
                  uint64_t now);
     void (*smtp)(void *ctx, const struct flow *f, const struct smtp_tx *tx,
                  const struct email_info *mail, uint64_t now);
+    /* last: callers that set the first three positionally leave it NULL */
+    void (*ftp)(void *ctx, const struct flow *f, const struct ftp_tx *tx,
+                uint64_t now);
 };
 void app_layer_set_observers(struct app_layer *al, const struct app_observers *o,
                              void *ctx);

@@ -34,8 +34,8 @@ struct nj_config {
     bool promiscuous;
     char eve_path[CONFIG_STR_MAX];  /* "-" for stdout */
     struct content_config content;  /* YARA rules, file store, magic */
-    bool http_enabled, smtp_enabled, dns_enabled;
-    uint64_t app_memcap;            /* HTTP/SMTP/DNS state and windows */
+    bool http_enabled, smtp_enabled, ftp_enabled, dns_enabled;
+    uint64_t app_memcap;            /* HTTP/SMTP/FTP/DNS state and windows */
     uint64_t file_max;              /* bytes of a file kept and scanned */
     uint64_t http_decompress_max;
     uint32_t http_decompress_ratio;

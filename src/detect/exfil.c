@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "flow/flow_table.h"
+#include "proto/ftp.h"
 #include "proto/mime.h"
 #include "proto/smtp.h"
 
@@ -79,5 +80,24 @@ bool exfil_judge_smtp(const struct flow *f, const struct smtp_tx *tx,
                               tx->helo);
     if (to_self && o < sizeof(fd->detail))
         snprintf(fd->detail + o, sizeof(fd->detail) - o, "; mailed to its own sender");
+    return true;
+}
+
+bool exfil_judge_ftp(const struct flow *f, const struct ftp_tx *tx,
+                     const struct home_net *home, uint64_t now,
+                     struct finding *fd)
+{
+    bool upload = tx->cmd == FTP_CMD_STOR || tx->cmd == FTP_CMD_STOU ||
+                  tx->cmd == FTP_CMD_APPE;
+    /* 1xx (transfer starting) or 2xx (done): the server took the file */
+    bool taken = tx->prelim_code / 100 == 1 || tx->reply_code / 100 == 2;
+    if (!upload || !taken || !tx->logged_in || !outbound(f, home))
+        return false;
+    begin(fd, f, now, false);
+    snprintf(fd->indicators, sizeof(fd->indicators), "ftp_login_cleartext ftp_upload");
+    snprintf(fd->detail, sizeof(fd->detail),
+             "logged in in the clear to an outside FTP server as \"%.60s\" and "
+             "uploaded \"%.200s\" (%s, reply %u)", tx->user, tx->arg, tx->command,
+             tx->reply_code ? tx->reply_code : tx->prelim_code);
     return true;
 }

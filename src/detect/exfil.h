@@ -30,6 +30,7 @@
 #include "detect/home_net.h"
 
 struct flow;
+struct ftp_tx;
 struct smtp_tx;
 struct email_info;
 
@@ -37,5 +38,11 @@ struct email_info;
 bool exfil_judge_smtp(const struct flow *f, const struct smtp_tx *tx,
                       const struct email_info *mail, const struct home_net *home,
                       uint64_t now_usec, struct finding *fd);
+
+/* Fills fd and returns true when the FTP transaction is a finding: an
+ * upload, after a login in the clear, to an outside server. */
+bool exfil_judge_ftp(const struct flow *f, const struct ftp_tx *tx,
+                     const struct home_net *home, uint64_t now_usec,
+                     struct finding *fd);
 
 #endif

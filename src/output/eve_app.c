@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow/flow_table.h"
 #include "util/digest.h"
 #include "util/text.h"
 
@@ -253,6 +254,79 @@ void eve_write_smtp(struct eve *e, const struct flow *f, uint64_t ts,
     eve_begin(e, ts, "smtp", f, seed);
     smtp_object(j, tx);
     email_object(j, tx, em);
+    json_obj_close(j);
+    eve_emit(e);
+}
+
+/* --- ftp -------------------------------------------------------------- */
+
+static void ftp_object(struct json *j, const struct flow *f,
+                       const struct ftp_tx *t)
+{
+    json_key(j, "ftp");
+    json_obj_open(j);
+    json_kv_str(j, "command", t->command);
+    if (t->cmd == FTP_CMD_PASS) {
+        if (t->password_in_clear)
+            json_kv_str(j, "command_data", "***"); /* never the password */
+    } else if (t->arg[0]) {
+        json_kv_str(j, "command_data", t->arg);
+    }
+    if (t->arg[0] || t->password_in_clear)
+        json_kv_bool(j, "command_truncated", t->arg_truncated);
+    if (t->n_lines) {
+        json_key(j, "reply");
+        json_arr_open(j);
+        for (unsigned i = 0; i < t->n_lines; i++)
+            json_str(j, t->lines[i]);
+        json_arr_close(j);
+        bool open = false;
+        for (unsigned i = 0; i < t->n_lines; i++) {
+            char code[8];
+            if (!t->codes[i])
+                continue;
+            if (!open) {
+                json_key(j, "completion_code");
+                json_arr_open(j);
+                open = true;
+            }
+            snprintf(code, sizeof(code), "%u", t->codes[i]);
+            json_str(j, code);
+        }
+        if (open)
+            json_arr_close(j);
+    }
+    const struct ftp_data_chan *d = &t->data;
+    if (d->port) {
+        json_kv_u64(j, "dynamic_port", d->port);
+        json_kv_str(j, "mode", d->active ? "active" : "passive");
+        char a[64];
+        if (d->ip_version) {
+            struct ip_addr ip;
+            memcpy(ip.b, d->addr, sizeof(ip.b));
+            json_kv_str(j, "dynamic_ip", ip_addr_str(&ip, d->ip_version, a, sizeof(a)));
+        } else if (d->server_addr) {
+            json_kv_str(j, "dynamic_ip", ip_addr_str(flow_addr(f, 1),
+                                                     f->key.ip_version, a, sizeof(a)));
+        }
+    }
+    json_kv_str(j, "reply_received", t->reply_received ? "yes" : "no");
+    json_kv_bool(j, "reply_truncated", t->reply_truncated);
+    if (t->logged_in)
+        json_kv_bool(j, "logged_in", true);
+    kv_nonempty(j, "user", t->user);
+    if (t->queue_full)
+        json_kv_bool(j, "queue_full", true);
+    json_obj_close(j);
+}
+
+void eve_write_ftp(struct eve *e, const struct flow *f, uint64_t ts,
+                   uint16_t seed, const struct ftp_tx *tx)
+{
+    struct json *j = &e->j;
+    eve_begin(e, ts, "ftp", f, seed);
+    json_kv_u64(j, "tx_id", tx->id);
+    ftp_object(j, f, tx);
     json_obj_close(j);
     eve_emit(e);
 }

@@ -1,10 +1,12 @@
-/* eve_app.h -- EVE dns, http, smtp, fileinfo and content alert events.
+/* eve_app.h -- EVE dns, http, smtp, ftp, fileinfo and content alert events.
  *
  * Field names follow Suricata 7's EVE where it logs the same thing: dns in
  * its version 2 "detailed" form (one event per query, one per response
  * with an answers array), http with hostname/url/http_user_agent/...,
- * smtp with its email object, fileinfo with hashes and the transaction it
- * came from, and alert with signature/category/severity/metadata. What is
+ * smtp with its email object, ftp with command/command_data/reply/
+ * completion_code (a PASS argument is written "***", never as sent),
+ * fileinfo with hashes and the transaction it came from, and alert with
+ * signature/category/severity/metadata. What is
  * nightjar's own is documented in docs/eve.md. This module formats; it
  * never decides what to log.
  */
@@ -16,6 +18,7 @@
 #include "content/content.h"
 #include "output/eve.h"
 #include "proto/dns.h"
+#include "proto/ftp.h"
 #include "proto/http.h"
 #include "proto/mime.h"
 #include "proto/smtp.h"
@@ -46,6 +49,10 @@ void eve_write_fileinfo(struct eve *e, const struct flow *f, uint64_t ts_usec,
 void eve_write_smtp(struct eve *e, const struct flow *f, uint64_t ts_usec,
                     uint16_t cid_seed, const struct smtp_tx *tx,
                     const struct email_info *em);
+
+/* One FTP command with its replies. */
+void eve_write_ftp(struct eve *e, const struct flow *f, uint64_t ts_usec,
+                   uint16_t cid_seed, const struct ftp_tx *tx);
 
 /* A YARA rule matched a file (file != NULL) or a window of a stream. */
 void eve_write_content_alert(struct eve *e, const struct flow *f,

@@ -64,7 +64,7 @@ static void usage(FILE *out)
 "       nightjar [options] -i IFACE\n"
 "\n"
 "Network detection and response sensor: reads packets, tracks flows with\n"
-"their encrypted-traffic features, parses TLS/QUIC, DNS, HTTP and SMTP,\n"
+"their encrypted-traffic features, parses TLS/QUIC, DNS, HTTP, SMTP and FTP,\n"
 "extracts files and scans them with YARA, and writes EVE JSON.\n"
 "\n"
 "Sources:\n"

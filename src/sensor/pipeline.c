@@ -397,6 +397,15 @@ static void on_smtp(void *ctx, const struct flow *f, const struct smtp_tx *tx,
         correlate_finding(pl, &fd);
 }
 
+static void on_ftp(void *ctx, const struct flow *f, const struct ftp_tx *tx,
+                   uint64_t now)
+{
+    struct pipeline *pl = ctx;
+    struct finding fd;
+    if (pl->cfg.detect.exfil && exfil_judge_ftp(f, tx, &pl->home, now, &fd))
+        correlate_finding(pl, &fd);
+}
+
 static bool anomaly_setup(struct pipeline *pl, char *err, size_t errlen)
 {
     const struct anomaly_settings *s = &pl->cfg.anomaly;
@@ -454,7 +463,8 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return false;
     }
-    static const struct app_observers obs = { on_http, on_file, on_smtp };
+    static const struct app_observers obs = { .http = on_http, .file = on_file,
+                                              .smtp = on_smtp, .ftp = on_ftp };
     app_layer_set_observers(pl->app, &obs, pl);
     app_layer_set_dns_observer(pl->app, on_dns, pl);
     intel_detect_set_sink(pl->detect, on_logged_finding, pl);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Short libFuzzer run over the DNS, HTTP, SMTP and MIME parsers, seeded
+# Short libFuzzer run over the DNS, HTTP, SMTP, MIME and FTP parsers, seeded
 # with real conversations from the corpus when it is there, after replaying
 # every input that once crashed them (fuzz/regressions/app-*). A crash,
 # sanitizer report, failed invariant or leak fails the test and leaves the
@@ -24,8 +24,17 @@ if [ -d "$c" ] && command -v tshark >/dev/null && [ -z "$(ls build-fuzz/app-corp
         $c/arkime/wireshark-bdat.pcap $c/arkime/dns-mx.pcap $c/arkime/smtp-moloch-bof.pcap \
         $c/labelled/benign-dns.pcap
 fi
+# FTP (mode 4) from the FTP exfiltration captures and the made-up sessions,
+# in a directory of their own so a corpus grown before FTP gets them too
+mkdir -p build-fuzz/app-ftp-seeds
+if [ -d "$c" ] && command -v tshark >/dev/null && [ -z "$(ls build-fuzz/app-ftp-seeds)" ]; then
+    python3 fuzz/seed_app.py build-fuzz/app-ftp-seeds $c/labelled/hawkeye-01.pcap \
+        $c/labelled/agenttesla-f9421792.pcap $c/arkime/ftp.pcap
+fi
 secs=${FUZZ_SECONDS:-30}
-./build-fuzz/fuzz_app build-fuzz/app-corpus -max_total_time="$secs" -max_len=16384 \
+# NJ_FUZZ_APP_MODE=ftp (dns, http, smtp, mime) keeps the run on one parser
+./build-fuzz/fuzz_app build-fuzz/app-corpus build-fuzz/app-ftp-seeds \
+    -max_total_time="$secs" -max_len=16384 \
     -artifact_prefix=build-fuzz/ -print_final_stats=1 >build-fuzz/app-run.log 2>&1
 rc=$?
 echo "fuzz_app: $(grep -E 'number_of_executed_units' build-fuzz/app-run.log)"

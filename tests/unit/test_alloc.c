@@ -79,10 +79,11 @@ static void second_pass_allocates_nothing(void)
     load("../shared/corpus/labelled/benign-dns.pcap");
     load("../shared/corpus/arkime/socks5-http-302-frag.pcap");
     load("../shared/corpus/ja4/pcap/gre-erspan-vxlan.pcap");
+    load("../shared/corpus/labelled/hawkeye-01.pcap"); /* FTP, with a login and an upload */
     CHECK(nframes > 50);
     struct nj_config cfg;
     config_defaults(&cfg);
-    /* HTTP, DNS and the YARA stream windows run; libmagic is off because it
+    /* HTTP, DNS, FTP and the YARA stream windows run; libmagic is off because it
      * allocates inside every call (once per file, never per packet) */
     cfg.content.magic = false;
     struct eve *eve = eve_open("/dev/null");
