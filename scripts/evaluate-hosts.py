@@ -14,10 +14,13 @@ never joined across captures), and this reports:
     capture elsewhere in the corpus without a malicious label: arkime/,
     ja4/, keylog/); behaviour/ and stratosphere/ hold attacks and are
     reported apart, never counted as benign;
-  * per flow: ROC AUC and TPR at FPR 1e-3 of the combined verdict, where a
-    flow's verdict is 1 when an alert names the flow (its flow_id) or the
-    pair of hosts it joins (an alert whose evidence names host and peer),
-    else its ETA score. Positives are the flows joining a victim and a
+  * per flow: ROC AUC and TPR at FPR 1e-3 of the combined verdict. A
+    flow's verdict is graded by the strongest alert about it -- 1.0 for a
+    strong finding, 0.99 for severity 1, 0.98 for 2, 0.97 for 3 -- else
+    0.9 x its ETA score. "About it" is reported two ways: alerts that name
+    the flow (its flow_id), and also alerts whose evidence names the pair
+    of hosts the flow joins (the sensor's verdict on the pair, applied to
+    all the pair's flows). Positives are the flows joining a victim and a
     malicious server; negatives the flows of benign labelled captures
     (with and without benign-facetime.pcap, whose 6,000 one-packet flows
     dominate); flows of infected captures to unlabelled servers are left
@@ -114,12 +117,20 @@ def detector_of(e):
     return "content" if e["alert"].get("signature", "").startswith("YARA") else "alert"
 
 
+def grade(e):
+    """How sure an alert is: strong 1.0, then by severity."""
+    ev = (e.get("nightjar") or {}).get("evidence") or {}
+    if ev.get("strong"):
+        return 1.0
+    return {1: 0.99, 2: 0.98}.get(e["alert"].get("severity"), 0.97)
+
+
 def judge(events, victims, servers):
     """What the sensor said about one capture."""
     first = None
     found = collections.defaultdict(set)       # victim -> detectors
     t_first = {}
-    alerts, flows_alerted, pairs_alerted = [], set(), set()
+    alerts, flows_alerted, pairs_alerted = [], {}, {}
     for e in events:
         if e.get("event_type") == "flow":
             t = ts(e["flow"]["start"])
@@ -128,11 +139,13 @@ def judge(events, victims, servers):
         t = e.get("event_type")
         if t == "alert":
             alerts.append(e)
-            if "flow_id" in e:
-                flows_alerted.add(e["flow_id"])
+            g = grade(e)
+            if "flow_id" in e and (e["nightjar"]["evidence"].get("kind") != "compromise"):
+                flows_alerted[e["flow_id"]] = max(g, flows_alerted.get(e["flow_id"], 0))
             hosts, peer = alert_hosts(e)
             if peer:
-                pairs_alerted.add(frozenset((next(iter(hosts)), peer)))
+                k = frozenset((next(iter(hosts)), peer))
+                pairs_alerted[k] = max(g, pairs_alerted.get(k, 0))
             for v in victims & hosts:
                 found[v].add(detector_of(e))
                 at = ts(e["timestamp"])
@@ -151,10 +164,10 @@ def judge(events, victims, servers):
             mal = (a in victims and b in servers) or (b in victims and a in servers)
         else:
             mal = False
-        eta = (e.get("eta") or {}).get("score", 0.0)
-        s = 1.0 if e.get("flow_id") in flows_alerted or frozenset((a, b)) in pairs_alerted \
-            else min(eta, 0.999999)
-        scores.append((mal, s))
+        eta = 0.9 * (e.get("eta") or {}).get("score", 0.0)
+        by_flow = max(eta, flows_alerted.get(e.get("flow_id"), 0))
+        by_pair = max(by_flow, pairs_alerted.get(frozenset((a, b)), 0))
+        scores.append((mal, by_flow, by_pair))
     return {
         "found": {v: sorted(d) for v, d in found.items()},
         "delay": {v: (t_first[v] - first) if first is not None else None for v in t_first},
@@ -236,14 +249,14 @@ def main():
                     for d in set(x.split(":")[0] for x in dets):
                         by_detector[d] += 1
                 delays += [d for d in j["delay"].values() if d is not None]
-                pos += [s for m, s in j["scores"] if m]
+                pos += [(f, p) for m, f, p in j["scores"] if m]
                 per_capture.append((r["file"], family_key(r["family"]), len(victims),
                                     j["found"], j["delay"], j["alert_kinds"]))
             else:
                 tot["benign_labelled"] += 1
-                neg += [s for m, s in j["scores"]]
+                neg += [(f, p) for m, f, p in j["scores"]]
                 if r["file"] != "benign-facetime.pcap":
-                    neg_noft += [s for m, s in j["scores"]]
+                    neg_noft += [(f, p) for m, f, p in j["scores"]]
                 if j["alerts"]:
                     benign_alerting.append((r["file"], j["alert_kinds"]))
                     tot["benign_labelled_alerting"] += 1
@@ -257,8 +270,11 @@ def main():
                 benign_alerting.append((r["file"], j["alert_kinds"]))
                 tot["benign_other_alerting"] += 1
 
-    auc, tpr, measurable = roc(pos, neg)
-    auc2, tpr2, measurable2 = roc(pos, neg_noft)
+    col = lambda xs, i: [x[i] for x in xs]
+    auc, tpr, measurable = roc(col(pos, 1), col(neg, 1))
+    auc2, tpr2, measurable2 = roc(col(pos, 1), col(neg_noft, 1))
+    fauc, ftpr, _ = roc(col(pos, 0), col(neg, 0))
+    fauc2, ftpr2, _ = roc(col(pos, 0), col(neg_noft, 0))
     benign_n = tot["benign_labelled"] + tot["benign_other"]
     benign_bad = tot["benign_labelled_alerting"] + tot["benign_other_alerting"]
     delays.sort()
@@ -274,6 +290,8 @@ def main():
         "flows_malicious": len(pos), "flows_benign": len(neg),
         "flow_auc": auc, "flow_tpr_at_fpr_1e-3": tpr, "fpr_1e-3_measurable": measurable,
         "flow_auc_without_facetime": auc2, "flow_tpr_at_fpr_1e-3_without_facetime": tpr2,
+        "flow_only_auc": fauc, "flow_only_tpr_at_fpr_1e-3": ftpr,
+        "flow_only_auc_without_facetime": fauc2, "flow_only_tpr_at_fpr_1e-3_without_facetime": ftpr2,
         "fpr_1e-3_measurable_without_facetime": measurable2,
         "captures": [{"file": f, "family": fam, "victims": nv, "found": found,
                       "seconds_to_first_alert": dl, "alerts": ak}
@@ -307,9 +325,11 @@ def main():
         tot["benign_labelled_alerting"], tot["benign_labelled"],
         tot["benign_other_alerting"], tot["benign_other"]))
     print("flows: %d malicious, %d benign (%d without facetime)" % (len(pos), len(neg), len(neg_noft)))
-    print("per flow, combined verdict: ROC AUC %.3f, TPR at FPR 1e-3 %.3f%s; without facetime: AUC %.3f, TPR %.3f%s" % (
+    print("per flow, combined verdict on the pair: ROC AUC %.3f, TPR at FPR 1e-3 %.3f%s; without facetime: AUC %.3f, TPR %.3f%s" % (
         auc, tpr, "" if measurable else " (not measurable)", auc2, tpr2,
         "" if measurable2 else " (fewer than 1,000 benign flows: not measurable)"))
+    print("per flow, alerts naming the flow only: ROC AUC %.3f, TPR at FPR 1e-3 %.3f; without facetime: AUC %.3f, TPR %.3f" % (
+        fauc, ftpr, fauc2, ftpr2))
     if args.json:
         with open(args.json, "w") as fp:
             json.dump(out, fp, indent=1, sort_keys=True)
