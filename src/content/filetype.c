@@ -224,7 +224,7 @@ static bool zip_central(const uint8_t *b, size_t n, struct file_type *t)
                 break;
             cur_skip(&cd, 4);
             uint16_t flags = cur_u16le(&cd);
-            cur_skip(&cd, 20);
+            cur_skip(&cd, 18);        /* method, time, date, crc, sizes */
             uint16_t nl = cur_u16le(&cd), xl = cur_u16le(&cd), cl = cur_u16le(&cd);
             cur_skip(&cd, 12);
             const uint8_t *name = cur_bytes(&cd, nl);

@@ -45,7 +45,8 @@
 #include "detect/finding.h"
 #include "detect/home_net.h"
 
-/* name, weight, what it means (for the alert) */
+/* name, weight, what it means (for the alert, where each follows "this
+ * client": the client's deed, never the server's) */
 #define C2_INDICATORS(X)                                                          \
     X(unknown_protocol, 2, "speaks a protocol nightjar does not recognise")     \
     X(port_mismatch, 2, "speaks something else than its port is for")           \
@@ -68,11 +69,11 @@
     X(encoded_uri, 1, "hides an encoded blob in the URL")                       \
     X(polling, 1, "requests the same URL again and again")                      \
     X(upload, 1, "uploads 256 KiB or more")                                     \
-    X(lone_channel, 1, "is the only server this client speaks an unknown protocol to") \
+    X(lone_channel, 1, "speaks an unknown protocol to this server only") \
     X(rotation, 2, "asks 3 or more servers for the same script (a fallback list)") \
-    X(ip_check, 1, "comes from a client that looked up its own public address") \
-    X(fake_tld, 4, "is a DNS server that answers names under top-level domains that do not exist") \
-    X(direct_dns, 1, "is an outside DNS server asked directly, not a public resolver")
+    X(ip_check, 1, "looked up its own public address") \
+    X(fake_tld, 4, "asks a DNS server that answers names under top-level domains that do not exist") \
+    X(direct_dns, 1, "asks an outside DNS server directly, not a public resolver")
 
 enum c2_indicator {
 #define X(name, weight, what) C2I_##name,

@@ -95,7 +95,7 @@ static const char *const system_agents[] = {
     "CaptiveNetworkSupport", "ocspd", "trustd", "Debian APT", "apt-http",
     "Ubuntu APT", "Windows-Media-Player", "NSPlayer", "Microsoft-Windows",
     "Microsoft SkyDriveSync", "OneDrive", "Windows Defender", "MpCommunication",
-    "Google Update", "GoogleUpdate", "Mozilla/5.0 (Windows NT; Windows NT",
+    "Google Update", "GoogleUpdate",
 };
 
 static const char *const tool_agents[] = {
@@ -105,6 +105,10 @@ static const char *const tool_agents[] = {
     "Apache-HttpClient", "axios/", "node-fetch", "AutoIt", "Indy Library",
     "Microsoft URL Control", "Embarcadero URI Client", "Borland", "HTTPie",
     "JNLP/", "javaws", "certutil", "BITSAdmin",
+    /* Windows PowerShell's web cmdlets: "Mozilla/5.0 (Windows NT; Windows NT
+     * 10.0; en-US) WindowsPowerShell/5.1", and the same platform prefix
+     * before its browser presets (-UserAgent [PSUserAgent]::Chrome) */
+    "Mozilla/5.0 (Windows NT; Windows NT",
 };
 
 static bool has(const char *s, const char *const *list, size_t n)
