@@ -7,9 +7,15 @@
  * lateral movement from host A to host B puts B into A's incident, so what
  * B does next -- beaconing out, say -- adds to the same incident: one
  * intruder, one incident, across hosts. The score counts each kind of
- * evidence once (its weight in docs/anomaly.md), so repeating one kind does
- * not raise it, and an incident is "high" only with at least two kinds of
- * alert-level evidence, or three kinds in all. EVE `incident` events say
+ * evidence once (an outlier 10, an alert its weight in docs/detection.md),
+ * so repeating one kind does not raise it. An incident is "high" -- the
+ * host is compromised -- when two independent detectors agree (two kinds
+ * of alert-level evidence and a score of 60) or when one strong finding
+ * joins (a detector sure on its own: a lying executable download, a C2
+ * channel with overwhelming evidence, an ICMP tunnel); anomalies alone
+ * never open an incident or make one high. When an incident turns high an
+ * EVE `alert` of its own (signature 9500001, "host compromised") names the
+ * hosts and the evidence. EVE `incident` events say
  * when an incident opens, escalates (its level rises) and closes (no new
  * finding for the timeout of traffic time, or the end of input).
  *

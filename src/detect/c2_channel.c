@@ -126,19 +126,6 @@ void c2_channel_free(struct c2_channel *c)
 {
     if (!c)
         return;
-    if (getenv("NJ_C2_DUMP")) /* DEBUG */
-        for (uint32_t i = 0; i < c->sets * WAYS; i++) {
-            struct c2_pair *p = &c->slot[i];
-            if (!p->hash)
-                continue;
-            char a[64];
-            fprintf(stderr, "C2PAIR %s %u score %u:", ip_addr_str(&p->server, p->v, a, sizeof(a)),
-                    p->port, score_of(p->ind));
-            for (int k = 0; k < C2I_COUNT; k++)
-                if (p->ind & (1u << k))
-                    fprintf(stderr, " %s", c2_indicator_names[k]);
-            fprintf(stderr, "\n");
-        }
     free(c->slot);
     free(c->clients);
     free(c);
@@ -442,6 +429,16 @@ static bool tld_unknown(const char *name)
         tld--;
     if (tld == name)
         return false; /* a single label: a local name, not ours to judge */
+    /* names networks use privately (RFC 6762 appendix G, RFC 8375, and
+     * what companies and home routers use), answered over VPNs too */
+    static const char *const private_tlds[] = {
+        "local", "localdomain", "lan", "home", "corp", "internal", "intranet",
+        "private", "priv", "localhost", "test", "invalid", "example", "arpa",
+    };
+    for (size_t i = 0; i < sizeof(private_tlds) / sizeof(private_tlds[0]); i++)
+        if ((size_t)(name + n - tld) == strlen(private_tlds[i]) &&
+            !strncasecmp(tld, private_tlds[i], strlen(private_tlds[i])))
+            return false;
     char buf[64];
     size_t l = (size_t)(name + n - tld);
     if (l >= sizeof(buf))
@@ -662,8 +659,8 @@ void c2_on_flow_end(struct c2_channel *c, const struct flow *f,
     if (!c)
         return;
     /* between internal hosts, proprietary protocols, odd ports and
-     * machines polling each other are everyday: only the HTTP and TLS
-     * views judge those pairs */
+     * machines polling each other are everyday: only the HTTP view
+     * judges those pairs */
     if (home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 1)))
         return;
     uint32_t ind = protocol_indicators(f);
@@ -689,7 +686,8 @@ void c2_on_flow_end(struct c2_channel *c, const struct flow *f,
     if (f->key.proto == 6 && f->app_proto == APP_UNKNOWN && f->dir[0].payload_pkts &&
         !f->dir[1].payload_pkts && ++p->unanswered >= 3)
         ind |= 1u << C2I_unanswered;
-    if (ind & (1u << C2I_unknown_protocol)) {
+    bool lasting = f->last_usec - f->first_usec >= 60000000u || p->conns >= 2;
+    if ((ind & (1u << C2I_unknown_protocol)) && lasting) {
         struct c2_client *cl = client_of(c, p->v, &p->client, p->last_seen, true);
         uint32_t server = fnv1a(FNV1A_SEED, &p->server, sizeof(p->server));
         if (cl && set_add(cl->custom, CUSTOM_PEERS, server) <= 1)

@@ -69,7 +69,7 @@
     X(encoded_uri, 1, "hides an encoded blob in the URL")                       \
     X(polling, 1, "requests the same URL again and again")                      \
     X(upload, 1, "uploads 256 KiB or more")                                     \
-    X(lone_channel, 1, "speaks an unknown protocol to this server only") \
+    X(lone_channel, 1, "speaks an unknown protocol to this server only, for a minute or again") \
     X(rotation, 2, "asks 3 or more servers for the same script (a fallback list)") \
     X(ip_check, 1, "looked up its own public address") \
     X(fake_tld, 4, "asks a DNS server that answers names under top-level domains that do not exist") \

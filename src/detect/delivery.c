@@ -133,12 +133,16 @@ bool delivery_judge(const struct delivery_input *in, struct finding *fd)
     bool risky_kind = (t->flags & (FT_MACRO | FT_HOLDS_EXEC)) ||
                       t->kind == FILE_KIND_hta || t->kind == FILE_KIND_lnk ||
                       t->kind == FILE_KIND_script || t->kind == FILE_KIND_jar;
-    bool strong = lies_name || lies_type || encrypted || (by_address && !signed_pe);
+    /* software shares inside the network are often reached by address:
+     * there an unsigned executable by address is an alert, not proof */
+    bool outside = in->flow && !in->inside;
+    bool strong = lies_name || lies_type || encrypted ||
+                  (by_address && !signed_pe && outside);
     /* Linux and macOS binaries carry no Authenticode, and their package
      * tools fetch with wget or curl: for them only the strong facts count */
     bool unsigned_win = !signed_pe && !native_code(t->kind) ? true
                         : t->kind == FILE_KIND_pe && !signed_pe;
-    bool alert = strong || in->mail ||
+    bool alert = strong || in->mail || (by_address && !signed_pe) ||
                  (unsigned_win && (scripted || dyndns || risky_kind));
     fill(fd, in, strong ? 1 : alert ? 2 : 3, strong);
     size_t o = 0, oi = 0;

@@ -15,8 +15,10 @@
  *     tool, Java, PowerShell, a 2010 Internet Explorer), or from a dynamic
  *     DNS name, or it is a macro document, script, HTA, shortcut or an
  *     archive holding an executable.
- * A lie, encrypted bytes, or an unsigned executable from an address is
- * strong (severity 1: enough on its own to call the host compromised);
+ * A lie, encrypted bytes, or an unsigned executable from an outside server
+ * asked for by address is strong (severity 1: enough on its own to call
+ * the host compromised; from an address inside the network it is an
+ * alert: software shares are reached that way);
  * the rest of the second list is an alert (severity 2); any other
  * executable download is an anomaly (low, joins an incident). Mail: an
  * executable attachment is an alert, strong when its name lies.
@@ -46,6 +48,7 @@ struct delivery_input {
     uint64_t size;
     int dir;                 /* 1: to the client (a download) */
     bool mail;
+    bool inside;             /* the server is inside the home networks */
     uint64_t ts_usec;
 };
 

@@ -83,7 +83,7 @@ struct finding {
     const struct flow *flow;  /* the flow that showed it, or NULL */
     double observed, baseline, deviation; /* NaN when they do not apply */
     const char *unit;         /* of observed/baseline: "bytes", "hosts", ... */
-    char detail[384];         /* the evidence in words */
+    char detail[512];         /* the evidence in words */
     char indicators[192];     /* what was seen, as space-separated names */
 };
 

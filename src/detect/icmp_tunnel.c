@@ -9,7 +9,7 @@
 #include "util/text.h"
 
 #define WAYS 4
-#define RING 8
+#define RING 32
 
 struct echo_pair {
     uint32_t hash;                 /* 0: free */

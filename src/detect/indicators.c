@@ -210,17 +210,35 @@ bool uri_is_script(const char *uri)
 
 /* ---- certificates ---------------------------------------------------- */
 
-static const char *const placeholder_dn[] = {
-    "Internet Widgits Pty Ltd", "Default Company Ltd", "ST=Some-State",
-    "L=Default City", "CN=localhost", "O=My Company", "O=Acme Co", "C=XX",
-    "O=Unspecified", "OU=Unspecified", "O=Company Name", "O=Example",
-    "CN=example.com", "O=none", "CN=Test", "CN=test",
+/* Field values tools put in when nobody fills the form in: OpenSSL's
+ * req defaults, Go's and Java keytool's examples, "localhost". Matched as
+ * whole values of a field, so "O=Acme Corp" is not "O=Acme Co". */
+static const char *const placeholder_value[] = {
+    "Internet Widgits Pty Ltd", "Default Company Ltd", "Some-State",
+    "Default City", "localhost", "localhost.localdomain", "My Company",
+    "Acme Co", "XX", "Unspecified", "Company Name", "Example", "none",
+    "Unknown", "Test", "test", "Your Company", "MyCompany", "Organization",
 };
 
 bool cert_subject_placeholder(const char *dn)
 {
-    return dn && *dn &&
-           has(dn, placeholder_dn, sizeof(placeholder_dn) / sizeof(placeholder_dn[0]));
+    if (!dn || !*dn)
+        return false;
+    const char *p = dn;
+    while (*p) {
+        const char *eq = strchr(p, '=');
+        if (!eq)
+            break;
+        const char *v = eq + 1;
+        size_t n = strcspn(v, ",");
+        for (size_t i = 0; i < sizeof(placeholder_value) / sizeof(placeholder_value[0]); i++)
+            if (strlen(placeholder_value[i]) == n && !strncmp(v, placeholder_value[i], n))
+                return true;
+        p = v + n;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return false;
 }
 
 bool cert_subject_not_hostname(const char *dn)

@@ -380,6 +380,7 @@ static void on_file(void *ctx, const struct flow *f, const struct app_file *file
     struct delivery_input in = {
         .flow = f, .tx = file->http, .r = file->r, .name = file->name,
         .size = file->size, .dir = file->dir, .mail = file->smtp != NULL,
+        .inside = home_net_contains(&pl->home, f->key.ip_version, flow_addr(f, 1)),
         .ts_usec = now,
     };
     struct finding fd;

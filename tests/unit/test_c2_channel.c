@@ -633,31 +633,39 @@ static void test_unknown_protocol_lone_channel_and_unanswered(void)
 {
     struct c2_channel *c = new_c2();
     struct ip_addr me = v4(10, 0, 0, 5);
-    /* an unknown protocol on an odd port, to a name: 2 + 1, and the only
-     * such server this client has: + 1 = 4 */
-    c2_on_flow_end(c, flow(me, v4(198, 51, 100, 50), 4444, 6, APP_UNKNOWN, 0), NULL,
-                   "vpn.example.org");
+    /* a short single session: not (yet) a channel, lone or not */
+    c2_on_flow_end(c, flow(v4(10, 0, 0, 7), v4(198, 51, 100, 49), 4444, 6, APP_UNKNOWN, 0),
+                   NULL, "");
+    CHECK_EQ(raised(c, C2I_lone_channel), 0);
+    CHECK_EQ(n_seen, 0);
+    /* an unknown protocol on an odd port, to a name, for a minute and a
+     * half: 2 + 1, and the only such server this client has: + 1 = 4 */
+    struct flow *lf = flow(me, v4(198, 51, 100, 50), 4444, 6, APP_UNKNOWN, 0);
+    lf->last_usec = lf->first_usec + 90000000u;
+    c2_on_flow_end(c, lf, NULL, "vpn.example.org");
     CHECK_EQ(n_seen, 0);
     CHECK_EQ(raised(c, C2I_lone_channel), 1);
     /* the same by address (no DNS name for it): 5 */
-    c2_on_flow_end(c, flow(v4(10, 0, 0, 6), v4(198, 51, 100, 51), 4444, 6, APP_UNKNOWN, 0),
-                   NULL, "");
+    lf = flow(v4(10, 0, 0, 6), v4(198, 51, 100, 51), 4444, 6, APP_UNKNOWN, 0);
+    lf->last_usec = lf->first_usec + 90000000u;
+    c2_on_flow_end(c, lf, NULL, "");
     CHECK_EQ(n_seen, 1);
     CHECK_STR(seen[0].indicators, "unknown_protocol odd_port no_name lone_channel");
     CHECK(strstr(seen[0].detail, "speaks an unknown protocol to this server only") != NULL);
     /* a second such server for the first client: not lone */
-    c2_on_flow_end(c, flow(me, v4(198, 51, 100, 52), 4444, 6, APP_UNKNOWN, 0), NULL,
-                   "vpn2.example.org");
+    lf = flow(me, v4(198, 51, 100, 52), 4444, 6, APP_UNKNOWN, 0);
+    lf->last_usec = lf->first_usec + 90000000u;
+    c2_on_flow_end(c, lf, NULL, "vpn2.example.org");
     CHECK_EQ(raised(c, C2I_lone_channel), 2);
-    CHECK_EQ(raised(c, C2I_unknown_protocol), 3);
+    CHECK_EQ(raised(c, C2I_unknown_protocol), 4);
     /* seen from its middle (no SYN), or on a port above 49151 */
     struct flow *f = flow(me, v4(198, 51, 100, 53), 4444, 6, APP_UNKNOWN, 0);
     f->dir[0].syn_seen = 0;
     c2_on_flow_end(c, f, NULL, "");
-    CHECK_EQ(raised(c, C2I_unknown_protocol), 3);
-    c2_on_flow_end(c, flow(me, v4(198, 51, 100, 54), 50123, 6, APP_UNKNOWN, 0), NULL, "x.org");
     CHECK_EQ(raised(c, C2I_unknown_protocol), 4);
-    CHECK_EQ(raised(c, C2I_odd_port), 3);
+    c2_on_flow_end(c, flow(me, v4(198, 51, 100, 54), 50123, 6, APP_UNKNOWN, 0), NULL, "x.org");
+    CHECK_EQ(raised(c, C2I_unknown_protocol), 5);
+    CHECK_EQ(raised(c, C2I_odd_port), 4);
     /* data the server never answers (its SYN-ACK only), a third time */
     struct ip_addr u = v4(10, 0, 0, 9), s = v4(198, 51, 100, 55);
     for (int i = 0; i < 3; i++) {
