@@ -72,15 +72,20 @@ def serve(addr, handler):
     return srv
 
 
-def request(src, dst, port, path, body=b""):
+BROWSER = (b"User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+           b"(KHTML, like Gecko) Chrome/120.0 Safari/537.36\r\n"
+           b"Accept: text/html,*/*;q=0.8\r\nAccept-Language: en-GB,en;q=0.9\r\n")
+
+
+def request(src, dst, port, path, body=b"", headers=b""):
     s = socket.socket()
     s.settimeout(10)
     s.bind((src, 0))
     try:
         s.connect((dst, port))
         method = b"POST" if body else b"GET"
-        s.sendall(b"%s /%s HTTP/1.0\r\nHost: lab\r\nContent-Length: %d\r\n\r\n"
-                  % (method, path.encode(), len(body)) + body)
+        s.sendall(b"%s /%s HTTP/1.0\r\nHost: lab\r\n%sContent-Length: %d\r\n\r\n"
+                  % (method, path.encode(), headers, len(body)) + body)
         while s.recv(65536):
             pass
     except OSError:
@@ -91,12 +96,14 @@ def request(src, dst, port, path, body=b""):
 
 def browse(host, until, posts=False):
     # a person's think times: exponential (mean 1.2 s, squeezed into a
-    # short test), with now and then two pages back to back
+    # short test), with now and then two pages back to back; a browser's
+    # request headers
     mine = random.Random(host)
     while time.time() < until:
-        request(host, "198.51.100.20", 80, str(mine.randint(2000, 20000)))
+        request(host, "198.51.100.20", 80, str(mine.randint(2000, 20000)), headers=BROWSER)
         if posts and mine.random() < 0.5:
-            request(host, "198.51.100.20", 80, "200", b"f" * mine.randint(300, 1500))
+            request(host, "198.51.100.20", 80, "200", b"f" * mine.randint(300, 1500),
+                    headers=BROWSER)
         if mine.random() < 0.2:
             continue
         time.sleep(min(mine.expovariate(1 / 1.2), 6))
