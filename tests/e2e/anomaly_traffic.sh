@@ -34,7 +34,9 @@ ip -n "$ns" link set lo up
 for net in 10.0.0.0/16 198.51.100.0/24 203.0.113.0/24; do
     ip -n "$ns" route add local "$net" dev lo table local
 done
-ip netns exec "$ns" tcpdump -i lo -U -s 0 -B 32768 -w "$WORK/lab.pcap" tcp \
+# --immediate-mode: without it, packets reach tcpdump in blocks up to 1 s
+# late, and the last ones are lost when it is stopped
+ip netns exec "$ns" tcpdump -i lo --immediate-mode -U -s 0 -B 32768 -w "$WORK/lab.pcap" tcp \
     >/dev/null 2>"$WORK/tcpdump.log" &
 tdpid=$!
 for _ in $(seq 1 50); do

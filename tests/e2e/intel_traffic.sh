@@ -28,7 +28,9 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/ce
     >/dev/null 2>&1
 sha1=$(openssl x509 -in "$WORK/cert.pem" -noout -fingerprint -sha1 | cut -d= -f2 | tr -d : | tr A-F a-f)
 mkdir -p "$WORK/www" && echo "benign page" > "$WORK/www/index.html"
-tcpdump -i lo -U -s 0 -B 16384 -w "$WORK/intel.pcap" \
+# --immediate-mode: without it, packets reach tcpdump in blocks up to 1 s
+# late, and the last ones are lost when it is stopped
+tcpdump -i lo --immediate-mode -U -s 0 -B 16384 -w "$WORK/intel.pcap" \
     "host 127.0.0.1 and (port $TLS_PORT or port $HTTP_PORT or port 53)" \
     >/dev/null 2>"$WORK/tcpdump.log" &
 pids="$pids $!"
