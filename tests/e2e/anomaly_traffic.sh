@@ -51,7 +51,7 @@ wait "$tdpid" 2>/dev/null || true
 tdpid=""
 split=$(cat "$WORK/phase2.txt")
 run() { "$NJ" -q --set anomaly.learning-period=15 "$@"; }
-run -r "$WORK/lab.pcap" -o "$WORK/eve.json" || fail "sensor run failed"
+run -r "$WORK/lab.pcap" -o "$WORK/eve.json" || fail "sensor run failed: $(exit_meaning $?)"
 python3 - "$WORK/eve.json" "$split" <<'PY' || fail "findings not as expected"
 import json, sys
 from datetime import datetime
@@ -118,11 +118,14 @@ while off + 16 <= len(data):
     off += 16 + incl
 PY
 mkdir -p "$WORK/state"
-run --state "$WORK/state" -r "$WORK/normal.pcap" -o "$WORK/normal.json" || fail "normal half"
+run --state "$WORK/state" -r "$WORK/normal.pcap" -o "$WORK/normal.json" ||
+    fail "normal half: $(exit_meaning $?)"
 [ -s "$WORK/state/baseline.state" ] || fail "no baseline state written"
 [ "$(count '"event_type":"alert"' "$WORK/normal.json")" = 0 ] || fail "alerts in the normal half"
-run --state "$WORK/state" -r "$WORK/attack.pcap" -o "$WORK/with.json" || fail "attack half with state"
-run -r "$WORK/attack.pcap" -o "$WORK/without.json" || fail "attack half without state"
+run --state "$WORK/state" -r "$WORK/attack.pcap" -o "$WORK/with.json" ||
+    fail "attack half with state: $(exit_meaning $?)"
+run -r "$WORK/attack.pcap" -o "$WORK/without.json" ||
+    fail "attack half without state: $(exit_meaning $?)"
 [ "$(count '"finding":"lateral_movement"' "$WORK/with.json")" -ge 1 ] ||
     fail "with the saved baseline, the SMB connection was not lateral movement"
 [ "$(count '"finding":"lateral_movement"' "$WORK/without.json")" = 0 ] ||

@@ -70,7 +70,7 @@ printf '%s\tIntel::JA3\te2e\tbot client\t-\n' "$ja3" >> "$WORK/feed.intel"
 printf 'unrelated.example\tIntel::DOMAIN\te2e\tnot in this traffic\t-\n' >> "$WORK/feed.intel"
 
 "$NJ" -q -r "$WORK/intel.pcap" --intel "zeek,name=e2e-feed:$WORK/feed.intel" \
-    -o "$WORK/eve.json" || fail "nightjar exited $?"
+    -o "$WORK/eve.json" || fail "nightjar: $(exit_meaning $?)"
 python3 - "$WORK/eve.json" "$sha1" "$ja3" <<'PY' || exit 1
 import json, sys
 eve, sha1, ja3 = sys.argv[1:]

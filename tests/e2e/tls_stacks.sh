@@ -51,7 +51,7 @@ printf 'EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@nightjar.tes
     timeout 10 openssl s_client -quiet -starttls smtp -connect 127.0.0.1:29445 \
         -servername mail.nightjar.test >/dev/null 2>&1 || true
 sleep 1
-"$NJ" -q -r tls.pcap -o eve.json || fail "nightjar failed"
+"$NJ" -q -r tls.pcap -o eve.json || fail "nightjar failed: $(exit_meaning $?)"
 grep '"event_type":"tls"' eve.json > tls.json
 n=$(grep -c . tls.json)
 assert_eq "$n" 7 "tls events (one per handshake)"
