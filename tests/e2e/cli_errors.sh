@@ -12,7 +12,7 @@ expect() { # expect EXIT PATTERN ARGS...
     want=$1 pat=$2; shift 2
     got=$(run "$@")
     [ "$got" = "$want" ] ||
-        fail "nightjar $*: $(exit_meaning "$got"), expected $want ($(tail -5 "$WORK/err"))"
+        fail "nightjar $*: $(exit_meaning "$got"), expected $want ($(what_went_wrong "$WORK/err"))"
     grep -qi -- "$pat" "$WORK/err" "$WORK/out" || fail "nightjar $*: no '$pat' in: $(cat "$WORK/err")"
     grep -q "ERROR: AddressSanitizer\|runtime error" "$WORK/err" && fail "sanitizer: $*"
     return 0
@@ -54,7 +54,7 @@ for off in "eta.enabled=no" "anomaly.enabled=no --set eta.threshold=0.000001" \
            "anomaly.enabled=no --set eta.enabled=no"; do
     # shellcheck disable=SC2086
     "$NJ" -q --set $off -r "$demo" -o "$WORK/off.json" 2>"$WORK/err" ||
-        fail "--set $off: $(exit_meaning $?) ($(tail -5 "$WORK/err"))"
+        fail "--set $off: $(exit_meaning $?) ($(what_went_wrong "$WORK/err"))"
     grep -q '"event_type":"flow"' "$WORK/off.json" || fail "--set $off wrote no flows"
 done
 # models: a missing file, another feature list, a bad threshold

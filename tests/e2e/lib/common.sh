@@ -37,6 +37,16 @@ exit_meaning() {
     esac
 }
 
+# what_went_wrong FILE -- a sanitizer's summary lines from a stderr log,
+# or else its last lines
+what_went_wrong() {
+    if grep -qE "^SUMMARY: |runtime error:" "$1"; then
+        grep -E "^SUMMARY: |runtime error:" "$1" | head -3
+    else
+        tail -5 "$1"
+    fi
+}
+
 # exits WANT WHAT OUTFILE CMD... -- runs CMD with stdout and stderr in
 # OUTFILE; fails, naming WHAT, unless it exits with WANT exactly
 exits() {
@@ -45,7 +55,7 @@ exits() {
     _rc=0
     "$@" >"$_out" 2>&1 || _rc=$?
     [ "$_rc" = "$_want" ] ||
-        fail "$_what: $(exit_meaning "$_rc"), expected $_want: $(tail -5 "$_out")"
+        fail "$_what: $(exit_meaning "$_rc"), expected $_want: $(what_went_wrong "$_out")"
 }
 
 # the binaries: the sanitizer build when there is one
