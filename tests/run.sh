@@ -148,7 +148,7 @@ if [ "$skipped" -gt 0 ]; then
     echo "########################################################################"
     echo "SKIPPED: $skipped tests did not run -- this is not a full pass"
     printf '%s' "$skips" | while IFS='	' read -r s why; do
-        printf '  %-36s %s\n' "$s" "$why"
+        printf '  %-40s %s\n' "$s" "$why"
     done
     echo "Each needs what its reason names (root, network namespaces, clang,"
     echo "../shared/corpus). In CI (CI=true) a skip is a failure."
