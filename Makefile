@@ -4,7 +4,8 @@
 #                   at build/nightjar-train
 #   make demo       install missing Debian packages, build, run on the sample
 #   make test       install missing packages, build (plain and ASan+UBSan),
-#                   run every test; the last line is "N passed, N failed"
+#                   run every test; the last line is "N passed, N failed,
+#                   N skipped" (with CI=true a skip is a failure)
 #   make fuzz       build the libFuzzer targets (clang) into build-fuzz/
 #   make bench      the benchmark in bench/ (not a test)
 #   make install    binaries, the shipped YARA rules and the man page under

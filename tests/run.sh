@@ -1,38 +1,109 @@
 #!/bin/sh
-# run.sh -- runs every nightjar test and ends with "N passed, N failed".
+# run.sh -- runs every nightjar test; the last line is
+# "N passed, N failed, N skipped" and the exit status is 0 only when
+# nothing failed.
 #
 # Unit tests: each binary in build/tests (plain build) and build-asan/tests
-# (AddressSanitizer + UndefinedBehaviorSanitizer); each test case counts.
-# Scripts: tests/e2e, tests/conformance and tests/fuzz (*.sh), each one test; a script
-# exits 0 (pass), 77 (skipped: it says why) or anything else (fail). Scripts
-# use the sanitizer build of the sensor when it exists, so the real binaries
-# also run under ASan+UBSan against real traffic.
+# (AddressSanitizer + UndefinedBehaviorSanitizer); each test case counts,
+# and a binary that exits nonzero (a crash, a sanitizer report) fails even
+# when its cases passed. Scripts: tests/e2e, tests/conformance and
+# tests/fuzz (*.sh), each one test; a script exits 0 (pass), 77 (skipped:
+# its last line says why) or anything else (fail). Scripts use the
+# sanitizer build of the sensor, so the real binaries also run under
+# ASan+UBSan against real traffic; tests/sanitizers.sh gives their reports
+# exit codes of their own (86, 87).
+#
+# Skips: without root, the end-to-end scripts that capture traffic skip;
+# without network namespaces, the anomaly test; without clang, the fuzz
+# runs; without ../shared/corpus (or $NIGHTJAR_CORPUS), the conformance
+# scripts. On a developer's machine a skip is counted apart and listed,
+# with its reason, in a SKIPPED block before the last line. In CI (CI=true
+# or CI=1) nothing may skip: a skip is a failure.
+#
+# A missing build is a failure, never "0 passed, 0 failed": run make first
+# (make test builds both and then runs this).
 #   --unit-only   only the unit tests of build/
 set -u
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$(pwd)
+. "$ROOT/tests/sanitizers.sh"
 passed=0 failed=0 skipped=0
 failures=""
+skips=""          # one "script<TAB>reason" line per skipped script
+case "${CI:-}" in
+    true|TRUE|True|1|yes) ci=1 ;;
+    *) ci=0 ;;
+esac
+nl='
+'
+
+# what an exit status says, for the FAIL line
+exit_meaning() {
+    case $1 in
+        "$NJ_ASAN_EXIT") echo "exit $1: AddressSanitizer report" ;;
+        "$NJ_UBSAN_EXIT") echo "exit $1: UndefinedBehaviorSanitizer report" ;;
+        *) if [ "$1" -gt 128 ]; then
+               echo "exit $1: killed by signal $(($1 - 128))"
+           else
+               echo "exit $1"
+           fi ;;
+    esac
+}
+
+# a sanitizer's first lines (what and where) when they come before the
+# last 40 lines of a log, which are printed anyway
+sanitizer_lines() {
+    n=$(wc -l < "$1")
+    [ "$n" -gt 40 ] || return 0
+    head -n $((n - 40)) "$1" |
+        grep -E "ERROR: (Address|Leak)Sanitizer|SUMMARY: (Address|UndefinedBehavior)Sanitizer|runtime error:" |
+        head -5 | sed 's/^/    > /'
+}
+
+# missing builds: say what to run, count them failed, stop
+need() {
+    missing=""
+    for f in "$@"; do
+        [ -e "$f" ] || missing="$missing $f"
+    done
+    [ -z "$missing" ] && return 0
+    for f in $missing; do
+        echo "FAIL $f is missing: build first -- 'make all asan', or 'make test' (builds both, then runs this)"
+        failed=$((failed + 1))
+    done
+    echo "$passed passed, $failed failed, $skipped skipped"
+    exit 1
+}
 
 run_unit_dir() {
     dir=$1
-    [ -d "$dir" ] || return 0
-    for t in "$dir"/test_*; do
-        [ -x "$t" ] || continue
-        out=$("$t" 2>&1); rc=$?
-        line=$(printf '%s\n' "$out" | grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed$' | tail -1)
+    for src in tests/unit/test_*.c; do
+        t=$dir/$(basename "$src" .c)
+        if [ ! -x "$t" ]; then
+            failed=$((failed + 1)); failures="$failures $t"
+            echo "FAIL $t is missing: the build is stale or broken, run make"
+            continue
+        fi
+        log=$(mktemp)
+        "$t" >"$log" 2>&1; rc=$?
+        line=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
         p=$(printf '%s' "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
         f=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
         if [ -z "$line" ]; then p=0; f=1; fi
         if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed/leaked
         passed=$((passed + p)); failed=$((failed + f))
         if [ "$f" -ne 0 ]; then
-            printf '%s\n' "$out" | sed 's/^/    /'
+            sed 's/^/    /' "$log"
             failures="$failures $t"
-            echo "FAIL $t"
+            if [ "$rc" -ne 0 ]; then
+                echo "FAIL $t ($(exit_meaning "$rc"))"
+            else
+                echo "FAIL $t"
+            fi
         else
             echo "ok   $t ($p cases)"
         fi
+        rm -f "$log"
     done
 }
 
@@ -41,28 +112,47 @@ run_scripts() {
         [ -f "$s" ] || continue
         log=$(mktemp)
         NIGHTJAR_ROOT=$ROOT sh "$s" >"$log" 2>&1; rc=$?
+        reason=$(grep '^skipped: ' "$log" | tail -1 | sed 's/^skipped: //')
+        [ -n "$reason" ] || reason=$(tail -1 "$log")
         case $rc in
             0) passed=$((passed + 1)); echo "ok   $s" ;;
-            77) skipped=$((skipped + 1)); echo "SKIP $s: $(tail -1 "$log")" ;;
+            77) if [ "$ci" -eq 1 ]; then
+                    failed=$((failed + 1)); failures="$failures $s"
+                    echo "FAIL $s (skipped, and CI=$CI allows no skip: $reason)"
+                else
+                    skipped=$((skipped + 1))
+                    skips="$skips$s	$reason$nl"
+                    echo "SKIP $s: $reason"
+                fi ;;
             *) failed=$((failed + 1)); failures="$failures $s"
-               echo "FAIL $s (exit $rc)"; tail -40 "$log" | sed 's/^/    /' ;;
+               echo "FAIL $s ($(exit_meaning "$rc"))"
+               sanitizer_lines "$log"
+               tail -40 "$log" | sed 's/^/    /' ;;
         esac
         rm -f "$log"
     done
 }
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
-run_unit_dir build/tests
-if [ "${1:-}" != "--unit-only" ]; then
+if [ "${1:-}" = "--unit-only" ]; then
+    need build/tests
+    run_unit_dir build/tests
+else
+    need build/tests build/nightjar build/nightjar-train \
+         build-asan/tests build-asan/nightjar build-asan/nightjar-train
+    run_unit_dir build/tests
     run_unit_dir build-asan/tests
     run_scripts
 fi
 [ -n "$failures" ] && echo "failed:$failures"
 if [ "$skipped" -gt 0 ]; then
-    echo "$passed passed, $failed failed, $skipped skipped"
-else
-    echo "$passed passed, $failed failed"
+    echo "########################################################################"
+    echo "SKIPPED: $skipped tests did not run -- this is not a full pass"
+    printf '%s' "$skips" | while IFS='	' read -r s why; do
+        printf '  %-40s %s\n' "$s" "$why"
+    done
+    echo "Each needs what its reason names (root, network namespaces, clang,"
+    echo "../shared/corpus). In CI (CI=true) a skip is a failure."
+    echo "########################################################################"
 fi
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,7 @@
 # sanitizers.sh -- sourced by tests/run.sh and by every test script: the
 # AddressSanitizer / UndefinedBehaviorSanitizer builds stop at the first
 # error and exit with codes of their own, never with nightjar's 1 (which
-# means "an alert was raised"), so an error after the output was written
+# means "nothing could be read"), so an error after the output was written
 # still fails the test. Later options win: whatever the caller set stays,
 # these four are forced.
 #   86  AddressSanitizer (memory error, or a leak found by LeakSanitizer)

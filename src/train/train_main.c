@@ -780,8 +780,11 @@ int main(int argc, char **argv)
         return 1;
     }
     struct run r = { .o = &o, .report = json_object() };
-    if (!load_data(&o, &r.ds))
+    if (!load_data(&o, &r.ds)) {
+        dataset_free(&r.ds);
+        json_decref(r.report);
         return 1;
+    }
     size_t n = r.ds.n + 1;
     r.fold = malloc((r.ds.n_sources + 1) * sizeof(int));
     r.cv = malloc(n * sizeof(double));

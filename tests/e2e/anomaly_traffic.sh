@@ -34,7 +34,9 @@ ip -n "$ns" link set lo up
 for net in 10.0.0.0/16 198.51.100.0/24 203.0.113.0/24; do
     ip -n "$ns" route add local "$net" dev lo table local
 done
-ip netns exec "$ns" tcpdump -i lo -U -s 0 -B 32768 -w "$WORK/lab.pcap" tcp \
+# --immediate-mode: without it, packets reach tcpdump in blocks up to 1 s
+# late, and the last ones are lost when it is stopped
+ip netns exec "$ns" tcpdump -i lo --immediate-mode -U -s 0 -B 32768 -w "$WORK/lab.pcap" tcp \
     >/dev/null 2>"$WORK/tcpdump.log" &
 tdpid=$!
 for _ in $(seq 1 50); do
@@ -49,7 +51,7 @@ wait "$tdpid" 2>/dev/null || true
 tdpid=""
 split=$(cat "$WORK/phase2.txt")
 run() { "$NJ" -q --set anomaly.learning-period=15 "$@"; }
-run -r "$WORK/lab.pcap" -o "$WORK/eve.json" || fail "sensor run failed"
+run -r "$WORK/lab.pcap" -o "$WORK/eve.json" || fail "sensor run failed: $(exit_meaning $?)"
 python3 - "$WORK/eve.json" "$split" <<'PY' || fail "findings not as expected"
 import json, sys
 from datetime import datetime
@@ -116,11 +118,14 @@ while off + 16 <= len(data):
     off += 16 + incl
 PY
 mkdir -p "$WORK/state"
-run --state "$WORK/state" -r "$WORK/normal.pcap" -o "$WORK/normal.json" || fail "normal half"
+run --state "$WORK/state" -r "$WORK/normal.pcap" -o "$WORK/normal.json" ||
+    fail "normal half: $(exit_meaning $?)"
 [ -s "$WORK/state/baseline.state" ] || fail "no baseline state written"
 [ "$(count '"event_type":"alert"' "$WORK/normal.json")" = 0 ] || fail "alerts in the normal half"
-run --state "$WORK/state" -r "$WORK/attack.pcap" -o "$WORK/with.json" || fail "attack half with state"
-run -r "$WORK/attack.pcap" -o "$WORK/without.json" || fail "attack half without state"
+run --state "$WORK/state" -r "$WORK/attack.pcap" -o "$WORK/with.json" ||
+    fail "attack half with state: $(exit_meaning $?)"
+run -r "$WORK/attack.pcap" -o "$WORK/without.json" ||
+    fail "attack half without state: $(exit_meaning $?)"
 [ "$(count '"finding":"lateral_movement"' "$WORK/with.json")" -ge 1 ] ||
     fail "with the saved baseline, the SMB connection was not lateral movement"
 [ "$(count '"finding":"lateral_movement"' "$WORK/without.json")" = 0 ] ||

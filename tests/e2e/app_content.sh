@@ -15,7 +15,7 @@ for t in tcpdump dig curl swaks python3; do
 done
 sh "$root/tests/e2e/lib/make-app-traffic.sh" "$WORK/app.pcap" "$WORK/files" >/dev/null
 "$NJ" -q -r "$WORK/app.pcap" --yara "$root/rules" --filestore "$WORK/store" \
-    -o "$WORK/eve.json" || fail "nightjar exited $?"
+    -o "$WORK/eve.json" || fail "nightjar: $(exit_meaning $?)"
 python3 - "$WORK/eve.json" "$WORK/files" "$WORK/store" <<'PY' || exit 1
 import hashlib, json, os, sys
 eve, files, store = sys.argv[1:]

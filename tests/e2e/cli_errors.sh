@@ -2,14 +2,17 @@
 # Bad input gets a clear message and no crash: missing, unreadable and
 # non-capture files, a truncated capture (what is readable is decoded, exit 0),
 # an empty capture, a link type nothing can decode, bad options and settings.
-# And --help, --version, --dump-config tell the truth.
+# And --help, --version, --dump-config tell the truth. Every run of the
+# sensor and of nightjar-train must end with the exit status expected of it:
+# a sanitizer report (86, 87) or a crash is never an expected error.
 . "$(dirname "$0")/lib/common.sh"
 demo=$root/samples/demo.pcap
 run() { "$NJ" "$@" >"$WORK/out" 2>"$WORK/err"; echo $?; }
 expect() { # expect EXIT PATTERN ARGS...
     want=$1 pat=$2; shift 2
     got=$(run "$@")
-    [ "$got" = "$want" ] || fail "nightjar $*: exit $got, expected $want ($(cat "$WORK/err"))"
+    [ "$got" = "$want" ] ||
+        fail "nightjar $*: $(exit_meaning "$got"), expected $want ($(what_went_wrong "$WORK/err"))"
     grep -qi -- "$pat" "$WORK/err" "$WORK/out" || fail "nightjar $*: no '$pat' in: $(cat "$WORK/err")"
     grep -q "ERROR: AddressSanitizer\|runtime error" "$WORK/err" && fail "sanitizer: $*"
     return 0
@@ -51,7 +54,7 @@ for off in "eta.enabled=no" "anomaly.enabled=no --set eta.threshold=0.000001" \
            "anomaly.enabled=no --set eta.enabled=no"; do
     # shellcheck disable=SC2086
     "$NJ" -q --set $off -r "$demo" -o "$WORK/off.json" 2>"$WORK/err" ||
-        fail "--set $off: exit $? ($(cat "$WORK/err"))"
+        fail "--set $off: $(exit_meaning $?) ($(what_went_wrong "$WORK/err"))"
     grep -q '"event_type":"flow"' "$WORK/off.json" || fail "--set $off wrote no flows"
 done
 # models: a missing file, another feature list, a bad threshold
@@ -80,16 +83,16 @@ grep -q "libpcap" "$WORK/out" || fail "--version does not name libpcap"
 grep -q "OpenSSL" "$WORK/out" || fail "--version does not name OpenSSL"
 expect 0 "flow.memcap" --dump-config
 # --help documents every option
-"$NJ" --help > "$WORK/help.txt"
+"$NJ" --help > "$WORK/help.txt" || fail "--help: $(exit_meaning $?)"
 for opt in --read --interface --filter --output --quiet --config --set \
            --dump-config --help --version --yara --filestore --intel --intel-dir \
            --model --state; do
     grep -q -- "$opt" "$WORK/help.txt" || fail "--help does not document $opt"
 done
 # the shipped annotated configuration holds exactly the defaults
-"$NJ" --dump-config > "$WORK/defaults.txt"
+"$NJ" --dump-config > "$WORK/defaults.txt" || fail "--dump-config: $(exit_meaning $?)"
 "$NJ" -c "$root/docs/nightjar.yaml" --dump-config > "$WORK/shipped.txt" ||
-    fail "docs/nightjar.yaml does not load"
+    fail "docs/nightjar.yaml does not load: $(exit_meaning $?)"
 cmp -s "$WORK/defaults.txt" "$WORK/shipped.txt" ||
     fail "docs/nightjar.yaml disagrees with the built-in defaults"
 # every setting is in the man page
@@ -98,15 +101,16 @@ for name in $(grep -v '^#' "$WORK/defaults.txt" | cut -d: -f1); do
     grep -q -- "$leaf" "$root/docs/nightjar.8" || fail "man page does not mention $name"
 done
 # every ETA feature is defined in docs/eta.md
-TRAIN=$root/build-asan/nightjar-train
-[ -x "$TRAIN" ] || TRAIN=$root/build/nightjar-train
-for f in $("$TRAIN" --list-features | sed -n 's/^| [0-9]* | `\([a-z0-9_]*\)`.*/\1/p'); do
+"$TRAIN" --list-features > "$WORK/features.md" ||
+    fail "nightjar-train --list-features: $(exit_meaning $?)"
+for f in $(sed -n 's/^| [0-9]* | `\([a-z0-9_]*\)`.*/\1/p' "$WORK/features.md"); do
     grep -q -- "\`$f\`" "$root/docs/eta.md" || fail "docs/eta.md does not define $f"
 done
-[ "$("$TRAIN" --list-features | grep -c '^| [0-9]')" -gt 100 ] || fail "--list-features lists too few"
+[ "$(grep -c '^| [0-9]' "$WORK/features.md")" -gt 100 ] || fail "--list-features lists too few"
 # a config file the sensor accepts, and -o on stdout
 printf 'flow:\n  memcap: 8mb\n  timeouts:\n    tcp-new: 10\n' > "$WORK/ok.yaml"
-"$NJ" -q -c "$WORK/ok.yaml" -r "$demo" -o - > "$WORK/stdout.json" || fail "config run"
+"$NJ" -q -c "$WORK/ok.yaml" -r "$demo" -o - > "$WORK/stdout.json" ||
+    fail "config run: $(exit_meaning $?)"
 grep -q '"event_type":"flow"' "$WORK/stdout.json" || fail "-o - wrote no flows to stdout"
 python3 -c "
 import json,sys

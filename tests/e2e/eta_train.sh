@@ -23,8 +23,6 @@ need_root
 for t in tcpdump curl openssl python3; do
     command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
 done
-TRAIN=$root/build-asan/nightjar-train
-[ -x "$TRAIN" ] || TRAIN=$root/build/nightjar-train
 [ -x "$TRAIN" ] || fail "no nightjar-train binary: run make"
 sh "$root/tests/e2e/lib/make-eta-traffic.sh" "$WORK"
 cd "$WORK"
@@ -35,7 +33,7 @@ done
     browse-1.pcap:benign browse-2.pcap:benign browse-3.pcap:benign \
     --test beacon-4.pcap:malicious --test browse-4.pcap:benign \
     --folds 3 --rounds 50 --model-version e2e-1 --report rep -o model.json > train.log 2>&1 ||
-    { cat train.log; fail "nightjar-train failed"; }
+    { rc=$?; cat train.log; fail "nightjar-train failed: $(exit_meaning $rc)"; }
 cat train.log
 for f in metrics.json roc-cv.png roc-test.png scores.csv; do
     [ -s "rep/$f" ] || fail "report has no $f"
@@ -57,14 +55,17 @@ assert model["format"] == "nightjar-eta-model" and model["model_version"] == "e2
 assert model["training"]["test"]["roc_auc"] == test["roc_auc"]
 assert 0.5 <= model["threshold"] < 1
 PY
-"$TRAIN" --list-features | sed -n 's/^| [0-9]* | `\([a-z0-9_]*\)`.*/\1/p' > names.txt
+"$TRAIN" --list-features > features.md || fail "nightjar-train --list-features: $(exit_meaning $?)"
+sed -n 's/^| [0-9]* | `\([a-z0-9_]*\)`.*/\1/p' features.md > names.txt
 python3 -c "
 import json,sys
 names = open('names.txt').read().split()
 assert json.load(open('model.json'))['features'] == names, 'model features differ from --list-features'"
 # the sensor scores the held-out captures with the new model
-"$NJ" -q --model model.json -r beacon-4.pcap -o beacon.json
-"$NJ" -q --model model.json -r browse-4.pcap -o browse.json
+"$NJ" -q --model model.json -r beacon-4.pcap -o beacon.json ||
+    fail "nightjar on beacon-4.pcap: $(exit_meaning $?)"
+"$NJ" -q --model model.json -r browse-4.pcap -o browse.json ||
+    fail "nightjar on browse-4.pcap: $(exit_meaning $?)"
 python3 - beacon.json browse.json <<'PY' || fail "sensor alerts below the bar"
 import json, sys
 def load(p):
@@ -90,22 +91,24 @@ assert stats["scored"] == 14 and stats["alerts"] == len(alerted), stats
 PY
 # EVE logs with features train the same trees as the captures
 for f in beacon-1 beacon-2 beacon-3 browse-1 browse-2 browse-3; do
-    "$NJ" -q --set eta.log-features=yes -r "$f.pcap" -o "$f.eve.json"
+    "$NJ" -q --set eta.log-features=yes -r "$f.pcap" -o "$f.eve.json" ||
+        fail "nightjar with eta.log-features on $f.pcap: $(exit_meaning $?)"
 done
 "$TRAIN" -q beacon-1.eve.json:malicious beacon-2.eve.json:malicious beacon-3.eve.json:malicious \
     browse-1.eve.json:benign browse-2.eve.json:benign browse-3.eve.json:benign \
-    --folds 0 --rounds 50 -o from-eve.json || fail "training from EVE failed"
+    --folds 0 --rounds 50 -o from-eve.json || fail "training from EVE failed: $(exit_meaning $?)"
 "$TRAIN" -q beacon-1.pcap:malicious beacon-2.pcap:malicious beacon-3.pcap:malicious \
     browse-1.pcap:benign browse-2.pcap:benign browse-3.pcap:benign \
-    --folds 0 --rounds 50 -o from-pcap.json || fail "training without folds failed"
+    --folds 0 --rounds 50 -o from-pcap.json ||
+    fail "training without folds failed: $(exit_meaning $?)"
 python3 -c "
 import json
 a = json.load(open('from-eve.json')); b = json.load(open('from-pcap.json'))
 assert a['booster'] == b['booster'], 'EVE features trained other trees'
 assert a['model_version'] == b['model_version']" || fail "EVE and capture training differ"
-# errors say what is wrong
-"$TRAIN" beacon-1.pcap -o x.json > err.txt 2>&1 && fail "a source without a label was accepted"
+# errors say what is wrong, and exit 1 -- not 0, not a crash or a sanitizer report
+exits 1 "a source without a label" err.txt "$TRAIN" beacon-1.pcap -o x.json
 grep -q "no label" err.txt || fail "no message for a source without a label: $(cat err.txt)"
-"$TRAIN" beacon-1.pcap:malicious -o x.json --folds 0 > err.txt 2>&1 && fail "one class was accepted"
+exits 1 "one class" err.txt "$TRAIN" beacon-1.pcap:malicious -o x.json --folds 0
 grep -q "only malicious" err.txt || fail "no message for a single class: $(cat err.txt)"
 echo "ETA: trained on 6 captures of real TLS traffic, held-out AUC and alerts above the bar"

@@ -45,7 +45,7 @@ sleep 1
 kill -INT "$nj"
 wait "$nj"; rc=$?
 kill "$srv" 2>/dev/null
-[ "$rc" -eq 0 ] || fail "sensor exit $rc: $(cat "$WORK/err")"
+[ "$rc" -eq 0 ] || fail "sensor: $(exit_meaning "$rc"): $(what_went_wrong "$WORK/err")"
 grep -q "keeping the previous version" "$WORK/err" ||
     fail "the broken feed was not reported: $(cat "$WORK/err")"
 python3 - "$eve" <<'PY' || exit 1

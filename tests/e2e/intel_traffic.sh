@@ -28,7 +28,9 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/ce
     >/dev/null 2>&1
 sha1=$(openssl x509 -in "$WORK/cert.pem" -noout -fingerprint -sha1 | cut -d= -f2 | tr -d : | tr A-F a-f)
 mkdir -p "$WORK/www" && echo "benign page" > "$WORK/www/index.html"
-tcpdump -i lo -U -s 0 -B 16384 -w "$WORK/intel.pcap" \
+# --immediate-mode: without it, packets reach tcpdump in blocks up to 1 s
+# late, and the last ones are lost when it is stopped
+tcpdump -i lo --immediate-mode -U -s 0 -B 16384 -w "$WORK/intel.pcap" \
     "host 127.0.0.1 and (port $TLS_PORT or port $HTTP_PORT or port 53)" \
     >/dev/null 2>"$WORK/tcpdump.log" &
 pids="$pids $!"
@@ -68,7 +70,7 @@ printf '%s\tIntel::JA3\te2e\tbot client\t-\n' "$ja3" >> "$WORK/feed.intel"
 printf 'unrelated.example\tIntel::DOMAIN\te2e\tnot in this traffic\t-\n' >> "$WORK/feed.intel"
 
 "$NJ" -q -r "$WORK/intel.pcap" --intel "zeek,name=e2e-feed:$WORK/feed.intel" \
-    -o "$WORK/eve.json" || fail "nightjar exited $?"
+    -o "$WORK/eve.json" || fail "nightjar: $(exit_meaning $?)"
 python3 - "$WORK/eve.json" "$sha1" "$ja3" <<'PY' || exit 1
 import json, sys
 eve, sha1, ja3 = sys.argv[1:]

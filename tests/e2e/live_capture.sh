@@ -28,7 +28,7 @@ for sig in INT TERM; do
     kill -"$sig" "$nj"
     wait "$nj"; rc=$?
     kill "$cl" 2>/dev/null; wait "$cl" 2>/dev/null
-    [ "$rc" -eq 0 ] || { kill $srv; fail "SIG$sig: exit $rc: $(cat "$WORK/err-$sig")"; }
+    [ "$rc" -eq 0 ] || { kill $srv; fail "SIG$sig: $(exit_meaning "$rc"): $(what_went_wrong "$WORK/err-$sig")"; }
     flows=$(grep -c '"event_type":"flow"' "$eve")
     [ "$flows" -ge 2 ] || { kill $srv; fail "SIG$sig: expected >= 2 flows, got $flows"; }
     grep -q '"reason":"shutdown"' "$eve" || { kill $srv; fail "SIG$sig: open flow not flushed"; }

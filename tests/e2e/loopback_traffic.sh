@@ -14,7 +14,7 @@ TLS_PORT=28443 HTTP_PORT=28080 DNS_PORT=28053 \
     sh "$root/tests/e2e/lib/make-traffic.sh" "$pcap" || fail "could not make traffic"
 eve=$WORK/eve.json
 "$NJ" -r "$pcap" -o "$eve" --set eve-log.stats-interval=0 2>"$WORK/err" ||
-    fail "nightjar failed: $(cat "$WORK/err")"
+    fail "nightjar failed: $(exit_meaning $?): $(what_went_wrong "$WORK/err")"
 
 grep '"event_type":"flow"' "$eve" > "$WORK/flows.json"
 tls=$(grep -c '"dest_port":28443' "$WORK/flows.json")

@@ -24,7 +24,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
-tcpdump -i lo -U -s 0 -w tls.pcap "host 127.0.0.1 and portrange 29440-29449" \
+# --immediate-mode: without it, packets reach tcpdump in blocks up to 1 s
+# late, and the last ones are lost when it is stopped
+tcpdump -i lo --immediate-mode -U -s 0 -w tls.pcap "host 127.0.0.1 and portrange 29440-29449" \
     >/dev/null 2>td.log &
 pids="$pids $!"
 openssl s_server -accept 127.0.0.1:29443 -cert srv.pem -key srv.key -www -quiet \
@@ -49,7 +51,7 @@ printf 'EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@nightjar.tes
     timeout 10 openssl s_client -quiet -starttls smtp -connect 127.0.0.1:29445 \
         -servername mail.nightjar.test >/dev/null 2>&1 || true
 sleep 1
-"$NJ" -q -r tls.pcap -o eve.json || fail "nightjar failed"
+"$NJ" -q -r tls.pcap -o eve.json || fail "nightjar failed: $(exit_meaning $?)"
 grep '"event_type":"tls"' eve.json > tls.json
 n=$(grep -c . tls.json)
 assert_eq "$n" 7 "tls events (one per handshake)"

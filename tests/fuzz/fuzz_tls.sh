@@ -5,6 +5,7 @@
 # leak fails the test and leaves the input in build-fuzz/.
 set -u
 root=${NIGHTJAR_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$root/tests/sanitizers.sh"
 command -v clang >/dev/null || { echo "skipped: clang is not installed"; exit 77; }
 cd "$root" || exit 1
 make -C fuzz >/dev/null 2>build-fuzz-tls.log || { cat build-fuzz-tls.log; exit 1; }

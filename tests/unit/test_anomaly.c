@@ -448,7 +448,7 @@ static void test_profiles_pairs_and_eviction(void)
 static void test_state_file_round_trip_and_damage(void)
 {
     char dir[] = "/tmp/nj-state-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    REQUIRE(mkdtemp(dir) != NULL);
     struct hosts *h = hosts_new(64, 256);
     hosts_set_epoch(h, 12345);
     struct ip_addr a = v4(10, 1, 2, 3), s = v4(1, 1, 1, 1);

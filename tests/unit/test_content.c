@@ -47,9 +47,7 @@ static void test_match_with_meta_tags_and_offsets(void)
     snprintf(path, sizeof(path), "%s/one.yar", dir);
     write_file(path, rules);
     struct content_engine *e = engine(path, "");
-    CHECK(e != NULL);
-    if (!e)
-        return;
+    REQUIRE(e != NULL);
     const char data[] = "some bytes then NIGHTJAR-MARKER and more";
     content_inspect(e, (const uint8_t *)data, sizeof(data) - 1, NULL, false, &r);
     CHECK(r.scanned);
@@ -107,9 +105,7 @@ static void test_filestore_never_overwrites(void)
     char store[128], path[256];
     snprintf(store, sizeof(store), "%s/store", dir);
     struct content_engine *e = engine("", store);
-    CHECK(e != NULL);
-    if (!e)
-        return;
+    REQUIRE(e != NULL);
     const uint8_t pdf[] = "%PDF-1.4\n1 0 obj\n<<>>\nendobj\n";
     content_inspect(e, pdf, sizeof(pdf) - 1, NULL, true, &r);
     CHECK(r.stored);
@@ -133,8 +129,7 @@ static void test_inspect_a_file_on_disk(void)
     char path[128];
     snprintf(path, sizeof(path), "%s/one.yar", dir);
     struct content_engine *e = engine(path, "");
-    if (!e)
-        return;
+    REQUIRE(e != NULL);
     char sample[160];
     snprintf(sample, sizeof(sample), "%s/sample.txt", dir);
     FILE *fp = fopen(sample, "w");
@@ -181,8 +176,7 @@ static void test_hash_choice(void)
 static void test_file_longer_than_kept(void)
 {
     struct content_engine *e = engine("", "");
-    if (!e)
-        return;
+    REQUIRE(e != NULL);
     struct nj_file f;
     static struct file_buffers bufs;
     memset(&f, 0, sizeof(f));
@@ -215,7 +209,7 @@ static void test_file_longer_than_kept(void)
 static void setup(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/nj-content-XXXXXX");
-    CHECK(mkdtemp(dir) != NULL);
+    REQUIRE(mkdtemp(dir) != NULL);
 }
 
 static void teardown(void)
@@ -225,7 +219,7 @@ static void teardown(void)
     CHECK(system(cmd) == 0);
 }
 
-TEST_LIST(setup, test_match_with_meta_tags_and_offsets,
-          test_directory_of_rules_and_errors, test_filestore_never_overwrites,
-          test_inspect_a_file_on_disk, test_hash_choice,
-          test_file_longer_than_kept, teardown)
+TEST_LIST_FIXTURE(setup, teardown, test_match_with_meta_tags_and_offsets,
+                  test_directory_of_rules_and_errors,
+                  test_filestore_never_overwrites, test_inspect_a_file_on_disk,
+                  test_hash_choice, test_file_longer_than_kept)

@@ -14,9 +14,10 @@ static struct intel_detect *d;
 static void setup(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/nj-detect-XXXXXX");
-    CHECK(mkdtemp(dir) != NULL);
+    REQUIRE(mkdtemp(dir) != NULL);
     snprintf(feed, sizeof(feed), "%s/feed.txt", dir);
     FILE *fp = fopen(feed, "w");
+    REQUIRE(fp != NULL);
     fputs("evil.example\nhttp://evil.example/x.php\nattacker@mail.example\n"
           "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
           "198.51.100.0/24\n", fp);
@@ -24,10 +25,12 @@ static void setup(void)
     char err[256];
     const char *specs[1] = { feed };
     feeds = intel_feeds_new(specs, 1, "", err, sizeof(err));
-    CHECK(feeds != NULL);
+    REQUIRE(feeds != NULL);
     snprintf(evef, sizeof(evef), "%s/eve.json", dir);
     eve = eve_open(evef);
+    REQUIRE(eve != NULL);
     d = intel_detect_new(feeds, eve, 0);
+    CHECK(d != NULL);
 }
 
 static int alerts_with(const char *needle)
@@ -133,6 +136,6 @@ static void teardown(void)
     rmdir(dir);
 }
 
-TEST_LIST(setup, test_flow_addresses, test_http_host_and_url,
-          test_smtp_addresses_and_urls, test_file_hash, test_no_feeds_no_work,
-          teardown)
+TEST_LIST_FIXTURE(setup, teardown, test_flow_addresses, test_http_host_and_url,
+                  test_smtp_addresses_and_urls, test_file_hash,
+                  test_no_feeds_no_work)

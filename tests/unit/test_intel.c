@@ -40,9 +40,7 @@ static void test_plain_list(void)
 {
     struct feed_result r;
     struct intel_set *s = load(DATA "plain.txt", &r);
-    CHECK(s != NULL);
-    if (!s)
-        return;
+    REQUIRE(s != NULL);
     CHECK_STR(r.format, "list");
     CHECK(ip(s, "203.0.113.7") != NULL);
     CHECK(ip(s, "198.51.100.77") != NULL);
@@ -66,9 +64,7 @@ static void test_csv_with_mapping(void)
     struct feed_result r;
     struct intel_set *s = load("csv,column=1,type-column=2,delimiter=;,header=yes,"
                                "name=local:" DATA "custom.csv", &r);
-    CHECK(s != NULL);
-    if (!s)
-        return;
+    REQUIRE(s != NULL);
     bool exact;
     const struct ioc *x = intel_match_domain(s, "c2.example.net", &exact);
     CHECK(x != NULL && exact);
@@ -85,9 +81,7 @@ static void test_zeek_intel(void)
 {
     struct feed_result r;
     struct intel_set *s = load(DATA "zeek.intel", &r);
-    CHECK(s != NULL);
-    if (!s)
-        return;
+    REQUIRE(s != NULL);
     CHECK_STR(r.format, "zeek");
     CHECK_EQ(r.added, 8);
     CHECK_EQ(r.unsupported, 1);
@@ -164,9 +158,7 @@ static void test_stix_bundle(void)
 {
     struct feed_result r;
     struct intel_set *s = load(DATA "bundle.stix.json", &r);
-    CHECK(s != NULL);
-    if (!s)
-        return;
+    REQUIRE(s != NULL);
     CHECK_STR(r.format, "stix");
     CHECK_EQ(r.added, 7);
     CHECK_EQ(r.unsupported, 2);
@@ -191,9 +183,7 @@ static void test_misp_event(void)
 {
     struct feed_result r;
     struct intel_set *s = load(DATA "event.misp.json", &r);
-    CHECK(s != NULL);
-    if (!s)
-        return;
+    REQUIRE(s != NULL);
     CHECK_STR(r.format, "misp");
     CHECK_EQ(r.added, 12);
     CHECK_EQ(r.unsupported, 2); /* the comment (not to_ids) and the mutex */
@@ -260,16 +250,14 @@ static void write_text(const char *path, const char *text)
 static void test_reload_keeps_serving_and_survives_a_bad_feed(void)
 {
     char dir[] = "/tmp/nj-intel-XXXXXX", path[128], spec[160], err[256];
-    CHECK(mkdtemp(dir) != NULL);
+    REQUIRE(mkdtemp(dir) != NULL);
     snprintf(path, sizeof(path), "%s/feed.json", dir);
     write_text(path, "{\"type\":\"bundle\",\"objects\":[{\"type\":\"indicator\","
                "\"pattern\":\"[domain-name:value = 'old.example']\",\"pattern_type\":\"stix\"}]}");
     snprintf(spec, sizeof(spec), "%s", path);
     const char *specs[1] = { spec };
     struct intel_feeds *f = intel_feeds_new(specs, 1, "", err, sizeof(err));
-    CHECK(f != NULL);
-    if (!f)
-        return;
+    REQUIRE(f != NULL);
     bool exact;
     CHECK(intel_match_domain(intel_feeds_set(f, 0), "old.example", &exact) != NULL);
     write_text(path, "{\"type\":\"bundle\",\"objects\":[{\"type\":\"indicator\","

@@ -3,9 +3,19 @@
  *
  * A test file defines its test functions and then:
  *     TEST_LIST(test_a, test_b, ...)
+ * or, when the cases share a setup and a teardown:
+ *     TEST_LIST_FIXTURE(setup, teardown, test_a, test_b, ...)
  * Each test reads like a statement of the behaviour it pins down. A CHECK
  * that fails prints the file, line and expression, marks the test failed and
- * goes on, so one run shows every broken expectation.
+ * goes on, so one run shows every broken expectation. A REQUIRE that fails
+ * does the same and then leaves the test: use it for what the rest of the
+ * test needs (an engine, a file, a parsed model) -- never a bare "if (!x)
+ * return;", which would make a broken setup look like a pass.
+ *
+ * Setup and teardown are not cases: they are not counted as passed. A
+ * failed check in setup is one failed test and no case runs (there is
+ * nothing to test them against); a failed check in teardown is one failed
+ * test too. Naming a function setup or teardown in TEST_LIST is refused.
  */
 #ifndef NIGHTJAR_TESTING_H
 #define NIGHTJAR_TESTING_H
@@ -47,6 +57,17 @@ static int t_failed_checks;
         }                                                                  \
     } while (0)
 
+/* for what the rest of a test needs: fails the test and returns from it */
+#define REQUIRE(cond)                                                      \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            fprintf(stderr, "  %s:%d: REQUIRE(%s) failed, test stopped\n", \
+                    __FILE__, __LINE__, #cond);                            \
+            t_failed_checks++;                                             \
+            return;                                                        \
+        }                                                                  \
+    } while (0)
+
 typedef void (*test_fn)(void);
 
 struct test_case {
@@ -55,9 +76,26 @@ struct test_case {
 };
 
 static inline int run_tests(const char *file, const struct test_case *t,
-                            int n)
+                            int n, test_fn setup, test_fn teardown)
 {
     int passed = 0, failed = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(t[i].name, "setup") == 0 ||
+            strcmp(t[i].name, "teardown") == 0) {
+            printf("FAIL %s is not a test case: use TEST_LIST_FIXTURE\n",
+                   t[i].name);
+            printf("%s: 0 passed, 1 failed\n", file);
+            return 1;
+        }
+    }
+    if (setup) {
+        setup();
+        if (t_failed_checks) {
+            printf("FAIL setup (%d cases not run)\n", n);
+            failed++;
+            n = 0;
+        }
+    }
     for (int i = 0; i < n; i++) {
         int before = t_failed_checks;
         t[i].fn();
@@ -69,18 +107,30 @@ static inline int run_tests(const char *file, const struct test_case *t,
             printf("FAIL %s\n", t[i].name);
         }
     }
+    if (teardown) {
+        int before = t_failed_checks;
+        teardown();
+        if (t_failed_checks != before) {
+            printf("FAIL teardown\n");
+            failed++;
+        }
+    }
     printf("%s: %d passed, %d failed\n", file, passed, failed);
     return failed ? 1 : 0;
 }
 
 #define TEST_ENTRY(fn) { #fn, fn },
-#define TEST_LIST(...)                                                     \
+#define TEST_MAIN(setup_fn, teardown_fn, ...)                              \
     int main(void)                                                         \
     {                                                                      \
         static const struct test_case cases[] = { TEST_FOR_EACH(__VA_ARGS__) }; \
         return run_tests(__FILE__, cases,                                  \
-                         (int)(sizeof(cases) / sizeof(cases[0])));         \
+                         (int)(sizeof(cases) / sizeof(cases[0])),          \
+                         setup_fn, teardown_fn);                           \
     }
+#define TEST_LIST(...) TEST_MAIN(NULL, NULL, __VA_ARGS__)
+#define TEST_LIST_FIXTURE(setup_fn, teardown_fn, ...)                      \
+    TEST_MAIN(setup_fn, teardown_fn, __VA_ARGS__)
 
 /* up to 30 tests per file */
 #define TFE_1(a) TEST_ENTRY(a)

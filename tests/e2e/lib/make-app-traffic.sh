@@ -32,7 +32,9 @@ done > "$files/clean.txt"
 head -c "${REPORT_BYTES:-120000}" /dev/urandom > "$files/report.bin"
 echo "an uploaded form body, nothing to see" > "$files/upload.txt"
 
-tcpdump -i lo -U -s 0 -B 65536 -w "$out" \
+# --immediate-mode: without it, packets reach tcpdump in blocks up to 1 s
+# late, and the last ones are lost when it is stopped
+tcpdump -i lo --immediate-mode -U -s 0 -B 65536 -w "$out" \
     "host 127.0.0.1 and (port $HTTP_PORT or port $SMTP_PORT or port $DNS_PORT)" \
     >/dev/null 2>"$work/tcpdump.log" &
 pids="$pids $!"

@@ -19,7 +19,9 @@ for kb in 2 5 9 14 22 31 47 64 90 120 160 200; do
     i=$((i + 1))
     head -c $((kb * 1024)) /dev/urandom > "$work/www/page$i.bin"
 done
-tcpdump -i lo -U -s 0 -B 16384 -w "$work/all.pcap" "host 127.0.0.1 and portrange 14431-14438" \
+# --immediate-mode: without it, packets reach tcpdump in blocks up to 1 s
+# late, and the last ones are lost when it is stopped
+tcpdump -i lo --immediate-mode -U -s 0 -B 16384 -w "$work/all.pcap" "host 127.0.0.1 and portrange 14431-14438" \
     >/dev/null 2>"$work/tcpdump.log" &
 pids="$pids $!"
 for port in 14431 14432 14433 14434 14435 14436 14437 14438; do

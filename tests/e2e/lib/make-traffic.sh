@@ -20,7 +20,9 @@ mkdir -p "$work/www"
 head -c 50000 /dev/urandom > "$work/www/blob.bin"
 echo "hello from nightjar's test server" > "$work/www/index.html"
 
-tcpdump -i lo -U -s 0 -w "$out" \
+# --immediate-mode: without it, packets reach tcpdump in blocks up to 1 s
+# late, and the last ones are lost when it is stopped
+tcpdump -i lo --immediate-mode -U -s 0 -w "$out" \
     "host 127.0.0.1 and (port $TLS_PORT or port $HTTP_PORT or port $DNS_PORT)" \
     >/dev/null 2>"$work/tcpdump.log" &
 pids="$pids $!"
