@@ -448,10 +448,10 @@ static void teardown(void)
     free(fl);
 }
 
-TEST_LIST(setup, test_a_pe_named_like_an_image_is_strong,
+TEST_LIST_FIXTURE(setup, teardown, test_a_pe_named_like_an_image_is_strong,
           test_a_content_type_that_says_not_code_is_strong,
           test_signed_pe_by_a_browser_is_an_anomaly, test_unsigned_pe_by_a_tool_is_an_alert,
           test_unsigned_code_from_an_address_is_strong, test_elf_is_not_judged_unsigned,
           test_encrypted_bytes_labelled_executable, test_scripts_to_a_browser_are_no_delivery,
           test_macro_documents_and_archives_holding_code, test_mail_attachments_alert,
-          test_uploads_are_not_deliveries, teardown)
+          test_uploads_are_not_deliveries)

@@ -209,5 +209,5 @@ static void teardown(void)
     free(fl);
 }
 
-TEST_LIST(setup, test_loot_labelled_with_the_machine_in_the_clear, test_what_a_machine_name_is,
-          test_mail_to_its_own_sender, test_no_login_no_message_not_outbound, teardown)
+TEST_LIST_FIXTURE(setup, teardown, test_loot_labelled_with_the_machine_in_the_clear, test_what_a_machine_name_is,
+          test_mail_to_its_own_sender, test_no_login_no_message_not_outbound)

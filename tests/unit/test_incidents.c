@@ -336,7 +336,7 @@ static void teardown(void)
     rmdir(dir);
 }
 
-TEST_LIST(setup, test_a_strong_finding_alone_makes_the_host_compromised,
+TEST_LIST_FIXTURE(setup, teardown, test_a_strong_finding_alone_makes_the_host_compromised,
           test_a_strong_anomaly_is_not_strong, test_two_alert_kinds_from_a_score_of_60,
           test_anomalies_alone_never_open_an_incident,
-          test_an_outlier_counts_10_until_its_kind_alerts, teardown)
+          test_an_outlier_counts_10_until_its_kind_alerts)
