@@ -1,5 +1,5 @@
 #!/bin/sh
-# make-infection-traffic.sh OUT.pcap [BEACONS] -- what an infection looks
+# make-infection-traffic.sh OUT.pcap [BEACONS [MILD]] -- what an infection looks
 # like on the wire, made with real tools inside a network namespace this
 # script creates (loopback only: nothing leaves the machine), captured by
 # tcpdump. samples/demo-detection.pcap was made with it.
@@ -17,10 +17,15 @@
 #   3. ordinary traffic around it: a second workstation 10.0.0.31 fetches a
 #      page and a PNG that is a PNG from 198.51.100.20 by name (Host header),
 #      with a browser's User-Agent and Accept-Language.
+# MILD=mild makes the same traffic just under every line instead: the
+# "invoice.png" is a PNG, and the TLS server on port 8443 (a service port)
+# presents a self-signed certificate for a host name (beacons.example.net,
+# not OpenSSL's default subject) -- a client that checks in twice.
 # Needs root (network namespace, tcpdump), curl, openssl, python3.
 set -eu
 out=$1
 beacons=${2:-10}
+mild=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/background.sh"
 ns=nj-infect-$$
@@ -34,14 +39,24 @@ done
 in_ns() { ip netns exec "$ns" "$@"; }
 
 mkdir -p "$work/www"
-python3 "$here/tiny_pe.py" "$work/www/invoice.png"
+if [ "$mild" = mild ]; then
+    python3 -c 'import base64,sys; open(sys.argv[1],"wb").write(base64.b64decode(
+"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="))' \
+        "$work/www/invoice.png"
+    subject="/CN=beacons.example.net"
+    port=8443
+else
+    python3 "$here/tiny_pe.py" "$work/www/invoice.png"
+    subject="/C=AU/ST=Some-State/O=Internet Widgits Pty Ltd"
+    port=7443
+fi
 printf '<html><body>quarterly figures</body></html>\n' > "$work/www/index.html"
 # a real PNG (1x1), so the ordinary fetch is an image that is an image
 python3 -c 'import base64,sys; open(sys.argv[1],"wb").write(base64.b64decode(
 "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="))' \
     "$work/www/logo.png"
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -keyout "$work/key.pem" \
-    -out "$work/cert.pem" -subj "/C=AU/ST=Some-State/O=Internet Widgits Pty Ltd" \
+    -out "$work/cert.pem" -subj "$subject" \
     >/dev/null 2>&1
 
 in_ns tcpdump -i lo -U -s 0 -B 32768 -w "$out" 'tcp' >/dev/null 2>"$work/tcpdump.log" &
@@ -53,7 +68,7 @@ in_ns python3 -m http.server --bind 198.51.100.20 80 --directory "$work/www" \
     >/dev/null 2>&1 &
 pids="$pids $!"
 # -rev: the server answers each line reversed, like a controller answering
-in_ns openssl s_server -quiet -rev -accept 198.51.100.9:7443 -cert "$work/cert.pem" \
+in_ns openssl s_server -quiet -rev -accept "198.51.100.9:$port" -cert "$work/cert.pem" \
     -key "$work/key.pem" >/dev/null 2>&1 &
 pids="$pids $!"
 for _ in $(seq 1 50); do
@@ -69,6 +84,6 @@ in_ns curl -s -o /dev/null -o /dev/null --interface 10.0.0.31 -A "$browser" \
     http://198.51.100.20/index.html http://198.51.100.20/logo.png
 in_ns curl -s -o /dev/null --interface 10.0.0.23 -A "$browser" \
     -H "Accept-Language: en-GB,en;q=0.9" http://198.51.100.7/invoice.png
-in_ns python3 "$here/tls_beacon.py" 10.0.0.23 198.51.100.9 7443 "$beacons"
+in_ns python3 "$here/tls_beacon.py" 10.0.0.23 198.51.100.9 "$port" "$beacons"
 sleep 1
 stop_background
