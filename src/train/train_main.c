@@ -550,10 +550,11 @@ static bool write_text(const char *path, const char *text)
 }
 
 /* Every scored flow: its k-fold, leave-one-family-out (lofo, or NULL) and
- * held-out test scores, one line each, the set saying which. */
+ * held-out test scores, one line each, the set saying which; with
+ * evaluation, test holds --evaluate's scores of every source. */
 static void write_scores(const char *report, const struct dataset *ds,
                          const double *cv, const double *lofo,
-                         const double *test)
+                         const double *test, bool evaluation)
 {
     char path[2048];
     snprintf(path, sizeof(path), "%s/scores.csv", report);
@@ -564,12 +565,12 @@ static void write_scores(const char *report, const struct dataset *ds,
     const struct { const double *s; const char *set; bool test; } sets[] = {
         { cv, "cross-validation", false },
         { lofo, "leave-one-family-out", false },
-        { test, "test", true },
+        { test, evaluation ? "evaluation" : "test", true },
     };
     for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++)
         for (size_t i = 0; sets[k].s && i < ds->n; i++) {
             const struct row *r = &ds->rows[i];
-            if (ds->sources[r->source].test == sets[k].test &&
+            if ((evaluation || ds->sources[r->source].test == sets[k].test) &&
                 isfinite(sets[k].s[i]))
                 fprintf(fp, "%s,%s,%s,%.6f\n", ds->sources[r->source].name,
                         sets[k].set, r->label ? "malicious" : "benign",
@@ -979,7 +980,7 @@ static bool write_report(const struct run *r)
     bool ok = text && write_text(path, text);
     free(text);
     write_scores(r->o->report, &r->ds, r->cv, r->family ? r->lofo : NULL,
-                 r->test);
+                 r->test, r->o->evaluate != NULL);
     return ok;
 }
 
