@@ -755,8 +755,12 @@ static json_t *per_family(const struct run *r, double threshold,
                             flows[1] ? json_real(top) : json_null());
         json_object_set_new(j, "other_flows", json_integer((json_int_t)flows[0]));
         json_object_set_new(j, "other_flows_alerted", json_integer((json_int_t)over[0]));
-        if (stems)
-            json_object_set_new(j, "model_file", json_string(stems[f]));
+        if (stems) {
+            char path[2048];
+            snprintf(path, sizeof(path), "%s/%s.json", r->o->lofo_models,
+                     stems[f]);
+            json_object_set_new(j, "model_file", json_string(path));
+        }
         json_array_append_new(a, j);
         if (quiet)
             continue;
@@ -765,7 +769,7 @@ static json_t *per_family(const struct run *r, double threshold,
                    (unsigned long long)captures, (unsigned long long)flows[1],
                    (unsigned long long)over[1], over[1] ? "yes" : "no", top);
         else
-            printf("    %-32s %8llu %9s %7s %6s %9s  (no flow labelled C2)\n",
+            printf("    %-32s %8llu %9s %7s %6s %9s  (no C2 flow to score)\n",
                    r->family[f], (unsigned long long)captures, "0", "-", "-", "-");
     }
     return a;
@@ -802,8 +806,6 @@ static bool write_lofo_models(const struct run *r, double threshold,
         ok = text && write_text(path, text);
         free(text);
     }
-    if (ok && !r->o->quiet)
-        printf("leave-one-family-out models: %d in %s/\n", r->n_families, dir);
     return ok;
 }
 
@@ -869,6 +871,9 @@ static void report_lofo(struct run *r, double threshold, char **boosters,
     }
     json_object_set_new(lofo, "per_family",
                         per_family(r, threshold, *ok ? stems : NULL));
+    if (stems && *ok && !o->quiet)
+        printf("leave-one-family-out models: %d in %s/\n", r->n_families,
+               o->lofo_models);
     free(stems);
 }
 
