@@ -58,6 +58,7 @@ static void usage(FILE *out)
     fprintf(out,
 "Usage: nightjar-train [options] SOURCE[:LABEL]... -o MODEL\n"
 "       nightjar-train --evaluate MODEL [options] SOURCE[:LABEL]...\n"
+"       nightjar-train --lofo [--lofo-models DIR] --labels CSV --dir DIR [options]\n"
 "       nightjar-train --list-features\n"
 "\n"
 "Trains the encrypted-traffic model the sensor loads with --model, from\n"
