@@ -109,6 +109,8 @@ static bool label_entry(struct source_label *e, char **f, int nf, const int *col
 {
     memset(e, 0, sizeof(*e));
     text_copy(e->file, sizeof(e->file), f[col[0]], strlen(f[col[0]]));
+    if (col[4] >= 0 && col[4] < nf)
+        text_copy(e->family, sizeof(e->family), f[col[4]], strlen(f[col[4]]));
     const char *lab = f[col[1]];
     if (strcmp(lab, "malicious") == 0)
         e->label = LABEL_MALICIOUS;
@@ -141,9 +143,10 @@ bool labels_load(struct labels *l, const char *path, char *err, size_t errlen)
     char line[8192], hdrline[8192];
     char *hdr[32], *f[32];
     int nh = fgets(hdrline, sizeof(hdrline), fp) ? csv_split(hdrline, hdr, 32) : 0;
-    int col[4] = { column(hdr, nh, "file"), column(hdr, nh, "label"),
+    int col[5] = { column(hdr, nh, "file"), column(hdr, nh, "label"),
                    column(hdr, nh, "victim_hosts"),
-                   column(hdr, nh, "malicious_servers") };
+                   column(hdr, nh, "malicious_servers"),
+                   column(hdr, nh, "family") };
     bool ok = col[0] >= 0 && col[1] >= 0;
     if (!ok)
         snprintf(err, errlen, "%s: the header must name the columns file and "
@@ -356,8 +359,14 @@ bool dataset_add(struct dataset *d, const char *path, enum label label,
     struct collect c = { .d = d, .source = (uint32_t)(s - d->sources),
                          .label = label,
                          .unlisted_benign = o->unlisted_benign };
+    const struct source_label *entry = labels_find(csv, s->name);
+    if (entry)
+        text_copy(s->family, sizeof(s->family), entry->family,
+                  strlen(entry->family));
+    s->label = (int8_t)(label != LABEL_UNKNOWN ? label
+                        : entry ? entry->label : LABEL_UNKNOWN);
     if (label == LABEL_UNKNOWN) {
-        c.rule = labels_find(csv, s->name);
+        c.rule = entry;
         if (!c.rule) {
             snprintf(err, errlen, "%s: no label: give it as %s:benign or "
                      "%s:malicious, or list %s in the labels CSV", path, path,

@@ -33,6 +33,7 @@ struct label_host {
 
 struct source_label {
     char file[DATASET_NAME_MAX];  /* base name, as the CSV gives it */
+    char family[DATASET_NAME_MAX]; /* the family column's text, or "" */
     enum label label;             /* capture-level label */
     int n_victims, n_servers;
     struct label_host victims[LABEL_HOSTS_MAX], servers[LABEL_HOSTS_MAX];
@@ -45,7 +46,9 @@ struct labels {
 
 /* Reads a labels CSV with a header naming at least file and label
  * (benign/malicious), and optionally victim_hosts and malicious_servers
- * (';'-separated addresses). false with a message on error. */
+ * (';'-separated addresses) and family (free text; see folds.h for how it
+ * groups captures). Other columns are ignored. false with a message on
+ * error. */
 bool labels_load(struct labels *l, const char *path, char *err, size_t errlen);
 void labels_free(struct labels *l);
 const struct source_label *labels_find(const struct labels *l, const char *file);
@@ -59,6 +62,8 @@ struct row {
 struct source_info {
     char path[1024];
     char name[DATASET_NAME_MAX];
+    char family[DATASET_NAME_MAX]; /* from the labels CSV, or "" */
+    int8_t label;         /* capture-level: given, or the CSV's */
     bool test;            /* held out: only evaluated */
     uint64_t rows[2];     /* benign, malicious */
     uint64_t skipped;     /* flows the labels do not vouch for */

@@ -8,7 +8,9 @@
  * Those out-of-fold scores give the cross-validated metrics and choose the
  * alert threshold; the shipped model is then trained on every training
  * source. Sources given with --test are never trained on: the final model
- * is evaluated on them. --evaluate scores sources with an existing model.
+ * is evaluated on them. --lofo scores every malicious family's captures
+ * with a model trained without that family (folds.h), and --lofo-models
+ * writes those models. --evaluate scores sources with an existing model.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,9 +26,11 @@
 #include "eta/eta_model.h"
 #include "train/booster.h"
 #include "train/dataset.h"
+#include "train/folds.h"
 #include "train/metrics.h"
 #include "train/model_file.h"
 #include "train/roc_png.h"
+#include "util/text.h"
 #include "version.h"
 
 struct input {
@@ -39,7 +43,9 @@ struct opts {
     struct input in[4096];
     int n_in;
     const char *labels_csv, *dir, *output, *report, *evaluate, *version;
+    const char *lofo_models;
     int folds;
+    bool lofo;
     double target_fpr, threshold;
     uint32_t min_packets;
     bool unlisted_benign, quiet;
@@ -52,6 +58,7 @@ static void usage(FILE *out)
     fprintf(out,
 "Usage: nightjar-train [options] SOURCE[:LABEL]... -o MODEL\n"
 "       nightjar-train --evaluate MODEL [options] SOURCE[:LABEL]...\n"
+"       nightjar-train --lofo [--lofo-models DIR] --labels CSV --dir DIR [options]\n"
 "       nightjar-train --list-features\n"
 "\n"
 "Trains the encrypted-traffic model the sensor loads with --model, from\n"
@@ -79,6 +86,18 @@ static void usage(FILE *out)
 "      --model-version S  its version name (default: eta-<sha256 prefix>)\n"
 "  -k, --folds K          cross-validation folds by source (default 5;\n"
 "                         0: none)\n"
+"      --lofo             also leave-one-family-out: each malicious family\n"
+"                         (the labels CSV's family column, parentheticals\n"
+"                         dropped, case-folded) is one fold, scored by a\n"
+"                         model trained without any capture of it; benign\n"
+"                         captures are spread over the folds by a hash of\n"
+"                         their name. Reports the same figures as k-fold and\n"
+"                         a per-family table; with --folds 0 its scores\n"
+"                         choose the threshold. No -o needed\n"
+"      --lofo-models DIR  (implies --lofo) write each fold's model as\n"
+"                         DIR/FAMILY.json (blanks and other characters as\n"
+"                         '-'), for running the sensor on that family's\n"
+"                         captures with a model that never saw it\n"
 "      --rounds N         boosting rounds (default 200)\n"
 "      --max-depth N      tree depth (default 4)\n"
 "      --learning-rate X  (default 0.1)\n"
@@ -91,7 +110,8 @@ static void usage(FILE *out)
 "      --threshold X      a fixed threshold instead\n"
 "\n"
 "Output:\n"
-"  -r, --report DIR       metrics.json, roc-cv.png, roc-test.png, scores.csv\n"
+"  -r, --report DIR       metrics.json, roc-cv.png, roc-lofo.png,\n"
+"                         roc-test.png, scores.csv\n"
 "  -q, --quiet            no summary on stdout\n"
 "      --list-features    the feature names and definitions, and exit\n"
 "  -h, --help\n");
@@ -126,7 +146,7 @@ static void list_features(void)
 }
 
 enum { O_BALANCE = 250, O_UNLISTED = 256, O_MINPK, O_VERSION, O_ROUNDS, O_DEPTH, O_LR, O_MCW,
-       O_FPR, O_THRESH, O_LIST, O_EVAL };
+       O_FPR, O_THRESH, O_LIST, O_EVAL, O_LOFO, O_LOFO_MODELS };
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -153,6 +173,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         { "threshold", required_argument, NULL, O_THRESH },
         { "list-features", no_argument, NULL, O_LIST },
         { "evaluate", required_argument, NULL, O_EVAL },
+        { "lofo", no_argument, NULL, O_LOFO },
+        { "lofo-models", required_argument, NULL, O_LOFO_MODELS },
         { NULL, 0, NULL, 0 },
     };
     char err[512];
@@ -194,6 +216,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case O_THRESH: o->threshold = atof(optarg); break;
         case O_LIST: list_features(); exit(0);
         case O_EVAL: o->evaluate = optarg; break;
+        case O_LOFO: o->lofo = true; break;
+        case O_LOFO_MODELS: o->lofo = true; o->lofo_models = optarg; break;
         default: usage(stderr); return 2;
         }
     }
@@ -210,8 +234,11 @@ static int check_args(const struct opts *o)
         why = "no sources: give captures or EVE logs, or --labels with --dir";
     else if (o->dir && !o->labels_csv)
         why = "--dir needs --labels (the CSV says which files to read)";
-    else if (!o->evaluate && !o->output)
-        why = "no -o MODEL to write (or --evaluate MODEL to score with one)";
+    else if (!o->evaluate && !o->output && !o->lofo)
+        why = "no -o MODEL to write (or --evaluate MODEL to score with one, "
+              "or --lofo to evaluate only)";
+    else if (o->evaluate && o->lofo)
+        why = "--lofo trains models; it does not go with --evaluate";
     else if (o->bp.rounds < 1 || o->bp.max_depth < 1 || o->bp.max_depth > 16 ||
              !(o->bp.learning_rate > 0 && o->bp.learning_rate <= 1))
         why = "--rounds >= 1, --max-depth 1..16, --learning-rate in (0, 1]";
@@ -252,36 +279,6 @@ static bool load_data(const struct opts *o, struct dataset *ds)
         fprintf(stderr, "nightjar-train: %s\n", err);
     labels_free(&csv);
     return ok;
-}
-
-/* Sources with malicious rows are dealt first, then the rest, in name
- * order, so each fold gets malicious and benign sources when there are
- * enough. fold[s] is -1 for test sources. */
-static int cmp_name(const void *a, const void *b, void *ctx)
-{
-    const struct dataset *ds = ctx;
-    return strcmp(ds->sources[*(const size_t *)a].name,
-                  ds->sources[*(const size_t *)b].name);
-}
-
-static void assign_folds(const struct dataset *ds, int k, int *fold)
-{
-    size_t *order = malloc((ds->n_sources + 1) * sizeof(*order));
-    size_t n = 0;
-    for (size_t s = 0; s < ds->n_sources; s++) {
-        fold[s] = -1;
-        if (!ds->sources[s].test)
-            order[n++] = s;
-    }
-    qsort_r(order, n, sizeof(*order), cmp_name, (void *)ds);
-    int next = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < n; i++) {
-            bool mal = ds->sources[order[i]].rows[1] > 0;
-            if (mal == (pass == 0))
-                fold[order[i]] = k > 1 ? next++ % k : 0;
-        }
-    free(order);
 }
 
 /* ---- training and scoring --------------------------------------------- */
@@ -331,26 +328,35 @@ static size_t select_rows(const struct dataset *ds, const int *fold, int f,
     return n;
 }
 
-/* Out-of-fold scores of every training row; false when a fold could not
- * be trained (it lacks a class). */
+/* Out-of-fold scores of every training row over n_folds folds; false
+ * when a fold could not be trained (it lacks a class). keys (or NULL)
+ * names each fold's family; boosters (or NULL) keeps each fold's XGBoost
+ * model, and then a fold is trained even when it holds out no rows. */
 static bool cross_validate(const struct dataset *ds, const struct opts *o,
-                           const int *fold, double *oof, json_t *per_fold)
+                           const int *fold, int n_folds,
+                           char (*keys)[FAMILY_KEY_MAX], double *oof,
+                           json_t *per_fold, char **boosters)
 {
     size_t *train = malloc((ds->n + 1) * sizeof(size_t));
     size_t *hold = malloc((ds->n + 1) * sizeof(size_t));
     bool ok = train && hold;
-    for (int f = 0; ok && f < o->folds; f++) {
+    for (int f = 0; ok && f < n_folds; f++) {
         size_t nt = select_rows(ds, fold, f, false, train);
         size_t nh = select_rows(ds, fold, f, true, hold);
-        struct eta_model *m = train_model(ds, train, nt, o, NULL);
-        if (!m) {
-            ok = false;
-            break;
+        if (nh || boosters) {
+            struct eta_model *m = train_model(ds, train, nt, o,
+                                              boosters ? &boosters[f] : NULL);
+            if (!m) {
+                ok = false;
+                break;
+            }
+            score_rows(m, ds, hold, nh, oof);
+            eta_model_free(m);
         }
-        score_rows(m, ds, hold, nh, oof);
-        eta_model_free(m);
         json_t *fj = json_object();
         json_object_set_new(fj, "fold", json_integer(f));
+        if (keys)
+            json_object_set_new(fj, "family", json_string(keys[f]));
         json_object_set_new(fj, "train_rows", json_integer((json_int_t)nt));
         json_object_set_new(fj, "held_out_rows", json_integer((json_int_t)nh));
         json_t *src = json_array();
@@ -544,8 +550,12 @@ static bool write_text(const char *path, const char *text)
     return true;
 }
 
+/* Every scored flow: its k-fold, leave-one-family-out (lofo, or NULL) and
+ * held-out test scores, one line each, the set saying which; with
+ * evaluation, test holds --evaluate's scores of every source. */
 static void write_scores(const char *report, const struct dataset *ds,
-                         const double *cv, const double *test)
+                         const double *cv, const double *lofo,
+                         const double *test, bool evaluation)
 {
     char path[2048];
     snprintf(path, sizeof(path), "%s/scores.csv", report);
@@ -553,15 +563,20 @@ static void write_scores(const char *report, const struct dataset *ds,
     if (!fp)
         return;
     fprintf(fp, "source,set,label,score\n");
-    for (size_t i = 0; i < ds->n; i++) {
-        const struct row *r = &ds->rows[i];
-        bool t = ds->sources[r->source].test;
-        double s = t ? test[i] : cv[i];
-        if (isfinite(s))
-            fprintf(fp, "%s,%s,%s,%.6f\n", ds->sources[r->source].name,
-                    t ? "test" : "cross-validation",
-                    r->label ? "malicious" : "benign", s);
-    }
+    const struct { const double *s; const char *set; bool test; } sets[] = {
+        { cv, "cross-validation", false },
+        { lofo, "leave-one-family-out", false },
+        { test, evaluation ? "evaluation" : "test", true },
+    };
+    for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++)
+        for (size_t i = 0; sets[k].s && i < ds->n; i++) {
+            const struct row *r = &ds->rows[i];
+            if ((evaluation || ds->sources[r->source].test == sets[k].test) &&
+                isfinite(sets[k].s[i]))
+                fprintf(fp, "%s,%s,%s,%.6f\n", ds->sources[r->source].name,
+                        sets[k].set, r->label ? "malicious" : "benign",
+                        sets[k].s[i]);
+        }
     fclose(fp);
 }
 
@@ -570,8 +585,11 @@ static void write_scores(const char *report, const struct dataset *ds,
 struct run {
     struct opts *o;
     struct dataset ds;
-    int *fold;
-    double *cv, *test;     /* scores per row (NaN where not scored) */
+    int *fold;             /* k-fold fold of each source */
+    int *lofo_fold;        /* leave-one-family-out fold of each source */
+    char (*family)[FAMILY_KEY_MAX]; /* lofo: each fold's family key */
+    int n_families;
+    double *cv, *lofo, *test; /* scores per row (NaN where not scored) */
     size_t *idx;
     json_t *report;
 };
@@ -610,35 +628,37 @@ static int run_evaluate(struct run *r)
         fprintf(stderr, "nightjar-train: %s\n", err);
         return 1;
     }
+    double threshold = r->o->threshold > 0 ? r->o->threshold
+                                           : eta_model_threshold(m);
     for (size_t i = 0; i < r->ds.n; i++)
         r->idx[i] = i;
     score_rows(m, &r->ds, r->idx, r->ds.n, r->test);
-    json_t *ev = evaluate(&r->ds, r->idx, r->ds.n, r->test,
-                          r->o->threshold > 0 ? r->o->threshold
-                                              : eta_model_threshold(m),
+    json_t *ev = evaluate(&r->ds, r->idx, r->ds.n, r->test, threshold,
                           "evaluation", r->o->report, "roc-test.png",
                           r->o->quiet);
     json_object_set_new(r->report, "model", json_string(eta_model_version(m)));
     json_object_set_new(r->report, "evaluation", ev);
-    json_object_set_new(r->report, "per_source",
-                        per_source_json(&r->ds, r->test,
-                                        r->o->threshold > 0 ? r->o->threshold
-                                                            : eta_model_threshold(m)));
+    json_t *ps = per_source_json(&r->ds, r->test, threshold);
+    json_object_set_new(r->report, "captures",
+                        capture_summary(ps, "evaluation", r->o->quiet));
+    json_object_set_new(r->report, "per_source", ps);
     eta_model_free(m);
     return 0;
 }
 
-static double choose_threshold(struct run *r)
+/* The lowest out-of-fold score (of scores) that keeps the FPR at the
+ * target, at least 0.5; or the fixed threshold. */
+static double choose_threshold(struct run *r, const double *scores)
 {
     if (r->o->threshold > 0)
         return r->o->threshold;
-    size_t n = rows_where(r, false, r->cv, r->idx);
+    size_t n = rows_where(r, false, scores, r->idx);
     if (!n)
         return 0.5;
     double *s = malloc(n * sizeof(double));
     int8_t *l = malloc(n);
     for (size_t i = 0; s && l && i < n; i++) {
-        s[i] = r->cv[r->idx[i]];
+        s[i] = scores[r->idx[i]];
         l[i] = r->ds.rows[r->idx[i]].label;
     }
     double t = s && l ? metrics_threshold_for_fpr(s, l, n, r->o->target_fpr) : 0.5;
@@ -647,7 +667,12 @@ static double choose_threshold(struct run *r)
     return t > 0.5 ? (t < 0.999999 ? t : 0.999999) : 0.5;
 }
 
-static json_t *training_record(const struct run *r, double threshold)
+/* The model file's record of how it was made. held_out >= 0: the model of
+ * that leave-one-family-out fold (fold: every source's fold); -1: the
+ * model of every training source, with the run's cross-validation and
+ * test figures. */
+static json_t *training_record(const struct run *r, double threshold,
+                               const int *fold, int held_out)
 {
     const struct opts *o = r->o;
     json_t *t = json_object();
@@ -668,7 +693,16 @@ static json_t *training_record(const struct run *r, double threshold)
                                       "target, at least 0.5"));
     json_object_set_new(t, "target_fpr", json_real(o->target_fpr));
     json_object_set_new(t, "threshold", json_real(threshold));
-    json_object_set_new(t, "sources", dataset_json(&r->ds, r->fold));
+    if (held_out >= 0) {
+        json_object_set_new(t, "held_out_family", json_string(r->family[held_out]));
+        json_object_set_new(t, "held_out_fold", json_integer(held_out));
+        json_object_set_new(t, "note", json_string(
+            "a leave-one-family-out model: trained on every source whose fold "
+            "is not held_out_fold, to evaluate the held-out family with"));
+    }
+    json_object_set_new(t, "sources", dataset_json(&r->ds, fold));
+    if (held_out >= 0)
+        return t;
     json_t *cv = json_object_get(r->report, "cross_validation");
     if (cv)
         json_object_set(t, "cross_validation", json_object_get(cv, "metrics"));
@@ -678,13 +712,182 @@ static json_t *training_record(const struct run *r, double threshold)
     return t;
 }
 
+/* Per family: its captures, their malicious flows, how many alerted at the
+ * threshold, the highest score -- which families a model that never saw
+ * them catches. */
+static json_t *per_family(const struct run *r, double threshold,
+                          char (*stems)[FAMILY_KEY_MAX])
+{
+    const struct dataset *ds = &r->ds;
+    json_t *a = json_array();
+    bool quiet = r->o->quiet;
+    if (!quiet)
+        printf("  leave-one-family-out by family (threshold %.4f):\n"
+               "    %-32s %8s %9s %7s %6s %9s\n", threshold, "family",
+               "captures", "C2 flows", "alerted", "caught", "max score");
+    for (int f = 0; f < r->n_families; f++) {
+        uint64_t flows[2] = { 0, 0 }, over[2] = { 0, 0 }, captures = 0;
+        double top = -1;
+        json_t *names = json_array();
+        for (size_t s = 0; s < ds->n_sources; s++)
+            if (r->lofo_fold[s] == f && ds->sources[s].label == LABEL_MALICIOUS) {
+                captures++;
+                json_array_append_new(names, json_string(ds->sources[s].name));
+            }
+        for (size_t i = 0; i < ds->n; i++) {
+            const struct row *w = &ds->rows[i];
+            if (r->lofo_fold[w->source] != f || !isfinite(r->lofo[i]) ||
+                ds->sources[w->source].label != LABEL_MALICIOUS)
+                continue;
+            flows[w->label]++;
+            over[w->label] += r->lofo[i] >= threshold;
+            if (w->label == 1 && r->lofo[i] > top)
+                top = r->lofo[i];
+        }
+        json_t *j = json_object();
+        json_object_set_new(j, "family", json_string(r->family[f]));
+        json_object_set_new(j, "fold", json_integer(f));
+        json_object_set_new(j, "captures", names);
+        json_object_set_new(j, "malicious_flows", json_integer((json_int_t)flows[1]));
+        json_object_set_new(j, "malicious_alerted", json_integer((json_int_t)over[1]));
+        json_object_set_new(j, "caught", flows[1] ? json_boolean(over[1] > 0)
+                                                  : json_null());
+        json_object_set_new(j, "max_malicious_score",
+                            flows[1] ? json_real(top) : json_null());
+        json_object_set_new(j, "other_flows", json_integer((json_int_t)flows[0]));
+        json_object_set_new(j, "other_flows_alerted", json_integer((json_int_t)over[0]));
+        if (stems) {
+            char path[2048];
+            snprintf(path, sizeof(path), "%s/%s.json", r->o->lofo_models,
+                     stems[f]);
+            json_object_set_new(j, "model_file", json_string(path));
+        }
+        json_array_append_new(a, j);
+        if (quiet)
+            continue;
+        if (flows[1])
+            printf("    %-32s %8llu %9llu %7llu %6s %9.4f\n", r->family[f],
+                   (unsigned long long)captures, (unsigned long long)flows[1],
+                   (unsigned long long)over[1], over[1] ? "yes" : "no", top);
+        else
+            printf("    %-32s %8llu %9s %7s %6s %9s  (no C2 flow to score)\n",
+                   r->family[f], (unsigned long long)captures, "0", "-", "-", "-");
+    }
+    return a;
+}
+
+/* DIR/<stem>.json for each fold's model; stems[f] gets the file name. */
+static bool write_lofo_models(const struct run *r, double threshold,
+                              char **boosters, char (*stems)[FAMILY_KEY_MAX])
+{
+    const char *dir = r->o->lofo_models;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "nightjar-train: %s: %s\n", dir, strerror(errno));
+        return false;
+    }
+    bool ok = true;
+    for (int f = 0; ok && f < r->n_families; f++) {
+        char stem[FAMILY_KEY_MAX], version[FAMILY_KEY_MAX + 8];
+        family_file_stem(r->family[f], stem, sizeof(stem) - 8);
+        /* two keys with one stem ("a/b", "a b"): the later gets its fold */
+        for (int g = 0; g < f; g++)
+            if (!strcmp(stems[g], stem)) {
+                size_t n = strlen(stem);
+                snprintf(stem + n, sizeof(stem) - n, "-%d", f);
+                break;
+            }
+        text_copy(stems[f], sizeof(stems[f]), stem, strlen(stem));
+        snprintf(version, sizeof(version), "lofo-%s", stem);
+        json_t *rec = training_record(r, threshold, r->lofo_fold, f);
+        char *text = model_file_build(boosters[f], version, threshold,
+                                      r->o->min_packets, rec);
+        json_decref(rec);
+        char path[2048];
+        snprintf(path, sizeof(path), "%s/%s.json", dir, stem);
+        ok = text && write_text(path, text);
+        free(text);
+    }
+    return ok;
+}
+
+/* Leave-one-family-out: folds by family, every fold scored by a model
+ * trained without it; boosters (or NULL) keeps those models. */
+static bool run_lofo(struct run *r, char ***boosters)
+{
+    char err[512];
+    r->n_families = lofo_assign(&r->ds, r->lofo_fold, &r->family, err,
+                                sizeof(err));
+    if (r->n_families < 0) {
+        fprintf(stderr, "nightjar-train: --lofo: %s\n", err);
+        return false;
+    }
+    if (r->o->lofo_models) {
+        *boosters = calloc((size_t)r->n_families, sizeof(char *));
+        if (!*boosters) {
+            fprintf(stderr, "nightjar-train: out of memory\n");
+            return false;
+        }
+    }
+    json_t *per_fold = json_array();
+    if (!cross_validate(&r->ds, r->o, r->lofo_fold, r->n_families, r->family,
+                        r->lofo, per_fold, *boosters)) {
+        json_decref(per_fold);
+        fprintf(stderr, "nightjar-train: leave-one-family-out needs both "
+                "classes in every fold's training part\n");
+        return false;
+    }
+    json_t *lofo = json_object();
+    json_object_set_new(lofo, "families", json_integer(r->n_families));
+    json_object_set_new(lofo, "benign_folds",
+                        json_string("FNV-1a of the file name modulo the "
+                                    "number of families"));
+    json_object_set_new(lofo, "per_fold", per_fold);
+    json_object_set_new(r->report, "leave_one_family_out", lofo);
+    return true;
+}
+
+static void report_lofo(struct run *r, double threshold, char **boosters,
+                        bool *ok)
+{
+    const struct opts *o = r->o;
+    json_t *lofo = json_object_get(r->report, "leave_one_family_out");
+    size_t n = rows_where(r, false, r->lofo, r->idx);
+    json_object_set_new(lofo, "threshold", json_real(threshold));
+    json_object_set_new(lofo, "threshold_from",
+                        json_string(o->threshold > 0 ? "fixed"
+                                    : o->folds >= 2 ? "k-fold cross-validation"
+                                    : "leave-one-family-out scores"));
+    json_object_set_new(lofo, "metrics",
+                        evaluate(&r->ds, r->idx, n, r->lofo, threshold,
+                                 "leave-one-family-out", o->report,
+                                 "roc-lofo.png", o->quiet));
+    json_t *ps = per_source_json(&r->ds, r->lofo, threshold);
+    json_object_set_new(lofo, "captures",
+                        capture_summary(ps, "leave-one-family-out", o->quiet));
+    json_object_set_new(lofo, "per_source", ps);
+    char (*stems)[FAMILY_KEY_MAX] = NULL;
+    if (boosters) {
+        stems = calloc((size_t)r->n_families, sizeof(*stems));
+        *ok = stems && write_lofo_models(r, threshold, boosters, stems);
+    }
+    json_object_set_new(lofo, "per_family",
+                        per_family(r, threshold, *ok ? stems : NULL));
+    if (stems && *ok && !o->quiet)
+        printf("leave-one-family-out models: %d in %s/\n", r->n_families,
+               o->lofo_models);
+    free(stems);
+}
+
 static int run_train(struct run *r)
 {
     struct opts *o = r->o;
-    assign_folds(&r->ds, o->folds, r->fold);
+    char **boosters = NULL;
+    int rc = 1;
+    kfold_assign(&r->ds, o->folds, r->fold);
     if (o->folds >= 2) {
         json_t *per_fold = json_array();
-        if (!cross_validate(&r->ds, o, r->fold, r->cv, per_fold)) {
+        if (!cross_validate(&r->ds, o, r->fold, o->folds, NULL, r->cv,
+                            per_fold, NULL)) {
             json_decref(per_fold);
             fprintf(stderr, "nightjar-train: cross-validation needs both "
                     "classes in every fold's training part: use fewer --folds "
@@ -696,7 +899,10 @@ static int run_train(struct run *r)
         json_object_set_new(cv, "per_fold", per_fold);
         json_object_set_new(r->report, "cross_validation", cv);
     }
-    double threshold = choose_threshold(r);
+    if (o->lofo && !run_lofo(r, &boosters))
+        goto out;
+    double threshold = choose_threshold(r, o->folds >= 2 || !o->lofo ? r->cv
+                                                                     : r->lofo);
     if (threshold >= 0.999999 && !o->quiet)
         fprintf(stderr, "nightjar-train: warning: no score keeps the "
                 "out-of-fold false-positive rate at %g, so the model will "
@@ -714,12 +920,21 @@ static int run_train(struct run *r)
                             capture_summary(ps, "cross-validation", o->quiet));
         json_object_set_new(cv, "per_source", ps);
     }
+    bool ok = true;
+    if (o->lofo)
+        report_lofo(r, threshold, boosters, &ok);
+    json_object_set_new(r->report, "threshold", json_real(threshold));
+    size_t ntest = rows_where(r, true, NULL, r->idx);
+    if (!ok || (!o->output && !ntest)) {
+        rc = ok ? 0 : 1;
+        goto out;
+    }
     size_t nt = rows_where(r, false, NULL, r->idx);
     char *booster = NULL;
     struct eta_model *m = train_model(&r->ds, r->idx, nt, o, &booster);
     if (!m)
-        return 1;
-    size_t ntest = rows_where(r, true, NULL, r->idx);
+        goto out;
+    ntest = rows_where(r, true, NULL, r->idx);
     if (ntest) {
         score_rows(m, &r->ds, r->idx, ntest, r->test);
         json_object_set_new(r->report, "test",
@@ -732,30 +947,46 @@ static int run_train(struct run *r)
         json_object_set_new(r->report, "test_per_source", ps);
     }
     eta_model_free(m);
-    json_t *rec = training_record(r, threshold);
-    char *text = model_file_build(booster, o->version, threshold,
-                                  o->min_packets, rec);
-    json_decref(rec);
+    if (o->output) {
+        json_t *rec = training_record(r, threshold, r->fold, -1);
+        char *text = model_file_build(booster, o->version, threshold,
+                                      o->min_packets, rec);
+        json_decref(rec);
+        ok = text && write_text(o->output, text);
+        free(text);
+        if (ok && !o->quiet)
+            printf("model: %s (threshold %.4f)\n", o->output, threshold);
+    }
     free(booster);
-    bool ok = text && write_text(o->output, text);
-    free(text);
-    json_object_set_new(r->report, "threshold", json_real(threshold));
-    if (ok && !o->quiet)
-        printf("model: %s (threshold %.4f)\n", o->output, threshold);
-    return ok ? 0 : 1;
+    rc = ok ? 0 : 1;
+out:
+    for (int f = 0; boosters && f < r->n_families; f++)
+        free(boosters[f]);
+    free(boosters);
+    return rc;
 }
 
 static bool write_report(const struct run *r)
 {
     if (!r->o->report)
         return true;
-    json_object_set_new(r->report, "sources", dataset_json(&r->ds, r->fold));
+    json_t *sources = dataset_json(&r->ds, r->fold);
+    for (size_t s = 0; r->family && s < r->ds.n_sources; s++) {
+        json_t *j = json_array_get(sources, s);
+        int f = r->lofo_fold[s];
+        if (f >= 0 && r->ds.sources[s].label == LABEL_MALICIOUS)
+            json_object_set_new(j, "family", json_string(r->family[f]));
+        if (f >= 0)
+            json_object_set_new(j, "lofo_fold", json_integer(f));
+    }
+    json_object_set_new(r->report, "sources", sources);
     char path[2048];
     snprintf(path, sizeof(path), "%s/metrics.json", r->o->report);
     char *text = json_dumps(r->report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     bool ok = text && write_text(path, text);
     free(text);
-    write_scores(r->o->report, &r->ds, r->cv, r->test);
+    write_scores(r->o->report, &r->ds, r->cv, r->family ? r->lofo : NULL,
+                 r->test, r->o->evaluate != NULL);
     return ok;
 }
 
@@ -787,17 +1018,19 @@ int main(int argc, char **argv)
     }
     size_t n = r.ds.n + 1;
     r.fold = malloc((r.ds.n_sources + 1) * sizeof(int));
+    r.lofo_fold = malloc((r.ds.n_sources + 1) * sizeof(int));
     r.cv = malloc(n * sizeof(double));
+    r.lofo = malloc(n * sizeof(double));
     r.test = malloc(n * sizeof(double));
     r.idx = malloc(n * sizeof(size_t));
-    if (!r.fold || !r.cv || !r.test || !r.idx) {
+    if (!r.fold || !r.lofo_fold || !r.cv || !r.lofo || !r.test || !r.idx) {
         fprintf(stderr, "nightjar-train: out of memory\n");
         return 1;
     }
     for (size_t i = 0; i < n; i++)
-        r.cv[i] = r.test[i] = NAN;
+        r.cv[i] = r.lofo[i] = r.test[i] = NAN;
     for (size_t s = 0; s < r.ds.n_sources; s++)
-        r.fold[s] = -1;
+        r.fold[s] = r.lofo_fold[s] = -1;
     if (!o.quiet)
         print_dataset(&r.ds);
     rc = o.evaluate ? run_evaluate(&r) : run_train(&r);
@@ -806,6 +1039,9 @@ int main(int argc, char **argv)
     json_decref(r.report);
     dataset_free(&r.ds);
     free(r.fold);
+    free(r.lofo_fold);
+    free(r.family);
+    free(r.lofo);
     free(r.cv);
     free(r.test);
     free(r.idx);

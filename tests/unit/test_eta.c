@@ -1,8 +1,8 @@
 /* test_eta.c -- encrypted-traffic analysis: feature extraction on hand-made
  * flows, the periodicity statistics, the model file round trip (the C tree
  * walker against XGBoost's own predictions and contributions), refusal of
- * a model made for other features, the training metrics, labels and the
- * ROC picture. */
+ * a model made for other features, the training metrics, labels, the
+ * family keys and folds of leave-one-family-out, and the ROC picture. */
 #include <math.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,9 +17,11 @@
 #include "fingerprint/summary.h"
 #include "train/booster.h"
 #include "train/dataset.h"
+#include "train/folds.h"
 #include "train/metrics.h"
 #include "train/model_file.h"
 #include "train/roc_png.h"
+#include "util/text.h"
 
 #define NEAR(a, b, eps) (fabs((double)(a) - (double)(b)) <= (eps))
 
@@ -484,6 +486,8 @@ static void test_labels_csv_and_flow_labels(void)
     CHECK_EQ(l.n, 3);
     const struct source_label *a = labels_find(&l, "a.pcap");
     CHECK(a && a->n_victims == 2 && a->n_servers == 1);
+    CHECK_STR(a->family, "X");
+    CHECK_STR(labels_find(&l, "b.pcap")->family, "");
     uint8_t v1[16] = { 10, 0, 0, 1 }, v3[16] = { 10, 0, 0, 3 },
             c2[16] = { 198, 51, 100, 7 }, web[16] = { 203, 0, 113, 9 };
     CHECK_EQ(label_flow(a, 4, v1, c2, false), LABEL_MALICIOUS);
@@ -502,6 +506,134 @@ static void test_labels_csv_and_flow_labels(void)
     CHECK(!labels_load(&l, path, err, sizeof(err)));
     CHECK(strstr(err, ":2:") && strstr(err, "evil"));
     unlink(path);
+}
+
+static void test_family_key_drops_parentheticals_and_case(void)
+{
+    char k[FAMILY_KEY_MAX], k2[FAMILY_KEY_MAX];
+    CHECK_EQ(family_key("Emotet (Jan 2020)", k, sizeof(k)), 6);
+    CHECK_STR(k, "emotet");
+    family_key("Emotet (epoch 4/5, Dec 2021)", k2, sizeof(k2));
+    CHECK_STR(k2, k);
+    family_key("  EMOTET ", k2, sizeof(k2));
+    CHECK_STR(k2, "emotet");
+    family_key("MITRE Caldera (Sandcat agent)", k, sizeof(k));
+    CHECK_STR(k, "mitre caldera");
+    family_key("PowerShell Empire (HTTP listener)", k, sizeof(k));
+    family_key("PowerShell Empire", k2, sizeof(k2));
+    CHECK_STR(k, "powershell empire");
+    CHECK_STR(k2, k);
+    /* in the middle: one blank stays; nested; unclosed runs to the end */
+    family_key("Foudre (Infy/Prince of Persia) backdoor", k, sizeof(k));
+    CHECK_STR(k, "foudre backdoor");
+    family_key("A (b (c) d) E", k, sizeof(k));
+    CHECK_STR(k, "a e");
+    family_key("Hancitor (with Zeus Panda", k, sizeof(k));
+    CHECK_STR(k, "hancitor");
+    family_key("Ave  Maria /\tWarzone RAT", k, sizeof(k));
+    CHECK_STR(k, "ave maria / warzone rat");
+    /* nothing left: no family */
+    CHECK_EQ(family_key("", k, sizeof(k)), 0);
+    CHECK_EQ(family_key(" (delivery only) ", k, sizeof(k)), 0);
+    CHECK_STR(k, "");
+    /* cut to the buffer, still terminated */
+    char small[5];
+    CHECK_EQ(family_key("SmokeLoader", small, sizeof(small)), 4);
+    CHECK_STR(small, "smok");
+    /* file stems: blanks and other characters as one dash */
+    char stem[64];
+    family_file_stem("mitre caldera", stem, sizeof(stem));
+    CHECK_STR(stem, "mitre-caldera");
+    family_file_stem("ave maria / warzone rat", stem, sizeof(stem));
+    CHECK_STR(stem, "ave-maria-warzone-rat");
+    family_file_stem("gozi/ursnif", stem, sizeof(stem));
+    CHECK_STR(stem, "gozi-ursnif");
+    family_file_stem("../..", stem, sizeof(stem));
+    CHECK_STR(stem, "family");
+}
+
+/* A dataset of sources only (folds need no rows): name, family, label. */
+static void add_source(struct dataset *d, const char *name, const char *family,
+                       int8_t label, bool test)
+{
+    d->sources = realloc(d->sources, (d->n_sources + 1) * sizeof(*d->sources));
+    struct source_info *s = &d->sources[d->n_sources++];
+    memset(s, 0, sizeof(*s));
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    snprintf(s->family, sizeof(s->family), "%s", family);
+    s->label = label;
+    s->test = test;
+    s->rows[label == LABEL_MALICIOUS] = 3;
+}
+
+static void test_lofo_folds_by_family_with_benign_spread(void)
+{
+    struct dataset d = { 0 };
+    add_source(&d, "emotet-02.pcap", "Emotet (epoch 4/5, Dec 2021)", LABEL_MALICIOUS, false);
+    add_source(&d, "caldera-sandcat-01.pcap", "MITRE Caldera (Sandcat agent)", LABEL_MALICIOUS, false);
+    add_source(&d, "empire-http-01.pcap", "PowerShell Empire (HTTP listener)", LABEL_MALICIOUS, false);
+    add_source(&d, "emotet-04.pcap", "Emotet (Jan 2020)", LABEL_MALICIOUS, false);
+    add_source(&d, "empire-2017-02-13.pcap", "PowerShell Empire", LABEL_MALICIOUS, false);
+    add_source(&d, "caldera-manx-tcp-01.pcap", "MITRE Caldera (Manx agent, TCP)", LABEL_MALICIOUS, false);
+    add_source(&d, "held-out.pcap", "Emotet", LABEL_MALICIOUS, true);
+    char name[64];
+    for (int i = 0; i < 60; i++) {
+        snprintf(name, sizeof(name), "benign-%02d.pcap", i);
+        /* a benign capture's family text (a description) plays no part */
+        add_source(&d, name, i % 2 ? "firefox browsing" : "", LABEL_BENIGN, false);
+    }
+    int fold[68], again[68]; /* 67 sources, one more added below */
+    char (*keys)[FAMILY_KEY_MAX] = NULL, (*keys2)[FAMILY_KEY_MAX] = NULL;
+    char err[256] = "";
+    int nf = lofo_assign(&d, fold, &keys, err, sizeof(err));
+    CHECK_EQ(nf, 3);
+    if (nf != 3)
+        return;
+    /* folds in key order; one family, one fold, whatever the parenthetical */
+    CHECK_STR(keys[0], "emotet");
+    CHECK_STR(keys[1], "mitre caldera");
+    CHECK_STR(keys[2], "powershell empire");
+    CHECK_EQ(fold[0], 0);
+    CHECK_EQ(fold[3], 0);
+    CHECK_EQ(fold[1], 1);
+    CHECK_EQ(fold[5], 1);
+    CHECK_EQ(fold[2], 2);
+    CHECK_EQ(fold[4], 2);
+    CHECK_EQ(fold[6], -1);                 /* test sources stay out */
+    /* benign: every capture in a fold, the one its name's hash picks, every
+     * fold gets some, and the same on every run */
+    int per_fold[3] = { 0, 0, 0 };
+    for (int s = 7; s < 67; s++) {
+        CHECK(fold[s] >= 0 && fold[s] < 3);
+        CHECK_EQ(fold[s], benign_fold(d.sources[s].name, 3));
+        if (fold[s] >= 0 && fold[s] < 3)
+            per_fold[fold[s]]++;
+    }
+    CHECK(per_fold[0] >= 10 && per_fold[1] >= 10 && per_fold[2] >= 10);
+    CHECK_EQ(benign_fold("benign-dns.pcap", 54),
+             (int)(fnv1a_str(FNV1A_SEED, "benign-dns.pcap") % 54));
+    CHECK_EQ(lofo_assign(&d, again, &keys2, err, sizeof(err)), 3);
+    CHECK(keys2 && memcmp(fold, again, 67 * sizeof(int)) == 0);
+    free(keys);
+    free(keys2);
+    /* a malicious capture without a family is an error that names it */
+    add_source(&d, "mystery.pcap", " (no idea) ", LABEL_MALICIOUS, false);
+    CHECK_EQ(lofo_assign(&d, again, &keys2, err, sizeof(err)), -1);
+    CHECK(keys2 == NULL && strstr(err, "mystery.pcap") && strstr(err, "family"));
+    /* one family: its fold's model would have nothing malicious to learn */
+    struct dataset one = { 0 };
+    add_source(&one, "a.pcap", "Emotet (a)", LABEL_MALICIOUS, false);
+    add_source(&one, "b.pcap", "emotet", LABEL_MALICIOUS, false);
+    add_source(&one, "c.pcap", "", LABEL_BENIGN, false);
+    CHECK_EQ(lofo_assign(&one, again, &keys2, err, sizeof(err)), -1);
+    CHECK(strstr(err, "two families"));
+    /* k-fold, for comparison: malicious sources dealt first, by name */
+    kfold_assign(&one, 2, again);
+    CHECK_EQ(again[0], 0);
+    CHECK_EQ(again[1], 1);
+    CHECK_EQ(again[2], 0);
+    dataset_free(&one);
+    dataset_free(&d);
 }
 
 static void test_roc_picture_is_a_png(void)
@@ -528,4 +660,6 @@ TEST_LIST(test_shape_features_of_known_splt, test_handshake_and_context_features
           test_history_keeps_pairs_and_counts_evictions,
           test_tree_walker_matches_xgboost, test_model_for_other_features_is_refused,
           test_builtin_model_loads, test_metrics_on_known_scores,
-          test_labels_csv_and_flow_labels, test_roc_picture_is_a_png)
+          test_labels_csv_and_flow_labels,
+          test_family_key_drops_parentheticals_and_case,
+          test_lofo_folds_by_family_with_benign_spread, test_roc_picture_is_a_png)
