@@ -26,15 +26,16 @@ never joined across captures), and this reports:
     dominate); flows of infected captures to unlabelled servers are left
     out (sandbox background, not verified benign).
 
-Anything trained is judged leave-one-family-out: with --models DIR the
-sensor gets, for each capture of a malicious family, DIR's model trained
-without that family (nightjar-train --lofo-models), and for a benign
-capture the model of the fold it was held out in (--lofo-models writes
-DIR/folds.json). Without --models the built-in model judges captures it
-was trained on, and the report says "in-sample".
+Anything trained is judged leave-one-family-out: with --lofo REPORT (the
+report directory of `sh scripts/train-default-model.sh --lofo --report
+REPORT`) the sensor gets, for every capture, the model of the fold that
+held it out (REPORT/metrics.json names them): a malicious capture is
+judged by a model that never saw its family, a benign one by a model that
+never saw it. Without --lofo the built-in model judges captures it was
+trained on, and the report says "in-sample".
 
     python3 scripts/evaluate-hosts.py [--sensor build/nightjar] [--corpus DIR]
-        [--models DIR] [--set NAME=VALUE ...] [--json OUT] [--quiet]
+        [--lofo REPORT] [--set NAME=VALUE ...] [--json OUT] [--quiet]
 """
 import argparse
 import bisect
@@ -59,7 +60,8 @@ def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", default=os.path.join(HERE, "..", "build", "nightjar"))
     ap.add_argument("--corpus", default=os.path.join(HERE, "..", "..", "shared", "corpus"))
-    ap.add_argument("--models", help="leave-one-family-out models (nightjar-train --lofo-models)")
+    ap.add_argument("--lofo", metavar="REPORT",
+                    help="report directory of train-default-model.sh --lofo")
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--json", help="write the figures as JSON here")
     ap.add_argument("--quiet", action="store_true", help="totals only")
@@ -201,22 +203,22 @@ def main():
     args = parse_args()
     labelled = os.path.join(args.corpus, "labelled")
     rows = list(csv.DictReader(open(os.path.join(labelled, "labels.csv"))))
-    folds = {}
-    if args.models:
-        fp = os.path.join(args.models, "folds.json")
-        if os.path.exists(fp):
-            folds = json.load(open(fp))
+    model_of = {}
+    if args.lofo:
+        m = json.load(open(os.path.join(args.lofo, "metrics.json")))["leave_one_family_out"]
+        files = {f["fold"]: f["model_file"] for f in m["per_family"]}
+        for fold in m["per_fold"]:
+            for src in fold["held_out_sources"]:
+                model_of[os.path.basename(src)] = files[fold["fold"]]
     jobs, meta = [], []
     for r in rows:
         if args.only and not re.search(args.only, r["file"]):
             continue
         model = None
-        if args.models:
-            key = folds.get(r["file"]) or family_key(r["family"])
-            cand = os.path.join(args.models, re.sub(r"[^a-z0-9]+", "-", key).strip("-") + ".json")
-            if not os.path.exists(cand):
-                sys.exit("evaluate-hosts: no model %s for %s" % (cand, r["file"]))
-            model = cand
+        if args.lofo:
+            model = model_of.get(r["file"])
+            if not model or not os.path.exists(model):
+                sys.exit("evaluate-hosts: no held-out model for %s (%s)" % (r["file"], model))
         jobs.append((args.sensor, os.path.join(labelled, r["file"]), model, args.set))
         meta.append(("labelled", r))
     for sub in ("arkime", "ja4", "keylog", "behaviour", "stratosphere"):
@@ -279,7 +281,7 @@ def main():
     benign_bad = tot["benign_labelled_alerting"] + tot["benign_other_alerting"]
     delays.sort()
     out = {
-        "trained_models": "leave-one-family-out" if args.models else "in-sample (built-in model)",
+        "trained_models": "leave-one-family-out" if args.lofo else "in-sample (built-in model)",
         "infected_hosts": tot["victims"], "infected_hosts_found": tot["found"],
         "infected_captures": tot["captures_malicious"], "infected_captures_caught": tot["captures_caught"],
         "hosts_found_by_detector": dict(by_detector),
