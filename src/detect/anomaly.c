@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpsl.h>
+
 #include "detect/baseline.h"
 #include "eta/eta_features.h"
 #include "flow/flow_table.h"
@@ -45,11 +47,24 @@ struct scan_tracker {
     uint32_t seen[SCAN_SET];       /* target hashes (0: empty) */
 };
 
+/* Names one host asked under one parent domain, for tunnels that need few
+ * queries: distinct encoded-looking first labels in the window. */
+#define PARENT_NAMES 16
+struct dns_parent {
+    uint32_t key;                  /* host and parent hash; 0: free */
+    uint32_t window, last_seen;
+    uint16_t encoded, rare;        /* distinct encoded names; of them TXT/NULL/CNAME/MX */
+    uint8_t alerted;
+    uint32_t names[PARENT_NAMES];  /* hashes of the names counted */
+};
+
 struct anomaly {
     struct anomaly_config cfg;
     struct hosts *hosts;
     struct scan_tracker *scan;
     uint32_t scan_sets;
+    struct dns_parent *parents;
+    uint32_t parent_sets;
     finding_fn sink;
     void *ctx;
     struct anomaly_stats st;
@@ -90,7 +105,9 @@ struct anomaly *anomaly_new(const struct anomaly_config *c, finding_fn sink,
     if (!a->scan_sets)
         a->scan_sets = 1;
     a->scan = calloc((size_t)a->scan_sets * WAYS, sizeof(*a->scan));
-    if (!a->hosts || !a->scan) {
+    a->parent_sets = a->scan_sets;
+    a->parents = calloc((size_t)a->parent_sets * WAYS, sizeof(*a->parents));
+    if (!a->hosts || !a->scan || !a->parents) {
         anomaly_free(a);
         return NULL;
     }
@@ -103,6 +120,7 @@ void anomaly_free(struct anomaly *a)
         return;
     hosts_free(a->hosts);
     free(a->scan);
+    free(a->parents);
     free(a);
 }
 
@@ -112,7 +130,8 @@ const struct anomaly_stats *anomaly_stats(const struct anomaly *a) { return &a->
 uint64_t anomaly_memory(const struct anomaly *a)
 {
     return a ? sizeof(*a) + hosts_memory(a->hosts) +
-                   (uint64_t)a->scan_sets * WAYS * sizeof(*a->scan)
+                   (uint64_t)a->scan_sets * WAYS * sizeof(*a->scan) +
+                   (uint64_t)a->parent_sets * WAYS * sizeof(*a->parents)
              : 0;
 }
 
@@ -630,6 +649,113 @@ static void dns_finding(struct anomaly *a, const struct flow *f,
     report(a, &fd, p);
 }
 
+/* The parent a name's first label hangs under: its registrable domain
+ * (Public Suffix List), or its last two labels when it has none. */
+static const char *parent_of(const char *name)
+{
+    static const psl_ctx_t *psl;
+    if (!psl)
+        psl = psl_builtin();
+    const char *first = strchr(name, '.');
+    if (!first || !first[1])
+        return NULL;
+    const char *reg = psl ? psl_registrable_domain(psl, name) : NULL;
+    if (reg && reg != name)
+        return reg;
+    size_t n = strlen(name);
+    int dots = 0;
+    for (size_t i = n; i-- > 0;)
+        if (name[i] == '.' && ++dots == 2)
+            return name + i + 1;
+    return first + 1;
+}
+
+/* A first label that carries data: long, and as varied as an encoding
+ * (base32/64 or hex) makes it, not a word. */
+static bool encoded_label(const char *label, size_t n, size_t min_len)
+{
+    if (n < min_len || n > 63)
+        return false;
+    char buf[64];
+    memcpy(buf, label, n);
+    buf[n] = 0;
+    return eta_text_entropy(buf) >= 3.3;
+}
+
+static struct dns_parent *parent_entry(struct anomaly *a, uint32_t key, uint32_t now)
+{
+    struct dns_parent *set = &a->parents[(size_t)(key % a->parent_sets) * WAYS];
+    struct dns_parent *victim = &set[0];
+    for (int i = 0; i < WAYS; i++) {
+        if (set[i].key == key)
+            return &set[i];
+        if (!set[i].key || (victim->key && set[i].last_seen < victim->last_seen))
+            victim = &set[i];
+    }
+    memset(victim, 0, sizeof(*victim));
+    victim->key = key;
+    victim->window = now;
+    return victim;
+}
+
+/* Tunnels with few queries: under one parent, 8 distinct names whose first
+ * label is encoded data asked as TXT/NULL/CNAME/MX (the records a tunnel
+ * reads its answers from), or 12 with labels of 24 characters or more of
+ * any type. */
+static void check_parent(struct anomaly *a, const struct flow *f,
+                         struct host_profile *p, const struct dns_msg *m,
+                         uint32_t now, uint64_t now_usec)
+{
+    const char *name = m->q[0].name;
+    uint16_t type = m->q[0].type;
+    const char *parent = parent_of(name);
+    if (!parent)
+        return;
+    size_t first = strcspn(name, ".");
+    bool rare = type == 16 || type == 10 || type == 5 || type == 15;
+    if (!encoded_label(name, first, rare ? 8 : 24))
+        return;
+    uint32_t key = fnv1a(fnv1a(FNV1A_SEED, flow_addr(f, 0), sizeof(struct ip_addr)),
+                         parent, strlen(parent));
+    key = key ? key : 1;
+    struct dns_parent *e = parent_entry(a, key, now);
+    e->last_seen = now;
+    if (now - e->window > a->cfg.dns_window_sec) {
+        memset(e->names, 0, sizeof(e->names));
+        e->encoded = e->rare = 0;
+        e->window = now;
+        e->alerted = 0;
+    }
+    uint32_t h = fnv1a(FNV1A_SEED, name, strlen(name)) | 1u;
+    for (int i = 0; i < PARENT_NAMES; i++)
+        if (e->names[i] == h)
+            return; /* asked before: no new data */
+    e->names[(e->encoded + e->rare) % PARENT_NAMES] = h;
+    if (rare)
+        e->rare += e->rare < UINT16_MAX;
+    else
+        e->encoded += e->encoded < UINT16_MAX;
+    if (e->alerted || (e->rare < 8 && e->encoded < 12))
+        return;
+    e->alerted = 1;
+    if (p->dns_alerted & 2)
+        return; /* the volume rule said it already */
+    p->dns_alerted |= 2;
+    struct finding fd;
+    finding_init(&fd, FINDING_dns_tunnel, f, false, 2);
+    fd.ts_usec = now_usec;
+    fd.observed = e->rare >= 8 ? e->rare : e->encoded;
+    fd.baseline = e->rare >= 8 ? 8 : 12;
+    fd.unit = "names";
+    snprintf(fd.indicators, sizeof(fd.indicators), "%s",
+             e->rare >= 8 ? "encoded_labels_txt_null_cname_mx" : "encoded_labels");
+    snprintf(fd.detail, sizeof(fd.detail),
+             "%u distinct names under %.80s whose first label is encoded data, "
+             "%u of them asked as TXT, NULL, CNAME or MX, within %u s, e.g. %.120s",
+             e->rare + e->encoded, parent, e->rare, now - e->window, name);
+    report(a, &fd, p);
+}
+
 void anomaly_on_dns(struct anomaly *a, const struct flow *f,
                     const struct dns_msg *m, uint64_t now_usec)
 {
@@ -649,6 +775,7 @@ void anomaly_on_dns(struct anomaly *a, const struct flow *f,
     const char *name = m->q[0].name;
     if (!m->response) {
         p->hour_dns++;
+        check_parent(a, f, p, m, now, now_usec);
         if (m->q[0].type == 16 && p->txt_queries < UINT16_MAX)
             p->txt_queries++;
         if (tunnel_name(name) && p->tunnel_names < UINT16_MAX)
