@@ -670,16 +670,32 @@ static const char *parent_of(const char *name)
     return first + 1;
 }
 
-/* A first label that carries data: long, and as varied as an encoding
- * (base32/64 or hex) makes it, not a word. */
+/* A first label that carries data, not words: base64 (upper and lower
+ * case mixed: DNS ignores case, an encoding does not), base32 or hex
+ * (digits among letters), or letters too varied and too poor in vowels
+ * for a word. */
 static bool encoded_label(const char *label, size_t n, size_t min_len)
 {
     if (n < min_len || n > 63)
         return false;
     char buf[64];
-    memcpy(buf, label, n);
+    unsigned vowels = 0, digits = 0, upper = 0, lower = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = label[i];
+        buf[i] = c;
+        upper += c >= 'A' && c <= 'Z';
+        lower += c >= 'a' && c <= 'z';
+        digits += c >= '0' && c <= '9';
+        c = (char)(c | 0x20);
+        vowels += c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
+    }
     buf[n] = 0;
-    return eta_text_entropy(buf) >= 3.3;
+    double h = eta_text_entropy(buf);
+    if (upper >= 2 && lower >= 2 && h >= 2.8)
+        return true;
+    if (digits >= 2 && digits < n && h >= 2.8)
+        return true;
+    return vowels * 10 < n * 3 && h >= 0.8 * log2((double)n);
 }
 
 static struct dns_parent *parent_entry(struct anomaly *a, uint32_t key, uint32_t now)

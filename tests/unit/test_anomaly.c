@@ -408,6 +408,59 @@ static void test_dga_and_tunnel_lookups(void)
     free_flows();
 }
 
+/* A base32-looking label of n characters, different for each i. */
+static const char *encoded(unsigned i, unsigned n)
+{
+    static char buf[64];
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+    uint32_t x = 2166136261u ^ (i * 2654435761u);
+    for (unsigned k = 0; k < n && k < sizeof(buf) - 1; k++) {
+        x = x * 1664525u + 1013904223u;
+        buf[k] = alphabet[(x >> 27) & 31];
+    }
+    buf[n < sizeof(buf) - 1 ? n : sizeof(buf) - 1] = '\0';
+    return buf;
+}
+
+/* Tunnels with few queries: encoded first labels under one parent. */
+static void test_tunnel_with_few_queries(void)
+{
+    struct anomaly *a = new_detector(3600);
+    struct flow *f = tcp_flow(v4(10, 0, 0, 5), v4(10, 0, 0, 53), 53, T0, 40, 80, true,
+                              APP_DNS);
+    char name[128];
+    /* 7 distinct encoded TXT names under one parent: one short */
+    for (int i = 0; i < 7; i++) {
+        snprintf(name, sizeof(name), "%s.tunnel.example.com", encoded(i, 14));
+        dns_query(a, f, name, 16, 0, T0 + i);
+    }
+    /* asking the same names again brings no new data */
+    for (int i = 0; i < 7; i++) {
+        snprintf(name, sizeof(name), "%s.tunnel.example.com", encoded(i, 14));
+        dns_query(a, f, name, 16, 0, T0 + 10 + i);
+    }
+    /* words, however many, are no encoding; neither are short A names */
+    const char *words[] = { "www", "mail", "images", "support", "download", "account",
+                            "calendar", "documents", "analytics", "marketing" };
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "%s.example.org", words[i]);
+        dns_query(a, f, name, 16, 0, T0 + 20 + i);
+        snprintf(name, sizeof(name), "%s.cloudfront.net", encoded(100 + i, 14));
+        dns_query(a, f, name, 1, 0, T0 + 20 + i);
+    }
+    CHECK_EQ(count_kind(FINDING_dns_tunnel), 0);
+    /* the eighth distinct encoded TXT name */
+    snprintf(name, sizeof(name), "%s.tunnel.example.com", encoded(7, 14));
+    dns_query(a, f, name, 16, 0, T0 + 40);
+    CHECK_EQ(count_kind(FINDING_dns_tunnel), 1);
+    const struct finding *x = first_kind(FINDING_dns_tunnel);
+    CHECK(x && x->observed == 8 && !x->anomaly);
+    CHECK(x && strstr(x->detail, "under example.com") != NULL);
+    CHECK_STR(x->indicators, "encoded_labels_txt_null_cname_mx");
+    anomaly_free(a);
+    free_flows();
+}
+
 /* ---- profiles, pairs and the state file -------------------------------- */
 
 static void test_profiles_pairs_and_eviction(void)
@@ -582,5 +635,6 @@ TEST_LIST(test_robust_statistics, test_home_networks,
           test_nothing_is_an_outlier_while_learning, test_first_time_smb_connection,
           test_a_slash_24_sweep, test_regular_beacon_vs_human_browsing,
           test_protocol_on_the_wrong_port, test_dga_and_tunnel_lookups,
+          test_tunnel_with_few_queries,
           test_profiles_pairs_and_eviction, test_state_file_round_trip_and_damage,
           test_incidents_connect_the_dots, test_incident_table_is_bounded)
