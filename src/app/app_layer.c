@@ -7,8 +7,6 @@
 
 #include "content/content.h"
 #include "content/file.h"
-#include "detect/intel_detect.h"
-#include "output/eve_app.h"
 #include "proto/app_detect.h"
 #include "proto/dns.h"
 #include "proto/ftp.h"
@@ -71,10 +69,6 @@ struct app_stats {
 
 struct app_layer {
     struct nj_config cfg;
-    struct eve *eve;
-    struct intel_detect *detect;
-    app_dns_fn dns_observer;
-    void *dns_observer_ctx;
     struct app_observers obs;
     void *obs_ctx;
     finding_fn finding_sink;
@@ -104,8 +98,7 @@ struct app_ctx {
     uint64_t now;
 };
 
-struct app_layer *app_layer_new(const struct nj_config *cfg, struct eve *eve,
-                                struct intel_detect *detect, char *err,
+struct app_layer *app_layer_new(const struct nj_config *cfg, char *err,
                                 size_t errlen)
 {
     struct app_layer *al = calloc(1, sizeof(*al));
@@ -114,8 +107,6 @@ struct app_layer *app_layer_new(const struct nj_config *cfg, struct eve *eve,
         return NULL;
     }
     al->cfg = *cfg;
-    al->eve = eve;
-    al->detect = detect;
     al->http_lim.file_max = cfg->file_max;
     al->http_lim.decompress_max = cfg->http_decompress_max;
     al->http_lim.decompress_ratio = cfg->http_decompress_ratio;
@@ -130,8 +121,6 @@ struct app_layer *app_layer_new(const struct nj_config *cfg, struct eve *eve,
         app_layer_free(al);
         return NULL;
     }
-    if (eve)
-        eve->dns = al->dns_cache;
     return al;
 }
 
@@ -302,28 +291,40 @@ static bool first_alert(struct app_layer *al, struct app_flow *a, uint32_t sid)
     return true;
 }
 
+/* A rule's severity meta (1 high .. 4 low), 2 when absent or wrong. */
+static uint8_t rule_severity(const struct content_match *m)
+{
+    const char *sev = content_match_meta(m, "severity");
+    long sv = sev ? atol(sev) : 2;
+    return (uint8_t)(sv < 1 || sv > 4 ? 2 : sv);
+}
+
+/* Each rule that matched is a content finding, once per rule per flow. */
 static void alerts(struct app_layer *al, struct flow *f, uint64_t now,
-                   const struct content_result *r, const struct eve_file *fl,
+                   const struct content_result *r, const struct file_event *fl,
                    int dir)
 {
     for (unsigned i = 0; i < r->n_matches; i++) {
-        if (!first_alert(al, f->app, eve_content_sid(&r->matches[i])))
+        const struct content_match *m = &r->matches[i];
+        uint32_t sid = content_match_sid(m);
+        if (!first_alert(al, f->app, sid))
             continue;
         al->st.alerts++;
-        if (al->eve)
-            eve_write_content_alert(al->eve, f, now,
-                                    (uint16_t)al->cfg.community_id_seed,
-                                    &r->matches[i], fl, dir);
-        if (al->finding_sink) {
-            struct finding fd = { .kind = FINDING_content,
-                                  .stage = STAGE_INITIAL_ACCESS, .severity = 1,
-                                  .ts_usec = now, .flow = f, .observed = NAN,
-                                  .baseline = NAN, .deviation = NAN };
-            snprintf(fd.detail, sizeof(fd.detail), "YARA rule %s matched %s",
-                     r->matches[i].rule,
-                     fl && fl->name && *fl->name ? fl->name : "the stream");
-            al->finding_sink(al->finding_ctx, &fd);
-        }
+        if (!al->finding_sink)
+            continue;
+        uint8_t sev = rule_severity(m);
+        struct finding fd = { .kind = FINDING_content,
+                              .stage = STAGE_INITIAL_ACCESS,
+                              .severity = sev > 3 ? 3 : sev,
+                              .ts_usec = now, .flow = f, .observed = NAN,
+                              .baseline = NAN, .deviation = NAN, .sid = sid,
+                              .evidence = EVIDENCE_CONTENT };
+        fd.ev.content.match = m;
+        fd.ev.content.file = fl;
+        fd.ev.content.dir = dir;
+        snprintf(fd.detail, sizeof(fd.detail), "YARA rule %s matched %s",
+                 m->rule, fl && fl->name && *fl->name ? fl->name : "the stream");
+        al->finding_sink(al->finding_ctx, &fd);
     }
 }
 
@@ -340,20 +341,15 @@ void app_layer_set_finding_sink(struct app_layer *al, finding_fn fn, void *ctx)
     al->finding_ctx = ctx;
 }
 
+/* A file is complete and typed: the event first (its record, the
+ * detectors that read files), then its content findings. */
 static void file_judged(struct app_layer *al, struct flow *f, uint64_t now,
-                        struct eve_file *fl)
+                        struct file_event *fl)
 {
     al->st.files++;
-    intel_on_file(al->detect, f, now, &fl->r->h, fl->name);
-    if (al->eve)
-        eve_write_fileinfo(al->eve, f, now, (uint16_t)al->cfg.community_id_seed,
-                           fl);
+    if (al->obs.file)
+        al->obs.file(al->obs_ctx, f, fl, now);
     alerts(al, f, now, fl->r, fl, fl->dir);
-    if (al->obs.file) {
-        struct app_file af = { fl->http, fl->smtp, fl->r, fl->name, fl->size,
-                               fl->dir };
-        al->obs.file(al->obs_ctx, f, &af, now);
-    }
 }
 
 /* --- HTTP -------------------------------------------------------------- */
@@ -364,7 +360,7 @@ static void http_file_done(void *ctx, const struct http_tx *tx, int dir,
     struct app_ctx *c = ctx;
     struct app_layer *al = c->al;
     file_end(file, al->content, &al->result);
-    struct eve_file fl = {
+    struct file_event fl = {
         .name = file->name, .size = file->size, .truncated = file->truncated,
         .gap = file->gap, .dir = dir, .tx_id = tx->seq - 1,
         .r = &al->result, .http = tx,
@@ -375,10 +371,6 @@ static void http_file_done(void *ctx, const struct http_tx *tx, int dir,
 static void http_tx_done(void *ctx, const struct http_tx *tx)
 {
     struct app_ctx *c = ctx;
-    if (c->al->eve)
-        eve_write_http(c->al->eve, c->f, c->now,
-                       (uint16_t)c->al->cfg.community_id_seed, tx);
-    intel_on_http(c->al->detect, c->f, c->now, tx);
     if (c->al->obs.http)
         c->al->obs.http(c->al->obs_ctx, c->f, tx, c->now);
 }
@@ -422,7 +414,7 @@ static void smtp_attachment(void *ctx, const char *name, const char *ctype,
     content_inspect(al->content, data, keep, &h, keep == len, &al->result);
     if (keep < len) /* typed from its beginning only */
         file_type_sniff(data, keep, len, &al->result.type);
-    struct eve_file fl = {
+    struct file_event fl = {
         .name = name, .size = len, .truncated = keep < len,
         .gap = s->tx->message_truncated, .dir = 0, .tx_id = s->n++,
         .r = &al->result, .smtp = s->tx,
@@ -438,11 +430,6 @@ static void smtp_tx_done(void *ctx, const struct smtp_tx *tx,
     struct smtp_file_ctx fc = { c, tx, 0 };
     if (msg)
         mime_parse(msg, len, &al->email, smtp_attachment, &fc, &al->mime_st);
-    if (al->eve)
-        eve_write_smtp(al->eve, c->f, c->now,
-                       (uint16_t)al->cfg.community_id_seed, tx,
-                       msg ? &al->email : NULL);
-    intel_on_smtp(al->detect, c->f, c->now, tx, msg ? &al->email : NULL);
     if (al->obs.smtp)
         al->obs.smtp(al->obs_ctx, c->f, tx, msg ? &al->email : NULL, c->now);
 }
@@ -472,9 +459,6 @@ static void ftp_tx_done(void *ctx, const struct ftp_tx *tx)
 {
     struct app_ctx *c = ctx;
     struct app_layer *al = c->al;
-    if (al->eve)
-        eve_write_ftp(al->eve, c->f, c->now, (uint16_t)al->cfg.community_id_seed,
-                      tx);
     if (al->obs.ftp)
         al->obs.ftp(al->obs_ctx, c->f, tx, c->now);
 }
@@ -553,19 +537,10 @@ static void dns_message(struct app_layer *al, struct flow *f,
         return;
     int64_t lat = dns_pair(al, app_of(al, f), &al->dns, now);
     dns_remember(al, &al->dns, now);
-    if (al->eve)
-        eve_write_dns(al->eve, f, now, (uint16_t)al->cfg.community_id_seed,
-                      &al->dns, lat);
-    intel_on_dns(al->detect, f, now, &al->dns);
-    if (al->dns_observer)
-        al->dns_observer(al->dns_observer_ctx, f, &al->dns, now);
+    if (al->obs.dns)
+        al->obs.dns(al->obs_ctx, f, &al->dns, lat, now);
 }
 
-void app_layer_set_dns_observer(struct app_layer *al, app_dns_fn fn, void *ctx)
-{
-    al->dns_observer = fn;
-    al->dns_observer_ctx = ctx;
-}
 
 /* DNS over TCP: two length bytes, then the message (RFC 1035 4.2.2). */
 static void dns_tcp(struct app_layer *al, struct flow *f, struct app_flow *a,

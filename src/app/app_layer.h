@@ -10,9 +10,9 @@
  *
  * Per-flow state is allocated when a flow first needs it and counted
  * against app-layer.memcap; when the cap is reached the flow is not parsed
- * and the refusal is counted. One alert per rule per flow. This module
- * glues parsers, content detection and output; it never decodes packets
- * and never parses a protocol itself.
+ * and the refusal is counted. One content finding per rule per flow. This
+ * module glues parsers and content detection; it never decodes packets,
+ * never parses a protocol itself and never writes output.
  */
 #ifndef NIGHTJAR_APP_LAYER_H
 #define NIGHTJAR_APP_LAYER_H
@@ -22,16 +22,13 @@
 #include "app/dns_cache.h"
 #include "config/config.h"
 #include "detect/finding.h"
+#include "content/file.h"
 #include "flow/flow.h"
-#include "output/eve.h"
+#include "util/json.h"
 
 struct app_layer;
 
-struct intel_detect;
-
-/* detect: where the fields parsed are checked against indicators. */
-struct app_layer *app_layer_new(const struct nj_config *cfg, struct eve *eve,
-                                struct intel_detect *detect, char *err,
+struct app_layer *app_layer_new(const struct nj_config *cfg, char *err,
                                 size_t errlen);
 void app_layer_free(struct app_layer *al);
 
@@ -53,44 +50,29 @@ void app_layer_write_stats(struct json *j, const void *al);
 uint64_t app_layer_memory(const struct app_layer *al);
 const struct dns_cache *app_layer_dns_cache(const struct app_layer *al);
 
-/* Called with every parsed DNS message (the behaviour models read them). */
+/* The events: every DNS message (latency_usec since its query, -1 none),
+ * HTTP transaction, file (an HTTP body or mail attachment, typed, hashed,
+ * scanned), mail transaction and FTP command (with its reply; never a
+ * password). Any may be NULL. */
 struct dns_msg;
-typedef void (*app_dns_fn)(void *ctx, const struct flow *f,
-                           const struct dns_msg *m, uint64_t now);
-void app_layer_set_dns_observer(struct app_layer *al, app_dns_fn fn, void *ctx);
-
-/* Every HTTP transaction, file (HTTP body or mail attachment, judged),
- * mail transaction and FTP command (with its reply; never a password) also
- * go to these, for the detectors that read them; any may be NULL. */
 struct http_tx;
 struct smtp_tx;
 struct ftp_tx;
 struct email_info;
-struct content_result;
-struct app_file {
-    const struct http_tx *http;      /* the transaction of an HTTP body */
-    const struct smtp_tx *smtp;      /* the mail of an attachment */
-    const struct content_result *r;
-    const char *name;
-    uint64_t size;
-    int dir;                         /* 0 to the server, 1 to the client */
-};
 struct app_observers {
-    void (*http)(void *ctx, const struct flow *f, const struct http_tx *tx,
+    void (*http)(void *ctx, struct flow *f, const struct http_tx *tx, uint64_t now);
+    void (*file)(void *ctx, struct flow *f, const struct file_event *file,
                  uint64_t now);
-    void (*file)(void *ctx, const struct flow *f, const struct app_file *file,
-                 uint64_t now);
-    void (*smtp)(void *ctx, const struct flow *f, const struct smtp_tx *tx,
+    void (*smtp)(void *ctx, struct flow *f, const struct smtp_tx *tx,
                  const struct email_info *mail, uint64_t now);
-    /* last: callers that set the first three positionally leave it NULL */
-    void (*ftp)(void *ctx, const struct flow *f, const struct ftp_tx *tx,
-                uint64_t now);
+    void (*ftp)(void *ctx, struct flow *f, const struct ftp_tx *tx, uint64_t now);
+    void (*dns)(void *ctx, struct flow *f, const struct dns_msg *m,
+                int64_t latency_usec, uint64_t now);
 };
 void app_layer_set_observers(struct app_layer *al, const struct app_observers *o,
                              void *ctx);
 
-/* Every content (YARA) alert also goes here as a finding, for the
- * correlator. */
+/* Every content (YARA) match goes here as a finding (content evidence). */
 void app_layer_set_finding_sink(struct app_layer *al, finding_fn fn, void *ctx);
 
 #endif

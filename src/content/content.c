@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <magic.h>
+
+#include "util/text.h"
 #include <yara.h>
 
 /* libmagic costs a quarter to two milliseconds a call on text; the same
@@ -549,4 +551,21 @@ void content_inspect(struct content_engine *e, const uint8_t *buf,
     content_scan(e, buf, len, r);
     if (st && e->cfg.filestore[0])
         store(e, buf, len, r);
+}
+
+const char *content_match_meta(const struct content_match *m, const char *k)
+{
+    for (unsigned i = 0; i < m->n_meta; i++)
+        if (!strcmp(m->meta[i].key, k))
+            return m->meta[i].value;
+    return NULL;
+}
+
+uint32_t content_match_sid(const struct content_match *m)
+{
+    const char *sid = content_match_meta(m, "sid");
+    if (sid && atol(sid) > 0)
+        return (uint32_t)atol(sid);
+    uint32_t h = fnv1a_str(fnv1a(fnv1a_str(FNV1A_SEED, m->ns), ":", 1), m->rule);
+    return 9000000u + h % 1000000u;
 }

@@ -100,4 +100,10 @@ void content_scan(struct content_engine *e, const uint8_t *buf, size_t len,
 
 const struct content_stats *content_engine_stats(const struct content_engine *e);
 
+/* A rule's "meta" value, or NULL. */
+const char *content_match_meta(const struct content_match *m, const char *key);
+/* signature_id for a rule: its "sid" meta, or a stable number in
+ * 9,000,000..9,999,999 from namespace and name. */
+uint32_t content_match_sid(const struct content_match *m);
+
 #endif

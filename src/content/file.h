@@ -47,6 +47,23 @@ struct nj_file {
     struct digest3 d;
 };
 
+/* A file as a protocol hands it over (an HTTP body, a mail attachment),
+ * with what content detection said of it: the event every later stage --
+ * detectors, output -- reads. Pointers are valid for the call it is given
+ * in. */
+struct http_tx;
+struct smtp_tx;
+struct file_event {
+    const char *name;
+    uint64_t size;
+    bool truncated, gap;
+    int dir;                         /* 0 toserver, 1 toclient */
+    uint64_t tx_id;
+    const struct content_result *r;
+    const struct http_tx *http;      /* the transaction, if HTTP */
+    const struct smtp_tx *smtp;      /* the mail transaction, if SMTP */
+};
+
 /* hash_mask: which digests (util/digest.h); 0 for all. */
 void file_begin(struct nj_file *f, const char *name, size_t max,
                 struct file_buffers *bufs, unsigned hash_mask);

@@ -4,15 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/eve_finding.h"
 
 struct incidents {
     struct incident *slot;
     uint32_t n;
     uint64_t timeout_usec;
     uint64_t next_id;
-    struct eve *eve;
-    uint16_t seed;
+    incident_closed_fn on_close;
+    void *ctx;
     struct incidents_stats st;
 };
 
@@ -37,7 +36,7 @@ const char *incident_level_name(uint8_t level)
 }
 
 struct incidents *incidents_new(uint32_t slots, uint32_t timeout_sec,
-                                struct eve *eve, uint16_t seed)
+                                incident_closed_fn on_close, void *ctx)
 {
     struct incidents *in = calloc(1, sizeof(*in));
     if (!in)
@@ -49,8 +48,8 @@ struct incidents *incidents_new(uint32_t slots, uint32_t timeout_sec,
         return NULL;
     }
     in->timeout_usec = (uint64_t)timeout_sec * 1000000u;
-    in->eve = eve;
-    in->seed = seed;
+    in->on_close = on_close;
+    in->ctx = ctx;
     in->next_id = 1;
     return in;
 }
@@ -122,8 +121,8 @@ static uint8_t level_of(const struct incident *inc)
 static void close_incident(struct incidents *in, struct incident *inc,
                            const char *reason, uint64_t now)
 {
-    if (in->eve)
-        eve_write_incident(in->eve, inc, "closed", reason, NULL, now);
+    if (in->on_close)
+        in->on_close(in->ctx, inc, reason, now);
     in->st.closed++;
     memset(inc, 0, sizeof(*inc));
 }
@@ -174,43 +173,37 @@ static void account(struct incident *inc, const struct finding *fd)
         inc->last_usec = fd->ts_usec;
 }
 
-uint64_t incidents_add(struct incidents *in, const struct finding *fd,
-                       bool already_logged)
+struct incident_change incidents_add(struct incidents *in, struct finding *fd)
 {
+    struct incident_change ch = { 0 };
     in->st.findings++;
     in->st.anomalies += fd->anomaly;
     incidents_tick(in, fd->ts_usec);
     struct incident *inc = (struct incident *)incidents_find(in, fd->ip_version,
                                                              &fd->host);
-    bool opened = false;
     if (!inc && !fd->anomaly) {
         inc = open_incident(in, fd->ts_usec);
         add_host(in, inc, fd->ip_version, &fd->host);
-        opened = true;
+        ch.opened = true;
         in->st.opened++;
     }
-    uint64_t id = inc ? inc->id : 0;
-    if (!already_logged && in->eve)
-        eve_write_finding(in->eve, fd, id, in->seed);
+    fd->incident_id = inc ? inc->id : 0;
     if (!inc)
-        return 0;
+        return ch;
     uint8_t before = inc->level;
     account(inc, fd);
     if (fd->kind == FINDING_lateral_movement && fd->has_peer)
         add_host(in, inc, fd->ip_version, &fd->peer); /* B joins A's incident */
     inc->level = level_of(inc);
-    if (in->eve && (opened || inc->level > before))
-        eve_write_incident(in->eve, inc, opened ? "opened" : "escalated", NULL,
-                           fd, fd->ts_usec);
+    ch.inc = inc;
+    ch.escalated = !ch.opened && inc->level > before;
+    in->st.escalated += ch.escalated;
     if (inc->level == LEVEL_HIGH && !inc->compromised) {
         inc->compromised = true;
         in->st.compromised++;
-        if (in->eve)
-            eve_write_compromise(in->eve, inc, fd, fd->ts_usec, in->seed);
+        ch.compromised = true;
     }
-    if (!opened && inc->level > before)
-        in->st.escalated++;
-    return id;
+    return ch;
 }
 
 void incidents_tick(struct incidents *in, uint64_t now)

@@ -20,8 +20,10 @@
  * finding for the timeout of traffic time, or the end of input).
  *
  * The table is fixed-size; when every slot holds an open incident the
- * oldest is closed early (counted). Writes EVE through eve_finding.h;
- * never parses traffic, never decides what is a finding.
+ * oldest is closed early (counted). It stamps each finding with its
+ * incident's id and says what changed; the caller renders (the output
+ * includes this header, never the other way). Never parses traffic, never
+ * decides what is a finding.
  */
 #ifndef NIGHTJAR_INCIDENTS_H
 #define NIGHTJAR_INCIDENTS_H
@@ -30,7 +32,6 @@
 #include <stdint.h>
 
 #include "detect/finding.h"
-#include "output/eve.h"
 
 #define INCIDENT_HOSTS 8
 
@@ -62,16 +63,26 @@ struct incidents_stats {
 
 struct incidents;
 
+/* An incident closed (reason "timeout", "end of input", "table full"). */
+typedef void (*incident_closed_fn)(void *ctx, const struct incident *inc,
+                                   const char *reason, uint64_t now_usec);
+
 /* slots: open incidents at once; timeout_sec: traffic time without a new
- * finding before an incident closes. eve may be NULL. */
+ * finding before an incident closes; on_close may be NULL. */
 struct incidents *incidents_new(uint32_t slots, uint32_t timeout_sec,
-                                struct eve *eve, uint16_t cid_seed);
+                                incident_closed_fn on_close, void *ctx);
 void incidents_free(struct incidents *in);
 
-/* A finding: written (anomaly or alert event, unless already_logged),
- * then joined to an incident. Returns the incident's id (0: none). */
-uint64_t incidents_add(struct incidents *in, const struct finding *fd,
-                       bool already_logged);
+/* What joining a finding changed. */
+struct incident_change {
+    const struct incident *inc;   /* NULL: an anomaly with no open incident */
+    bool opened, escalated;       /* the incident event to write */
+    bool compromised;             /* it just turned high: the 9500001 alert */
+};
+
+/* Joins a finding to its host's incident (opening one for an alert) and
+ * stamps fd->incident_id. */
+struct incident_change incidents_add(struct incidents *in, struct finding *fd);
 
 /* Closes incidents idle for the timeout at now (traffic time). */
 void incidents_tick(struct incidents *in, uint64_t now_usec);

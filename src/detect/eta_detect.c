@@ -9,7 +9,6 @@
 #include "app/dns_cache.h"
 #include "detect/finding.h"
 #include "eta/eta_model.h"
-#include "output/eve_eta.h"
 
 struct eta_detect {
     struct eta_config cfg;
@@ -17,8 +16,6 @@ struct eta_detect {
     finding_fn sink;
     void *sink_ctx;
     const struct dns_cache *dns;
-    struct eve *eve;
-    uint16_t cid_seed;
     double threshold;
     uint32_t min_packets;
     struct eta_detect_stats st;
@@ -26,9 +23,8 @@ struct eta_detect {
     float contrib[ETA_NFEATURES + 1];
 };
 
-struct eta_detect *eta_detect_new(const struct eta_config *cfg,
-                                  struct eve *eve, uint16_t cid_seed,
-                                  char *err, size_t errlen)
+struct eta_detect *eta_detect_new(const struct eta_config *cfg, char *err,
+                                  size_t errlen)
 {
     struct eta_detect *d = calloc(1, sizeof(*d));
     if (!d) {
@@ -36,8 +32,6 @@ struct eta_detect *eta_detect_new(const struct eta_config *cfg,
         return NULL;
     }
     d->cfg = *cfg;
-    d->eve = eve;
-    d->cid_seed = cid_seed;
     if (!cfg->enabled)
         return d;
     if (!cfg->features_only) {
@@ -102,6 +96,27 @@ static void context_of(const struct eta_detect *d, const struct flow *f,
     ctx->dns_addrs = e->n_addrs;
 }
 
+/* The features with the largest positive contributions, largest first. */
+static uint32_t top_features(const float *contrib, uint32_t want, int *idx)
+{
+    uint32_t n = 0;
+    for (int i = 0; i < ETA_NFEATURES; i++) {
+        if (!(contrib[i] > 0))
+            continue;
+        uint32_t at = n < want ? n++ : want;
+        if (at == want && contrib[i] <= contrib[idx[want - 1]])
+            continue;
+        if (at == want)
+            at = want - 1;
+        while (at > 0 && contrib[idx[at - 1]] < contrib[i]) {
+            idx[at] = idx[at - 1];
+            at--;
+        }
+        idx[at] = i;
+    }
+    return n;
+}
+
 static void score(struct eta_detect *d, struct flow *f, uint64_t ts)
 {
     struct eta_result *r = &d->res;
@@ -116,21 +131,29 @@ static void score(struct eta_detect *d, struct flow *f, uint64_t ts)
     eta_model_score(d->model, r->x, d->contrib);
     r->alert = true;
     d->st.alerts++;
-    f->alerted = 1;
-    if (d->eve)
-        eve_write_eta_alert(d->eve, f, ts, d->cid_seed, &(struct eta_alert){
-            .score = r->score, .threshold = d->threshold,
-            .model_version = eta_model_version(d->model),
-            .x = r->x, .contrib = d->contrib, .top = d->cfg.top_features });
-    if (d->sink) {
-        struct finding fd = { .kind = FINDING_eta, .stage = STAGE_C2,
-                              .severity = 2, .ts_usec = ts, .flow = f,
-                              .observed = r->score, .baseline = d->threshold,
-                              .deviation = NAN, .unit = "score" };
-        snprintf(fd.detail, sizeof(fd.detail), "model %s scored the flow %.4f",
-                 eta_model_version(d->model), r->score);
-        d->sink(d->sink_ctx, &fd);
+    if (!d->sink)
+        return;
+    struct finding fd = { .kind = FINDING_eta, .stage = STAGE_C2,
+                          .severity = r->score >= 0.5 + d->threshold / 2 ? 1 : 2,
+                          .ts_usec = ts, .flow = f,
+                          .observed = r->score, .baseline = d->threshold,
+                          .deviation = NAN, .unit = "score",
+                          .sid = ETA_ALERT_SID, .evidence = EVIDENCE_ETA };
+    struct eta_evidence *e = &fd.ev.eta;
+    e->score = r->score;
+    e->threshold = d->threshold;
+    e->model = eta_model_version(d->model);
+    int idx[ETA_TOP_MAX];
+    uint32_t want = d->cfg.top_features < ETA_TOP_MAX ? d->cfg.top_features : ETA_TOP_MAX;
+    e->n_top = (uint8_t)(want ? top_features(d->contrib, want, idx) : 0);
+    for (unsigned i = 0; i < e->n_top; i++) {
+        e->top[i].feature = (uint16_t)idx[i];
+        e->top[i].value = r->x[idx[i]];
+        e->top[i].contribution = d->contrib[idx[i]];
     }
+    snprintf(fd.detail, sizeof(fd.detail), "model %s scored the flow %.4f",
+             e->model, r->score);
+    d->sink(d->sink_ctx, &fd);
 }
 
 void eta_detect_set_sink(struct eta_detect *d, finding_fn fn, void *ctx)

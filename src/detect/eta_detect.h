@@ -4,9 +4,10 @@
  * pair statistics the pipeline's history gives (eta_history.h) and the
  * passive DNS answer for its server, and -- when the
  * flow had a TLS/QUIC handshake or enough payload packets -- scored with
- * the loaded model. A score at or over the threshold is an EVE alert
- * naming the score, the model version and the features that pushed the
- * score up most. The result of the last flow is handed back for its flow
+ * the loaded model. A score at or over the threshold is a finding (eta
+ * evidence: the score, the model version and the features that pushed the
+ * score up most, ranked here) for the finding sink; this module never
+ * writes output. The result of the last flow is handed back for its flow
  * record and for nightjar-train. One flow at a time; never allocates per
  * flow.
  */
@@ -20,7 +21,6 @@
 #include "detect/finding.h"
 #include "eta/eta_features.h"
 #include "flow/flow.h"
-#include "output/eve.h"
 
 struct dns_cache;
 struct tls_summary;
@@ -43,9 +43,8 @@ struct eta_detect;
 
 /* NULL with a message in err when the model cannot be used. With
  * cfg->enabled false, returns a detector that does nothing. */
-struct eta_detect *eta_detect_new(const struct eta_config *cfg,
-                                  struct eve *eve, uint16_t cid_seed,
-                                  char *err, size_t errlen);
+struct eta_detect *eta_detect_new(const struct eta_config *cfg, char *err,
+                                  size_t errlen);
 void eta_detect_free(struct eta_detect *d);
 
 void eta_detect_set_dns(struct eta_detect *d, const struct dns_cache *dns);

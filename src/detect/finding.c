@@ -23,3 +23,8 @@ const char *const attack_stage_names[STAGE_COUNT] = {
     "initial_access", "command_and_control", "reconnaissance",
     "lateral_movement", "exfiltration",
 };
+
+uint32_t finding_sid(const struct finding *fd)
+{
+    return fd->sid ? fd->sid : FINDING_SID_BASE + (uint32_t)fd->kind;
+}

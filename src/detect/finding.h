@@ -1,14 +1,20 @@
 /* finding.h -- what a detector found, in the one shape the correlator and
- * the EVE writer read.
+ * the output read.
  *
- * Every detector (threat intelligence, the ETA model, host baselines,
- * behaviour models) describes what it saw as a finding: which host, which
- * peer, what kind, which attack stage it points to, how sure, and the
- * evidence -- the observed value, the baseline it was compared with and
- * how far off it is, in words too. A finding is either an alert (evidence
- * of an attack on its own) or an anomaly (an outlier: logged at low
- * severity, never an alert by itself, but counted when it joins other
- * findings in an incident). This header holds no state and no code.
+ * Every detector (threat intelligence, content rules, the ETA model, host
+ * baselines, behaviour models, delivery, C2 channels, tunnels, exfiltration)
+ * describes what it saw as a finding: which host, which peer, what kind,
+ * which attack stage it points to, how sure, its signature id (decided
+ * here, in detect/), and the evidence -- a tagged union: the indicator and
+ * feed that matched (intel), the rule and the file (content), the score
+ * and the features that raised it (eta), or the observed value, the
+ * baseline and how far off it is with the indicators seen (behaviour). A
+ * finding is an alert or an anomaly (an outlier: logged at low severity,
+ * never an alert by itself, counted when it joins an incident). The
+ * correlator stamps incident_id; the output renders every kind.
+ *
+ * Detectors only emit findings; they never write output. Pointers in the
+ * evidence are valid for the call the finding is handed in.
  */
 #ifndef NIGHTJAR_FINDING_H
 #define NIGHTJAR_FINDING_H
@@ -16,7 +22,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "content/content.h"
+#include "content/file.h"
 #include "decode/decode.h"
+#include "intel/intel.h"
 
 #define FINDING_KINDS(X)                                                    \
     X(intel, "threat intelligence match", STAGE_C2)                         \
@@ -61,6 +70,46 @@ extern const char *const finding_kind_what[FINDING_COUNT];
 extern const uint8_t finding_kind_stage[FINDING_COUNT];
 extern const char *const attack_stage_names[STAGE_COUNT];
 
+/* signature ids: behaviour findings 9,400,000 + kind; the ETA model's,
+ * intel's (8,000,000 + feed and indicator) and content rules' (their sid
+ * meta, or 9,000,000 + a hash) are given by their detectors */
+#define FINDING_SID_BASE 9400000u
+#define ETA_ALERT_SID 9300001u
+#define COMPROMISE_SID 9500001u
+
+enum evidence_kind { EVIDENCE_BEHAVIOUR, EVIDENCE_INTEL, EVIDENCE_ETA, EVIDENCE_CONTENT };
+
+/* An indicator of a feed matched a field of an event. */
+struct intel_evidence {
+    const struct intel_set *set;
+    const struct ioc *ioc;
+    const char *event;      /* "flow", "dns", "tls", "http", "smtp", "fileinfo" */
+    const char *field;      /* "dest_ip", "tls.sni", ... */
+    const char *value;      /* what the traffic showed */
+    const char *how;        /* "exact", "subdomain", "network", "resolved" */
+    char path[768];         /* the match in words */
+};
+
+/* The model scored a flow over its threshold; the features that raised
+ * the score most, largest contribution first. */
+#define ETA_TOP_MAX 16
+struct eta_evidence {
+    double score, threshold;
+    const char *model;      /* version name */
+    uint8_t n_top;
+    struct {
+        uint16_t feature;   /* index into eta_feature_names */
+        float value, contribution;
+    } top[ETA_TOP_MAX];
+};
+
+/* A content rule matched a file (file != NULL) or a stream window. */
+struct content_evidence {
+    const struct content_match *match;
+    const struct file_event *file;
+    int dir;
+};
+
 struct flow;
 struct finding;
 
@@ -85,6 +134,17 @@ struct finding {
     const char *unit;         /* of observed/baseline: "bytes", "hosts", ... */
     char detail[512];         /* the evidence in words */
     char indicators[192];     /* what was seen, as space-separated names */
+    uint32_t sid;             /* 0: the behaviour sid of its kind */
+    uint64_t incident_id;     /* stamped by the correlator (0: none) */
+    enum evidence_kind evidence;
+    union {
+        struct intel_evidence intel;
+        struct eta_evidence eta;
+        struct content_evidence content;
+    } ev;
 };
+
+/* The signature id of a finding. */
+uint32_t finding_sid(const struct finding *fd);
 
 #endif

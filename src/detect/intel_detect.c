@@ -8,28 +8,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/eve_intel.h"
+#include "flow/flow_table.h"
+#include "util/text.h"
+#include "util/timefmt.h"
 
 struct intel_detect {
     struct intel_feeds *feeds;
-    struct eve *eve;
-    uint16_t seed;
     const struct dns_cache *dns;
     finding_fn sink;
     void *sink_ctx;
     struct intel_detect_stats st;
 };
 
-struct intel_detect *intel_detect_new(struct intel_feeds *feeds,
-                                      struct eve *eve, uint16_t seed)
+struct intel_detect *intel_detect_new(struct intel_feeds *feeds)
 {
     struct intel_detect *d = calloc(1, sizeof(*d));
-    if (d) {
+    if (d)
         d->feeds = feeds;
-        d->eve = eve;
-        d->seed = seed;
-    }
     return d;
+}
+
+/* signature_id: 8,000,000 + a stable number from feed and indicator. */
+uint32_t intel_sid(const struct intel_evidence *ev)
+{
+    uint32_t h = fnv1a_str(FNV1A_SEED, intel_feed_name(ev->set, ev->ioc->feed));
+    h = fnv1a_str(fnv1a(h, ":", 1), intel_text(ev->set, ev->ioc->value));
+    return 8000000u + h % 1000000u;
 }
 
 void intel_detect_free(struct intel_detect *d) { free(d); }
@@ -71,16 +75,15 @@ static void alert(struct intel_detect *d, struct flow *f, uint64_t now,
         f->intel_hits[f->n_intel_hits++] = key;
     else
         d->st.dedup_full++; /* remembered no more: this one may alert again */
-    f->alerted = 1;
     d->st.alerts++;
-    if (d->eve)
-        eve_write_intel_alert(d->eve, f, now, d->seed, ev);
     if (d->sink) {
         uint8_t sev = ev->ioc->severity;
         struct finding fd = { .kind = FINDING_intel, .stage = STAGE_C2,
                               .severity = sev < 1 ? 1 : sev > 3 ? 3 : sev,
                               .ts_usec = now, .flow = f, .observed = NAN,
-                              .baseline = NAN, .deviation = NAN };
+                              .baseline = NAN, .deviation = NAN,
+                              .sid = intel_sid(ev), .evidence = EVIDENCE_INTEL };
+        fd.ev.intel = *ev;
         snprintf(fd.detail, sizeof(fd.detail), "%s %s of feed %s in %s",
                  ioc_type_name((enum ioc_type)ev->ioc->type),
                  intel_text(ev->set, ev->ioc->value),
@@ -143,7 +146,7 @@ static void describe(struct intel_evidence *ev, const struct query *q,
                  : "%s %s is in network %s", q->field, text, ind);
     } else if (q->resolved) {
         char ts[64];
-        eve_format_time(q->resolved->seen_usec, ts, sizeof(ts));
+        time_format(q->resolved->seen_usec, ts, sizeof(ts));
         inet_ntop(q->family == 4 ? AF_INET : AF_INET6, q->addr, text,
                   (socklen_t)textlen);
         ev->value = text;

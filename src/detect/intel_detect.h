@@ -8,9 +8,11 @@
  * names as themselves and as subdomains of an indicator, URLs normalised,
  * hashes, fingerprints and certificate names exactly -- and a match is an
  * EVE alert carrying the indicator, the feed, the field that matched and
- * how (exact, subdomain, resolved from). One alert per indicator per flow.
+ * how (exact, subdomain, resolved from), sent to the finding sink (the
+ * correlator, then the output). One alert per indicator per flow.
  *
- * This module decides what matched; it never parses traffic or feeds.
+ * This module decides what matched; it never parses traffic or feeds and
+ * never writes output.
  */
 #ifndef NIGHTJAR_INTEL_DETECT_H
 #define NIGHTJAR_INTEL_DETECT_H
@@ -21,7 +23,6 @@
 #include "detect/finding.h"
 #include "flow/flow.h"
 #include "intel/intel_feeds.h"
-#include "output/eve.h"
 #include "proto/dns.h"
 #include "proto/http.h"
 #include "proto/mime.h"
@@ -38,12 +39,13 @@ struct intel_detect_stats {
 struct intel_detect;
 
 /* feeds may be NULL (no feeds: every call returns at once). */
-struct intel_detect *intel_detect_new(struct intel_feeds *feeds,
-                                      struct eve *eve, uint16_t cid_seed);
+struct intel_detect *intel_detect_new(struct intel_feeds *feeds);
+/* signature_id of a match: 8,000,000 + a number from feed and indicator. */
+uint32_t intel_sid(const struct intel_evidence *ev);
 void intel_detect_free(struct intel_detect *d);
 void intel_detect_set_dns(struct intel_detect *d, const struct dns_cache *c);
 
-/* Every alert also goes here as a finding, for the correlator. */
+/* Every match goes here as a finding (intel evidence). */
 void intel_detect_set_sink(struct intel_detect *d, finding_fn fn, void *ctx);
 
 void intel_on_flow_start(struct intel_detect *d, struct flow *f, uint64_t now);

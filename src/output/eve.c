@@ -1,6 +1,8 @@
 /* eve.c -- EVE flow and stats records (field list in docs/eve.md). */
 #include "output/eve.h"
 
+#include "util/timefmt.h"
+
 #include "app/dns_cache.h"
 #include "correlate/incidents.h"
 #include "detect/anomaly.h"
@@ -75,29 +77,7 @@ void eve_emit(struct eve *e)
  * time order, so the text of the last second is kept and reused. */
 void eve_format_time(uint64_t usec, char *buf, size_t len)
 {
-    static __thread time_t cached_secs = -1;
-    static __thread char cached[32];
-    time_t secs = (time_t)(usec / 1000000);
-    if (secs != cached_secs) {
-        struct tm tm;
-        gmtime_r(&secs, &tm);
-        strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
-        cached_secs = secs;
-    }
-    unsigned us = (unsigned)(usec % 1000000);
-    size_t n = strlen(cached);
-    if (len < n + 13) { /* "." + 6 digits + "+0000" + NUL */
-        if (len)
-            buf[0] = 0;
-        return;
-    }
-    memcpy(buf, cached, n);
-    buf[n++] = '.';
-    for (int i = 5; i >= 0; i--) {
-        buf[n + (size_t)i] = (char)('0' + us % 10);
-        us /= 10;
-    }
-    memcpy(buf + n + 6, "+0000", 6);
+    time_format(usec, buf, len);
 }
 
 const char *ip_proto_name(uint8_t proto, char *buf, size_t len)

@@ -17,7 +17,7 @@
 #include "decode/decode_stats.h"
 #include "flow/flow_table.h"
 #include "flow/tcp_stream.h"
-#include "output/json.h"
+#include "util/json.h"
 #include "proto/quic.h"
 #include "proto/tls.h"
 

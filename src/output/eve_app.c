@@ -333,7 +333,7 @@ void eve_write_ftp(struct eve *e, const struct flow *f, uint64_t ts,
 
 /* --- files ------------------------------------------------------------- */
 
-static void fileinfo_object(struct json *j, const struct eve_file *fl)
+static void fileinfo_object(struct json *j, const struct file_event *fl)
 {
     char hex[65];
     const struct content_result *r = fl->r;
@@ -368,7 +368,7 @@ static void fileinfo_object(struct json *j, const struct eve_file *fl)
 }
 
 void eve_write_fileinfo(struct eve *e, const struct flow *f, uint64_t ts,
-                        uint16_t seed, const struct eve_file *fl)
+                        uint16_t seed, const struct file_event *fl)
 {
     struct json *j = &e->j;
     eve_begin(e, ts, "fileinfo", f, seed);
@@ -383,22 +383,6 @@ void eve_write_fileinfo(struct eve *e, const struct flow *f, uint64_t ts,
 
 /* --- alerts ------------------------------------------------------------ */
 
-static const char *meta_value(const struct content_match *m, const char *k)
-{
-    for (unsigned i = 0; i < m->n_meta; i++)
-        if (!strcmp(m->meta[i].key, k))
-            return m->meta[i].value;
-    return NULL;
-}
-
-uint32_t eve_content_sid(const struct content_match *m)
-{
-    const char *sid = meta_value(m, "sid");
-    if (sid && atol(sid) > 0)
-        return (uint32_t)atol(sid);
-    uint32_t h = fnv1a_str(fnv1a(fnv1a_str(FNV1A_SEED, m->ns), ":", 1), m->rule);
-    return 9000000u + h % 1000000u;
-}
 
 static void alert_metadata(struct json *j, const struct content_match *m)
 {
@@ -427,7 +411,8 @@ static void alert_metadata(struct json *j, const struct content_match *m)
 }
 
 static void content_evidence(struct json *j, const struct content_match *m,
-                             const struct eve_file *fl, int dir)
+                             const struct file_event *fl, int dir,
+                             uint64_t incident_id)
 {
     char hex[65];
     json_key(j, "nightjar");
@@ -462,27 +447,28 @@ static void content_evidence(struct json *j, const struct content_match *m,
             json_kv_str(j, "mime_type", fl->r->mime);
         json_obj_close(j);
     }
+    if (incident_id)
+        json_kv_u64(j, "incident_id", incident_id);
     json_obj_close(j);
     json_obj_close(j);
 }
 
-void eve_write_content_alert(struct eve *e, const struct flow *f,
-                             uint64_t ts, uint16_t seed,
-                             const struct content_match *m,
-                             const struct eve_file *fl, int dir)
+void eve_write_content_alert(struct eve *e, const struct finding *fd, uint16_t seed)
 {
     struct json *j = &e->j;
+    const struct content_match *m = fd->ev.content.match;
+    const struct file_event *fl = fd->ev.content.file;
     char sig[320];
-    const char *desc = meta_value(m, "description");
-    const char *cat = meta_value(m, "category");
-    const char *sev = meta_value(m, "severity");
+    const char *desc = content_match_meta(m, "description");
+    const char *cat = content_match_meta(m, "category");
+    const char *sev = content_match_meta(m, "severity");
     long sv = sev ? atol(sev) : 2;
     if (sv < 1 || sv > 4)
         sv = 2;
     snprintf(sig, sizeof(sig), "YARA %s%s%s", m->rule, desc ? ": " : "",
              desc ? desc : "");
-    eve_begin(e, ts, "alert", f, seed);
-    eve_alert_open(j, eve_content_sid(m), sig,
+    eve_begin(e, fd->ts_usec, "alert", fd->flow, seed);
+    eve_alert_open(j, finding_sid(fd), sig,
                    cat ? cat : "Content matched a YARA rule", (uint64_t)sv);
     alert_metadata(j, m);
     json_obj_close(j);
@@ -492,7 +478,7 @@ void eve_write_content_alert(struct eve *e, const struct flow *f,
         smtp_object(j, fl->smtp);
     if (fl)
         fileinfo_object(j, fl);
-    content_evidence(j, m, fl, dir);
+    content_evidence(j, m, fl, fd->ev.content.dir, fd->incident_id);
     json_obj_close(j);
     eve_emit(e);
 }

@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #include "content/content.h"
+#include "content/file.h"
+#include "detect/finding.h"
 #include "output/eve.h"
 #include "proto/dns.h"
 #include "proto/ftp.h"
@@ -31,20 +33,8 @@ void eve_write_dns(struct eve *e, const struct flow *f, uint64_t ts_usec,
 void eve_write_http(struct eve *e, const struct flow *f, uint64_t ts_usec,
                     uint16_t cid_seed, const struct http_tx *tx);
 
-/* A file as the protocols hand it over, with what content detection said. */
-struct eve_file {
-    const char *name;
-    uint64_t size;
-    bool truncated, gap;
-    int dir;                         /* 0 toserver, 1 toclient */
-    uint64_t tx_id;
-    const struct content_result *r;
-    const struct http_tx *http;      /* the transaction, if HTTP */
-    const struct smtp_tx *smtp;      /* the mail transaction, if SMTP */
-};
-
 void eve_write_fileinfo(struct eve *e, const struct flow *f, uint64_t ts_usec,
-                        uint16_t cid_seed, const struct eve_file *file);
+                        uint16_t cid_seed, const struct file_event *file);
 
 void eve_write_smtp(struct eve *e, const struct flow *f, uint64_t ts_usec,
                     uint16_t cid_seed, const struct smtp_tx *tx,
@@ -54,14 +44,9 @@ void eve_write_smtp(struct eve *e, const struct flow *f, uint64_t ts_usec,
 void eve_write_ftp(struct eve *e, const struct flow *f, uint64_t ts_usec,
                    uint16_t cid_seed, const struct ftp_tx *tx);
 
-/* A YARA rule matched a file (file != NULL) or a window of a stream. */
-void eve_write_content_alert(struct eve *e, const struct flow *f,
-                             uint64_t ts_usec, uint16_t cid_seed,
-                             const struct content_match *m,
-                             const struct eve_file *file, int dir);
-
-/* signature_id for a rule: its "sid" meta, or a stable number in
- * 9,000,000..9,999,999 from namespace and name. */
-uint32_t eve_content_sid(const struct content_match *m);
+/* A content finding (a YARA rule matched a file or a window of a stream,
+ * content evidence) as an alert. */
+void eve_write_content_alert(struct eve *e, const struct finding *fd,
+                             uint16_t cid_seed);
 
 #endif

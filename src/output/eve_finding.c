@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "correlate/incidents.h"
+#include "output/eve_app.h"
+#include "output/eve_eta.h"
+#include "output/eve_intel.h"
 #include "util/text.h"
 
 static const char *const stage_category[STAGE_COUNT] = {
@@ -71,10 +74,23 @@ static void begin(struct eve *e, const struct finding *fd, const char *type,
                     ip_addr_str(&fd->peer, fd->ip_version, a, sizeof(a)));
 }
 
-void eve_write_finding(struct eve *e, const struct finding *fd,
-                       uint64_t incident_id, uint16_t seed)
+void eve_write_finding(struct eve *e, const struct finding *fd, uint16_t seed)
 {
     struct json *j = &e->j;
+    uint64_t incident_id = fd->incident_id;
+    switch (fd->evidence) {
+    case EVIDENCE_INTEL:
+        eve_write_intel_alert(e, fd, seed);
+        return;
+    case EVIDENCE_ETA:
+        eve_write_eta_alert(e, fd, seed);
+        return;
+    case EVIDENCE_CONTENT:
+        eve_write_content_alert(e, fd, seed);
+        return;
+    case EVIDENCE_BEHAVIOUR:
+        break;
+    }
     if (fd->anomaly) {
         begin(e, fd, "anomaly", seed);
         json_key(j, "anomaly");
@@ -91,7 +107,7 @@ void eve_write_finding(struct eve *e, const struct finding *fd,
     char sig[160];
     snprintf(sig, sizeof(sig), "nightjar behaviour: %s", finding_kind_what[fd->kind]);
     begin(e, fd, "alert", seed);
-    eve_alert_open(j, FINDING_SID_BASE + (uint32_t)fd->kind, sig,
+    eve_alert_open(j, finding_sid(fd), sig,
                    stage_category[fd->stage], fd->severity);
     json_obj_close(j);
     json_key(j, "nightjar");
@@ -212,4 +228,15 @@ void eve_write_compromise(struct eve *e, const struct incident *inc,
     json_obj_close(j);
     json_obj_close(j);
     eve_emit(e);
+}
+
+void eve_write_correlated(struct eve *e, const struct finding *fd,
+                          const struct incident_change *ch, uint16_t seed)
+{
+    eve_write_finding(e, fd, seed);
+    if (ch->inc && (ch->opened || ch->escalated))
+        eve_write_incident(e, ch->inc, ch->opened ? "opened" : "escalated", NULL,
+                           fd, fd->ts_usec);
+    if (ch->compromised)
+        eve_write_compromise(e, ch->inc, fd, fd->ts_usec, seed);
 }

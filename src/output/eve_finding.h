@@ -14,11 +14,10 @@
 
 struct incident;
 
-#define FINDING_SID_BASE 9400000u
-#define COMPROMISE_SID 9500001u
 
-void eve_write_finding(struct eve *e, const struct finding *fd,
-                       uint64_t incident_id, uint16_t cid_seed);
+/* Any finding: an alert in the shape of its evidence (intel, ETA,
+ * content, behaviour) or an anomaly event, with its incident_id. */
+void eve_write_finding(struct eve *e, const struct finding *fd, uint16_t cid_seed);
 void eve_write_incident(struct eve *e, const struct incident *inc,
                         const char *state, const char *reason,
                         const struct finding *latest, uint64_t ts_usec);
@@ -26,5 +25,11 @@ void eve_write_incident(struct eve *e, const struct incident *inc,
 void eve_write_compromise(struct eve *e, const struct incident *inc,
                           const struct finding *latest, uint64_t ts_usec,
                           uint16_t cid_seed);
+
+/* A finding and what it changed: the finding, then the incident event
+ * (opened or escalated), then the compromise alert. */
+struct incident_change;
+void eve_write_correlated(struct eve *e, const struct finding *fd,
+                          const struct incident_change *ch, uint16_t cid_seed);
 
 #endif

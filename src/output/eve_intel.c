@@ -6,13 +6,6 @@
 
 #include "util/text.h"
 
-uint32_t eve_intel_sid(const struct intel_evidence *ev)
-{
-    uint32_t h = fnv1a_str(FNV1A_SEED, intel_feed_name(ev->set, ev->ioc->feed));
-    h = fnv1a_str(fnv1a(h, ":", 1), intel_text(ev->set, ev->ioc->value));
-    return 8000000u + h % 1000000u;
-}
-
 static void meta_array(struct json *j, const char *key, const char *v)
 {
     if (!v || !*v)
@@ -23,10 +16,10 @@ static void meta_array(struct json *j, const char *key, const char *v)
     json_arr_close(j);
 }
 
-void eve_write_intel_alert(struct eve *e, const struct flow *f, uint64_t ts,
-                           uint16_t seed, const struct intel_evidence *ev)
+void eve_write_intel_alert(struct eve *e, const struct finding *fd, uint16_t seed)
 {
     struct json *j = &e->j;
+    const struct intel_evidence *ev = &fd->ev.intel;
     const struct ioc *x = ev->ioc;
     const char *feed = intel_feed_name(ev->set, x->feed);
     const char *value = intel_text(ev->set, x->value);
@@ -36,8 +29,8 @@ void eve_write_intel_alert(struct eve *e, const struct flow *f, uint64_t ts,
     snprintf(sig, sizeof(sig), "nightjar intel: %s %s in %s%s%s",
              ioc_type_name((enum ioc_type)x->type), value, feed,
              *desc ? " - " : "", desc);
-    eve_begin(e, ts, "alert", f, seed);
-    eve_alert_open(j, eve_intel_sid(ev), sig, "Threat intelligence match",
+    eve_begin(e, fd->ts_usec, "alert", fd->flow, seed);
+    eve_alert_open(j, finding_sid(fd), sig, "Threat intelligence match",
                    x->severity);
     json_key(j, "metadata");
     json_obj_open(j);
@@ -70,6 +63,8 @@ void eve_write_intel_alert(struct eve *e, const struct flow *f, uint64_t ts,
     json_kv_str(j, "value", ev->value);
     json_kv_str(j, "match", ev->how);
     json_kv_str(j, "path", ev->path);
+    if (fd->incident_id)
+        json_kv_u64(j, "incident_id", fd->incident_id);
     json_obj_close(j);
     json_obj_close(j);
     json_obj_close(j);

@@ -25,10 +25,15 @@
 #include "flow/flow_table.h"
 #include "flow/tcp_stream.h"
 #include "fingerprint/summary.h"
+#include "output/eve_app.h"
+#include "output/eve_finding.h"
 #include "output/eve_tls.h"
 #include "proto/app_detect.h"
 #include "proto/dns.h"
 #include "proto/dtls.h"
+#include "proto/ftp.h"
+#include "proto/mime.h"
+#include "proto/smtp.h"
 #include "proto/quic.h"
 #include "proto/tls.h"
 
@@ -228,7 +233,7 @@ static void remember_top(struct pipeline *pl, const struct flow *f)
     pl->top[slot].bytes = bytes;
 }
 
-static void correlate_finding(struct pipeline *pl, struct finding *fd);
+static void emit(struct pipeline *pl, struct finding *fd);
 
 /* The passive-DNS name the flow's server was resolved from, "" if none. */
 static const char *server_name(const struct pipeline *pl, const struct flow *f)
@@ -322,59 +327,72 @@ static void finding_hosts(const struct pipeline *pl, struct finding *fd)
     fd->port = flow_port(f, 1);
 }
 
-/* Behaviour and anomaly findings: written and correlated here. */
-static void on_finding(void *ctx, const struct finding *fd)
-{
-    struct pipeline *pl = ctx;
-    incidents_add(pl->incidents, fd, false);
-}
-
-/* Findings of the detectors that read parsed records (delivery, C2
- * channel): attributed to the internal end when they name no host, then
- * written and correlated. */
-static void correlate_finding(struct pipeline *pl, struct finding *fd)
+/* Every finding of every detector comes here: attributed to the internal
+ * end of its flow when it names no host, correlated (the correlator stamps
+ * its incident), then written with what it changed. The pipeline owns the
+ * flows: an alert marks its flow for the flow record. */
+static void emit(struct pipeline *pl, struct finding *fd)
 {
     finding_hosts(pl, fd);
-    if (!fd->anomaly)
+    if (!fd->anomaly) {
+        if (fd->flow)
+            ((struct flow *)fd->flow)->alerted = 1;
         anomaly_note_alert(pl->anomaly, fd->ip_version, &fd->host, fd->ts_usec);
-    incidents_add(pl->incidents, fd, false);
+    }
+    struct incident_change ch = incidents_add(pl->incidents, fd);
+    if (pl->eve)
+        eve_write_correlated(pl->eve, fd, &ch, (uint16_t)pl->cfg.community_id_seed);
 }
 
-static void on_detector_finding(void *ctx, const struct finding *in)
+static void on_finding(void *ctx, const struct finding *in)
 {
     struct finding fd = *in;
-    correlate_finding(ctx, &fd);
+    emit(ctx, &fd);
 }
 
-/* Intel and ETA findings: their detectors wrote the alert already. */
-static void on_logged_finding(void *ctx, const struct finding *in)
+static void on_incident_closed(void *ctx, const struct incident *inc,
+                               const char *reason, uint64_t now)
 {
     struct pipeline *pl = ctx;
-    struct finding fd = *in;
-    finding_hosts(pl, &fd);
-    anomaly_note_alert(pl->anomaly, fd.ip_version, &fd.host, fd.ts_usec);
-    incidents_add(pl->incidents, &fd, true);
+    if (pl->eve)
+        eve_write_incident(pl->eve, inc, "closed", reason, NULL, now);
 }
 
-static void on_dns(void *ctx, const struct flow *f, const struct dns_msg *m,
-                   uint64_t now)
+/* ---- application events: a record, then the detectors that read them -- */
+
+static uint16_t seed_of(const struct pipeline *pl)
+{
+    return (uint16_t)pl->cfg.community_id_seed;
+}
+
+static void on_dns(void *ctx, struct flow *f, const struct dns_msg *m,
+                   int64_t latency, uint64_t now)
 {
     struct pipeline *pl = ctx;
+    if (pl->eve)
+        eve_write_dns(pl->eve, f, now, seed_of(pl), m, latency);
+    intel_on_dns(pl->detect, f, now, m);
     anomaly_on_dns(pl->anomaly, f, m, now);
     c2_on_dns(pl->c2, f, m, now);
 }
 
-static void on_http(void *ctx, const struct flow *f, const struct http_tx *tx,
+static void on_http(void *ctx, struct flow *f, const struct http_tx *tx,
                     uint64_t now)
 {
     struct pipeline *pl = ctx;
+    if (pl->eve)
+        eve_write_http(pl->eve, f, now, seed_of(pl), tx);
+    intel_on_http(pl->detect, f, now, tx);
     c2_on_http(pl->c2, f, tx, now);
 }
 
-static void on_file(void *ctx, const struct flow *f, const struct app_file *file,
+static void on_file(void *ctx, struct flow *f, const struct file_event *file,
                     uint64_t now)
 {
     struct pipeline *pl = ctx;
+    if (pl->eve)
+        eve_write_fileinfo(pl->eve, f, now, seed_of(pl), file);
+    intel_on_file(pl->detect, f, now, &file->r->h, file->name);
     if (!pl->cfg.detect.delivery)
         return;
     struct delivery_input in = {
@@ -385,26 +403,31 @@ static void on_file(void *ctx, const struct flow *f, const struct app_file *file
     };
     struct finding fd;
     if (delivery_judge(&in, &fd))
-        correlate_finding(pl, &fd);
+        emit(pl, &fd);
 }
 
-static void on_smtp(void *ctx, const struct flow *f, const struct smtp_tx *tx,
+static void on_smtp(void *ctx, struct flow *f, const struct smtp_tx *tx,
                     const struct email_info *mail, uint64_t now)
 {
     struct pipeline *pl = ctx;
+    if (pl->eve)
+        eve_write_smtp(pl->eve, f, now, seed_of(pl), tx, mail);
+    intel_on_smtp(pl->detect, f, now, tx, mail);
     struct finding fd;
     if (pl->cfg.detect.exfil &&
         exfil_judge_smtp(f, tx, mail, &pl->home, now, &fd))
-        correlate_finding(pl, &fd);
+        emit(pl, &fd);
 }
 
-static void on_ftp(void *ctx, const struct flow *f, const struct ftp_tx *tx,
+static void on_ftp(void *ctx, struct flow *f, const struct ftp_tx *tx,
                    uint64_t now)
 {
     struct pipeline *pl = ctx;
+    if (pl->eve)
+        eve_write_ftp(pl->eve, f, now, seed_of(pl), tx);
     struct finding fd;
     if (pl->cfg.detect.exfil && exfil_judge_ftp(f, tx, &pl->home, now, &fd))
-        correlate_finding(pl, &fd);
+        emit(pl, &fd);
 }
 
 static bool anomaly_setup(struct pipeline *pl, char *err, size_t errlen)
@@ -438,8 +461,8 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
     const struct nj_config *cfg = &pl->cfg;
     if (!home_net_parse(&pl->home, cfg->anomaly.home_nets, err, errlen))
         return false;
-    pl->incidents = incidents_new(1024, cfg->anomaly.incident_timeout, pl->eve,
-                                  (uint16_t)cfg->community_id_seed);
+    pl->incidents = incidents_new(1024, cfg->anomaly.incident_timeout,
+                                  on_incident_closed, pl);
     if (!pl->incidents) {
         snprintf(err, errlen, "out of memory");
         return false;
@@ -452,7 +475,7 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
         cc.pairs = cfg->detect.c2_pairs;
         cc.min_score = cfg->detect.c2_min_score;
         cc.strong_score = cfg->detect.c2_strong_score;
-        pl->c2 = c2_channel_new(&cc, &pl->home, on_detector_finding, pl);
+        pl->c2 = c2_channel_new(&cc, &pl->home, on_finding, pl);
         if (!pl->c2) {
             snprintf(err, errlen, "out of memory for detect.c2-pairs %u",
                      cfg->detect.c2_pairs);
@@ -460,17 +483,17 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
         }
     }
     if (cfg->detect.icmp_tunnel &&
-        !(pl->icmp = icmp_tunnel_new(4096, &pl->home, on_detector_finding, pl))) {
+        !(pl->icmp = icmp_tunnel_new(4096, &pl->home, on_finding, pl))) {
         snprintf(err, errlen, "out of memory");
         return false;
     }
     static const struct app_observers obs = { .http = on_http, .file = on_file,
-                                              .smtp = on_smtp, .ftp = on_ftp };
+                                              .smtp = on_smtp, .ftp = on_ftp,
+                                              .dns = on_dns };
     app_layer_set_observers(pl->app, &obs, pl);
-    app_layer_set_dns_observer(pl->app, on_dns, pl);
-    intel_detect_set_sink(pl->detect, on_logged_finding, pl);
-    app_layer_set_finding_sink(pl->app, on_logged_finding, pl);
-    eta_detect_set_sink(pl->eta, on_logged_finding, pl);
+    intel_detect_set_sink(pl->detect, on_finding, pl);
+    app_layer_set_finding_sink(pl->app, on_finding, pl);
+    eta_detect_set_sink(pl->eta, on_finding, pl);
     return true;
 }
 
@@ -508,8 +531,8 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
             return NULL;
         }
     }
-    pl->detect = intel_detect_new(pl->intel, eve, (uint16_t)cfg->community_id_seed);
-    pl->app = pl->detect ? app_layer_new(cfg, eve, pl->detect, err, errlen) : NULL;
+    pl->detect = intel_detect_new(pl->intel);
+    pl->app = pl->detect ? app_layer_new(cfg, err, errlen) : NULL;
     if (!pl->app) {
         if (!pl->detect)
             snprintf(err, errlen, "out of memory");
@@ -517,8 +540,9 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
         return NULL;
     }
     intel_detect_set_dns(pl->detect, app_layer_dns_cache(pl->app));
-    pl->eta = eta_detect_new(&cfg->eta, eve, (uint16_t)cfg->community_id_seed,
-                             err, errlen);
+    if (eve)
+        eve->dns = app_layer_dns_cache(pl->app);
+    pl->eta = eta_detect_new(&cfg->eta, err, errlen);
     if (!pl->eta) {
         pipeline_free(pl);
         return NULL;

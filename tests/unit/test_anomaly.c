@@ -461,6 +461,13 @@ static void test_tunnel_with_few_queries(void)
     free_flows();
 }
 
+/* Joins a finding; its incident's id (0: none). */
+static uint64_t add_finding(struct incidents *in, struct finding *fd)
+{
+    incidents_add(in, fd);
+    return fd->incident_id;
+}
+
 /* ---- profiles, pairs and the state file -------------------------------- */
 
 static void test_profiles_pairs_and_eviction(void)
@@ -567,32 +574,32 @@ static struct finding make(enum finding_kind k, struct ip_addr host, double t,
 
 static void test_incidents_connect_the_dots(void)
 {
-    struct incidents *in = incidents_new(16, 3600, NULL, 0);
+    struct incidents *in = incidents_new(16, 3600, NULL, NULL);
     struct ip_addr a = v4(10, 0, 0, 5), b = v4(10, 0, 0, 9), c = v4(10, 0, 0, 77);
     /* an outlier alone opens nothing */
     struct finding fd = make(FINDING_new_port, c, T0, true);
-    CHECK_EQ(incidents_add(in, &fd, true), 0);
+    CHECK_EQ(add_finding(in, &fd), 0);
     CHECK(incidents_find(in, 4, &c) == NULL);
     /* a scan opens an incident: low */
     fd = make(FINDING_scan_horizontal, a, T0 + 10, false);
-    uint64_t id = incidents_add(in, &fd, true);
+    uint64_t id = add_finding(in, &fd);
     CHECK(id != 0);
     const struct incident *inc = incidents_find(in, 4, &a);
     CHECK(inc && inc->level == LEVEL_LOW && inc->score == 20);
     /* a second scan adds nothing to the score */
     fd = make(FINDING_scan_horizontal, a, T0 + 20, false);
-    incidents_add(in, &fd, true);
+    add_finding(in, &fd);
     CHECK_EQ(inc->score, 20);
     /* A moves to B: B joins A's incident */
     fd = make(FINDING_lateral_movement, a, T0 + 30, false);
     fd.peer = b;
     fd.has_peer = true;
-    CHECK_EQ(incidents_add(in, &fd, true), id);
+    CHECK_EQ(add_finding(in, &fd), id);
     CHECK(incidents_find(in, 4, &b) == inc);
     CHECK_EQ(inc->level, LEVEL_MEDIUM);
     /* then B beacons out: the same incident, now high */
     fd = make(FINDING_beaconing, b, T0 + 40, false);
-    CHECK_EQ(incidents_add(in, &fd, true), id);
+    CHECK_EQ(add_finding(in, &fd), id);
     CHECK_EQ(inc->level, LEVEL_HIGH);
     CHECK(inc->stages & (1u << STAGE_RECON));
     CHECK(inc->stages & (1u << STAGE_LATERAL));
@@ -603,9 +610,9 @@ static void test_incidents_connect_the_dots(void)
     /* one kind of evidence, however strong, is not high */
     struct ip_addr d = v4(10, 0, 0, 88);
     fd = make(FINDING_intel, d, T0 + 50, false);
-    incidents_add(in, &fd, true);
+    add_finding(in, &fd);
     fd = make(FINDING_new_pair, d, T0 + 51, true);
-    incidents_add(in, &fd, true);
+    add_finding(in, &fd);
     CHECK(incidents_find(in, 4, &d)->level == LEVEL_MEDIUM);
     /* quiet for longer than the timeout: closed */
     incidents_tick(in, (uint64_t)((T0 + 51 + 3601) * 1e6));
@@ -617,10 +624,10 @@ static void test_incidents_connect_the_dots(void)
 
 static void test_incident_table_is_bounded(void)
 {
-    struct incidents *in = incidents_new(2, 3600, NULL, 0);
+    struct incidents *in = incidents_new(2, 3600, NULL, NULL);
     for (int i = 0; i < 5; i++) {
         struct finding fd = make(FINDING_intel, v4(10, 9, 0, (uint8_t)i), T0 + i, false);
-        CHECK(incidents_add(in, &fd, true) != 0);
+        CHECK(add_finding(in, &fd) != 0);
     }
     CHECK_EQ(incidents_stats(in)->closed_early, 3);
     incidents_close_all(in, (uint64_t)(T0 * 1e6) + 100);

@@ -3,7 +3,7 @@
  * the stop after AUTH TLS, the caps (line, reply lines, queue), streams
  * that are not FTP, and that a password is never kept anywhere. */
 #include "app/app_layer.h"
-#include "output/json.h"
+#include "util/json.h"
 #include "proto/app_detect.h"
 #include "proto/ftp.h"
 #include "testing.h"
@@ -585,7 +585,7 @@ static char obs_last[FTP_VERB_MAX], obs_stor[FTP_ARG_MAX];
 static const struct flow *obs_flow;
 static void *obs_ctx;
 
-static void on_ftp_observed(void *ctx, const struct flow *f,
+static void on_ftp_observed(void *ctx, struct flow *f,
                             const struct ftp_tx *tx, uint64_t now)
 {
     (void)now;
@@ -616,7 +616,7 @@ static void test_app_layer_hands_transactions_to_the_observer(void)
     config_defaults(&c);
     c.content.magic = false;
     char err[256];
-    struct app_layer *al = app_layer_new(&c, NULL, NULL, err, sizeof(err));
+    struct app_layer *al = app_layer_new(&c, err, sizeof(err));
     CHECK(al != NULL);
     if (!al)
         return;
@@ -653,7 +653,7 @@ static void test_app_layer_hands_transactions_to_the_observer(void)
     app_layer_free(al);
     /* app-layer.ftp.enabled=no: not parsed */
     CHECK(config_set_assignment(&c, "app-layer.ftp.enabled=no", err, sizeof(err)));
-    al = app_layer_new(&c, NULL, NULL, err, sizeof(err));
+    al = app_layer_new(&c, err, sizeof(err));
     app_layer_set_observers(al, &o, &marker);
     f->app_proto = APP_FTP;
     feed_session(al, f);

@@ -34,13 +34,21 @@ static void setup(void)
     CHECK(mkdtemp(dir) != NULL);
 }
 
+/* Closed incidents are written as the pipeline writes them. */
+static void closed(void *ctx, const struct incident *inc, const char *reason,
+                   uint64_t now)
+{
+    (void)ctx;
+    eve_write_incident(eve, inc, "closed", reason, NULL, now);
+}
+
 /* A fresh correlator writing to a fresh EVE file. */
 static void start(void)
 {
     snprintf(path, sizeof(path), "%s/eve-%d.json", dir, ++test_no);
     eve = eve_open(path);
     CHECK(eve != NULL);
-    in = incidents_new(16, 3600, eve, 0);
+    in = incidents_new(16, 3600, closed, NULL);
 }
 
 static void stop(void)
@@ -72,7 +80,9 @@ static uint64_t add(enum finding_kind k, struct ip_addr host, double t, bool ano
                     bool strong)
 {
     struct finding fd = make(k, host, t, anomaly, strong);
-    return incidents_add(in, &fd, false);
+    struct incident_change ch = incidents_add(in, &fd);
+    eve_write_correlated(eve, &fd, &ch, 0);
+    return fd.incident_id;
 }
 
 /* The EVE records written so far, as a JSON array. */

@@ -1,7 +1,7 @@
 /* test_output.c -- the JSON writer (escaping, nesting, numbers) and the EVE
  * timestamp format, and application detection by content. */
 #include "output/eve.h"
-#include "output/json.h"
+#include "util/json.h"
 #include "proto/app_detect.h"
 #include "testing.h"
 

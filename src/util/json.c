@@ -1,5 +1,5 @@
 /* json.c -- the JSON writer (see json.h). */
-#include "output/json.h"
+#include "util/json.h"
 
 #include <math.h>
 #include <stdio.h>
