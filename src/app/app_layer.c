@@ -1,5 +1,6 @@
 /* app_layer.c -- application-layer glue (see app_layer.h). */
 #include "app/app_layer.h"
+#include "util/counters.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -699,99 +700,74 @@ void app_flow_end(struct app_layer *al, struct flow *f, uint64_t now)
 
 /* --- stats ------------------------------------------------------------- */
 
-void app_layer_write_stats(struct json *j, const void *ctx)
+void app_layer_counters(const struct app_layer *al, struct counters *r)
 {
-    const struct app_layer *al = ctx;
-    json_key(j, "dns");
-    json_obj_open(j);
-    json_kv_u64(j, "messages", al->dns_st.messages);
-    json_kv_u64(j, "queries", al->dns_st.queries);
-    json_kv_u64(j, "responses", al->dns_st.responses);
-    json_kv_u64(j, "unanswered", al->st.dns_unanswered);
-    json_kv_u64(j, "pending_over_cap", al->st.dns_pending_over_cap);
-#define DNS_W(n) json_kv_u64(j, #n, al->dns_st.n);
+    counters_u64(r, "dns.messages", &al->dns_st.messages);
+    counters_u64(r, "dns.queries", &al->dns_st.queries);
+    counters_u64(r, "dns.responses", &al->dns_st.responses);
+    counters_u64(r, "dns.unanswered", &al->st.dns_unanswered);
+    counters_u64(r, "dns.pending_over_cap", &al->st.dns_pending_over_cap);
+#define DNS_W(n) counters_u64(r, "dns." #n, &al->dns_st.n);
     DNS_ERRORS(DNS_W)
 #undef DNS_W
     const struct dns_cache_stats *cs = dns_cache_stats(al->dns_cache);
-    json_key(j, "cache");
-    json_obj_open(j);
-    json_kv_u64(j, "inserts", cs->inserts);
-    json_kv_u64(j, "updates", cs->updates);
-    json_kv_u64(j, "lookups", cs->lookups);
-    json_kv_u64(j, "hits", cs->hits);
-    json_kv_u64(j, "expired", cs->expired);
-    json_kv_u64(j, "evicted_fresh", cs->evicted_fresh);
-    json_obj_close(j);
-    json_obj_close(j);
-    json_key(j, "http");
-    json_obj_open(j);
-    json_kv_u64(j, "requests", al->http_st.requests);
-    json_kv_u64(j, "responses", al->http_st.responses);
-    json_kv_u64(j, "bodies", al->http_st.bodies);
-#define HTTP_W(n) json_kv_u64(j, #n, al->http_st.n);
+    counters_u64(r, "dns.cache.inserts", &cs->inserts);
+    counters_u64(r, "dns.cache.updates", &cs->updates);
+    counters_u64(r, "dns.cache.lookups", &cs->lookups);
+    counters_u64(r, "dns.cache.hits", &cs->hits);
+    counters_u64(r, "dns.cache.expired", &cs->expired);
+    counters_u64(r, "dns.cache.evicted_fresh", &cs->evicted_fresh);
+    counters_u64(r, "http.requests", &al->http_st.requests);
+    counters_u64(r, "http.responses", &al->http_st.responses);
+    counters_u64(r, "http.bodies", &al->http_st.bodies);
+#define HTTP_W(n) counters_u64(r, "http." #n, &al->http_st.n);
     HTTP_ERRORS(HTTP_W)
 #undef HTTP_W
-    json_obj_close(j);
-    json_key(j, "smtp");
-    json_obj_open(j);
-    json_kv_u64(j, "commands", al->smtp_st.commands);
-    json_kv_u64(j, "replies", al->smtp_st.replies);
-    json_kv_u64(j, "transactions", al->smtp_st.transactions);
-    json_kv_u64(j, "messages", al->smtp_st.messages);
-#define SMTP_W(n) json_kv_u64(j, #n, al->smtp_st.n);
+    counters_u64(r, "smtp.commands", &al->smtp_st.commands);
+    counters_u64(r, "smtp.replies", &al->smtp_st.replies);
+    counters_u64(r, "smtp.transactions", &al->smtp_st.transactions);
+    counters_u64(r, "smtp.messages", &al->smtp_st.messages);
+#define SMTP_W(n) counters_u64(r, "smtp." #n, &al->smtp_st.n);
     SMTP_ERRORS(SMTP_W)
 #undef SMTP_W
-    json_key(j, "mime");
-    json_obj_open(j);
-    json_kv_u64(j, "parts", al->mime_st.parts);
-    json_kv_u64(j, "attachments", al->mime_st.attachments);
-    json_kv_u64(j, "urls", al->mime_st.urls);
-    json_kv_u64(j, "depth_over_cap", al->mime_st.depth_over_cap);
-    json_kv_u64(j, "parts_over_cap", al->mime_st.parts_over_cap);
-    json_kv_u64(j, "urls_over_cap", al->mime_st.urls_over_cap);
-    json_kv_u64(j, "addrs_over_cap", al->mime_st.addrs_over_cap);
-    json_obj_close(j);
-    json_obj_close(j);
-    json_key(j, "ftp");
-    json_obj_open(j);
-    json_kv_u64(j, "commands", al->ftp_st.commands);
-    json_kv_u64(j, "replies", al->ftp_st.replies);
-    json_kv_u64(j, "transactions", al->ftp_st.transactions);
-    json_kv_u64(j, "unanswered", al->ftp_st.unanswered);
-    json_kv_u64(j, "logins", al->ftp_st.logins);
-    json_kv_u64(j, "passwords_in_clear", al->ftp_st.passwords_in_clear);
-    json_kv_u64(j, "uploads", al->ftp_st.uploads);
-    json_kv_u64(j, "downloads", al->ftp_st.downloads);
-    json_kv_u64(j, "tls_upgrades", al->ftp_st.tls_upgrades);
-#define FTP_W(n) json_kv_u64(j, #n, al->ftp_st.n);
+    counters_u64(r, "smtp.mime.parts", &al->mime_st.parts);
+    counters_u64(r, "smtp.mime.attachments", &al->mime_st.attachments);
+    counters_u64(r, "smtp.mime.urls", &al->mime_st.urls);
+    counters_u64(r, "smtp.mime.depth_over_cap", &al->mime_st.depth_over_cap);
+    counters_u64(r, "smtp.mime.parts_over_cap", &al->mime_st.parts_over_cap);
+    counters_u64(r, "smtp.mime.urls_over_cap", &al->mime_st.urls_over_cap);
+    counters_u64(r, "smtp.mime.addrs_over_cap", &al->mime_st.addrs_over_cap);
+    counters_u64(r, "ftp.commands", &al->ftp_st.commands);
+    counters_u64(r, "ftp.replies", &al->ftp_st.replies);
+    counters_u64(r, "ftp.transactions", &al->ftp_st.transactions);
+    counters_u64(r, "ftp.unanswered", &al->ftp_st.unanswered);
+    counters_u64(r, "ftp.logins", &al->ftp_st.logins);
+    counters_u64(r, "ftp.passwords_in_clear", &al->ftp_st.passwords_in_clear);
+    counters_u64(r, "ftp.uploads", &al->ftp_st.uploads);
+    counters_u64(r, "ftp.downloads", &al->ftp_st.downloads);
+    counters_u64(r, "ftp.tls_upgrades", &al->ftp_st.tls_upgrades);
+#define FTP_W(n) counters_u64(r, "ftp." #n, &al->ftp_st.n);
     FTP_ERRORS(FTP_W)
 #undef FTP_W
-    json_obj_close(j);
     const struct content_stats *ct = content_engine_stats(al->content);
-    json_key(j, "content");
-    json_obj_open(j);
-    json_kv_u64(j, "files", al->st.files);
-    json_kv_u64(j, "type_cache_hits", ct->type_cache_hits);
-    json_kv_u64(j, "type_cache_misses", ct->type_cache_misses);
-    json_kv_u64(j, "text_untyped", ct->text_untyped);
-    json_kv_u64(j, "yara_rules", ct->rules);
-    json_kv_u64(j, "scans", ct->scanned);
-    json_kv_u64(j, "bytes_scanned", ct->bytes_scanned);
-    json_kv_u64(j, "stream_windows_scanned", al->st.windows_scanned);
-    json_kv_u64(j, "matches", ct->matches);
-    json_kv_u64(j, "matches_over_cap", ct->matches_over_cap);
-    json_kv_u64(j, "scan_errors", ct->scan_errors);
-    json_kv_u64(j, "scan_timeouts", ct->scan_timeouts);
-    json_kv_u64(j, "alerts", al->st.alerts);
-    json_kv_u64(j, "alerts_deduplicated", al->st.alerts_deduplicated);
-    json_kv_u64(j, "alerts_dedup_full", al->st.alerts_dedup_full);
-    json_kv_u64(j, "stored", ct->stored);
-    json_kv_u64(j, "already_stored", ct->already_stored);
-    json_kv_u64(j, "store_errors", ct->store_errors);
-    json_obj_close(j);
-    json_key(j, "app_layer");
-    json_obj_open(j);
-    json_kv_u64(j, "flows_parsed", al->st.flows_parsed);
-    json_kv_u64(j, "memcap_refused", al->st.memcap_refused);
-    json_obj_close(j);
+    counters_u64(r, "content.files", &al->st.files);
+    counters_u64(r, "content.type_cache_hits", &ct->type_cache_hits);
+    counters_u64(r, "content.type_cache_misses", &ct->type_cache_misses);
+    counters_u64(r, "content.text_untyped", &ct->text_untyped);
+    counters_u64(r, "content.yara_rules", &ct->rules);
+    counters_u64(r, "content.scans", &ct->scanned);
+    counters_u64(r, "content.bytes_scanned", &ct->bytes_scanned);
+    counters_u64(r, "content.stream_windows_scanned", &al->st.windows_scanned);
+    counters_u64(r, "content.matches", &ct->matches);
+    counters_u64(r, "content.matches_over_cap", &ct->matches_over_cap);
+    counters_u64(r, "content.scan_errors", &ct->scan_errors);
+    counters_u64(r, "content.scan_timeouts", &ct->scan_timeouts);
+    counters_u64(r, "content.alerts", &al->st.alerts);
+    counters_u64(r, "content.alerts_deduplicated", &al->st.alerts_deduplicated);
+    counters_u64(r, "content.alerts_dedup_full", &al->st.alerts_dedup_full);
+    counters_u64(r, "content.stored", &ct->stored);
+    counters_u64(r, "content.already_stored", &ct->already_stored);
+    counters_u64(r, "content.store_errors", &ct->store_errors);
+    counters_u64(r, "app_layer.flows_parsed", &al->st.flows_parsed);
+    counters_u64(r, "app_layer.memcap_refused", &al->st.memcap_refused);
 }

@@ -45,8 +45,10 @@ void app_datagram(struct app_layer *al, struct flow *f, int dir,
 /* Before the flow record is written: finish parsers, scan windows. */
 void app_flow_end(struct app_layer *al, struct flow *f, uint64_t now);
 
-/* For the stats record (eve_stats_input.app_stats). */
-void app_layer_write_stats(struct json *j, const void *al);
+/* Registers the parsers' and content detection's counters ("dns",
+ * "http", "smtp", "ftp", "content", "app_layer"). */
+struct counters;
+void app_layer_counters(const struct app_layer *al, struct counters *r);
 uint64_t app_layer_memory(const struct app_layer *al);
 const struct dns_cache *app_layer_dns_cache(const struct app_layer *al);
 

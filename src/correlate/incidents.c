@@ -1,5 +1,6 @@
 /* incidents.c -- findings joined into incidents (see incidents.h). */
 #include "correlate/incidents.h"
+#include "util/counters.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -220,4 +221,17 @@ void incidents_close_all(struct incidents *in, uint64_t now)
     for (uint32_t i = 0; i < in->n; i++)
         if (in->slot[i].open)
             close_incident(in, &in->slot[i], "end of input", now);
+}
+
+void incidents_counters(const struct incidents *in, struct counters *r)
+{
+    const struct incidents_stats *s = &in->st;
+    counters_u64(r, "anomaly.incidents.opened", &s->opened);
+    counters_u64(r, "anomaly.incidents.escalated", &s->escalated);
+    counters_u64(r, "anomaly.incidents.closed", &s->closed);
+    counters_u64(r, "anomaly.incidents.closed_early", &s->closed_early);
+    counters_u64(r, "anomaly.incidents.findings", &s->findings);
+    counters_u64(r, "anomaly.incidents.anomalies", &s->anomalies);
+    counters_u64(r, "anomaly.incidents.hosts_over_cap", &s->hosts_over_cap);
+    counters_u64(r, "anomaly.incidents.compromised", &s->compromised);
 }

@@ -90,6 +90,9 @@ void incidents_tick(struct incidents *in, uint64_t now_usec);
 void incidents_close_all(struct incidents *in, uint64_t now_usec);
 
 const struct incidents_stats *incidents_stats(const struct incidents *in);
+/* Registers the correlator's counters under "anomaly.incidents". */
+struct counters;
+void incidents_counters(const struct incidents *in, struct counters *r);
 uint64_t incidents_memory(const struct incidents *in);
 
 /* Points a kind of evidence adds to a score (docs/anomaly.md). */

@@ -61,4 +61,8 @@ struct decode_stats {
 
 extern const char *const decode_error_names[DECODE_ERR_COUNT];
 
+struct counters;
+/* Registers every counter under "decoder". */
+void decode_counters(const struct decode_stats *d, struct counters *r);
+
 #endif

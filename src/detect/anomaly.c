@@ -26,6 +26,7 @@
 #include <libpsl.h>
 
 #include "detect/baseline.h"
+#include "util/counters.h"
 #include "eta/eta_features.h"
 #include "flow/flow_table.h"
 #include "proto/app_detect.h"
@@ -815,4 +816,27 @@ void anomaly_on_dns(struct anomaly *a, const struct flow *f,
         p->dns_alerted |= 1;
         dns_finding(a, f, p, FINDING_dga, p->dga_names, name, now_usec);
     }
+}
+
+static uint64_t host_count(const void *ctx) { return hosts_count((struct hosts *)ctx); }
+
+void anomaly_counters(const struct anomaly *a, struct counters *r)
+{
+    const struct hosts_stats *h = hosts_stats(a->hosts);
+    counters_u64(r, "anomaly.flows", &a->st.flows);
+    counters_u64(r, "anomaly.dns_messages", &a->st.dns_messages);
+    counters_fn(r, "anomaly.hosts", host_count, a->hosts);
+    counters_u64(r, "anomaly.hosts_evicted", &h->hosts_evicted);
+    counters_u64(r, "anomaly.pairs_new", &h->pairs_new);
+    counters_u64(r, "anomaly.pairs_evicted", &h->pairs_evicted);
+    counters_u64(r, "anomaly.scan_trackers_evicted", &a->st.scan_trackers_evicted);
+    counters_u64(r, "anomaly.scan_sets_full", &a->st.scan_sets_full);
+    counters_u64(r, "anomaly.learning_suppressed", &a->st.learning_suppressed);
+    counters_u64(r, "anomaly.state_saves", &h->saves);
+    counters_u64(r, "anomaly.state_save_errors", &h->save_errors);
+    counters_u64(r, "anomaly.state_loaded_hosts", &h->loaded_hosts);
+    counters_u64(r, "anomaly.state_loaded_pairs", &h->loaded_pairs);
+    for (int k = 0; k < FINDING_COUNT; k++)
+        counters_u64f(r, &a->st.findings[k], "anomaly.findings.%s",
+                      finding_kind_names[k]);
 }

@@ -78,4 +78,8 @@ struct hosts *anomaly_hosts(struct anomaly *a);
 const struct anomaly_stats *anomaly_stats(const struct anomaly *a);
 uint64_t anomaly_memory(const struct anomaly *a);
 
+/* Registers the detector's counters under "anomaly". */
+struct counters;
+void anomaly_counters(const struct anomaly *a, struct counters *r);
+
 #endif

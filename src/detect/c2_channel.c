@@ -18,6 +18,7 @@
 #include "proto/app_detect.h"
 #include "proto/http.h"
 #include "proto/tls.h"
+#include "util/counters.h"
 #include "util/text.h"
 
 #define WAYS 4
@@ -698,4 +699,16 @@ void c2_on_flow_end(struct c2_channel *c, const struct flow *f,
             raise_ind(c, p, (enum c2_indicator)i);
     remember(p->name, sizeof(p->name), server_name);
     judge(c, p, f, f->last_usec);
+}
+
+void c2_channel_counters(const struct c2_channel *c, struct counters *r)
+{
+    counters_u64(r, "detect.c2.pairs_new", &c->st.pairs_new);
+    counters_u64(r, "detect.c2.pairs_evicted", &c->st.pairs_evicted);
+    counters_u64(r, "detect.c2.clients_evicted", &c->st.clients_evicted);
+    counters_u64(r, "detect.c2.alerts", &c->st.alerts);
+    counters_u64(r, "detect.c2.strong", &c->st.strong);
+    for (int i = 0; i < C2I_COUNT; i++)
+        counters_u64f(r, &c->st.raised[i], "detect.c2.indicators.%s",
+                      c2_indicator_names[i]);
 }

@@ -110,6 +110,9 @@ struct c2_channel *c2_channel_new(const struct c2_config *c,
 void c2_channel_free(struct c2_channel *c);
 uint64_t c2_channel_memory(const struct c2_channel *c);
 const struct c2_stats *c2_channel_stats(const struct c2_channel *c);
+/* Registers the detector's counters under "detect.c2". */
+struct counters;
+void c2_channel_counters(const struct c2_channel *c, struct counters *r);
 
 /* A TLS handshake (its session, for the certificate) and its summary. */
 void c2_on_tls(struct c2_channel *c, const struct flow *f,

@@ -1,5 +1,6 @@
 /* eta_detect.c -- features, score and alert at flow end (see eta_detect.h). */
 #include "detect/eta_detect.h"
+#include "util/counters.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -202,4 +203,21 @@ const struct eta_model *eta_detect_model(const struct eta_detect *d)
 uint64_t eta_detect_memory(const struct eta_detect *d)
 {
     return d ? sizeof(*d) + eta_model_memory(d->model) : 0;
+}
+
+static double score_usec_mean(const void *ctx)
+{
+    const struct eta_detect_stats *s = ctx;
+    return s->scored ? s->score_nsec / 1e3 / (double)s->scored : 0;
+}
+
+void eta_detect_counters(const struct eta_detect *d, struct counters *r)
+{
+    const struct eta_detect_stats *s = eta_detect_stats(d);
+    counters_u64(r, "eta.flows", &s->flows);
+    counters_u64(r, "eta.too_small", &s->too_small);
+    counters_u64(r, "eta.extracted", &s->extracted);
+    counters_u64(r, "eta.scored", &s->scored);
+    counters_u64(r, "eta.alerts", &s->alerts);
+    counters_double(r, "eta.score_usec_mean", score_usec_mean, s);
 }

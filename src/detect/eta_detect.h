@@ -64,6 +64,9 @@ bool eta_detect_qualifies(const struct eta_detect *d, const struct flow *f,
 const struct eta_detect_stats *eta_detect_stats(const struct eta_detect *d);
 const struct eta_model *eta_detect_model(const struct eta_detect *d);
 uint64_t eta_detect_memory(const struct eta_detect *d);
+/* Registers the model's counters under "eta". */
+struct counters;
+void eta_detect_counters(const struct eta_detect *d, struct counters *r);
 
 /* Called with every alert, for the correlator. */
 void eta_detect_set_sink(struct eta_detect *d, finding_fn fn, void *ctx);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/counters.h"
 #include "util/text.h"
 
 #define WAYS 4
@@ -180,4 +181,11 @@ void icmp_tunnel_packet(struct icmp_tunnel *t, const struct flow *f,
     bool stuck = e->stuck >= 3;
     if (!e->reported && (mismatch || stuck))
         report(t, e, f, p->ts_usec, mismatch, stuck);
+}
+
+void icmp_tunnel_counters(const struct icmp_tunnel *t, struct counters *r)
+{
+    counters_u64(r, "detect.icmp_tunnel.echoes", &t->st.echoes);
+    counters_u64(r, "detect.icmp_tunnel.pairs_evicted", &t->st.pairs_evicted);
+    counters_u64(r, "detect.icmp_tunnel.tunnels", &t->st.tunnels);
 }

@@ -38,6 +38,9 @@ struct icmp_tunnel *icmp_tunnel_new(uint32_t pairs, const struct home_net *home,
 void icmp_tunnel_free(struct icmp_tunnel *t);
 uint64_t icmp_tunnel_memory(const struct icmp_tunnel *t);
 const struct icmp_tunnel_stats *icmp_tunnel_stats(const struct icmp_tunnel *t);
+/* Registers the detector's counters under "detect.icmp_tunnel". */
+struct counters;
+void icmp_tunnel_counters(const struct icmp_tunnel *t, struct counters *r);
 
 /* An ICMP or ICMPv6 packet of flow f (only echo is looked at). */
 void icmp_tunnel_packet(struct icmp_tunnel *t, const struct flow *f,

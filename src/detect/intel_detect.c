@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "flow/flow_table.h"
+#include "util/counters.h"
 #include "util/text.h"
 #include "util/timefmt.h"
 
@@ -434,4 +435,46 @@ void intel_on_file(struct intel_detect *d, struct flow *f, uint64_t now,
         hex_lower(h->sha256, 32, x);
         check_str(d, f, now, IOC_FILE_SHA256, x, "fileinfo", "fileinfo.sha256");
     }
+}
+
+static uint64_t indicators(const void *ctx) { return intel_feeds_total(ctx); }
+static uint64_t swaps(const void *ctx) { return intel_feeds_swaps(ctx); }
+
+/* "feeds": every feed's state */
+static void feeds_section(struct json *j, const void *ctx)
+{
+    const struct intel_feeds *feeds = ctx;
+    json_arr_open(j);
+    for (int i = 0; i < intel_feeds_count(feeds); i++) {
+        const struct intel_feed_status *s = intel_feeds_status(feeds, i);
+        json_obj_open(j);
+        json_kv_str(j, "name", s->name);
+        json_kv_str(j, "path", s->path);
+        json_kv_str(j, "format", s->format);
+        json_kv_u64(j, "indicators", s->indicators);
+        json_kv_u64(j, "invalid", s->invalid);
+        json_kv_u64(j, "unsupported", s->unsupported);
+        if (s->unsupported_example[0])
+            json_kv_str(j, "unsupported_example", s->unsupported_example);
+        json_kv_u64(j, "duplicates", s->duplicates);
+        json_kv_u64(j, "loads", s->loads);
+        json_kv_u64(j, "failures", s->failures);
+        if (s->last_error[0])
+            json_kv_str(j, "last_error", s->last_error);
+        json_kv_double(j, "load_seconds", s->load_seconds, 3);
+        json_obj_close(j);
+    }
+    json_arr_close(j);
+}
+
+void intel_detect_counters(const struct intel_detect *d, struct counters *r)
+{
+    counters_u64(r, "intel.lookups", &d->st.lookups);
+    counters_u64(r, "intel.matches", &d->st.matches);
+    counters_u64(r, "intel.alerts", &d->st.alerts);
+    counters_u64(r, "intel.deduplicated", &d->st.deduplicated);
+    counters_u64(r, "intel.dedup_full", &d->st.dedup_full);
+    counters_fn(r, "intel.indicators", indicators, d->feeds);
+    counters_fn(r, "intel.swaps", swaps, d->feeds);
+    counters_section(r, "intel.feeds", feeds_section, d->feeds);
 }

@@ -62,5 +62,8 @@ void intel_on_file(struct intel_detect *d, struct flow *f, uint64_t now,
                    const struct file_hashes *h, const char *name);
 
 const struct intel_detect_stats *intel_detect_stats(const struct intel_detect *d);
+/* Registers the matcher's counters and the feeds' state under "intel". */
+struct counters;
+void intel_detect_counters(const struct intel_detect *d, struct counters *r);
 
 #endif

@@ -11,6 +11,7 @@
  * lower it, since every start still falls on the same phase.
  */
 #include "eta/eta_history.h"
+#include "util/counters.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -205,4 +206,11 @@ bool eta_history_add(struct eta_history *h, const struct flow *f,
     eta_pair_compute(e->start, e->bytes, kept, out);
     out->conns = e->n;
     return true;
+}
+
+void eta_history_counters(const struct eta_history *h, struct counters *r)
+{
+    const struct eta_history_stats *s = eta_history_stats(h);
+    counters_u64(r, "eta.pairs_new", &s->pairs_new);
+    counters_u64(r, "eta.pairs_evicted", &s->evicted);
 }

@@ -47,4 +47,8 @@ bool eta_history_add(struct eta_history *h, const struct flow *f,
 void eta_pair_compute(const uint64_t *starts, const uint32_t *bytes,
                       uint32_t n, struct eta_pair_stats *out);
 
+/* Registers "eta.pairs_new" and "eta.pairs_evicted". */
+struct counters;
+void eta_history_counters(const struct eta_history *h, struct counters *r);
+
 #endif

@@ -12,6 +12,7 @@
  * so a late packet never joins a flow that should have been over.
  */
 #include "flow/flow_table.h"
+#include "util/counters.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -431,4 +432,17 @@ const char *flow_initiator_name(enum flow_initiator i)
 {
     static const char *const n[] = { "syn", "synack", "first_packet" };
     return n[i];
+}
+
+void flow_table_counters(const struct flow_table *t, struct counters *r)
+{
+    const struct flow_table_stats *f = flow_table_stats(t);
+    counters_u64(r, "flow.created", &f->created);
+    counters_u64(r, "flow.ended", &f->ended);
+    counters_u64(r, "flow.active", &f->active);
+    counters_u64(r, "flow.evicted", &f->evicted);
+    counters_u64(r, "flow.tcp_reuse", &f->tcp_reuse);
+    for (int i = 0; i < 4; i++)
+        counters_u64f(r, &f->by_reason[i], "flow.end_reason.%s",
+                      flow_end_reason_name((enum flow_end_reason)i));
 }

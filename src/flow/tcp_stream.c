@@ -6,6 +6,7 @@
  * pool only calls malloc while it is growing towards its memcap.
  */
 #include "flow/tcp_stream.h"
+#include "util/counters.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -269,4 +270,21 @@ void stream_finish(struct stream_engine *e, struct tcp_stream *s, int dir,
 {
     while (s->ooo)
         skip_hole(e, s, dir, ctx);
+}
+
+void stream_counters(const struct stream_engine *e, struct counters *r)
+{
+    const struct stream_stats *s = stream_engine_stats(e);
+    counters_u64(r, "tcp_reassembly.segments", &s->segments);
+    counters_u64(r, "tcp_reassembly.in_order", &s->in_order);
+    counters_u64(r, "tcp_reassembly.queued", &s->queued);
+    counters_u64(r, "tcp_reassembly.retransmits", &s->retransmits);
+    counters_u64(r, "tcp_reassembly.overlaps", &s->overlaps);
+    counters_u64(r, "tcp_reassembly.overlap_mismatch", &s->overlap_mismatch);
+    counters_u64(r, "tcp_reassembly.gaps", &s->gaps);
+    counters_u64(r, "tcp_reassembly.per_flow_cap", &s->per_flow_cap);
+    counters_u64(r, "tcp_reassembly.memcap_hit", &s->memcap_hit);
+    counters_u64(r, "tcp_reassembly.depth_reached", &s->depth_reached);
+    counters_u64(r, "tcp_reassembly.midstream", &s->midstream);
+    counters_u64(r, "tcp_reassembly.chunks_in_use", &s->chunks_in_use);
 }

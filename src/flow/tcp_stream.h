@@ -87,4 +87,8 @@ void stream_segment(struct stream_engine *e, struct tcp_stream *s, int dir,
 void stream_finish(struct stream_engine *e, struct tcp_stream *s, int dir,
                    void *ctx);
 
+struct counters;
+/* Registers the reassembly counters under "tcp_reassembly". */
+void stream_counters(const struct stream_engine *e, struct counters *r);
+
 #endif

@@ -1,16 +1,11 @@
 /* eve.c -- EVE flow and stats records (field list in docs/eve.md). */
 #include "output/eve.h"
 
+#include "output/eve_eta.h"
+#include "util/counters.h"
 #include "util/timefmt.h"
 
 #include "app/dns_cache.h"
-#include "correlate/incidents.h"
-#include "detect/anomaly.h"
-#include "detect/eta_detect.h"
-#include "detect/intel_detect.h"
-#include "eta/eta_history.h"
-#include "output/eve_eta.h"
-#include "intel/intel_feeds.h"
 
 #include <errno.h>
 #include <math.h>
@@ -379,267 +374,18 @@ void eve_write_flow(struct eve *e, const struct flow *f,
     eve_emit(e);
 }
 
-static void stats_decoder(struct json *j, const struct decode_stats *d)
-{
-    json_key(j, "decoder");
-    json_obj_open(j);
-    json_kv_u64(j, "pkts", d->pkts);
-    json_kv_u64(j, "bytes", d->bytes);
-    json_kv_u64(j, "ipv4", d->ipv4);
-    json_kv_u64(j, "ipv6", d->ipv6);
-    json_kv_u64(j, "tcp", d->tcp);
-    json_kv_u64(j, "udp", d->udp);
-    json_kv_u64(j, "icmpv4", d->icmp);
-    json_kv_u64(j, "icmpv6", d->icmpv6);
-    json_kv_u64(j, "other_ip", d->other_ip);
-    json_kv_u64(j, "not_ip", d->not_ip);
-    json_kv_u64(j, "vlan", d->vlan);
-    json_kv_u64(j, "mpls", d->mpls);
-    json_kv_u64(j, "tunnels", d->tunnels);
-    json_kv_u64(j, "ipv4_tso", d->ipv4_tso);
-    json_key(j, "defrag");
-    json_obj_open(j);
-    json_kv_u64(j, "fragments", d->fragments);
-    json_kv_u64(j, "reassembled", d->frag_reassembled);
-    json_kv_u64(j, "timeouts", d->frag_timeouts);
-    json_kv_u64(j, "evicted", d->frag_evicted);
-    json_obj_close(j);
-    json_kv_u64(j, "invalid", d->invalid);
-    json_key(j, "errors");
-    json_obj_open(j);
-    for (int i = 0; i < DECODE_ERR_COUNT; i++)
-        json_kv_u64(j, decode_error_names[i], d->err[i]);
-    json_obj_close(j);
-    json_obj_close(j);
-}
-
-static void stats_flow(struct json *j, const struct flow_table_stats *f)
-{
-    json_key(j, "flow");
-    json_obj_open(j);
-    json_kv_u64(j, "created", f->created);
-    json_kv_u64(j, "ended", f->ended);
-    json_kv_u64(j, "active", f->active);
-    json_kv_u64(j, "evicted", f->evicted);
-    json_kv_u64(j, "tcp_reuse", f->tcp_reuse);
-    json_key(j, "end_reason");
-    json_obj_open(j);
-    for (int i = 0; i < 4; i++)
-        json_kv_u64(j, flow_end_reason_name((enum flow_end_reason)i),
-                    f->by_reason[i]);
-    json_obj_close(j);
-    json_obj_close(j);
-}
-
-static void stats_stream(struct json *j, const struct stream_stats *s)
-{
-    json_key(j, "tcp_reassembly");
-    json_obj_open(j);
-    json_kv_u64(j, "segments", s->segments);
-    json_kv_u64(j, "in_order", s->in_order);
-    json_kv_u64(j, "queued", s->queued);
-    json_kv_u64(j, "retransmits", s->retransmits);
-    json_kv_u64(j, "overlaps", s->overlaps);
-    json_kv_u64(j, "overlap_mismatch", s->overlap_mismatch);
-    json_kv_u64(j, "gaps", s->gaps);
-    json_kv_u64(j, "per_flow_cap", s->per_flow_cap);
-    json_kv_u64(j, "memcap_hit", s->memcap_hit);
-    json_kv_u64(j, "depth_reached", s->depth_reached);
-    json_kv_u64(j, "midstream", s->midstream);
-    json_kv_u64(j, "chunks_in_use", s->chunks_in_use);
-    json_obj_close(j);
-}
-
-static void stats_tls(struct json *j, const struct tls_stats *t)
-{
-    json_key(j, "tls");
-    json_obj_open(j);
-    json_kv_u64(j, "sessions", t->sessions);
-    json_kv_u64(j, "client_hellos", t->client_hellos);
-    json_kv_u64(j, "server_hellos", t->server_hellos);
-    json_kv_u64(j, "certificates", t->certificates);
-    json_kv_u64(j, "handshakes_complete", t->handshakes_complete);
-    json_kv_u64(j, "alerts", t->alerts);
-    json_kv_u64(j, "certificate_cache_hits", x509_cache_stats()->hits);
-    json_kv_u64(j, "certificate_cache_misses", x509_cache_stats()->misses);
-    json_key(j, "errors");
-    json_obj_open(j);
-    for (int i = 0; i < TLS_ERR_COUNT; i++)
-        json_kv_u64(j, tls_error_names[i], t->err[i]);
-    json_obj_close(j);
-    json_obj_close(j);
-}
-
-static void stats_quic(struct json *j, const struct quic_stats *q)
-{
-    json_key(j, "quic");
-    json_obj_open(j);
-    json_kv_u64(j, "datagrams", q->datagrams);
-    json_kv_u64(j, "long_packets", q->long_packets);
-    json_kv_u64(j, "short_packets", q->short_packets);
-    json_kv_u64(j, "initials", q->initials);
-    json_kv_u64(j, "decrypted", q->decrypted);
-    json_kv_u64(j, "auth_failed", q->auth_failed);
-    json_kv_u64(j, "unknown_version", q->unknown_version);
-    json_kv_u64(j, "retry", q->retry);
-    json_kv_u64(j, "version_negotiation", q->version_negotiation);
-    json_kv_u64(j, "malformed", q->malformed);
-    json_kv_u64(j, "crypto_out_of_window", q->crypto_out_of_window);
-    json_obj_close(j);
-}
-
-/* "intel": the detector's counters and every feed's state */
-static void stats_intel(struct json *j, const struct eve_stats_input *in)
-{
-    json_key(j, "intel");
-    json_obj_open(j);
-    if (in->detect) {
-        const struct intel_detect_stats *d = intel_detect_stats(in->detect);
-        json_kv_u64(j, "lookups", d->lookups);
-        json_kv_u64(j, "matches", d->matches);
-        json_kv_u64(j, "alerts", d->alerts);
-        json_kv_u64(j, "deduplicated", d->deduplicated);
-        json_kv_u64(j, "dedup_full", d->dedup_full);
-    }
-    json_kv_u64(j, "indicators", intel_feeds_total(in->intel));
-    json_kv_u64(j, "swaps", intel_feeds_swaps(in->intel));
-    json_key(j, "feeds");
-    json_arr_open(j);
-    for (int i = 0; i < intel_feeds_count(in->intel); i++) {
-        const struct intel_feed_status *s = intel_feeds_status(in->intel, i);
-        json_obj_open(j);
-        json_kv_str(j, "name", s->name);
-        json_kv_str(j, "path", s->path);
-        json_kv_str(j, "format", s->format);
-        json_kv_u64(j, "indicators", s->indicators);
-        json_kv_u64(j, "invalid", s->invalid);
-        json_kv_u64(j, "unsupported", s->unsupported);
-        if (s->unsupported_example[0])
-            json_kv_str(j, "unsupported_example", s->unsupported_example);
-        json_kv_u64(j, "duplicates", s->duplicates);
-        json_kv_u64(j, "loads", s->loads);
-        json_kv_u64(j, "failures", s->failures);
-        if (s->last_error[0])
-            json_kv_str(j, "last_error", s->last_error);
-        json_kv_double(j, "load_seconds", s->load_seconds, 3);
-        json_obj_close(j);
-    }
-    json_arr_close(j);
-    json_obj_close(j);
-}
-
-/* "eta": flows scored by the encrypted-traffic model, and its history */
-static void stats_eta(struct json *j, const struct eta_detect *d,
-                      const struct eta_history_stats *h)
-{
-    const struct eta_detect_stats *s = eta_detect_stats(d);
-    json_key(j, "eta");
-    json_obj_open(j);
-    json_kv_u64(j, "flows", s->flows);
-    json_kv_u64(j, "too_small", s->too_small);
-    json_kv_u64(j, "extracted", s->extracted);
-    json_kv_u64(j, "scored", s->scored);
-    json_kv_u64(j, "alerts", s->alerts);
-    json_kv_double(j, "score_usec_mean",
-                   s->scored ? s->score_nsec / 1e3 / (double)s->scored : 0, 3);
-    json_kv_u64(j, "pairs_new", h->pairs_new);
-    json_kv_u64(j, "pairs_evicted", h->evicted);
-    json_obj_close(j);
-}
-
-/* "anomaly": profiles, pairs, findings by kind, incidents */
-static void stats_anomaly(struct json *j, const struct eve_stats_input *in)
-{
-    json_key(j, "anomaly");
-    json_obj_open(j);
-    if (in->anomaly) {
-        const struct anomaly_stats *a = anomaly_stats(in->anomaly);
-        const struct hosts_stats *h = hosts_stats(anomaly_hosts((struct anomaly *)in->anomaly));
-        json_kv_u64(j, "flows", a->flows);
-        json_kv_u64(j, "dns_messages", a->dns_messages);
-        json_kv_u64(j, "hosts", hosts_count(anomaly_hosts((struct anomaly *)in->anomaly)));
-        json_kv_u64(j, "hosts_evicted", h->hosts_evicted);
-        json_kv_u64(j, "pairs_new", h->pairs_new);
-        json_kv_u64(j, "pairs_evicted", h->pairs_evicted);
-        json_kv_u64(j, "scan_trackers_evicted", a->scan_trackers_evicted);
-        json_kv_u64(j, "scan_sets_full", a->scan_sets_full);
-        json_kv_u64(j, "learning_suppressed", a->learning_suppressed);
-        json_kv_u64(j, "state_saves", h->saves);
-        json_kv_u64(j, "state_save_errors", h->save_errors);
-        json_kv_u64(j, "state_loaded_hosts", h->loaded_hosts);
-        json_kv_u64(j, "state_loaded_pairs", h->loaded_pairs);
-        json_key(j, "findings");
-        json_obj_open(j);
-        for (int k = 0; k < FINDING_COUNT; k++)
-            json_kv_u64(j, finding_kind_names[k], a->findings[k]);
-        json_obj_close(j);
-    }
-    const struct incidents_stats *s = incidents_stats(in->incidents);
-    json_key(j, "incidents");
-    json_obj_open(j);
-    json_kv_u64(j, "opened", s->opened);
-    json_kv_u64(j, "escalated", s->escalated);
-    json_kv_u64(j, "closed", s->closed);
-    json_kv_u64(j, "closed_early", s->closed_early);
-    json_kv_u64(j, "findings", s->findings);
-    json_kv_u64(j, "anomalies", s->anomalies);
-    json_kv_u64(j, "hosts_over_cap", s->hosts_over_cap);
-    json_obj_close(j);
-    json_obj_close(j);
-}
-
-void eve_write_stats(struct eve *e, const struct eve_stats_input *in)
+void eve_write_stats(struct eve *e, uint64_t ts_usec, const struct counters *reg)
 {
     struct json *j = &e->j;
     char ts[64];
     json_reset(j);
     json_obj_open(j);
-    eve_format_time(in->ts_usec, ts, sizeof(ts));
+    eve_format_time(ts_usec, ts, sizeof(ts));
     json_kv_str(j, "timestamp", ts);
     json_kv_str(j, "event_type", "stats");
     json_key(j, "stats");
     json_obj_open(j);
-    json_kv_u64(j, "uptime", in->uptime_sec);
-    json_key(j, "capture");
-    json_obj_open(j);
-    json_kv_u64(j, "kernel_packets", in->capture_received);
-    json_kv_u64(j, "kernel_drops", in->capture_dropped);
-    json_kv_u64(j, "kernel_ifdrops", in->capture_ifdropped);
-    json_kv_u64(j, "truncated_files", in->capture_truncated_files);
-    json_obj_close(j);
-    stats_decoder(j, in->decode);
-    stats_flow(j, in->flows);
-    stats_stream(j, in->stream);
-    if (in->tls)
-        stats_tls(j, in->tls);
-    if (in->quic)
-        stats_quic(j, in->quic);
-    if (in->app_stats)
-        in->app_stats(j, in->app_ctx);
-    stats_intel(j, in);
-    if (in->eta)
-        stats_eta(j, in->eta, in->pairs);
-    if (in->incidents)
-        stats_anomaly(j, in);
-    json_key(j, "memory");
-    json_obj_open(j);
-    json_kv_u64(j, "flow", in->mem_flows);
-    json_kv_u64(j, "tcp_reassembly", in->mem_stream);
-    json_kv_u64(j, "defrag", in->mem_defrag);
-    json_kv_u64(j, "tls", in->mem_tls);
-    json_kv_u64(j, "app_layer", in->mem_app);
-    json_kv_u64(j, "intel", in->mem_intel);
-    json_kv_u64(j, "eta", in->mem_eta);
-    json_kv_u64(j, "anomaly", in->mem_anomaly);
-    json_kv_u64(j, "total", in->mem_flows + in->mem_stream + in->mem_defrag +
-                                in->mem_tls + in->mem_app + in->mem_intel +
-                                in->mem_eta + in->mem_anomaly);
-    json_obj_close(j);
-    json_key(j, "output");
-    json_obj_open(j);
-    json_kv_u64(j, "records", e->records);
-    json_kv_u64(j, "write_errors", e->write_errors);
-    json_obj_close(j);
+    counters_write(reg, j);
     json_obj_close(j);
     json_obj_close(j);
     eve_emit(e);

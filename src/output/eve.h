@@ -22,12 +22,6 @@
 #include "proto/tls.h"
 
 struct dns_cache;
-struct intel_feeds;
-struct intel_detect;
-struct eta_detect;
-struct anomaly;
-struct incidents;
-struct eta_history_stats;
 
 struct eve {
     FILE *fp;
@@ -79,33 +73,9 @@ void eve_write_flow(struct eve *e, const struct flow *f,
                     uint32_t splt_len, const struct tls_summary *tls,
                     const struct eve_flow_eta *eta);
 
-struct eve_stats_input {
-    uint64_t ts_usec;
-    uint64_t uptime_sec;
-    const struct decode_stats *decode;
-    const struct flow_table_stats *flows;
-    const struct stream_stats *stream;
-    uint64_t mem_flows, mem_stream, mem_defrag, mem_tls;
-    const struct tls_stats *tls;
-    const struct quic_stats *quic;
-    uint64_t capture_received, capture_dropped, capture_ifdropped;
-    uint64_t capture_truncated_files;
-    uint64_t mem_app;
-    const struct intel_feeds *intel;      /* may be NULL */
-    const struct intel_detect *detect;
-    uint64_t mem_intel;
-    const struct eta_detect *eta;         /* may be NULL */
-    const struct eta_history_stats *pairs;
-    uint64_t mem_eta;
-    const struct anomaly *anomaly;        /* may be NULL */
-    const struct incidents *incidents;
-    uint64_t mem_anomaly;
-    /* the application layer writes its own sections */
-    void (*app_stats)(struct json *j, const void *ctx);
-    const void *app_ctx;
-};
-
-void eve_write_stats(struct eve *e, const struct eve_stats_input *in);
+/* The stats record: every counter of the registry (util/counters.h). */
+struct counters;
+void eve_write_stats(struct eve *e, uint64_t ts_usec, const struct counters *reg);
 
 const char *ip_proto_name(uint8_t proto, char *buf, size_t len);
 

@@ -13,6 +13,7 @@
  * buffer at its offset. The cipher context is made once and reused.
  */
 #include "proto/quic.h"
+#include "util/counters.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -394,4 +395,19 @@ void quic_datagram(struct tls_pool *p, struct tls_session *s, int dir,
             return;
         cur_skip(&c, used);
     }
+}
+
+void quic_counters(const struct quic_stats *q, struct counters *r)
+{
+    counters_u64(r, "quic.datagrams", &q->datagrams);
+    counters_u64(r, "quic.long_packets", &q->long_packets);
+    counters_u64(r, "quic.short_packets", &q->short_packets);
+    counters_u64(r, "quic.initials", &q->initials);
+    counters_u64(r, "quic.decrypted", &q->decrypted);
+    counters_u64(r, "quic.auth_failed", &q->auth_failed);
+    counters_u64(r, "quic.unknown_version", &q->unknown_version);
+    counters_u64(r, "quic.retry", &q->retry);
+    counters_u64(r, "quic.version_negotiation", &q->version_negotiation);
+    counters_u64(r, "quic.malformed", &q->malformed);
+    counters_u64(r, "quic.crypto_out_of_window", &q->crypto_out_of_window);
 }

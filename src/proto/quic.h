@@ -39,4 +39,8 @@ bool crypto_ranges_add(struct quic_crypto_stream *cs, uint32_t start,
 /* The version as text: "1", "2", "draft-29", or hex. */
 const char *quic_version_name(uint32_t v, char *buf, size_t len);
 
+struct counters;
+/* Registers the QUIC counters under "quic". */
+void quic_counters(const struct quic_stats *q, struct counters *r);
+
 #endif

@@ -8,6 +8,8 @@
  * recognised at the very start of the client direction.
  */
 #include "proto/tls.h"
+#include "proto/x509.h"
+#include "util/counters.h"
 
 #include "util/digest.h"
 
@@ -699,4 +701,18 @@ bool tls_session_ready(const struct tls_session *s)
     /* both hellos and application data both ways: the event can say the
      * handshake completed. Anything less is logged when the flow ends. */
     return s->have_ch && s->have_sh && s->complete;
+}
+
+void tls_counters(const struct tls_stats *t, struct counters *r)
+{
+    counters_u64(r, "tls.sessions", &t->sessions);
+    counters_u64(r, "tls.client_hellos", &t->client_hellos);
+    counters_u64(r, "tls.server_hellos", &t->server_hellos);
+    counters_u64(r, "tls.certificates", &t->certificates);
+    counters_u64(r, "tls.handshakes_complete", &t->handshakes_complete);
+    counters_u64(r, "tls.alerts", &t->alerts);
+    counters_u64(r, "tls.certificate_cache_hits", &x509_cache_stats()->hits);
+    counters_u64(r, "tls.certificate_cache_misses", &x509_cache_stats()->misses);
+    for (int i = 0; i < TLS_ERR_COUNT; i++)
+        counters_u64f(r, &t->err[i], "tls.errors.%s", tls_error_names[i]);
 }

@@ -217,4 +217,8 @@ void tls_session_gap(struct tls_pool *p, struct tls_session *s, int dir);
 /* Enough seen to log: both hellos and the handshake completed. */
 bool tls_session_ready(const struct tls_session *s);
 
+struct counters;
+/* Registers the TLS counters under "tls". */
+void tls_counters(const struct tls_stats *t, struct counters *r);
+
 #endif

@@ -36,6 +36,7 @@
 #include "proto/smtp.h"
 #include "proto/quic.h"
 #include "proto/tls.h"
+#include "util/counters.h"
 
 #define TOP_FLOWS 8
 
@@ -75,6 +76,7 @@ struct pipeline {
     uint64_t app_flows[APP_COUNT];
     uint64_t proto_flows[3]; /* tcp, udp, other */
     struct top_flow top[TOP_FLOWS];
+    struct counters *counters;         /* every module's, for the stats record */
 };
 
 struct sink_ctx {
@@ -507,6 +509,93 @@ static void save_state(struct pipeline *pl)
     pl->last_save_wall = wall_usec();
 }
 
+/* ---- the counter registry: the stats record ---------------------------- */
+
+static uint64_t uptime(const void *ctx)
+{
+    const struct pipeline *pl = ctx;
+    return (wall_usec() - pl->wall_start) / 1000000u;
+}
+
+static uint64_t mem_flows(const void *c) { return flow_table_memory(((const struct pipeline *)c)->flows); }
+static uint64_t mem_stream(const void *c) { return stream_engine_memory(((const struct pipeline *)c)->streams); }
+static uint64_t mem_defrag(const void *c) { return defrag_memory(((const struct pipeline *)c)->defrag); }
+static uint64_t mem_tls(const void *c) { return tls_pool_memory(((const struct pipeline *)c)->tls_pool); }
+static uint64_t mem_app(const void *c) { return app_layer_memory(((const struct pipeline *)c)->app); }
+static uint64_t mem_intel(const void *c) { return intel_feeds_memory(((const struct pipeline *)c)->intel); }
+
+static uint64_t mem_eta(const void *c)
+{
+    const struct pipeline *pl = c;
+    return eta_detect_memory(pl->eta) + eta_history_memory(pl->pairs);
+}
+
+static uint64_t mem_anomaly(const void *c)
+{
+    const struct pipeline *pl = c;
+    return anomaly_memory(pl->anomaly) + incidents_memory(pl->incidents) +
+           c2_channel_memory(pl->c2) + icmp_tunnel_memory(pl->icmp);
+}
+
+static uint64_t mem_total(const void *c)
+{
+    return mem_flows(c) + mem_stream(c) + mem_defrag(c) + mem_tls(c) + mem_app(c) +
+           mem_intel(c) + mem_eta(c) + mem_anomaly(c);
+}
+
+static uint64_t eve_records(const void *c)
+{
+    const struct pipeline *pl = c;
+    return pl->eve ? pl->eve->records : 0;
+}
+
+static uint64_t eve_errors(const void *c)
+{
+    const struct pipeline *pl = c;
+    return pl->eve ? pl->eve->write_errors : 0;
+}
+
+/* Every module registers what it counts; the order is the record's. */
+static bool register_counters(struct pipeline *pl)
+{
+    struct counters *r = pl->counters = counters_new();
+    if (!r)
+        return false;
+    counters_fn(r, "uptime", uptime, pl);
+    counters_u64(r, "capture.kernel_packets", &pl->cap.received);
+    counters_u64(r, "capture.kernel_drops", &pl->cap.dropped);
+    counters_u64(r, "capture.kernel_ifdrops", &pl->cap.ifdropped);
+    counters_u64(r, "capture.truncated_files", &pl->truncated_files);
+    decode_counters(&pl->dstats, r);
+    flow_table_counters(pl->flows, r);
+    stream_counters(pl->streams, r);
+    tls_counters(&pl->tls_stats, r);
+    quic_counters(&pl->quic_stats, r);
+    app_layer_counters(pl->app, r);
+    intel_detect_counters(pl->detect, r);
+    eta_detect_counters(pl->eta, r);
+    if (pl->pairs)
+        eta_history_counters(pl->pairs, r);
+    if (pl->anomaly)
+        anomaly_counters(pl->anomaly, r);
+    incidents_counters(pl->incidents, r);
+    if (pl->c2)
+        c2_channel_counters(pl->c2, r);
+    if (pl->icmp)
+        icmp_tunnel_counters(pl->icmp, r);
+    counters_fn(r, "memory.flow", mem_flows, pl);
+    counters_fn(r, "memory.tcp_reassembly", mem_stream, pl);
+    counters_fn(r, "memory.defrag", mem_defrag, pl);
+    counters_fn(r, "memory.tls", mem_tls, pl);
+    counters_fn(r, "memory.app_layer", mem_app, pl);
+    counters_fn(r, "memory.intel", mem_intel, pl);
+    counters_fn(r, "memory.eta", mem_eta, pl);
+    counters_fn(r, "memory.anomaly", mem_anomaly, pl);
+    return counters_fn(r, "memory.total", mem_total, pl) &&
+           counters_fn(r, "output.records", eve_records, pl) &&
+           counters_fn(r, "output.write_errors", eve_errors, pl);
+}
+
 struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
                               char *err, size_t errlen)
 {
@@ -563,7 +652,9 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
         pipeline_free(pl);
         return NULL;
     }
-    if (!correlation_new(pl, err, errlen)) {
+    if (!correlation_new(pl, err, errlen) || !register_counters(pl)) {
+        if (!err[0])
+            snprintf(err, errlen, "out of memory");
         pipeline_free(pl);
         return NULL;
     }
@@ -574,6 +665,7 @@ void pipeline_free(struct pipeline *pl)
 {
     if (!pl)
         return;
+    counters_free(pl->counters);
     flow_table_free(pl->flows);
     stream_engine_free(pl->streams);
     tls_pool_free(pl->tls_pool);
@@ -662,37 +754,9 @@ void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec)
 {
     if (!pl->eve)
         return;
-    struct eve_stats_input in = {
-        .ts_usec = ts_usec ? ts_usec : (pl->last_usec ? pl->last_usec
-                                                      : wall_usec()),
-        .uptime_sec = (wall_usec() - pl->wall_start) / 1000000u,
-        .decode = &pl->dstats,
-        .flows = flow_table_stats(pl->flows),
-        .stream = stream_engine_stats(pl->streams),
-        .mem_flows = flow_table_memory(pl->flows),
-        .mem_stream = stream_engine_memory(pl->streams),
-        .mem_defrag = defrag_memory(pl->defrag),
-        .mem_tls = tls_pool_memory(pl->tls_pool),
-        .mem_app = app_layer_memory(pl->app),
-        .app_stats = app_layer_write_stats,
-        .app_ctx = pl->app,
-        .intel = pl->intel,
-        .detect = pl->detect,
-        .mem_intel = intel_feeds_memory(pl->intel),
-        .eta = pl->eta,
-        .pairs = eta_history_stats(pl->pairs),
-        .mem_eta = eta_detect_memory(pl->eta) + eta_history_memory(pl->pairs),
-        .anomaly = pl->anomaly,
-        .incidents = pl->incidents,
-        .mem_anomaly = anomaly_memory(pl->anomaly) + incidents_memory(pl->incidents),
-        .tls = &pl->tls_stats,
-        .quic = &pl->quic_stats,
-        .capture_received = pl->cap.received,
-        .capture_dropped = pl->cap.dropped,
-        .capture_ifdropped = pl->cap.ifdropped,
-        .capture_truncated_files = pl->truncated_files,
-    };
-    eve_write_stats(pl->eve, &in);
+    eve_write_stats(pl->eve, ts_usec ? ts_usec : (pl->last_usec ? pl->last_usec
+                                                               : wall_usec()),
+                    pl->counters);
 }
 
 void pipeline_finish(struct pipeline *pl)

@@ -6,6 +6,7 @@
 #include "util/json.h"
 #include "proto/app_detect.h"
 #include "proto/ftp.h"
+#include "util/counters.h"
 #include "testing.h"
 
 #define MAX_TX 64
@@ -644,7 +645,10 @@ static void test_app_layer_hands_transactions_to_the_observer(void)
     struct json j;
     json_init(&j);
     json_obj_open(&j);
-    app_layer_write_stats(&j, al);
+    struct counters *reg = counters_new();
+    app_layer_counters(al, reg);
+    counters_write(reg, &j);
+    counters_free(reg);
     json_obj_close(&j);
     CHECK(j.buf && strstr(j.buf, "\"ftp\":{\"commands\":6,\"replies\":10,\"transactions\":6"));
     CHECK(j.buf && strstr(j.buf, "\"uploads\":2"));
