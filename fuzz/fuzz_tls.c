@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size--;
     if (mode == 2) {
         struct x509_info x;
-        x509_parse(data, size, &x);
+        x509_parse(NULL, data, size, &x);
         return 0;
     }
     if (mode == 3) {

@@ -654,9 +654,7 @@ static void dns_finding(struct anomaly *a, const struct flow *f,
  * (Public Suffix List), or its last two labels when it has none. */
 static const char *parent_of(const char *name)
 {
-    static const psl_ctx_t *psl;
-    if (!psl)
-        psl = psl_builtin();
+    const psl_ctx_t *psl = psl_builtin(); /* built in: a constant */
     const char *first = strchr(name, '.');
     if (!first || !first[1])
         return NULL;

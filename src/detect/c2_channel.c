@@ -446,9 +446,7 @@ static bool tld_unknown(const char *name)
         return true;
     memcpy(buf, tld, l);
     buf[l] = '\0';
-    static const psl_ctx_t *psl;
-    if (!psl)
-        psl = psl_builtin();
+    const psl_ctx_t *psl = psl_builtin(); /* built in: a constant */
     return psl && !psl_is_public_suffix2(psl, buf, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE);
 }
 

@@ -8,27 +8,33 @@
  * per packet; never allocates.
  */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "flow/flow_table.h"
 
 /* c * log2(c) for every count a histogram of ENTROPY_BYTES can hold, so
- * entropy is sums and one log2: H = log2(n) - sum(c log2 c) / n. */
+ * entropy is sums and one log2: H = log2(n) - sum(c log2 c) / n. Filled
+ * once, when the first flow table is made (pthread_once): read-only on the
+ * packet path. */
 static float clogc[ENTROPY_BYTES + 1];
+static pthread_once_t clogc_once = PTHREAD_ONCE_INIT;
 
-static void clogc_init(void)
+static void clogc_fill(void)
 {
-    if (clogc[2] != 0)
-        return;
     for (int c = 2; c <= ENTROPY_BYTES; c++)
         clogc[c] = (float)(c * log2((double)c));
+}
+
+void flow_features_init(void)
+{
+    pthread_once(&clogc_once, clogc_fill);
 }
 
 static void byte_summary(struct flow_dir *d, const uint8_t *b, uint32_t n)
 {
     if (n > ENTROPY_BYTES)
         n = ENTROPY_BYTES;
-    clogc_init();
     uint16_t hist[256];
     memset(hist, 0, sizeof(hist));
     for (uint32_t i = 0; i < n; i++)

@@ -60,6 +60,7 @@ size_t flow_size(const struct flow_config *cfg)
 struct flow_table *flow_table_new(const struct flow_config *cfg,
                                   flow_end_fn on_end, void *ctx)
 {
+    flow_features_init();
     struct flow_table *t = calloc(1, sizeof(*t));
     if (!t)
         return NULL;

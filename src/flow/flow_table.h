@@ -89,6 +89,9 @@ const char *flow_initiator_name(enum flow_initiator i);
 const struct ip_addr *flow_addr(const struct flow *f, int end);
 uint16_t flow_port(const struct flow *f, int end);
 
+/* The features' constant tables (called by flow_table_new). */
+void flow_features_init(void);
+
 struct counters;
 /* Registers the table's counters under "flow". */
 void flow_table_counters(const struct flow_table *t, struct counters *r);

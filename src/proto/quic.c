@@ -8,9 +8,9 @@
  * 16-byte sample; the payload is AES-128-GCM with the packet number XORed
  * into the IV and the header as associated data.
  *
- * Decrypted bytes go to one static scratch buffer (the sensor is single-
- * threaded per pipeline); CRYPTO data is copied into the session's handshake
- * buffer at its offset. The cipher context is made once and reused.
+ * Decrypted bytes go to the TLS pool's scratch buffer (the worker's own:
+ * nothing here is global); CRYPTO data is copied into the session's
+ * handshake buffer at its offset. The pool's cipher context is reused.
  */
 #include "proto/quic.h"
 #include "util/counters.h"
@@ -128,31 +128,22 @@ static bool derive_keys(struct tls_quic *q, uint32_t version,
     return true;
 }
 
-static EVP_CIPHER_CTX *cipher_ctx(void)
+static bool hp_mask(EVP_CIPHER_CTX *c, const uint8_t hp[16],
+                    const uint8_t sample[16], uint8_t mask[16])
 {
-    static EVP_CIPHER_CTX *ctx;
-    if (!ctx)
-        ctx = EVP_CIPHER_CTX_new();
-    return ctx;
-}
-
-static bool hp_mask(const uint8_t hp[16], const uint8_t sample[16],
-                    uint8_t mask[16])
-{
-    EVP_CIPHER_CTX *c = cipher_ctx();
     int n = 0;
     return c && EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), NULL, hp, NULL) == 1 &&
            EVP_CIPHER_CTX_set_padding(c, 0) == 1 &&
            EVP_EncryptUpdate(c, mask, &n, sample, 16) == 1 && n == 16;
 }
 
-static bool aead_open(const uint8_t key[16], const uint8_t nonce[12],
-                      const uint8_t *aad, size_t aad_len, const uint8_t *ct,
-                      size_t ct_len, uint8_t *out)
+static bool aead_open(EVP_CIPHER_CTX *c, const uint8_t key[16],
+                      const uint8_t nonce[12], const uint8_t *aad,
+                      size_t aad_len, const uint8_t *ct, size_t ct_len,
+                      uint8_t *out)
 {
     if (ct_len < 16)
         return false;
-    EVP_CIPHER_CTX *c = cipher_ctx();
     int n = 0, m = 0;
     size_t body = ct_len - 16;
     return c && EVP_DecryptInit_ex(c, EVP_aes_128_gcm(), NULL, key, nonce) == 1 &&
@@ -275,7 +266,6 @@ static void frames(struct tls_pool *p, struct tls_session *s, int dir,
 
 /* ---- packets ------------------------------------------------------------ */
 
-static uint8_t scratch[65536];
 
 /* One long-header packet at the start of c; returns the bytes it took, or 0
  * when the rest of the datagram cannot be read. */
@@ -337,12 +327,13 @@ static size_t long_packet(struct tls_pool *p, struct tls_session *s, int dir,
         q->dcid_len = dcid_len;
     }
     int side = dir; /* 0 client keys, 1 server keys */
-    if (length < 4 + 16 || pn_offset + 4 + 16 > avail || total > sizeof(scratch)) {
+    if (length < 4 + 16 || pn_offset + 4 + 16 > avail || total > TLS_QUIC_PLAIN_MAX) {
         qst->malformed++;
         return total;
     }
     uint8_t mask[16];
-    if (!hp_mask(q->hp[side], start + pn_offset + 4, mask))
+    EVP_CIPHER_CTX *cipher = tls_pool_cipher(p);
+    if (!hp_mask(cipher, q->hp[side], start + pn_offset + 4, mask))
         return total;
     uint8_t header[1 + 4 + 1 + 20 + 1 + 20 + 8 + 8 + 4 + 2048];
     if (pn_offset + 4 > sizeof(header)) {
@@ -363,15 +354,16 @@ static size_t long_packet(struct tls_pool *p, struct tls_session *s, int dir,
         nonce[11 - i] ^= (uint8_t)(pn >> (8 * i));
     const uint8_t *ct = start + pn_offset + pn_len;
     size_t ct_len = total - pn_offset - pn_len;
-    if (!aead_open(q->key[side], nonce, header, pn_offset + pn_len, ct, ct_len,
-                   scratch)) {
+    uint8_t *plain = tls_pool_quic_plain(p);
+    if (!aead_open(cipher, q->key[side], nonce, header, pn_offset + pn_len, ct,
+                   ct_len, plain)) {
         qst->auth_failed++;
         q->undecryptable++;
         return total;
     }
     qst->decrypted++;
     q->decrypted++;
-    frames(p, s, dir, cur_make(scratch, ct_len - 16), qst, tst);
+    frames(p, s, dir, cur_make(plain, ct_len - 16), qst, tst);
     return total;
 }
 

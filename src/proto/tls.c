@@ -8,6 +8,8 @@
  * recognised at the very start of the client direction.
  */
 #include "proto/tls.h"
+
+#include <openssl/evp.h>
 #include "proto/x509.h"
 #include "util/counters.h"
 
@@ -286,15 +288,30 @@ struct pool_item {
 struct tls_pool {
     struct pool_item *free_sessions, *free_bufs, *free_small;
     uint64_t memcap, used;
+    /* the worker's own scratch state, so nothing in proto/ is global */
+    struct x509_cache *certs;       /* parsed certificates by SHA-256 */
+    uint8_t *quic_plain;            /* a decrypted QUIC packet */
+    EVP_CIPHER_CTX *cipher;         /* QUIC header protection and AEAD */
 };
 
 struct tls_pool *tls_pool_new(uint64_t memcap)
 {
     struct tls_pool *p = calloc(1, sizeof(*p));
-    if (p)
-        p->memcap = memcap;
+    if (!p)
+        return NULL;
+    p->memcap = memcap;
+    p->certs = x509_cache_new();
+    p->quic_plain = malloc(TLS_QUIC_PLAIN_MAX);
+    p->cipher = EVP_CIPHER_CTX_new();
+    if (!p->certs || !p->quic_plain || !p->cipher) {
+        tls_pool_free(p);
+        return NULL;
+    }
     return p;
 }
+
+uint8_t *tls_pool_quic_plain(struct tls_pool *p) { return p->quic_plain; }
+void *tls_pool_cipher(struct tls_pool *p) { return p->cipher; }
 
 static void free_list(struct pool_item *i)
 {
@@ -312,6 +329,9 @@ void tls_pool_free(struct tls_pool *p)
     free_list(p->free_sessions);
     free_list(p->free_bufs);
     free_list(p->free_small);
+    x509_cache_free(p->certs);
+    free(p->quic_plain);
+    EVP_CIPHER_CTX_free(p->cipher);
     free(p);
 }
 
@@ -361,6 +381,7 @@ struct tls_session *tls_session_new(struct tls_pool *p, struct tls_stats *st)
         return NULL;
     }
     memset(s, 0, sizeof(*s));
+    s->cert_cache = p->certs;
     s->client_dir = -1;
     st->sessions++;
     return s;
@@ -408,7 +429,7 @@ static void parse_certificates(struct tls_session *s, cursor_t c,
              * key and costs tens of microseconds: only the first
              * certificates are read in full, the rest are hashed */
             struct x509_info *x = &s->certs[s->n_certs++];
-            if (!x509_parse(der, len, x))
+            if (!x509_parse(s->cert_cache, der, len, x))
                 st->err[TLS_ERR_certificate_malformed]++;
             if (s->chain_len < TLS_MAX_CHAIN)
                 memcpy(s->chain_sha1[s->chain_len], x->sha1, 20);
@@ -703,7 +724,8 @@ bool tls_session_ready(const struct tls_session *s)
     return s->have_ch && s->have_sh && s->complete;
 }
 
-void tls_counters(const struct tls_stats *t, struct counters *r)
+void tls_counters(const struct tls_stats *t, const struct tls_pool *pool,
+                  struct counters *r)
 {
     counters_u64(r, "tls.sessions", &t->sessions);
     counters_u64(r, "tls.client_hellos", &t->client_hellos);
@@ -711,8 +733,9 @@ void tls_counters(const struct tls_stats *t, struct counters *r)
     counters_u64(r, "tls.certificates", &t->certificates);
     counters_u64(r, "tls.handshakes_complete", &t->handshakes_complete);
     counters_u64(r, "tls.alerts", &t->alerts);
-    counters_u64(r, "tls.certificate_cache_hits", &x509_cache_stats()->hits);
-    counters_u64(r, "tls.certificate_cache_misses", &x509_cache_stats()->misses);
+    counters_u64(r, "tls.certificate_cache_hits", &x509_cache_stats(pool->certs)->hits);
+    counters_u64(r, "tls.certificate_cache_misses",
+                 &x509_cache_stats(pool->certs)->misses);
     for (int i = 0; i < TLS_ERR_COUNT; i++)
         counters_u64f(r, &t->err[i], "tls.errors.%s", tls_error_names[i]);
 }

@@ -151,6 +151,7 @@ struct tls_session {
     struct tls_server_hello sh_first; /* a HelloRetryRequest, if one came */
     bool have_ch, have_sh, have_sh_first;
     int8_t client_dir;               /* direction that sent ClientHello */
+    struct x509_cache *cert_cache;   /* the pool's (the worker's); may be NULL */
     uint8_t n_certs;
     uint8_t chain_len;               /* certificates in the message */
     struct x509_info certs[TLS_MAX_CERTS];
@@ -181,6 +182,11 @@ struct tls_pool;
  * memcap bytes in all. */
 #define TLS_HS_BUF 32768
 struct tls_pool *tls_pool_new(uint64_t memcap);
+/* The worker's scratch for QUIC (quic.c): a buffer of TLS_QUIC_PLAIN_MAX
+ * bytes for a decrypted packet, and a cipher context (EVP_CIPHER_CTX). */
+#define TLS_QUIC_PLAIN_MAX 65536
+uint8_t *tls_pool_quic_plain(struct tls_pool *p);
+void *tls_pool_cipher(struct tls_pool *p);
 void tls_pool_free(struct tls_pool *p);
 uint64_t tls_pool_memory(const struct tls_pool *p);
 
@@ -218,7 +224,8 @@ void tls_session_gap(struct tls_pool *p, struct tls_session *s, int dir);
 bool tls_session_ready(const struct tls_session *s);
 
 struct counters;
-/* Registers the TLS counters under "tls". */
-void tls_counters(const struct tls_stats *t, struct counters *r);
+/* Registers the TLS counters under "tls" (the pool's certificate cache). */
+void tls_counters(const struct tls_stats *t, const struct tls_pool *pool,
+                  struct counters *r);
 
 #endif

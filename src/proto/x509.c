@@ -2,6 +2,7 @@
 #include "proto/x509.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -102,36 +103,49 @@ static void key_facts(X509 *x, struct x509_info *out)
  * machinery, tens of microseconds a certificate. The same certificates come
  * back all day (every client of a server gets the same chain), so parsed
  * results are kept in a direct-mapped cache keyed by the SHA-256 of the DER:
- * a repeat costs one hash and one copy. Static, bounded, never allocates. */
+ * a repeat costs one hash and one copy. Bounded, allocated once. */
 #define X509_CACHE_SLOTS 1024
 
-static struct x509_cache_slot {
-    bool used, ok;
-    struct x509_info info;
-} cache[X509_CACHE_SLOTS];
-static struct x509_cache_stats cache_stats;
+struct x509_cache {
+    struct x509_cache_slot {
+        bool used, ok;
+        struct x509_info info;
+    } slot[X509_CACHE_SLOTS];
+    struct x509_cache_stats st;
+};
 
-const struct x509_cache_stats *x509_cache_stats(void) { return &cache_stats; }
+struct x509_cache *x509_cache_new(void) { return calloc(1, sizeof(struct x509_cache)); }
+void x509_cache_free(struct x509_cache *c) { free(c); }
+
+const struct x509_cache_stats *x509_cache_stats(const struct x509_cache *c)
+{
+    return &c->st;
+}
 
 static bool parse_der(const uint8_t *der, size_t len, struct x509_info *out);
 
-bool x509_parse(const uint8_t *der, size_t len, struct x509_info *out)
+bool x509_parse(struct x509_cache *cache, const uint8_t *der, size_t len,
+                struct x509_info *out)
 {
     uint8_t sha256[32];
     digest(DIGEST_SHA256, der, len, sha256);
-    uint32_t slot = ((uint32_t)sha256[0] << 8 | sha256[1]) % X509_CACHE_SLOTS;
-    struct x509_cache_slot *c = &cache[slot];
-    if (c->used && memcmp(c->info.sha256, sha256, 32) == 0) {
-        cache_stats.hits++;
-        *out = c->info;
-        return c->ok;
+    struct x509_cache_slot *c = NULL;
+    if (cache) {
+        c = &cache->slot[((uint32_t)sha256[0] << 8 | sha256[1]) % X509_CACHE_SLOTS];
+        if (c->used && memcmp(c->info.sha256, sha256, 32) == 0) {
+            cache->st.hits++;
+            *out = c->info;
+            return c->ok;
+        }
+        cache->st.misses++;
     }
-    cache_stats.misses++;
     bool ok = parse_der(der, len, out);
     memcpy(out->sha256, sha256, 32);
-    c->used = true;
-    c->ok = ok;
-    c->info = *out;
+    if (c) {
+        c->used = true;
+        c->ok = ok;
+        c->info = *out;
+    }
     return ok;
 }
 

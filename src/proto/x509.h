@@ -30,16 +30,22 @@ struct x509_info {
     char sans[X509_MAX_SANS][X509_SAN_LEN];
 };
 
-/* Returns false (and leaves *out zeroed but for the hashes) when the DER
- * does not parse. The hashes are of the bytes given, always. */
-bool x509_parse(const uint8_t *der, size_t len, struct x509_info *out);
-
 struct x509_cache_stats {
     uint64_t hits, misses;
 };
 
-/* Parsed certificates are cached by the SHA-256 of their DER (x509.c). */
-const struct x509_cache_stats *x509_cache_stats(void);
+/* Parsed certificates, by the SHA-256 of their DER: one per worker (it is
+ * the caller's, never shared), so no state is global. */
+struct x509_cache;
+struct x509_cache *x509_cache_new(void);
+void x509_cache_free(struct x509_cache *c);
+const struct x509_cache_stats *x509_cache_stats(const struct x509_cache *c);
+
+/* Returns false (and leaves *out zeroed but for the hashes) when the DER
+ * does not parse. The hashes are of the bytes given, always. cache may be
+ * NULL (no caching). */
+bool x509_parse(struct x509_cache *cache, const uint8_t *der, size_t len,
+                struct x509_info *out);
 
 /* "AA:BB:..." of a digest; buf >= 3 * n bytes. */
 void hex_colon(const uint8_t *d, size_t n, char *buf, size_t len);

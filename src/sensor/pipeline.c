@@ -569,7 +569,7 @@ static bool register_counters(struct pipeline *pl)
     decode_counters(&pl->dstats, r);
     flow_table_counters(pl->flows, r);
     stream_counters(pl->streams, r);
-    tls_counters(&pl->tls_stats, r);
+    tls_counters(&pl->tls_stats, pl->tls_pool, r);
     quic_counters(&pl->quic_stats, r);
     app_layer_counters(pl->app, r);
     intel_detect_counters(pl->detect, r);

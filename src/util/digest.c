@@ -1,17 +1,27 @@
 /* digest.c -- digests with pre-fetched algorithms (see digest.h). */
 #include "util/digest.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/evp.h>
 
+/* The algorithms, fetched once for the process (pthread_once): read-only
+ * afterwards, whichever thread digests. */
+static EVP_MD *md[3];
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void fetch_all(void)
+{
+    static const char *const names[3] = { "MD5", "SHA1", "SHA256" };
+    for (int i = 0; i < 3; i++)
+        md[i] = EVP_MD_fetch(NULL, names[i], NULL);
+}
+
 static const EVP_MD *algorithm(enum digest_alg alg)
 {
-    static EVP_MD *md[3];
-    static const char *const names[3] = { "MD5", "SHA1", "SHA256" };
-    if (!md[alg])
-        md[alg] = EVP_MD_fetch(NULL, names[alg], NULL);
+    pthread_once(&md_once, fetch_all);
     return md[alg] ? md[alg] : EVP_sha256();
 }
 

@@ -278,7 +278,9 @@ static void certificates_are_read_with_openssl(void)
     unsigned char *der = NULL;
     int len = i2d_X509(x, &der);
     struct x509_info info;
-    CHECK(x509_parse(der, (size_t)len, &info));
+    struct x509_cache *cache = x509_cache_new();
+    REQUIRE(cache != NULL);
+    CHECK(x509_parse(cache, der, (size_t)len, &info));
     CHECK(strstr(info.subject, "CN=unit.nightjar.test") != NULL);
     CHECK(info.self_signed);
     CHECK_STR(info.serial, "12:34");
@@ -290,7 +292,14 @@ static void certificates_are_read_with_openssl(void)
     unsigned char sha1[20];
     EVP_Digest(der, (size_t)len, sha1, NULL, EVP_sha1(), NULL);
     CHECK(memcmp(info.sha1, sha1, 20) == 0);
-    CHECK(!x509_parse(der, (size_t)len / 2, &info)); /* truncated DER */
+    CHECK(!x509_parse(cache, der, (size_t)len / 2, &info)); /* truncated DER */
+    /* the same certificate again: from the worker's cache, the same fields */
+    struct x509_info again;
+    CHECK(x509_parse(cache, der, (size_t)len, &again));
+    CHECK_EQ(x509_cache_stats(cache)->hits, 1);
+    CHECK(strstr(again.subject, "CN=unit.nightjar.test") != NULL && again.n_sans == 2);
+    CHECK(x509_parse(NULL, der, (size_t)len, &again)); /* no cache: parsed anyway */
+    x509_cache_free(cache);
     OPENSSL_free(der);
     X509_free(x);
     EVP_PKEY_free(k);
