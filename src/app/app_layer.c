@@ -3,6 +3,7 @@
 #include "util/counters.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,8 +69,13 @@ struct app_stats {
     uint64_t files;
 };
 
+struct app_parser;
+struct app_layer;
+static void parsers_register(struct app_layer *al);
+
 struct app_layer {
     struct nj_config cfg;
+    const struct app_parser *by_proto[APP_COUNT]; /* enabled parsers */
     struct app_observers obs;
     void *obs_ctx;
     finding_fn finding_sink;
@@ -108,6 +114,7 @@ struct app_layer *app_layer_new(const struct nj_config *cfg, char *err,
         return NULL;
     }
     al->cfg = *cfg;
+    parsers_register(al);
     al->http_lim.file_max = cfg->file_max;
     al->http_lim.decompress_max = cfg->http_decompress_max;
     al->http_lim.decompress_ratio = cfg->http_decompress_ratio;
@@ -624,32 +631,145 @@ static void window_add(struct app_layer *al, struct flow *f,
         window_scan(al, f, a, dir, now);
 }
 
+/* --- the parser table ---------------------------------------------------- */
+
+/* What happens to each protocol's state when a direction has a hole, when
+ * the flow ends, and when its state goes back to the pool. */
+static void http_hole(struct app_layer *al, struct flow *f, struct app_flow *a,
+                      int dir, uint64_t len, uint64_t now)
+{
+    struct app_ctx c = { al, f, now };
+    if (a->http)
+        http_gap(a->http, dir, len, &http_cb, &c, &al->http_st);
+}
+
+static void smtp_hole(struct app_layer *al, struct flow *f, struct app_flow *a,
+                      int dir, uint64_t len, uint64_t now)
+{
+    (void)al, (void)f, (void)len, (void)now;
+    if (a->smtp)
+        smtp_gap(a->smtp, dir);
+}
+
+static void ftp_hole(struct app_layer *al, struct flow *f, struct app_flow *a,
+                     int dir, uint64_t len, uint64_t now)
+{
+    (void)len;
+    struct app_ctx c = { al, f, now };
+    if (a->ftp && !a->ftp_off) {
+        ftp_gap(a->ftp, dir, &ftp_cb, &c, &al->ftp_st);
+        a->ftp_off = true;
+    }
+}
+
+static void dns_hole(struct app_layer *al, struct flow *f, struct app_flow *a,
+                     int dir, uint64_t len, uint64_t now)
+{
+    (void)al, (void)f, (void)len, (void)now;
+    a->dns_off = true;  /* a message's bytes are gone: framing is lost */
+    a->dns_len[dir] = 0;
+}
+
+static void http_end(struct app_layer *al, struct flow *f, struct app_flow *a,
+                     uint64_t now)
+{
+    struct app_ctx c = { al, f, now };
+    if (a->http)
+        http_finish(a->http, &http_cb, &c, &al->http_st);
+}
+
+static void smtp_end(struct app_layer *al, struct flow *f, struct app_flow *a,
+                     uint64_t now)
+{
+    struct app_ctx c = { al, f, now };
+    if (a->smtp)
+        smtp_finish(a->smtp, &smtp_cb, &c, &al->smtp_st);
+}
+
+static void ftp_end(struct app_layer *al, struct flow *f, struct app_flow *a,
+                    uint64_t now)
+{
+    struct app_ctx c = { al, f, now };
+    if (a->ftp)
+        ftp_finish(a->ftp, &ftp_cb, &c, &al->ftp_st);
+}
+
+static void dns_end(struct app_layer *al, struct flow *f, struct app_flow *a,
+                    uint64_t now)
+{
+    (void)f, (void)now;
+    al->st.dns_unanswered += a->n_pend;
+}
+
+static void dns_datagram(struct app_layer *al, struct flow *f, int dir,
+                         const uint8_t *d, size_t n, uint64_t now)
+{
+    (void)dir;
+    dns_message(al, f, d, n, now);
+}
+
+/* Every application parser, registered once: which protocol it reads,
+ * the setting that turns it on, and its entry points. Adding a parser is a
+ * row here (and its glue above); nothing else dispatches by protocol. */
+struct app_parser {
+    enum app_proto proto;
+    size_t enabled;    /* offsetof the bool in struct nj_config */
+    void (*stream)(struct app_layer *, struct flow *, struct app_flow *, int dir,
+                   const uint8_t *, size_t, uint64_t now);
+    void (*datagram)(struct app_layer *, struct flow *, int dir, const uint8_t *,
+                     size_t, uint64_t now);
+    void (*gap)(struct app_layer *, struct flow *, struct app_flow *, int dir,
+                uint64_t len, uint64_t now);
+    void (*end)(struct app_layer *, struct flow *, struct app_flow *, uint64_t now);
+};
+
+static const struct app_parser parsers[] = {
+    { APP_HTTP, offsetof(struct nj_config, http_enabled), http_data, NULL,
+      http_hole, http_end },
+    { APP_SMTP, offsetof(struct nj_config, smtp_enabled), smtp_data, NULL,
+      smtp_hole, smtp_end },
+    { APP_FTP, offsetof(struct nj_config, ftp_enabled), ftp_data, NULL,
+      ftp_hole, ftp_end },
+    { APP_DNS, offsetof(struct nj_config, dns_enabled), dns_tcp, dns_datagram,
+      dns_hole, dns_end },
+};
+#define N_PARSERS (sizeof(parsers) / sizeof(parsers[0]))
+
+static bool parser_enabled(const struct app_layer *al, const struct app_parser *p)
+{
+    return *(const bool *)((const char *)&al->cfg + p->enabled);
+}
+
+/* The enabled parser of a protocol, or NULL. */
+static const struct app_parser *parser_of(const struct app_layer *al, uint8_t proto)
+{
+    return proto < APP_COUNT ? al->by_proto[proto] : NULL;
+}
+
+static void parsers_register(struct app_layer *al)
+{
+    for (size_t i = 0; i < N_PARSERS; i++)
+        if (parser_enabled(al, &parsers[i]))
+            al->by_proto[parsers[i].proto] = &parsers[i];
+}
+
 /* --- entry points ------------------------------------------------------ */
 
 void app_stream_data(struct app_layer *al, struct flow *f, int dir,
                      const uint8_t *data, size_t len, uint64_t now)
 {
-    bool parse = (f->app_proto == APP_HTTP && al->cfg.http_enabled) ||
-                 (f->app_proto == APP_SMTP && al->cfg.smtp_enabled) ||
-                 (f->app_proto == APP_FTP && al->cfg.ftp_enabled) ||
-                 (f->app_proto == APP_DNS && al->cfg.dns_enabled);
+    const struct app_parser *p = parser_of(al, f->app_proto);
     bool scan = content_has_rules(al->content) && al->cfg.yara_stream_window &&
                 (!f->app || !f->app->win_done[dir]);
-    if (!parse && !scan)
+    if (!p && !scan)
         return;
     struct app_flow *a = app_of(al, f);
     if (!a)
         return;
     if (scan)
         window_add(al, f, a, dir, data, len, now);
-    if (f->app_proto == APP_HTTP && al->cfg.http_enabled)
-        http_data(al, f, a, dir, data, len, now);
-    else if (f->app_proto == APP_SMTP && al->cfg.smtp_enabled)
-        smtp_data(al, f, a, dir, data, len, now);
-    else if (f->app_proto == APP_FTP && al->cfg.ftp_enabled)
-        ftp_data(al, f, a, dir, data, len, now);
-    else if (f->app_proto == APP_DNS && al->cfg.dns_enabled)
-        dns_tcp(al, f, a, dir, data, len, now);
+    if (p)
+        p->stream(al, f, a, dir, data, len, now);
 }
 
 void app_stream_gap(struct app_layer *al, struct flow *f, int dir,
@@ -658,25 +778,16 @@ void app_stream_gap(struct app_layer *al, struct flow *f, int dir,
     struct app_flow *a = f->app;
     if (!a)
         return;
-    struct app_ctx c = { al, f, now };
-    if (a->http)
-        http_gap(a->http, dir, len, &http_cb, &c, &al->http_st);
-    if (a->smtp)
-        smtp_gap(a->smtp, dir);
-    if (a->ftp && !a->ftp_off) {
-        ftp_gap(a->ftp, dir, &ftp_cb, &c, &al->ftp_st);
-        a->ftp_off = true;
-    }
-    a->dns_off = true;
-    a->dns_len[dir] = 0;
+    for (size_t i = 0; i < N_PARSERS; i++)
+        parsers[i].gap(al, f, a, dir, len, now);
 }
 
 void app_datagram(struct app_layer *al, struct flow *f, int dir,
                   const uint8_t *data, size_t len, uint64_t now)
 {
-    (void)dir;
-    if (f->app_proto == APP_DNS && al->cfg.dns_enabled)
-        dns_message(al, f, data, len, now);
+    const struct app_parser *p = parser_of(al, f->app_proto);
+    if (p && p->datagram)
+        p->datagram(al, f, dir, data, len, now);
 }
 
 void app_flow_end(struct app_layer *al, struct flow *f, uint64_t now)
@@ -684,14 +795,8 @@ void app_flow_end(struct app_layer *al, struct flow *f, uint64_t now)
     struct app_flow *a = f->app;
     if (!a)
         return;
-    struct app_ctx c = { al, f, now };
-    if (a->http)
-        http_finish(a->http, &http_cb, &c, &al->http_st);
-    if (a->smtp)
-        smtp_finish(a->smtp, &smtp_cb, &c, &al->smtp_st);
-    if (a->ftp)
-        ftp_finish(a->ftp, &ftp_cb, &c, &al->ftp_st);
-    al->st.dns_unanswered += a->n_pend;
+    for (size_t i = 0; i < N_PARSERS; i++)
+        parsers[i].end(al, f, a, now);
     for (int d = 0; d < 2; d++)
         if (a->win[d] && !a->win_done[d])
             window_scan(al, f, a, d, now);
