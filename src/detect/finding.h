@@ -113,6 +113,18 @@ struct content_evidence {
 struct flow;
 struct finding;
 
+/* What an event is about: a flow's two ends, or -- for an event without a
+ * flow (an ICAP transaction, a relayed mail) -- the client and server the
+ * front end knows. flow is NULL then. */
+struct event_subject {
+    struct flow *flow;
+    uint8_t ip_version;
+    struct ip_addr client, server;
+    uint16_t client_port, server_port;
+};
+/* A flow's subject. */
+struct event_subject event_subject_of(struct flow *f);
+
 /* Where detectors send findings (the pipeline's correlator). */
 typedef void (*finding_fn)(void *ctx, const struct finding *fd);
 

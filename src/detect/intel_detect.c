@@ -62,29 +62,37 @@ static uint32_t hit_key(const struct intel_evidence *ev)
     return h ? h : 1;
 }
 
-static void alert(struct intel_detect *d, struct flow *f, uint64_t now,
+static void alert(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                   struct intel_evidence *ev)
 {
     d->st.matches++;
     uint32_t key = hit_key(ev);
-    for (unsigned i = 0; i < f->n_intel_hits && i < FLOW_INTEL_HITS; i++)
-        if (f->intel_hits[i] == key) {
+    struct flow *fl = f->flow;
+    for (unsigned i = 0; fl && i < fl->n_intel_hits && i < FLOW_INTEL_HITS; i++)
+        if (fl->intel_hits[i] == key) {
             d->st.deduplicated++;
             return;
         }
-    if (f->n_intel_hits < FLOW_INTEL_HITS)
-        f->intel_hits[f->n_intel_hits++] = key;
-    else
+    if (fl && fl->n_intel_hits < FLOW_INTEL_HITS)
+        fl->intel_hits[fl->n_intel_hits++] = key;
+    else if (fl)
         d->st.dedup_full++; /* remembered no more: this one may alert again */
     d->st.alerts++;
     if (d->sink) {
         uint8_t sev = ev->ioc->severity;
         struct finding fd = { .kind = FINDING_intel, .stage = STAGE_C2,
                               .severity = sev < 1 ? 1 : sev > 3 ? 3 : sev,
-                              .ts_usec = now, .flow = f, .observed = NAN,
+                              .ts_usec = now, .flow = fl, .observed = NAN,
                               .baseline = NAN, .deviation = NAN,
                               .sid = intel_sid(ev), .evidence = EVIDENCE_INTEL };
         fd.ev.intel = *ev;
+        if (!fl) { /* no flow: the subject names the ends */
+            fd.ip_version = f->ip_version;
+            fd.host = f->client;
+            fd.peer = f->server;
+            fd.has_peer = true;
+            fd.port = f->server_port;
+        }
         snprintf(fd.detail, sizeof(fd.detail), "%s %s of feed %s in %s",
                  ioc_type_name((enum ioc_type)ev->ioc->type),
                  intel_text(ev->set, ev->ioc->value),
@@ -168,7 +176,7 @@ static void describe(struct intel_evidence *ev, const struct query *q,
     }
 }
 
-static void match_all(struct intel_detect *d, struct flow *f, uint64_t now,
+static void match_all(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                       const struct query *q)
 {
     if (q->kind != Q_IP && (!q->value || !*q->value))
@@ -190,7 +198,7 @@ static void match_all(struct intel_detect *d, struct flow *f, uint64_t now,
     }
 }
 
-static void check_ip(struct intel_detect *d, struct flow *f, uint64_t now,
+static void check_ip(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                      const uint8_t *addr, int family, const char *event,
                      const char *field)
 {
@@ -199,7 +207,7 @@ static void check_ip(struct intel_detect *d, struct flow *f, uint64_t now,
     match_all(d, f, now, &q);
 }
 
-static void check_domain(struct intel_detect *d, struct flow *f, uint64_t now,
+static void check_domain(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                          const char *name, const char *event, const char *field)
 {
     struct query q = { .kind = Q_DOMAIN, .value = name, .event = event,
@@ -207,7 +215,7 @@ static void check_domain(struct intel_detect *d, struct flow *f, uint64_t now,
     match_all(d, f, now, &q);
 }
 
-static void check_str(struct intel_detect *d, struct flow *f, uint64_t now,
+static void check_str(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                       enum ioc_type t, const char *value, const char *event,
                       const char *field)
 {
@@ -217,7 +225,7 @@ static void check_str(struct intel_detect *d, struct flow *f, uint64_t now,
 }
 
 /* A name that may be an address literal (Host: 1.2.3.4:8080, a URL). */
-static void check_host(struct intel_detect *d, struct flow *f, uint64_t now,
+static void check_host(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                        const char *host, const char *event, const char *field)
 {
     char h[256];
@@ -241,7 +249,7 @@ static void check_host(struct intel_detect *d, struct flow *f, uint64_t now,
         check_domain(d, f, now, h, event, field);
 }
 
-static void check_url(struct intel_detect *d, struct flow *f, uint64_t now,
+static void check_url(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                       const char *url, const char *event, const char *field)
 {
     char norm[2048];
@@ -259,7 +267,7 @@ static void check_url(struct intel_detect *d, struct flow *f, uint64_t now,
     check_host(d, f, now, h, event, field2);
 }
 
-static void check_email(struct intel_detect *d, struct flow *f, uint64_t now,
+static void check_email(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                         const char *addr, const char *event, const char *field)
 {
     if (!addr || !*addr)
@@ -285,26 +293,27 @@ static bool active(const struct intel_detect *d)
 
 /* --- entry points ------------------------------------------------------ */
 
-void intel_on_flow_start(struct intel_detect *d, struct flow *f, uint64_t now)
+void intel_on_flow_start(struct intel_detect *d, struct flow *fl, uint64_t now)
 {
     if (!active(d))
         return;
-    int fam = f->key.ip_version == 6 ? 6 : 4;
-    check_ip(d, f, now, (const uint8_t *)flow_addr(f, 0), fam, "flow", "src_ip");
-    check_ip(d, f, now, (const uint8_t *)flow_addr(f, 1), fam, "flow", "dest_ip");
-    if (!d->dns || !f->name_gen)
+    struct event_subject subj = event_subject_of(fl), *f = &subj;
+    int fam = fl->key.ip_version == 6 ? 6 : 4;
+    check_ip(d, f, now, (const uint8_t *)flow_addr(fl, 0), fam, "flow", "src_ip");
+    check_ip(d, f, now, (const uint8_t *)flow_addr(fl, 1), fam, "flow", "dest_ip");
+    if (!d->dns || !fl->name_gen)
         return;
-    struct dns_ref ref = { f->name_slot, f->name_gen };
+    struct dns_ref ref = { fl->name_slot, fl->name_gen };
     const struct dns_cache_entry *n = dns_cache_get(d->dns, ref);
     if (!n)
         return;
     struct query q = { .kind = Q_DOMAIN, .value = n->name, .resolved = n,
-                       .addr = (const uint8_t *)flow_addr(f, 1), .family = fam,
+                       .addr = (const uint8_t *)flow_addr(fl, 1), .family = fam,
                        .event = "flow", .field = "dest_ip" };
     match_all(d, f, now, &q);
 }
 
-void intel_on_dns(struct intel_detect *d, struct flow *f, uint64_t now,
+static void dns_check(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                   const struct dns_msg *m)
 {
     if (!active(d))
@@ -336,7 +345,7 @@ static void common_name(const char *subject, char *out, size_t len)
     snprintf(out, len, "%.*s", (int)strcspn(p, ",/"), p);
 }
 
-void intel_on_tls(struct intel_detect *d, struct flow *f, uint64_t now,
+static void tls_check(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                   const struct tls_session *s, const struct tls_summary *sum)
 {
     if (!active(d))
@@ -374,7 +383,7 @@ void intel_on_tls(struct intel_detect *d, struct flow *f, uint64_t now,
     }
 }
 
-void intel_on_http(struct intel_detect *d, struct flow *f, uint64_t now,
+void intel_check_http(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                    const struct http_tx *tx)
 {
     if (!active(d))
@@ -395,7 +404,7 @@ void intel_on_http(struct intel_detect *d, struct flow *f, uint64_t now,
         check_str(d, f, now, IOC_URL, norm, "http", "http.url");
 }
 
-void intel_on_smtp(struct intel_detect *d, struct flow *f, uint64_t now,
+void intel_check_smtp(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                    const struct smtp_tx *tx, const struct email_info *em)
 {
     if (!active(d))
@@ -416,7 +425,7 @@ void intel_on_smtp(struct intel_detect *d, struct flow *f, uint64_t now,
         check_url(d, f, now, em->urls[i], "smtp", "email.url");
 }
 
-void intel_on_file(struct intel_detect *d, struct flow *f, uint64_t now,
+void intel_check_file(struct intel_detect *d, const struct event_subject *f, uint64_t now,
                    const struct file_hashes *h, const char *name)
 {
     if (!active(d))
@@ -435,6 +444,54 @@ void intel_on_file(struct intel_detect *d, struct flow *f, uint64_t now,
         hex_lower(h->sha256, 32, x);
         check_str(d, f, now, IOC_FILE_SHA256, x, "fileinfo", "fileinfo.sha256");
     }
+}
+
+/* --- the flow's events -------------------------------------------------- */
+
+
+void intel_on_dns(struct intel_detect *d, struct flow *f, uint64_t now,
+                  const struct dns_msg *m)
+{
+    if (!active(d))
+        return;
+    struct event_subject s = event_subject_of(f);
+    dns_check(d, &s, now, m);
+}
+
+void intel_on_tls(struct intel_detect *d, struct flow *f, uint64_t now,
+                  const struct tls_session *t, const struct tls_summary *sum)
+{
+    if (!active(d))
+        return;
+    struct event_subject s = event_subject_of(f);
+    tls_check(d, &s, now, t, sum);
+}
+
+void intel_on_http(struct intel_detect *d, struct flow *f, uint64_t now,
+                   const struct http_tx *tx)
+{
+    if (!active(d))
+        return;
+    struct event_subject s = event_subject_of(f);
+    intel_check_http(d, &s, now, tx);
+}
+
+void intel_on_smtp(struct intel_detect *d, struct flow *f, uint64_t now,
+                   const struct smtp_tx *tx, const struct email_info *em)
+{
+    if (!active(d))
+        return;
+    struct event_subject s = event_subject_of(f);
+    intel_check_smtp(d, &s, now, tx, em);
+}
+
+void intel_on_file(struct intel_detect *d, struct flow *f, uint64_t now,
+                   const struct file_hashes *h, const char *name)
+{
+    if (!active(d))
+        return;
+    struct event_subject s = event_subject_of(f);
+    intel_check_file(d, &s, now, h, name);
 }
 
 static uint64_t indicators(const void *ctx) { return intel_feeds_total(ctx); }

@@ -61,6 +61,17 @@ void intel_on_smtp(struct intel_detect *d, struct flow *f, uint64_t now,
 void intel_on_file(struct intel_detect *d, struct flow *f, uint64_t now,
                    const struct file_hashes *h, const char *name);
 
+/* The same checks for events without a flow (ICAP transactions, relayed
+ * mail): the subject names the client and server; nothing is
+ * deduplicated (there is no flow to remember matches in). */
+void intel_check_http(struct intel_detect *d, const struct event_subject *s,
+                      uint64_t now, const struct http_tx *tx);
+void intel_check_smtp(struct intel_detect *d, const struct event_subject *s,
+                      uint64_t now, const struct smtp_tx *tx,
+                      const struct email_info *em);
+void intel_check_file(struct intel_detect *d, const struct event_subject *s,
+                      uint64_t now, const struct file_hashes *h, const char *name);
+
 const struct intel_detect_stats *intel_detect_stats(const struct intel_detect *d);
 /* Registers the matcher's counters and the feeds' state under "intel". */
 struct counters;

@@ -2,6 +2,8 @@
 #include "output/eve_app.h"
 
 #include <stdio.h>
+
+#include "output/eve_finding.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -467,7 +469,7 @@ void eve_write_content_alert(struct eve *e, const struct finding *fd, uint16_t s
         sv = 2;
     snprintf(sig, sizeof(sig), "YARA %s%s%s", m->rule, desc ? ": " : "",
              desc ? desc : "");
-    eve_begin(e, fd->ts_usec, "alert", fd->flow, seed);
+    eve_begin_finding(e, fd, "alert", seed);
     eve_alert_open(j, finding_sid(fd), sig,
                    cat ? cat : "Content matched a YARA rule", (uint64_t)sv);
     alert_metadata(j, m);

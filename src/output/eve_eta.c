@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "output/eve_finding.h"
+
 static void kv_feature(struct json *j, const char *key, float v)
 {
     json_key(j, key);
@@ -17,7 +19,7 @@ void eve_write_eta_alert(struct eve *e, const struct finding *fd, uint16_t seed)
     snprintf(sig, sizeof(sig),
              "nightjar ETA: flow shape scored malicious (%.4f >= %.4f)",
              a->score, a->threshold);
-    eve_begin(e, fd->ts_usec, "alert", fd->flow, seed);
+    eve_begin_finding(e, fd, "alert", seed);
     eve_alert_open(j, finding_sid(fd), sig, "Encrypted traffic analysis", fd->severity);
     json_obj_close(j);
     json_key(j, "nightjar");

@@ -54,9 +54,10 @@ static void evidence(struct json *j, const struct finding *fd,
         json_kv_u64(j, "incident_id", incident_id);
 }
 
-/* The common fields: from the flow when there is one. */
-static void begin(struct eve *e, const struct finding *fd, const char *type,
-                  uint16_t seed)
+/* The common fields: from the flow when there is one, else from the
+ * finding's host and peer (an event without a flow). */
+void eve_begin_finding(struct eve *e, const struct finding *fd, const char *type,
+                       uint16_t seed)
 {
     if (fd->flow) {
         eve_begin(e, fd->ts_usec, type, fd->flow, seed);
@@ -92,7 +93,7 @@ void eve_write_finding(struct eve *e, const struct finding *fd, uint16_t seed)
         break;
     }
     if (fd->anomaly) {
-        begin(e, fd, "anomaly", seed);
+        eve_begin_finding(e, fd, "anomaly", seed);
         json_key(j, "anomaly");
         json_obj_open(j);
         json_kv_str(j, "type", "baseline");
@@ -106,7 +107,7 @@ void eve_write_finding(struct eve *e, const struct finding *fd, uint16_t seed)
     }
     char sig[160];
     snprintf(sig, sizeof(sig), "nightjar behaviour: %s", finding_kind_what[fd->kind]);
-    begin(e, fd, "alert", seed);
+    eve_begin_finding(e, fd, "alert", seed);
     eve_alert_open(j, finding_sid(fd), sig,
                    stage_category[fd->stage], fd->severity);
     json_obj_close(j);
@@ -194,7 +195,7 @@ void eve_write_compromise(struct eve *e, const struct incident *inc,
     snprintf(sig, sizeof(sig), "nightjar: host %s compromised", host);
     struct finding at = *latest;
     at.ts_usec = ts;
-    begin(e, &at, "alert", seed);
+    eve_begin_finding(e, &at, "alert", seed);
     eve_alert_open(j, COMPROMISE_SID, sig, "Compromised host", 1);
     json_obj_close(j);
     json_key(j, "nightjar");

@@ -15,6 +15,11 @@
 struct incident;
 
 
+/* A record's common fields for a finding: from its flow, or, without one,
+ * timestamp, event_type, src_ip (its host) and dest_ip (its peer). */
+void eve_begin_finding(struct eve *e, const struct finding *fd, const char *type,
+                       uint16_t cid_seed);
+
 /* Any finding: an alert in the shape of its evidence (intel, ETA,
  * content, behaviour) or an anomaly event, with its incident_id. */
 void eve_write_finding(struct eve *e, const struct finding *fd, uint16_t cid_seed);

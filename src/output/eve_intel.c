@@ -2,6 +2,8 @@
 #include "output/eve_intel.h"
 
 #include <stdio.h>
+
+#include "output/eve_finding.h"
 #include <string.h>
 
 #include "util/text.h"
@@ -29,7 +31,7 @@ void eve_write_intel_alert(struct eve *e, const struct finding *fd, uint16_t see
     snprintf(sig, sizeof(sig), "nightjar intel: %s %s in %s%s%s",
              ioc_type_name((enum ioc_type)x->type), value, feed,
              *desc ? " - " : "", desc);
-    eve_begin(e, fd->ts_usec, "alert", fd->flow, seed);
+    eve_begin_finding(e, fd, "alert", seed);
     eve_alert_open(j, finding_sid(fd), sig, "Threat intelligence match",
                    x->severity);
     json_key(j, "metadata");

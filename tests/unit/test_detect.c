@@ -98,6 +98,26 @@ static void test_http_host_and_url(void)
     CHECK(intel_detect_stats(d)->deduplicated >= 2);
 }
 
+/* An event without a flow (an ICAP transaction): the subject names the
+ * ends, and every match alerts (nothing to deduplicate on). */
+static void test_http_without_a_flow(void)
+{
+    static struct http_tx tx;
+    memset(&tx, 0, sizeof(tx));
+    snprintf(tx.host, sizeof(tx.host), "www.evil.example");
+    snprintf(tx.uri, sizeof(tx.uri), "/y");
+    struct event_subject s = { .flow = NULL, .ip_version = 4, .server_port = 80 };
+    uint8_t *c = (uint8_t *)&s.client, *v = (uint8_t *)&s.server;
+    c[0] = 10; c[3] = 7;                       /* 10.0.0.7 */
+    v[0] = 203; v[1] = 0; v[2] = 113; v[3] = 9; /* 203.0.113.9 */
+    int before = alerts_with("\"field\":\"http.hostname\"");
+    intel_check_http(d, &s, 4000000, &tx);
+    intel_check_http(d, &s, 4000001, &tx);
+    CHECK_EQ(alerts_with("\"field\":\"http.hostname\""), before + 2);
+    CHECK(alerts_with("\"host\":\"10.0.0.7\"") >= 0);
+    CHECK_EQ(alerts_with("\"src_ip\":\"10.0.0.7\",\"dest_ip\":\"203.0.113.9\""), 2);
+}
+
 static void test_smtp_addresses_and_urls(void)
 {
     static struct flow f;
@@ -148,6 +168,6 @@ static void teardown(void)
     rmdir(dir);
 }
 
-TEST_LIST_FIXTURE(setup, teardown, test_flow_addresses, test_http_host_and_url,
+TEST_LIST_FIXTURE(setup, teardown, test_flow_addresses, test_http_host_and_url, test_http_without_a_flow,
                   test_smtp_addresses_and_urls, test_file_hash,
                   test_no_feeds_no_work)
