@@ -5,7 +5,6 @@
 #include "util/counters.h"
 #include "util/timefmt.h"
 
-#include "app/dns_cache.h"
 
 #include <errno.h>
 #include <math.h>
@@ -392,23 +391,27 @@ void eve_write_stats(struct eve *e, uint64_t ts_usec, const struct counters *reg
 }
 
 /* "dest_name": {"rrname", "resolved_at", "ttl"} -- the question whose
- * answer gave the server's address (see app/dns_cache.h). */
+ * answer gave the server's address, as the source of the events resolved
+ * it (the pipeline, from its passive DNS cache): the writer only renders. */
 static void dest_name(struct json *j, const struct eve *e, const struct flow *f)
 {
-    if (!e->dns || !f->name_gen)
-        return;
-    struct dns_ref ref = { f->name_slot, f->name_gen };
-    const struct dns_cache_entry *n = dns_cache_get(e->dns, ref);
-    if (!n)
+    struct eve_dest_name n;
+    if (!e->resolve || !e->resolve(e->resolve_ctx, f, &n))
         return;
     char ts[64];
     json_key(j, "dest_name");
     json_obj_open(j);
-    json_kv_str(j, "rrname", n->name);
-    eve_format_time(n->seen_usec, ts, sizeof(ts));
+    json_kv_str(j, "rrname", n.name);
+    eve_format_time(n.resolved_usec, ts, sizeof(ts));
     json_kv_str(j, "resolved_at", ts);
-    json_kv_u64(j, "ttl", n->ttl);
+    json_kv_u64(j, "ttl", n.ttl);
     json_obj_close(j);
+}
+
+void eve_set_resolver(struct eve *e, eve_resolve_fn fn, void *ctx)
+{
+    e->resolve = fn;
+    e->resolve_ctx = ctx;
 }
 
 void eve_begin(struct eve *e, uint64_t ts_usec, const char *event_type,

@@ -21,11 +21,19 @@
 #include "proto/quic.h"
 #include "proto/tls.h"
 
-struct dns_cache;
+/* The name a flow's server was looked up as, given by whoever knows it. */
+struct eve_dest_name {
+    const char *name;
+    uint64_t resolved_usec;
+    uint32_t ttl;
+};
+typedef bool (*eve_resolve_fn)(void *ctx, const struct flow *f,
+                               struct eve_dest_name *out);
 
 struct eve {
     FILE *fp;
-    const struct dns_cache *dns;  /* names of servers, when DNS is parsed */
+    eve_resolve_fn resolve;       /* names of servers, NULL: none */
+    void *resolve_ctx;
     bool own_fp;
     struct json j;
     uint64_t records;
@@ -36,6 +44,10 @@ struct eve {
 struct eve *eve_open(const char *path);
 void eve_close(struct eve *e);
 void eve_flush(struct eve *e);
+
+/* Who names the servers of flows (the pipeline, from its passive DNS
+ * cache): asked for every record about a flow. */
+void eve_set_resolver(struct eve *e, eve_resolve_fn fn, void *ctx);
 
 /* Writes the record built in e->j as one line. */
 void eve_emit(struct eve *e);

@@ -509,6 +509,22 @@ static void save_state(struct pipeline *pl)
     pl->last_save_wall = wall_usec();
 }
 
+/* The name the flow's server was looked up as, for its records. */
+static bool resolve_name(void *ctx, const struct flow *f, struct eve_dest_name *out)
+{
+    const struct pipeline *pl = ctx;
+    if (!f->name_gen)
+        return false;
+    struct dns_ref ref = { f->name_slot, f->name_gen };
+    const struct dns_cache_entry *n = dns_cache_get(app_layer_dns_cache(pl->app), ref);
+    if (!n)
+        return false;
+    out->name = n->name;
+    out->resolved_usec = n->seen_usec;
+    out->ttl = n->ttl;
+    return true;
+}
+
 /* ---- the counter registry: the stats record ---------------------------- */
 
 static uint64_t uptime(const void *ctx)
@@ -630,7 +646,7 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
     }
     intel_detect_set_dns(pl->detect, app_layer_dns_cache(pl->app));
     if (eve)
-        eve->dns = app_layer_dns_cache(pl->app);
+        eve_set_resolver(eve, resolve_name, pl);
     pl->eta = eta_detect_new(&cfg->eta, err, errlen);
     if (!pl->eta) {
         pipeline_free(pl);
