@@ -14,7 +14,16 @@ struct incidents {
     struct eve *eve;
     uint16_t seed;
     struct incidents_stats st;
+    incidents_observer_fn observer;
+    void *observer_ctx;
 };
+
+void incidents_set_observer(struct incidents *in, incidents_observer_fn fn,
+                            void *ctx)
+{
+    in->observer = fn;
+    in->observer_ctx = ctx;
+}
 
 uint32_t incident_weight(enum finding_kind k)
 {
@@ -124,6 +133,8 @@ static void close_incident(struct incidents *in, struct incident *inc,
 {
     if (in->eve)
         eve_write_incident(in->eve, inc, "closed", reason, NULL, now);
+    if (in->observer)
+        in->observer(in->observer_ctx, inc, INCIDENT_CLOSED, now);
     in->st.closed++;
     memset(inc, 0, sizeof(*inc));
 }
@@ -194,7 +205,7 @@ uint64_t incidents_add(struct incidents *in, const struct finding *fd,
         eve_write_finding(in->eve, fd, id, in->seed);
     if (!inc)
         return 0;
-    uint8_t before = inc->level;
+    uint8_t before = inc->level, hosts_before = inc->n_hosts;
     account(inc, fd);
     if (fd->kind == FINDING_lateral_movement && fd->has_peer)
         add_host(in, inc, fd->ip_version, &fd->peer); /* B joins A's incident */
@@ -208,6 +219,9 @@ uint64_t incidents_add(struct incidents *in, const struct finding *fd,
         if (in->eve)
             eve_write_compromise(in->eve, inc, fd, fd->ts_usec, in->seed);
     }
+    if (in->observer && inc->level == LEVEL_HIGH &&
+        (before != LEVEL_HIGH || inc->n_hosts > hosts_before))
+        in->observer(in->observer_ctx, inc, INCIDENT_HIGH, fd->ts_usec);
     if (!opened && inc->level > before)
         in->st.escalated++;
     return id;
