@@ -735,10 +735,17 @@ void contain_summary(const struct contain *c, FILE *out)
     if (!c)
         return;
     const struct contain_stats *s = &c->st;
-    fprintf(out, "  response%s: %llu contained, %llu released, %llu still in "
-            "%s %s (until their timeouts), %llu allowlisted, %llu errors\n",
-            c->dry_run ? " (dry-run: nothing done)" : "",
-            (unsigned long long)s->contained, (unsigned long long)s->released,
-            (unsigned long long)c->n_hosts, c->rs.family, c->rs.table,
-            (unsigned long long)s->allowlisted, (unsigned long long)s->errors);
+    if (c->dry_run)
+        fprintf(out, "  response (dry run, nothing sent to nftables): %llu hosts "
+                "would have been contained, %llu released in traffic time, "
+                "%llu allowlisted, %llu errors\n",
+                (unsigned long long)s->contained, (unsigned long long)s->released,
+                (unsigned long long)s->allowlisted, (unsigned long long)s->errors);
+    else
+        fprintf(out, "  response: %llu hosts contained in %s %s, %llu released, "
+                "%llu still there until their timeouts, %llu allowlisted, "
+                "%llu errors\n", (unsigned long long)s->contained,
+                c->rs.family, c->rs.table, (unsigned long long)s->released,
+                (unsigned long long)c->n_hosts, (unsigned long long)s->allowlisted,
+                (unsigned long long)s->errors);
 }
