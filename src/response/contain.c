@@ -28,6 +28,7 @@ struct host {
     uint8_t state, v;
     struct ip_addr addr;
     uint64_t incident;
+    uint64_t since_usec;        /* traffic time it was decided */
     uint64_t expires_usec;      /* dry-run: traffic time; else the kernel's (wall) */
 };
 
@@ -48,6 +49,7 @@ struct result {
     uint8_t kind, v;
     bool early;                 /* R_GONE: before its timeout (removed) */
     struct ip_addr addr;
+    uint64_t wall;              /* when it was done or seen */
     uint64_t expires_wall;      /* R_ADDED: when the kernel drops it */
     char err[200];              /* R_FAILED */
 };
@@ -258,6 +260,7 @@ static void do_add(struct contain *c, const struct job *j)
             rc = c->runner.run(c->runner.ctx, cmd, false, NULL, r.err, sizeof(r.err));
     }
     uint64_t wall = wall_usec();
+    r.wall = wall;
     if (rc) {
         r.kind = R_FAILED;
     } else {
@@ -355,6 +358,7 @@ static void sweep(struct contain *c)
             struct result r;
             memset(&r, 0, sizeof(r));
             r.kind = R_GONE;
+            r.wall = wall;
             r.v = v;
             r.addr = a->addr;
             r.early = wall + 1000000u < a->expires_wall;
@@ -402,12 +406,16 @@ static void *worker(void *arg)
 
 /* ---- the packet thread ---------------------------------------------------- */
 
-static uint64_t event_time(const struct contain *c)
+/* When the worker did something at wall time `wall`: live, that moment;
+ * reading a capture (the clock far ahead of the traffic), the traffic time
+ * it was learnt at. Never before `since`, the traffic time it was decided. */
+static uint64_t done_time(const struct contain *c, uint64_t since, uint64_t wall)
 {
-    return c->now ? c->now : wall_usec();
+    uint64_t t = wall > since ? wall : since;
+    return c->now && t > c->now ? c->now : t;
 }
 
-static void event(struct contain *c, const char *action, uint8_t v,
+static void event(struct contain *c, uint64_t ts, const char *action, uint8_t v,
                   const struct ip_addr *a, uint64_t incident, uint64_t expires,
                   const char *error, const char *reason, bool with_command)
 {
@@ -417,7 +425,7 @@ static void event(struct contain *c, const char *action, uint8_t v,
     if (with_command)
         add_command(c, v, a, cmd, sizeof(cmd));
     struct response_event ev = {
-        .ts_usec = event_time(c), .action = action, .ip_version = v, .host = a,
+        .ts_usec = ts ? ts : c->now ? c->now : wall_usec(), .action = action, .ip_version = v, .host = a,
         .incident_id = incident, .family = c->rs.family,
         .table = c->rs.table, .set = set_of(c, v),
         .timeout_sec = c->rs.timeout, .expires_usec = expires,
@@ -456,7 +464,7 @@ static void consider(struct contain *c, uint8_t v, const struct ip_addr *a,
     }
     if (home_net_contains(&c->allow, v, a)) {
         c->st.allowlisted++;
-        event(c, "skip-allowlisted", v, a, incident, 0, NULL,
+        event(c, ts, "skip-allowlisted", v, a, incident, 0, NULL,
               "on response.allowlist", false);
         return;
     }
@@ -474,13 +482,13 @@ static void consider(struct contain *c, uint8_t v, const struct ip_addr *a,
         why = "the queue to nftables is full";
     if (why) {
         c->st.errors++;
-        event(c, "contain", v, a, incident, 0, why, NULL, true);
+        event(c, ts, "contain", v, a, incident, 0, why, NULL, true);
         return;
     }
     struct host *h = c->hosts;
     while (h->state != H_FREE)
         h++;
-    *h = (struct host){ .v = v, .addr = *a, .incident = incident };
+    *h = (struct host){ .v = v, .addr = *a, .incident = incident, .since_usec = ts };
     c->n_hosts++;
     if (c->dry_run) {
         h->state = H_CONTAINED;
@@ -488,7 +496,7 @@ static void consider(struct contain *c, uint8_t v, const struct ip_addr *a,
         if (c->next_due == 0 || h->expires_usec < c->next_due)
             c->next_due = h->expires_usec;
         c->st.contained++;
-        event(c, "dry-run", v, a, incident, h->expires_usec, NULL, NULL, true);
+        event(c, ts, "dry-run", v, a, incident, h->expires_usec, NULL, NULL, true);
         return;
     }
     h->state = H_PENDING;
@@ -541,14 +549,14 @@ static void handle(struct contain *c, const struct result *r)
         h->state = H_CONTAINED;
         h->expires_usec = r->expires_wall;
         c->st.contained++;
-        event(c, "contain", r->v, &r->addr, h->incident, r->expires_wall, NULL,
-              NULL, true);
+        event(c, done_time(c, h->since_usec, r->wall), "contain", r->v, &r->addr,
+              h->incident, r->expires_wall, NULL, NULL, true);
         return;
     case R_FAILED:
         c->outstanding--;
         c->st.errors++;
-        event(c, "contain", r->v, &r->addr, h ? h->incident : 0, 0, r->err,
-              NULL, true);
+        event(c, done_time(c, h ? h->since_usec : 0, r->wall), "contain", r->v,
+              &r->addr, h ? h->incident : 0, 0, r->err, NULL, true);
         if (h)
             free_host(c, h);
         return;
@@ -556,8 +564,9 @@ static void handle(struct contain *c, const struct result *r)
         if (!h || h->state != H_CONTAINED)
             return;
         c->st.released++;
-        event(c, "release", r->v, &r->addr, h->incident, h->expires_usec, NULL,
-              r->early ? "removed" : "timeout", false);
+        event(c, done_time(c, h->since_usec, r->wall), "release", r->v, &r->addr,
+              h->incident, h->expires_usec, NULL, r->early ? "removed" : "timeout",
+              false);
         free_host(c, h);
         return;
     }
@@ -592,8 +601,8 @@ static void expire_dry(struct contain *c)
             continue;
         if (h->expires_usec <= c->now) {
             c->st.released++;
-            event(c, "release", h->v, &h->addr, h->incident, h->expires_usec,
-                  NULL, "timeout", false);
+            event(c, h->expires_usec, "release", h->v, &h->addr, h->incident,
+                  h->expires_usec, NULL, "timeout", false);
             free_host(c, h);
         } else if (!c->next_due || h->expires_usec < c->next_due) {
             c->next_due = h->expires_usec;

@@ -69,7 +69,8 @@ for _ in $(seq 1 100); do
     kill -0 "$nj" 2>/dev/null || break
     if in_ns nft list table inet "$table" >/dev/null 2>&1 &&
        [ "$(in_ns cat /proc/net/packet | wc -l)" -gt 1 ] &&
-       in_ns curl -s -o /dev/null --max-time 2 http://198.51.100.20/index.html; then
+       in_ns curl -s -o /dev/null --max-time 2 http://198.51.100.20/index.html &&
+       in_ns curl -s -o /dev/null --max-time 2 http://198.51.100.7/index.html; then
         ready=1
         break
     fi
