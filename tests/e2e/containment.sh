@@ -12,12 +12,15 @@
 #   2. 10.0.0.23 is in the set (nft list set), 10.0.0.40 is not;
 #   3. 10.0.0.23's packets are dropped (its curl times out) while 10.0.0.31
 #      and 10.0.0.40 fetch the same page;
-#   4. after the timeout the kernel drops the element, 10.0.0.23's curl works
-#      again, and the sensor says so (a release event);
-#   5. SIGINT stops the sensor with exit 0; its EVE log has exactly one
-#      contain (success, the set, the timeout, the incident of the host's
-#      compromise alert), one skip-allowlisted for 10.0.0.40 and one release
-#      (reason timeout, about 20 s after the contain), nothing for 10.0.0.31.
+#   4. 10.0.0.24 downloads the same, is contained, and its element is
+#      deleted by hand: a release, reason removed;
+#   5. after the timeout the kernel drops 10.0.0.23's element, its curl works
+#      again, and the sensor says so (a release, reason timeout);
+#   6. SIGINT stops the sensor with exit 0; its EVE log has, for 10.0.0.23,
+#      one contain (success, the set, the timeout, the incident of the
+#      host's compromise alert) and one release (reason timeout, about 20 s
+#      later); one skip-allowlisted for 10.0.0.40; a contain and a release
+#      (removed) for 10.0.0.24; nothing for 10.0.0.31.
 # Prints when each step was seen.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
@@ -111,6 +114,16 @@ fetch 10.0.0.40 "$page" || fail "10.0.0.40 (allowlisted) cannot fetch the page"
 echo "$(now) drop verified: 10.0.0.23's curl timed out; 10.0.0.31's and 10.0.0.40's worked"
 grep -q '"action":"contain"' "$eve" || fail "no contain event in the EVE log while contained"
 
+# released early by hand (the sensor looks every 10 s: seen before 10.0.0.23's timeout): a third host, contained, its element deleted
+fetch 10.0.0.24 http://198.51.100.7/invoice.png || fail "10.0.0.24: fetching invoice.png failed"
+for _ in $(seq 1 100); do
+    in_set 10.0.0.24 && break
+    sleep 0.1
+done
+in_set 10.0.0.24 || fail "10.0.0.24 never went into the set"
+in_ns nft delete element inet "$table" contained4 '{ 10.0.0.24 }'
+echo "$(now) 10.0.0.24 contained too; its element deleted by hand"
+
 for _ in $(seq 1 $((timeout * 10 + 100))); do
     in_set 10.0.0.23 || break
     sleep 0.1
@@ -120,11 +133,11 @@ echo "$(now) the element is gone ($(($(date +%s) - t_contain)) s after it was se
 fetch 10.0.0.23 "$page" || fail "10.0.0.23's element is gone, yet its curl fails"
 echo "$(now) 10.0.0.23 fetches the page again"
 for _ in $(seq 1 $(((10 + 5) * 10))); do  # the sensor looks at least every 10 s
-    grep -q '"action":"release"' "$eve" && break
+    [ "$(count '"action":"release"' "$eve")" -ge 2 ] && break
     sleep 0.1
 done
-grep -q '"action":"release"' "$eve" || fail "no release event after the element went"
-echo "$(now) the sensor reported the release"
+[ "$(count '"action":"release"' "$eve")" -ge 2 ] || fail "no release event for each element gone"
+echo "$(now) the sensor reported both releases"
 
 kill -INT "$nj"
 rc=0; wait "$nj" || rc=$?
@@ -141,12 +154,13 @@ def ts(r):
 comp = {a["nightjar"]["evidence"]["host"]: a["nightjar"]["evidence"]["incident_id"]
         for a in recs if a["event_type"] == "alert"
         and a["alert"]["signature_id"] == 9500001}
-assert set(comp) == {"10.0.0.23", "10.0.0.40"}, comp
+assert set(comp) == {"10.0.0.23", "10.0.0.24", "10.0.0.40"}, comp
 resp = [r for r in recs if r["event_type"] == "response"]
 for r in resp:
     print("   ", r["timestamp"], json.dumps(r["response"], sort_keys=True))
 acts = sorted((r["response"]["host"], r["response"]["action"]) for r in resp)
 assert acts == [("10.0.0.23", "contain"), ("10.0.0.23", "release"),
+                ("10.0.0.24", "contain"), ("10.0.0.24", "release"),
                 ("10.0.0.40", "skip-allowlisted")], acts
 by = {(r["response"]["host"], r["response"]["action"]): r for r in resp}
 c = by[("10.0.0.23", "contain")]
@@ -164,6 +178,9 @@ assert rr["reason"] == "timeout" and rr["incident_id"] == cr["incident_id"], rr
 took = ts(rel) - ts(c)
 assert timeout - 1 <= took <= timeout + 12, took
 assert not any("10.0.0.31" == r["response"]["host"] for r in resp)
+r24 = by[("10.0.0.24", "release")]["response"]
+assert r24["reason"] == "removed" and r24["incident_id"] == comp["10.0.0.24"], r24
+assert by[("10.0.0.24", "contain")]["response"]["success"] is True
 print("contain -> release: %.1f s of traffic time (timeout %d s)" % (took, timeout))
 PY
-echo "containment: 10.0.0.23 contained, dropped, released after ${timeout} s; 10.0.0.40 allowlisted, never contained"
+echo "containment: 10.0.0.23 contained, dropped, released after ${timeout} s; 10.0.0.24's removal seen; 10.0.0.40 allowlisted, never contained"
