@@ -425,8 +425,8 @@ static void event(struct contain *c, uint64_t ts, const char *action, uint8_t v,
     if (with_command)
         add_command(c, v, a, cmd, sizeof(cmd));
     struct response_event ev = {
-        .ts_usec = ts ? ts : c->now ? c->now : wall_usec(), .action = action, .ip_version = v, .host = a,
-        .incident_id = incident, .family = c->rs.family,
+        .ts_usec = ts ? ts : c->now ? c->now : wall_usec(), .action = action,
+        .ip_version = v, .host = a, .incident_id = incident, .family = c->rs.family,
         .table = c->rs.table, .set = set_of(c, v),
         .timeout_sec = c->rs.timeout, .expires_usec = expires,
         .dry_run = c->dry_run, .success = error == NULL, .error = error,
