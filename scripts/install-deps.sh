@@ -4,10 +4,11 @@
 # package is not installed. Needs root (or sudo) on a Debian 12 machine.
 set -eu
 
-# build: compiler, libpcap, OpenSSL, libyaml, libyara, libmagic, zlib, jansson
-BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev"
+# build: compiler, libpcap, OpenSSL, libyaml, libyara, libmagic, zlib, jansson,
+# libpsl, XGBoost, libnftables (the response talks to nftables through it)
+BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libnftables-dev"
 # tests: real traffic, peers to compare against, fuzzing
-TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks"
+TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks nftables"
 # NIGHTJAR_DEPS=build installs only what the build needs
 case "${NIGHTJAR_DEPS:-all}" in
     build) WANT="$BUILD" ;;

@@ -161,6 +161,27 @@ static const struct setting settings[] = {
       "mail, FTP uploads and logins from internal hosts to outside servers in the clear" },
     { "detect.icmp-tunnel", T_BOOL, OFF(detect.icmp_tunnel), "yes",
       "ICMP echo replies that do not echo their request: a tunnel" },
+    { "response.contain", T_STR, OFF(response.contain), "none",
+      "contain an internal host whose incident turns high: none, or nftables "
+      "(its address into an nftables set with a timeout; docs/response.md)" },
+    { "response.dry-run", T_BOOL, OFF(response.dry_run), "yes",
+      "only log (EVE response events) what containment would do; no: do it" },
+    { "response.timeout", T_U32, OFF(response.timeout), "3600",
+      "seconds a contained host stays in the set; the kernel removes it then" },
+    { "response.allowlist", T_STR, OFF(response.allowlist), "",
+      "hosts and networks never contained (e.g. 10.0.0.1,10.0.5.0/24): "
+      "gateways, DNS and domain servers, the sensor itself" },
+    { "response.nftables.family", T_STR, OFF(response.nft_family), "inet",
+      "nftables family of the table: inet (both sets), ip (IPv4 only) or ip6 (IPv6 only)" },
+    { "response.nftables.table", T_STR, OFF(response.nft_table), "nightjar",
+      "nftables table holding the sets; created when missing" },
+    { "response.nftables.set4", T_STR, OFF(response.nft_set4), "contained4",
+      "set of contained IPv4 hosts (type ipv4_addr, flags timeout); created when missing" },
+    { "response.nftables.set6", T_STR, OFF(response.nft_set6), "contained6",
+      "set of contained IPv6 hosts (type ipv6_addr, flags timeout); created when missing" },
+    { "response.nftables.drop", T_BOOL, OFF(response.nft_drop), "yes",
+      "keep chains contain-input, contain-forward and contain-output in the table that "
+      "drop traffic from and to the sets' hosts; no: only fill the sets" },
     { "defrag.trackers", T_U32, OFF(defrag.max_trackers), "256",
       "IP datagrams in reassembly at once (64 KiB each when used)" },
     { "defrag.timeout", T_U32, OFF(defrag.timeout_sec), "30",
@@ -181,6 +202,12 @@ STR_FIELD_OK(intel_dir);
 STR_FIELD_OK(eta.model);
 STR_FIELD_OK(anomaly.home_nets);
 STR_FIELD_OK(anomaly.state_dir);
+STR_FIELD_OK(response.contain);
+STR_FIELD_OK(response.allowlist);
+STR_FIELD_OK(response.nft_family);
+STR_FIELD_OK(response.nft_table);
+STR_FIELD_OK(response.nft_set4);
+STR_FIELD_OK(response.nft_set6);
 
 static const struct setting *setting_find(const char *name)
 {
@@ -317,6 +344,56 @@ bool config_set_assignment(struct nj_config *c, const char *a, char *err,
     return config_set(c, name, eq + 1, err, errlen);
 }
 
+/* An nftables name nightjar puts into commands: letters, digits, '_',
+ * '-' and '.', starting with a letter, so a setting cannot smuggle in
+ * another command. */
+static bool nft_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789_-.") == n;
+}
+
+static bool response_valid(const struct response_settings *r, char *err,
+                           size_t errlen)
+{
+    if (strcmp(r->contain, "none") && strcmp(r->contain, "nftables")) {
+        snprintf(err, errlen, "response.contain: '%s' is not none or nftables",
+                 r->contain);
+        return false;
+    }
+    if (strcmp(r->nft_family, "inet") && strcmp(r->nft_family, "ip") &&
+        strcmp(r->nft_family, "ip6")) {
+        snprintf(err, errlen, "response.nftables.family: '%s' is not inet, ip "
+                 "or ip6", r->nft_family);
+        return false;
+    }
+    const struct { const char *name, *v; } names[] = {
+        { "response.nftables.table", r->nft_table },
+        { "response.nftables.set4", r->nft_set4 },
+        { "response.nftables.set6", r->nft_set6 },
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!nft_name_ok(names[i].v)) {
+            snprintf(err, errlen, "%s: '%s' is not an nftables name (a letter, "
+                     "then letters, digits, '_', '-' or '.'; at most 64)",
+                     names[i].name, names[i].v);
+            return false;
+        }
+    if (!strcmp(r->nft_set4, r->nft_set6)) {
+        snprintf(err, errlen, "response.nftables.set4 and set6 must differ");
+        return false;
+    }
+    if (r->timeout == 0 || r->timeout > 604800) {
+        snprintf(err, errlen, "response.timeout must be 1..604800 seconds (a "
+                 "week): a containment always ends by itself");
+        return false;
+    }
+    return true;
+}
+
 bool config_validate(const struct nj_config *c, char *err, size_t errlen)
 {
     if (c->file_max > (1ull << 30) || c->smtp_message_max > (1ull << 30)) {
@@ -353,7 +430,7 @@ bool config_validate(const struct nj_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "capture.snaplen must be at least 64");
         return false;
     }
-    return true;
+    return response_valid(&c->response, err, errlen);
 }
 
 void config_dump(const struct nj_config *c, FILE *out)

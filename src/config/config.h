@@ -77,6 +77,16 @@ struct nj_config {
         bool exfil;                 /* credentials and data out in the clear */
         bool icmp_tunnel;           /* ICMP echo that does not echo */
     } detect;
+    struct response_settings {      /* what is done about a compromised host */
+        char contain[CONFIG_STR_MAX];   /* "none" or "nftables" */
+        bool dry_run;               /* only log what would be done */
+        uint32_t timeout;           /* seconds a containment lives */
+        char allowlist[CONFIG_STR_MAX]; /* hosts and networks never contained */
+        char nft_family[CONFIG_STR_MAX];    /* ip, ip6 or inet */
+        char nft_table[CONFIG_STR_MAX];
+        char nft_set4[CONFIG_STR_MAX], nft_set6[CONFIG_STR_MAX];
+        bool nft_drop;              /* chains dropping the sets' traffic */
+    } response;
 };
 
 void config_defaults(struct nj_config *c);

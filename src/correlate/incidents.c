@@ -14,7 +14,16 @@ struct incidents {
     incident_closed_fn on_close;
     void *ctx;
     struct incidents_stats st;
+    incidents_observer_fn observer;
+    void *observer_ctx;
 };
+
+void incidents_set_observer(struct incidents *in, incidents_observer_fn fn,
+                            void *ctx)
+{
+    in->observer = fn;
+    in->observer_ctx = ctx;
+}
 
 uint32_t incident_weight(enum finding_kind k)
 {
@@ -124,6 +133,8 @@ static void close_incident(struct incidents *in, struct incident *inc,
 {
     if (in->on_close)
         in->on_close(in->ctx, inc, reason, now);
+    if (in->observer)
+        in->observer(in->observer_ctx, inc, INCIDENT_CLOSED, now);
     in->st.closed++;
     memset(inc, 0, sizeof(*inc));
 }
@@ -191,7 +202,7 @@ struct incident_change incidents_add(struct incidents *in, struct finding *fd)
     fd->incident_id = inc ? inc->id : 0;
     if (!inc)
         return ch;
-    uint8_t before = inc->level;
+    uint8_t before = inc->level, hosts_before = inc->n_hosts;
     account(inc, fd);
     if (fd->kind == FINDING_lateral_movement && fd->has_peer)
         add_host(in, inc, fd->ip_version, &fd->peer); /* B joins A's incident */
@@ -204,6 +215,9 @@ struct incident_change incidents_add(struct incidents *in, struct finding *fd)
         in->st.compromised++;
         ch.compromised = true;
     }
+    if (in->observer && inc->level == LEVEL_HIGH &&
+        (before != LEVEL_HIGH || inc->n_hosts > hosts_before))
+        in->observer(in->observer_ctx, inc, INCIDENT_HIGH, fd->ts_usec);
     return ch;
 }
 

@@ -99,6 +99,17 @@ uint64_t incidents_memory(const struct incidents *in);
 uint32_t incident_weight(enum finding_kind k);
 const char *incident_level_name(uint8_t level);
 
+/* An observer (the response, src/response/) hears of an incident that
+ * turned high -- and again when a host joins it while it is high -- and of
+ * every incident that closes, after its EVE records were written. Called
+ * on the packet thread, from incidents_add / _tick / _close_all; it must
+ * not call back into the correlator, and must not block. */
+enum incident_event { INCIDENT_HIGH, INCIDENT_CLOSED };
+typedef void (*incidents_observer_fn)(void *ctx, const struct incident *inc,
+                                      enum incident_event ev, uint64_t ts_usec);
+void incidents_set_observer(struct incidents *in, incidents_observer_fn fn,
+                            void *ctx);
+
 /* For tests: the incident holding a host, or NULL. */
 const struct incident *incidents_find(const struct incidents *in, uint8_t v,
                                       const struct ip_addr *a);

@@ -37,6 +37,7 @@
 #include "proto/quic.h"
 #include "proto/tls.h"
 #include "util/counters.h"
+#include "response/contain.h"
 
 #define TOP_FLOWS 8
 
@@ -62,6 +63,7 @@ struct pipeline {
     struct c2_channel *c2;             /* C2-channel evidence per pair */
     struct icmp_tunnel *icmp;          /* echo that does not echo */
     struct incidents *incidents;       /* the correlator */
+    struct contain *contain;           /* response.contain: NULL when none */
     struct home_net home;              /* anomaly.home-nets: who is "ours" */
     uint64_t last_save_wall;
     pipeline_flow_fn observer;
@@ -469,6 +471,13 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return false;
     }
+    if (!strcmp(cfg->response.contain, "nftables")) {
+        pl->contain = contain_new(&cfg->response, &pl->home, pl->eve, NULL, err,
+                                  errlen);
+        if (!pl->contain)
+            return false;
+        incidents_set_observer(pl->incidents, contain_on_incident, pl->contain);
+    }
     if (cfg->anomaly.enabled && !anomaly_setup(pl, err, errlen))
         return false;
     if (cfg->detect.c2) {
@@ -693,6 +702,7 @@ void pipeline_free(struct pipeline *pl)
     c2_channel_free(pl->c2);
     icmp_tunnel_free(pl->icmp);
     incidents_free(pl->incidents);
+    contain_free(pl->contain);
     intel_feeds_free(pl->intel);
     defrag_free(pl->defrag);
     free(pl);
@@ -718,6 +728,7 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
     if (p->ts_usec > pl->last_usec)
         pl->last_usec = p->ts_usec;
     pl->now_usec = p->ts_usec;
+    contain_poll(pl->contain, p->ts_usec);
     if (decode_packet(p, pl->defrag, &pl->dstats) != DECODE_OK)
         return;
     int dir;
@@ -757,6 +768,7 @@ void pipeline_tick(struct pipeline *pl, uint64_t now_usec)
     intel_feeds_poll(pl->intel, wall_usec());
     flow_table_expire(pl->flows, now_usec);
     periodic(pl);
+    contain_poll(pl->contain, now_usec);
 }
 
 void pipeline_capture_stats(struct pipeline *pl, const struct capture_stats *cs)
@@ -780,6 +792,7 @@ void pipeline_finish(struct pipeline *pl)
     intel_feeds_wait(pl->intel);
     flow_table_flush(pl->flows, FLOW_END_SHUTDOWN);
     incidents_close_all(pl->incidents, pl->last_usec);
+    contain_finish(pl->contain, pl->last_usec);
     save_state(pl);
     pipeline_write_stats(pl, 0);
     eve_flush(pl->eve);
@@ -837,6 +850,7 @@ void pipeline_summary(const struct pipeline *pl, FILE *out,
         fprintf(out, "  largest flows:\n");
     for (int i = 0; i < TOP_FLOWS && top[i].bytes; i++)
         fprintf(out, "    %s\n", top[i].line);
+    contain_summary(pl->contain, out);
     if (eve_path)
         fprintf(out, "  EVE log: %s (%llu records)\n", eve_path,
                 (unsigned long long)(pl->eve ? pl->eve->records : 0));

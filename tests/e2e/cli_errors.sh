@@ -73,6 +73,12 @@ expect 2 "unknown feed option" --intel "list,colour=red:$WORK/text.pcap" -r "$de
 expect 2 "YARA rules" --yara "$WORK/missing.yar" -r "$demo" -o "$WORK/e.json"
 expect 2 "files.hashes" --set files.hashes=crc32 -r "$demo" -o "$WORK/e.json"
 expect 2 "bad BPF" -r "$demo" -f "tcp port banana" -o "$WORK/e.json"
+# the response's settings (a dry run: nothing here reaches nftables)
+expect 2 "response.contain: 'iptables'" --set response.contain=iptables -r "$demo" -o "$WORK/e.json"
+expect 2 "response.nftables.table" --set "response.nftables.table=x;flush ruleset" -r "$demo" -o "$WORK/e.json"
+expect 2 "response.timeout must be" --set response.timeout=0 -r "$demo" -o "$WORK/e.json"
+expect 2 "response.allowlist: '10.0.0.300'" --set response.contain=nftables \
+    --set response.allowlist=10.0.0.300 -r "$demo" -o "$WORK/e.json"
 expect 2 "cannot write EVE" -r "$demo" -o "$WORK/no/such/dir/e.json"
 printf 'flow:\n  memcap: 1mb\n  splt: 3\n' > "$WORK/bad.yaml"
 expect 2 "bad.yaml:3" -c "$WORK/bad.yaml" -r "$demo"

@@ -59,16 +59,19 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 30 -keyout "$work/key.pem" \
     -out "$work/cert.pem" -subj "$subject" \
     >/dev/null 2>&1
 
-in_ns tcpdump -i lo -U -s 0 -B 32768 -w "$out" 'tcp' >/dev/null 2>"$work/tcpdump.log" &
+# started with ip netns exec itself, which execs them: through in_ns, "&"
+# would fork a subshell, $! would be its pid, and killing it would leave
+# tcpdump and the servers running in a namespace deleted under them
+ip netns exec "$ns" tcpdump -i lo -U -s 0 -B 32768 -w "$out" 'tcp' >/dev/null 2>"$work/tcpdump.log" &
 pids="$pids $!"
-in_ns python3 -m http.server --bind 198.51.100.7 80 --directory "$work/www" \
+ip netns exec "$ns" python3 -m http.server --bind 198.51.100.7 80 --directory "$work/www" \
     >/dev/null 2>&1 &
 pids="$pids $!"
-in_ns python3 -m http.server --bind 198.51.100.20 80 --directory "$work/www" \
+ip netns exec "$ns" python3 -m http.server --bind 198.51.100.20 80 --directory "$work/www" \
     >/dev/null 2>&1 &
 pids="$pids $!"
 # -rev: the server answers each line reversed, like a controller answering
-in_ns openssl s_server -quiet -rev -accept "198.51.100.9:$port" -cert "$work/cert.pem" \
+ip netns exec "$ns" openssl s_server -quiet -rev -accept "198.51.100.9:$port" -cert "$work/cert.pem" \
     -key "$work/key.pem" >/dev/null 2>&1 &
 pids="$pids $!"
 for _ in $(seq 1 50); do
