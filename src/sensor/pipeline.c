@@ -763,12 +763,19 @@ void pipeline_reload_intel(struct pipeline *pl)
     intel_feeds_poll(pl->intel, wall_usec());
 }
 
+/* An idle moment of a live capture: time goes on without packets --
+ * flows and incidents expire by it -- and what was written reaches the
+ * file (a live log is read as it grows). */
 void pipeline_tick(struct pipeline *pl, uint64_t now_usec)
 {
     intel_feeds_poll(pl->intel, wall_usec());
+    if (now_usec > pl->now_usec)
+        pl->now_usec = now_usec;
     flow_table_expire(pl->flows, now_usec);
     periodic(pl);
     contain_poll(pl->contain, now_usec);
+    if (pl->eve)
+        eve_flush(pl->eve);
 }
 
 void pipeline_capture_stats(struct pipeline *pl, const struct capture_stats *cs)
