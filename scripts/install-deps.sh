@@ -4,10 +4,12 @@
 # package is not installed. Needs root (or sudo) on a Debian 12 machine.
 set -eu
 
-# build: compiler, libpcap, OpenSSL, libyaml, libyara, libmagic, zlib, jansson
-BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev"
-# tests: real traffic, peers to compare against, fuzzing
-TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks"
+# build: compiler, libpcap, OpenSSL, libyaml, libyara, libmagic, zlib, jansson,
+# libpsl, XGBoost, hiredis (the Redis EVE sink)
+BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libhiredis-dev"
+# tests: real traffic, peers to compare against, fuzzing, a Redis server for
+# the Redis sink
+TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks redis-server"
 # NIGHTJAR_DEPS=build installs only what the build needs
 case "${NIGHTJAR_DEPS:-all}" in
     build) WANT="$BUILD" ;;
