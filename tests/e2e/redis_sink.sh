@@ -202,7 +202,7 @@ live() {
         --set flow.timeouts.tcp-closed=1 2>"$WORK/$name.err" &
     nj_pid=$!
     i=0
-    until grep -q "internal networks" "$WORK/$name.err"; do
+    until grep -qs "internal networks" "$WORK/$name.err"; do
         i=$((i + 1)); [ $i -lt 200 ] || fail "$name: the sensor did not start: $(cat "$WORK/$name.err")"
         sleep 0.1
     done
