@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "output/eve.h"
+#include "output/sink.h"
 #include "sensor/pipeline.h"
 
 static const int linktypes[] = {
@@ -39,7 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.stream.max_queued = 8192;
         cfg.defrag.max_trackers = 4;
         char err[256];
-        eve = eve_open("/dev/null");
+        struct sink_config sc;
+        sink_config_file(&sc, "/dev/null");
+        eve = eve_open(&sc);
         pl = pipeline_new(&cfg, eve, err, sizeof(err));
         if (!pl)
             return 0;

@@ -5,10 +5,12 @@
 set -eu
 
 # build: compiler, libpcap, OpenSSL, libyaml, libyara, libmagic, zlib, jansson,
-# libpsl, XGBoost, libnftables (the response talks to nftables through it)
-BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libnftables-dev"
-# tests: real traffic, peers to compare against, fuzzing
-TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks nftables"
+# libpsl, XGBoost, libnftables (the response talks to nftables through it),
+# hiredis (the Redis EVE sink)
+BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libnftables-dev libhiredis-dev"
+# tests: real traffic, peers to compare against, fuzzing, nftables, a Redis
+# server for the Redis sink
+TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks nftables redis-server"
 # NIGHTJAR_DEPS=build installs only what the build needs
 case "${NIGHTJAR_DEPS:-all}" in
     build) WANT="$BUILD" ;;

@@ -7,6 +7,8 @@
  */
 #include "config/config.h"
 
+#include "output/sink.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,33 @@ struct setting {
 
 static const struct setting settings[] = {
     { "eve-log.filename", T_STR, OFF(eve_path), "nightjar-eve.json",
-      "EVE JSON output file; \"-\" is standard output (same as -o)" },
+      "EVE JSON output file; \"-\" is standard output (same as -o); for "
+      "unix_dgram and unix_stream, the socket's path" },
+    { "eve-log.filetype", T_STR, OFF(eve_log.filetype), "regular",
+      "where EVE records go: regular (a file), unix_dgram or unix_stream (the "
+      "socket at eve-log.filename), syslog, redis" },
+    { "eve-log.spool", T_U64_SIZE, OFF(eve_log.spool), "16mb",
+      "records held in memory while a socket, syslog or Redis is slow or "
+      "down; when full, new records are dropped and counted" },
+    { "eve-log.identity", T_STR, OFF(eve_log.identity), "nightjar",
+      "syslog: the program name in every message" },
+    { "eve-log.facility", T_STR, OFF(eve_log.facility), "local0",
+      "syslog facility: auth, authpriv, cron, daemon, ftp, kern, lpr, mail, "
+      "news, syslog, user, uucp, local0..local7" },
+    { "eve-log.level", T_STR, OFF(eve_log.level), "info",
+      "syslog level: emergency, alert, critical, error, warning, notice, info, debug" },
+    { "eve-log.redis.server", T_STR, OFF(eve_log.redis_server), "127.0.0.1",
+      "Redis server: host name, address, or the path of its unix socket" },
+    { "eve-log.redis.port", T_U32, OFF(eve_log.redis_port), "6379",
+      "Redis server's TCP port" },
+    { "eve-log.redis.mode", T_STR, OFF(eve_log.redis_mode), "list",
+      "list or lpush (LPUSH), rpush (RPUSH), channel or publish (PUBLISH), "
+      "stream or xadd (XADD)" },
+    { "eve-log.redis.key", T_STR, OFF(eve_log.redis_key), "nightjar",
+      "the Redis list, channel or stream" },
+    { "eve-log.redis.stream-maxlen", T_U32, OFF(eve_log.redis_stream_maxlen),
+      "100000", "stream mode: XADD MAXLEN ~ N keeps about the last N entries; "
+      "0: no trimming" },
     { "eve-log.stats-interval", T_U32, OFF(stats_interval), "60",
       "seconds between stats events in live capture; 0: only at the end" },
     { "capture.bpf", T_STR, OFF(bpf), "",
@@ -194,6 +222,13 @@ static const struct setting settings[] = {
 #define STR_FIELD_OK(f) \
     _Static_assert(sizeof(((struct nj_config *)0)->f) == CONFIG_STR_MAX, #f)
 STR_FIELD_OK(eve_path);
+STR_FIELD_OK(eve_log.filetype);
+STR_FIELD_OK(eve_log.identity);
+STR_FIELD_OK(eve_log.facility);
+STR_FIELD_OK(eve_log.level);
+STR_FIELD_OK(eve_log.redis_server);
+STR_FIELD_OK(eve_log.redis_mode);
+STR_FIELD_OK(eve_log.redis_key);
 STR_FIELD_OK(bpf);
 STR_FIELD_OK(content.yara_path);
 STR_FIELD_OK(content.filestore);
@@ -430,6 +465,9 @@ bool config_validate(const struct nj_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "capture.snaplen must be at least 64");
         return false;
     }
+    struct sink_config sc; /* the eve-log.* names and their combinations */
+    if (!sink_config_from(&sc, c, err, errlen))
+        return false;
     return response_valid(&c->response, err, errlen);
 }
 

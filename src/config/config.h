@@ -32,7 +32,19 @@ struct nj_config {
     uint32_t stats_interval;        /* seconds between live stats; 0 = end */
     uint32_t snaplen;
     bool promiscuous;
-    char eve_path[CONFIG_STR_MAX];  /* "-" for stdout */
+    char eve_path[CONFIG_STR_MAX];  /* "-" for stdout; unix socket path */
+    struct eve_log_settings {       /* where records go (output/sink.h) */
+        char filetype[CONFIG_STR_MAX];   /* regular, unix_dgram, ... */
+        uint64_t spool;             /* bytes waiting for a socket or Redis */
+        char identity[CONFIG_STR_MAX];   /* syslog */
+        char facility[CONFIG_STR_MAX];
+        char level[CONFIG_STR_MAX];
+        char redis_server[CONFIG_STR_MAX];
+        uint32_t redis_port;
+        char redis_mode[CONFIG_STR_MAX];
+        char redis_key[CONFIG_STR_MAX];
+        uint32_t redis_stream_maxlen;
+    } eve_log;
     struct content_config content;  /* YARA rules, file store, magic */
     bool http_enabled, smtp_enabled, ftp_enabled, dns_enabled;
     uint64_t app_memcap;            /* HTTP/SMTP/FTP/DNS state and windows */

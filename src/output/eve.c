@@ -13,33 +13,28 @@
 #include <time.h>
 
 #include "output/eve_tls.h"
+#include "output/sink.h"
 #include "proto/app_detect.h"
 
-struct eve *eve_open(const char *path)
+struct eve *eve_open(const struct sink_config *sc)
 {
     struct eve *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
-    if (strcmp(path, "-") == 0) {
-        e->fp = stdout;
-    } else {
-        e->fp = fopen(path, "a");
-        if (!e->fp) {
-            int saved = errno;
-            free(e);
-            errno = saved;
-            return NULL;
-        }
-        e->own_fp = true;
+    e->sink = sink_open(sc);
+    if (!e->sink) {
+        int saved = errno;
+        free(e);
+        errno = saved;
+        return NULL;
     }
-    setvbuf(e->fp, NULL, _IOFBF, 1 << 20);
     json_init(&e->j);
     return e;
 }
 
 void eve_flush(struct eve *e)
 {
-    if (e && fflush(e->fp) != 0)
+    if (e && !sink_flush(e->sink))
         e->write_errors++;
 }
 
@@ -48,8 +43,7 @@ void eve_close(struct eve *e)
     if (!e)
         return;
     eve_flush(e);
-    if (e->own_fp)
-        fclose(e->fp);
+    sink_close(e->sink);
     json_free(&e->j);
     free(e);
 }
@@ -61,10 +55,10 @@ void eve_emit(struct eve *e)
         return;
     }
     e->j.buf[e->j.len++] = '\n'; /* reserve() always leaves one byte */
-    if (fwrite(e->j.buf, 1, e->j.len, e->fp) != e->j.len)
-        e->write_errors++;
-    else
+    if (sink_write(e->sink, e->j.buf, e->j.len))
         e->records++;
+    else
+        e->write_errors++;
 }
 
 /* gmtime and strftime are slow next to the rest of a record; flows end in

@@ -3,9 +3,10 @@
  * Field names are Suricata's wherever nightjar logs the same thing
  * (timestamp, flow_id, event_type, src_ip, ..., the flow object); what only
  * nightjar logs is documented in docs/eve.md, next to these names. One
- * writer per output file; each record is built in a reused buffer and
- * written with one fwrite, so a record is never interleaved or half-written
- * by us. This module formats; it never decides what to log.
+ * writer per output; each record is built in a reused buffer and handed
+ * whole to the sink (a file, socket, syslog or Redis: output/sink.h), so a
+ * record is never interleaved or half-written by us. This module formats;
+ * it never decides what to log, nor how a record travels.
  */
 #ifndef NIGHTJAR_EVE_H
 #define NIGHTJAR_EVE_H
@@ -30,18 +31,22 @@ struct eve_dest_name {
 typedef bool (*eve_resolve_fn)(void *ctx, const struct flow *f,
                                struct eve_dest_name *out);
 
+struct sink;
+struct sink_config;
+
 struct eve {
-    FILE *fp;
+    struct sink *sink;            /* where records go (output/sink.h) */
     eve_resolve_fn resolve;       /* names of servers, NULL: none */
     void *resolve_ctx;
-    bool own_fp;
     struct json j;
-    uint64_t records;
-    uint64_t write_errors;
+    uint64_t records;             /* handed to the sink: written or spooled */
+    uint64_t write_errors;        /* not built, written or spooled */
 };
 
-/* Opens path for appending ("-" is stdout). NULL + errno on failure. */
-struct eve *eve_open(const char *path);
+/* Opens the sink: a file for appending ("-" is stdout; sink_config_file),
+ * or a socket, syslog or Redis (sink_config_from). NULL + errno on failure. */
+struct eve *eve_open(const struct sink_config *sc);
+/* Flushes, then closes the sink (a peer's is given its drain time). */
 void eve_close(struct eve *e);
 void eve_flush(struct eve *e);
 
@@ -49,7 +54,7 @@ void eve_flush(struct eve *e);
  * cache): asked for every record about a flow. */
 void eve_set_resolver(struct eve *e, eve_resolve_fn fn, void *ctx);
 
-/* Writes the record built in e->j as one line. */
+/* Hands the record built in e->j to the sink as one line. */
 void eve_emit(struct eve *e);
 
 /* "2024-05-01T10:00:00.123456+0000" */

@@ -28,6 +28,7 @@
 #include "capture/capture.h"
 #include "config/config.h"
 #include "output/eve.h"
+#include "output/sink.h"
 #include "sensor/pipeline.h"
 #include "version.h"
 
@@ -48,12 +49,14 @@ static void on_signal(int sig)
     capture_break(current_capture);
 }
 
-/* Between packets: a SIGHUP asks the feeds to be read again. */
-static void check_reload(struct pipeline *pl)
+/* Between packets: a SIGHUP asks the feeds to be read again and a
+ * regular EVE file to be opened again by name (log rotation). */
+static void check_reload(struct pipeline *pl, struct eve *eve)
 {
     if (reload_requested) {
         reload_requested = 0;
         pipeline_reload_intel(pl);
+        sink_reopen(eve->sink);
     }
 }
 
@@ -99,7 +102,11 @@ static void usage(FILE *out)
 "\n"
 "Output:\n"
 "  -o, --output FILE      EVE JSON lines to FILE (\"-\" is stdout);\n"
-"                         default: nightjar-eve.json (eve-log.filename)\n"
+"                         default: nightjar-eve.json (eve-log.filename);\n"
+"                         SIGHUP opens it again (log rotation)\n"
+"      --set eve-log.filetype=unix_dgram|unix_stream|syslog|redis\n"
+"                         records to a socket, syslog or Redis instead\n"
+"                         (eve-log.redis.*; docs/eve.md, Outputs)\n"
 "  -q, --quiet            no summary on stderr at the end\n"
 "\n"
 "Settings:\n"
@@ -263,8 +270,8 @@ static uint64_t wall_usec(void)
 }
 
 /* Reads one file to its end. Returns packets read, or -1 if unopenable. */
-static long long run_file(struct pipeline *pl, const char *path,
-                          const char *bpf)
+static long long run_file(struct pipeline *pl, struct eve *eve,
+                          const char *path, const char *bpf)
 {
     char err[1024];
     struct capture *c = capture_open_file(path, bpf, err, sizeof(err));
@@ -278,7 +285,7 @@ static long long run_file(struct pipeline *pl, const char *path,
     enum capture_result r = CAPTURE_END;
     while (!stop_requested && (r = capture_next(c, &p)) == CAPTURE_PACKET) {
         pipeline_packet(pl, &p);
-        check_reload(pl);
+        check_reload(pl, eve);
     }
     if (!stop_requested && r == CAPTURE_BROKEN) {
         fprintf(stderr, "nightjar: %s: damaged capture, %s; the packets "
@@ -291,7 +298,7 @@ static long long run_file(struct pipeline *pl, const char *path,
     return n;
 }
 
-static int run_live(struct pipeline *pl, const char *iface,
+static int run_live(struct pipeline *pl, struct eve *eve, const char *iface,
                     const struct nj_config *cfg)
 {
     char err[1024];
@@ -316,7 +323,7 @@ static int run_live(struct pipeline *pl, const char *iface,
             break;
         }
         uint64_t now = wall_usec();
-        check_reload(pl);
+        check_reload(pl, eve);
         if (r == CAPTURE_TIMEOUT)
             pipeline_tick(pl, now);
         if (cfg->stats_interval && now >= next_stats) {
@@ -347,13 +354,20 @@ int main(int argc, char **argv)
         config_dump(&cfg, stdout);
         return 0;
     }
-    struct eve *eve = eve_open(cfg.eve_path);
-    if (!eve) {
-        fprintf(stderr, "nightjar: cannot write EVE log %s: %s\n",
-                cfg.eve_path, strerror(errno));
+    char err[512];
+    struct sink_config sc;
+    if (!sink_config_from(&sc, &cfg, err, sizeof(err))) { /* validated */
+        fprintf(stderr, "nightjar: %s\n", err);
         return 2;
     }
-    char err[512];
+    struct eve *eve = eve_open(&sc);
+    if (!eve) {
+        fprintf(stderr, "nightjar: cannot write EVE log %s: %s\n",
+                sc.type == SINK_REGULAR ? cfg.eve_path
+                                        : sink_type_name(sc.type),
+                strerror(errno));
+        return 2;
+    }
     struct pipeline *pl = pipeline_new(&cfg, eve, err, sizeof(err));
     if (!pl) {
         fprintf(stderr, "nightjar: %s\n", err);
@@ -374,17 +388,27 @@ int main(int argc, char **argv)
 
     int opened = 0;
     if (o.iface) {
-        opened = run_live(pl, o.iface, &cfg) == 0;
+        opened = run_live(pl, eve, o.iface, &cfg) == 0;
     } else {
+        /* a file loses no packet by waiting: a network sink's full spool
+         * is waited for (up to 30 s a record) rather than dropped */
+        sink_set_patience(eve->sink, 30000000u);
         for (int i = 0; i < o.nfiles && !stop_requested; i++)
-            if (run_file(pl, o.files[i], cfg.bpf) >= 0)
+            if (run_file(pl, eve, o.files[i], cfg.bpf) >= 0)
                 opened++;
     }
     pipeline_finish(pl);
+    /* a socket or Redis gets a few seconds to take what waits in the
+     * spool; the summary then counts what it could not */
+    sink_shutdown(eve->sink);
     bool read_any = pipeline_packets(pl) > 0 || opened > 0;
-    if (!o.quiet)
-        pipeline_summary(pl, stderr,
-                         strcmp(cfg.eve_path, "-") ? cfg.eve_path : NULL);
+    bool regular = sc.type == SINK_REGULAR;
+    if (!o.quiet) {
+        pipeline_summary(pl, stderr, regular && strcmp(cfg.eve_path, "-")
+                                         ? cfg.eve_path : NULL);
+        if (!regular)
+            sink_summary(eve->sink, stderr);
+    }
     pipeline_free(pl);
     eve_close(eve);
     return read_any ? 0 : 1;

@@ -28,6 +28,7 @@
 #include "output/eve_app.h"
 #include "output/eve_finding.h"
 #include "output/eve_tls.h"
+#include "output/sink.h"
 #include "proto/app_detect.h"
 #include "proto/dns.h"
 #include "proto/dtls.h"
@@ -580,6 +581,12 @@ static uint64_t eve_errors(const void *c)
     return pl->eve ? pl->eve->write_errors : 0;
 }
 
+static void sink_section(struct json *j, const void *c)
+{
+    const struct pipeline *pl = c;
+    sink_stats_value(pl->eve->sink, j);
+}
+
 /* Every module registers what it counts; the order is the record's. */
 static bool register_counters(struct pipeline *pl)
 {
@@ -618,7 +625,8 @@ static bool register_counters(struct pipeline *pl)
     counters_fn(r, "memory.anomaly", mem_anomaly, pl);
     return counters_fn(r, "memory.total", mem_total, pl) &&
            counters_fn(r, "output.records", eve_records, pl) &&
-           counters_fn(r, "output.write_errors", eve_errors, pl);
+           counters_fn(r, "output.write_errors", eve_errors, pl) &&
+           (!pl->eve || counters_section(r, "output.sink", sink_section, pl));
 }
 
 struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "output/eve.h"
+#include "output/sink.h"
 #include "sensor/pipeline.h"
 #include "testing.h"
 
@@ -102,7 +103,9 @@ static void second_pass_allocates_nothing(void)
     /* HTTP, DNS, FTP and the YARA stream windows run; libmagic is off because it
      * allocates inside every call (once per file, never per packet) */
     cfg.content.magic = false;
-    struct eve *eve = eve_open("/dev/null");
+    struct sink_config sc;
+    sink_config_file(&sc, "/dev/null");
+    struct eve *eve = eve_open(&sc);
     REQUIRE(eve != NULL);
     char err[256];
     struct pipeline *pl = pipeline_new(&cfg, eve, err, sizeof(err));

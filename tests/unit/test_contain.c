@@ -17,6 +17,7 @@
 #include "correlate/incidents.h"
 #include "response/contain.h"
 #include "output/eve_finding.h"
+#include "output/sink.h"
 #include "testing.h"
 
 #define T0 1700000000.0
@@ -66,7 +67,9 @@ static bool start(bool dry_run, const char *allow,
                   const struct contain_runner *runner)
 {
     snprintf(path, sizeof(path), "%s/eve-%d.json", dir, ++test_no);
-    eve = eve_open(path);
+    struct sink_config sc;
+    sink_config_file(&sc, path);
+    eve = eve_open(&sc);
     struct response_settings rs;
     settings(&rs, dry_run, allow);
     char err[512];
@@ -364,7 +367,9 @@ static void a_setup_that_fails_stops_the_start(void)
 static void an_ipv6_host_needs_a_family_with_its_set(void)
 {
     snprintf(path, sizeof(path), "%s/eve-%d.json", dir, ++test_no);
-    eve = eve_open(path);
+    struct sink_config sc;
+    sink_config_file(&sc, path);
+    eve = eve_open(&sc);
     REQUIRE(eve != NULL);
     struct response_settings rs;
     settings(&rs, true, "");

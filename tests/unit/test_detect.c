@@ -5,6 +5,7 @@
 
 #include "detect/intel_detect.h"
 #include "output/eve_finding.h"
+#include "output/sink.h"
 #include "testing.h"
 
 static char dir[64], feed[128], evef[128];
@@ -38,7 +39,9 @@ static void setup(void)
     feeds = intel_feeds_new(specs, 1, "", err, sizeof(err));
     REQUIRE(feeds != NULL);
     snprintf(evef, sizeof(evef), "%s/eve.json", dir);
-    eve = eve_open(evef);
+    struct sink_config sc;
+    sink_config_file(&sc, evef);
+    eve = eve_open(&sc);
     REQUIRE(eve != NULL);
     d = intel_detect_new(feeds);
     CHECK(d != NULL);

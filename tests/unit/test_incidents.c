@@ -11,6 +11,7 @@
 
 #include "correlate/incidents.h"
 #include "output/eve_finding.h"
+#include "output/sink.h"
 #include "testing.h"
 
 #define T0 1700000000.0
@@ -46,7 +47,9 @@ static void closed(void *ctx, const struct incident *inc, const char *reason,
 static void start(void)
 {
     snprintf(path, sizeof(path), "%s/eve-%d.json", dir, ++test_no);
-    eve = eve_open(path);
+    struct sink_config sc;
+    sink_config_file(&sc, path);
+    eve = eve_open(&sc);
     CHECK(eve != NULL);
     in = incidents_new(16, 3600, closed, NULL);
 }
