@@ -49,9 +49,14 @@ UBSAN_EXIT = int(os.environ["NJ_UBSAN_EXIT"])
 
 
 def tail(text, lines=4, width=600):
+    """The end of a tool's stderr; of a sanitizer's report, its ERROR and
+    SUMMARY lines (the end is the shadow-byte legend)."""
     kept = [l for l in text.splitlines()
             if l.strip() and not l.startswith("Running as user")]
-    return " | ".join(kept[-lines:])[-width:] or "(no stderr)"
+    report = [l for l in kept if "ERROR: " in l or l.startswith("SUMMARY: ") or
+              ": runtime error: " in l]
+    return " | ".join(report[:1] + report[-1:] if report else kept[-lines:])[-width:] \
+        or "(no stderr)"
 
 
 def status(rc):

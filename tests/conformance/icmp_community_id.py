@@ -136,7 +136,7 @@ def main():
         name = os.path.relpath(path)
         if problems:
             bad += 1
-            print("FAIL %s: %d of %d messages" % (name, len(problems), counts["ICMP messages"]))
+            print("FAIL %s: %d problems, %d messages" % (name, len(problems), counts["ICMP messages"]))
             for p in problems[:5]:
                 print("     " + p)
             if len(problems) > 5:
