@@ -92,8 +92,9 @@ def tshark(path, args, text=True):
                        **({"errors": "surrogateescape"} if text else {}))
     if r.returncode != 0:
         err = r.stderr if text else r.stderr.decode("utf-8", "replace")
-        raise Failure("%s: tshark %s: %s (%s)" % (path, status(r.returncode), tail(err),
-                                                  " ".join(args)[:200]))
+        what = ("-Y '%s'" % args[args.index("-Y") + 1]) if "-Y" in args else " ".join(args)
+        raise Failure("%s: tshark %s on %s: %s" % (path, status(r.returncode), what[:150],
+                                                   tail(err)))
     return r.stdout
 
 
