@@ -129,10 +129,12 @@ def wire_questions(msg):
     if len(msg) < 12:
         return None
     qd, off, out = int.from_bytes(msg[4:6], "big"), 12, []
+    if qd > 16:
+        return None  # not a message anybody sends: keep tshark's reading
     for _ in range(qd):
         labels, end, jumps = [], None, 0
         while True:
-            if off >= len(msg):
+            if off >= len(msg) or sum(len(x) + 1 for x in labels) > 255:
                 return None
             n = msg[off]
             if n & 0xc0 == 0xc0:
@@ -157,7 +159,7 @@ def wire_questions(msg):
 DNS_FIELDS = ["frame.number", "frame.protocols", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
               "udp.srcport", "udp.dstport", "tcp.srcport", "tcp.dstport",
               "dns.flags.response", "dns.id", "dns.qry.name", "dns.qry.type",
-              "dns.flags.rcode", "dns.a", "dns.aaaa", "dns.cname", "_ws.malformed"]
+              "dns.flags.rcode", "dns.a", "dns.aaaa", "dns.cname", "_ws.malformed", "udp.payload"]
 
 
 def dns_tshark(path):
@@ -165,14 +167,6 @@ def dns_tshark(path):
     decode whole, {key: raw name facts} of names read from the payload)."""
     rows = tshark_fields(path, "dns && (udp.port==53 || tcp.port==53) && !icmp && !icmpv6",
                          DNS_FIELDS)
-    # names with bytes tshark prints lossily: read them from the payload
-    odd = [r[0] for r in rows
-           if any(ord(ch) < 33 or ord(ch) > 126 or ch == "\\" for ch in r[12])]
-    payloads = {}
-    for i in range(0, len(odd), 500):
-        for num, udp in tshark_fields(path, "frame.number in {%s}" % ",".join(odd[i:i + 500]),
-                                      ["frame.number", "udp.payload"]):
-            payloads[num] = bytes.fromhex(split(udp)[-1]) if split(udp) else b""
     full, partial, long_names = collections.Counter(), collections.Counter(), {}
     for r in rows:
         stack = r[1].split(":")
@@ -185,8 +179,10 @@ def dns_tshark(path):
         resp, ids = split(r[10]), split(r[11])
         names = [tshark_name(n) for n in split(r[12])]
         types = [int(t) for t in split(r[13])]
-        if r[0] in payloads:
-            qs = wire_questions(payloads[r[0]])
+        if any(ord(ch) < 33 or ord(ch) > 126 or ch == "\\" for ch in r[12]) and split(r[19]):
+            # tshark prints a name's bytes outside printable ASCII lossily:
+            # read the questions from the (UDP) payload
+            qs = wire_questions(bytes.fromhex(split(r[19])[-1]))
             if qs is not None:
                 names, types = [dig_name(l) for l, _ in qs], [t for _, t in qs]
                 for labels, _ in qs:
