@@ -1,5 +1,6 @@
 /* eve.c -- EVE flow and stats records (field list in docs/eve.md). */
 #include "output/eve.h"
+#include "output/eve_internal.h"
 
 #include "output/eve_eta.h"
 #include "util/counters.h"
@@ -37,6 +38,10 @@ void eve_flush(struct eve *e)
     if (e && !sink_flush(e->sink))
         e->write_errors++;
 }
+
+uint64_t eve_records(const struct eve *e) { return e->records; }
+uint64_t eve_write_errors(const struct eve *e) { return e->write_errors; }
+struct sink *eve_sink(const struct eve *e) { return e->sink; }
 
 void eve_close(struct eve *e)
 {

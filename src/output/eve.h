@@ -34,14 +34,9 @@ typedef bool (*eve_resolve_fn)(void *ctx, const struct flow *f,
 struct sink;
 struct sink_config;
 
-struct eve {
-    struct sink *sink;            /* where records go (output/sink.h) */
-    eve_resolve_fn resolve;       /* names of servers, NULL: none */
-    void *resolve_ctx;
-    struct json j;
-    uint64_t records;             /* handed to the sink: written or spooled */
-    uint64_t write_errors;        /* not built, written or spooled */
-};
+/* Opaque outside output/: renderers reach the record being built through
+ * output/eve_internal.h; everyone else asks the accessors below. */
+struct eve;
 
 /* Opens the sink: a file for appending ("-" is stdout; sink_config_file),
  * or a socket, syslog or Redis (sink_config_from). NULL + errno on failure. */
@@ -54,8 +49,15 @@ void eve_flush(struct eve *e);
  * cache): asked for every record about a flow. */
 void eve_set_resolver(struct eve *e, eve_resolve_fn fn, void *ctx);
 
-/* Hands the record built in e->j to the sink as one line. */
+/* Hands the record built in the writer's buffer to the sink as one line. */
 void eve_emit(struct eve *e);
+
+/* Records handed to the sink (written or spooled) and records that could
+ * not be built, written or spooled; the sink, for its own controls
+ * (reopen on SIGHUP, patience, shutdown, summary). */
+uint64_t eve_records(const struct eve *e);
+uint64_t eve_write_errors(const struct eve *e);
+struct sink *eve_sink(const struct eve *e);
 
 /* "2024-05-01T10:00:00.123456+0000" */
 void eve_format_time(uint64_t usec, char *buf, size_t len);

@@ -1,5 +1,6 @@
 /* eve_app.c -- application-layer EVE events (see eve_app.h). */
 #include "output/eve_app.h"
+#include "output/eve_internal.h"
 
 #include <stdio.h>
 

@@ -1,5 +1,6 @@
 /* eve_eta.c -- encrypted-traffic model alerts and flow fields (see eve_eta.h). */
 #include "output/eve_eta.h"
+#include "output/eve_internal.h"
 
 #include <stdio.h>
 

@@ -1,5 +1,6 @@
 /* eve_finding.c -- findings and incidents as EVE (see eve_finding.h). */
 #include "output/eve_finding.h"
+#include "output/eve_internal.h"
 
 #include <math.h>
 #include <stdio.h>

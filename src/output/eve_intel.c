@@ -1,5 +1,6 @@
 /* eve_intel.c -- threat-intelligence alerts (see eve_intel.h). */
 #include "output/eve_intel.h"
+#include "output/eve_internal.h"
 
 #include <stdio.h>
 

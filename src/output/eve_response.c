@@ -1,5 +1,6 @@
 /* eve_response.c -- response events (see eve_response.h). */
 #include "output/eve_response.h"
+#include "output/eve_internal.h"
 
 void eve_write_response(struct eve *e, const struct response_event *ev)
 {

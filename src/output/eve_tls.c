@@ -1,5 +1,6 @@
 /* eve_tls.c -- EVE tls events (see eve_tls.h). */
 #include "output/eve_tls.h"
+#include "output/eve_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -56,7 +56,7 @@ static void check_reload(struct pipeline *pl, struct eve *eve)
     if (reload_requested) {
         reload_requested = 0;
         pipeline_reload_intel(pl);
-        sink_reopen(eve->sink);
+        sink_reopen(eve_sink(eve));
     }
 }
 
@@ -392,7 +392,7 @@ int main(int argc, char **argv)
     } else {
         /* a file loses no packet by waiting: a network sink's full spool
          * is waited for (up to 30 s a record) rather than dropped */
-        sink_set_patience(eve->sink, 30000000u);
+        sink_set_patience(eve_sink(eve), 30000000u);
         for (int i = 0; i < o.nfiles && !stop_requested; i++)
             if (run_file(pl, eve, o.files[i], cfg.bpf) >= 0)
                 opened++;
@@ -400,14 +400,14 @@ int main(int argc, char **argv)
     pipeline_finish(pl);
     /* a socket or Redis gets a few seconds to take what waits in the
      * spool; the summary then counts what it could not */
-    sink_shutdown(eve->sink);
+    sink_shutdown(eve_sink(eve));
     bool read_any = pipeline_packets(pl) > 0 || opened > 0;
     bool regular = sc.type == SINK_REGULAR;
     if (!o.quiet) {
         pipeline_summary(pl, stderr, regular && strcmp(cfg.eve_path, "-")
                                          ? cfg.eve_path : NULL);
         if (!regular)
-            sink_summary(eve->sink, stderr);
+            sink_summary(eve_sink(eve), stderr);
     }
     pipeline_free(pl);
     eve_close(eve);

@@ -569,22 +569,22 @@ static uint64_t mem_total(const void *c)
            mem_intel(c) + mem_eta(c) + mem_anomaly(c);
 }
 
-static uint64_t eve_records(const void *c)
+static uint64_t out_records(const void *c)
 {
     const struct pipeline *pl = c;
-    return pl->eve ? pl->eve->records : 0;
+    return pl->eve ? eve_records(pl->eve) : 0;
 }
 
-static uint64_t eve_errors(const void *c)
+static uint64_t out_errors(const void *c)
 {
     const struct pipeline *pl = c;
-    return pl->eve ? pl->eve->write_errors : 0;
+    return pl->eve ? eve_write_errors(pl->eve) : 0;
 }
 
 static void sink_section(struct json *j, const void *c)
 {
     const struct pipeline *pl = c;
-    sink_stats_value(pl->eve->sink, j);
+    sink_stats_value(eve_sink(pl->eve), j);
 }
 
 /* Every module registers what it counts; the order is the record's. */
@@ -624,8 +624,8 @@ static bool register_counters(struct pipeline *pl)
     counters_fn(r, "memory.eta", mem_eta, pl);
     counters_fn(r, "memory.anomaly", mem_anomaly, pl);
     return counters_fn(r, "memory.total", mem_total, pl) &&
-           counters_fn(r, "output.records", eve_records, pl) &&
-           counters_fn(r, "output.write_errors", eve_errors, pl) &&
+           counters_fn(r, "output.records", out_records, pl) &&
+           counters_fn(r, "output.write_errors", out_errors, pl) &&
            (!pl->eve || counters_section(r, "output.sink", sink_section, pl));
 }
 
@@ -868,5 +868,5 @@ void pipeline_summary(const struct pipeline *pl, FILE *out,
     contain_summary(pl->contain, out);
     if (eve_path)
         fprintf(out, "  EVE log: %s (%llu records)\n", eve_path,
-                (unsigned long long)(pl->eve ? pl->eve->records : 0));
+                (unsigned long long)(pl->eve ? eve_records(pl->eve) : 0));
 }
