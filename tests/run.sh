@@ -111,11 +111,13 @@ run_scripts() {
     for s in tests/e2e/*.sh tests/conformance/*.sh tests/fuzz/*.sh; do
         [ -f "$s" ] || continue
         log=$(mktemp)
+        t0=$(date +%s)
         NIGHTJAR_ROOT=$ROOT sh "$s" >"$log" 2>&1; rc=$?
+        took="$(($(date +%s) - t0)) s"
         reason=$(grep '^skipped: ' "$log" | tail -1 | sed 's/^skipped: //')
         [ -n "$reason" ] || reason=$(tail -1 "$log")
         case $rc in
-            0) passed=$((passed + 1)); echo "ok   $s" ;;
+            0) passed=$((passed + 1)); echo "ok   $s ($took)" ;;
             77) if [ "$ci" -eq 1 ]; then
                     failed=$((failed + 1)); failures="$failures $s"
                     echo "FAIL $s (skipped, and CI=$CI allows no skip: $reason)"
@@ -125,7 +127,7 @@ run_scripts() {
                     echo "SKIP $s: $reason"
                 fi ;;
             *) failed=$((failed + 1)); failures="$failures $s"
-               echo "FAIL $s ($(exit_meaning "$rc"))"
+               echo "FAIL $s ($(exit_meaning "$rc"), $took)"
                sanitizer_lines "$log"
                tail -40 "$log" | sed 's/^/    /' ;;
         esac

@@ -32,7 +32,7 @@ grep '"version":"TLS 1.2"' "$WORK/tls.json" | grep -q '"subject":"CN=demo.nightj
 grep '"version":"TLS 1.2"' "$WORK/tls.json" | grep -q '"self_signed":true' ||
     fail "self-signed certificate not recognised"
 grep '"dest_port":28443' "$WORK/flows.json" | grep -q '"ja4":"t1' || fail "flow record lacks JA4"
-python3 "$root/tests/conformance/tls_fingerprints.py" "$NJ" "$pcap" || fail "TLS differs from tshark"
+python3 "$root/tests/conformance/tls_fingerprints.py" --subset "$NJ" "$pcap" || fail "TLS differs from tshark"
 http=$(grep '"dest_port":28080' "$WORK/flows.json" | grep -c '"app_proto":"http"')
 [ "$http" -ge 2 ] || fail "HTTP flows: expected >= 2 detected, got $http"
 dns=$(grep '"dest_port":28053' "$WORK/flows.json" | grep -c '"proto":"UDP"')
@@ -44,5 +44,5 @@ grep '"dest_port":28443' "$WORK/flows.json" | grep -q '"splt_len":\[[0-9]' || fa
 grep -q '"event_type":"stats"' "$eve" || fail "no stats record"
 grep '"event_type":"stats"' "$eve" | grep -q '"invalid":0' || fail "decoder found invalid packets"
 # totals and Community IDs equal tshark's on the same packets
-python3 "$root/tests/conformance/conv_totals.py" "$NJ" "$pcap" || fail "differs from tshark"
+python3 "$root/tests/conformance/conv_totals.py" --subset "$NJ" "$pcap" || fail "differs from tshark"
 echo "loopback traffic: $tls TLS, $http HTTP, $dns DNS flows; totals equal tshark's"
