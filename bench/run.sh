@@ -10,10 +10,16 @@
 # ratios are against the pcap loop measured in the same run. nightjar also
 # runs with tls.enabled=no, which shows what TLS/QUIC parsing costs, with
 # the DNS/HTTP/SMTP parsers off (what the application layer costs: parsing,
-# hashing and typing every file), and with the shipped YARA rules loaded
-# (files and the first 64 KiB of cleartext streams scanned), and with the
-# lean file settings a busy link would use (SHA-256 only, no libmagic), and
-# with the encrypted-traffic model off (bench/eta.sh has its per-flow cost).
+# hashing and typing every file), without the shipped YARA rules that are on
+# by default (--yara none: what scanning files and the first 64 KiB of
+# cleartext streams costs), with the lean file settings a busy link would
+# use (SHA-256 only, no libmagic), and with the encrypted-traffic model off
+# (bench/eta.sh has its per-flow cost).
+#
+# BASELINE=path/to/an/older/nightjar adds that binary to the same run (with
+# BASELINE_ARGS, default none) and prints nightjar's time over it: a
+# change's A/B. A build from before YARA was on by default compares with
+# the "no YARA" ratio.
 set -eu
 cd "$(dirname "$0")/.."
 . bench/common.sh
@@ -73,7 +79,8 @@ for cap in "$bulk" "$pcap"; do
     t_notls=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set tls.enabled=no)
     t_noapp=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set app-layer.http.enabled=no \
         --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no)
-    t_yara=$(median ./build/nightjar -q -r "$cap" -o /dev/null --yara rules/)
+    t_noyara=$(median ./build/nightjar -q -r "$cap" -o /dev/null --yara none)
+    [ -z "${BASELINE:-}" ] || t_base=$(median "$BASELINE" -q -r "$cap" -o /dev/null ${BASELINE_ARGS:-})
     t_noeta=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set eta.enabled=no)
     t_lean=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set files.magic=no \
         --set files.hashes=sha256)
@@ -83,12 +90,16 @@ for cap in "$bulk" "$pcap"; do
     report "nightjar" "$t_nj"
     report "nightjar, no TLS/QUIC" "$t_notls"
     report "nightjar, no DNS/HTTP/SMTP" "$t_noapp"
-    report "nightjar + YARA rules" "$t_yara"
+    report "nightjar, no YARA" "$t_noyara"
+    [ -z "${BASELINE:-}" ] || report "baseline: $BASELINE ${BASELINE_ARGS:-}" "$t_base"
     report "nightjar, ETA model off" "$t_noeta"
     report "nightjar, sha256 only, no libmagic" "$t_lean"
     report "ndpiReader" "$t_ndpi"
     printf '  nightjar/ndpiReader time: %.2f (below 1: nightjar is faster); TLS/QUIC parsing: %.0f%% of nightjar'"'"'s time\n' \
         "$(echo "$t_nj / $t_ndpi" | bc -l)" "$(echo "($t_nj - $t_notls) * 100 / $t_nj" | bc -l)"
-    printf '  DNS/HTTP/SMTP parsing and file hashing/typing: %.0f%% of nightjar'"'"'s time; the YARA rules add %.0f%%\n' \
-        "$(echo "($t_nj - $t_noapp) * 100 / $t_nj" | bc -l)" "$(echo "($t_yara - $t_nj) * 100 / $t_nj" | bc -l)"
+    printf '  DNS/HTTP/SMTP parsing and file hashing/typing: %.0f%% of nightjar'"'"'s time; the YARA rules %.0f%%\n' \
+        "$(echo "($t_nj - $t_noapp) * 100 / $t_nj" | bc -l)" "$(echo "($t_nj - $t_noyara) * 100 / $t_nj" | bc -l)"
+    [ -z "${BASELINE:-}" ] ||
+        printf '  nightjar/baseline time: %.3f (default), %.3f (no YARA)\n' \
+            "$(echo "$t_nj / $t_base" | bc -l)" "$(echo "$t_noyara / $t_base" | bc -l)"
 done
