@@ -3,6 +3,8 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -316,7 +318,10 @@ static void sniff_ole(const uint8_t *b, size_t n, struct file_type *t)
         t->flags |= FT_MACRO;
 }
 
-static const char *const script_markers[] = {
+/* Text markers, all lower case; the first is an HTA's, the rest tell a
+ * script (two of them, or a shebang, make one). */
+static const char *const text_markers[] = {
+    "<hta:application",
     "invoke-expression", "iex(", "iex (", "frombase64string", "downloadstring",
     "downloadfile", "net.webclient", "start-process", "-encodedcommand",
     "-windowstyle hidden", "createobject(", "wscript.shell", "activexobject",
@@ -326,14 +331,94 @@ static const char *const script_markers[] = {
     "bitsadmin", "certutil -decode", "/bin/sh", "/bin/bash", "chmod +x",
     "wget http", "curl http",
 };
+#define N_MARKERS (sizeof(text_markers) / sizeof(text_markers[0]))
+_Static_assert(N_MARKERS <= 64, "markers are a 64-bit set");
+
+/* The one-pass search hashes a marker's first three bytes and reads one
+ * past them: a shorter marker is a programming error. */
+static void marker_index_check(size_t len)
+{
+    if (len < 4)
+        abort();
+}
+
+/* Bytes folded to lower case, bytes that text is made of, which markers
+ * start with a given lower-case byte, and a bit per hashed lower-case
+ * three-byte start of any marker: built once, read-only after. */
+static struct {
+    uint8_t fold[256];
+    uint8_t textish[256];
+    uint64_t by_first[256];
+    uint64_t starts[65536 / 64];
+    uint8_t len[N_MARKERS];
+} text_index;
+static pthread_once_t text_once = PTHREAD_ONCE_INIT;
+
+/* The hash of three folded bytes: rolling, one shift and xor per byte. */
+#define START_HASH(h, c) (((h) << 6 ^ (c)) & 0xffffu)
+
+static void text_index_build(void)
+{
+    for (unsigned c = 0; c < 256; c++) {
+        text_index.fold[c] = (uint8_t)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+        text_index.textish[c] = (c >= 32 && c < 127) || c == '\n' || c == '\r' ||
+                                c == '\t' || c >= 0x80;
+    }
+    for (size_t k = 0; k < N_MARKERS; k++) {
+        const uint8_t *m = (const uint8_t *)text_markers[k];
+        marker_index_check(strlen(text_markers[k]));
+        unsigned h = START_HASH(START_HASH(START_HASH(0u, m[0]), m[1]), m[2]);
+        text_index.by_first[m[0]] |= 1ull << k;
+        text_index.starts[h / 64] |= 1ull << (h % 64);
+        text_index.len[k] = (uint8_t)strlen(text_markers[k]);
+    }
+}
+
+/* The set of markers found in b[0..n), in one pass: a position is tried
+ * only when its first three bytes hash like a marker's start. */
+static uint64_t find_markers(const uint8_t *b, size_t n)
+{
+    pthread_once(&text_once, text_index_build);
+    const uint8_t *fold = text_index.fold;
+    uint64_t found = 0;
+    if (n < 4)
+        return 0;
+    unsigned h = START_HASH(0u, fold[b[0]]);
+    h = START_HASH(h, fold[b[1]]);
+    for (size_t i = 0; i + 3 < n; i++) {
+        h = START_HASH(h, fold[b[i + 2]]);
+        if (!(text_index.starts[h / 64] >> (h % 64) & 1))
+            continue;
+        for (uint64_t c = text_index.by_first[fold[b[i]]] & ~found; c; c &= c - 1) {
+            int k = __builtin_ctzll(c);
+            size_t m = text_index.len[k];
+            if (i + m <= n && strncasecmp((const char *)b + i, text_markers[k], m) == 0)
+                found |= 1ull << k;
+        }
+    }
+    return found;
+}
 
 static bool mostly_text(const uint8_t *b, size_t n)
 {
+    pthread_once(&text_once, text_index_build);
     size_t k = n < 4096 ? n : 4096, ok = 0;
     for (size_t i = 0; i < k; i++)
-        ok += (b[i] >= 32 && b[i] < 127) || b[i] == '\n' || b[i] == '\r' ||
-              b[i] == '\t' || b[i] >= 0x80;
+        ok += text_index.textish[b[i]];
     return k && ok * 100 >= k * 97;
+}
+
+/* "<hta:application" anywhere: the tag makes a page an HTML application.
+ * memchr finds the candidates, so a page costs what its '<' count does. */
+static bool has_hta_tag(const uint8_t *b, size_t n)
+{
+    static const char tag[] = "<hta:application";
+    const size_t m = sizeof(tag) - 1;
+    for (const uint8_t *p = b, *end = b + n;
+         (size_t)(end - p) >= m && (p = memchr(p, '<', (size_t)(end - p) - m + 1)); p++)
+        if (strncasecmp((const char *)p, tag, m) == 0)
+            return true;
+    return false;
 }
 
 static void sniff_text(const uint8_t *b, size_t n, struct file_type *t)
@@ -344,17 +429,16 @@ static void sniff_text(const uint8_t *b, size_t n, struct file_type *t)
         i = 3;
     while (i < m && isspace(b[i]))
         i++;
-    if (find_nocase(b, m, "<hta:application")) {
+    if (i < m && b[i] == '<') { /* markup: an HTA or a page, never a script */
+        t->kind = has_hta_tag(b, m) ? FILE_KIND_hta : FILE_KIND_html;
+        return;
+    }
+    uint64_t found = find_markers(b, m);
+    if (found & 1) {
         t->kind = FILE_KIND_hta;
         return;
     }
-    if (i < m && b[i] == '<') {
-        t->kind = FILE_KIND_html;
-        return;
-    }
-    unsigned hits = 0;
-    for (size_t k = 0; k < sizeof(script_markers) / sizeof(script_markers[0]); k++)
-        hits += find_nocase(b, m, script_markers[k]);
+    int hits = __builtin_popcountll(found);
     bool shebang = m - i >= 2 && b[i] == '#' && b[i + 1] == '!';
     t->kind = hits >= 2 || shebang ? FILE_KIND_script : FILE_KIND_text;
 }

@@ -2,6 +2,7 @@
  * c2_channel.h). */
 #include "detect/c2_channel.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,9 @@ struct c2_channel {
     finding_fn sink;
     void *ctx;
     struct c2_stats st;
+    /* the last User-Agent classified: a client repeats its own */
+    char last_ua[sizeof(((struct http_tx *)0)->user_agent)];
+    enum ua_class last_ua_class;
 };
 
 static uint32_t score_of(uint32_t ind);
@@ -286,8 +290,9 @@ static bool ip_check_name(const char *name)
         "geoplugin.net", "www.geoplugin.net", "ipapi.co", "iplogger.org",
         "api.db-ip.com", "ip-api.io", "l2.io", "curlmyip.net", "ipwho.is",
     };
+    int c0 = tolower((unsigned char)name[0]);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (!strcasecmp(name, names[i]))
+        if (names[i][0] == c0 && !strcasecmp(name, names[i]))
             return true;
     return false;
 }
@@ -541,12 +546,21 @@ static bool ocsp_or_crl(const struct http_tx *tx)
            strcasestr(tx->resp_content_type, "pkcs7");
 }
 
-static uint32_t http_indicators(const struct http_tx *tx)
+static enum ua_class classify_ua(struct c2_channel *c, const char *ua)
+{
+    if (strcmp(ua, c->last_ua) != 0 || !c->last_ua[0]) {
+        c->last_ua_class = ua_classify(ua);
+        snprintf(c->last_ua, sizeof(c->last_ua), "%s", ua);
+    }
+    return c->last_ua_class;
+}
+
+static uint32_t http_indicators(struct c2_channel *c, const struct http_tx *tx)
 {
     uint32_t ind = 0;
     if (!tx->method[0])
         return 0;
-    enum ua_class ua = ua_classify(tx->user_agent);
+    enum ua_class ua = classify_ua(c, tx->user_agent);
     if (!tx->host[0] || host_is_ip_literal(tx->host))
         ind |= 1u << C2I_no_name;
     if (tx->host[0] && name_is_dynamic_dns(tx->host))
@@ -579,7 +593,7 @@ void c2_on_http(struct c2_channel *c, const struct flow *f,
     uint32_t now = (uint32_t)(now_usec / 1000000u);
     if (home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0)))
         note_ip_check(c, f, tx->host, now);
-    uint32_t ind = http_indicators(tx);
+    uint32_t ind = http_indicators(c, tx);
     if (ind && uri_is_script(tx->uri) && strcspn(tx->uri, "?#") > 1 &&
         !home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 1))) {
         struct c2_client *cl = client_of(c, f->key.ip_version, flow_addr(f, 0), now, true);

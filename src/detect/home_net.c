@@ -41,6 +41,8 @@ static bool parse_one(struct home_net *h, char *tok, char *err, size_t errlen)
         return false;
     }
     mask(&a, (uint8_t)prefix, v == 4 ? 4 : 16);
+    memset(&h->e[h->n].mask, 0xff, sizeof(h->e[h->n].mask));
+    mask(&h->e[h->n].mask, (uint8_t)prefix, v == 4 ? 4 : 16);
     h->e[h->n].v = v;
     h->e[h->n].prefix = (uint8_t)prefix;
     h->e[h->n].net = a;
@@ -71,9 +73,11 @@ bool home_net_contains(const struct home_net *h, uint8_t v,
     for (int i = 0; i < h->n; i++) {
         if (h->e[i].v != v)
             continue;
-        struct ip_addr m = *a;
-        mask(&m, h->e[i].prefix, v == 4 ? 4 : 16);
-        if (memcmp(&m, &h->e[i].net, sizeof(m)) == 0)
+        int bytes = v == 4 ? 4 : 16;
+        uint8_t diff = 0;
+        for (int k = 0; k < bytes; k++)
+            diff |= (uint8_t)((a->b[k] & h->e[i].mask.b[k]) ^ h->e[i].net.b[k]);
+        if (!diff)
             return true;
     }
     return false;

@@ -23,6 +23,7 @@ struct home_net {
         uint8_t v;             /* 4 or 6 */
         uint8_t prefix;
         struct ip_addr net;    /* masked */
+        struct ip_addr mask;   /* the prefix's bits set */
     } e[HOME_NET_MAX];
 };
 
