@@ -20,7 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DNS_NAME_MAX 300     /* presentation form: 253 + room for escapes */
+/* A name in presentation form: at most 253 bytes of labels on the wire,
+ * each of which may print as a four-byte \DDD escape, plus the dots. */
+#define DNS_NAME_MAX 1024
 #define DNS_DATA_MAX 512     /* rdata in presentation form, truncated */
 #define DNS_MAX_QUESTIONS 4
 #define DNS_MAX_RRS 48       /* answers + authorities + additionals kept */

@@ -49,9 +49,6 @@ FLOORS = {"DNS messages": (5400, "measured 5,673"),
           "HTTP requests": (7200, "measured 7,565"),
           "HTTP connections": (1170, "measured 1,230"),
           "HTTP objects": (4400, "measured 4,667")}
-# nightjar writes a DNS name into a buffer of this many bytes
-# (src/proto/dns.h DNS_NAME_MAX) and rejects a longer presentation form
-NJ_DNS_NAME_MAX = 300
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "NULL": 10, "PTR": 12, "HINFO": 13,
          "MX": 15, "TXT": 16, "RP": 17, "SIG": 24, "KEY": 25, "AAAA": 28, "LOC": 29,
@@ -164,10 +161,10 @@ DNS_FIELDS = ["frame.number", "frame.protocols", "ip.src", "ip.dst", "ipv6.src",
 
 def dns_tshark(path):
     """(full keys, header-and-question keys of messages tshark could not
-    decode whole, {key: raw name facts} of names read from the payload)."""
+    decode whole)."""
     rows = tshark_fields(path, "dns && (udp.port==53 || tcp.port==53) && !icmp && !icmpv6",
                          DNS_FIELDS)
-    full, partial, long_names = collections.Counter(), collections.Counter(), {}
+    full, partial = collections.Counter(), collections.Counter()
     for r in rows:
         stack = r[1].split(":")
         ips = innermost(stack, r, 2, 4)
@@ -185,10 +182,6 @@ def dns_tshark(path):
             qs = wire_questions(bytes.fromhex(split(r[19])[-1]))
             if qs is not None:
                 names, types = [dig_name(l) for l, _ in qs], [t for _, t in qs]
-                for labels, _ in qs:
-                    wire = sum(len(x) + 1 for x in labels) + 1
-                    if wire <= 255 and len(dig_name(labels)) >= NJ_DNS_NAME_MAX:
-                        long_names[(flow, int(ids[0], 0) if ids else -1)] = len(dig_name(labels))
         if not ids:
             continue
         head = (flow, resp[0] in ("1", "True"), int(ids[0], 0), tuple(names), tuple(types))
@@ -204,7 +197,7 @@ def dns_tshark(path):
                     tuple(sorted(split(r[15]))), tuple(sorted(split(r[16]))),
                     tuple(sorted(split(r[17]))))
         full[key] += 1
-    return full, partial, long_names
+    return full, partial
 
 
 def rtype(name):
@@ -238,7 +231,7 @@ def dns_nightjar(events):
 
 
 def check_dns(path, events, counts, problems, notes):
-    td, partial, long_names = dns_tshark(path)
+    td, partial = dns_tshark(path)
     nd = dns_nightjar(events)
     counts["DNS messages"] += sum(td.values())  # compared whole; PARTIAL are named below
     counts["nightjar DNS messages"] += sum(nd.values())
@@ -265,13 +258,6 @@ def check_dns(path, events, counts, problems, notes):
         if why.endswith("_not_logged") and flow in flows_logged:
             not_logged += c  # nightjar rejected them: its stats count them
     for k, c in t_only.items():
-        if (k[0], k[2]) in long_names and not any(x[:3] == k[:3] for x in n_only):
-            # PENDING: nightjar rejects (stats bad_name) a valid name whose
-            # presentation form (\DDD escapes) needs NJ_DNS_NAME_MAX bytes
-            # or more
-            excused["PENDING_dns_name_over_nightjar_buffer", k[0]] += c
-            not_logged += c
-            continue
         problems.append("dns %s: tshark %s, nightjar %s" % (
             flow_name(k[0]), k[1:], [x[1:] for x in n_only if x[:3] == k[:3]] or "nothing"))
     for k, c in n_only.items():
@@ -610,11 +596,6 @@ BY_DESIGN = [
     ("objects_over_sctp", "tshark objects over SCTP (not reassembled by nightjar)"),
     ("objects_after_upgrade", "tshark objects after a 101 upgrade"),
 ]
-PENDING = [
-    ("PENDING_dns_name_over_nightjar_buffer", "DNS messages nightjar rejects as bad_name: a valid "
-     "name (<= 255 bytes on the wire) whose \\DDD-escaped form needs %d bytes or more "
-     "(src/proto/dns.h DNS_NAME_MAX)" % NJ_DNS_NAME_MAX),
-]
 
 
 def main():
@@ -640,7 +621,6 @@ def main():
           % (len(caps), total["DNS messages"], total["nightjar DNS messages"],
              total["HTTP requests"], total["HTTP connections"], total["HTTP objects"], bad))
     print("by design: " + "; ".join("%d %s" % (total[k], v) for k, v in BY_DESIGN))
-    print("PENDING (nightjar bugs): " + "; ".join("%d %s" % (total[k], v) for k, v in PENDING))
     return finish("app_fields", total, FLOORS, subset, bad)
 
 

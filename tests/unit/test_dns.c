@@ -152,6 +152,23 @@ static void test_hostile_names(void)
     pb_u8(&b, 3); pb_bytes(&b, "a.\x01", 3); pb_u8(&b, 0); pb_u16(&b, 1); pb_u16(&b, 1);
     CHECK(dns_parse(b.b, b.len, &m, &st));
     CHECK_STR(m.q[0].name, "a\\.\\001");
+    /* the longest name, every byte binary: 253 bytes on the wire print
+     * as 1,000 characters of \DDD escapes and dots, and are kept whole
+     * (DNS tunnels send such names) */
+    b.len = 0;
+    header(&b, 1, 0x0100, 1, 0, 0, 0);
+    for (int i = 0; i < 4; i++) {
+        int n = i < 3 ? 63 : 61;
+        pb_u8(&b, (uint8_t)n);
+        for (int k = 0; k < n; k++)
+            pb_u8(&b, 0xff);
+    }
+    pb_u8(&b, 0); pb_u16(&b, 16); pb_u16(&b, 1);
+    uint64_t bad_names = st.bad_name;
+    CHECK(dns_parse(b.b, b.len, &m, &st));
+    CHECK_EQ(st.bad_name, bad_names);
+    CHECK_EQ(strlen(m.q[0].name), 250u * 4 + 3);
+    CHECK(strncmp(m.q[0].name, "\\255\\255", 8) == 0);
     /* the root */
     b.len = 0;
     header(&b, 1, 0x0100, 1, 0, 0, 0);
