@@ -17,6 +17,7 @@ void decode_counters(const struct decode_stats *d, struct counters *r)
     counters_u64(r, "decoder.ipv6", &d->ipv6);
     counters_u64(r, "decoder.tcp", &d->tcp);
     counters_u64(r, "decoder.udp", &d->udp);
+    counters_u64(r, "decoder.sctp", &d->sctp);
     counters_u64(r, "decoder.icmpv4", &d->icmp);
     counters_u64(r, "decoder.icmpv6", &d->icmpv6);
     counters_u64(r, "decoder.other_ip", &d->other_ip);

@@ -31,6 +31,7 @@
     X(tcp_bad_header_len)         \
     X(udp_truncated)              \
     X(udp_bad_len)                \
+    X(sctp_truncated)             \
     X(icmp_truncated)             \
     X(gre_truncated)              \
     X(gre_unsupported)            \
@@ -50,7 +51,7 @@ enum decode_error {
 struct decode_stats {
     uint64_t pkts;          /* frames handed to the decoder */
     uint64_t bytes;         /* their wire lengths */
-    uint64_t ipv4, ipv6, tcp, udp, icmp, icmpv6, other_ip;
+    uint64_t ipv4, ipv6, tcp, udp, sctp, icmp, icmpv6, other_ip;
     uint64_t not_ip;        /* ARP, LLDP, STP, ... : fine, not ours */
     uint64_t vlan, mpls, tunnels;
     uint64_t ipv4_tso;      /* IPv4 total length 0: sized from the capture */

@@ -1,7 +1,11 @@
-/* decode_transport.c -- TCP, UDP, ICMP, ICMPv6, and the hand-off to tunnels.
+/* decode_transport.c -- TCP, UDP, SCTP, ICMP, ICMPv6, and the hand-off to
+ * tunnels.
  *
  * Owns the transport headers: ports, TCP flags, sequence numbers, window and
- * the options the flow features want (MSS, window scale). UDP and IP
+ * the options the flow features want (MSS, window scale); of SCTP only the
+ * common header's ports (RFC 9260 3.1), so that each association is its own
+ * flow and Community ID hashes its ports, as the specification says; its
+ * chunks are the payload, not parsed. UDP and IP
  * protocols that carry tunnels are passed to decode_tunnel.c; if a UDP
  * payload on a tunnel port does not decode as that tunnel, the packet stays
  * a plain UDP packet, as it would for any other tool.
@@ -106,6 +110,27 @@ static enum decode_result decode_udp(struct decode_ctx *d, cursor_t c)
     return DECODE_OK;
 }
 
+static enum decode_result decode_sctp(struct decode_ctx *d, cursor_t c)
+{
+    struct packet *p = d->p;
+    const uint8_t *hdr = c.p;
+    size_t len = cur_left(&c);
+    uint16_t sport = cur_u16be(&c);
+    uint16_t dport = cur_u16be(&c);
+    cur_skip(&c, 8); /* verification tag, checksum */
+    if (!cur_ok(&c))
+        return decode_fail(d, DECODE_ERR_sctp_truncated);
+    d->st->sctp++;
+    p->sport = sport;
+    p->dport = dport;
+    p->l4 = hdr;
+    p->l4_len = (uint32_t)len;
+    p->payload = c.p;
+    p->payload_len = (uint32_t)cur_left(&c);
+    p->payload_wire_len = d->l4_declared > 12 ? d->l4_declared - 12 : 0;
+    return DECODE_OK;
+}
+
 static enum decode_result decode_icmp(struct decode_ctx *d, cursor_t c,
                                       bool v6)
 {
@@ -139,6 +164,7 @@ enum decode_result decode_transport(struct decode_ctx *d, uint8_t proto,
     switch (proto) {
     case 6: return decode_tcp(d, c);
     case 17: return decode_udp(d, c);
+    case 132: return decode_sctp(d, c);
     case 1: return decode_icmp(d, c, false);
     case 58: return decode_icmp(d, c, true);
     case 4:  /* IPv4 in IP */

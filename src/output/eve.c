@@ -131,8 +131,9 @@ void eve_common(struct json *j, uint64_t ts_usec, const char *event_type,
     }
     if (f->app_proto != APP_UNKNOWN)
         json_kv_str(j, "app_proto", app_proto_name(f->app_proto));
-    else if (f->dir[0].payload_bytes && f->dir[1].payload_bytes)
-        json_kv_str(j, "app_proto", "failed");
+    else if ((f->key.proto == 6 || f->key.proto == 17) &&
+             f->dir[0].payload_bytes && f->dir[1].payload_bytes)
+        json_kv_str(j, "app_proto", "failed"); /* tried, nothing matched */
     char cid[40];
     flow_community_id(f, cid_seed, cid, sizeof(cid));
     json_kv_str(j, "community_id", cid);

@@ -755,7 +755,10 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
                        p->tcp_seq, p->payload, p->payload_len);
     } else if (p->proto == 1 || p->proto == 58) {
         icmp_tunnel_packet(pl->icmp, f, p);
-    } else if (p->payload_len) {
+    } else if (p->proto == 17 && p->payload_len) {
+        /* the app layer reads TCP streams and UDP datagrams; the payload
+         * of another IP protocol (SCTP chunks, ESP, GRE that did not
+         * decode) is counted in the flow, not parsed */
         detect_app(f, dir, p->payload, p->payload_len);
         if (f->app_proto == APP_QUIC || f->app_proto == APP_DTLS)
             udp_handshake(pl, f, dir, p->payload, p->payload_len);

@@ -355,12 +355,6 @@ def check_http(path, events, counts, problems, notes):
     th, nh = http_tshark(path), http_nightjar(events)
     flows = {flow_of(e["proto"], e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"]): e
              for e in events if e["event_type"] == "flow" and "src_port" in e}
-    # nightjar keys SCTP without its ports (PENDING in conv_totals): by addresses
-    sctp = {frozenset((e["src_ip"], e["dest_ip"])): e for e in events
-            if e["event_type"] == "flow" and e["proto"] == "SCTP"}
-    for k in th:
-        if k[0] == "SCTP" and frozenset((k[1], k[3])) in sctp:
-            flows.setdefault(flow_of(*k), sctp[frozenset((k[1], k[3]))])
     th_first = dict(th)  # the view tshark exported objects with
     # connections nightjar parses as HTTP that tshark does not dissect (a
     # port tshark does not try), and connections where the two differ: ask

@@ -35,8 +35,6 @@ Differences by design, each named in the output when it applies:
     the inner packet's; nightjar's flow is the AH one (spec-checked).
   - tshark-no-communityid: tshark 4.0 gives none for some frames (IPv6
     ESP); nightjar's is checked against the spec only.
-PENDING (nightjar bugs, named with the flow):
-  - PENDING-sctp-without-ports: nightjar does not decode SCTP ports.
 Usage: conv_totals.py [--subset] NIGHTJAR CAPTURE...
 Exit 0 when every capture agrees and the floors are met (--subset: no
 floors), 1 otherwise.
@@ -68,8 +66,7 @@ CONV_RE = re.compile(
     r"(\d+)\s+(\d+) (bytes|kB|MB|GB)\s+(\d+)")
 FIELDS = ["frame.number", "frame.len", "frame.protocols", "ip.src", "ip.dst",
           "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "udp.srcport",
-          "udp.dstport", "ip.fragment", "ipv6.fragment", "udp.length", "communityid",
-          "sctp.srcport"]
+          "udp.dstport", "ip.fragment", "ipv6.fragment", "udp.length", "communityid"]
 
 
 def conv_table(path):
@@ -109,9 +106,9 @@ def frame_walk(path):
     totals = collections.defaultdict(lambda: [0, 0])
     cids = collections.defaultdict(set)
     tunnel_outer = set()
-    # every communityid; address pairs of SCTP frames, of frames read past an
-    # AH header, of other frames without a communityid
-    other = {"cids": set(), "sctp": set(), "ah": set(), "no_cid": set()}
+    # every communityid; address pairs of frames read past an AH header, of
+    # other frames without a communityid
+    other = {"cids": set(), "ah": set(), "no_cid": set()}
     frame_len = {}
     reassembled = collections.defaultdict(list)  # frame -> fragment frames
     frame_keys = {}
@@ -140,8 +137,6 @@ def frame_walk(path):
                 n[p] += 1
                 src, dst = lists[p + ".src"], lists[p + ".dst"]
                 last_ip = (src[j], dst[j]) if j < len(src) and j < len(dst) else None
-            elif p == "sctp" and last_ip and any(x != "0" for x in lists["sctp.srcport"]):
-                other["sctp"].add(frozenset(last_ip))
             elif p == "ah" and last_ip and stack[i + 1:i + 2] in (["ip"], ["ipv6"]):
                 other["ah"].add(frozenset(last_ip))
             elif p in ("tcp", "udp"):
@@ -179,13 +174,15 @@ PROTO_NUMBERS = {"IGMP": 2, "GRE": 47, "ESP": 50, "AH": 51, "OSPF": 89, "PIM": 1
                  "VRRP": 112, "SCTP": 132}
 
 
-def spec_community_id(src, dst, proto, seed=0):
-    """Community ID v1 of a protocol without ports (seed 0, nightjar's
-    default): SHA-1 of seed, the two addresses in order, protocol, pad."""
+def spec_community_id(src, dst, proto, sport=None, dport=None, seed=0):
+    """Community ID v1 (seed 0, nightjar's default): SHA-1 of seed, the two
+    endpoints in order (address, then port), protocol, pad, and the ports
+    of a protocol that has them (SCTP here)."""
     a, b = ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed
-    if a > b:
-        a, b = b, a
-    digest = hashlib.sha1(struct.pack(">H", seed) + a + b + bytes([proto, 0])).digest()
+    if (a, sport or 0) > (b, dport or 0):
+        a, b, sport, dport = b, a, dport, sport
+    ports = struct.pack(">HH", sport, dport) if sport is not None else b""
+    digest = hashlib.sha1(struct.pack(">H", seed) + a + b + bytes([proto, 0]) + ports).digest()
     return "1:" + base64.b64encode(digest).decode()
 
 
@@ -285,23 +282,15 @@ def check(nj, path):
                             % (key[0], key[1][0], key[1][1], key[2][0], key[2][1]))
     counts["nightjar flows"] += len(nj_flows)
     # 5. the Community ID of every flow of another IP protocol (GRE, ESP,
-    #    SCTP, OSPF, ...; ICMP has icmp_community_id.py) is one tshark gives
-    #    for the capture's frames, and the one the Community ID spec gives
+    #    SCTP with its ports, OSPF, ...; ICMP has icmp_community_id.py) is one
+    #    tshark gives for the capture's frames, and the one the Community ID
+    #    spec gives
     for ev in nj_other:
         counts["other flows"] += 1
         pair = frozenset((ev["src_ip"], ev["dest_ip"]))
         num = PROTO_NUMBERS.get(ev["proto"], int(ev["proto"]) if ev["proto"].isdigit() else None)
-        spec = spec_community_id(ev["src_ip"], ev["dest_ip"], num) if num is not None else None
-        if ev["proto"] == "SCTP" and not ev.get("src_port") and not ev.get("dest_port") \
-                and pair in t_other["sctp"]:
-            # PENDING: nightjar does not decode SCTP ports (decode_transport
-            # has no case for protocol 132): all associations between two
-            # addresses are one flow, with ports 0 in its Community ID
-            counts["PENDING-sctp-without-ports"] += 1
-            notes.append("PENDING-sctp-without-ports: %s -> %s: nightjar's flow has ports 0 "
-                         "(community_id %s), tshark's SCTP frames have ports"
-                         % (ev["src_ip"], ev["dest_ip"], ev["community_id"]))
-            continue
+        spec = spec_community_id(ev["src_ip"], ev["dest_ip"], num, ev.get("src_port"),
+                                 ev.get("dest_port")) if num is not None else None
         if spec != ev["community_id"]:
             problems.append("%s %s -> %s: community_id %s, the spec gives %s"
                             % (ev["proto"], ev["src_ip"], ev["dest_ip"], ev["community_id"], spec))
@@ -354,7 +343,7 @@ def main():
         else:
             print("ok   %s: %d conversations" % (name, counts["conversations"]))
         for n in notes:
-            print("     %s: %s" % ("PENDING" if n.startswith("PENDING") else "by design", n))
+            print("     by design: %s" % n)
     print("%d captures, %d conversations (%d directions with a community id), %d nightjar TCP/UDP "
           "flows and %d flows of other IP protocols compared, %d captures differ" %
           (len(files), total["conversations"], total["community ids"], total["nightjar flows"],
@@ -365,8 +354,6 @@ def main():
           "communityid (nightjar's is the spec's); %d AH flows tshark reads past"
           % (total["ip-fragments"], total["tunnel-outer"], total["tshark-no-communityid"],
              total["behind-ah"]))
-    print("PENDING (nightjar bugs): %d SCTP flows without ports (all associations between two "
-          "addresses in one flow; Community ID with ports 0)" % total["PENDING-sctp-without-ports"])
     return finish("conv_totals", total, FLOORS, subset, bad)
 
 

@@ -120,6 +120,35 @@ static void udp_length_lie_is_counted_and_clamped(void)
     CHECK_EQ(p.dport, 53);
 }
 
+/* SCTP: the common header's ports make the flow; a header cut short is
+ * counted and dropped, never read past. */
+static void sctp_ports_are_decoded(void)
+{
+    struct pb b = { .len = 0 };
+    struct packet p;
+    pb_eth(&b, 0x0800);
+    size_t ip = pb_ipv4(&b, IP4(10, 0, 0, 1), IP4(10, 0, 0, 2), 132, 0, 0);
+    pb_u16(&b, 36412); pb_u16(&b, 80);        /* ports */
+    pb_u32(&b, 0x01020304); pb_u32(&b, 0);    /* verification tag, CRC32c */
+    pb_u16(&b, 0x0003); pb_u16(&b, 8);       /* one chunk, 8 bytes */
+    pb_bytes(&b, "abcd", 4);
+    pb_fix_ipv4(&b, ip);
+    uint64_t sctp = st.sctp, other = st.other_ip;
+    CHECK_EQ(decode(&b, DLT_EN10MB, &p), DECODE_OK);
+    CHECK_EQ(p.proto, 132);
+    CHECK_EQ(p.sport, 36412);
+    CHECK_EQ(p.dport, 80);
+    CHECK_EQ(p.payload_len, 8);
+    CHECK_EQ(p.payload_wire_len, 8);
+    CHECK_EQ(st.sctp, sctp + 1);
+    CHECK_EQ(st.other_ip, other);
+    b.len = 14 + 20 + 10; /* two bytes short of the common header */
+    pb_fix_ipv4(&b, ip);
+    uint64_t cut = st.err[DECODE_ERR_sctp_truncated];
+    CHECK(decode(&b, DLT_EN10MB, &p) != DECODE_OK);
+    CHECK_EQ(st.err[DECODE_ERR_sctp_truncated], cut + 1);
+}
+
 static void vlan_and_qinq_tags_are_recorded(void)
 {
     struct pb b = { .len = 0 };
@@ -495,7 +524,7 @@ TEST_LIST(ethernet_ipv4_tcp_is_decoded, ethernet_padding_is_not_payload,
           every_truncation_is_counted_never_read,
           snaplen_cut_payload_is_kept_and_marked,
           ip_total_length_beyond_frame_is_counted_and_kept,
-          udp_length_lie_is_counted_and_clamped,
+          udp_length_lie_is_counted_and_clamped, sctp_ports_are_decoded,
           vlan_and_qinq_tags_are_recorded, mpls_label_stack_then_ipv4,
           ipv6_extension_headers_are_walked,
           ipv6_lying_extension_length_is_invalid,
