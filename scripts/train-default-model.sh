@@ -14,7 +14,8 @@
 #
 # Retraining on the corpus as it is now is a deliberate step:
 # --update-list rewrites the pinned list from labels.csv (every row) and
-# then trains; update the figures in docs/eta.md and the constants of
+# then trains; update the figures in docs/eta.md (python3
+# scripts/eta-report.py REPORT_DIR prints its tables) and the constants of
 # tests/e2e/eta_model_guard.sh with it.
 #
 #   sh scripts/train-default-model.sh [--update-list] [--lofo]

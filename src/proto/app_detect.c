@@ -184,6 +184,13 @@ enum app_proto app_detect(uint8_t ip_proto, int dir, const uint8_t *data,
     return APP_UNKNOWN;
 }
 
+bool app_is_stun(const uint8_t *d, size_t n)
+{
+    return n >= 20 && d[0] <= 3 && (d[3] & 3) == 0 &&
+           ((size_t)d[2] << 8 | d[3]) + 20 == n && d[4] == 0x21 &&
+           d[5] == 0x12 && d[6] == 0xa4 && d[7] == 0x42;
+}
+
 const char *app_proto_name(enum app_proto p)
 {
     static const char *const n[APP_COUNT] = {

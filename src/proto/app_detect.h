@@ -4,13 +4,16 @@
  * the first datagrams for UDP) and recognises the protocol by its shape, on
  * any port: TLS records and SSLv2 hellos, HTTP request and status lines,
  * SSH banners, SMTP/FTP/POP3/IMAP greetings and commands, SMB over NetBIOS,
- * DNS, QUIC long headers, DHCP and NTP. Ports only break ties between
+ * DNS, QUIC long headers, DTLS records, DHCP and NTP; STUN (RFC 8489) is
+ * recognised so that the protocol it is multiplexed with (DTLS-SRTP in
+ * WebRTC, RFC 7983) can still be found after it. Ports only break ties between
  * protocols whose first bytes look alike (DNS, NTP, DHCP). A pure function:
  * no state, no allocation; it never decides whether anything is malicious.
  */
 #ifndef NIGHTJAR_APP_DETECT_H
 #define NIGHTJAR_APP_DETECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +30,14 @@ enum app_proto app_detect(uint8_t ip_proto, int dir, const uint8_t *data,
 
 /* Suricata's name for it ("tls", "http", ...); "" for APP_UNKNOWN. */
 const char *app_proto_name(enum app_proto p);
+
+/* A STUN message: a first byte of 0-3 (RFC 7983's demultiplexing rule), a
+ * length that is a multiple of 4 and covers the rest of the datagram, the
+ * magic cookie (RFC 8489 6). */
+bool app_is_stun(const uint8_t *data, size_t len);
+
+/* STUN datagrams a UDP flow may start with before detection gives up on
+ * it: ICE connectivity checks precede DTLS on one 5-tuple. */
+#define APP_STUN_DATAGRAMS 32
 
 #endif

@@ -104,6 +104,9 @@ static void detect_app(struct flow *f, int dir, const uint8_t *data,
 {
     if (f->app_proto != APP_UNKNOWN || (f->app_dir_seen & (1u << dir)))
         return;
+    if (f->key.proto == 17 && app_is_stun(data, len) &&
+        f->dir[dir].payload_pkts <= APP_STUN_DATAGRAMS)
+        return; /* ICE checks: what follows on the 5-tuple may be DTLS */
     if (f->key.proto != 6 ||
         f->stream[dir].delivered >= DETECT_TCP_BYTES + (uint64_t)len)
         f->app_dir_seen |= (uint8_t)(1u << dir);
@@ -171,7 +174,11 @@ static void tls_data(struct pipeline *pl, struct flow *f, int dir,
 }
 
 /* QUIC and DTLS: only the first datagrams carry the hellos; after a
- * handful (or once both hellos are in), stop looking. */
+ * handful, stop looking. QUIC stops once both hellos are in (the rest of
+ * its handshake is encrypted); DTLS goes on, because the server's
+ * certificate follows its hello in clear, often in later datagrams. A
+ * flow is not taken up after its first datagrams, which may be STUN
+ * (app_detect.h). */
 #define QUIC_MAX_DATAGRAMS 16
 
 static void udp_handshake(struct pipeline *pl, struct flow *f, int dir,
@@ -180,14 +187,16 @@ static void udp_handshake(struct pipeline *pl, struct flow *f, int dir,
     if (!pl->cfg.tls_enabled || f->tls_sum)
         return;
     if (!f->tls) {
-        if (f->dir[0].payload_pkts + f->dir[1].payload_pkts > QUIC_MAX_DATAGRAMS)
+        if (f->dir[0].payload_pkts + f->dir[1].payload_pkts >
+            QUIC_MAX_DATAGRAMS + 2 * APP_STUN_DATAGRAMS)
             return;
         f->tls = tls_session_new(pl->tls_pool, &pl->tls_stats);
         if (!f->tls)
             return;
     }
     struct tls_session *t = f->tls;
-    if (t->quic.packets >= QUIC_MAX_DATAGRAMS || (t->have_ch && t->have_sh))
+    if (t->quic.packets >= QUIC_MAX_DATAGRAMS ||
+        (f->app_proto == APP_QUIC && t->have_ch && t->have_sh))
         return;
     if (f->app_proto == APP_DTLS) {
         t->quic.packets++;

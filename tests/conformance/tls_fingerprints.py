@@ -62,8 +62,7 @@ def tshark_tls(path, decode_as=()):
     {the same 4-tuples and those with no value: facts}): TLS over TCP, in
     QUIC Initial packets and DTLS, in one pass. The client is the sender of
     the ClientHello. A connection (or a reused 4-tuple) keeps the first
-    value of each, as tshark shows it. Facts: udp, the frames of the first
-    ServerHello and certificate chain. DECODE_AS: (tcp|udp, port, protocol)
+    value of each, as tshark shows it. Facts: udp. DECODE_AS: (tcp|udp, port, protocol)
     for tshark's -d."""
     conns, client_of, facts = {}, {}, {}
     args = ["-Y", "tls.handshake.type || dtls.handshake.type", "-T", "fields",
@@ -92,8 +91,6 @@ def tshark_tls(path, decode_as=()):
         key = (src + dst) if from_client or client is None else (dst + src)
         d = conns.setdefault(key, {})
         fact = facts.setdefault(key, {"udp": not tcp})
-        if "2" in types:
-            fact.setdefault("sh_frame", int(c[18]))
         if "1" in types and h[1] and from_client:
             d.setdefault("ja3", h[1].split(";")[0])
             if h[3]:
@@ -104,24 +101,20 @@ def tshark_tls(path, decode_as=()):
         if "11" in types and h[4] and not from_client and "certs" not in d:
             d["certs"] = [hashlib.sha1(bytes.fromhex(x.replace(":", ""))).hexdigest()
                           for x in h[4].split(";") if x]
-            fact["cert_frame"] = int(c[18])
     return {k: v for k, v in conns.items() if v}, facts
 
 
 def nightjar_tls(nj, path):
     with tempfile.TemporaryDirectory() as tmp:
         events = nightjar(nj, path, os.path.join(tmp, "eve.json"))
-    conns, flows = collections.defaultdict(list), {}
+    conns = collections.defaultdict(list)
     for ev in events:
         kind = ev.get("event_type")
-        if kind not in ("flow", "tls", "quic"):
+        if kind not in ("tls", "quic"):
             continue
         key = (ev["src_ip"], ev.get("src_port", 0), ev["dest_ip"], ev.get("dest_port", 0))
-        if kind == "flow":
-            flows[key] = flows[(key[2], key[3], key[0], key[1])] = ev
-            continue
         conns[key].append(dict(ev[kind], _event=kind, _proto=ev.get("proto")))
-    return conns, flows
+    return conns
 
 
 def nj_value(t, what):
@@ -137,7 +130,7 @@ def nj_value(t, what):
         return t.get("ja4")
 
 
-def compare_tshark(path, nj, flows, counts, notes):
+def compare_tshark(path, nj, counts, notes):
     problems = []
     tconns, seen = tshark_tls(path)
     # TLS on a port tshark does not try: nightjar detects it from content;
@@ -158,22 +151,10 @@ def compare_tshark(path, nj, flows, counts, notes):
                                  "(-d %s)" % (key, " -d ".join("%s.port==%d,%s" % d for d in decode)))
                     if key in more:
                         tconns[key] = more[key]
-    stun = None
     for key, want in tconns.items():
         # the TLS client is not always the flow's client (mid-stream pick-up);
         # a reused 4-tuple gives several events: one of them must agree
         got = nj.get(key, []) + nj.get((key[2], key[3], key[0], key[1]), [])
-        fact = seen[key]
-        if not got and fact["udp"] and flows.get(key, {}).get("app_proto") == "failed":
-            if stun is None:
-                stun = stun_pairs(path)
-            if frozenset((key[:2], key[2:])) in stun:
-                # PENDING: WebRTC (RFC 7983) multiplexes STUN and DTLS on one
-                # 5-tuple; nightjar's detection gives up on the STUN first
-                counts["PENDING-dtls-after-stun"] += len(want)
-                notes.append("PENDING-dtls-after-stun: %s: %d values (%s)"
-                             % (key, len(want), ", ".join(sorted(want))))
-                continue
         for what, value in want.items():
             counts["tshark values"] += 1
             if not got:
@@ -189,16 +170,6 @@ def compare_tshark(path, nj, flows, counts, notes):
                 notes.append("tls13-certs-need-decryption: %s: %d certificates tshark decrypted"
                              % (key, len(value)))
                 continue
-            if what == "certs" and not any(have) and all(t.get("dtls") for t in got) and \
-                    fact.get("cert_frame", 0) > fact.get("sh_frame", 0) > 0:
-                # PENDING: nightjar stops reading a DTLS flow once both
-                # hellos are in (src/sensor/pipeline.c udp_handshake), so a
-                # certificate that ends in a later datagram is never parsed
-                counts["PENDING-dtls-certificate-after-server-hello"] += 1
-                notes.append("PENDING-dtls-certificate-after-server-hello: %s: ServerHello in "
-                             "frame %d, certificate complete in frame %d, nightjar has no chain"
-                             % (key, fact["sh_frame"], fact["cert_frame"]))
-                continue
             if not any(h == value or (isinstance(value, set) and h in value) for h in have):
                 problems.append("%s %s: tshark %s, nightjar %s" % (key, what, value, have))
     # the other way: every TLS/QUIC event nightjar writes is about a
@@ -211,19 +182,6 @@ def compare_tshark(path, nj, flows, counts, notes):
                         % (key, len(evs), evs[0]["_event"],
                            ", ".join(sorted({str(t.get("sni")) for t in evs}))))
     return problems
-
-
-def stun_pairs(path):
-    """The UDP endpoint pairs tshark shows STUN on."""
-    out = set()
-    for line in tshark(path, ["-Y", "stun", "-T", "fields", "-E", "separator=/t",
-                              "-e", "ip.src", "-e", "ipv6.src", "-e", "udp.srcport",
-                              "-e", "ip.dst", "-e", "ipv6.dst", "-e", "udp.dstport"]).splitlines():
-        c = (line.split("\t") + [""] * 6)[:6]
-        if (c[0] or c[1]) and c[2]:
-            out.add(frozenset(((last(c[0]) or last(c[1]), int(last(c[2]))),
-                               (last(c[3]) or last(c[4]), int(last(c[5]))))))
-    return out
 
 
 def compare_ja4(path, nj, counts, notes):
@@ -318,8 +276,8 @@ def check(job):
     nj, path = job
     counts, notes = collections.Counter(), []
     try:
-        conns, flows = nightjar_tls(nj, path)
-        problems = compare_tshark(path, conns, flows, counts, notes)
+        conns = nightjar_tls(nj, path)
+        problems = compare_tshark(path, conns, counts, notes)
         problems += compare_ja4(path, conns, counts, notes)
         problems += compare_arkime(path, conns, counts, notes)
         return path, counts, problems, notes
@@ -332,10 +290,6 @@ WHY = {
     "tls-inside-openvpn": "OpenVPN's TLS channel is not unwrapped yet",
     "ja4-notest": "FoxIO's captures named .notest. have no expected output",
     "decoded-as": "connections on ports tshark does not read as TLS unless told to; compared",
-    "PENDING-dtls-after-stun": "nightjar bug: DTLS after STUN on one 5-tuple (WebRTC) is not "
-                               "parsed; values not compared",
-    "PENDING-dtls-certificate-after-server-hello": "nightjar bug: a DTLS certificate that ends "
-                                                   "after the ServerHello's datagram is lost",
 }
 
 

@@ -69,6 +69,26 @@ static void app_detection_by_content_on_any_port(void)
     CHECK_STR(app_proto_name(APP_TLS), "tls");
 }
 
+/* STUN is recognised (so DTLS after it on one 5-tuple is still found), and
+ * only with its magic cookie and a length that covers the datagram. */
+static void stun_is_recognised_by_cookie_and_length(void)
+{
+    uint8_t m[28] = { 0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42 };
+    m[20] = 0x00; m[21] = 0x24; m[22] = 0x00; m[23] = 0x04; /* PRIORITY */
+    CHECK(app_is_stun(m, sizeof(m)));
+    CHECK(!app_is_stun(m, sizeof(m) - 4));  /* length says 8 more bytes */
+    CHECK(!app_is_stun(m, 19));
+    m[7] = 0x43;                            /* not the magic cookie */
+    CHECK(!app_is_stun(m, sizeof(m)));
+    m[7] = 0x42;
+    m[0] = 0x16;                            /* a DTLS record's first byte */
+    CHECK(!app_is_stun(m, sizeof(m)));
+    const uint8_t dtls[] = { 22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1 };
+    CHECK(!app_is_stun(dtls, sizeof(dtls)));
+    CHECK_EQ(app_detect(17, 0, dtls, sizeof(dtls), 5000, 4433), APP_DTLS);
+}
+
 TEST_LIST(json_nesting_and_commas, json_strings_are_always_valid,
           eve_time_is_iso8601_with_microseconds,
-          app_detection_by_content_on_any_port)
+          app_detection_by_content_on_any_port,
+          stun_is_recognised_by_cookie_and_length)
