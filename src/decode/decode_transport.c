@@ -33,6 +33,24 @@ static void tcp_options(struct packet *p, cursor_t o)
     }
 }
 
+/* A transport header of HLEN bytes read from HDR (LEN bytes with its
+ * payload) whose payload starts at C: the packet's ports (ICMP: type and
+ * code), layer-4 bytes and payload. */
+static enum decode_result set_l4(struct decode_ctx *d, const uint8_t *hdr,
+                                 size_t len, uint32_t hlen, uint16_t sport,
+                                 uint16_t dport, cursor_t c)
+{
+    struct packet *p = d->p;
+    p->sport = sport;
+    p->dport = dport;
+    p->l4 = hdr;
+    p->l4_len = (uint32_t)len;
+    p->payload = c.p;
+    p->payload_len = (uint32_t)cur_left(&c);
+    p->payload_wire_len = d->l4_declared > hlen ? d->l4_declared - hlen : 0;
+    return DECODE_OK;
+}
+
 static enum decode_result decode_tcp(struct decode_ctx *d, cursor_t c)
 {
     struct packet *p = d->p;
@@ -60,12 +78,7 @@ static enum decode_result decode_tcp(struct decode_ctx *d, cursor_t c)
                                   : DECODE_ERR_tcp_truncated);
     tcp_options(p, opts);
     d->st->tcp++;
-    p->l4 = hdr;
-    p->l4_len = (uint32_t)seg_len;
-    p->payload = c.p;
-    p->payload_len = (uint32_t)cur_left(&c);
-    p->payload_wire_len = d->l4_declared > hlen ? d->l4_declared - hlen : 0;
-    return DECODE_OK;
+    return set_l4(d, hdr, seg_len, hlen, p->sport, p->dport, c);
 }
 
 static enum decode_result decode_udp(struct decode_ctx *d, cursor_t c)
@@ -90,13 +103,8 @@ static enum decode_result decode_udp(struct decode_ctx *d, cursor_t c)
     d->st->udp++;
     cursor_t payload = cur_sub(&c, len - 8u <= cur_left(&c) ? len - 8u
                                                           : cur_left(&c));
-    p->sport = sport;
-    p->dport = dport;
-    p->l4 = hdr;
-    p->l4_len = (uint32_t)seg_len;
-    p->payload = payload.p;
-    p->payload_len = (uint32_t)cur_left(&payload);
-    p->payload_wire_len = len - 8u;
+    set_l4(d, hdr, seg_len, 8, sport, dport, payload);
+    p->payload_wire_len = len - 8u; /* UDP says, not IP */
     if (!p->payload_truncated && decode_udp_tunnel_port(sport, dport)) {
         /* a tunnel's inner packet replaces this one only if it decodes */
         struct packet outer = *p;
@@ -112,7 +120,6 @@ static enum decode_result decode_udp(struct decode_ctx *d, cursor_t c)
 
 static enum decode_result decode_sctp(struct decode_ctx *d, cursor_t c)
 {
-    struct packet *p = d->p;
     const uint8_t *hdr = c.p;
     size_t len = cur_left(&c);
     uint16_t sport = cur_u16be(&c);
@@ -121,20 +128,12 @@ static enum decode_result decode_sctp(struct decode_ctx *d, cursor_t c)
     if (!cur_ok(&c))
         return decode_fail(d, DECODE_ERR_sctp_truncated);
     d->st->sctp++;
-    p->sport = sport;
-    p->dport = dport;
-    p->l4 = hdr;
-    p->l4_len = (uint32_t)len;
-    p->payload = c.p;
-    p->payload_len = (uint32_t)cur_left(&c);
-    p->payload_wire_len = d->l4_declared > 12 ? d->l4_declared - 12 : 0;
-    return DECODE_OK;
+    return set_l4(d, hdr, len, 12, sport, dport, c);
 }
 
 static enum decode_result decode_icmp(struct decode_ctx *d, cursor_t c,
                                       bool v6)
 {
-    struct packet *p = d->p;
     const uint8_t *hdr = c.p;
     size_t len = cur_left(&c);
     uint8_t type = cur_u8(&c);
@@ -146,14 +145,7 @@ static enum decode_result decode_icmp(struct decode_ctx *d, cursor_t c,
         d->st->icmpv6++;
     else
         d->st->icmp++;
-    p->sport = type;
-    p->dport = code;
-    p->l4 = hdr;
-    p->l4_len = (uint32_t)len;
-    p->payload = c.p;
-    p->payload_len = (uint32_t)cur_left(&c);
-    p->payload_wire_len = d->l4_declared > 4 ? d->l4_declared - 4 : 0;
-    return DECODE_OK;
+    return set_l4(d, hdr, len, 4, type, code, c);
 }
 
 enum decode_result decode_transport(struct decode_ctx *d, uint8_t proto,
