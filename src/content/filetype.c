@@ -334,28 +334,29 @@ static const char *const text_markers[] = {
 #define N_MARKERS (sizeof(text_markers) / sizeof(text_markers[0]))
 _Static_assert(N_MARKERS <= 64, "markers are a 64-bit set");
 
-/* The one-pass search hashes a marker's first three bytes and reads one
- * past them: a shorter marker is a programming error. */
+/* The one-pass search (Wu-Manber, blocks of two bytes) reads a window of
+ * a marker's shortest length, MARKER_MIN: a shorter marker is a
+ * programming error. */
+#define MARKER_MIN 4
 static void marker_index_check(size_t len)
 {
-    if (len < 4)
+    if (len < MARKER_MIN)
         abort();
 }
 
 /* Bytes folded to lower case, bytes that text is made of, which markers
- * start with a given lower-case byte, and a bit per hashed lower-case
- * three-byte start of any marker: built once, read-only after. */
+ * start with a given lower-case byte, and for every folded byte pair how
+ * far a window ending in it may move on without passing the start of a
+ * marker (0: a marker may start at the window): built once, read-only
+ * after. */
 static struct {
     uint8_t fold[256];
     uint8_t textish[256];
     uint64_t by_first[256];
-    uint64_t starts[65536 / 64];
+    uint8_t shift[65536];
     uint8_t len[N_MARKERS];
 } text_index;
 static pthread_once_t text_once = PTHREAD_ONCE_INIT;
-
-/* The hash of three folded bytes: rolling, one shift and xor per byte. */
-#define START_HASH(h, c) (((h) << 6 ^ (c)) & 0xffffu)
 
 static void text_index_build(void)
 {
@@ -364,37 +365,42 @@ static void text_index_build(void)
         text_index.textish[c] = (c >= 32 && c < 127) || c == '\n' || c == '\r' ||
                                 c == '\t' || c >= 0x80;
     }
+    memset(text_index.shift, MARKER_MIN - 1, sizeof(text_index.shift));
     for (size_t k = 0; k < N_MARKERS; k++) {
         const uint8_t *m = (const uint8_t *)text_markers[k];
         marker_index_check(strlen(text_markers[k]));
-        unsigned h = START_HASH(START_HASH(START_HASH(0u, m[0]), m[1]), m[2]);
         text_index.by_first[m[0]] |= 1ull << k;
-        text_index.starts[h / 64] |= 1ull << (h % 64);
         text_index.len[k] = (uint8_t)strlen(text_markers[k]);
+        for (unsigned j = 1; j < MARKER_MIN; j++) { /* the pair m[j-1], m[j] */
+            uint8_t *sh = &text_index.shift[m[j - 1] << 8 | m[j]];
+            if (*sh > MARKER_MIN - 1 - j)
+                *sh = (uint8_t)(MARKER_MIN - 1 - j);
+        }
     }
 }
 
-/* The set of markers found in b[0..n), in one pass: a position is tried
- * only when its first three bytes hash like a marker's start. */
+/* The set of markers found in b[0..n), in one pass: the window
+ * b[pos-3..pos] moves on by its last pair's shift, and a marker is
+ * compared only where the shift is 0. */
 static uint64_t find_markers(const uint8_t *b, size_t n)
 {
     pthread_once(&text_once, text_index_build);
     const uint8_t *fold = text_index.fold;
     uint64_t found = 0;
-    if (n < 4)
-        return 0;
-    unsigned h = START_HASH(0u, fold[b[0]]);
-    h = START_HASH(h, fold[b[1]]);
-    for (size_t i = 0; i + 3 < n; i++) {
-        h = START_HASH(h, fold[b[i + 2]]);
-        if (!(text_index.starts[h / 64] >> (h % 64) & 1))
+    for (size_t pos = MARKER_MIN - 1; pos < n;) {
+        unsigned sh = text_index.shift[fold[b[pos - 1]] << 8 | fold[b[pos]]];
+        if (sh) {
+            pos += sh;
             continue;
+        }
+        size_t i = pos - (MARKER_MIN - 1);
         for (uint64_t c = text_index.by_first[fold[b[i]]] & ~found; c; c &= c - 1) {
             int k = __builtin_ctzll(c);
             size_t m = text_index.len[k];
             if (i + m <= n && strncasecmp((const char *)b + i, text_markers[k], m) == 0)
                 found |= 1ull << k;
         }
+        pos++;
     }
     return found;
 }

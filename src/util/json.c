@@ -125,10 +125,20 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 }
 
 /* True for bytes written as they are: printable ASCII but '"' and '\\'. */
-static inline bool plain(unsigned char c)
-{
-    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-}
+#define PLAIN_16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+static const bool plain_byte[256] = {
+    PLAIN_16(0), PLAIN_16(0),                               /* controls */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         /* 0x22 '"' */
+    PLAIN_16(1), PLAIN_16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,         /* 0x5c '\\' */
+    PLAIN_16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,         /* 0x7f DEL */
+    PLAIN_16(0), PLAIN_16(0), PLAIN_16(0), PLAIN_16(0),     /* not ASCII */
+    PLAIN_16(0), PLAIN_16(0), PLAIN_16(0), PLAIN_16(0),
+};
+#undef PLAIN_16
+
+static inline bool plain(unsigned char c) { return plain_byte[c]; }
 
 static void put_escaped(struct json *j, const char *str, size_t n)
 {
