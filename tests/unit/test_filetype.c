@@ -609,6 +609,41 @@ static void test_scripts_need_two_markers_or_a_shebang(void)
     CHECK_EQ(T.flags, 0);
 }
 
+/* Every script marker is found wherever it lies -- first bytes, last
+ * bytes, any alignment of the search's window, any case -- beside a
+ * second one, in filler that holds none ("-- " sets no marker off). */
+static void test_markers_are_found_anywhere(void)
+{
+    static const char *const markers[] = {
+        "iex(", "iex (", "frombase64string", "wscript.shell", "@echo off",
+        "cmd /c", "mshta", "chmod +x", "curl http", "-encodedcommand",
+    };
+    const size_t n_markers = sizeof(markers) / sizeof(markers[0]);
+    for (size_t k = 0; k < n_markers; k++) {
+        for (size_t lead = 0; lead < 7; lead++) {
+            for (int at_end = 0; at_end < 2; at_end++) {
+                memset(&B, 0, sizeof(B));
+                for (size_t i = 0; i < lead; i++)
+                    put_str(&B, "-");
+                const char *other = markers[(k + 1) % n_markers];
+                char up[32];
+                size_t m = strlen(markers[k]);
+                for (size_t i = 0; i <= m; i++) /* upper case: folded */
+                    up[i] = (char)(i % 2 && markers[k][i] >= 'a' && markers[k][i] <= 'z'
+                                       ? markers[k][i] - 32 : markers[k][i]);
+                put_str(&B, at_end ? other : up);
+                put_str(&B, " -- -- ");
+                put_str(&B, at_end ? up : other);
+                sniff(&B, 0);
+                CHECK_EQ(T.kind, FILE_KIND_script);
+                B.len -= 1; /* the last marker cut by a byte: one is left */
+                sniff(&B, 0);
+                CHECK_EQ(T.kind, FILE_KIND_text);
+            }
+        }
+    }
+}
+
 static void test_hta_html_and_images(void)
 {
     text("<html><head><HTA:APPLICATION ID=\"x\" WINDOWSTATE=\"minimize\"></head>"
@@ -749,5 +784,6 @@ TEST_LIST(test_pe_signed_only_with_a_certificate_table, test_pe_dll_and_dotnet_f
           test_zip_cut_short_falls_back_to_local_headers, test_zip_encrypted_entries,
           test_rar4_lists_its_file_headers, test_ole_vba_project_and_msi_class_id,
           test_rtf_objects, test_scripts_need_two_markers_or_a_shebang,
+          test_markers_are_found_anywhere,
           test_hta_html_and_images, test_high_entropy_above_7_2_bits,
           test_file_name_helpers, test_empty_and_tiny_buffers)
