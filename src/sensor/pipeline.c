@@ -126,21 +126,28 @@ static bool starts_tls_hello(const uint8_t *d, size_t n)
 
 /* Once the tls event is written, the session is traded for its summary so
  * a long-lived connection holds half a kilobyte, not eleven. */
+/* A handshake is told once: the tls/quic record, then the detectors that
+ * read handshakes (intel: SNI, fingerprints, certificates; C2 channel). */
+static void tls_dispatch(struct pipeline *pl, struct flow *f, uint64_t ts,
+                         const struct tls_summary *sum)
+{
+    f->tls->logged = true;
+    if (pl->eve)
+        eve_write_tls(pl->eve, f, f->tls, ts, (uint16_t)pl->cfg.community_id_seed);
+    intel_on_tls(pl->detect, f, ts, f->tls, sum);
+    c2_on_tls(pl->c2, f, f->tls, sum, ts);
+}
+
 static void tls_log_if_ready(struct pipeline *pl, struct flow *f)
 {
     struct tls_session *t = f->tls;
     if (!t || t->logged || !tls_session_ready(t))
         return;
-    t->logged = true;
-    if (pl->eve)
-        eve_write_tls(pl->eve, f, t, pl->now_usec,
-                      (uint16_t)pl->cfg.community_id_seed);
     /* the summary's fingerprints serve the intel check too */
     struct tls_summary local;
     struct tls_summary *sum = tls_pool_small_get(pl->tls_pool, &pl->tls_stats);
     tls_summarize(t, sum ? sum : &local);
-    intel_on_tls(pl->detect, f, pl->now_usec, t, sum ? sum : &local);
-    c2_on_tls(pl->c2, f, t, sum ? sum : &local, pl->now_usec);
+    tls_dispatch(pl, f, pl->now_usec, sum ? sum : &local);
     if (!sum)
         return; /* keep the session: the flow record still gets its summary */
     f->tls_sum = sum;
@@ -272,14 +279,8 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
     if (f->tls && (f->tls->have_ch || f->tls->have_sh_first)) {
         tls_summarize(f->tls, &end_sum);
         sum = &end_sum;
-        if (!f->tls->logged) {
-            f->tls->logged = true;
-            if (pl->eve)
-                eve_write_tls(pl->eve, f, f->tls, f->last_usec,
-                              (uint16_t)pl->cfg.community_id_seed);
-            intel_on_tls(pl->detect, f, f->last_usec, f->tls, &end_sum);
-            c2_on_tls(pl->c2, f, f->tls, &end_sum, f->last_usec);
-        }
+        if (!f->tls->logged)
+            tls_dispatch(pl, f, f->last_usec, &end_sum);
     }
     pl->app_flows[f->app_proto < APP_COUNT ? f->app_proto : 0]++;
     pl->proto_flows[f->key.proto == 6 ? 0 : f->key.proto == 17 ? 1 : 2]++;
