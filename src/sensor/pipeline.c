@@ -188,10 +188,39 @@ static void tls_data(struct pipeline *pl, struct flow *f, int dir,
  * (app_detect.h). */
 #define QUIC_MAX_DATAGRAMS 16
 
+static void quic_feed(struct pipeline *pl, struct tls_session *t, int dir,
+                      const uint8_t *data, size_t len)
+{
+    quic_datagram(pl->tls_pool, t, dir, data, len, &pl->quic_stats,
+                  &pl->tls_stats);
+}
+
+static void dtls_feed(struct pipeline *pl, struct tls_session *t, int dir,
+                      const uint8_t *data, size_t len)
+{
+    t->quic.packets++;
+    dtls_datagram(pl->tls_pool, t, dir, data, len, &pl->tls_stats);
+}
+
+/* The handshakes that travel in datagrams, by the flow's protocol. */
+static const struct datagram_handshake {
+    enum app_proto proto;
+    bool done_at_hellos; /* the rest of its handshake is encrypted */
+    void (*feed)(struct pipeline *, struct tls_session *, int dir,
+                 const uint8_t *, size_t);
+} datagram_handshakes[] = {
+    { APP_QUIC, true, quic_feed },
+    { APP_DTLS, false, dtls_feed },
+};
+
 static void udp_handshake(struct pipeline *pl, struct flow *f, int dir,
                           const uint8_t *data, size_t len)
 {
-    if (!pl->cfg.tls_enabled || f->tls_sum)
+    const struct datagram_handshake *h = NULL;
+    for (size_t i = 0; i < sizeof(datagram_handshakes) / sizeof(*h); i++)
+        if (datagram_handshakes[i].proto == f->app_proto)
+            h = &datagram_handshakes[i];
+    if (!h || !pl->cfg.tls_enabled || f->tls_sum)
         return;
     if (!f->tls) {
         if (f->dir[0].payload_pkts + f->dir[1].payload_pkts >
@@ -203,32 +232,67 @@ static void udp_handshake(struct pipeline *pl, struct flow *f, int dir,
     }
     struct tls_session *t = f->tls;
     if (t->quic.packets >= QUIC_MAX_DATAGRAMS ||
-        (f->app_proto == APP_QUIC && t->have_ch && t->have_sh))
+        (h->done_at_hellos && t->have_ch && t->have_sh))
         return;
-    if (f->app_proto == APP_DTLS) {
-        t->quic.packets++;
-        dtls_datagram(pl->tls_pool, t, dir, data, len, &pl->tls_stats);
-    } else {
-        quic_datagram(pl->tls_pool, t, dir, data, len, &pl->quic_stats,
-                      &pl->tls_stats);
-    }
+    h->feed(pl, t, dir, data, len);
     tls_log_if_ready(pl, f);
 }
+
+static void tls_gap(struct pipeline *pl, struct flow *f, int dir, uint64_t len)
+{
+    (void)len;
+    if (f->tls)
+        tls_session_gap(pl->tls_pool, f->tls, dir);
+}
+
+static void app_stream(struct pipeline *pl, struct flow *f, int dir,
+                       const uint8_t *data, size_t len)
+{
+    app_stream_data(pl->app, f, dir, data, len, pl->now_usec);
+}
+
+static void app_dgram(struct pipeline *pl, struct flow *f, int dir,
+                      const uint8_t *data, size_t len)
+{
+    app_datagram(pl->app, f, dir, data, len, pl->now_usec);
+}
+
+static void app_gap(struct pipeline *pl, struct flow *f, int dir, uint64_t len)
+{
+    app_stream_gap(pl->app, f, dir, len, pl->now_usec);
+}
+
+/* The parsers that read a flow's bytes, in two registered layers: the
+ * handshakes (TLS on any stream, from its first byte or after STARTTLS or
+ * a proxy's preamble; QUIC and DTLS datagrams: the table above) and the
+ * app layer (its own parser table: DNS, HTTP, SMTP, FTP). Every chunk of
+ * a stream, every gap and every UDP datagram goes to each; each takes
+ * what is its own. */
+static const struct flow_layer {
+    void (*stream)(struct pipeline *, struct flow *, int dir,
+                   const uint8_t *, size_t);
+    void (*datagram)(struct pipeline *, struct flow *, int dir,
+                     const uint8_t *, size_t);
+    void (*gap)(struct pipeline *, struct flow *, int dir, uint64_t len);
+} flow_layers[] = {
+    { tls_data, udp_handshake, tls_gap },
+    { app_stream, app_dgram, app_gap },
+};
+#define N_LAYERS (sizeof(flow_layers) / sizeof(flow_layers[0]))
 
 static void on_stream_data(void *ctx, int dir, const uint8_t *data, size_t len)
 {
     struct sink_ctx *s = ctx;
     detect_app(s->f, dir, data, len);
-    tls_data(s->pl, s->f, dir, data, len);
-    app_stream_data(s->pl->app, s->f, dir, data, len, s->pl->now_usec);
+    for (size_t i = 0; i < N_LAYERS; i++)
+        flow_layers[i].stream(s->pl, s->f, dir, data, len);
 }
 
 static void on_stream_gap(void *ctx, int dir, uint64_t len)
 {
     struct sink_ctx *s = ctx;
-    if (s->f->tls)
-        tls_session_gap(s->pl->tls_pool, s->f->tls, dir);
-    app_stream_gap(s->pl->app, s->f, dir, len, s->pl->now_usec);
+    for (size_t i = 0; i < N_LAYERS; i++)
+        flow_layers[i].gap(s->pl, s->f, dir, len);
 }
 
 static void remember_top(struct pipeline *pl, const struct flow *f)
@@ -770,11 +834,8 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
          * of another IP protocol (SCTP chunks, ESP, GRE that did not
          * decode) is counted in the flow, not parsed */
         detect_app(f, dir, p->payload, p->payload_len);
-        if (f->app_proto == APP_QUIC || f->app_proto == APP_DTLS)
-            udp_handshake(pl, f, dir, p->payload, p->payload_len);
-        else if (f->app_proto == APP_DNS)
-            app_datagram(pl->app, f, dir, p->payload, p->payload_len,
-                         p->ts_usec);
+        for (size_t i = 0; i < N_LAYERS; i++)
+            flow_layers[i].datagram(pl, f, dir, p->payload, p->payload_len);
     }
 }
 
