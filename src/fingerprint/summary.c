@@ -158,7 +158,7 @@ static void summarize_facts(const struct tls_session *s, struct tls_facts *t)
 
 void tls_summarize(const struct tls_session *s, struct tls_summary *out)
 {
-    static char str[JA3_STR_MAX];
+    char str[JA3_STR_MAX]; /* the JA3 string, hashed then dropped */
     memset(out, 0, sizeof(*out));
     memcpy(out->sni, s->ch.sni, sizeof(out->sni));
     out->quic = s->quic.is_quic;

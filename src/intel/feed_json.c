@@ -149,7 +149,7 @@ static void stix_indicator(struct intel_builder *b, uint32_t feed, json_t *o,
         return;
     }
     int types[16], n;
-    static char vals[16][512];
+    char vals[16][512];
     char why[160];
     if (!stix_pattern(pattern, types, vals, 16, &n, why, sizeof(why))) {
         feed_unsupported(r, why);

@@ -31,22 +31,30 @@ struct walk {
 
 /* --- transfer encodings ------------------------------------------------ */
 
+/* A base64 digit's value plus one; 0 for a byte that is none. */
+static const uint8_t b64_plus1[256] = {
+    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
+    ['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
+    ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18,
+    ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30,
+    ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+    ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54,
+    ['2'] = 55, ['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60,
+    ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+};
+
 size_t mime_base64_decode(const uint8_t *in, size_t len, uint8_t *out)
 {
-    static int8_t val[256];
-    if (!val['B']) {
-        memset(val, -1, sizeof(val));
-        const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        for (int i = 0; i < 64; i++)
-            val[(uint8_t)a[i]] = (int8_t)i;
-    }
     uint32_t acc = 0;
     int bits = 0;
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         if (in[i] == '=')
             break;
-        int8_t v = val[in[i]];
+        int v = b64_plus1[in[i]] - 1;
         if (v < 0)
             continue; /* line breaks and stray characters */
         acc = (acc << 6) | (uint32_t)v;
