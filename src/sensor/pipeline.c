@@ -76,6 +76,7 @@ struct pipeline {
     uint64_t wall_start;
     struct capture_stats cap;
     uint64_t truncated_files;
+    uint64_t stun_over_cap;            /* UDP flows still STUN past the cap */
     uint64_t app_flows[APP_COUNT];
     uint64_t proto_flows[3]; /* tcp, udp, other */
     struct top_flow top[TOP_FLOWS];
@@ -96,17 +97,21 @@ static uint64_t wall_usec(void)
 
 #define DETECT_TCP_BYTES 4096 /* TCP bytes per direction detection looks at */
 
-/* UDP: the first datagram of each direction decides. TCP: every chunk
- * within the first few KiB is tried, so a protocol behind a SOCKS or other
- * preamble is still recognised when it starts. */
-static void detect_app(struct flow *f, int dir, const uint8_t *data,
-                       size_t len)
+/* UDP: the first datagram of each direction decides, STUN passed over
+ * (ICE checks: what follows on the 5-tuple may be DTLS) up to
+ * APP_STUN_DATAGRAMS, counted when exceeded. TCP: every chunk within the
+ * first few KiB is tried, so a protocol behind a SOCKS or other preamble
+ * is still recognised when it starts. */
+static void detect_app(struct pipeline *pl, struct flow *f, int dir,
+                       const uint8_t *data, size_t len)
 {
     if (f->app_proto != APP_UNKNOWN || (f->app_dir_seen & (1u << dir)))
         return;
-    if (f->key.proto == 17 && app_is_stun(data, len) &&
-        f->dir[dir].payload_pkts <= APP_STUN_DATAGRAMS)
-        return; /* ICE checks: what follows on the 5-tuple may be DTLS */
+    if (f->key.proto == 17 && app_is_stun(data, len)) {
+        if (f->dir[dir].payload_pkts <= APP_STUN_DATAGRAMS)
+            return;
+        pl->stun_over_cap++;
+    }
     if (f->key.proto != 6 ||
         f->stream[dir].delivered >= DETECT_TCP_BYTES + (uint64_t)len)
         f->app_dir_seen |= (uint8_t)(1u << dir);
@@ -124,8 +129,6 @@ static bool starts_tls_hello(const uint8_t *d, size_t n)
 
 #define TLS_PROBE_BYTES 65536 /* client bytes within which TLS may start */
 
-/* Once the tls event is written, the session is traded for its summary so
- * a long-lived connection holds half a kilobyte, not eleven. */
 /* A handshake is told once: the tls/quic record, then the detectors that
  * read handshakes (intel: SNI, fingerprints, certificates; C2 channel). */
 static void tls_dispatch(struct pipeline *pl, struct flow *f, uint64_t ts,
@@ -138,6 +141,8 @@ static void tls_dispatch(struct pipeline *pl, struct flow *f, uint64_t ts,
     c2_on_tls(pl->c2, f, f->tls, sum, ts);
 }
 
+/* Once the tls event is written, the session is traded for its summary so
+ * a long-lived connection holds half a kilobyte, not eleven. */
 static void tls_log_if_ready(struct pipeline *pl, struct flow *f)
 {
     struct tls_session *t = f->tls;
@@ -283,7 +288,7 @@ static const struct flow_layer {
 static void on_stream_data(void *ctx, int dir, const uint8_t *data, size_t len)
 {
     struct sink_ctx *s = ctx;
-    detect_app(s->f, dir, data, len);
+    detect_app(s->pl, s->f, dir, data, len);
     for (size_t i = 0; i < N_LAYERS; i++)
         flow_layers[i].stream(s->pl, s->f, dir, data, len);
 }
@@ -672,6 +677,7 @@ static bool register_counters(struct pipeline *pl)
     counters_u64(r, "capture.kernel_drops", &pl->cap.dropped);
     counters_u64(r, "capture.kernel_ifdrops", &pl->cap.ifdropped);
     counters_u64(r, "capture.truncated_files", &pl->truncated_files);
+    counters_u64(r, "app_detect.stun_over_cap", &pl->stun_over_cap);
     decode_counters(&pl->dstats, r);
     flow_table_counters(pl->flows, r);
     stream_counters(pl->streams, r);
@@ -833,7 +839,7 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
         /* the app layer reads TCP streams and UDP datagrams; the payload
          * of another IP protocol (SCTP chunks, ESP, GRE that did not
          * decode) is counted in the flow, not parsed */
-        detect_app(f, dir, p->payload, p->payload_len);
+        detect_app(pl, f, dir, p->payload, p->payload_len);
         for (size_t i = 0; i < N_LAYERS; i++)
             flow_layers[i].datagram(pl, f, dir, p->payload, p->payload_len);
     }

@@ -50,7 +50,6 @@ FIELDS = ["ip.src", "ipv6.src", "tcp.srcport", "udp.srcport",
 for _p in ("tls", "dtls"):
     FIELDS += [_p + ".handshake.type", _p + ".handshake.ja3", _p + ".handshake.ja3s",
                _p + ".handshake.extensions_server_name", _p + ".handshake.certificate"]
-FIELDS += ["frame.number"]
 
 
 def last(v):
@@ -59,12 +58,12 @@ def last(v):
 
 def tshark_tls(path, decode_as=()):
     """({(client ip, port, server ip, port): {ja3, ja3s, sni, certs}},
-    {the same 4-tuples and those with no value: facts}): TLS over TCP, in
+    {the same 4-tuples and those with no value}): TLS over TCP, in
     QUIC Initial packets and DTLS, in one pass. The client is the sender of
     the ClientHello. A connection (or a reused 4-tuple) keeps the first
-    value of each, as tshark shows it. Facts: udp. DECODE_AS: (tcp|udp, port, protocol)
+    value of each, as tshark shows it. DECODE_AS: (tcp|udp, port, protocol)
     for tshark's -d."""
-    conns, client_of, facts = {}, {}, {}
+    conns, client_of, seen = {}, {}, set()
     args = ["-Y", "tls.handshake.type || dtls.handshake.type", "-T", "fields",
             "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=;"]
     for t, port, proto in decode_as:
@@ -90,7 +89,7 @@ def tshark_tls(path, decode_as=()):
         from_client = client == src
         key = (src + dst) if from_client or client is None else (dst + src)
         d = conns.setdefault(key, {})
-        fact = facts.setdefault(key, {"udp": not tcp})
+        seen.add(key)
         if "1" in types and h[1] and from_client:
             d.setdefault("ja3", h[1].split(";")[0])
             if h[3]:
@@ -101,7 +100,7 @@ def tshark_tls(path, decode_as=()):
         if "11" in types and h[4] and not from_client and "certs" not in d:
             d["certs"] = [hashlib.sha1(bytes.fromhex(x.replace(":", ""))).hexdigest()
                           for x in h[4].split(";") if x]
-    return {k: v for k, v in conns.items() if v}, facts
+    return {k: v for k, v in conns.items() if v}, seen
 
 
 def nightjar_tls(nj, path):
@@ -145,7 +144,7 @@ def compare_tshark(path, nj, counts, notes):
         for k in unseen:
             for key in (k, (k[2], k[3], k[0], k[1])):
                 if key in more_seen:
-                    seen[key] = more_seen[key]
+                    seen.add(key)
                     counts["decoded-as"] += 1
                     notes.append("decoded-as: %s: tshark reads the handshake when told to "
                                  "(-d %s)" % (key, " -d ".join("%s.port==%d,%s" % d for d in decode)))
