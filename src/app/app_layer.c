@@ -299,14 +299,6 @@ static bool first_alert(struct app_layer *al, struct app_flow *a, uint32_t sid)
     return true;
 }
 
-/* A rule's severity meta (1 high .. 4 low), 2 when absent or wrong. */
-static uint8_t rule_severity(const struct content_match *m)
-{
-    const char *sev = content_match_meta(m, "severity");
-    long sv = sev ? atol(sev) : 2;
-    return (uint8_t)(sv < 1 || sv > 4 ? 2 : sv);
-}
-
 /* Each rule that matched is a content finding, once per rule per flow. */
 static void alerts(struct app_layer *al, struct flow *f, uint64_t now,
                    const struct content_result *r, const struct file_event *fl,
@@ -320,18 +312,8 @@ static void alerts(struct app_layer *al, struct flow *f, uint64_t now,
         al->st.alerts++;
         if (!al->finding_sink)
             continue;
-        uint8_t sev = rule_severity(m);
-        struct finding fd = { .kind = FINDING_content,
-                              .stage = STAGE_INITIAL_ACCESS,
-                              .severity = sev > 3 ? 3 : sev,
-                              .ts_usec = now, .flow = f, .observed = NAN,
-                              .baseline = NAN, .deviation = NAN, .sid = sid,
-                              .evidence = EVIDENCE_CONTENT };
-        fd.ev.content.match = m;
-        fd.ev.content.file = fl;
-        fd.ev.content.dir = dir;
-        snprintf(fd.detail, sizeof(fd.detail), "YARA rule %s matched %s",
-                 m->rule, fl && fl->name && *fl->name ? fl->name : "the stream");
+        struct finding fd;
+        finding_of_content(&fd, m, fl, dir, f, now);
         al->finding_sink(al->finding_ctx, &fd);
     }
 }

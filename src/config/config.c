@@ -210,6 +210,37 @@ static const struct setting settings[] = {
     { "response.nftables.drop", T_BOOL, OFF(response.nft_drop), "yes",
       "keep chains contain-input, contain-forward and contain-output in the table that "
       "drop traffic from and to the sets' hosts; no: only fill the sets" },
+    { "icap.listen", T_STR, OFF(icap.listen), "127.0.0.1:1344",
+      "nightjar-icap: address and port it listens on (ADDRESS:PORT, [V6]:PORT)" },
+    { "icap.service", T_STR, OFF(icap.service), "/scan",
+      "nightjar-icap: the service's path (icap://HOST:PORT/scan)" },
+    { "icap.fail-open", T_BOOL, OFF(icap.fail_open), "yes",
+      "nightjar-icap: pass what cannot be judged (too big, timed out, a scan "
+      "error); no: block it (fail closed). Logged either way" },
+    { "icap.max-body", T_U64_SIZE, OFF(icap.max_body), "32mb",
+      "nightjar-icap: body bytes kept and judged; a longer body is hashed whole "
+      "but scanned on its first bytes, and counts as not judged" },
+    { "icap.timeout", T_U32, OFF(icap.timeout), "30",
+      "nightjar-icap: seconds a transaction may stall before it is answered "
+      "by the fail mode and the connection closed" },
+    { "icap.idle-timeout", T_U32, OFF(icap.idle_timeout), "300",
+      "nightjar-icap: seconds an idle persistent connection is kept" },
+    { "icap.max-connections", T_U32, OFF(icap.max_connections), "1024",
+      "nightjar-icap: connections at once (told in OPTIONS); more are answered 503" },
+    { "icap.preview", T_U32, OFF(icap.preview), "4096",
+      "nightjar-icap: Preview bytes asked for in OPTIONS" },
+    { "icap.options-ttl", T_U32, OFF(icap.options_ttl), "3600",
+      "nightjar-icap: seconds a proxy may keep the OPTIONS answer" },
+    { "icap.block-page", T_STR, OFF(icap.block_page), "",
+      "nightjar-icap: HTML file sent with 403 when blocking ({{url}}, {{reason}}, "
+      "{{client}} are replaced); \"\": the built-in page" },
+    { "icap.transfer-ignore", T_STR, OFF(icap.transfer_ignore),
+      "mp4, m4v, webm, mkv, avi, mov, mp3, aac, flac, ogg, wav",
+      "nightjar-icap: file extensions proxies need not send (OPTIONS Transfer-Ignore)" },
+    { "icap.transfer-complete", T_STR, OFF(icap.transfer_complete),
+      "exe, dll, scr, msi, js, jse, vbs, vbe, hta, ps1, bat, cmd, lnk, jar, iso, "
+      "img, zip, rar, 7z, doc, docm, xls, xlsm, ppt, pptm, one",
+      "nightjar-icap: file extensions sent whole, without a preview (OPTIONS Transfer-Complete)" },
     { "defrag.trackers", T_U32, OFF(defrag.max_trackers), "256",
       "IP datagrams in reassembly at once (64 KiB each when used)" },
     { "defrag.timeout", T_U32, OFF(defrag.timeout_sec), "30",
@@ -238,6 +269,11 @@ STR_FIELD_OK(eta.model);
 STR_FIELD_OK(anomaly.home_nets);
 STR_FIELD_OK(anomaly.state_dir);
 STR_FIELD_OK(response.contain);
+STR_FIELD_OK(icap.listen);
+STR_FIELD_OK(icap.service);
+STR_FIELD_OK(icap.block_page);
+STR_FIELD_OK(icap.transfer_ignore);
+STR_FIELD_OK(icap.transfer_complete);
 STR_FIELD_OK(response.allowlist);
 STR_FIELD_OK(response.nft_family);
 STR_FIELD_OK(response.nft_table);

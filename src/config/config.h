@@ -99,6 +99,20 @@ struct nj_config {
         char nft_set4[CONFIG_STR_MAX], nft_set6[CONFIG_STR_MAX];
         bool nft_drop;              /* chains dropping the sets' traffic */
     } response;
+    struct icap_settings {          /* nightjar-icap (docs/icap.md) */
+        char listen[CONFIG_STR_MAX];    /* ADDRESS:PORT */
+        char service[CONFIG_STR_MAX];   /* the service's path: /scan */
+        bool fail_open;             /* pass what cannot be judged */
+        uint64_t max_body;          /* body bytes kept and judged */
+        uint32_t timeout;           /* seconds a transaction may stall */
+        uint32_t idle_timeout;      /* seconds an idle connection is kept */
+        uint32_t max_connections;
+        uint32_t preview;           /* Preview size offered in OPTIONS */
+        uint32_t options_ttl;
+        char block_page[CONFIG_STR_MAX];     /* HTML file; "" built in */
+        char transfer_ignore[CONFIG_STR_MAX];
+        char transfer_complete[CONFIG_STR_MAX];
+    } icap;
 };
 
 void config_defaults(struct nj_config *c);

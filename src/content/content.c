@@ -111,7 +111,9 @@ static bool add_rule_dir(YR_COMPILER *cc, const char *dir,
     return ok;
 }
 
-static bool load_rules(struct content_engine *e, char *err, size_t errlen)
+/* Compiles the rules at e->cfg.yara_path into *out. */
+static bool compile_rules(struct content_engine *e, YR_RULES **out, char *err,
+                          size_t errlen)
 {
     struct compile_ctx ctx = { err, errlen, 0 };
     YR_COMPILER *cc = NULL;
@@ -137,16 +139,70 @@ static bool load_rules(struct content_engine *e, char *err, size_t errlen)
     } else {
         ok = add_rule_file(cc, e->cfg.yara_path, &ctx);
     }
-    if (ok && yr_compiler_get_rules(cc, &e->rules) != ERROR_SUCCESS) {
+    if (ok && yr_compiler_get_rules(cc, out) != ERROR_SUCCESS) {
         snprintf(err, errlen, "YARA: out of memory compiling rules");
         ok = false;
     }
     yr_compiler_destroy(cc);
-    if (ok) {
-        YR_RULE *r;
-        yr_rules_foreach(e->rules, r) e->st.rules++;
-    }
     return ok;
+}
+
+static bool load_rules(struct content_engine *e, char *err, size_t errlen)
+{
+    YR_RULES *rules = NULL;
+    if (!compile_rules(e, &rules, err, errlen))
+        return false;
+    if (e->rules)
+        yr_rules_destroy(e->rules);
+    e->rules = rules;
+    e->st.rules = 0;
+    YR_RULE *r;
+    yr_rules_foreach(e->rules, r) e->st.rules++;
+    return true;
+}
+
+bool content_reload_rules(struct content_engine *e, char *err, size_t errlen)
+{
+    if (!e->cfg.yara_path[0])
+        return true;
+    return load_rules(e, err, errlen);
+}
+
+/* size, modification time and name of one file, folded into h */
+static uint64_t fold_stat(uint64_t h, const char *path, const char *name)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return h * 31 + 7;
+    h = (h ^ (uint64_t)sb.st_size) * 1099511628211ull;
+    h = (h ^ (uint64_t)sb.st_mtim.tv_sec) * 1099511628211ull;
+    h = (h ^ (uint64_t)sb.st_mtim.tv_nsec) * 1099511628211ull;
+    return (h ^ fnv1a_str(2166136261u, name)) * 1099511628211ull;
+}
+
+uint64_t content_rules_signature(const struct content_engine *e)
+{
+    const char *path = e->cfg.yara_path;
+    if (!path[0])
+        return 0;
+    uint64_t h = fold_stat(1469598103934665603ull, path, "");
+    DIR *d = opendir(path);
+    if (!d)
+        return h;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (is_rule_file(de->d_name)) {
+            char f[CONTENT_PATH_MAX * 2];
+            snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+            h += fold_stat(0, f, de->d_name); /* any order */
+        }
+    closedir(d);
+    return h;
+}
+
+const char *content_rules_path(const struct content_engine *e)
+{
+    return e->cfg.yara_path;
 }
 
 static bool open_magic(struct content_engine *e, char *err, size_t errlen)

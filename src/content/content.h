@@ -100,6 +100,15 @@ void content_scan(struct content_engine *e, const uint8_t *buf, size_t len,
 
 const struct content_stats *content_engine_stats(const struct content_engine *e);
 
+/* Compiles the rules again from the same path and swaps them in; on an
+ * error the old rules stay and err says why. */
+bool content_reload_rules(struct content_engine *e, char *err, size_t errlen);
+/* Changes when a rule file (or the directory's list of them) changes:
+ * size, modification time, name. 0 without YARA. */
+uint64_t content_rules_signature(const struct content_engine *e);
+/* The rules in use: a file or directory; "" none. */
+const char *content_rules_path(const struct content_engine *e);
+
 /* A rule's "meta" value, or NULL. */
 const char *content_match_meta(const struct content_match *m, const char *key);
 /* signature_id for a rule: its "sid" meta, or a stable number in

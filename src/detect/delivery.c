@@ -81,17 +81,17 @@ static void fill(struct finding *fd, const struct delivery_input *in, uint8_t se
     fd->severity = sev;
     fd->anomaly = sev >= 3;
     fd->strong = strong;
-    fd->flow = in->flow;
+    fd->flow = in->subj ? in->subj->flow : NULL;
     fd->ts_usec = in->ts_usec;
     fd->observed = (double)in->size;
     fd->baseline = fd->deviation = NAN;
     fd->unit = "bytes";
-    if (in->flow && !in->mail) {  /* the client downloaded it */
-        fd->ip_version = in->flow->key.ip_version;
-        fd->host = *flow_addr(in->flow, 0);
-        fd->peer = *flow_addr(in->flow, 1);
-        fd->has_peer = true;
-        fd->port = flow_port(in->flow, 1);
+    if (in->subj && !in->mail) {  /* the client downloaded it */
+        fd->ip_version = in->subj->ip_version;
+        fd->host = in->subj->client;
+        fd->peer = in->subj->server;
+        fd->has_peer = in->server_known;
+        fd->port = in->subj->server_port;
     }
 }
 
@@ -135,7 +135,7 @@ bool delivery_judge(const struct delivery_input *in, struct finding *fd)
                       t->kind == FILE_KIND_script || t->kind == FILE_KIND_jar;
     /* software shares inside the network are often reached by address:
      * there an unsigned executable by address is an alert, not proof */
-    bool outside = in->flow && !in->inside;
+    bool outside = !in->mail && !in->inside;
     bool strong = lies_name || lies_type || encrypted ||
                   (by_address && !signed_pe && outside);
     /* Linux and macOS binaries carry no Authenticode, and their package

@@ -38,10 +38,12 @@
 struct flow;
 struct http_tx;
 
-/* What arrived, how. tx: the HTTP transaction of a download (NULL for a
- * mail attachment); name: the file name it came under ("" none). */
+/* What arrived, how. subj: the client and server (a flow's ends, or an
+ * ICAP transaction's client and the server it fetched from); tx: the
+ * HTTP transaction of a download (NULL for a mail attachment); name: the
+ * file name it came under ("" none). */
 struct delivery_input {
-    const struct flow *flow;
+    const struct event_subject *subj;
     const struct http_tx *tx;
     const struct content_result *r;
     const char *name;
@@ -49,6 +51,7 @@ struct delivery_input {
     int dir;                 /* 1: to the client (a download) */
     bool mail;
     bool inside;             /* the server is inside the home networks */
+    bool server_known;       /* subj->server is the server's address */
     uint64_t ts_usec;
 };
 

@@ -1,6 +1,11 @@
 /* finding.c -- the names of finding kinds and attack stages (finding.h). */
 #include "detect/finding.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "flow/flow_table.h"
 
 const char *const finding_kind_names[FINDING_COUNT] = {
@@ -38,4 +43,29 @@ struct event_subject event_subject_of(struct flow *f)
                                .client_port = flow_port(f, 0),
                                .server_port = flow_port(f, 1) };
     return s;
+}
+
+/* A rule's severity meta (1 high .. 4 low), 2 when absent or wrong. */
+static uint8_t rule_severity(const struct content_match *m)
+{
+    const char *sev = content_match_meta(m, "severity");
+    long sv = sev ? atol(sev) : 2;
+    return (uint8_t)(sv < 1 || sv > 4 ? 2 : sv);
+}
+
+void finding_of_content(struct finding *fd, const struct content_match *m,
+                        const struct file_event *fl, int dir, struct flow *f,
+                        uint64_t now)
+{
+    uint8_t sev = rule_severity(m);
+    *fd = (struct finding){ .kind = FINDING_content, .stage = STAGE_INITIAL_ACCESS,
+                            .severity = sev > 3 ? 3 : sev, .ts_usec = now,
+                            .flow = f, .observed = NAN, .baseline = NAN,
+                            .deviation = NAN, .sid = content_match_sid(m),
+                            .evidence = EVIDENCE_CONTENT };
+    fd->ev.content.match = m;
+    fd->ev.content.file = fl;
+    fd->ev.content.dir = dir;
+    snprintf(fd->detail, sizeof(fd->detail), "YARA rule %s matched %s", m->rule,
+             fl && fl->name && *fl->name ? fl->name : "the stream");
 }

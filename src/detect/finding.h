@@ -134,6 +134,7 @@ struct finding {
     uint8_t severity;         /* 1 (high) .. 3 (low), as Suricata's */
     bool anomaly;             /* an outlier: an anomaly event, not an alert */
     bool strong;              /* enough on its own to call the host compromised */
+    bool blocked;             /* a front end (ICAP, MTA) refused what carried it */
     uint8_t ip_version;
     struct ip_addr host;      /* the host the finding is about */
     struct ip_addr peer;      /* the other end, when there is one */
@@ -158,5 +159,12 @@ struct finding {
 
 /* The signature id of a finding. */
 uint32_t finding_sid(const struct finding *fd);
+
+/* A content rule's match as a finding (severity from the rule's
+ * "severity" meta): about a file (fl) or a stream window (fl NULL) of flow
+ * f, or of no flow (an ICAP transaction: the caller names the host). */
+void finding_of_content(struct finding *fd, const struct content_match *m,
+                        const struct file_event *fl, int dir, struct flow *f,
+                        uint64_t now);
 
 #endif

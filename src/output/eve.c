@@ -319,11 +319,11 @@ static void eve_features(struct json *j, const struct flow *f,
 }
 
 void eve_alert_open(struct json *j, uint32_t sid, const char *signature,
-                    const char *category, uint64_t severity)
+                    const char *category, uint64_t severity, bool blocked)
 {
     json_key(j, "alert");
     json_obj_open(j);
-    json_kv_str(j, "action", "allowed");
+    json_kv_str(j, "action", blocked ? "blocked" : "allowed");
     json_kv_u64(j, "gid", 1);
     json_kv_u64(j, "signature_id", sid);
     json_kv_u64(j, "rev", 1);

@@ -72,10 +72,11 @@ void eve_begin(struct eve *e, uint64_t ts_usec, const char *event_type,
                const struct flow *f, uint16_t cid_seed);
 
 /* The "alert" object with the fields every alert shares, in Suricata's
- * order (action, gid, signature_id, rev, signature, category, severity);
+ * order (action -- "blocked" when a front end refused what carried it,
+ * else "allowed" --, gid, signature_id, rev, signature, category, severity);
  * left open for metadata: the caller closes it. */
 void eve_alert_open(struct json *j, uint32_t sid, const char *signature,
-                    const char *category, uint64_t severity);
+                    const char *category, uint64_t severity, bool blocked);
 
 struct tls_summary;
 

@@ -152,7 +152,7 @@ static void kv_nonempty(struct json *j, const char *k, const char *v)
         json_kv_str(j, k, v);
 }
 
-static void http_object(struct json *j, const struct http_tx *t)
+void eve_http_object(struct json *j, const struct http_tx *t)
 {
     json_key(j, "http");
     json_obj_open(j);
@@ -182,7 +182,7 @@ void eve_write_http(struct eve *e, const struct flow *f, uint64_t ts,
     struct json *j = &e->j;
     eve_begin(e, ts, "http", f, seed);
     json_kv_u64(j, "tx_id", tx->seq - 1);
-    http_object(j, tx);
+    eve_http_object(j, tx);
     json_obj_close(j);
     eve_emit(e);
 }
@@ -336,7 +336,7 @@ void eve_write_ftp(struct eve *e, const struct flow *f, uint64_t ts,
 
 /* --- files ------------------------------------------------------------- */
 
-static void fileinfo_object(struct json *j, const struct file_event *fl)
+void eve_fileinfo_object(struct json *j, const struct file_event *fl)
 {
     char hex[65];
     const struct content_result *r = fl->r;
@@ -376,10 +376,10 @@ void eve_write_fileinfo(struct eve *e, const struct flow *f, uint64_t ts,
     struct json *j = &e->j;
     eve_begin(e, ts, "fileinfo", f, seed);
     if (fl->http)
-        http_object(j, fl->http);
+        eve_http_object(j, fl->http);
     if (fl->smtp)
         smtp_object(j, fl->smtp);
-    fileinfo_object(j, fl);
+    eve_fileinfo_object(j, fl);
     json_obj_close(j);
     eve_emit(e);
 }
@@ -472,15 +472,15 @@ void eve_write_content_alert(struct eve *e, const struct finding *fd, uint16_t s
              desc ? desc : "");
     eve_begin_finding(e, fd, "alert", seed);
     eve_alert_open(j, finding_sid(fd), sig,
-                   cat ? cat : "Content matched a YARA rule", (uint64_t)sv);
+                   cat ? cat : "Content matched a YARA rule", (uint64_t)sv, fd->blocked);
     alert_metadata(j, m);
     json_obj_close(j);
     if (fl && fl->http)
-        http_object(j, fl->http);
+        eve_http_object(j, fl->http);
     if (fl && fl->smtp)
         smtp_object(j, fl->smtp);
     if (fl)
-        fileinfo_object(j, fl);
+        eve_fileinfo_object(j, fl);
     content_evidence(j, m, fl, fd->ev.content.dir, fd->incident_id);
     json_obj_close(j);
     eve_emit(e);

@@ -21,7 +21,7 @@ void eve_write_eta_alert(struct eve *e, const struct finding *fd, uint16_t seed)
              "nightjar ETA: flow shape scored malicious (%.4f >= %.4f)",
              a->score, a->threshold);
     eve_begin_finding(e, fd, "alert", seed);
-    eve_alert_open(j, finding_sid(fd), sig, "Encrypted traffic analysis", fd->severity);
+    eve_alert_open(j, finding_sid(fd), sig, "Encrypted traffic analysis", fd->severity, fd->blocked);
     json_obj_close(j);
     json_key(j, "nightjar");
     json_obj_open(j);

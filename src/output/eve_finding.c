@@ -110,7 +110,7 @@ void eve_write_finding(struct eve *e, const struct finding *fd, uint16_t seed)
     snprintf(sig, sizeof(sig), "nightjar behaviour: %s", finding_kind_what[fd->kind]);
     eve_begin_finding(e, fd, "alert", seed);
     eve_alert_open(j, finding_sid(fd), sig,
-                   stage_category[fd->stage], fd->severity);
+                   stage_category[fd->stage], fd->severity, fd->blocked);
     json_obj_close(j);
     json_key(j, "nightjar");
     json_obj_open(j);
@@ -197,7 +197,7 @@ void eve_write_compromise(struct eve *e, const struct incident *inc,
     struct finding at = *latest;
     at.ts_usec = ts;
     eve_begin_finding(e, &at, "alert", seed);
-    eve_alert_open(j, COMPROMISE_SID, sig, "Compromised host", 1);
+    eve_alert_open(j, COMPROMISE_SID, sig, "Compromised host", 1, false);
     json_obj_close(j);
     json_key(j, "nightjar");
     json_obj_open(j);

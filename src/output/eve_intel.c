@@ -34,7 +34,7 @@ void eve_write_intel_alert(struct eve *e, const struct finding *fd, uint16_t see
              *desc ? " - " : "", desc);
     eve_begin_finding(e, fd, "alert", seed);
     eve_alert_open(j, finding_sid(fd), sig, "Threat intelligence match",
-                   x->severity);
+                   x->severity, fd->blocked);
     json_key(j, "metadata");
     json_obj_open(j);
     meta_array(j, "feed", feed);

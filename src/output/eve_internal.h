@@ -17,4 +17,11 @@ struct eve {
     uint64_t write_errors;        /* not built, written or spooled */
 };
 
+/* The "http" and "fileinfo" objects, for every record that carries one
+ * (eve_app.c renders them). */
+struct http_tx;
+struct file_event;
+void eve_http_object(struct json *j, const struct http_tx *t);
+void eve_fileinfo_object(struct json *j, const struct file_event *fl);
+
 #endif

@@ -23,14 +23,12 @@ enum hstate {
     HS_CHUNK_CRLF, HS_TRAILERS, HS_BODY_CLOSE, HS_STOP
 };
 
-enum encoding { ENC_NONE, ENC_ZLIB_OR_GZIP, ENC_DEFLATE };
-
 struct http_dir {
     uint8_t state;              /* enum hstate */
-    uint8_t enc;                /* enum encoding of the current body */
-    bool chunked, have_cl, file_open, no_body;
+    struct http_framing fr;     /* of the current message */
+    bool file_open, no_body;
     bool z_ready, z_dead, z_raw_tried;
-    uint64_t cl, remaining;
+    uint64_t remaining;
     uint32_t nheaders, header_bytes;
     struct line lp;             /* the line in progress */
     size_t last_len;            /* length of the line just completed */
@@ -250,37 +248,48 @@ static void request_header_seen(struct http_tx *t, const char *l, size_t n)
             t->req_headers |= known[i].bit;
 }
 
-static void header(struct http_dir *d, int dir, const char *l)
+/* A header line split at its colon; false when it is no header. */
+static bool split_header(const char *l, size_t *n, const char **v, size_t *vl)
 {
     const char *colon = strchr(l, ':');
     if (!colon || colon == l)
-        return;
-    size_t n = (size_t)(colon - l);
-    const char *v = colon + 1;
-    while (*v == ' ' || *v == '\t')
-        v++;
-    size_t vl = strlen(v);
-    while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-        vl--;
-    struct http_tx *t = d->tx;
+        return false;
+    *n = (size_t)(colon - l);
+    *v = colon + 1;
+    while (**v == ' ' || **v == '\t')
+        (*v)++;
+    *vl = strlen(*v);
+    while (*vl && ((*v)[*vl - 1] == ' ' || (*v)[*vl - 1] == '\t'))
+        (*vl)--;
+    return true;
+}
+
+/* The framing a header sets: length, chunking, content encoding. */
+static void framing_header(struct http_framing *fr, const char *l, size_t n,
+                           const char *v)
+{
     if (name_is(l, n, "content-length")) {
         char *end;
         unsigned long long cl = strtoull(v, &end, 10);
         if (end != v) {
-            d->have_cl = true;
-            d->cl = cl;
+            fr->have_cl = true;
+            fr->cl = cl;
         }
     } else if (name_is(l, n, "transfer-encoding")) {
         if (strcasestr(v, "chunked"))
-            d->chunked = true;
+            fr->chunked = true;
     } else if (name_is(l, n, "content-encoding")) {
         if (strncasecmp(v, "gzip", 4) == 0 || strncasecmp(v, "x-gzip", 6) == 0)
-            d->enc = ENC_ZLIB_OR_GZIP;
+            fr->enc = HTTP_ENC_ZLIB_OR_GZIP;
         else if (strncasecmp(v, "deflate", 7) == 0)
-            d->enc = ENC_DEFLATE;
+            fr->enc = HTTP_ENC_DEFLATE;
     }
-    if (!t)
-        return;
+}
+
+/* The fields of the transaction a header fills. */
+static void tx_header(struct http_tx *t, int dir, const char *l, size_t n,
+                      const char *v, size_t vl)
+{
     if (dir == 0)
         request_header_seen(t, l, n);
     if (name_is(l, n, "content-disposition"))
@@ -300,6 +309,67 @@ static void header(struct http_dir *d, int dir, const char *l)
         text_copy(t->location, sizeof(t->location), v, vl);
     else if (dir == 1 && name_is(l, n, "server"))
         text_copy(t->server, sizeof(t->server), v, vl);
+}
+
+static void header(struct http_dir *d, int dir, const char *l)
+{
+    size_t n, vl;
+    const char *v;
+    if (!split_header(l, &n, &v, &vl))
+        return;
+    framing_header(&d->fr, l, n, v);
+    if (d->tx)
+        tx_header(d->tx, dir, l, n, v, vl);
+}
+
+bool http_head_parse(struct http_tx *t, int dir, const char *block, size_t len,
+                     struct http_framing *fr, struct http_stats *st)
+{
+    memset(fr, 0, sizeof(*fr));
+    char line[HTTP_LINE_MAX];
+    size_t off = 0;
+    unsigned lines = 0;
+    while (off < len) {
+        const char *lf = memchr(block + off, '\n', len - off);
+        size_t end = lf ? (size_t)(lf - block) : len;
+        size_t ll = end - off;
+        if (ll && block[off + ll - 1] == '\r')
+            ll--;
+        if (ll >= sizeof(line)) {
+            st->line_truncated++;
+            ll = sizeof(line) - 1;
+        }
+        memcpy(line, block + off, ll);
+        line[ll] = '\0';
+        off = end + 1;
+        if (lines++ == 0) {
+            bool ok = dir == 0 ? parse_request_line(line, t)
+                               : parse_status_line(line, &t->status);
+            if (!ok) {
+                st->not_http++;
+                return false;
+            }
+            if (dir == 1)
+                t->have_response = true;
+            continue;
+        }
+        if (!ll)
+            break;
+        if (lines > HTTP_HEADERS_MAX) {
+            st->headers_over_cap++;
+            t->headers_truncated = true;
+            break;
+        }
+        size_t n, vl;
+        const char *v;
+        if (split_header(line, &n, &v, &vl)) {
+            framing_header(fr, line, n, v);
+            tx_header(t, dir, line, n, v, vl);
+        }
+    }
+    if (lines)
+        dir == 0 ? st->requests++ : st->responses++;
+    return lines > 0;
 }
 
 /* --- bodies ------------------------------------------------------------ */
@@ -326,8 +396,8 @@ static void body_begin(struct http_dir *d, const struct http_limits *lim)
     d->file_open = true;
     d->z_in = d->z_out = 0;
     d->z_dead = d->z_raw_tried = false;
-    if (d->enc != ENC_NONE) {
-        int wbits = d->enc == ENC_DEFLATE ? 15 : 15 + 32;
+    if (d->fr.enc != HTTP_ENC_NONE) {
+        int wbits = d->fr.enc == HTTP_ENC_DEFLATE ? 15 : 15 + 32;
         if (!d->z_ready) {
             d->z_ready = inflateInit2(&d->z, wbits) == Z_OK;
             d->z_dead = !d->z_ready;
@@ -349,7 +419,7 @@ static void inflate_into_file(struct http_dir *d, const uint8_t *data,
         d->z.avail_out = sizeof(out);
         int rc = inflate(&d->z, Z_NO_FLUSH);
         size_t got = sizeof(out) - d->z.avail_out;
-        if (rc == Z_DATA_ERROR && d->enc == ENC_DEFLATE && !d->z_raw_tried &&
+        if (rc == Z_DATA_ERROR && d->fr.enc == HTTP_ENC_DEFLATE && !d->z_raw_tried &&
             d->z_out == 0 && got == 0) {
             /* "deflate" sent as raw deflate, as some servers do */
             d->z_raw_tried = true;
@@ -393,7 +463,7 @@ static void body_data(struct http_dir *d, int dir, const uint8_t *data,
     }
     if (!d->file_open)
         return;
-    if (d->enc != ENC_NONE)
+    if (d->fr.enc != HTTP_ENC_NONE)
         inflate_into_file(d, data, len, lim, st);
     else
         file_write(&d->file, data, len);
@@ -431,9 +501,9 @@ static void message_done(struct http_state *h, int dir,
 
 static void reset_message(struct http_dir *d)
 {
-    d->chunked = d->have_cl = d->no_body = false;
-    d->enc = ENC_NONE;
-    d->cl = 0;
+    d->fr.chunked = d->fr.have_cl = d->no_body = false;
+    d->fr.enc = HTTP_ENC_NONE;
+    d->fr.cl = 0;
     d->nheaders = d->header_bytes = 0;
 }
 
@@ -518,16 +588,16 @@ static bool headers_done(struct http_state *h, int dir,
             t->status == 304)
             d->no_body = true;
     }
-    if (d->no_body || (!d->chunked && (!d->have_cl || d->cl == 0) &&
-                       (dir == 0 || (d->have_cl && d->cl == 0)))) {
+    if (d->no_body || (!d->fr.chunked && (!d->fr.have_cl || d->fr.cl == 0) &&
+                       (dir == 0 || (d->fr.have_cl && d->fr.cl == 0)))) {
         message_done(h, dir, cb, ctx, st);
         return true;
     }
     body_begin(d, lim);
-    if (d->chunked) {
+    if (d->fr.chunked) {
         d->state = HS_CHUNK_SIZE;
-    } else if (d->have_cl) {
-        d->remaining = d->cl;
+    } else if (d->fr.have_cl) {
+        d->remaining = d->fr.cl;
         d->state = HS_BODY_CL;
     } else {
         d->state = HS_BODY_CLOSE; /* response read until the connection ends */
@@ -670,7 +740,7 @@ void http_gap(struct http_state *h, int dir, uint64_t len,
     bool framed = d->state == HS_BODY_CL || d->state == HS_CHUNK_DATA;
     if ((framed && len <= d->remaining) || d->state == HS_BODY_CLOSE) {
         d->file.gap = true;
-        d->z_dead = d->enc != ENC_NONE; /* cannot inflate across a hole */
+        d->z_dead = d->fr.enc != HTTP_ENC_NONE; /* cannot inflate across a hole */
         if (framed) {
             if (d->tx)
                 *(dir ? &d->tx->resp_body_len : &d->tx->req_body_len) += len;

@@ -85,6 +85,14 @@ struct http_limits {
     unsigned hash_mask;           /* digests of bodies; 0 for all */
 };
 
+/* How a message's body is framed and encoded, from its headers. */
+enum http_encoding { HTTP_ENC_NONE, HTTP_ENC_ZLIB_OR_GZIP, HTTP_ENC_DEFLATE };
+struct http_framing {
+    bool have_cl, chunked;
+    uint64_t cl;
+    uint8_t enc;                  /* enum http_encoding */
+};
+
 struct http_callbacks {
     /* A body ended; the file is complete or cut (f->truncated, f->gap). */
     void (*file_done)(void *ctx, const struct http_tx *tx, int dir,
@@ -120,5 +128,12 @@ void http_gap(struct http_state *h, int dir, uint64_t len,
  * open are reported. */
 void http_finish(struct http_state *h, const struct http_callbacks *cb,
                  void *ctx, struct http_stats *st);
+
+/* One header block handed over whole (an ICAP client's encapsulated
+ * req-hdr, dir 0, or res-hdr, dir 1): its start line and headers fill t's
+ * fields as a stream's would, and fr says how the body is framed. False
+ * when the start line is not HTTP. Counted in st as a stream's headers. */
+bool http_head_parse(struct http_tx *t, int dir, const char *block, size_t len,
+                     struct http_framing *fr, struct http_stats *st);
 
 #endif

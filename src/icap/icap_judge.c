@@ -1,0 +1,284 @@
+/* icap_judge.c -- the sensor's detectors on ICAP transactions (see
+ * icap_judge.h). */
+#include "icap/icap_judge.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate/incidents.h"
+#include "detect/delivery.h"
+#include "detect/home_net.h"
+#include "detect/intel_detect.h"
+#include "intel/intel_feeds.h"
+#include "output/eve_finding.h"
+#include "util/counters.h"
+
+#define RULES_CHECK_USEC 5000000u /* how often rule files are looked at */
+
+struct icap_judge {
+    struct nj_config cfg;
+    struct eve *eve;
+    struct content_engine *content;
+    struct intel_feeds *feeds;
+    struct intel_detect *intel;
+    struct incidents *incidents;
+    struct home_net home;
+    uint64_t generation;
+    uint64_t feed_swaps;           /* intel_feeds_swaps() last seen */
+    uint64_t rules_sig;            /* content_rules_signature() last seen */
+    uint64_t rules_checked;        /* wall time of the last look */
+    bool reload_rules;             /* SIGHUP asked */
+    const struct event_subject *subj; /* of the transaction being judged */
+    struct icap_verdict *v;        /* ...and its verdict */
+    struct icap_judge_stats st;
+};
+
+static void on_incident_closed(void *ctx, const struct incident *inc,
+                               const char *reason, uint64_t now)
+{
+    struct icap_judge *j = ctx;
+    if (j->eve)
+        eve_write_incident(j->eve, inc, "closed", reason, NULL, now);
+}
+
+/* Whether a finding is a reason to refuse what carried it: an indicator,
+ * a content rule, a delivery that is proof on its own. */
+static bool blocks(const struct finding *fd)
+{
+    if (fd->anomaly)
+        return false;
+    return fd->kind == FINDING_intel || fd->kind == FINDING_content ||
+           (fd->kind == FINDING_delivery && fd->strong);
+}
+
+/* Every finding of a transaction: named after the proxy's client,
+ * correlated, written with what it changed, and weighed for the verdict. */
+static void on_finding(void *ctx, const struct finding *in)
+{
+    struct icap_judge *j = ctx;
+    struct finding fd = *in;
+    const struct event_subject *s = j->subj;
+    if (!fd.ip_version && s) {
+        fd.ip_version = s->ip_version;
+        fd.host = s->client;
+        fd.port = s->server_port;
+    }
+    fd.blocked = j->v && blocks(&fd);
+    struct incident_change ch = incidents_add(j->incidents, &fd);
+    if (j->eve)
+        eve_write_correlated(j->eve, &fd, &ch, (uint16_t)j->cfg.community_id_seed);
+    j->st.findings++;
+    struct icap_verdict *v = j->v;
+    if (!v)
+        return;
+    v->findings++;
+    if (fd.blocked && !v->block) {
+        v->block = true;
+        v->sid = finding_sid(&fd);
+        snprintf(v->reason, sizeof(v->reason), "%s", fd.detail);
+    }
+}
+
+struct icap_judge *icap_judge_new(const struct nj_config *cfg, struct eve *eve,
+                                  char *err, size_t errlen)
+{
+    struct icap_judge *j = calloc(1, sizeof(*j));
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    j->cfg = *cfg;
+    j->eve = eve;
+    j->generation = 1;
+    if (!home_net_parse(&j->home, cfg->anomaly.home_nets, err, errlen))
+        goto fail;
+    if (!(j->content = content_engine_new(&cfg->content, err, errlen)))
+        goto fail;
+    if (cfg->n_intel_feeds || cfg->intel_dir[0]) {
+        j->feeds = intel_feeds_new(cfg->intel_feeds, cfg->n_intel_feeds,
+                                   cfg->intel_dir, err, errlen);
+        if (!j->feeds)
+            goto fail;
+    }
+    j->intel = intel_detect_new(j->feeds);
+    j->incidents = incidents_new(1024, cfg->anomaly.incident_timeout,
+                                 on_incident_closed, j);
+    if (!j->intel || !j->incidents) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    intel_detect_set_sink(j->intel, on_finding, j);
+    j->feed_swaps = j->feeds ? intel_feeds_swaps(j->feeds) : 0;
+    j->rules_sig = content_rules_signature(j->content);
+    return j;
+fail:
+    icap_judge_free(j);
+    return NULL;
+}
+
+void icap_judge_free(struct icap_judge *j)
+{
+    if (!j)
+        return;
+    incidents_free(j->incidents);
+    intel_detect_free(j->intel);
+    intel_feeds_free(j->feeds);
+    content_engine_free(j->content);
+    free(j);
+}
+
+static void begin(struct icap_judge *j, const struct event_subject *s,
+                  struct icap_verdict *v)
+{
+    j->subj = s;
+    j->v = v;
+}
+
+static void end(struct icap_judge *j)
+{
+    if (j->v && j->v->block)
+        j->st.blocked++;
+    j->subj = NULL;
+    j->v = NULL;
+}
+
+void icap_judge_request(struct icap_judge *j, const struct event_subject *s,
+                        uint64_t now, const struct http_tx *tx,
+                        struct icap_verdict *v)
+{
+    j->st.requests++;
+    begin(j, s, v);
+    intel_check_http(j->intel, s, now, tx);
+    end(j);
+}
+
+/* A content rule's match: its finding, about the client. */
+static void content_findings(struct icap_judge *j, uint64_t now,
+                             const struct content_result *r,
+                             const struct file_event *fl)
+{
+    for (unsigned i = 0; i < r->n_matches; i++) {
+        struct finding fd;
+        finding_of_content(&fd, &r->matches[i], fl, fl->dir, NULL, now);
+        on_finding(j, &fd);
+    }
+}
+
+void icap_judge_body(struct icap_judge *j, const struct event_subject *s,
+                     uint64_t now, const struct http_tx *tx,
+                     const struct icap_body *b, struct content_result *r,
+                     struct icap_verdict *v)
+{
+    j->st.bodies++;
+    content_inspect(j->content, b->kept, b->len, b->h, !b->truncated, r);
+    if (b->truncated) /* typed from its beginning only */
+        file_type_sniff(b->kept, b->len, b->size, &r->type);
+    if (r->scan_error) {
+        j->st.scan_errors++;
+        v->failed = true;
+        snprintf(v->reason, sizeof(v->reason), "YARA scan did not finish "
+                 "(time limit or libyara error)");
+    }
+    const char *name = b->name ? b->name : "";
+    struct file_event fl = { .name = name, .size = b->size,
+                             .truncated = b->truncated, .dir = b->dir,
+                             .r = r, .http = tx };
+    begin(j, s, v);
+    intel_check_file(j->intel, s, now, &r->h, name);
+    content_findings(j, now, r, &fl);
+    if (j->cfg.detect.delivery && b->dir == 1) {
+        struct delivery_input in = {
+            .subj = s, .tx = tx, .r = r, .name = name, .size = b->size,
+            .dir = 1, .ts_usec = now,
+            .server_known = b->server_known,
+            .inside = home_net_contains(&j->home, s->ip_version, &s->server),
+        };
+        struct finding fd;
+        if (delivery_judge(&in, &fd))
+            on_finding(j, &fd);
+    }
+    end(j);
+}
+
+static void check_rules(struct icap_judge *j, uint64_t wall)
+{
+    if (!j->reload_rules && wall - j->rules_checked < RULES_CHECK_USEC)
+        return;
+    j->rules_checked = wall;
+    uint64_t sig = content_rules_signature(j->content);
+    if (!j->reload_rules && sig == j->rules_sig)
+        return;
+    j->reload_rules = false;
+    j->rules_sig = sig;
+    char err[512];
+    if (!content_reload_rules(j->content, err, sizeof(err))) {
+        j->st.rule_reload_failures++;
+        fprintf(stderr, "nightjar-icap: YARA rules not reloaded, the previous "
+                "ones stay: %s\n", err);
+        return;
+    }
+    j->st.rule_reloads++;
+    j->generation++;
+    fprintf(stderr, "nightjar-icap: YARA rules reloaded from %s (%llu rules)\n",
+            content_rules_path(j->content),
+            (unsigned long long)content_engine_stats(j->content)->rules);
+}
+
+void icap_judge_poll(struct icap_judge *j, uint64_t wall_usec)
+{
+    if (j->feeds) {
+        intel_feeds_poll(j->feeds, wall_usec);
+        uint64_t swaps = intel_feeds_swaps(j->feeds);
+        if (swaps != j->feed_swaps) {
+            j->feed_swaps = swaps;
+            j->generation++;
+        }
+    }
+    check_rules(j, wall_usec);
+    incidents_tick(j->incidents, wall_usec);
+}
+
+void icap_judge_request_reload(struct icap_judge *j)
+{
+    if (j->feeds)
+        intel_feeds_request_reload(j->feeds);
+    j->reload_rules = true;
+}
+
+uint64_t icap_judge_generation(const struct icap_judge *j) { return j->generation; }
+
+unsigned icap_judge_hash_mask(const struct icap_judge *j)
+{
+    return content_hash_mask(j->content);
+}
+
+const struct icap_judge_stats *icap_judge_stats(const struct icap_judge *j)
+{
+    return &j->st;
+}
+
+void icap_judge_counters(const struct icap_judge *j, struct counters *r)
+{
+    counters_u64(r, "icap.judge.requests", &j->st.requests);
+    counters_u64(r, "icap.judge.bodies", &j->st.bodies);
+    counters_u64(r, "icap.judge.findings", &j->st.findings);
+    counters_u64(r, "icap.judge.blocked", &j->st.blocked);
+    counters_u64(r, "icap.judge.scan_errors", &j->st.scan_errors);
+    counters_u64(r, "icap.judge.rule_reloads", &j->st.rule_reloads);
+    counters_u64(r, "icap.judge.rule_reload_failures", &j->st.rule_reload_failures);
+    const struct content_stats *ct = content_engine_stats(j->content);
+    counters_u64(r, "content.yara_rules", &ct->rules);
+    counters_u64(r, "content.scans", &ct->scanned);
+    counters_u64(r, "content.bytes_scanned", &ct->bytes_scanned);
+    counters_u64(r, "content.matches", &ct->matches);
+    counters_u64(r, "content.scan_errors", &ct->scan_errors);
+    counters_u64(r, "content.scan_timeouts", &ct->scan_timeouts);
+    intel_detect_counters(j->intel, r);
+    incidents_counters(j->incidents, r);
+}
+
+void icap_judge_finish(struct icap_judge *j, uint64_t now)
+{
+    incidents_close_all(j->incidents, now);
+}

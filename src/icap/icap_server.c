@@ -1,0 +1,1232 @@
+/* icap_server.c -- the ICAP event loop, transactions and answers (see
+ * icap_server.h). */
+#include "icap/icap_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "icap/icap_event.h"
+#include "icap/icap_judge.h"
+#include "icap/icap_proto.h"
+#include "output/eve_icap.h"
+#include "output/sink.h"
+#include "util/counters.h"
+#include "util/digest.h"
+#include "version.h"
+
+#define IN_CAP (ICAP_HEAD_MAX + ICAP_ENCAP_HEAD_MAX + 65536)
+#define READ_MAX 65536
+#define OUT_HIGH (4u << 20)       /* pending answer bytes: stop reading */
+#define BODY_KEEP_IDLE (1u << 20) /* body buffer kept between transactions */
+#define BLOCK_PAGE_MAX (256u << 10)
+
+enum conn_state { C_HEAD, C_HEADS, C_BODY };
+
+struct buf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+struct conn {
+    int fd;
+    uint8_t state;                /* enum conn_state */
+    bool closing;                 /* close once the answer is written */
+    bool reading;                 /* EPOLLIN wanted */
+    bool writing;                 /* EPOLLOUT registered */
+    char peer[64];
+    struct ip_addr peer_addr;
+    uint8_t peer_v;
+    uint64_t last_usec;           /* monotonic: last byte in or out */
+    uint64_t start_usec;          /* the transaction's head arrived */
+    struct conn *prev, *next;     /* the active list */
+    uint8_t in[IN_CAP];
+    size_t in_len;
+    struct buf out;
+    /* the transaction */
+    struct icap_request req;
+    struct http_tx tx;
+    struct buf heads;             /* the encapsulated HTTP heads, raw */
+    struct icap_chunks ch;
+    bool in_preview, decided, relay, over_cap, failed;
+    struct icap_verdict v;
+    char name[FILE_NAME_MAX];     /* the body's file name */
+    struct buf body;              /* kept bytes, up to icap.max-body */
+    uint64_t body_size;
+    struct digest3 d;
+    bool d_ready;
+};
+
+struct icap_stats {
+    uint64_t connections, refused_max_connections, closed_timeout, closed_idle;
+    uint64_t transactions, options, reqmod, respmod;
+    uint64_t status_204, status_206, status_200_unmodified, status_200_block;
+    uint64_t status_100, status_4xx, status_5xx;
+    uint64_t blocked, failed, over_cap, relayed, timeouts, read_errors;
+    uint64_t bytes_in, bytes_out;
+};
+
+struct icap_server {
+    struct nj_config cfg;
+    struct eve *eve;
+    struct icap_judge *judge;
+    int lfd, ep;
+    char addr[80];
+    struct conn *active;
+    struct conn *free_list;
+    uint32_t n_conns;
+    char istag[40];
+    uint64_t istag_gen;
+    uint64_t started_wall;
+    char *block_page;             /* template */
+    size_t block_page_len;
+    struct icap_stats st;
+    struct counters *counters;
+    uint64_t last_stats_wall;
+};
+
+/* --- time and buffers ---------------------------------------------------- */
+
+static uint64_t mono_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t wall_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static bool buf_reserve(struct buf *b, size_t more)
+{
+    if (b->len + more <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p)
+        return false;
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+static bool buf_add(struct buf *b, const void *d, size_t n)
+{
+    if (!buf_reserve(b, n))
+        return false;
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+    return true;
+}
+
+static bool buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static bool buf_printf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !buf_reserve(b, (size_t)n + 1))
+        return false;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return true;
+}
+
+static void buf_free(struct buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+/* --- the ISTag and the block page ---------------------------------------- */
+
+/* "NJ-<start>-<generation>": new whenever feeds or rules change. */
+static void update_istag(struct icap_server *s)
+{
+    uint64_t gen = icap_judge_generation(s->judge);
+    if (gen == s->istag_gen && s->istag[0])
+        return;
+    s->istag_gen = gen;
+    snprintf(s->istag, sizeof(s->istag), "\"NJ-%llx-%llu\"",
+             (unsigned long long)(s->started_wall / 1000000u),
+             (unsigned long long)gen);
+}
+
+static const char default_page[] =
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+    "<title>Blocked</title></head>\n<body>\n<h1>This content was blocked by "
+    "nightjar</h1>\n<p>The address <code>{{url}}</code> was blocked because: "
+    "{{reason}}</p>\n<p>If you think this is a mistake, tell your security "
+    "team; quote this page.</p>\n</body></html>\n";
+
+static bool load_block_page(struct icap_server *s, char *err, size_t errlen)
+{
+    const char *path = s->cfg.icap.block_page;
+    if (!path[0]) {
+        s->block_page = strdup(default_page);
+        s->block_page_len = strlen(default_page);
+        return s->block_page != NULL;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "icap.block-page %s: %s", path, strerror(errno));
+        return false;
+    }
+    s->block_page = malloc(BLOCK_PAGE_MAX + 1);
+    size_t n = s->block_page ? fread(s->block_page, 1, BLOCK_PAGE_MAX + 1, f) : 0;
+    fclose(f);
+    if (!s->block_page || n > BLOCK_PAGE_MAX || n == 0) {
+        snprintf(err, errlen, "icap.block-page %s: empty, unreadable or over "
+                 "%u bytes", path, BLOCK_PAGE_MAX);
+        return false;
+    }
+    s->block_page[n] = '\0';
+    s->block_page_len = n;
+    return true;
+}
+
+/* HTML-escaped text into b */
+static void add_escaped(struct buf *b, const char *t)
+{
+    for (; *t; t++) {
+        switch (*t) {
+        case '<': buf_add(b, "&lt;", 4); break;
+        case '>': buf_add(b, "&gt;", 4); break;
+        case '&': buf_add(b, "&amp;", 5); break;
+        case '"': buf_add(b, "&quot;", 6); break;
+        default: buf_add(b, t, 1);
+        }
+    }
+}
+
+/* The page with {{url}}, {{reason}} and {{client}} filled in. */
+static void render_page(const struct icap_server *s, const struct conn *c,
+                        struct buf *page)
+{
+    const char *p = s->block_page;
+    while (*p) {
+        const char *m = strstr(p, "{{");
+        if (!m) {
+            buf_add(page, p, strlen(p));
+            break;
+        }
+        buf_add(page, p, (size_t)(m - p));
+        if (!strncmp(m, "{{url}}", 7)) {
+            add_escaped(page, c->tx.uri);
+            p = m + 7;
+        } else if (!strncmp(m, "{{reason}}", 10)) {
+            add_escaped(page, c->v.reason);
+            p = m + 10;
+        } else if (!strncmp(m, "{{client}}", 10)) {
+            add_escaped(page, c->req.client_ip[0] ? c->req.client_ip : c->peer);
+            p = m + 10;
+        } else {
+            buf_add(page, "{{", 2);
+            p = m + 2;
+        }
+    }
+}
+
+/* --- answers --------------------------------------------------------------- */
+
+static void icap_status_line(struct icap_server *s, struct conn *c, int status,
+                             const char *phrase)
+{
+    update_istag(s);
+    buf_printf(&c->out, "ICAP/1.0 %d %s\r\nServer: nightjar-icap/%s\r\n"
+               "ISTag: %s\r\n%s", status, phrase, NIGHTJAR_VERSION, s->istag,
+               c->closing ? "Connection: close\r\n" : "");
+}
+
+/* An answer without an encapsulated message (204, errors). */
+static void answer_empty(struct icap_server *s, struct conn *c, int status,
+                         const char *phrase)
+{
+    icap_status_line(s, c, status, phrase);
+    buf_printf(&c->out, "Encapsulated: null-body=0\r\n\r\n");
+    if (status >= 500)
+        s->st.status_5xx++;
+    else if (status >= 400)
+        s->st.status_4xx++;
+}
+
+static void answer_options(struct icap_server *s, struct conn *c)
+{
+    const struct icap_settings *k = &s->cfg.icap;
+    icap_status_line(s, c, 200, "OK");
+    buf_printf(&c->out, "Methods: RESPMOD, REQMOD\r\nService: nightjar-icap/%s "
+               "content and threat-intelligence scanning\r\nService-ID: nightjar\r\n"
+               "Max-Connections: %u\r\nOptions-TTL: %u\r\nAllow: 204, 206\r\n"
+               "Preview: %u\r\nTransfer-Preview: *\r\n", NIGHTJAR_VERSION,
+               k->max_connections, k->options_ttl, k->preview);
+    if (k->transfer_ignore[0])
+        buf_printf(&c->out, "Transfer-Ignore: %s\r\n", k->transfer_ignore);
+    if (k->transfer_complete[0])
+        buf_printf(&c->out, "Transfer-Complete: %s\r\n", k->transfer_complete);
+    buf_printf(&c->out, "Encapsulated: null-body=0\r\n\r\n");
+}
+
+/* One HTTP head of the request, as it came. */
+static bool section(const struct conn *c, enum icap_section sec,
+                    const uint8_t **p, size_t *n)
+{
+    size_t start, len;
+    if (!icap_section_span(&c->req, sec, &start, &len) || start + len > c->heads.len)
+        return false;
+    *p = c->heads.p + start;
+    *n = len;
+    return true;
+}
+
+/* The message as it came: its HTTP head, then a body entity. */
+static void encapsulated_original(struct conn *c, const char *body_kind)
+{
+    bool resp = c->req.method == ICAP_RESPMOD;
+    const uint8_t *h;
+    size_t n = 0;
+    if (!section(c, resp ? ICAP_RES_HDR : ICAP_REQ_HDR, &h, &n)) {
+        buf_printf(&c->out, "Encapsulated: null-body=0\r\n\r\n");
+        return;
+    }
+    bool has_body = c->req.body != ICAP_NULL_BODY;
+    buf_printf(&c->out, "Encapsulated: %s=0, %s=%zu\r\n\r\n",
+               resp ? "res-hdr" : "req-hdr",
+               has_body ? body_kind : "null-body", n);
+    buf_add(&c->out, h, n);
+}
+
+static void add_chunk(struct buf *b, const uint8_t *d, size_t n)
+{
+    if (!n)
+        return;
+    buf_printf(b, "%zx\r\n", n);
+    buf_add(b, d, n);
+    buf_add(b, "\r\n", 2);
+}
+
+/* 200 with the message unmodified (the client allowed neither 204 nor 206). */
+static void answer_unmodified(struct icap_server *s, struct conn *c)
+{
+    icap_status_line(s, c, 200, "OK");
+    bool resp = c->req.method == ICAP_RESPMOD;
+    encapsulated_original(c, resp ? "res-body" : "req-body");
+    if (c->req.body != ICAP_NULL_BODY) {
+        add_chunk(&c->out, c->body.p, c->body.len);
+        buf_add(&c->out, "0\r\n\r\n", 5);
+    }
+    s->st.status_200_unmodified++;
+}
+
+/* 206: the heads as they were, then the client's own body from offset 0. */
+static void answer_206(struct icap_server *s, struct conn *c)
+{
+    icap_status_line(s, c, 206, "Partial Content");
+    bool resp = c->req.method == ICAP_RESPMOD;
+    encapsulated_original(c, resp ? "res-body" : "req-body");
+    if (c->req.body != ICAP_NULL_BODY)
+        buf_add(&c->out, "0; use-original-body=0\r\n\r\n", 26);
+    s->st.status_206++;
+}
+
+static void answer_block(struct icap_server *s, struct conn *c)
+{
+    struct buf page = { 0 };
+    render_page(s, c, &page);
+    char head[512];
+    int hn = snprintf(head, sizeof(head), "HTTP/1.1 403 Forbidden\r\n"
+                      "Content-Type: text/html; charset=utf-8\r\n"
+                      "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                      "X-Nightjar-Verdict: blocked\r\n\r\n", page.len);
+    icap_status_line(s, c, 200, "OK");
+    buf_printf(&c->out, "Encapsulated: res-hdr=0, res-body=%d\r\n\r\n", hn);
+    buf_add(&c->out, head, (size_t)hn);
+    add_chunk(&c->out, page.p, page.len);
+    buf_add(&c->out, "0\r\n\r\n", 5);
+    buf_free(&page);
+    s->st.status_200_block++;
+}
+
+/* --- connections ------------------------------------------------------------ */
+
+static void want(struct icap_server *s, struct conn *c)
+{
+    bool out = c->out.len > 0;
+    bool in = !c->closing && c->out.len < OUT_HIGH;
+    if (out == c->writing && in == c->reading)
+        return;
+    struct epoll_event ev = { .events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0),
+                              .data.ptr = c };
+    epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
+    c->writing = out;
+    c->reading = in;
+}
+
+static void tx_reset(struct conn *c)
+{
+    c->state = C_HEAD;
+    c->heads.len = 0;
+    c->in_preview = c->decided = c->relay = c->over_cap = c->failed = false;
+    memset(&c->v, 0, sizeof(c->v));
+    memset(&c->tx, 0, sizeof(c->tx));
+    c->name[0] = '\0';
+    c->body_size = 0;
+    if (c->body.cap > BODY_KEEP_IDLE)
+        buf_free(&c->body);
+    c->body.len = 0;
+}
+
+static void conn_close(struct icap_server *s, struct conn *c)
+{
+    epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->active = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->n_conns--;
+    c->out.len = 0;
+    if (c->out.cap > BODY_KEEP_IDLE)
+        buf_free(&c->out);
+    tx_reset(c);
+    c->next = s->free_list;
+    s->free_list = c;
+}
+
+static struct conn *conn_get(struct icap_server *s)
+{
+    struct conn *c = s->free_list;
+    if (c) {
+        s->free_list = c->next;
+    } else {
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return NULL;
+        if (!digest3_begin(&c->d, DIGEST_ALL)) {
+            free(c);
+            return NULL;
+        }
+    }
+    c->in_len = 0;
+    c->closing = false;
+    c->prev = NULL;
+    c->next = s->active;
+    if (s->active)
+        s->active->prev = c;
+    s->active = c;
+    s->n_conns++;
+    tx_reset(c);
+    return c;
+}
+
+/* --- the transaction ---------------------------------------------------------- */
+
+/* The client the proxy names (X-Client-IP), else the proxy itself; the
+ * server when the URL names it by address. */
+static bool subject_of(const struct conn *c, struct event_subject *subj)
+{
+    memset(subj, 0, sizeof(*subj));
+    const char *ip = c->req.client_ip;
+    if (ip[0] && inet_pton(AF_INET, ip, subj->client.b) == 1)
+        subj->ip_version = 4;
+    else if (ip[0] && inet_pton(AF_INET6, ip, subj->client.b) == 1)
+        subj->ip_version = 6;
+    else {
+        subj->ip_version = c->peer_v;
+        subj->client = c->peer_addr;
+    }
+    char host[256];
+    snprintf(host, sizeof(host), "%s", c->tx.host);
+    bool https = !strncmp(c->tx.uri, "https:", 6) || !strcmp(c->tx.method, "CONNECT");
+    subj->server_port = https ? 443 : 80;
+    char *colon = strrchr(host, ':');
+    if (host[0] == '[') {
+        char *rb = strchr(host, ']');
+        if (rb && rb[1] == ':')
+            subj->server_port = (uint16_t)atoi(rb + 2);
+        if (rb)
+            *rb = '\0';
+        memmove(host, host + 1, strlen(host));
+    } else if (colon && strchr(host, ':') == colon) {
+        subj->server_port = (uint16_t)atoi(colon + 1);
+        *colon = '\0';
+    }
+    struct ip_addr a = { 0 };
+    int v = inet_pton(AF_INET, host, a.b) == 1 ? 4
+          : inet_pton(AF_INET6, host, a.b) == 1 ? 6 : 0;
+    if (v && v == subj->ip_version) {
+        subj->server = a;
+        return true;
+    }
+    return false;
+}
+
+static void log_tx(struct icap_server *s, struct conn *c, int status,
+                   const char *verdict, const struct file_event *fl)
+{
+    if (!s->eve)
+        return;
+    struct event_subject subj;
+    bool known = subject_of(c, &subj);
+    struct icap_event ev = {
+        .ts_usec = wall_usec(), .subj = &subj, .server_known = known,
+        .proxy = c->peer, .req = &c->req,
+        .http = c->req.method == ICAP_OPTIONS ? NULL : &c->tx, .file = fl,
+        .status = status, .verdict = verdict, .reason = c->v.reason,
+        .failed = c->failed, .fail_mode = s->cfg.icap.fail_open ? "open" : "closed",
+        .preview = c->req.preview >= 0,
+        .decided_in_preview = c->req.preview >= 0 && !c->ch.ieof && c->in_preview,
+        .body_bytes = c->body_size, .findings = c->v.findings, .istag = s->istag,
+        .usec = mono_usec() - c->start_usec,
+    };
+    eve_write_icap(s->eve, &ev);
+}
+
+/* Judging could not finish: the fail mode decides, and says so. */
+static void not_judged(struct icap_server *s, struct conn *c, const char *why)
+{
+    if (!c->failed) {
+        c->failed = true;
+        s->st.failed++;
+    }
+    if (!c->v.reason[0] || !c->v.block)
+        snprintf(c->v.reason, sizeof(c->v.reason), "not judged: %s (fail %s)",
+                 why, s->cfg.icap.fail_open ? "open: passed" : "closed: blocked");
+    if (!s->cfg.icap.fail_open)
+        c->v.block = true;
+}
+
+/* The answer to a judged transaction; the EVE event; ready for the next. */
+static void finish(struct icap_server *s, struct conn *c,
+                   const struct file_event *fl)
+{
+    int status;
+    const char *verdict = "pass";
+    if (c->v.block) {
+        if (c->relay) { /* the message is already on its way: cut it */
+            c->closing = true;
+            status = 200;
+        } else {
+            answer_block(s, c);
+            status = 200;
+        }
+        verdict = "block";
+        s->st.blocked++;
+    } else if (c->relay) {
+        buf_add(&c->out, "0\r\n\r\n", 5);
+        status = 200;
+    } else if (c->req.allow_204 || c->in_preview) {
+        answer_empty(s, c, 204, "No Content");
+        s->st.status_204++;
+        status = 204;
+    } else if (c->req.allow_206) {
+        answer_206(s, c);
+        status = 206;
+    } else {
+        answer_unmodified(s, c);
+        status = 200;
+    }
+    s->st.transactions++;
+    log_tx(s, c, status, verdict, fl);
+    if (c->req.close)
+        c->closing = true;
+    tx_reset(c);
+}
+
+static void judge_body(struct icap_server *s, struct conn *c)
+{
+    struct event_subject subj;
+    bool known = subject_of(c, &subj);
+    struct file_hashes h;
+    if (c->d_ready)
+        digest3_end(&c->d, &h);
+    else
+        memset(&h, 0, sizeof(h));
+    c->d_ready = false;
+    int dir = c->req.method == ICAP_RESPMOD ? 1 : 0;
+    struct icap_body b = { .name = c->name, .kept = c->body.p, .len = c->body.len,
+                           .size = c->body_size, .h = &h,
+                           .truncated = c->over_cap, .dir = dir,
+                           .server_known = known };
+    static const uint8_t none[1];
+    if (!b.kept)
+        b.kept = none;
+    struct content_result r;
+    icap_judge_body(s->judge, &subj, wall_usec(), &c->tx, &b, &r, &c->v);
+    if (c->v.failed)
+        not_judged(s, c, "the scan did not finish");
+    if (c->over_cap)
+        not_judged(s, c, "the body is larger than icap.max-body");
+    struct file_event fl = { .name = c->name, .size = c->body_size,
+                             .truncated = c->over_cap, .dir = dir, .r = &r,
+                             .http = &c->tx };
+    finish(s, c, &fl);
+}
+
+/* The body is complete (or the preview held all of it). */
+static void body_done(struct icap_server *s, struct conn *c)
+{
+    if (c->decided) {
+        finish(s, c, NULL);
+        return;
+    }
+    judge_body(s, c);
+}
+
+/* Past icap.max-body: keep hashing; decide how the message goes back. */
+static void went_over_cap(struct icap_server *s, struct conn *c)
+{
+    c->over_cap = true;
+    s->st.over_cap++;
+    if (!s->cfg.icap.fail_open || c->req.allow_204 || c->req.allow_206)
+        return; /* answered at the end: block page, 204 or 206 */
+    /* fail open and the client wants the message back: stream it */
+    c->relay = true;
+    s->st.relayed++;
+    icap_status_line(s, c, 200, "OK");
+    encapsulated_original(c, c->req.method == ICAP_RESPMOD ? "res-body" : "req-body");
+    add_chunk(&c->out, c->body.p, c->body.len);
+}
+
+struct body_ctx {
+    struct icap_server *s;
+    struct conn *c;
+};
+
+static void on_body_data(void *ctx, const uint8_t *d, size_t n)
+{
+    struct body_ctx *b = ctx;
+    struct conn *c = b->c;
+    c->body_size += n;
+    if (c->decided)
+        return;
+    if (c->d_ready)
+        digest3_update(&c->d, d, n);
+    if (c->relay) {
+        add_chunk(&c->out, d, n);
+        return;
+    }
+    if (c->over_cap)
+        return;
+    uint64_t max = b->s->cfg.icap.max_body;
+    size_t keep = c->body.len + n <= max ? n : (size_t)(max - c->body.len);
+    if (!buf_add(&c->body, d, keep)) {
+        keep = 0;
+        not_judged(b->s, c, "out of memory for the body");
+    }
+    if (keep < n)
+        went_over_cap(b->s, c);
+}
+
+/* --- reading a transaction ------------------------------------------------ */
+
+/* A request that cannot be read on: answered, then the connection closes. */
+static void refuse(struct icap_server *s, struct conn *c, int status,
+                   const char *phrase, const char *why)
+{
+    c->closing = true;
+    snprintf(c->v.reason, sizeof(c->v.reason), "%s", why);
+    answer_empty(s, c, status, phrase);
+    log_tx(s, c, status, "error", NULL);
+    c->in_len = 0;
+}
+
+static const char *phrase_of(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 404: return "ICAP Service Not Found";
+    case 405: return "Method Not Allowed For Service";
+    case 408: return "Request Timeout";
+    case 505: return "ICAP Version Not Supported";
+    default: return "Server Error";
+    }
+}
+
+static void start_body(struct icap_server *s, struct conn *c)
+{
+    icap_chunks_reset(&c->ch);
+    c->in_preview = c->req.preview >= 0;
+    c->d_ready = digest3_begin(&c->d, icap_judge_hash_mask(s->judge));
+    c->state = C_BODY;
+}
+
+/* The ICAP head is in: parse, answer OPTIONS, or go on to the heads. */
+static size_t read_head(struct icap_server *s, struct conn *c, size_t hl)
+{
+    char err[256];
+    c->start_usec = mono_usec();
+    int st = icap_parse_head((const char *)c->in, hl, &c->req, err, sizeof(err));
+    if (!st && strcmp(c->req.service, s->cfg.icap.service) != 0) {
+        st = 404;
+        snprintf(err, sizeof(err), "no service %.100s (this server's is %.40s)",
+                 c->req.service, s->cfg.icap.service);
+    }
+    if (st) {
+        refuse(s, c, st, phrase_of(st), err);
+        return 0;
+    }
+    if (c->req.method == ICAP_OPTIONS) {
+        s->st.options++;
+        if (c->req.body == ICAP_OPT_BODY) /* no use for one: answer, close */
+            c->closing = true;
+        answer_options(s, c);
+        log_tx(s, c, 200, "pass", NULL);
+        if (c->req.close)
+            c->closing = true;
+        return c->closing ? 0 : hl;
+    }
+    c->req.method == ICAP_REQMOD ? s->st.reqmod++ : s->st.respmod++;
+    c->state = C_HEADS;
+    return hl;
+}
+
+/* A proxy's request carries the whole URL: the host comes from it when
+ * there is no Host header; the body's file name is the one the response
+ * gives (Content-Disposition), else the URL path's last part. */
+static void complete_tx(struct conn *c)
+{
+    struct http_tx *t = &c->tx;
+    const char *path = t->uri;
+    const char *u = strstr(t->uri, "://");
+    if (u && strcspn(t->uri, "/?#") >= (size_t)(u - t->uri)) {
+        const char *auth = u + 3;
+        size_t al = strcspn(auth, "/?#");
+        path = auth + al;
+        const char *at = memchr(auth, '@', al);
+        if (at) { /* user:password@ is never a host */
+            al -= (size_t)(at + 1 - auth);
+            auth = at + 1;
+        }
+        if (!t->host[0])
+            snprintf(t->host, sizeof(t->host), "%.*s", (int)(al < 255 ? al : 255), auth);
+    }
+    size_t pl = strcspn(path, "?#");
+    const char *base = path;
+    for (size_t i = 0; i < pl; i++)
+        if (path[i] == '/')
+            base = path + i + 1;
+    size_t bl = (size_t)(path + pl - base);
+    snprintf(c->name, sizeof(c->name), "%s", t->filename);
+    if (!c->name[0])
+        snprintf(c->name, sizeof(c->name), "%.*s",
+                 (int)(bl < sizeof(c->name) - 1 ? bl : sizeof(c->name) - 1), base);
+}
+
+/* The encapsulated HTTP heads are in: parse them, check the request. */
+static void read_heads(struct icap_server *s, struct conn *c)
+{
+    struct http_framing fr;
+    struct http_stats hs = { 0 };
+    const uint8_t *h;
+    size_t n;
+    bool ok = true;
+    if (section(c, ICAP_REQ_HDR, &h, &n))
+        ok = http_head_parse(&c->tx, 0, (const char *)h, n, &fr, &hs);
+    if (ok && section(c, ICAP_RES_HDR, &h, &n))
+        ok = http_head_parse(&c->tx, 1, (const char *)h, n, &fr, &hs);
+    if (!ok) {
+        refuse(s, c, 400, "Bad Request", "an encapsulated HTTP head is not HTTP");
+        return;
+    }
+    complete_tx(c);
+    struct event_subject subj;
+    subject_of(c, &subj);
+    icap_judge_request(s->judge, &subj, wall_usec(), &c->tx, &c->v);
+    c->decided = c->v.block;
+    if (c->req.body == ICAP_NULL_BODY) { /* nothing more to judge */
+        finish(s, c, NULL);
+        return;
+    }
+    start_body(s, c);
+}
+
+/* Body bytes: data goes to the body; at a preview's end either the answer
+ * (decided, or the preview was all) or 100 Continue. */
+static size_t feed_body(struct icap_server *s, struct conn *c, const uint8_t *d,
+                        size_t n)
+{
+    char err[160];
+    struct body_ctx ctx = { s, c };
+    ssize_t used = icap_chunks_feed(&c->ch, d, n, on_body_data, &ctx, err, sizeof(err));
+    if (used < 0) {
+        if (c->relay) { /* half an answer is out: only closing is left */
+            c->closing = true;
+            c->in_len = 0;
+            return 0;
+        }
+        refuse(s, c, 400, "Bad Request", err);
+        return 0;
+    }
+    if (c->ch.state != CH_DONE)
+        return (size_t)used;
+    if (c->in_preview && !c->ch.ieof && !c->decided) {
+        c->in_preview = false;
+        icap_chunks_reset(&c->ch);
+        buf_add(&c->out, "ICAP/1.0 100 Continue\r\n\r\n", 25);
+        s->st.status_100++;
+        return (size_t)used;
+    }
+    body_done(s, c);
+    return (size_t)used;
+}
+
+/* Consumes what the input holds, step by step. */
+static void process(struct icap_server *s, struct conn *c)
+{
+    size_t off = 0;
+    while (!c->closing && off < c->in_len) {
+        size_t used = 0;
+        if (c->state == C_HEAD) {
+            size_t hl = icap_head_length(c->in + off, c->in_len - off);
+            if (!hl) {
+                if (c->in_len - off >= ICAP_HEAD_MAX)
+                    refuse(s, c, 400, "Bad Request", "ICAP head too long");
+                break;
+            }
+            used = read_head(s, c, hl);
+        } else if (c->state == C_HEADS) {
+            size_t need = c->req.heads_len;
+            if (c->in_len - off < need)
+                break;
+            buf_add(&c->heads, c->in + off, need);
+            used = need;
+            off += used;
+            read_heads(s, c);
+            continue;
+        } else {
+            used = feed_body(s, c, c->in + off, c->in_len - off);
+        }
+        if (!used)
+            break;
+        off += used;
+    }
+    if (c->closing)
+        c->in_len = 0;
+    else if (off) {
+        memmove(c->in, c->in + off, c->in_len - off);
+        c->in_len -= off;
+    }
+}
+
+/* --- I/O ------------------------------------------------------------------------- */
+
+static void flush_out(struct icap_server *s, struct conn *c)
+{
+    size_t done = 0;
+    while (done < c->out.len) {
+        ssize_t w = send(c->fd, c->out.p + done, c->out.len - done, MSG_NOSIGNAL);
+        if (w > 0) {
+            done += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        c->out.len = 0; /* the client went away */
+        c->closing = true;
+        done = 0;
+        break;
+    }
+    if (done) {
+        s->st.bytes_out += done;
+        memmove(c->out.p, c->out.p + done, c->out.len - done);
+        c->out.len -= done;
+        c->last_usec = mono_usec();
+    }
+}
+
+/* Reads what there is; false when the connection is to be closed now. */
+static bool read_in(struct icap_server *s, struct conn *c)
+{
+    for (;;) {
+        size_t room = IN_CAP - c->in_len;
+        if (!room)
+            return true;
+        ssize_t r = recv(c->fd, c->in + c->in_len, room < READ_MAX ? room : READ_MAX, 0);
+        if (r > 0) {
+            c->in_len += (size_t)r;
+            s->st.bytes_in += (uint64_t)r;
+            c->last_usec = mono_usec();
+            process(s, c);
+            if (c->closing)
+                return true;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return true;
+        if (r < 0)
+            s->st.read_errors++;
+        return false; /* closed by the client, or an error */
+    }
+}
+
+static void on_conn_event(struct icap_server *s, struct conn *c, uint32_t events)
+{
+    bool keep = true;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        keep = read_in(s, c);
+    if (keep && c->out.len)
+        flush_out(s, c);
+    if (!keep || (c->closing && !c->out.len)) {
+        conn_close(s, c);
+        return;
+    }
+    want(s, c);
+}
+
+static void peer_name(struct conn *c, const struct sockaddr_storage *sa)
+{
+    char a[INET6_ADDRSTRLEN] = "?";
+    uint16_t port = 0;
+    memset(&c->peer_addr, 0, sizeof(c->peer_addr));
+    if (sa->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+        memcpy(c->peer_addr.b, &in->sin_addr, 4);
+        c->peer_v = 4;
+        port = ntohs(in->sin_port);
+    } else if (sa->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in->sin6_addr, a, sizeof(a));
+        memcpy(c->peer_addr.b, &in->sin6_addr, 16);
+        c->peer_v = 6;
+        port = ntohs(in->sin6_port);
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s:%u", a, port);
+}
+
+/* Over Max-Connections: a 503 written straight away, then closed. */
+static void refuse_connection(struct icap_server *s, int fd)
+{
+    static const char busy[] = "ICAP/1.0 503 Service Unavailable\r\n"
+                               "Connection: close\r\nEncapsulated: null-body=0\r\n\r\n";
+    ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
+    (void)w;
+    close(fd);
+    s->st.refused_max_connections++;
+}
+
+static void on_accept(struct icap_server *s)
+{
+    for (;;) {
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof(sa);
+        int fd = accept4(s->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return; /* EAGAIN, or a transient error: epoll tells again */
+        if (s->n_conns >= s->cfg.icap.max_connections) {
+            refuse_connection(s, fd);
+            continue;
+        }
+        struct conn *c = conn_get(s);
+        if (!c) {
+            refuse_connection(s, fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->fd = fd;
+        peer_name(c, &sa);
+        c->last_usec = mono_usec();
+        c->reading = true;
+        c->writing = false;
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+        if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            conn_close(s, c);
+            continue;
+        }
+        s->st.connections++;
+    }
+}
+
+/* --- timeouts ------------------------------------------------------------------ */
+
+/* A transaction stalled: answered by the fail mode, then closed. */
+static void timed_out(struct icap_server *s, struct conn *c)
+{
+    s->st.timeouts++;
+    s->st.closed_timeout++;
+    if (c->state == C_HEAD || c->relay) {
+        if (c->state == C_HEAD)
+            refuse(s, c, 408, "Request Timeout", "the request head did not arrive in time");
+        c->closing = true;
+        return;
+    }
+    c->closing = true;
+    not_judged(s, c, "the client stalled past icap.timeout");
+    if (c->v.block) {
+        answer_block(s, c);
+        s->st.blocked++;
+    } else if (c->req.allow_204 || c->in_preview) {
+        answer_empty(s, c, 204, "No Content");
+        s->st.status_204++;
+    } else if (c->req.allow_206 && c->state == C_BODY) {
+        answer_206(s, c);
+    } else {
+        answer_empty(s, c, 500, "Server Error");
+    }
+    s->st.transactions++;
+    log_tx(s, c, c->v.block ? 200 : 204, c->v.block ? "block" : "pass", NULL);
+}
+
+static void check_timeouts(struct icap_server *s, uint64_t now)
+{
+    uint64_t tmo = (uint64_t)s->cfg.icap.timeout * 1000000u;
+    uint64_t idle = (uint64_t)s->cfg.icap.idle_timeout * 1000000u;
+    struct conn *next;
+    for (struct conn *c = s->active; c; c = next) {
+        next = c->next;
+        uint64_t quiet = now - c->last_usec;
+        bool midway = c->state != C_HEAD || c->in_len > 0 || c->out.len > 0;
+        if (!midway && quiet >= idle) {
+            s->st.closed_idle++;
+            conn_close(s, c);
+        } else if (midway && quiet >= tmo) {
+            timed_out(s, c);
+            flush_out(s, c);
+            conn_close(s, c);
+        }
+    }
+}
+
+/* --- setup and the loop -------------------------------------------------------- */
+
+/* "ADDR:PORT", "[V6]:PORT" */
+static bool parse_listen(const char *spec, struct sockaddr_storage *sa,
+                         socklen_t *sl, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec || !colon[1]) {
+        snprintf(err, errlen, "icap.listen '%s': not ADDRESS:PORT", spec);
+        return false;
+    }
+    size_t hl = (size_t)(colon - spec);
+    if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']')
+        snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), spec + 1);
+    else
+        snprintf(host, sizeof(host), "%.*s", (int)(hl < 255 ? hl : 255), spec);
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535) {
+        snprintf(err, errlen, "icap.listen '%s': bad port", spec);
+        return false;
+    }
+    memset(sa, 0, sizeof(*sa));
+    struct sockaddr_in *in4 = (struct sockaddr_in *)sa;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        *sl = sizeof(*in4);
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *sl = sizeof(*in6);
+    } else {
+        snprintf(err, errlen, "icap.listen '%s': '%s' is not an IP address", spec, host);
+        return false;
+    }
+    return true;
+}
+
+static bool open_listener(struct icap_server *s, char *err, size_t errlen)
+{
+    struct sockaddr_storage sa;
+    socklen_t sl;
+    if (!parse_listen(s->cfg.icap.listen, &sa, &sl, err, errlen))
+        return false;
+    s->lfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (s->lfd < 0 ||
+        setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(s->lfd, (struct sockaddr *)&sa, sl) != 0 || listen(s->lfd, 1024) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", s->cfg.icap.listen,
+                 strerror(errno));
+        return false;
+    }
+    sl = sizeof(sa);
+    getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
+    char a[INET6_ADDRSTRLEN];
+    if (sa.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&sa;
+        inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+        snprintf(s->addr, sizeof(s->addr), "%s:%u", a, ntohs(in->sin_port));
+    } else {
+        const struct sockaddr_in6 *in = (const struct sockaddr_in6 *)&sa;
+        inet_ntop(AF_INET6, &in->sin6_addr, a, sizeof(a));
+        snprintf(s->addr, sizeof(s->addr), "[%s]:%u", a, ntohs(in->sin6_port));
+    }
+    s->ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+    if (s->ep < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) != 0) {
+        snprintf(err, errlen, "epoll: %s", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static uint64_t active_connections(const void *ctx)
+{
+    return ((const struct icap_server *)ctx)->n_conns;
+}
+
+static bool register_counters(struct icap_server *s)
+{
+    struct counters *r = s->counters = counters_new();
+    if (!r)
+        return false;
+    struct icap_stats *t = &s->st;
+    counters_fn(r, "icap.connections_open", active_connections, s);
+#define C(n) counters_u64(r, "icap." #n, &t->n);
+    C(connections) C(refused_max_connections) C(closed_timeout) C(closed_idle)
+    C(transactions) C(options) C(reqmod) C(respmod) C(status_204) C(status_206)
+    C(status_200_unmodified) C(status_200_block) C(status_100) C(status_4xx)
+    C(status_5xx) C(blocked) C(failed) C(over_cap) C(relayed) C(timeouts)
+    C(read_errors) C(bytes_in) C(bytes_out)
+#undef C
+    icap_judge_counters(s->judge, r);
+    return true;
+}
+
+struct icap_server *icap_server_new(const struct nj_config *cfg, struct eve *eve,
+                                    char *err, size_t errlen)
+{
+    struct icap_server *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->eve = eve;
+    s->lfd = s->ep = -1;
+    s->started_wall = s->last_stats_wall = wall_usec();
+    if (!load_block_page(s, err, errlen) ||
+        !(s->judge = icap_judge_new(cfg, eve, err, errlen)) ||
+        !open_listener(s, err, errlen)) {
+        icap_server_free(s);
+        return NULL;
+    }
+    if (!register_counters(s)) {
+        snprintf(err, errlen, "out of memory");
+        icap_server_free(s);
+        return NULL;
+    }
+    update_istag(s);
+    return s;
+}
+
+static void conn_free(struct conn *c)
+{
+    buf_free(&c->out);
+    buf_free(&c->heads);
+    buf_free(&c->body);
+    digest3_free(&c->d);
+    free(c);
+}
+
+void icap_server_free(struct icap_server *s)
+{
+    if (!s)
+        return;
+    while (s->active)
+        conn_close(s, s->active);
+    for (struct conn *c = s->free_list, *n; c; c = n) {
+        n = c->next;
+        conn_free(c);
+    }
+    if (s->lfd >= 0)
+        close(s->lfd);
+    if (s->ep >= 0)
+        close(s->ep);
+    if (s->judge)
+        icap_judge_finish(s->judge, wall_usec());
+    icap_judge_free(s->judge);
+    counters_free(s->counters);
+    free(s->block_page);
+    free(s);
+}
+
+const char *icap_server_address(const struct icap_server *s) { return s->addr; }
+
+static void write_stats(struct icap_server *s, uint64_t wall)
+{
+    s->last_stats_wall = wall;
+    if (s->eve) {
+        eve_write_stats(s->eve, wall, s->counters);
+        eve_flush(s->eve);
+    }
+}
+
+/* Once a second or so: reloads, timeouts, stats, the log flushed. */
+static void housekeeping(struct icap_server *s, volatile sig_atomic_t *reload)
+{
+    uint64_t wall = wall_usec();
+    if (*reload) {
+        *reload = 0;
+        fprintf(stderr, "nightjar-icap: SIGHUP: reading the feeds and rules again\n");
+        icap_judge_request_reload(s->judge);
+        if (s->eve)
+            sink_reopen(eve_sink(s->eve));
+    }
+    icap_judge_poll(s->judge, wall);
+    update_istag(s);
+    check_timeouts(s, mono_usec());
+    uint64_t every = (uint64_t)s->cfg.stats_interval * 1000000u;
+    if (every && wall - s->last_stats_wall >= every)
+        write_stats(s, wall);
+    else if (s->eve)
+        eve_flush(s->eve);
+}
+
+int icap_server_run(struct icap_server *s, volatile sig_atomic_t *stop,
+                    volatile sig_atomic_t *reload)
+{
+    struct epoll_event evs[64];
+    uint64_t last = 0;
+    while (!*stop) {
+        int n = epoll_wait(s->ep, evs, 64, 250);
+        if (n < 0 && errno != EINTR) {
+            fprintf(stderr, "nightjar-icap: epoll_wait: %s\n", strerror(errno));
+            return 1;
+        }
+        for (int i = 0; i < n; i++) {
+            if (!evs[i].data.ptr)
+                on_accept(s);
+            else
+                on_conn_event(s, evs[i].data.ptr, evs[i].events);
+        }
+        uint64_t now = mono_usec();
+        if (*reload || now - last >= 250000u) {
+            last = now;
+            housekeeping(s, reload);
+        }
+    }
+    write_stats(s, wall_usec());
+    return 0;
+}
