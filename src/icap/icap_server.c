@@ -635,8 +635,11 @@ static void on_body_data(void *ctx, const uint8_t *d, size_t n)
         keep = 0;
         not_judged(b->s, c, "out of memory for the body");
     }
-    if (keep < n)
+    if (keep < n) {
         went_over_cap(b->s, c);
+        if (c->relay) /* what did not fit follows what was kept */
+            add_chunk(&c->out, d + keep, n - keep);
+    }
 }
 
 /* --- reading a transaction ------------------------------------------------ */
@@ -673,11 +676,12 @@ static void start_body(struct icap_server *s, struct conn *c)
 }
 
 /* The ICAP head is in: parse, answer OPTIONS, or go on to the heads. */
-static size_t read_head(struct icap_server *s, struct conn *c, size_t hl)
+static size_t read_head(struct icap_server *s, struct conn *c, const uint8_t *head,
+                        size_t hl)
 {
     char err[256];
     c->start_usec = mono_usec();
-    int st = icap_parse_head((const char *)c->in, hl, &c->req, err, sizeof(err));
+    int st = icap_parse_head((const char *)head, hl, &c->req, err, sizeof(err));
     if (!st && strcmp(c->req.service, s->cfg.icap.service) != 0) {
         st = 404;
         snprintf(err, sizeof(err), "no service %.100s (this server's is %.40s)",
@@ -805,7 +809,7 @@ static void process(struct icap_server *s, struct conn *c)
                     refuse(s, c, 400, "Bad Request", "ICAP head too long");
                 break;
             }
-            used = read_head(s, c, hl);
+            used = read_head(s, c, c->in + off, hl);
         } else if (c->state == C_HEADS) {
             size_t need = c->req.heads_len;
             if (c->in_len - off < need)
@@ -867,6 +871,10 @@ static bool read_in(struct icap_server *s, struct conn *c)
             return true;
         ssize_t r = recv(c->fd, c->in + c->in_len, room < READ_MAX ? room : READ_MAX, 0);
         if (r > 0) {
+            /* a client that writes a message in pieces waits for our ACK
+             * of each (Nagle): acknowledge at once, not 40 ms later */
+            int one = 1;
+            setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
             c->in_len += (size_t)r;
             s->st.bytes_in += (uint64_t)r;
             c->last_usec = mono_usec();
