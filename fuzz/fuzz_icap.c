@@ -5,7 +5,8 @@
  *
  * The input is what a client sends on one connection, delivered in pieces
  * whose size the first byte picks, through a real socket pair into the
- * server's own read path (icap_server.c is included to reach it). The
+ * server's own read path (icap_server.c is included to reach it; bodies are
+ * scanned in the caller, without worker threads). The
  * server must answer or close; it must never crash, leak or read out of
  * bounds. An indicator for "evil.test" makes REQMOD block too.
  */
@@ -22,7 +23,6 @@ static struct icap_server *make_server(void)
     static struct nj_config cfg;
     char err[512];
     config_defaults(&cfg);
-    config_set(&cfg, "icap.listen", "127.0.0.1:0", err, sizeof(err));
     config_set(&cfg, "icap.max-body", "2kb", err, sizeof(err));
     config_set(&cfg, "yara.rules", "none", err, sizeof(err));
     config_set(&cfg, "files.magic", "no", err, sizeof(err));
@@ -32,7 +32,7 @@ static struct icap_server *make_server(void)
         fclose(f);
         cfg.intel_feeds[cfg.n_intel_feeds++] = "list:/tmp/nightjar-fuzz-icap-feed.txt";
     }
-    struct icap_server *s = icap_server_new(&cfg, NULL, err, sizeof(err));
+    struct icap_server *s = server_make(&cfg, NULL, 0, err, sizeof(err));
     if (!s) {
         fprintf(stderr, "fuzz_icap: %s\n", err);
         abort();

@@ -9,8 +9,9 @@ set -eu
 # hiredis (the Redis EVE sink)
 BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libnftables-dev libhiredis-dev"
 # tests: real traffic, peers to compare against, fuzzing, nftables, a Redis
-# server for the Redis sink
-TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks nftables redis-server"
+# server for the Redis sink, Squid and c-icap (ICAP clients and the
+# benchmark's baseline)
+TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks nftables redis-server squid c-icap"
 # NIGHTJAR_DEPS=build installs only what the build needs
 case "${NIGHTJAR_DEPS:-all}" in
     build) WANT="$BUILD" ;;
@@ -37,5 +38,18 @@ export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" |
     $SUDO debconf-set-selections 2>/dev/null || true
 $SUDO apt-get update -qq
+# the packages' daemons (squid on *:3128, c-icap, redis) must not start on
+# their own: the tests run their own on 127.0.0.1. policy-rc.d answers
+# "not now" to every service start while installing.
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    own_policy=1
+fi
+rc=0
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+$SUDO apt-get install -y -qq --no-install-recommends $missing || rc=$?
+[ -z "$own_policy" ] || $SUDO rm -f "$policy"
+exit $rc

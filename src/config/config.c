@@ -227,6 +227,9 @@ static const struct setting settings[] = {
       "nightjar-icap: seconds an idle persistent connection is kept" },
     { "icap.max-connections", T_U32, OFF(icap.max_connections), "1024",
       "nightjar-icap: connections at once (told in OPTIONS); more are answered 503" },
+    { "icap.workers", T_U32, OFF(icap.workers), "0",
+      "nightjar-icap: threads that hash, type and YARA-scan bodies while the event "
+      "loop goes on; 0: one per CPU" },
     { "icap.preview", T_U32, OFF(icap.preview), "4096",
       "nightjar-icap: Preview bytes asked for in OPTIONS" },
     { "icap.options-ttl", T_U32, OFF(icap.options_ttl), "3600",

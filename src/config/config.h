@@ -107,6 +107,7 @@ struct nj_config {
         uint32_t timeout;           /* seconds a transaction may stall */
         uint32_t idle_timeout;      /* seconds an idle connection is kept */
         uint32_t max_connections;
+        uint32_t workers;           /* scan threads; 0: one per CPU */
         uint32_t preview;           /* Preview size offered in OPTIONS */
         uint32_t options_ttl;
         char block_page[CONFIG_STR_MAX];     /* HTML file; "" built in */

@@ -180,9 +180,8 @@ static uint64_t fold_stat(uint64_t h, const char *path, const char *name)
     return (h ^ fnv1a_str(2166136261u, name)) * 1099511628211ull;
 }
 
-uint64_t content_rules_signature(const struct content_engine *e)
+uint64_t content_rules_signature(const char *path)
 {
-    const char *path = e->cfg.yara_path;
     if (!path[0])
         return 0;
     uint64_t h = fold_stat(1469598103934665603ull, path, "");
@@ -343,19 +342,27 @@ static void copy_str(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src ? src : "");
 }
 
+/* libyara keeps matches in an arena where a YR_MATCH need not be aligned
+ * (UBSan says so on Mimikatz_Strings): each is copied out before it is read,
+ * instead of yr_string_matches_foreach's direct reads. */
 static void record_strings(YR_SCAN_CONTEXT *ctx, YR_RULE *rule,
                            struct content_match *m)
 {
     YR_STRING *s;
     yr_rule_strings_foreach(rule, s) {
-        YR_MATCH *match;
-        yr_string_matches_foreach(ctx, s, match) {
+        const YR_MATCH *p = ctx->matches[s->idx].head;
+        while (p) {
+            YR_MATCH match;
+            memcpy(&match, p, sizeof(match));
+            p = match.next;
+            if (match.is_private)
+                continue;
             if (m->n_strings >= CONTENT_MAX_STRINGS)
                 return;
             copy_str(m->strings[m->n_strings].id,
                      sizeof(m->strings[0].id), s->identifier);
-            m->strings[m->n_strings].offset = (uint64_t)match->offset;
-            m->strings[m->n_strings].len = (uint32_t)match->match_length;
+            m->strings[m->n_strings].offset = (uint64_t)match.offset;
+            m->strings[m->n_strings].len = (uint32_t)match.match_length;
             m->n_strings++;
             break; /* the first match of each string is evidence enough */
         }

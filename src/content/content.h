@@ -103,9 +103,9 @@ const struct content_stats *content_engine_stats(const struct content_engine *e)
 /* Compiles the rules again from the same path and swaps them in; on an
  * error the old rules stay and err says why. */
 bool content_reload_rules(struct content_engine *e, char *err, size_t errlen);
-/* Changes when a rule file (or the directory's list of them) changes:
- * size, modification time, name. 0 without YARA. */
-uint64_t content_rules_signature(const struct content_engine *e);
+/* Changes when a rule file at path (a file, or the directory's list of
+ * them) changes: size, modification time, name. 0 for "" (no YARA). */
+uint64_t content_rules_signature(const char *path);
 /* The rules in use: a file or directory; "" none. */
 const char *content_rules_path(const struct content_engine *e);
 

@@ -90,7 +90,7 @@ static void fill(struct finding *fd, const struct delivery_input *in, uint8_t se
         fd->ip_version = in->subj->ip_version;
         fd->host = in->subj->client;
         fd->peer = in->subj->server;
-        fd->has_peer = in->server_known;
+        fd->has_peer = in->subj->server_known;
         fd->port = in->subj->server_port;
     }
 }

@@ -51,7 +51,6 @@ struct delivery_input {
     int dir;                 /* 1: to the client (a download) */
     bool mail;
     bool inside;             /* the server is inside the home networks */
-    bool server_known;       /* subj->server is the server's address */
     uint64_t ts_usec;
 };
 

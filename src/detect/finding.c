@@ -40,6 +40,7 @@ struct event_subject event_subject_of(struct flow *f)
 {
     struct event_subject s = { .flow = f, .ip_version = f->key.ip_version,
                                .client = *flow_addr(f, 0), .server = *flow_addr(f, 1),
+                               .server_known = true,
                                .client_port = flow_port(f, 0),
                                .server_port = flow_port(f, 1) };
     return s;

@@ -120,6 +120,8 @@ struct event_subject {
     struct flow *flow;
     uint8_t ip_version;
     struct ip_addr client, server;
+    bool server_known;        /* server is the server's address (a flow's
+                                 always is; a URL may only name it) */
     uint16_t client_port, server_port;
 };
 /* A flow's subject. */

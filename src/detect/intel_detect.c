@@ -90,7 +90,7 @@ static void alert(struct intel_detect *d, const struct event_subject *f, uint64_
             fd.ip_version = f->ip_version;
             fd.host = f->client;
             fd.peer = f->server;
-            fd.has_peer = true;
+            fd.has_peer = f->server_known;
             fd.port = f->server_port;
         }
         snprintf(fd.detail, sizeof(fd.detail), "%s %s of feed %s in %s",

@@ -19,7 +19,6 @@
 struct icap_event {
     uint64_t ts_usec;
     const struct event_subject *subj;  /* client (and server when known) */
-    bool server_known;
     const char *proxy;                 /* the ICAP client's address */
     const struct icap_request *req;    /* NULL: the head was unreadable */
     const struct http_tx *http;        /* NULL: OPTIONS, or no HTTP heads */

@@ -14,21 +14,15 @@
 #include "output/eve_finding.h"
 #include "util/counters.h"
 
-#define RULES_CHECK_USEC 5000000u /* how often rule files are looked at */
-
 struct icap_judge {
     struct nj_config cfg;
     struct eve *eve;
-    struct content_engine *content;
     struct intel_feeds *feeds;
     struct intel_detect *intel;
     struct incidents *incidents;
     struct home_net home;
     uint64_t generation;
     uint64_t feed_swaps;           /* intel_feeds_swaps() last seen */
-    uint64_t rules_sig;            /* content_rules_signature() last seen */
-    uint64_t rules_checked;        /* wall time of the last look */
-    bool reload_rules;             /* SIGHUP asked */
     const struct event_subject *subj; /* of the transaction being judged */
     struct icap_verdict *v;        /* ...and its verdict */
     struct icap_judge_stats st;
@@ -93,8 +87,6 @@ struct icap_judge *icap_judge_new(const struct nj_config *cfg, struct eve *eve,
     j->generation = 1;
     if (!home_net_parse(&j->home, cfg->anomaly.home_nets, err, errlen))
         goto fail;
-    if (!(j->content = content_engine_new(&cfg->content, err, errlen)))
-        goto fail;
     if (cfg->n_intel_feeds || cfg->intel_dir[0]) {
         j->feeds = intel_feeds_new(cfg->intel_feeds, cfg->n_intel_feeds,
                                    cfg->intel_dir, err, errlen);
@@ -110,7 +102,6 @@ struct icap_judge *icap_judge_new(const struct nj_config *cfg, struct eve *eve,
     }
     intel_detect_set_sink(j->intel, on_finding, j);
     j->feed_swaps = j->feeds ? intel_feeds_swaps(j->feeds) : 0;
-    j->rules_sig = content_rules_signature(j->content);
     return j;
 fail:
     icap_judge_free(j);
@@ -124,7 +115,6 @@ void icap_judge_free(struct icap_judge *j)
     incidents_free(j->incidents);
     intel_detect_free(j->intel);
     intel_feeds_free(j->feeds);
-    content_engine_free(j->content);
     free(j);
 }
 
@@ -167,13 +157,10 @@ static void content_findings(struct icap_judge *j, uint64_t now,
 
 void icap_judge_body(struct icap_judge *j, const struct event_subject *s,
                      uint64_t now, const struct http_tx *tx,
-                     const struct icap_body *b, struct content_result *r,
+                     const struct icap_body *b, const struct content_result *r,
                      struct icap_verdict *v)
 {
     j->st.bodies++;
-    content_inspect(j->content, b->kept, b->len, b->h, !b->truncated, r);
-    if (b->truncated) /* typed from its beginning only */
-        file_type_sniff(b->kept, b->len, b->size, &r->type);
     if (r->scan_error) {
         j->st.scan_errors++;
         v->failed = true;
@@ -191,7 +178,6 @@ void icap_judge_body(struct icap_judge *j, const struct event_subject *s,
         struct delivery_input in = {
             .subj = s, .tx = tx, .r = r, .name = name, .size = b->size,
             .dir = 1, .ts_usec = now,
-            .server_known = b->server_known,
             .inside = home_net_contains(&j->home, s->ip_version, &s->server),
         };
         struct finding fd;
@@ -199,30 +185,6 @@ void icap_judge_body(struct icap_judge *j, const struct event_subject *s,
             on_finding(j, &fd);
     }
     end(j);
-}
-
-static void check_rules(struct icap_judge *j, uint64_t wall)
-{
-    if (!j->reload_rules && wall - j->rules_checked < RULES_CHECK_USEC)
-        return;
-    j->rules_checked = wall;
-    uint64_t sig = content_rules_signature(j->content);
-    if (!j->reload_rules && sig == j->rules_sig)
-        return;
-    j->reload_rules = false;
-    j->rules_sig = sig;
-    char err[512];
-    if (!content_reload_rules(j->content, err, sizeof(err))) {
-        j->st.rule_reload_failures++;
-        fprintf(stderr, "nightjar-icap: YARA rules not reloaded, the previous "
-                "ones stay: %s\n", err);
-        return;
-    }
-    j->st.rule_reloads++;
-    j->generation++;
-    fprintf(stderr, "nightjar-icap: YARA rules reloaded from %s (%llu rules)\n",
-            content_rules_path(j->content),
-            (unsigned long long)content_engine_stats(j->content)->rules);
 }
 
 void icap_judge_poll(struct icap_judge *j, uint64_t wall_usec)
@@ -235,7 +197,6 @@ void icap_judge_poll(struct icap_judge *j, uint64_t wall_usec)
             j->generation++;
         }
     }
-    check_rules(j, wall_usec);
     incidents_tick(j->incidents, wall_usec);
 }
 
@@ -243,15 +204,9 @@ void icap_judge_request_reload(struct icap_judge *j)
 {
     if (j->feeds)
         intel_feeds_request_reload(j->feeds);
-    j->reload_rules = true;
 }
 
 uint64_t icap_judge_generation(const struct icap_judge *j) { return j->generation; }
-
-unsigned icap_judge_hash_mask(const struct icap_judge *j)
-{
-    return content_hash_mask(j->content);
-}
 
 const struct icap_judge_stats *icap_judge_stats(const struct icap_judge *j)
 {
@@ -265,15 +220,6 @@ void icap_judge_counters(const struct icap_judge *j, struct counters *r)
     counters_u64(r, "icap.judge.findings", &j->st.findings);
     counters_u64(r, "icap.judge.blocked", &j->st.blocked);
     counters_u64(r, "icap.judge.scan_errors", &j->st.scan_errors);
-    counters_u64(r, "icap.judge.rule_reloads", &j->st.rule_reloads);
-    counters_u64(r, "icap.judge.rule_reload_failures", &j->st.rule_reload_failures);
-    const struct content_stats *ct = content_engine_stats(j->content);
-    counters_u64(r, "content.yara_rules", &ct->rules);
-    counters_u64(r, "content.scans", &ct->scanned);
-    counters_u64(r, "content.bytes_scanned", &ct->bytes_scanned);
-    counters_u64(r, "content.matches", &ct->matches);
-    counters_u64(r, "content.scan_errors", &ct->scan_errors);
-    counters_u64(r, "content.scan_timeouts", &ct->scan_timeouts);
     intel_detect_counters(j->intel, r);
     incidents_counters(j->incidents, r);
 }

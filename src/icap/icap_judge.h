@@ -3,10 +3,10 @@
  * or a response and its body, without a flow.
  *
  * The request's URL and host go to threat intelligence (the same feeds,
- * reloaded the same way: SIGHUP or a changed file); a body goes through
- * content detection (hashes, type by magic, the YARA rules -- the shipped
- * ones unless told otherwise), the file-hash indicators and, for a
- * download, the delivery rules. Each finding names the proxy's client as
+ * reloaded the same way: SIGHUP or a changed file); a body, once content
+ * detection has looked at it (hashes, type, the YARA rules: icap_scan.h),
+ * goes to the file-hash indicators, its rule matches become findings and,
+ * for a download, the delivery rules judge it. Each finding names the proxy's client as
  * its host, joins that host's incident in this process's correlator, and
  * is written as EVE with what it changed (alert, incident, compromise),
  * exactly as the sensor writes its own. The verdict blocks what a user
@@ -14,9 +14,9 @@
  * delivery strong enough on its own (a lying executable); anomalies and
  * weaker delivery alerts are logged and passed.
  *
- * The generation number changes whenever what judges changes (a feed or
- * the rules reloaded): the server derives its ISTag from it, so proxies
- * drop cached verdicts.
+ * The generation number changes whenever a feed is reloaded: the server
+ * derives its ISTag from it (and the rules' generation), so proxies drop
+ * cached verdicts.
  *
  * This module decides; it never reads sockets and never speaks ICAP.
  */
@@ -43,7 +43,6 @@ struct icap_verdict {
 
 struct icap_judge_stats {
     uint64_t requests, bodies, findings, blocked, scan_errors;
-    uint64_t rule_reloads, rule_reload_failures;
 };
 
 struct icap_judge;
@@ -59,33 +58,27 @@ void icap_judge_request(struct icap_judge *j, const struct event_subject *s,
                         uint64_t now, const struct http_tx *tx,
                         struct icap_verdict *v);
 
-/* A body (dir 0: the request's upload, 1: the response): kept[0..len)
- * are its first bytes, size its whole length, h the digests of all of
- * it. r receives what content detection said. */
+/* A body (dir 0: the request's upload, 1: the response) and what content
+ * detection said of it (r): kept[0..len) are its first bytes, size its
+ * whole length. */
 struct icap_body {
     const char *name;        /* the file name it came under ("" none) */
-    const uint8_t *kept;
-    size_t len;
     uint64_t size;
-    const struct file_hashes *h;
     bool truncated;
     int dir;
-    bool server_known;       /* the subject's server address is the server's */
 };
 void icap_judge_body(struct icap_judge *j, const struct event_subject *s,
                      uint64_t now, const struct http_tx *tx,
-                     const struct icap_body *b, struct content_result *r,
+                     const struct icap_body *b, const struct content_result *r,
                      struct icap_verdict *v);
 
-/* Between transactions: swaps in reloaded feeds, recompiles changed
- * rules (checked every few seconds), closes idle incidents. */
+/* Between transactions: swaps in reloaded feeds, closes idle incidents. */
 void icap_judge_poll(struct icap_judge *j, uint64_t wall_usec);
-/* SIGHUP: read the feeds and the rules again. */
+/* SIGHUP: read the feeds again. */
 void icap_judge_request_reload(struct icap_judge *j);
 /* Changes whenever what judges changes. */
 uint64_t icap_judge_generation(const struct icap_judge *j);
 
-unsigned icap_judge_hash_mask(const struct icap_judge *j);
 const struct icap_judge_stats *icap_judge_stats(const struct icap_judge *j);
 struct counters;
 void icap_judge_counters(const struct icap_judge *j, struct counters *r);

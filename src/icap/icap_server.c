@@ -19,6 +19,7 @@
 #include "icap/icap_event.h"
 #include "icap/icap_judge.h"
 #include "icap/icap_proto.h"
+#include "icap/icap_scan.h"
 #include "output/eve_icap.h"
 #include "output/sink.h"
 #include "util/counters.h"
@@ -63,16 +64,20 @@ struct conn {
     char name[FILE_NAME_MAX];     /* the body's file name */
     struct buf body;              /* kept bytes, up to icap.max-body */
     uint64_t body_size;
-    struct digest3 d;
+    struct digest3 d;             /* streamed once the body outgrows the cap */
     bool d_ready;
+    bool scanning;                /* the body is with a scan worker */
+    bool zombie;                  /* closed while scanning: freed when done */
+    struct icap_scan_job job;
 };
 
 struct icap_stats {
     uint64_t connections, refused_max_connections, closed_timeout, closed_idle;
     uint64_t transactions, options, reqmod, respmod;
-    uint64_t status_204, status_206, status_200_unmodified, status_200_block;
+    uint64_t status_204, status_200_unmodified, status_200_block;
     uint64_t status_100, status_4xx, status_5xx;
     uint64_t blocked, failed, over_cap, relayed, timeouts, read_errors;
+    uint64_t closed_while_scanning;
     uint64_t bytes_in, bytes_out;
 };
 
@@ -80,10 +85,12 @@ struct icap_server {
     struct nj_config cfg;
     struct eve *eve;
     struct icap_judge *judge;
+    struct icap_scan *scan;
     int lfd, ep;
     char addr[80];
     struct conn *active;
     struct conn *free_list;
+    struct conn *zombies;         /* closed while scanning */
     uint32_t n_conns;
     char istag[40];
     uint64_t istag_gen;
@@ -163,7 +170,7 @@ static void buf_free(struct buf *b)
 /* "NJ-<start>-<generation>": new whenever feeds or rules change. */
 static void update_istag(struct icap_server *s)
 {
-    uint64_t gen = icap_judge_generation(s->judge);
+    uint64_t gen = icap_judge_generation(s->judge) + icap_scan_generation(s->scan);
     if (gen == s->istag_gen && s->istag[0])
         return;
     s->istag_gen = gen;
@@ -276,7 +283,7 @@ static void answer_options(struct icap_server *s, struct conn *c)
     icap_status_line(s, c, 200, "OK");
     buf_printf(&c->out, "Methods: RESPMOD, REQMOD\r\nService: nightjar-icap/%s "
                "content and threat-intelligence scanning\r\nService-ID: nightjar\r\n"
-               "Max-Connections: %u\r\nOptions-TTL: %u\r\nAllow: 204, 206\r\n"
+               "Max-Connections: %u\r\nOptions-TTL: %u\r\nAllow: 204\r\n"
                "Preview: %u\r\nTransfer-Preview: *\r\n", NIGHTJAR_VERSION,
                k->max_connections, k->options_ttl, k->preview);
     if (k->transfer_ignore[0])
@@ -324,7 +331,7 @@ static void add_chunk(struct buf *b, const uint8_t *d, size_t n)
     buf_add(b, "\r\n", 2);
 }
 
-/* 200 with the message unmodified (the client allowed neither 204 nor 206). */
+/* 200 with the message unmodified (the client did not allow 204). */
 static void answer_unmodified(struct icap_server *s, struct conn *c)
 {
     icap_status_line(s, c, 200, "OK");
@@ -335,17 +342,6 @@ static void answer_unmodified(struct icap_server *s, struct conn *c)
         buf_add(&c->out, "0\r\n\r\n", 5);
     }
     s->st.status_200_unmodified++;
-}
-
-/* 206: the heads as they were, then the client's own body from offset 0. */
-static void answer_206(struct icap_server *s, struct conn *c)
-{
-    icap_status_line(s, c, 206, "Partial Content");
-    bool resp = c->req.method == ICAP_RESPMOD;
-    encapsulated_original(c, resp ? "res-body" : "req-body");
-    if (c->req.body != ICAP_NULL_BODY)
-        buf_add(&c->out, "0; use-original-body=0\r\n\r\n", 26);
-    s->st.status_206++;
 }
 
 static void answer_block(struct icap_server *s, struct conn *c)
@@ -371,7 +367,7 @@ static void answer_block(struct icap_server *s, struct conn *c)
 static void want(struct icap_server *s, struct conn *c)
 {
     bool out = c->out.len > 0;
-    bool in = !c->closing && c->out.len < OUT_HIGH;
+    bool in = !c->closing && !c->scanning && c->out.len < OUT_HIGH;
     if (out == c->writing && in == c->reading)
         return;
     struct epoll_event ev = { .events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0),
@@ -395,6 +391,8 @@ static void tx_reset(struct conn *c)
     c->body.len = 0;
 }
 
+/* A connection closed while its body is with a worker waits, out of the
+ * active list, until the worker is done with its buffers. */
 static void conn_close(struct icap_server *s, struct conn *c)
 {
     epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -406,6 +404,16 @@ static void conn_close(struct icap_server *s, struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     s->n_conns--;
+    if (c->scanning) {
+        c->zombie = true;
+        s->st.closed_while_scanning++;
+        c->prev = NULL;
+        c->next = s->zombies;
+        if (s->zombies)
+            s->zombies->prev = c;
+        s->zombies = c;
+        return;
+    }
     c->out.len = 0;
     if (c->out.cap > BODY_KEEP_IDLE)
         buf_free(&c->out);
@@ -444,7 +452,7 @@ static struct conn *conn_get(struct icap_server *s)
 
 /* The client the proxy names (X-Client-IP), else the proxy itself; the
  * server when the URL names it by address. */
-static bool subject_of(const struct conn *c, struct event_subject *subj)
+static void subject_of(const struct conn *c, struct event_subject *subj)
 {
     memset(subj, 0, sizeof(*subj));
     const char *ip = c->req.client_ip;
@@ -477,9 +485,8 @@ static bool subject_of(const struct conn *c, struct event_subject *subj)
           : inet_pton(AF_INET6, host, a.b) == 1 ? 6 : 0;
     if (v && v == subj->ip_version) {
         subj->server = a;
-        return true;
+        subj->server_known = true;
     }
-    return false;
 }
 
 static void log_tx(struct icap_server *s, struct conn *c, int status,
@@ -488,9 +495,9 @@ static void log_tx(struct icap_server *s, struct conn *c, int status,
     if (!s->eve)
         return;
     struct event_subject subj;
-    bool known = subject_of(c, &subj);
+    subject_of(c, &subj);
     struct icap_event ev = {
-        .ts_usec = wall_usec(), .subj = &subj, .server_known = known,
+        .ts_usec = wall_usec(), .subj = &subj,
         .proxy = c->peer, .req = &c->req,
         .http = c->req.method == ICAP_OPTIONS ? NULL : &c->tx, .file = fl,
         .status = status, .verdict = verdict, .reason = c->v.reason,
@@ -540,9 +547,6 @@ static void finish(struct icap_server *s, struct conn *c,
         answer_empty(s, c, 204, "No Content");
         s->st.status_204++;
         status = 204;
-    } else if (c->req.allow_206) {
-        answer_206(s, c);
-        status = 206;
     } else {
         answer_unmodified(s, c);
         status = 200;
@@ -554,34 +558,46 @@ static void finish(struct icap_server *s, struct conn *c,
     tx_reset(c);
 }
 
-static void judge_body(struct icap_server *s, struct conn *c)
+/* Content detection is done: the verdict, the answer, the next request. */
+static void scanned(struct icap_server *s, struct conn *c)
 {
     struct event_subject subj;
-    bool known = subject_of(c, &subj);
-    struct file_hashes h;
-    if (c->d_ready)
-        digest3_end(&c->d, &h);
-    else
-        memset(&h, 0, sizeof(h));
-    c->d_ready = false;
+    subject_of(c, &subj);
     int dir = c->req.method == ICAP_RESPMOD ? 1 : 0;
-    struct icap_body b = { .name = c->name, .kept = c->body.p, .len = c->body.len,
-                           .size = c->body_size, .h = &h,
-                           .truncated = c->over_cap, .dir = dir,
-                           .server_known = known };
-    static const uint8_t none[1];
-    if (!b.kept)
-        b.kept = none;
-    struct content_result r;
-    icap_judge_body(s->judge, &subj, wall_usec(), &c->tx, &b, &r, &c->v);
+    struct icap_body b = { .name = c->name, .size = c->body_size,
+                           .truncated = c->over_cap, .dir = dir };
+    const struct content_result *r = &c->job.r;
+    icap_judge_body(s->judge, &subj, wall_usec(), &c->tx, &b, r, &c->v);
     if (c->v.failed)
         not_judged(s, c, "the scan did not finish");
     if (c->over_cap)
         not_judged(s, c, "the body is larger than icap.max-body");
     struct file_event fl = { .name = c->name, .size = c->body_size,
-                             .truncated = c->over_cap, .dir = dir, .r = &r,
+                             .truncated = c->over_cap, .dir = dir, .r = r,
                              .http = &c->tx };
     finish(s, c, &fl);
+}
+
+/* The body goes to a scan worker (or is scanned here without workers). */
+static void judge_body(struct icap_server *s, struct conn *c)
+{
+    static const uint8_t none[1];
+    struct icap_scan_job *j = &c->job;
+    j->buf = c->body.p ? c->body.p : none;
+    j->len = c->body.len;
+    j->size = c->body_size;
+    j->truncated = c->over_cap;
+    j->have_hashes = c->d_ready;
+    if (c->d_ready)
+        digest3_end(&c->d, &j->hashes);
+    c->d_ready = false;
+    j->owner = c;
+    if (icap_scan_submit(s->scan, j)) {
+        scanned(s, c);
+        return;
+    }
+    c->scanning = true;
+    want(s, c);
 }
 
 /* The body is complete (or the preview held all of it). */
@@ -599,8 +615,8 @@ static void went_over_cap(struct icap_server *s, struct conn *c)
 {
     c->over_cap = true;
     s->st.over_cap++;
-    if (!s->cfg.icap.fail_open || c->req.allow_204 || c->req.allow_206)
-        return; /* answered at the end: block page, 204 or 206 */
+    if (!s->cfg.icap.fail_open || c->req.allow_204 || c->in_preview)
+        return; /* answered at the end: the block page, or 204 */
     /* fail open and the client wants the message back: stream it */
     c->relay = true;
     s->st.relayed++;
@@ -621,7 +637,7 @@ static void on_body_data(void *ctx, const uint8_t *d, size_t n)
     c->body_size += n;
     if (c->decided)
         return;
-    if (c->d_ready)
+    if (c->d_ready) /* past the cap: the digests are streamed */
         digest3_update(&c->d, d, n);
     if (c->relay) {
         add_chunk(&c->out, d, n);
@@ -636,6 +652,11 @@ static void on_body_data(void *ctx, const uint8_t *d, size_t n)
         not_judged(b->s, c, "out of memory for the body");
     }
     if (keep < n) {
+        c->d_ready = digest3_begin(&c->d, icap_scan_hash_mask(b->s->scan));
+        if (c->d_ready)
+            digest3_update(&c->d, c->body.p, c->body.len);
+        if (c->d_ready)
+            digest3_update(&c->d, d + keep, n - keep);
         went_over_cap(b->s, c);
         if (c->relay) /* what did not fit follows what was kept */
             add_chunk(&c->out, d + keep, n - keep);
@@ -670,8 +691,9 @@ static const char *phrase_of(int status)
 static void start_body(struct icap_server *s, struct conn *c)
 {
     icap_chunks_reset(&c->ch);
+    (void)s;
     c->in_preview = c->req.preview >= 0;
-    c->d_ready = digest3_begin(&c->d, icap_judge_hash_mask(s->judge));
+    c->d_ready = false;
     c->state = C_BODY;
 }
 
@@ -800,7 +822,7 @@ static size_t feed_body(struct icap_server *s, struct conn *c, const uint8_t *d,
 static void process(struct icap_server *s, struct conn *c)
 {
     size_t off = 0;
-    while (!c->closing && off < c->in_len) {
+    while (!c->closing && !c->scanning && off < c->in_len) {
         size_t used = 0;
         if (c->state == C_HEAD) {
             size_t hl = icap_head_length(c->in + off, c->in_len - off);
@@ -907,6 +929,37 @@ static void on_conn_event(struct icap_server *s, struct conn *c, uint32_t events
     want(s, c);
 }
 
+/* A worker finished a body: the transaction goes on where it stopped. */
+static void on_scanned(void *ctx, struct icap_scan_job *job)
+{
+    struct icap_server *s = ctx;
+    struct conn *c = job->owner;
+    c->scanning = false;
+    if (c->zombie) { /* its connection is gone: now it can be reused */
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            s->zombies = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        c->zombie = false;
+        c->out.len = 0;
+        tx_reset(c);
+        c->next = s->free_list;
+        s->free_list = c;
+        return;
+    }
+    scanned(s, c);
+    process(s, c); /* requests that came in behind it */
+    if (c->out.len)
+        flush_out(s, c);
+    if (c->closing && !c->out.len && !c->scanning) {
+        conn_close(s, c);
+        return;
+    }
+    want(s, c);
+}
+
 static void peer_name(struct conn *c, const struct sockaddr_storage *sa)
 {
     char a[INET6_ADDRSTRLEN] = "?";
@@ -993,8 +1046,6 @@ static void timed_out(struct icap_server *s, struct conn *c)
     } else if (c->req.allow_204 || c->in_preview) {
         answer_empty(s, c, 204, "No Content");
         s->st.status_204++;
-    } else if (c->req.allow_206 && c->state == C_BODY) {
-        answer_206(s, c);
     } else {
         answer_empty(s, c, 500, "Server Error");
     }
@@ -1009,6 +1060,8 @@ static void check_timeouts(struct icap_server *s, uint64_t now)
     struct conn *next;
     for (struct conn *c = s->active; c; c = next) {
         next = c->next;
+        if (c->scanning) /* the scan's own time limit applies */
+            continue;
         uint64_t quiet = now - c->last_usec;
         bool midway = c->state != C_HEAD || c->in_len > 0 || c->out.len > 0;
         if (!midway && quiet >= idle) {
@@ -1113,17 +1166,19 @@ static bool register_counters(struct icap_server *s)
     counters_fn(r, "icap.connections_open", active_connections, s);
 #define C(n) counters_u64(r, "icap." #n, &t->n);
     C(connections) C(refused_max_connections) C(closed_timeout) C(closed_idle)
-    C(transactions) C(options) C(reqmod) C(respmod) C(status_204) C(status_206)
+    C(transactions) C(options) C(reqmod) C(respmod) C(status_204)
     C(status_200_unmodified) C(status_200_block) C(status_100) C(status_4xx)
     C(status_5xx) C(blocked) C(failed) C(over_cap) C(relayed) C(timeouts)
-    C(read_errors) C(bytes_in) C(bytes_out)
+    C(read_errors) C(bytes_in) C(bytes_out) C(closed_while_scanning)
 #undef C
     icap_judge_counters(s->judge, r);
+    icap_scan_counters(s->scan, r);
     return true;
 }
 
-struct icap_server *icap_server_new(const struct nj_config *cfg, struct eve *eve,
-                                    char *err, size_t errlen)
+/* Everything but the sockets: block page, judge, scan workers, counters. */
+static struct icap_server *server_make(const struct nj_config *cfg, struct eve *eve,
+                                       unsigned workers, char *err, size_t errlen)
 {
     struct icap_server *s = calloc(1, sizeof(*s));
     if (!s) {
@@ -1136,7 +1191,7 @@ struct icap_server *icap_server_new(const struct nj_config *cfg, struct eve *eve
     s->started_wall = s->last_stats_wall = wall_usec();
     if (!load_block_page(s, err, errlen) ||
         !(s->judge = icap_judge_new(cfg, eve, err, errlen)) ||
-        !open_listener(s, err, errlen)) {
+        !(s->scan = icap_scan_new(&cfg->content, workers, err, errlen))) {
         icap_server_free(s);
         return NULL;
     }
@@ -1146,6 +1201,28 @@ struct icap_server *icap_server_new(const struct nj_config *cfg, struct eve *eve
         return NULL;
     }
     update_istag(s);
+    return s;
+}
+
+struct icap_server *icap_server_new(const struct nj_config *cfg, struct eve *eve,
+                                    char *err, size_t errlen)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned workers = cfg->icap.workers ? cfg->icap.workers
+                                         : (unsigned)(cpus > 0 ? cpus : 1);
+    struct icap_server *s = server_make(cfg, eve, workers, err, errlen);
+    if (!s)
+        return NULL;
+    if (!open_listener(s, err, errlen)) {
+        icap_server_free(s);
+        return NULL;
+    }
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s->scan };
+    if (epoll_ctl(s->ep, EPOLL_CTL_ADD, icap_scan_fd(s->scan), &ev) != 0) {
+        snprintf(err, errlen, "epoll: %s", strerror(errno));
+        icap_server_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -1162,8 +1239,16 @@ void icap_server_free(struct icap_server *s)
 {
     if (!s)
         return;
-    while (s->active)
+    icap_scan_free(s->scan); /* workers done: no buffer is in use */
+    s->scan = NULL;
+    while (s->active) {
+        s->active->scanning = false;
         conn_close(s, s->active);
+    }
+    for (struct conn *c = s->zombies, *n; c; c = n) {
+        n = c->next;
+        conn_free(c);
+    }
     for (struct conn *c = s->free_list, *n; c; c = n) {
         n = c->next;
         conn_free(c);
@@ -1195,6 +1280,7 @@ static void write_stats(struct icap_server *s, uint64_t wall)
 static void housekeeping(struct icap_server *s, volatile sig_atomic_t *reload)
 {
     uint64_t wall = wall_usec();
+    bool reloading = *reload;
     if (*reload) {
         *reload = 0;
         fprintf(stderr, "nightjar-icap: SIGHUP: reading the feeds and rules again\n");
@@ -1203,6 +1289,7 @@ static void housekeeping(struct icap_server *s, volatile sig_atomic_t *reload)
             sink_reopen(eve_sink(s->eve));
     }
     icap_judge_poll(s->judge, wall);
+    icap_scan_poll(s->scan, wall, reloading);
     update_istag(s);
     check_timeouts(s, mono_usec());
     uint64_t every = (uint64_t)s->cfg.stats_interval * 1000000u;
@@ -1226,6 +1313,8 @@ int icap_server_run(struct icap_server *s, volatile sig_atomic_t *stop,
         for (int i = 0; i < n; i++) {
             if (!evs[i].data.ptr)
                 on_accept(s);
+            else if (evs[i].data.ptr == s->scan)
+                icap_scan_collect(s->scan, on_scanned, s);
             else
                 on_conn_event(s, evs[i].data.ptr, evs[i].events);
         }

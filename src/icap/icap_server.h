@@ -7,15 +7,17 @@
  * encapsulated HTTP heads, the chunked body (a preview first when the
  * client sends one, then "100 Continue" for the rest) -- and judged by
  * icap_judge (the sensor's detectors). The answer:
- *   - OPTIONS: Methods, ISTag, Allow: 204, 206, Preview, Transfer-*,
+ *   - OPTIONS: Methods, ISTag, Allow: 204, Preview, Transfer-*,
  *     Options-TTL, Max-Connections;
- *   - clean: 204 when the client allows it (or within a preview), else 206
- *     with "use-original-body" when allowed, else the message unmodified;
+ *   - clean: 204 when the client allows it (or within a preview), else the
+ *     message unmodified. 206 is never sent: a nightjar verdict never
+ *     changes part of a message, and where Squid would take a 206 (only
+ *     alongside Allow: 204) the 204 says the same for less;
  *   - blocked: a 403 HTTP response with the block page (RESPMOD replaces
  *     the response; REQMOD answers the request before it leaves);
  *   - not judged (body over icap.max-body, a stalled client, a scan error):
  *     the fail mode -- open passes (an over-size body is streamed back as it
- *     arrives when neither 204 nor 206 is allowed), closed blocks -- logged
+ *     arrives when 204 is not allowed), closed blocks -- logged
  *     as failed either way.
  * Malformed requests get 400 (405 method, 404 service, 505 version) and
  * the connection is closed; a head, the encapsulated heads and chunk lines

@@ -481,7 +481,7 @@ static void on_file(void *ctx, struct flow *f, const struct file_event *file,
         return;
     struct event_subject subj = event_subject_of(f);
     struct delivery_input in = {
-        .subj = &subj, .server_known = true, .tx = file->http, .r = file->r, .name = file->name,
+        .subj = &subj, .tx = file->http, .r = file->r, .name = file->name,
         .size = file->size, .dir = file->dir, .mail = file->smtp != NULL,
         .inside = home_net_contains(&pl->home, f->key.ip_version, flow_addr(f, 1)),
         .ts_usec = now,

@@ -2,8 +2,8 @@
 # icap_protocol.sh -- nightjar-icap (the sanitizer build) spoken to byte by
 # byte (tests/e2e/lib/icap_protocol.py): OPTIONS and its headers, three
 # pipelined requests on one persistent connection, previews with 100
-# Continue and ieof, answers when neither 204 nor 206 is allowed (the
-# message back unmodified), 206 with use-original-body, a body past
+# Continue and ieof, answers when 204 is not allowed (the message back
+# unmodified, also when only 206 is: nightjar never sends 206), a body past
 # icap.max-body streamed back whole, 400/404/405/505 with the connection
 # closed, a stalled client answered by the fail mode after icap.timeout,
 # 503 past icap.max-connections, an ISTag that changes on SIGHUP, and the

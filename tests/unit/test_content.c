@@ -69,6 +69,43 @@ static void test_match_with_meta_tags_and_offsets(void)
     content_engine_free(e);
 }
 
+/* The shipped rules, with several strings of one rule matching (libyara's
+ * matches need not be aligned: read under UBSan here), and a reload that
+ * picks up a changed file and keeps the old rules when the new ones break. */
+static void test_shipped_rules_and_reload(void)
+{
+    struct content_engine *e = engine("rules/default.yar", "");
+    REQUIRE(e != NULL);
+    const char mimi[] = "mimikatz 2.2 by gentilkiwi\nsekurlsa::logonpasswords\n";
+    content_inspect(e, (const uint8_t *)mimi, sizeof(mimi) - 1, NULL, false, &r);
+    CHECK_EQ(r.n_matches, 1);
+    CHECK_STR(r.matches[0].rule, "Mimikatz_Strings");
+    CHECK(r.matches[0].n_strings >= 3);
+    content_engine_free(e);
+
+    char path[128];
+    snprintf(path, sizeof(path), "%s/live.yar", dir);
+    write_file(path, rules);
+    e = engine(path, "");
+    REQUIRE(e != NULL);
+    uint64_t sig = content_rules_signature(path);
+    char err[256];
+    write_file(path, "rule Other { strings: $o = \"OTHER-MARKER\" condition: $o }\n"
+                     "rule Second { condition: false }\n");
+    CHECK(content_rules_signature(path) != sig);
+    CHECK(content_reload_rules(e, err, sizeof(err)));
+    CHECK_EQ(content_engine_stats(e)->rules, 2);
+    content_inspect(e, (const uint8_t *)"xx OTHER-MARKER", 15, NULL, false, &r);
+    CHECK_EQ(r.n_matches, 1);
+    write_file(path, "rule Broken { condition: \n");
+    CHECK(!content_reload_rules(e, err, sizeof(err)));
+    CHECK(strstr(err, "live.yar") != NULL);
+    content_inspect(e, (const uint8_t *)"xx OTHER-MARKER", 15, NULL, false, &r);
+    CHECK_EQ(r.n_matches, 1); /* the previous rules stay */
+    CHECK_EQ(content_rules_signature(""), 0);
+    content_engine_free(e);
+}
+
 static void test_directory_of_rules_and_errors(void)
 {
     char sub[128], path[160];
@@ -220,6 +257,7 @@ static void teardown(void)
 }
 
 TEST_LIST_FIXTURE(setup, teardown, test_match_with_meta_tags_and_offsets,
+                  test_shipped_rules_and_reload,
                   test_directory_of_rules_and_errors,
                   test_filestore_never_overwrites, test_inspect_a_file_on_disk,
                   test_hash_choice, test_file_longer_than_kept)

@@ -142,7 +142,7 @@ static bool download(const char *host, const char *uri, const char *ua, const ch
     tx.have_response = true;
     tx.status = 200;
     struct delivery_input in = {
-        .subj = &subj, .server_known = true, .tx = &tx, .r = &r, .name = name, .size = size ? size : len,
+        .subj = &subj, .tx = &tx, .r = &r, .name = name, .size = size ? size : len,
         .dir = 1, .mail = false, .ts_usec = 1700000000000000ull,
     };
     memset(&fd, 0xa5, sizeof(fd));
@@ -154,7 +154,7 @@ static bool attachment(const char *name)
     memset(&r, 0, sizeof(r));
     file_type_sniff(buf, len, 0, &r.type);
     struct delivery_input in = {
-        .subj = &subj, .server_known = true, .tx = NULL, .r = &r, .name = name, .size = len, .dir = 0,
+        .subj = &subj, .tx = NULL, .r = &r, .name = name, .size = len, .dir = 0,
         .mail = true, .ts_usec = 1700000000000000ull,
     };
     memset(&fd, 0xa5, sizeof(fd));
@@ -361,7 +361,7 @@ static void test_scripts_to_a_browser_are_no_delivery(void)
     memset(&r, 0, sizeof(r));
     file_type_sniff(buf, len, 0, &r.type);
     struct delivery_input in = {
-        .subj = &subj, .server_known = true, .tx = &tx, .r = &r, .name = "app.js", .size = len, .dir = 1,
+        .subj = &subj, .tx = &tx, .r = &r, .name = "app.js", .size = len, .dir = 1,
         .ts_usec = 1,
     };
     CHECK(delivery_judge(&in, &fd));
@@ -437,7 +437,7 @@ static void test_uploads_are_not_deliveries(void)
     memset(&r, 0, sizeof(r));
     file_type_sniff(buf, len, 0, &r.type);
     struct delivery_input in = {
-        .subj = &subj, .server_known = true, .tx = &tx, .r = &r, .name = "a.exe", .size = len, .dir = 0,
+        .subj = &subj, .tx = &tx, .r = &r, .name = "a.exe", .size = len, .dir = 0,
         .ts_usec = 1,
     };
     CHECK(!delivery_judge(&in, &fd));

@@ -1,0 +1,318 @@
+/* icap_scan.c -- content detection on worker threads (see icap_scan.h). */
+#include "icap/icap_scan.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "util/counters.h"
+#include "util/digest.h"
+
+#define MAX_WORKERS 64
+#define RULES_CHECK_USEC 5000000u /* how often rule files are looked at */
+
+struct worker {
+    struct icap_scan *pool;
+    pthread_t thread;
+    struct content_engine *e;
+    uint64_t gen;                  /* the reload generation its rules have */
+    struct content_stats snap;     /* e's counters after its last job */
+};
+
+struct icap_scan {
+    struct content_config cfg;
+    unsigned n;
+    struct worker w[MAX_WORKERS];
+    struct content_engine *inline_e; /* no workers: scans in the caller */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct icap_scan_job *head, *tail; /* pending */
+    struct icap_scan_job *done, *done_tail;
+    unsigned queued;
+    bool stopping;
+    uint64_t want_gen;             /* reloads asked for */
+    uint64_t generation;           /* reloads that compiled */
+    int efd;
+    char path[CONTENT_PATH_MAX];   /* the rules in use, for change checks */
+    uint64_t rules_sig, rules_checked;
+    struct icap_scan_stats st;
+};
+
+static void run_job(struct content_engine *e, struct icap_scan_job *j)
+{
+    struct file_hashes h;
+    if (j->have_hashes)
+        h = j->hashes;
+    else
+        digest3_buffer(content_hash_mask(e), j->buf, j->len, &h);
+    content_inspect(e, j->buf, j->len, &h, !j->truncated, &j->r);
+    if (j->truncated) /* typed from its beginning only */
+        file_type_sniff(j->buf, j->len, j->size, &j->r.type);
+}
+
+/* In the worker, before a job: the rules again when a reload was asked. */
+static void maybe_reload(struct worker *w, uint64_t want)
+{
+    if (w->gen == want)
+        return;
+    w->gen = want;
+    char err[512];
+    bool ok = content_reload_rules(w->e, err, sizeof(err));
+    struct icap_scan *p = w->pool;
+    pthread_mutex_lock(&p->mu);
+    if (!ok)
+        p->st.rule_reload_failures++;
+    else if (w == &p->w[0]) { /* one report and one new generation per reload */
+        p->st.rule_reloads++;
+        p->generation++;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!ok)
+        fprintf(stderr, "nightjar-icap: YARA rules not reloaded, the previous ones "
+                "stay: %s\n", err);
+    else if (w == &p->w[0])
+        fprintf(stderr, "nightjar-icap: YARA rules reloaded from %s\n", p->path);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct icap_scan *p = w->pool;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->head && !p->stopping && w->gen == p->want_gen)
+            pthread_cond_wait(&p->cv, &p->mu);
+        uint64_t want = p->want_gen;
+        if (w->gen != want) {
+            pthread_mutex_unlock(&p->mu);
+            maybe_reload(w, want);
+            pthread_mutex_lock(&p->mu);
+            continue;
+        }
+        struct icap_scan_job *j = p->head;
+        if (!j) /* stopping, nothing left */
+            break;
+        p->head = j->next;
+        if (!p->head)
+            p->tail = NULL;
+        p->queued--;
+        pthread_mutex_unlock(&p->mu);
+        run_job(w->e, j);
+        pthread_mutex_lock(&p->mu);
+        w->snap = *content_engine_stats(w->e);
+        j->next = NULL;
+        if (p->done_tail)
+            p->done_tail->next = j;
+        else
+            p->done = j;
+        p->done_tail = j;
+        uint64_t one = 1;
+        ssize_t r = write(p->efd, &one, sizeof(one));
+        (void)r; /* an eventfd counter cannot overflow here */
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+struct icap_scan *icap_scan_new(const struct content_config *cfg, unsigned workers,
+                                char *err, size_t errlen)
+{
+    struct icap_scan *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->cfg = *cfg;
+    p->efd = -1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (workers > MAX_WORKERS)
+        workers = MAX_WORKERS;
+    if (!workers) {
+        if (!(p->inline_e = content_engine_new(cfg, err, errlen)))
+            goto fail;
+        snprintf(p->path, sizeof(p->path), "%s", content_rules_path(p->inline_e));
+    } else if ((p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        snprintf(err, errlen, "eventfd: out of file descriptors");
+        goto fail;
+    }
+    for (unsigned i = 0; i < workers; i++) {
+        struct worker *w = &p->w[i];
+        w->pool = p;
+        if (!(w->e = content_engine_new(cfg, err, errlen)))
+            goto fail;
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            content_engine_free(w->e);
+            w->e = NULL;
+            snprintf(err, errlen, "cannot start scan thread %u", i);
+            goto fail;
+        }
+        p->n++;
+        if (!i)
+            snprintf(p->path, sizeof(p->path), "%s", content_rules_path(w->e));
+    }
+    p->rules_sig = content_rules_signature(p->path);
+    return p;
+fail:
+    icap_scan_free(p);
+    return NULL;
+}
+
+void icap_scan_free(struct icap_scan *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->n; i++)
+        pthread_join(p->w[i].thread, NULL);
+    for (unsigned i = 0; i < MAX_WORKERS; i++)
+        content_engine_free(p->w[i].e);
+    content_engine_free(p->inline_e);
+    if (p->efd >= 0)
+        close(p->efd);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+int icap_scan_fd(const struct icap_scan *p) { return p->efd; }
+unsigned icap_scan_workers(const struct icap_scan *p) { return p->n; }
+
+bool icap_scan_submit(struct icap_scan *p, struct icap_scan_job *job)
+{
+    p->st.jobs++;
+    if (!p->n) {
+        run_job(p->inline_e, job);
+        return true;
+    }
+    job->next = NULL;
+    pthread_mutex_lock(&p->mu);
+    if (p->tail)
+        p->tail->next = job;
+    else
+        p->head = job;
+    p->tail = job;
+    if (++p->queued > p->st.queued_max)
+        p->st.queued_max = p->queued;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return false;
+}
+
+void icap_scan_collect(struct icap_scan *p,
+                       void (*fn)(void *ctx, struct icap_scan_job *job), void *ctx)
+{
+    if (!p->n)
+        return;
+    uint64_t count;
+    ssize_t r = read(p->efd, &count, sizeof(count));
+    (void)r; /* EAGAIN: nothing new, the list says so too */
+    pthread_mutex_lock(&p->mu);
+    struct icap_scan_job *j = p->done;
+    p->done = p->done_tail = NULL;
+    pthread_mutex_unlock(&p->mu);
+    while (j) {
+        struct icap_scan_job *next = j->next;
+        fn(ctx, j);
+        j = next;
+    }
+}
+
+void icap_scan_poll(struct icap_scan *p, uint64_t wall, bool reload)
+{
+    if (!reload && wall - p->rules_checked < RULES_CHECK_USEC)
+        return;
+    p->rules_checked = wall;
+    uint64_t sig = content_rules_signature(p->path);
+    if (!reload && sig == p->rules_sig)
+        return;
+    p->rules_sig = sig;
+    if (!p->path[0])
+        return;
+    if (!p->n) {
+        char err[512];
+        if (content_reload_rules(p->inline_e, err, sizeof(err))) {
+            p->st.rule_reloads++;
+            p->generation++;
+        } else {
+            p->st.rule_reload_failures++;
+            fprintf(stderr, "nightjar-icap: YARA rules not reloaded: %s\n", err);
+        }
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->want_gen++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+uint64_t icap_scan_generation(const struct icap_scan *p)
+{
+    pthread_mutex_t *mu = (pthread_mutex_t *)&p->mu;
+    pthread_mutex_lock(mu);
+    uint64_t g = p->generation;
+    pthread_mutex_unlock(mu);
+    return g;
+}
+
+unsigned icap_scan_hash_mask(const struct icap_scan *p)
+{
+    return content_hash_mask(p->n ? p->w[0].e : p->inline_e);
+}
+
+/* --- counters summed over the engines ------------------------------------ */
+
+static struct content_stats sum(struct icap_scan *p)
+{
+    struct content_stats s = { 0 };
+    if (!p->n)
+        return *content_engine_stats(p->inline_e);
+    pthread_mutex_lock(&p->mu);
+    for (unsigned i = 0; i < p->n; i++) {
+        const struct content_stats *w = &p->w[i].snap;
+        s.scanned += w->scanned;
+        s.bytes_scanned += w->bytes_scanned;
+        s.matches += w->matches;
+        s.matches_over_cap += w->matches_over_cap;
+        s.scan_errors += w->scan_errors;
+        s.scan_timeouts += w->scan_timeouts;
+        s.rules = w->rules;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return s;
+}
+
+#define GETTER(field)                                                       \
+    static uint64_t get_##field(const void *ctx)                            \
+    {                                                                       \
+        return sum((struct icap_scan *)ctx).field;                          \
+    }
+GETTER(rules)
+GETTER(scanned)
+GETTER(bytes_scanned)
+GETTER(matches)
+GETTER(matches_over_cap)
+GETTER(scan_errors)
+GETTER(scan_timeouts)
+#undef GETTER
+
+void icap_scan_counters(struct icap_scan *p, struct counters *r)
+{
+    counters_fn(r, "content.yara_rules", get_rules, p);
+    counters_fn(r, "content.scans", get_scanned, p);
+    counters_fn(r, "content.bytes_scanned", get_bytes_scanned, p);
+    counters_fn(r, "content.matches", get_matches, p);
+    counters_fn(r, "content.matches_over_cap", get_matches_over_cap, p);
+    counters_fn(r, "content.scan_errors", get_scan_errors, p);
+    counters_fn(r, "content.scan_timeouts", get_scan_timeouts, p);
+    counters_u64(r, "icap.scan.jobs", &p->st.jobs);
+    counters_u64(r, "icap.scan.queued_max", &p->st.queued_max);
+    counters_u64(r, "icap.scan.rule_reloads", &p->st.rule_reloads);
+    counters_u64(r, "icap.scan.rule_reload_failures", &p->st.rule_reload_failures);
+}
