@@ -37,6 +37,8 @@ static void icap_object(struct json *j, const struct icap_event *ev)
     if (ev->preview)
         json_kv_bool(j, "decided_in_preview", ev->decided_in_preview);
     json_kv_u64(j, "body_bytes", ev->body_bytes);
+    if (ev->file)
+        json_kv_str(j, "file_type", file_kind_names[ev->file->r->type.kind]);
     json_kv_u64(j, "findings", ev->findings);
     if (ev->istag)
         json_kv_str(j, "istag", ev->istag);
