@@ -8,14 +8,27 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include "proto/http.h"
 #include "util/counters.h"
 #include "util/digest.h"
 
 #define MAX_WORKERS 64
 #define RULES_CHECK_USEC 5000000u /* how often rule files are looked at */
 
+/* A worker's inflate state and output buffer, kept between jobs. */
+struct inflater {
+    z_stream z;
+    bool ready;
+    uint8_t *buf;
+    size_t cap, len;
+    uint64_t total;          /* inflated bytes, kept or not */
+};
+
 struct worker {
     struct icap_scan *pool;
+    struct inflater inf;
     pthread_t thread;
     struct content_engine *e;
     uint64_t gen;                  /* the reload generation its rules have */
@@ -27,6 +40,7 @@ struct icap_scan {
     unsigned n;
     struct worker w[MAX_WORKERS];
     struct content_engine *inline_e; /* no workers: scans in the caller */
+    struct inflater inline_inf;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct icap_scan_job *head, *tail; /* pending */
@@ -41,16 +55,106 @@ struct icap_scan {
     struct icap_scan_stats st;
 };
 
-static void run_job(struct content_engine *e, struct icap_scan_job *j)
+static bool keep_inflated(struct inflater *f, const uint8_t *d, size_t n, size_t max)
 {
+    f->total += n;
+    size_t room = f->len < max ? max - f->len : 0;
+    if (n > room)
+        n = room;
+    if (f->len + n > f->cap) {
+        size_t cap = f->cap ? f->cap : 65536;
+        while (cap < f->len + n)
+            cap *= 2;
+        uint8_t *b = realloc(f->buf, cap);
+        if (!b)
+            return false;
+        f->buf = b;
+        f->cap = cap;
+    }
+    memcpy(f->buf + f->len, d, n);
+    f->len += n;
+    return true;
+}
+
+/* Inflates j's bytes into f->buf (gzip or zlib by header; "deflate" also
+ * raw, as some servers send it). True when the stream ended cleanly. */
+static bool inflate_body(struct inflater *f, const struct icap_scan_job *j)
+{
+    int wbits = j->encoding == HTTP_ENC_DEFLATE ? 15 : 15 + 32;
+    f->len = 0;
+    f->total = 0;
+    if (!f->ready)
+        f->ready = inflateInit2(&f->z, wbits) == Z_OK;
+    else if (inflateReset2(&f->z, wbits) != Z_OK)
+        return false;
+    if (!f->ready)
+        return false;
+    uint8_t out[16384];
+    bool raw_tried = false;
+    f->z.next_in = (Bytef *)(uintptr_t)j->buf;
+    f->z.avail_in = (uInt)j->len;
+    for (;;) {
+        f->z.next_out = out;
+        f->z.avail_out = sizeof(out);
+        int rc = inflate(&f->z, Z_NO_FLUSH);
+        size_t got = sizeof(out) - f->z.avail_out;
+        if (rc == Z_DATA_ERROR && j->encoding == HTTP_ENC_DEFLATE && !raw_tried &&
+            !f->total && !got) {
+            raw_tried = true;
+            inflateReset2(&f->z, -15);
+            f->z.next_in = (Bytef *)(uintptr_t)j->buf;
+            f->z.avail_in = (uInt)j->len;
+            continue;
+        }
+        if (got && !keep_inflated(f, out, got, j->decoded_max))
+            return false;
+        if (rc == Z_STREAM_END)
+            return true;
+        if ((rc != Z_OK && rc != Z_BUF_ERROR) || (rc == Z_BUF_ERROR && !got))
+            return false; /* corrupt, or the input (a cut body) ran out */
+        if (f->total > j->decoded_max + sizeof(out))
+            return false; /* past the cap: what was kept is judged */
+    }
+}
+
+static void run_job(struct content_engine *e, struct inflater *f,
+                    struct icap_scan_job *j)
+{
+    const uint8_t *buf = j->buf;
+    size_t len = j->len;
+    uint64_t size = j->size;
+    bool cut = j->truncated;
+    j->decoded = j->decode_cut = false;
+    if (j->encoding != HTTP_ENC_NONE) {
+        bool whole = inflate_body(f, j);
+        if (f->len) {
+            j->decoded = true;
+            j->decode_cut = !whole || f->total > f->len;
+            buf = f->buf;
+            len = f->len;
+            size = f->total;
+            cut = cut || j->decode_cut;
+        }
+    }
+    j->file_size = size;
     struct file_hashes h;
-    if (j->have_hashes)
-        h = j->hashes;
-    else
+    if (j->have_hashes && !(j->decoded && !cut))
+        h = j->hashes;                 /* streamed over the bytes as sent */
+    else if (j->decoded && cut)
         digest3_buffer(content_hash_mask(e), j->buf, j->len, &h);
-    content_inspect(e, j->buf, j->len, &h, !j->truncated, &j->r);
-    if (j->truncated) /* typed from its beginning only */
-        file_type_sniff(j->buf, j->len, j->size, &j->r.type);
+    else
+        digest3_buffer(content_hash_mask(e), buf, len, &h);
+    content_inspect(e, buf, len, &h, !cut, &j->r);
+    if (cut) /* typed from its beginning only */
+        file_type_sniff(buf, len, size, &j->r.type);
+}
+
+static void inflater_free(struct inflater *f)
+{
+    if (f->ready)
+        inflateEnd(&f->z);
+    free(f->buf);
+    memset(f, 0, sizeof(*f));
 }
 
 /* In the worker, before a job: the rules again when a reload was asked. */
@@ -100,7 +204,7 @@ static void *worker_main(void *arg)
             p->tail = NULL;
         p->queued--;
         pthread_mutex_unlock(&p->mu);
-        run_job(w->e, j);
+        run_job(w->e, &w->inf, j);
         pthread_mutex_lock(&p->mu);
         w->snap = *content_engine_stats(w->e);
         j->next = NULL;
@@ -171,8 +275,11 @@ void icap_scan_free(struct icap_scan *p)
     pthread_mutex_unlock(&p->mu);
     for (unsigned i = 0; i < p->n; i++)
         pthread_join(p->w[i].thread, NULL);
-    for (unsigned i = 0; i < MAX_WORKERS; i++)
+    for (unsigned i = 0; i < MAX_WORKERS; i++) {
         content_engine_free(p->w[i].e);
+        inflater_free(&p->w[i].inf);
+    }
+    inflater_free(&p->inline_inf);
     content_engine_free(p->inline_e);
     if (p->efd >= 0)
         close(p->efd);
@@ -188,7 +295,7 @@ bool icap_scan_submit(struct icap_scan *p, struct icap_scan_job *job)
 {
     p->st.jobs++;
     if (!p->n) {
-        run_job(p->inline_e, job);
+        run_job(p->inline_e, &p->inline_inf, job);
         return true;
     }
     job->next = NULL;

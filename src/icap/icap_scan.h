@@ -8,7 +8,10 @@
  * a finished body; a worker hashes what was kept (unless the digests were
  * streamed because the body outgrew the cap), inspects it, and queues the
  * job as done; an eventfd in the loop's epoll set says so, and the loop
- * collects the results in submission order per worker. With 0 workers a
+ * collects the results in submission order per worker. A gzip or deflate
+ * body (Content-Encoding) is inflated first, up to decoded_max bytes, so
+ * rules see what the browser will: its hashes are then those of the
+ * inflated file when all of it was inflated, else of the bytes as sent. With 0 workers a
  * submitted job runs at once in the caller (tests, the fuzz target).
  *
  * Rule reloads (SIGHUP, or a rule file whose size, time or name changed,
@@ -35,8 +38,13 @@ struct icap_scan_job {
     bool have_hashes;         /* hashes below were streamed: use them */
     struct file_hashes hashes;
     bool truncated;           /* bigger than what was kept */
+    uint8_t encoding;         /* enum http_encoding of the body */
+    size_t decoded_max;       /* decoded bytes kept, then cut */
     void *owner;              /* the caller's, handed back when done */
     /* out */
+    bool decoded;             /* r is about the inflated body */
+    bool decode_cut;          /* ...which was longer than decoded_max */
+    uint64_t file_size;       /* the length of what was judged */
     struct content_result r;
     struct icap_scan_job *next;
 };

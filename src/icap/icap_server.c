@@ -62,6 +62,7 @@ struct conn {
     bool in_preview, decided, relay, over_cap, failed;
     struct icap_verdict v;
     char name[FILE_NAME_MAX];     /* the body's file name */
+    uint8_t encoding;             /* the body's Content-Encoding */
     struct buf body;              /* kept bytes, up to icap.max-body */
     uint64_t body_size;
     struct digest3 d;             /* streamed once the body outgrows the cap */
@@ -385,6 +386,7 @@ static void tx_reset(struct conn *c)
     memset(&c->v, 0, sizeof(c->v));
     memset(&c->tx, 0, sizeof(c->tx));
     c->name[0] = '\0';
+    c->encoding = HTTP_ENC_NONE;
     c->body_size = 0;
     if (c->body.cap > BODY_KEEP_IDLE)
         buf_free(&c->body);
@@ -564,16 +566,16 @@ static void scanned(struct icap_server *s, struct conn *c)
     struct event_subject subj;
     subject_of(c, &subj);
     int dir = c->req.method == ICAP_RESPMOD ? 1 : 0;
-    struct icap_body b = { .name = c->name, .size = c->body_size,
-                           .truncated = c->over_cap, .dir = dir };
+    struct icap_body b = { .name = c->name, .size = c->job.file_size,
+                           .truncated = c->over_cap || c->job.decode_cut, .dir = dir };
     const struct content_result *r = &c->job.r;
     icap_judge_body(s->judge, &subj, wall_usec(), &c->tx, &b, r, &c->v);
     if (c->v.failed)
         not_judged(s, c, "the scan did not finish");
     if (c->over_cap)
         not_judged(s, c, "the body is larger than icap.max-body");
-    struct file_event fl = { .name = c->name, .size = c->body_size,
-                             .truncated = c->over_cap, .dir = dir, .r = r,
+    struct file_event fl = { .name = c->name, .size = c->job.file_size,
+                             .truncated = b.truncated, .dir = dir, .r = r,
                              .http = &c->tx };
     finish(s, c, &fl);
 }
@@ -587,6 +589,8 @@ static void judge_body(struct icap_server *s, struct conn *c)
     j->len = c->body.len;
     j->size = c->body_size;
     j->truncated = c->over_cap;
+    j->encoding = c->encoding;
+    j->decoded_max = (size_t)s->cfg.icap.max_body;
     j->have_hashes = c->d_ready;
     if (c->d_ready)
         digest3_end(&c->d, &j->hashes);
@@ -763,7 +767,7 @@ static void complete_tx(struct conn *c)
 /* The encapsulated HTTP heads are in: parse them, check the request. */
 static void read_heads(struct icap_server *s, struct conn *c)
 {
-    struct http_framing fr;
+    struct http_framing fr = { 0 };
     struct http_stats hs = { 0 };
     const uint8_t *h;
     size_t n;
@@ -776,6 +780,7 @@ static void read_heads(struct icap_server *s, struct conn *c)
         refuse(s, c, 400, "Bad Request", "an encapsulated HTTP head is not HTTP");
         return;
     }
+    c->encoding = fr.enc; /* of the last head: the one whose body follows */
     complete_tx(c);
     struct event_subject subj;
     subject_of(c, &subj);

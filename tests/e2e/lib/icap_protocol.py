@@ -105,9 +105,10 @@ class Reader:
 REQ = b"GET http://www.example.net/files/%s HTTP/1.1\r\nHost: www.example.net\r\nUser-Agent: Mozilla/5.0\r\n\r\n"
 
 
-def respmod(name, body, allow="204", preview=None, client="10.20.30.40", extra=b""):
+def respmod(name, body, allow="204", preview=None, client="10.20.30.40", extra=b"",
+            res_extra=b""):
     req = REQ % name
-    res = (b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+    res = (b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n" + res_extra +
            b"Content-Length: %d\r\n\r\n" % len(body))
     head = (b"RESPMOD icap://127.0.0.1:%d/scan ICAP/1.0\r\nHost: 127.0.0.1\r\n"
             b"X-Client-IP: %s\r\nEncapsulated: req-hdr=0, res-hdr=%d, res-body=%d\r\n"
@@ -206,6 +207,21 @@ def test_unmodified_without_204():
     a = r.answer()
     check(a["status"] == 200 and a["body"] == body,
           "Allow: 206 without 204: expected 200 with the message, got %d" % a["status"])
+
+
+def test_gzip_is_judged_inflated():
+    import gzip
+    s = conn()
+    r = Reader(s)
+    packed = gzip.compress(b"<html>" + EICAR + b"</html>" * 50)
+    head, _ = respmod(b"page.html", packed, res_extra=b"Content-Encoding: gzip\r\n")
+    s.sendall(head + chunked(packed))
+    a = r.answer()
+    check(a["status"] == 200 and b"403" in a["heads"], "gzip-encoded EICAR not blocked (judged compressed?)")
+    clean = gzip.compress(b"<html>hello</html>" * 100)
+    head, _ = respmod(b"page2.html", clean, res_extra=b"Content-Encoding: gzip\r\n")
+    s.sendall(head + chunked(clean))
+    check(r.answer()["status"] == 204, "clean gzip page not passed")
 
 
 def test_over_cap_relayed():
@@ -322,7 +338,7 @@ def step(fn, *args):
 def main():
     tag = step(test_options)
     for t in (test_pipelined_keepalive, test_preview, test_unmodified_without_204,
-              test_over_cap_relayed, test_malformed, test_stall_times_out,
+              test_gzip_is_judged_inflated, test_over_cap_relayed, test_malformed, test_stall_times_out,
               test_max_connections):
         step(t)
     step(test_istag_follows_reload, tag)
