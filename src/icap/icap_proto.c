@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/line.h"
 #include "util/text.h"
 
 static const char *const section_names[ICAP_SECTIONS] = {
@@ -202,22 +203,16 @@ int icap_parse_head(const char *head, size_t len, struct icap_request *r,
         r->off[i] = -1;
     r->preview = -1;
     r->method = ICAP_OTHER;
+    if (memchr(head, '\0', len))
+        return fail(err, errlen, 400, "NUL byte in the head");
     char line[ICAP_HEAD_MAX];
     size_t off = 0;
     unsigned n = 0;
-    while (off < len) {
-        const char *lf = memchr(head + off, '\n', len - off);
-        size_t end = lf ? (size_t)(lf - head) : len;
-        size_t ll = end - off;
-        if (ll && head[off + ll - 1] == '\r')
-            ll--;
-        if (ll >= sizeof(line))
+    bool cut;
+    while (line_next(head, len, &off, line, sizeof(line), &cut)) {
+        size_t ll = strlen(line);
+        if (cut)
             return fail(err, errlen, 400, "header line too long");
-        memcpy(line, head + off, ll);
-        line[ll] = '\0';
-        off = end + 1;
-        if (memchr(line, '\0', ll))
-            return fail(err, errlen, 400, "NUL byte in the head");
         if (n++ == 0) {
             int st = request_line(line, r, err, errlen);
             if (st)

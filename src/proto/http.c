@@ -329,19 +329,11 @@ bool http_head_parse(struct http_tx *t, int dir, const char *block, size_t len,
     char line[HTTP_LINE_MAX];
     size_t off = 0;
     unsigned lines = 0;
-    while (off < len) {
-        const char *lf = memchr(block + off, '\n', len - off);
-        size_t end = lf ? (size_t)(lf - block) : len;
-        size_t ll = end - off;
-        if (ll && block[off + ll - 1] == '\r')
-            ll--;
-        if (ll >= sizeof(line)) {
+    bool cut;
+    while (line_next(block, len, &off, line, sizeof(line), &cut)) {
+        size_t ll = strlen(line);
+        if (cut)
             st->line_truncated++;
-            ll = sizeof(line) - 1;
-        }
-        memcpy(line, block + off, ll);
-        line[ll] = '\0';
-        off = end + 1;
         if (lines++ == 0) {
             bool ok = dir == 0 ? parse_request_line(line, t)
                                : parse_status_line(line, &t->status);

@@ -51,4 +51,26 @@ static inline bool line_take(struct line *l, char *buf, size_t size,
     return true;
 }
 
+/* A block held whole (a header block), line by line: copies the line at
+ * *off (CR/LF removed, NUL-terminated, at most size - 1 bytes: *cut says
+ * it was longer) into buf and moves *off past it. False at the end. */
+static inline bool line_next(const char *block, size_t len, size_t *off,
+                             char *buf, size_t size, bool *cut)
+{
+    if (*off >= len)
+        return false;
+    const char *lf = memchr(block + *off, '\n', len - *off);
+    size_t end = lf ? (size_t)(lf - block) : len;
+    size_t ll = end - *off;
+    if (ll && block[*off + ll - 1] == '\r')
+        ll--;
+    *cut = ll >= size;
+    if (*cut)
+        ll = size - 1;
+    memcpy(buf, block + *off, ll);
+    buf[ll] = '\0';
+    *off = end + 1;
+    return true;
+}
+
 #endif

@@ -109,7 +109,8 @@ static void test_http_without_a_flow(void)
     memset(&tx, 0, sizeof(tx));
     snprintf(tx.host, sizeof(tx.host), "www.evil.example");
     snprintf(tx.uri, sizeof(tx.uri), "/y");
-    struct event_subject s = { .flow = NULL, .ip_version = 4, .server_port = 80 };
+    struct event_subject s = { .flow = NULL, .ip_version = 4, .server_port = 80,
+                               .server_known = true };
     uint8_t *c = (uint8_t *)&s.client, *v = (uint8_t *)&s.server;
     c[0] = 10; c[3] = 7;                       /* 10.0.0.7 */
     v[0] = 203; v[1] = 0; v[2] = 113; v[3] = 9; /* 203.0.113.9 */
@@ -119,6 +120,12 @@ static void test_http_without_a_flow(void)
     CHECK_EQ(alerts_with("\"field\":\"http.hostname\""), before + 2);
     CHECK(alerts_with("\"host\":\"10.0.0.7\"") >= 0);
     CHECK_EQ(alerts_with("\"src_ip\":\"10.0.0.7\",\"dest_ip\":\"203.0.113.9\""), 2);
+    /* a URL that names its server by name only: no peer address to log */
+    s.server_known = false;
+    memset(&s.server, 0, sizeof(s.server));
+    intel_check_http(d, &s, 4000002, &tx);
+    CHECK_EQ(alerts_with("\"field\":\"http.hostname\""), before + 3);
+    CHECK_EQ(alerts_with("\"dest_ip\":\"0.0.0.0\""), 0);
 }
 
 static void test_smtp_addresses_and_urls(void)
