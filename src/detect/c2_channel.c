@@ -555,6 +555,17 @@ static enum ua_class classify_ua(struct c2_channel *c, const char *ua)
     return c->last_ua_class;
 }
 
+/* No browser or HTTP library puts a backslash in its User-Agent; a bot
+ * registering its victim joins id, computer, user, system and antivirus
+ * with them. Three separators: at least four fields. */
+static bool ua_reports_identity(const char *ua)
+{
+    unsigned n = 0;
+    for (const char *p = ua; *p; p++)
+        n += *p == '\\';
+    return n >= 3;
+}
+
 static uint32_t http_indicators(struct c2_channel *c, const struct http_tx *tx)
 {
     uint32_t ind = 0;
@@ -571,6 +582,8 @@ static uint32_t http_indicators(struct c2_channel *c, const struct http_tx *tx)
         ind |= 1u << C2I_no_ua;
     else if (ua == UA_TOOL)
         ind |= 1u << C2I_tool_ua;
+    if (ua_reports_identity(tx->user_agent))
+        ind |= 1u << C2I_identity_ua;
     if ((ua == UA_BROWSER || ua == UA_LEGACY) &&
         !(tx->req_headers & HTTP_HDR_ACCEPT_LANGUAGE))
         ind |= 1u << C2I_bot_headers;

@@ -8,7 +8,9 @@
  * certificate is self-signed, carries OpenSSL's default subject or a name
  * that is no host name, or does not cover the SNI; the HTTP client claims a
  * browser it cannot be (a 2010 Internet Explorer, no User-Agent, none of a
- * browser's headers), posts to a script and gets next to nothing back,
+ * browser's headers), reports who the victim is in its User-Agent (the
+ * H-worm lineage: "id\computer\user\Windows 10 Pro\antivirus..."), posts
+ * to a script and gets next to nothing back,
  * hides a blob in the URL, polls the same URL; the client comes back again
  * and again, at regular intervals, or keeps a session of small heartbeats.
  * Each of these alone is ordinary somewhere; several on one pair are not.
@@ -64,6 +66,7 @@
     X(legacy_ua, 1, "claims a browser from before 2014")                        \
     X(no_ua, 2, "sends no User-Agent, which browsers and HTTP libraries always send") \
     X(tool_ua, 1, "sends a scripting tool's User-Agent")                        \
+    X(identity_ua, 2, "reports the machine's identity in its User-Agent (backslash-separated fields: computer, user, system)") \
     X(bot_headers, 2, "claims a browser but sends no Accept-Language, which every browser sends") \
     X(script_post, 1, "posts data to a script and gets little or nothing back") \
     X(encoded_uri, 1, "hides an encoded blob in the URL")                       \

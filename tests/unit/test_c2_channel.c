@@ -441,6 +441,15 @@ static void test_http_script_post_and_upload_lines(void)
     http_prepare("GET", "a.example.com", "/a.css", "", 0, 0, 100);
     one(c, &s);
     CHECK_EQ(raised(c, C2I_no_ua), 1);
+    /* the victim's identity in the User-Agent (vjw0rm's registration):
+     * three backslashes, not two (a path-like "a\b\c" stays ordinary) */
+    http_prepare("POST", "a.example.com", "/Vre",
+                 "BIZ 2_A830F973\\DESKTOP-PU389HQ\\ian\\Microsoft Windows 10 Pro", 0, 10, 10);
+    one(c, &s);
+    CHECK_EQ(raised(c, C2I_identity_ua), 1);
+    http_prepare("POST", "a.example.com", "/Vre", "agent\\x86\\v2", 0, 10, 10);
+    one(c, &s);
+    CHECK_EQ(raised(c, C2I_identity_ua), 1);
     /* a named host with a browser's headers: nothing, no pair */
     uint64_t pairs = c2_channel_stats(c)->pairs_new;
     http_prepare("GET", "www.example.com", "/index.html", CHROME,
