@@ -653,6 +653,9 @@ static uint32_t protocol_indicators(const struct flow *f)
     uint16_t port = flow_port(f, 1);
     uint8_t app = f->app_proto;
     uint32_t ind = 0;
+    /* an industrial port is a service when its protocol is spoken on it */
+    bool service = port_is_common_service(f->key.proto, port) ||
+                   (port_is_industrial(port) && app_is_industrial(app));
     bool client_spoke = f->dir[0].payload_pkts > 0;
     bool answered = f->dir[1].pkts > 0;
     if (f->key.proto != 6 || !client_spoke || !answered || !f->dir[0].syn_seen)
@@ -661,9 +664,9 @@ static uint32_t protocol_indicators(const struct flow *f)
         (port == 80 && app != APP_HTTP) ||
         (app == APP_HTTP && port != 80 && port_is_tls_service(port)))
         ind |= 1u << C2I_port_mismatch;
-    else if (app == APP_UNKNOWN && !port_is_common_service(f->key.proto, port))
+    else if (app == APP_UNKNOWN && !service)
         ind |= 1u << C2I_unknown_protocol; /* on a service's port: its protocol */
-    if (!port_is_common_service(f->key.proto, port) && port < 49152)
+    if (!service && port < 49152)
         ind |= 1u << C2I_odd_port;
     return ind;
 }

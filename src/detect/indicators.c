@@ -274,15 +274,18 @@ static const uint16_t common_tcp[] = {
     5900, 5938, 5985, 5986, 6379, 6443, 6667, 6697, 7680, 8000, 8008, 8009,
     8080, 8081, 8088, 8443, 8883, 8888, 9000, 9090, 9092, 9200, 9418, 9443,
     11211, 27017,
-    /* industrial control: Modbus, S7, DNP3, EtherNet/IP, OPC UA, IEC 104,
-     * Niagara Fox, BACnet, Red Lion, PCWorx, ProConOS */
-    502, 102, 20000, 44818, 4840, 2404, 1911, 4911, 789, 1962, 20547,
+};
+
+/* industrial control: Modbus, S7, DNP3, EtherNet/IP, OPC UA, IEC 104,
+ * Niagara Fox, BACnet, Red Lion, PCWorx, ProConOS */
+static const uint16_t industrial[] = {
+    502, 102, 20000, 44818, 4840, 2404, 1911, 4911, 789, 1962, 20547, 47808,
 };
 
 static const uint16_t common_udp[] = {
     53, 67, 68, 69, 88, 123, 137, 138, 161, 162, 389, 443, 500, 514, 520,
     1194, 1812, 1813, 1900, 3478, 3479, 3480, 3481, 4500, 5004, 5060, 5353,
-    5355, 8801, 19302, 51820, 47808, 2222, 44818, 20000,
+    5355, 8801, 19302, 51820, 2222,
 };
 
 static const uint16_t tls_ports[] = {
@@ -304,6 +307,11 @@ bool port_is_common_service(uint8_t proto, uint16_t port)
     if (proto == 17)
         return in(common_udp, sizeof(common_udp) / sizeof(common_udp[0]), port);
     return in(common_tcp, sizeof(common_tcp) / sizeof(common_tcp[0]), port);
+}
+
+bool port_is_industrial(uint16_t port)
+{
+    return in(industrial, sizeof(industrial) / sizeof(industrial[0]), port);
 }
 
 bool port_is_tls_service(uint16_t port)

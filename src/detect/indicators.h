@@ -64,6 +64,12 @@ bool cert_subject_not_hostname(const char *dn);
  * remote access, directory, VoIP, ...). */
 bool port_is_common_service(uint8_t proto, uint16_t port);
 
+/* A port of an industrial-control protocol (Modbus, S7, DNP3, IEC 104,
+ * EtherNet/IP, OPC UA, BACnet, ...): a service only where that protocol
+ * is what is spoken -- remote-access malware likes these ports (Remcos's
+ * default is IEC 104's 2404). */
+bool port_is_industrial(uint16_t port);
+
 /* A port where TLS is customary (HTTPS, the TLS variants of mail, LDAP,
  * IRC, XMPP, databases, ...). */
 bool port_is_tls_service(uint16_t port);

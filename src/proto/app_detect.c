@@ -74,6 +74,86 @@ static int banner_has(const uint8_t *d, size_t n, const char *word)
 
 static int is_dns(const uint8_t *d, size_t n);
 
+/* --- industrial control: the framing, on the registered port ----------- */
+
+static uint16_t be16(const uint8_t *d) { return (uint16_t)(d[0] << 8 | d[1]); }
+static uint16_t le16(const uint8_t *d) { return (uint16_t)(d[1] << 8 | d[0]); }
+
+/* Modbus/TCP (502): MBAP header -- protocol id 0, a length that covers the
+ * unit id and a PDU of at most 253 bytes, a function code below 0x80 from
+ * the client (an exception sets the top bit in answers). */
+static bool is_modbus(int dir, const uint8_t *d, size_t n)
+{
+    if (n < 8 || be16(d + 2) != 0)
+        return false;
+    size_t len = be16(d + 4);
+    return len >= 2 && len <= 254 && 6 + len <= n && (dir == 1 || d[7] < 0x80);
+}
+
+/* IEC 60870-5-104 (2404): APCI start 0x68, an APDU length of 4 to 253 that
+ * the bytes hold, and the next APDU (if any) starting with 0x68 too. */
+static bool is_iec104(const uint8_t *d, size_t n)
+{
+    if (n < 6 || d[0] != 0x68 || d[1] < 4 || d[1] > 253 || (size_t)d[1] + 2 > n)
+        return false;
+    size_t next = (size_t)d[1] + 2;
+    return next == n || d[next] == 0x68;
+}
+
+/* S7comm (102): TPKT version 3 whose length is the segment's, then a COTP
+ * connection request, confirm or data TPDU. */
+static bool is_s7(const uint8_t *d, size_t n)
+{
+    return n >= 7 && d[0] == 3 && d[1] == 0 && be16(d + 2) >= 7 &&
+           be16(d + 2) <= n && (d[5] == 0xe0 || d[5] == 0xd0 || d[5] == 0xf0);
+}
+
+/* DNP3 (20000): the link-layer start bytes 0x05 0x64 and a length of 5 or
+ * more. */
+static bool is_dnp3(const uint8_t *d, size_t n)
+{
+    return n >= 10 && d[0] == 0x05 && d[1] == 0x64 && d[2] >= 5;
+}
+
+/* EtherNet/IP (44818): a 24-byte encapsulation header with a known command
+ * and a length that covers the rest. */
+static bool is_enip(const uint8_t *d, size_t n)
+{
+    static const uint16_t cmds[] = { 0x0004, 0x0063, 0x0064, 0x0065, 0x0066,
+                                     0x006f, 0x0070 };
+    if (n < 24 || (size_t)le16(d + 2) + 24 > n)
+        return false;
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        if (le16(d) == cmds[i])
+            return true;
+    return false;
+}
+
+/* BACnet/IP (UDP 47808): BVLC type 0x81, a known function, the datagram's
+ * length. */
+static bool is_bacnet(const uint8_t *d, size_t n)
+{
+    return n >= 4 && d[0] == 0x81 && d[1] <= 0x0c && be16(d + 2) == n;
+}
+
+static enum app_proto detect_industrial(int dir, const uint8_t *d, size_t n,
+                                        uint16_t sport)
+{
+    switch (sport) {
+    case 502: return is_modbus(dir, d, n) ? APP_MODBUS : APP_UNKNOWN;
+    case 2404: return is_iec104(d, n) ? APP_IEC104 : APP_UNKNOWN;
+    case 102: return is_s7(d, n) ? APP_S7COMM : APP_UNKNOWN;
+    case 20000: return is_dnp3(d, n) ? APP_DNP3 : APP_UNKNOWN;
+    case 44818: return is_enip(d, n) ? APP_ENIP : APP_UNKNOWN;
+    default: return APP_UNKNOWN;
+    }
+}
+
+bool app_is_industrial(enum app_proto p)
+{
+    return p >= APP_MODBUS && p <= APP_BACNET;
+}
+
 static enum app_proto detect_tcp(int dir, const uint8_t *d, size_t n,
                                  uint16_t cport, uint16_t sport)
 {
@@ -121,7 +201,7 @@ static enum app_proto detect_tcp(int dir, const uint8_t *d, size_t n,
         if (starts_nocase(d, n, "CAPA") && sport != 143)
             return APP_POP3;
     }
-    return APP_UNKNOWN;
+    return detect_industrial(dir, d, n, sport);
 }
 
 /* A DNS header with one question or a plausible answer count. */
@@ -168,6 +248,8 @@ static enum app_proto detect_udp(const uint8_t *d, size_t n, uint16_t cport,
         ((d[1] == 0xfe && (d[2] == 0xff || d[2] == 0xfd || d[2] == 0xfc)) ||
          (d[1] == 0x01 && d[2] == 0x00 && d[3] == 0 && d[4] == 0)))
         return APP_DTLS;
+    if ((sport == 47808 || cport == 47808) && is_bacnet(d, n))
+        return APP_BACNET;
     return APP_UNKNOWN;
 }
 
@@ -195,7 +277,8 @@ const char *app_proto_name(enum app_proto p)
 {
     static const char *const n[APP_COUNT] = {
         "", "http", "tls", "ssh", "smtp", "ftp", "pop3", "imap", "smb",
-        "dns", "quic", "dhcp", "ntp", "dtls",
+        "dns", "quic", "dhcp", "ntp", "dtls", "modbus", "iec104", "s7comm",
+        "dnp3", "enip", "bacnet",
     };
     return p < APP_COUNT ? n[p] : "";
 }

@@ -4,7 +4,10 @@
  * the first datagrams for UDP) and recognises the protocol by its shape, on
  * any port: TLS records and SSLv2 hellos, HTTP request and status lines,
  * SSH banners, SMTP/FTP/POP3/IMAP greetings and commands, SMB over NetBIOS,
- * DNS, QUIC long headers, DTLS records, DHCP and NTP; STUN (RFC 8489) is
+ * DNS, QUIC long headers, DTLS records, DHCP and NTP; the industrial
+ * protocols Modbus/TCP, IEC 60870-5-104, S7comm (TPKT/COTP), DNP3,
+ * EtherNet/IP and BACnet/IP by their framing, and only on their registered
+ * ports (their headers are too short to tell on any port); STUN (RFC 8489) is
  * recognised so that the protocol it is multiplexed with (DTLS-SRTP in
  * WebRTC, RFC 7983) can still be found after it. Ports only break ties between
  * protocols whose first bytes look alike (DNS, NTP, DHCP). A pure function:
@@ -20,8 +23,13 @@
 enum app_proto {
     APP_UNKNOWN = 0, APP_HTTP, APP_TLS, APP_SSH, APP_SMTP, APP_FTP, APP_POP3,
     APP_IMAP, APP_SMB, APP_DNS, APP_QUIC, APP_DHCP, APP_NTP, APP_DTLS,
+    /* industrial control, recognised on their registered ports only */
+    APP_MODBUS, APP_IEC104, APP_S7COMM, APP_DNP3, APP_ENIP, APP_BACNET,
     APP_COUNT
 };
+
+/* One of the industrial-control protocols above. */
+bool app_is_industrial(enum app_proto p);
 
 /* dir: 0 from client, 1 from server. Returns APP_UNKNOWN when unsure. */
 enum app_proto app_detect(uint8_t ip_proto, int dir, const uint8_t *data,

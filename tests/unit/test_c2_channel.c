@@ -694,6 +694,25 @@ static void test_unknown_protocol_lone_channel_and_unanswered(void)
     free_flows();
 }
 
+/* An industrial port is a service only when its protocol is spoken there:
+ * Modbus on 502 is nothing; something unknown on IEC 104's 2404 (Remcos's
+ * default port) is an unknown protocol on an odd port. */
+static void test_industrial_ports_need_their_protocol(void)
+{
+    struct c2_channel *c = new_c2();
+    struct ip_addr me = v4(10, 0, 0, 5);
+    c2_on_flow_end(c, flow(me, v4(198, 51, 100, 60), 502, 6, APP_MODBUS, 0), NULL, "");
+    CHECK_EQ(raised(c, C2I_odd_port), 0);
+    CHECK_EQ(raised(c, C2I_unknown_protocol), 0);
+    c2_on_flow_end(c, flow(me, v4(198, 51, 100, 61), 2404, 6, APP_IEC104, 0), NULL, "");
+    CHECK_EQ(raised(c, C2I_odd_port), 0);
+    c2_on_flow_end(c, flow(me, v4(198, 51, 100, 62), 2404, 6, APP_UNKNOWN, 0), NULL, "");
+    CHECK_EQ(raised(c, C2I_odd_port), 1);
+    CHECK_EQ(raised(c, C2I_unknown_protocol), 1);
+    c2_channel_free(c);
+    free_flows();
+}
+
 static void test_port_mismatch(void)
 {
     struct c2_channel *c = new_c2();
@@ -865,6 +884,7 @@ TEST_LIST(test_tls_placeholder_cert_on_an_odd_port_alerts_once_per_level,
           test_http_polling_the_same_path_five_times,
           test_a_client_that_looked_up_its_public_address,
           test_periodic_and_repeated_from_pair_statistics,
-          test_unknown_protocol_lone_channel_and_unanswered, test_port_mismatch,
+          test_unknown_protocol_lone_channel_and_unanswered,
+          test_industrial_ports_need_their_protocol, test_port_mismatch,
           test_heartbeat_sessions, test_dns_server_answering_names_under_tlds_that_do_not_exist,
           test_dns_over_ipv6_and_ipv6_multicast, test_pair_table_is_bounded)

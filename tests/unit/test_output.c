@@ -88,7 +88,41 @@ static void stun_is_recognised_by_cookie_and_length(void)
     CHECK_EQ(app_detect(17, 0, dtls, sizeof(dtls), 5000, 4433), APP_DTLS);
 }
 
+/* Industrial protocols: their framing, on their registered port only. */
+static void industrial_protocols_by_framing_on_their_port(void)
+{
+    /* Modbus read holding registers: MBAP (tid 1, pid 0, len 6, unit 1), fc 3 */
+    const uint8_t mb[] = { 0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 10 };
+    CHECK_EQ(app_detect(6, 0, mb, sizeof(mb), 50000, 502), APP_MODBUS);
+    CHECK_EQ(app_detect(6, 0, mb, sizeof(mb), 50000, 5020), APP_UNKNOWN);
+    const uint8_t mb_bad[] = { 0, 1, 0, 7, 0, 6, 1, 3, 0, 0, 0, 10 }; /* pid 7 */
+    CHECK_EQ(app_detect(6, 0, mb_bad, sizeof(mb_bad), 50000, 502), APP_UNKNOWN);
+    /* IEC 104 STARTDT act; a Remcos-like registration on 2404 is not */
+    const uint8_t iec[] = { 0x68, 4, 7, 0, 0, 0 };
+    CHECK_EQ(app_detect(6, 0, iec, sizeof(iec), 50000, 2404), APP_IEC104);
+    const uint8_t rat[] = { 0x24, 0x04, 0xff, 0x00, 0x91, 0x02, 0, 0, 0x11, 0x22 };
+    CHECK_EQ(app_detect(6, 0, rat, sizeof(rat), 50000, 2404), APP_UNKNOWN);
+    const uint8_t iec_short[] = { 0x68, 40, 7, 0, 0, 0 }; /* claims 40 bytes */
+    CHECK_EQ(app_detect(6, 0, iec_short, sizeof(iec_short), 50000, 2404), APP_UNKNOWN);
+    /* S7: TPKT + COTP connection request */
+    const uint8_t s7[] = { 3, 0, 0, 22, 17, 0xe0, 0, 0, 0, 1, 0, 0xc0, 1, 10,
+                           0xc1, 2, 1, 0, 0xc2, 2, 1, 2 };
+    CHECK_EQ(app_detect(6, 0, s7, sizeof(s7), 50000, 102), APP_S7COMM);
+    CHECK_EQ(app_detect(6, 0, s7, sizeof(s7), 50000, 3389), APP_UNKNOWN);
+    const uint8_t dnp3[] = { 0x05, 0x64, 0x05, 0xc9, 1, 0, 2, 0, 0x0c, 0x7f };
+    CHECK_EQ(app_detect(6, 0, dnp3, sizeof(dnp3), 50000, 20000), APP_DNP3);
+    uint8_t enip[28] = { 0x65, 0, 4, 0 };             /* RegisterSession, 4 bytes */
+    CHECK_EQ(app_detect(6, 0, enip, sizeof(enip), 50000, 44818), APP_ENIP);
+    enip[0] = 0x99;
+    CHECK_EQ(app_detect(6, 0, enip, sizeof(enip), 50000, 44818), APP_UNKNOWN);
+    const uint8_t bac[] = { 0x81, 0x0b, 0, 8, 1, 0x20, 0xff, 0xff };
+    CHECK_EQ(app_detect(17, 0, bac, sizeof(bac), 47808, 47808), APP_BACNET);
+    CHECK_STR(app_proto_name(APP_IEC104), "iec104");
+    CHECK(app_is_industrial(APP_MODBUS) && !app_is_industrial(APP_DTLS));
+}
+
 TEST_LIST(json_nesting_and_commas, json_strings_are_always_valid,
           eve_time_is_iso8601_with_microseconds,
           app_detection_by_content_on_any_port,
+          industrial_protocols_by_framing_on_their_port,
           stun_is_recognised_by_cookie_and_length)
