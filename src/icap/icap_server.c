@@ -1,5 +1,5 @@
-/* icap_server.c -- the ICAP event loop, transactions and answers (see
- * icap_server.h). */
+/* icap_server.c -- the ICAP event loop, connections and transactions (see
+ * icap_server.h); the answers are written by icap_answer.c. */
 #include "icap/icap_server.h"
 
 #include <arpa/inet.h>
@@ -7,361 +7,18 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "icap/icap_event.h"
-#include "icap/icap_judge.h"
-#include "icap/icap_proto.h"
-#include "icap/icap_scan.h"
+#include "icap/icap_internal.h"
 #include "output/eve_icap.h"
 #include "output/sink.h"
 #include "util/counters.h"
-#include "util/digest.h"
-#include "version.h"
-
-#define IN_CAP (ICAP_HEAD_MAX + ICAP_ENCAP_HEAD_MAX + 65536)
-#define READ_MAX 65536
-#define OUT_HIGH (4u << 20)       /* pending answer bytes: stop reading */
-#define BODY_KEEP_IDLE (1u << 20) /* body buffer kept between transactions */
-#define BLOCK_PAGE_MAX (256u << 10)
-
-enum conn_state { C_HEAD, C_HEADS, C_BODY };
-
-struct buf {
-    uint8_t *p;
-    size_t len, cap;
-};
-
-struct conn {
-    int fd;
-    uint8_t state;                /* enum conn_state */
-    bool closing;                 /* close once the answer is written */
-    bool reading;                 /* EPOLLIN wanted */
-    bool writing;                 /* EPOLLOUT registered */
-    char peer[64];
-    struct ip_addr peer_addr;
-    uint8_t peer_v;
-    uint64_t last_usec;           /* monotonic: last byte in or out */
-    uint64_t start_usec;          /* the transaction's head arrived */
-    struct conn *prev, *next;     /* the active list */
-    uint8_t in[IN_CAP];
-    size_t in_len;
-    struct buf out;
-    /* the transaction */
-    struct icap_request req;
-    struct http_tx tx;
-    struct buf heads;             /* the encapsulated HTTP heads, raw */
-    struct icap_chunks ch;
-    bool in_preview, decided, relay, over_cap, failed;
-    struct icap_verdict v;
-    char name[FILE_NAME_MAX];     /* the body's file name */
-    uint8_t encoding;             /* the body's Content-Encoding */
-    struct buf body;              /* kept bytes, up to icap.max-body */
-    uint64_t body_size;
-    struct digest3 d;             /* streamed once the body outgrows the cap */
-    bool d_ready;
-    bool scanning;                /* the body is with a scan worker */
-    bool zombie;                  /* closed while scanning: freed when done */
-    struct icap_scan_job job;
-};
-
-struct icap_stats {
-    uint64_t connections, refused_max_connections, closed_timeout, closed_idle;
-    uint64_t transactions, options, reqmod, respmod;
-    uint64_t status_204, status_200_unmodified, status_200_block;
-    uint64_t status_100, status_4xx, status_5xx;
-    uint64_t blocked, failed, over_cap, relayed, timeouts, read_errors;
-    uint64_t closed_while_scanning;
-    uint64_t bytes_in, bytes_out;
-};
-
-struct icap_server {
-    struct nj_config cfg;
-    struct eve *eve;
-    struct icap_judge *judge;
-    struct icap_scan *scan;
-    int lfd, ep;
-    char addr[80];
-    struct conn *active;
-    struct conn *free_list;
-    struct conn *zombies;         /* closed while scanning */
-    uint32_t n_conns;
-    char istag[40];
-    uint64_t istag_gen;
-    uint64_t started_wall;
-    char *block_page;             /* template */
-    size_t block_page_len;
-    struct icap_stats st;
-    struct counters *counters;
-    uint64_t last_stats_wall;
-};
-
-/* --- time and buffers ---------------------------------------------------- */
-
-static uint64_t mono_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t wall_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static bool buf_reserve(struct buf *b, size_t more)
-{
-    if (b->len + more <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more)
-        cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
-    if (!p)
-        return false;
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-static bool buf_add(struct buf *b, const void *d, size_t n)
-{
-    if (!buf_reserve(b, n))
-        return false;
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-    return true;
-}
-
-static bool buf_printf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static bool buf_printf(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || !buf_reserve(b, (size_t)n + 1))
-        return false;
-    va_start(ap, fmt);
-    vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return true;
-}
-
-static void buf_free(struct buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-/* --- the ISTag and the block page ---------------------------------------- */
-
-/* "NJ-<start>-<generation>": new whenever feeds or rules change. */
-static void update_istag(struct icap_server *s)
-{
-    uint64_t gen = icap_judge_generation(s->judge) + icap_scan_generation(s->scan);
-    if (gen == s->istag_gen && s->istag[0])
-        return;
-    s->istag_gen = gen;
-    snprintf(s->istag, sizeof(s->istag), "\"NJ-%llx-%llu\"",
-             (unsigned long long)(s->started_wall / 1000000u),
-             (unsigned long long)gen);
-}
-
-static const char default_page[] =
-    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-    "<title>Blocked</title></head>\n<body>\n<h1>This content was blocked by "
-    "nightjar</h1>\n<p>The address <code>{{url}}</code> was blocked because: "
-    "{{reason}}</p>\n<p>If you think this is a mistake, tell your security "
-    "team; quote this page.</p>\n</body></html>\n";
-
-static bool load_block_page(struct icap_server *s, char *err, size_t errlen)
-{
-    const char *path = s->cfg.icap.block_page;
-    if (!path[0]) {
-        s->block_page = strdup(default_page);
-        s->block_page_len = strlen(default_page);
-        return s->block_page != NULL;
-    }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "icap.block-page %s: %s", path, strerror(errno));
-        return false;
-    }
-    s->block_page = malloc(BLOCK_PAGE_MAX + 1);
-    size_t n = s->block_page ? fread(s->block_page, 1, BLOCK_PAGE_MAX + 1, f) : 0;
-    fclose(f);
-    if (!s->block_page || n > BLOCK_PAGE_MAX || n == 0) {
-        snprintf(err, errlen, "icap.block-page %s: empty, unreadable or over "
-                 "%u bytes", path, BLOCK_PAGE_MAX);
-        return false;
-    }
-    s->block_page[n] = '\0';
-    s->block_page_len = n;
-    return true;
-}
-
-/* HTML-escaped text into b */
-static void add_escaped(struct buf *b, const char *t)
-{
-    for (; *t; t++) {
-        switch (*t) {
-        case '<': buf_add(b, "&lt;", 4); break;
-        case '>': buf_add(b, "&gt;", 4); break;
-        case '&': buf_add(b, "&amp;", 5); break;
-        case '"': buf_add(b, "&quot;", 6); break;
-        default: buf_add(b, t, 1);
-        }
-    }
-}
-
-/* The page with {{url}}, {{reason}} and {{client}} filled in. */
-static void render_page(const struct icap_server *s, const struct conn *c,
-                        struct buf *page)
-{
-    const char *p = s->block_page;
-    while (*p) {
-        const char *m = strstr(p, "{{");
-        if (!m) {
-            buf_add(page, p, strlen(p));
-            break;
-        }
-        buf_add(page, p, (size_t)(m - p));
-        if (!strncmp(m, "{{url}}", 7)) {
-            add_escaped(page, c->tx.uri);
-            p = m + 7;
-        } else if (!strncmp(m, "{{reason}}", 10)) {
-            add_escaped(page, c->v.reason);
-            p = m + 10;
-        } else if (!strncmp(m, "{{client}}", 10)) {
-            add_escaped(page, c->req.client_ip[0] ? c->req.client_ip : c->peer);
-            p = m + 10;
-        } else {
-            buf_add(page, "{{", 2);
-            p = m + 2;
-        }
-    }
-}
-
-/* --- answers --------------------------------------------------------------- */
-
-static void icap_status_line(struct icap_server *s, struct conn *c, int status,
-                             const char *phrase)
-{
-    update_istag(s);
-    buf_printf(&c->out, "ICAP/1.0 %d %s\r\nServer: nightjar-icap/%s\r\n"
-               "ISTag: %s\r\n%s", status, phrase, NIGHTJAR_VERSION, s->istag,
-               c->closing ? "Connection: close\r\n" : "");
-}
-
-/* An answer without an encapsulated message (204, errors). */
-static void answer_empty(struct icap_server *s, struct conn *c, int status,
-                         const char *phrase)
-{
-    icap_status_line(s, c, status, phrase);
-    buf_printf(&c->out, "Encapsulated: null-body=0\r\n\r\n");
-    if (status >= 500)
-        s->st.status_5xx++;
-    else if (status >= 400)
-        s->st.status_4xx++;
-}
-
-static void answer_options(struct icap_server *s, struct conn *c)
-{
-    const struct icap_settings *k = &s->cfg.icap;
-    icap_status_line(s, c, 200, "OK");
-    buf_printf(&c->out, "Methods: RESPMOD, REQMOD\r\nService: nightjar-icap/%s "
-               "content and threat-intelligence scanning\r\nService-ID: nightjar\r\n"
-               "Max-Connections: %u\r\nOptions-TTL: %u\r\nAllow: 204\r\n"
-               "Preview: %u\r\nTransfer-Preview: *\r\n", NIGHTJAR_VERSION,
-               k->max_connections, k->options_ttl, k->preview);
-    if (k->transfer_ignore[0])
-        buf_printf(&c->out, "Transfer-Ignore: %s\r\n", k->transfer_ignore);
-    if (k->transfer_complete[0])
-        buf_printf(&c->out, "Transfer-Complete: %s\r\n", k->transfer_complete);
-    buf_printf(&c->out, "Encapsulated: null-body=0\r\n\r\n");
-}
-
-/* One HTTP head of the request, as it came. */
-static bool section(const struct conn *c, enum icap_section sec,
-                    const uint8_t **p, size_t *n)
-{
-    size_t start, len;
-    if (!icap_section_span(&c->req, sec, &start, &len) || start + len > c->heads.len)
-        return false;
-    *p = c->heads.p + start;
-    *n = len;
-    return true;
-}
-
-/* The message as it came: its HTTP head, then a body entity. */
-static void encapsulated_original(struct conn *c, const char *body_kind)
-{
-    bool resp = c->req.method == ICAP_RESPMOD;
-    const uint8_t *h;
-    size_t n = 0;
-    if (!section(c, resp ? ICAP_RES_HDR : ICAP_REQ_HDR, &h, &n)) {
-        buf_printf(&c->out, "Encapsulated: null-body=0\r\n\r\n");
-        return;
-    }
-    bool has_body = c->req.body != ICAP_NULL_BODY;
-    buf_printf(&c->out, "Encapsulated: %s=0, %s=%zu\r\n\r\n",
-               resp ? "res-hdr" : "req-hdr",
-               has_body ? body_kind : "null-body", n);
-    buf_add(&c->out, h, n);
-}
-
-static void add_chunk(struct buf *b, const uint8_t *d, size_t n)
-{
-    if (!n)
-        return;
-    buf_printf(b, "%zx\r\n", n);
-    buf_add(b, d, n);
-    buf_add(b, "\r\n", 2);
-}
-
-/* 200 with the message unmodified (the client did not allow 204). */
-static void answer_unmodified(struct icap_server *s, struct conn *c)
-{
-    icap_status_line(s, c, 200, "OK");
-    bool resp = c->req.method == ICAP_RESPMOD;
-    encapsulated_original(c, resp ? "res-body" : "req-body");
-    if (c->req.body != ICAP_NULL_BODY) {
-        add_chunk(&c->out, c->body.p, c->body.len);
-        buf_add(&c->out, "0\r\n\r\n", 5);
-    }
-    s->st.status_200_unmodified++;
-}
-
-static void answer_block(struct icap_server *s, struct conn *c)
-{
-    struct buf page = { 0 };
-    render_page(s, c, &page);
-    char head[512];
-    int hn = snprintf(head, sizeof(head), "HTTP/1.1 403 Forbidden\r\n"
-                      "Content-Type: text/html; charset=utf-8\r\n"
-                      "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-                      "X-Nightjar-Verdict: blocked\r\n\r\n", page.len);
-    icap_status_line(s, c, 200, "OK");
-    buf_printf(&c->out, "Encapsulated: res-hdr=0, res-body=%d\r\n\r\n", hn);
-    buf_add(&c->out, head, (size_t)hn);
-    add_chunk(&c->out, page.p, page.len);
-    buf_add(&c->out, "0\r\n\r\n", 5);
-    buf_free(&page);
-    s->st.status_200_block++;
-}
 
 /* --- connections ------------------------------------------------------------ */
 
@@ -537,7 +194,7 @@ static void finish(struct icap_server *s, struct conn *c,
             c->closing = true;
             status = 200;
         } else {
-            answer_block(s, c);
+            icap_answer_block(s, c);
             status = 200;
         }
         verdict = "block";
@@ -546,11 +203,11 @@ static void finish(struct icap_server *s, struct conn *c,
         buf_add(&c->out, "0\r\n\r\n", 5);
         status = 200;
     } else if (c->req.allow_204 || c->in_preview) {
-        answer_empty(s, c, 204, "No Content");
+        icap_answer_empty(s, c, 204, "No Content");
         s->st.status_204++;
         status = 204;
     } else {
-        answer_unmodified(s, c);
+        icap_answer_unmodified(s, c);
         status = 200;
     }
     s->st.transactions++;
@@ -625,8 +282,8 @@ static void went_over_cap(struct icap_server *s, struct conn *c)
     c->relay = true;
     s->st.relayed++;
     icap_status_line(s, c, 200, "OK");
-    encapsulated_original(c, c->req.method == ICAP_RESPMOD ? "res-body" : "req-body");
-    add_chunk(&c->out, c->body.p, c->body.len);
+    icap_encapsulated_original(c, c->req.method == ICAP_RESPMOD ? "res-body" : "req-body");
+    icap_add_chunk(&c->out, c->body.p, c->body.len);
 }
 
 struct body_ctx {
@@ -644,7 +301,7 @@ static void on_body_data(void *ctx, const uint8_t *d, size_t n)
     if (c->d_ready) /* past the cap: the digests are streamed */
         digest3_update(&c->d, d, n);
     if (c->relay) {
-        add_chunk(&c->out, d, n);
+        icap_add_chunk(&c->out, d, n);
         return;
     }
     if (c->over_cap)
@@ -663,7 +320,7 @@ static void on_body_data(void *ctx, const uint8_t *d, size_t n)
             digest3_update(&c->d, d + keep, n - keep);
         went_over_cap(b->s, c);
         if (c->relay) /* what did not fit follows what was kept */
-            add_chunk(&c->out, d + keep, n - keep);
+            icap_add_chunk(&c->out, d + keep, n - keep);
     }
 }
 
@@ -675,7 +332,7 @@ static void refuse(struct icap_server *s, struct conn *c, int status,
 {
     c->closing = true;
     snprintf(c->v.reason, sizeof(c->v.reason), "%s", why);
-    answer_empty(s, c, status, phrase);
+    icap_answer_empty(s, c, status, phrase);
     log_tx(s, c, status, "error", NULL);
     c->in_len = 0;
 }
@@ -721,7 +378,7 @@ static size_t read_head(struct icap_server *s, struct conn *c, const uint8_t *he
         s->st.options++;
         if (c->req.body == ICAP_OPT_BODY) /* no use for one: answer, close */
             c->closing = true;
-        answer_options(s, c);
+        icap_answer_options(s, c);
         log_tx(s, c, 200, "pass", NULL);
         if (c->req.close)
             c->closing = true;
@@ -772,9 +429,9 @@ static void read_heads(struct icap_server *s, struct conn *c)
     const uint8_t *h;
     size_t n;
     bool ok = true;
-    if (section(c, ICAP_REQ_HDR, &h, &n))
+    if (icap_section(c, ICAP_REQ_HDR, &h, &n))
         ok = http_head_parse(&c->tx, 0, (const char *)h, n, &fr, &hs);
-    if (ok && section(c, ICAP_RES_HDR, &h, &n))
+    if (ok && icap_section(c, ICAP_RES_HDR, &h, &n))
         ok = http_head_parse(&c->tx, 1, (const char *)h, n, &fr, &hs);
     if (!ok) {
         refuse(s, c, 400, "Bad Request", "an encapsulated HTTP head is not HTTP");
@@ -1046,13 +703,13 @@ static void timed_out(struct icap_server *s, struct conn *c)
     c->closing = true;
     not_judged(s, c, "the client stalled past icap.timeout");
     if (c->v.block) {
-        answer_block(s, c);
+        icap_answer_block(s, c);
         s->st.blocked++;
     } else if (c->req.allow_204 || c->in_preview) {
-        answer_empty(s, c, 204, "No Content");
+        icap_answer_empty(s, c, 204, "No Content");
         s->st.status_204++;
     } else {
-        answer_empty(s, c, 500, "Server Error");
+        icap_answer_empty(s, c, 500, "Server Error");
     }
     s->st.transactions++;
     log_tx(s, c, c->v.block ? 200 : 204, c->v.block ? "block" : "pass", NULL);
@@ -1194,7 +851,7 @@ static struct icap_server *server_make(const struct nj_config *cfg, struct eve *
     s->eve = eve;
     s->lfd = s->ep = -1;
     s->started_wall = s->last_stats_wall = wall_usec();
-    if (!load_block_page(s, err, errlen) ||
+    if (!icap_load_block_page(s, err, errlen) ||
         !(s->judge = icap_judge_new(cfg, eve, err, errlen)) ||
         !(s->scan = icap_scan_new(&cfg->content, workers, err, errlen))) {
         icap_server_free(s);
@@ -1205,7 +862,7 @@ static struct icap_server *server_make(const struct nj_config *cfg, struct eve *
         icap_server_free(s);
         return NULL;
     }
-    update_istag(s);
+    icap_update_istag(s);
     return s;
 }
 
@@ -1295,7 +952,7 @@ static void housekeeping(struct icap_server *s, volatile sig_atomic_t *reload)
     }
     icap_judge_poll(s->judge, wall);
     icap_scan_poll(s->scan, wall, reloading);
-    update_istag(s);
+    icap_update_istag(s);
     check_timeouts(s, mono_usec());
     uint64_t every = (uint64_t)s->cfg.stats_interval * 1000000u;
     if (every && wall - s->last_stats_wall >= every)
