@@ -15,7 +15,7 @@
 /* "NJ-<start>-<generation>": new whenever feeds or rules change. */
 void icap_update_istag(struct icap_server *s)
 {
-    uint64_t gen = icap_judge_generation(s->judge) + icap_scan_generation(s->scan);
+    uint64_t gen = judge_generation(s->judge) + icap_scan_generation(s->scan);
     if (gen == s->istag_gen && s->istag[0])
         return;
     s->istag_gen = gen;

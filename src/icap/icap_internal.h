@@ -12,7 +12,7 @@
 
 #include "config/config.h"
 #include "detect/finding.h"
-#include "icap/icap_judge.h"
+#include "frontend/judge.h"
 #include "icap/icap_proto.h"
 #include "icap/icap_scan.h"
 #include "output/eve.h"
@@ -51,7 +51,7 @@ struct conn {
     struct buf heads;             /* the encapsulated HTTP heads, raw */
     struct icap_chunks ch;
     bool in_preview, decided, relay, over_cap, failed;
-    struct icap_verdict v;
+    struct verdict v;
     char name[FILE_NAME_MAX];     /* the body's file name */
     uint8_t encoding;             /* the body's Content-Encoding */
     struct buf body;              /* kept bytes, up to icap.max-body */
@@ -76,7 +76,7 @@ struct icap_stats {
 struct icap_server {
     struct nj_config cfg;
     struct eve *eve;
-    struct icap_judge *judge;
+    struct judge *judge;
     struct icap_scan *scan;
     int lfd, ep;
     char addr[80];

@@ -223,10 +223,10 @@ static void scanned(struct icap_server *s, struct conn *c)
     struct event_subject subj;
     subject_of(c, &subj);
     int dir = c->req.method == ICAP_RESPMOD ? 1 : 0;
-    struct icap_body b = { .name = c->name, .size = c->job.file_size,
+    struct judged_body b = { .name = c->name, .size = c->job.file_size,
                            .truncated = c->over_cap || c->job.decode_cut, .dir = dir };
     const struct content_result *r = &c->job.r;
-    icap_judge_body(s->judge, &subj, wall_usec(), &c->tx, &b, r, &c->v);
+    judge_body(s->judge, &subj, wall_usec(), &c->tx, &b, r, &c->v);
     if (c->v.failed)
         not_judged(s, c, "the scan did not finish");
     if (c->over_cap)
@@ -238,7 +238,7 @@ static void scanned(struct icap_server *s, struct conn *c)
 }
 
 /* The body goes to a scan worker (or is scanned here without workers). */
-static void judge_body(struct icap_server *s, struct conn *c)
+static void scan_body(struct icap_server *s, struct conn *c)
 {
     static const uint8_t none[1];
     struct icap_scan_job *j = &c->job;
@@ -268,7 +268,7 @@ static void body_done(struct icap_server *s, struct conn *c)
         finish(s, c, NULL);
         return;
     }
-    judge_body(s, c);
+    scan_body(s, c);
 }
 
 /* Past icap.max-body: keep hashing; decide how the message goes back. */
@@ -441,7 +441,7 @@ static void read_heads(struct icap_server *s, struct conn *c)
     complete_tx(c);
     struct event_subject subj;
     subject_of(c, &subj);
-    icap_judge_request(s->judge, &subj, wall_usec(), &c->tx, &c->v);
+    judge_request(s->judge, &subj, wall_usec(), &c->tx, &c->v);
     c->decided = c->v.block;
     if (c->req.body == ICAP_NULL_BODY) { /* nothing more to judge */
         finish(s, c, NULL);
@@ -833,7 +833,7 @@ static bool register_counters(struct icap_server *s)
     C(status_5xx) C(blocked) C(failed) C(over_cap) C(relayed) C(timeouts)
     C(read_errors) C(bytes_in) C(bytes_out) C(closed_while_scanning)
 #undef C
-    icap_judge_counters(s->judge, r);
+    judge_counters(s->judge, r);
     icap_scan_counters(s->scan, r);
     return true;
 }
@@ -852,7 +852,7 @@ static struct icap_server *server_make(const struct nj_config *cfg, struct eve *
     s->lfd = s->ep = -1;
     s->started_wall = s->last_stats_wall = wall_usec();
     if (!icap_load_block_page(s, err, errlen) ||
-        !(s->judge = icap_judge_new(cfg, eve, err, errlen)) ||
+        !(s->judge = judge_new(cfg, eve, err, errlen)) ||
         !(s->scan = icap_scan_new(&cfg->content, workers, err, errlen))) {
         icap_server_free(s);
         return NULL;
@@ -920,8 +920,8 @@ void icap_server_free(struct icap_server *s)
     if (s->ep >= 0)
         close(s->ep);
     if (s->judge)
-        icap_judge_finish(s->judge, wall_usec());
-    icap_judge_free(s->judge);
+        judge_finish(s->judge, wall_usec());
+    judge_free(s->judge);
     counters_free(s->counters);
     free(s->block_page);
     free(s);
@@ -946,11 +946,11 @@ static void housekeeping(struct icap_server *s, volatile sig_atomic_t *reload)
     if (*reload) {
         *reload = 0;
         fprintf(stderr, "nightjar-icap: SIGHUP: reading the feeds and rules again\n");
-        icap_judge_request_reload(s->judge);
+        judge_request_reload(s->judge);
         if (s->eve)
             sink_reopen(eve_sink(s->eve));
     }
-    icap_judge_poll(s->judge, wall);
+    judge_poll(s->judge, wall);
     icap_scan_poll(s->scan, wall, reloading);
     icap_update_istag(s);
     check_timeouts(s, mono_usec());

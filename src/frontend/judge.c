@@ -1,6 +1,6 @@
-/* icap_judge.c -- the sensor's detectors on ICAP transactions (see
- * icap_judge.h). */
-#include "icap/icap_judge.h"
+/* judge.c -- the sensor's detectors on what a front end is handed (see
+ * judge.h). */
+#include "frontend/judge.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #include "output/eve_finding.h"
 #include "util/counters.h"
 
-struct icap_judge {
+struct judge {
     struct nj_config cfg;
     struct eve *eve;
     struct intel_feeds *feeds;
@@ -24,14 +24,14 @@ struct icap_judge {
     uint64_t generation;
     uint64_t feed_swaps;           /* intel_feeds_swaps() last seen */
     const struct event_subject *subj; /* of the transaction being judged */
-    struct icap_verdict *v;        /* ...and its verdict */
-    struct icap_judge_stats st;
+    struct verdict *v;        /* ...and its verdict */
+    struct judge_stats st;
 };
 
 static void on_incident_closed(void *ctx, const struct incident *inc,
                                const char *reason, uint64_t now)
 {
-    struct icap_judge *j = ctx;
+    struct judge *j = ctx;
     if (j->eve)
         eve_write_incident(j->eve, inc, "closed", reason, NULL, now);
 }
@@ -50,7 +50,7 @@ static bool blocks(const struct finding *fd)
  * correlated, written with what it changed, and weighed for the verdict. */
 static void on_finding(void *ctx, const struct finding *in)
 {
-    struct icap_judge *j = ctx;
+    struct judge *j = ctx;
     struct finding fd = *in;
     const struct event_subject *s = j->subj;
     if (!fd.ip_version && s) {
@@ -63,7 +63,7 @@ static void on_finding(void *ctx, const struct finding *in)
     if (j->eve)
         eve_write_correlated(j->eve, &fd, &ch, (uint16_t)j->cfg.community_id_seed);
     j->st.findings++;
-    struct icap_verdict *v = j->v;
+    struct verdict *v = j->v;
     if (!v)
         return;
     v->findings++;
@@ -74,10 +74,10 @@ static void on_finding(void *ctx, const struct finding *in)
     }
 }
 
-struct icap_judge *icap_judge_new(const struct nj_config *cfg, struct eve *eve,
+struct judge *judge_new(const struct nj_config *cfg, struct eve *eve,
                                   char *err, size_t errlen)
 {
-    struct icap_judge *j = calloc(1, sizeof(*j));
+    struct judge *j = calloc(1, sizeof(*j));
     if (!j) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -104,11 +104,11 @@ struct icap_judge *icap_judge_new(const struct nj_config *cfg, struct eve *eve,
     j->feed_swaps = j->feeds ? intel_feeds_swaps(j->feeds) : 0;
     return j;
 fail:
-    icap_judge_free(j);
+    judge_free(j);
     return NULL;
 }
 
-void icap_judge_free(struct icap_judge *j)
+void judge_free(struct judge *j)
 {
     if (!j)
         return;
@@ -118,14 +118,14 @@ void icap_judge_free(struct icap_judge *j)
     free(j);
 }
 
-static void begin(struct icap_judge *j, const struct event_subject *s,
-                  struct icap_verdict *v)
+static void begin(struct judge *j, const struct event_subject *s,
+                  struct verdict *v)
 {
     j->subj = s;
     j->v = v;
 }
 
-static void end(struct icap_judge *j)
+static void end(struct judge *j)
 {
     if (j->v && j->v->block)
         j->st.blocked++;
@@ -133,9 +133,8 @@ static void end(struct icap_judge *j)
     j->v = NULL;
 }
 
-void icap_judge_request(struct icap_judge *j, const struct event_subject *s,
-                        uint64_t now, const struct http_tx *tx,
-                        struct icap_verdict *v)
+void judge_request(struct judge *j, const struct event_subject *s,
+                   uint64_t now, const struct http_tx *tx, struct verdict *v)
 {
     j->st.requests++;
     begin(j, s, v);
@@ -144,7 +143,7 @@ void icap_judge_request(struct icap_judge *j, const struct event_subject *s,
 }
 
 /* A content rule's match: its finding, about the client. */
-static void content_findings(struct icap_judge *j, uint64_t now,
+static void content_findings(struct judge *j, uint64_t now,
                              const struct content_result *r,
                              const struct file_event *fl)
 {
@@ -155,10 +154,10 @@ static void content_findings(struct icap_judge *j, uint64_t now,
     }
 }
 
-void icap_judge_body(struct icap_judge *j, const struct event_subject *s,
-                     uint64_t now, const struct http_tx *tx,
-                     const struct icap_body *b, const struct content_result *r,
-                     struct icap_verdict *v)
+void judge_body(struct judge *j, const struct event_subject *s,
+                uint64_t now, const struct http_tx *tx,
+                const struct judged_body *b, const struct content_result *r,
+                struct verdict *v)
 {
     j->st.bodies++;
     if (r->scan_error) {
@@ -170,14 +169,15 @@ void icap_judge_body(struct icap_judge *j, const struct event_subject *s,
     const char *name = b->name ? b->name : "";
     struct file_event fl = { .name = name, .size = b->size,
                              .truncated = b->truncated, .dir = b->dir,
-                             .r = r, .http = tx };
+                             .r = r, .http = tx, .smtp = b->smtp };
     begin(j, s, v);
     intel_check_file(j->intel, s, now, &r->h, name);
     content_findings(j, now, r, &fl);
-    if (j->cfg.detect.delivery && b->dir == 1) {
+    bool mail = b->smtp != NULL;
+    if (j->cfg.detect.delivery && (b->dir == 1 || mail)) {
         struct delivery_input in = {
-            .subj = s, .tx = tx, .r = r, .name = name, .size = b->size,
-            .dir = 1, .ts_usec = now,
+            .subj = s, .tx = mail ? NULL : tx, .r = r, .name = name,
+            .size = b->size, .dir = b->dir, .mail = mail, .ts_usec = now,
             .inside = home_net_contains(&j->home, s->ip_version, &s->server),
         };
         struct finding fd;
@@ -187,7 +187,17 @@ void icap_judge_body(struct icap_judge *j, const struct event_subject *s,
     end(j);
 }
 
-void icap_judge_poll(struct icap_judge *j, uint64_t wall_usec)
+void judge_mail(struct judge *j, const struct event_subject *s, uint64_t now,
+                const struct smtp_tx *tx, const struct email_info *em,
+                struct verdict *v)
+{
+    j->st.requests++;
+    begin(j, s, v);
+    intel_check_smtp(j->intel, s, now, tx, em);
+    end(j);
+}
+
+void judge_poll(struct judge *j, uint64_t wall_usec)
 {
     if (j->feeds) {
         intel_feeds_poll(j->feeds, wall_usec);
@@ -200,31 +210,31 @@ void icap_judge_poll(struct icap_judge *j, uint64_t wall_usec)
     incidents_tick(j->incidents, wall_usec);
 }
 
-void icap_judge_request_reload(struct icap_judge *j)
+void judge_request_reload(struct judge *j)
 {
     if (j->feeds)
         intel_feeds_request_reload(j->feeds);
 }
 
-uint64_t icap_judge_generation(const struct icap_judge *j) { return j->generation; }
+uint64_t judge_generation(const struct judge *j) { return j->generation; }
 
-const struct icap_judge_stats *icap_judge_stats(const struct icap_judge *j)
+const struct judge_stats *judge_stats(const struct judge *j)
 {
     return &j->st;
 }
 
-void icap_judge_counters(const struct icap_judge *j, struct counters *r)
+void judge_counters(const struct judge *j, struct counters *r)
 {
-    counters_u64(r, "icap.judge.requests", &j->st.requests);
-    counters_u64(r, "icap.judge.bodies", &j->st.bodies);
-    counters_u64(r, "icap.judge.findings", &j->st.findings);
-    counters_u64(r, "icap.judge.blocked", &j->st.blocked);
-    counters_u64(r, "icap.judge.scan_errors", &j->st.scan_errors);
+    counters_u64(r, "judge.requests", &j->st.requests);
+    counters_u64(r, "judge.bodies", &j->st.bodies);
+    counters_u64(r, "judge.findings", &j->st.findings);
+    counters_u64(r, "judge.blocked", &j->st.blocked);
+    counters_u64(r, "judge.scan_errors", &j->st.scan_errors);
     intel_detect_counters(j->intel, r);
     incidents_counters(j->incidents, r);
 }
 
-void icap_judge_finish(struct icap_judge *j, uint64_t now)
+void judge_finish(struct judge *j, uint64_t now)
 {
     incidents_close_all(j->incidents, now);
 }
