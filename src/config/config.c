@@ -244,6 +244,34 @@ static const struct setting settings[] = {
       "exe, dll, scr, msi, js, jse, vbs, vbe, hta, ps1, bat, cmd, lnk, jar, iso, "
       "img, zip, rar, 7z, doc, docm, xls, xlsm, ppt, pptm, one",
       "nightjar-icap: file extensions sent whole, without a preview (OPTIONS Transfer-Complete)" },
+    { "mta.listen", T_STR, OFF(mta.listen), "127.0.0.1:10025",
+      "nightjar-mta: address and port it takes mail on (ADDRESS:PORT); --listen" },
+    { "mta.relay", T_STR, OFF(mta.relay), "127.0.0.1:10026",
+      "nightjar-mta: the next hop mail is delivered to (HOST:PORT); --relay" },
+    { "mta.queue", T_STR, OFF(mta.queue), "/var/spool/nightjar-mta",
+      "nightjar-mta: the queue directory (fsync'd before every 250); --queue" },
+    { "mta.hostname", T_STR, OFF(mta.hostname), "",
+      "nightjar-mta: its name in the greeting and in EHLO; \"\": the machine's" },
+    { "mta.action", T_STR, OFF(mta.action), "reject",
+      "nightjar-mta: what a malicious mail gets: reject (550 5.7.1 during DATA), "
+      "quarantine (250, kept in QUEUE/quarantine), tag (delivered with X-Nightjar headers)" },
+    { "mta.fail-open", T_BOOL, OFF(mta.fail_open), "yes",
+      "nightjar-mta: deliver a mail that could not be judged (tagged unjudged); "
+      "no: answer 451 so the sender tries again" },
+    { "mta.max-size", T_U64_SIZE, OFF(mta.max_size), "50mb",
+      "nightjar-mta: largest message (EHLO SIZE); larger ones get 552 5.3.4" },
+    { "mta.max-recipients", T_U32, OFF(mta.max_recipients), "100",
+      "nightjar-mta: recipients of one message; more get 452 4.5.3 (at most 100)" },
+    { "mta.max-connections", T_U32, OFF(mta.max_connections), "256",
+      "nightjar-mta: sessions at once; more are answered 421 4.3.2" },
+    { "mta.timeout", T_U32, OFF(mta.timeout), "300",
+      "nightjar-mta: seconds a session may be silent, then 421 4.4.2 and closed" },
+    { "mta.retry-min", T_U32, OFF(mta.retry_min), "30",
+      "nightjar-mta: seconds before the first retry of a deferred delivery; doubles" },
+    { "mta.retry-max", T_U32, OFF(mta.retry_max), "3600",
+      "nightjar-mta: longest wait between delivery attempts" },
+    { "mta.hold-after", T_U32, OFF(mta.hold_after), "432000",
+      "nightjar-mta: seconds a mail may stay undelivered, then it is moved to QUEUE/hold" },
     { "defrag.trackers", T_U32, OFF(defrag.max_trackers), "256",
       "IP datagrams in reassembly at once (64 KiB each when used)" },
     { "defrag.timeout", T_U32, OFF(defrag.timeout_sec), "30",
@@ -273,6 +301,11 @@ STR_FIELD_OK(anomaly.home_nets);
 STR_FIELD_OK(anomaly.state_dir);
 STR_FIELD_OK(response.contain);
 STR_FIELD_OK(icap.listen);
+STR_FIELD_OK(mta.listen);
+STR_FIELD_OK(mta.relay);
+STR_FIELD_OK(mta.queue);
+STR_FIELD_OK(mta.hostname);
+STR_FIELD_OK(mta.action);
 STR_FIELD_OK(icap.service);
 STR_FIELD_OK(icap.block_page);
 STR_FIELD_OK(icap.transfer_ignore);
@@ -477,6 +510,16 @@ bool config_validate(const struct nj_config *c, char *err, size_t errlen)
     }
     if (c->dns_cache_entries < 4) {
         snprintf(err, errlen, "dns.cache-entries must be at least 4");
+        return false;
+    }
+    if (strcmp(c->mta.action, "reject") && strcmp(c->mta.action, "quarantine") &&
+        strcmp(c->mta.action, "tag")) {
+        snprintf(err, errlen, "mta.action: '%s' is not reject, quarantine or tag",
+                 c->mta.action);
+        return false;
+    }
+    if (c->mta.max_recipients < 1 || c->mta.max_recipients > 100) {
+        snprintf(err, errlen, "mta.max-recipients must be 1..100");
         return false;
     }
     if (c->community_id_seed > 65535) {

@@ -114,6 +114,20 @@ struct nj_config {
         char transfer_ignore[CONFIG_STR_MAX];
         char transfer_complete[CONFIG_STR_MAX];
     } icap;
+    struct mta_settings {           /* nightjar-mta (docs/mta.md) */
+        char listen[CONFIG_STR_MAX];    /* ADDRESS:PORT */
+        char relay[CONFIG_STR_MAX];     /* HOST:PORT of the next hop */
+        char queue[CONFIG_STR_MAX];     /* the queue directory */
+        char hostname[CONFIG_STR_MAX];  /* in the greeting and EHLO */
+        char action[CONFIG_STR_MAX];    /* reject, quarantine or tag */
+        bool fail_open;             /* deliver what could not be judged */
+        uint64_t max_size;          /* message bytes (SIZE) */
+        uint32_t max_recipients;
+        uint32_t max_connections;
+        uint32_t timeout;           /* seconds a session may be silent */
+        uint32_t retry_min, retry_max;  /* delivery backoff, seconds */
+        uint32_t hold_after;        /* seconds undelivered, then held */
+    } mta;
 };
 
 void config_defaults(struct nj_config *c);

@@ -19,6 +19,7 @@
 #include "output/eve_icap.h"
 #include "output/sink.h"
 #include "util/counters.h"
+#include "util/net.h"
 
 /* --- connections ------------------------------------------------------------ */
 
@@ -622,26 +623,6 @@ static void on_scanned(void *ctx, struct icap_scan_job *job)
     want(s, c);
 }
 
-static void peer_name(struct conn *c, const struct sockaddr_storage *sa)
-{
-    char a[INET6_ADDRSTRLEN] = "?";
-    uint16_t port = 0;
-    memset(&c->peer_addr, 0, sizeof(c->peer_addr));
-    if (sa->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-        memcpy(c->peer_addr.b, &in->sin_addr, 4);
-        c->peer_v = 4;
-        port = ntohs(in->sin_port);
-    } else if (sa->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in->sin6_addr, a, sizeof(a));
-        memcpy(c->peer_addr.b, &in->sin6_addr, 16);
-        c->peer_v = 6;
-        port = ntohs(in->sin6_port);
-    }
-    snprintf(c->peer, sizeof(c->peer), "%s:%u", a, port);
-}
 
 /* Over Max-Connections: a 503 written straight away, then closed. */
 static void refuse_connection(struct icap_server *s, int fd)
@@ -674,7 +655,7 @@ static void on_accept(struct icap_server *s)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->fd = fd;
-        peer_name(c, &sa);
+        net_peer(&sa, c->peer, sizeof(c->peer), &c->peer_v, &c->peer_addr);
         c->last_usec = mono_usec();
         c->reading = true;
         c->writing = false;
@@ -739,72 +720,11 @@ static void check_timeouts(struct icap_server *s, uint64_t now)
 
 /* --- setup and the loop -------------------------------------------------------- */
 
-/* "ADDR:PORT", "[V6]:PORT" */
-static bool parse_listen(const char *spec, struct sockaddr_storage *sa,
-                         socklen_t *sl, char *err, size_t errlen)
-{
-    char host[256];
-    const char *colon = strrchr(spec, ':');
-    if (!colon || colon == spec || !colon[1]) {
-        snprintf(err, errlen, "icap.listen '%s': not ADDRESS:PORT", spec);
-        return false;
-    }
-    size_t hl = (size_t)(colon - spec);
-    if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']')
-        snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), spec + 1);
-    else
-        snprintf(host, sizeof(host), "%.*s", (int)(hl < 255 ? hl : 255), spec);
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535) {
-        snprintf(err, errlen, "icap.listen '%s': bad port", spec);
-        return false;
-    }
-    memset(sa, 0, sizeof(*sa));
-    struct sockaddr_in *in4 = (struct sockaddr_in *)sa;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
-    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)port);
-        *sl = sizeof(*in4);
-    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        *sl = sizeof(*in6);
-    } else {
-        snprintf(err, errlen, "icap.listen '%s': '%s' is not an IP address", spec, host);
-        return false;
-    }
-    return true;
-}
-
 static bool open_listener(struct icap_server *s, char *err, size_t errlen)
 {
-    struct sockaddr_storage sa;
-    socklen_t sl;
-    if (!parse_listen(s->cfg.icap.listen, &sa, &sl, err, errlen))
+    s->lfd = net_listen(s->cfg.icap.listen, s->addr, sizeof(s->addr), err, errlen);
+    if (s->lfd < 0)
         return false;
-    s->lfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (s->lfd < 0 ||
-        setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(s->lfd, (struct sockaddr *)&sa, sl) != 0 || listen(s->lfd, 1024) != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", s->cfg.icap.listen,
-                 strerror(errno));
-        return false;
-    }
-    sl = sizeof(sa);
-    getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
-    char a[INET6_ADDRSTRLEN];
-    if (sa.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&sa;
-        inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-        snprintf(s->addr, sizeof(s->addr), "%s:%u", a, ntohs(in->sin_port));
-    } else {
-        const struct sockaddr_in6 *in = (const struct sockaddr_in6 *)&sa;
-        inet_ntop(AF_INET6, &in->sin6_addr, a, sizeof(a));
-        snprintf(s->addr, sizeof(s->addr), "[%s]:%u", a, ntohs(in->sin6_port));
-    }
     s->ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
     if (s->ep < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) != 0) {

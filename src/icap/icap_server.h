@@ -6,7 +6,7 @@
  * Per connection, a transaction is read in steps -- the ICAP head, the
  * encapsulated HTTP heads, the chunked body (a preview first when the
  * client sends one, then "100 Continue" for the rest) -- and judged by
- * icap_judge (the sensor's detectors). The answer:
+ * frontend/judge.h (the sensor's detectors). The answer:
  *   - OPTIONS: Methods, ISTag, Allow: 204, Preview, Transfer-*,
  *     Options-TTL, Max-Connections;
  *   - clean: 204 when the client allows it (or within a preview), else the

@@ -259,6 +259,9 @@ static bool write_envelope(int fd, const struct queue_envelope *e)
                      e->body_8bit ? "8bit" : "7bit", e->smtputf8);
     if (n < 0 || (size_t)n >= sizeof(line) || !write_all(fd, line, (size_t)n))
         return false;
+    n = snprintf(line, sizeof(line), "verdict %s\nreason %s\n", e->verdict, e->reason);
+    if (n < 0 || (size_t)n >= sizeof(line) || !write_all(fd, line, (size_t)n))
+        return false;
     for (unsigned i = 0; i < e->n_rcpt && i < QUEUE_RCPT_MAX; i++) {
         n = snprintf(line, sizeof(line), "rcpt %s\n", e->rcpt[i]);
         if (n < 0 || (size_t)n >= sizeof(line) || !write_all(fd, line, (size_t)n))
@@ -357,6 +360,10 @@ static void envelope_line(struct queue_envelope *e, const char *k, const char *v
         e->body_8bit = !strcmp(v, "8bit");
     else if (!strcmp(k, "smtputf8"))
         e->smtputf8 = v[0] == '1';
+    else if (!strcmp(k, "verdict"))
+        text_copy(e->verdict, sizeof(e->verdict), v, strlen(v));
+    else if (!strcmp(k, "reason"))
+        text_copy(e->reason, sizeof(e->reason), v, strlen(v));
     else if (!strcmp(k, "rcpt") && e->n_rcpt < QUEUE_RCPT_MAX) {
         text_copy(e->rcpt[e->n_rcpt], sizeof(e->rcpt[0]), v, strlen(v));
         e->n_rcpt++;

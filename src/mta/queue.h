@@ -40,6 +40,8 @@ struct queue_envelope {
     char client[64];                /* the sending MTA's address */
     uint64_t arrived_usec;
     bool body_8bit, smtputf8;
+    char verdict[16];               /* "clean", "malicious", "unjudged" */
+    char reason[256];               /* why, for the trace header */
 };
 
 struct mta_queue;

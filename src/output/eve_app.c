@@ -199,7 +199,7 @@ static void str_array(struct json *j, const char *key, const char *base,
     json_arr_close(j);
 }
 
-static void smtp_object(struct json *j, const struct smtp_tx *t)
+void eve_smtp_object(struct json *j, const struct smtp_tx *t)
 {
     json_key(j, "smtp");
     json_obj_open(j);
@@ -216,7 +216,7 @@ static void smtp_object(struct json *j, const struct smtp_tx *t)
     json_obj_close(j);
 }
 
-static void email_object(struct json *j, const struct smtp_tx *t,
+void eve_email_object(struct json *j, const struct smtp_tx *t,
                          const struct email_info *m)
 {
     json_key(j, "email");
@@ -255,8 +255,8 @@ void eve_write_smtp(struct eve *e, const struct flow *f, uint64_t ts,
 {
     struct json *j = &e->j;
     eve_begin(e, ts, "smtp", f, seed);
-    smtp_object(j, tx);
-    email_object(j, tx, em);
+    eve_smtp_object(j, tx);
+    eve_email_object(j, tx, em);
     json_obj_close(j);
     eve_emit(e);
 }
@@ -378,7 +378,7 @@ void eve_write_fileinfo(struct eve *e, const struct flow *f, uint64_t ts,
     if (fl->http)
         eve_http_object(j, fl->http);
     if (fl->smtp)
-        smtp_object(j, fl->smtp);
+        eve_smtp_object(j, fl->smtp);
     eve_fileinfo_object(j, fl);
     json_obj_close(j);
     eve_emit(e);
@@ -478,7 +478,7 @@ void eve_write_content_alert(struct eve *e, const struct finding *fd, uint16_t s
     if (fl && fl->http)
         eve_http_object(j, fl->http);
     if (fl && fl->smtp)
-        smtp_object(j, fl->smtp);
+        eve_smtp_object(j, fl->smtp);
     if (fl)
         eve_fileinfo_object(j, fl);
     content_evidence(j, m, fl, fd->ev.content.dir, fd->incident_id);

@@ -17,11 +17,17 @@ struct eve {
     uint64_t write_errors;        /* not built, written or spooled */
 };
 
-/* The "http" and "fileinfo" objects, for every record that carries one
- * (eve_app.c renders them). */
+/* The objects of the application records, for every record that carries
+ * one (eve_app.c renders them). */
 struct http_tx;
 struct file_event;
+struct smtp_tx;
+struct email_info;
 void eve_http_object(struct json *j, const struct http_tx *t);
 void eve_fileinfo_object(struct json *j, const struct file_event *fl);
+/* The "smtp" and "email" objects (em may be NULL). */
+void eve_smtp_object(struct json *j, const struct smtp_tx *t);
+void eve_email_object(struct json *j, const struct smtp_tx *t,
+                      const struct email_info *em);
 
 #endif

@@ -1,0 +1,51 @@
+/* mta_deliver.h -- nightjar-mta's way out: a thread that delivers every
+ * queued message to the next hop (mta.relay) by SMTP and removes it from
+ * the queue only once the next hop has answered its end of data with 250.
+ *
+ * The thread wakes when a message is queued and every few seconds. For
+ * each message due it connects, says EHLO, gives BODY=8BITMIME and
+ * SMTPUTF8 where the message needs them and the next hop offers them,
+ * sends the recipients, then the message dot-stuffed, with the verdict's
+ * trace headers (X-Nightjar-Verdict, X-Nightjar-Reason) first. A
+ * temporary failure (no connection, a 4xx, a timeout) defers the message
+ * with a backoff that doubles from mta.retry-min to mta.retry-max; a
+ * permanent refusal (5xx), or mta.hold-after seconds without success,
+ * moves it to QUEUE/hold with the reason logged -- never dropped. After a
+ * restart everything still queued is tried at once. Each attempt is an
+ * EVE mta_delivery record. Delivery is at least once: a crash between the
+ * next hop's 250 and the removal sends the message again.
+ *
+ * This file talks to the next hop and moves queue entries; it never
+ * judges mail and never listens.
+ */
+#ifndef NIGHTJAR_MTA_DELIVER_H
+#define NIGHTJAR_MTA_DELIVER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "mta/queue.h"
+#include "output/eve.h"
+
+struct mta_deliver_stats {
+    uint64_t attempts, delivered, deferred, failed, held;
+};
+
+struct mta_deliver;
+
+/* Starts the thread. eve (may be NULL) is shared with the server: every
+ * write to it holds eve_lock. NULL with err. */
+struct mta_deliver *mta_deliver_new(const struct nj_config *cfg, struct mta_queue *q,
+                                    struct eve *eve, pthread_mutex_t *eve_lock,
+                                    char *err, size_t errlen);
+/* A message was queued: try it now. */
+void mta_deliver_wake(struct mta_deliver *d);
+/* Lets the attempt in progress finish, then stops the thread. */
+void mta_deliver_free(struct mta_deliver *d);
+
+/* Counters, read under the thread's lock. */
+void mta_deliver_stats(struct mta_deliver *d, struct mta_deliver_stats *out);
+
+#endif
