@@ -27,7 +27,7 @@ LDLIBS_TRAIN = -lxgboost
 
 ETA_MODEL := models/eta-default.json
 TRAIN_SRC := $(sort $(wildcard src/train/*.c))
-MAIN_SRC := src/sensor/main.c src/icap/icap_main.c
+MAIN_SRC := src/sensor/main.c src/icap/icap_main.c src/mta/mta_main.c
 LIB_SRC  := $(sort $(filter-out $(MAIN_SRC) $(TRAIN_SRC),$(wildcard src/*/*.c)))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/eta/eta_default_model.o
 TRAIN_OBJ := $(filter-out $(BUILD)/obj/train/train_main.o,$(TRAIN_SRC:src/%.c=$(BUILD)/obj/%.o))
@@ -39,7 +39,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 MAKEFLAGS += --no-print-directory
 Q ?= @
 .PHONY: all deps demo test check unit asan fuzz bench clean install
-all: $(BUILD)/nightjar $(BUILD)/nightjar-icap $(BUILD)/nightjar-train $(TEST_BIN) $(TOOL_BIN)
+all: $(BUILD)/nightjar $(BUILD)/nightjar-icap $(BUILD)/nightjar-mta $(BUILD)/nightjar-train $(TEST_BIN) $(TOOL_BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h) src/version.h
 	@mkdir -p $(dir $@)
@@ -66,6 +66,10 @@ $(BUILD)/nightjar: $(BUILD)/obj/sensor/main.o $(BUILD)/libnightjar.a
 	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
 $(BUILD)/nightjar-icap: $(BUILD)/obj/icap/icap_main.o $(BUILD)/libnightjar.a
+	@echo "  LD    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+$(BUILD)/nightjar-mta: $(BUILD)/obj/mta/mta_main.o $(BUILD)/libnightjar.a
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
@@ -112,7 +116,7 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(RULES_DIR) $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 755 $(BUILD)/nightjar $(BUILD)/nightjar-icap $(BUILD)/nightjar-train $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/nightjar $(BUILD)/nightjar-icap $(BUILD)/nightjar-mta $(BUILD)/nightjar-train $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 rules/*.yar $(DESTDIR)$(RULES_DIR)/
 	install -m 644 docs/nightjar.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -273,7 +274,10 @@ static enum outcome transact(struct mta_deliver *d, struct hop *h,
         return DEFERRED;
     c = read_reply(h);
     if (c >= 200 && c < 300) {
+        char accepted_as[REPLY_MAX];
+        memcpy(accepted_as, h->reply, sizeof(accepted_as));
         command(h, "QUIT");
+        memcpy(h->reply, accepted_as, sizeof(h->reply));
         return DELIVERED;
     }
     return c >= 500 ? FAILED : DEFERRED;
@@ -329,7 +333,9 @@ static void deliver_one(struct mta_deliver *d, const char *id)
     count(d, &d->st.attempts);
     struct hop h = { .fd = -1 };
     h.fd = connect_hop(d, &h);
-    enum outcome o = h.fd < 0 ? DEFERRED : transact(d, &h, &e, path, 0);
+    struct stat sb;
+    uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    enum outcome o = h.fd < 0 ? DEFERRED : transact(d, &h, &e, path, size);
     if (h.fd >= 0)
         close(h.fd);
     if (o == DELIVERED) {

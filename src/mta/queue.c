@@ -237,6 +237,8 @@ bool queue_write(struct queue_file *f, const void *d, size_t n)
 
 uint64_t queue_file_size(const struct queue_file *f) { return f->size; }
 
+bool queue_flush(struct queue_file *f) { return flush(f); }
+
 const char *queue_file_path(const struct queue_file *f) { return f->path; }
 
 void queue_abort(struct queue_file *f)

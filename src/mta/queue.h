@@ -58,6 +58,9 @@ struct queue_file *queue_begin(struct mta_queue *q, char *err, size_t errlen);
 /* Appends; false on a write error (the message must then be refused 451). */
 bool queue_write(struct queue_file *f, const void *d, size_t n);
 uint64_t queue_file_size(const struct queue_file *f);
+/* Writes out what is buffered, so the file can be read back (judged)
+ * before it is committed; false on a write error. */
+bool queue_flush(struct queue_file *f);
 /* The path of the message being written, for judging it before commit. */
 const char *queue_file_path(const struct queue_file *f);
 /* Makes it durable (see above) and fills id. False with err: nothing was

@@ -1,0 +1,715 @@
+/* mta_server.c -- the ESMTP sessions, judging and queueing (see
+ * mta_server.h). */
+#include "mta/mta_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "content/content.h"
+#include "frontend/judge.h"
+#include "mta/mta_deliver.h"
+#include "mta/mta_event.h"
+#include "mta/queue.h"
+#include "mta/smtp_command.h"
+#include "output/eve_mta.h"
+#include "output/sink.h"
+#include "util/buf.h"
+#include "util/net.h"
+#include "util/text.h"
+#include "version.h"
+
+#define IN_CAP 65536
+#define OUT_HIGH (1u << 20)
+
+enum sstate { S_INIT, S_HELO, S_MAIL, S_RCPT, S_DATA };
+
+struct session {
+    int fd;
+    uint8_t state;                  /* enum sstate */
+    bool closing, skipping;         /* skipping: the rest of a too-long line */
+    bool reading, writing;
+    char peer[64];
+    struct event_subject subj;
+    uint64_t last_usec;
+    struct session *prev, *next;
+    uint8_t in[IN_CAP];
+    size_t in_len;
+    struct buf out;
+    /* the transaction */
+    struct queue_envelope env;
+    struct smtp_tx tx;              /* the envelope as the detectors read it */
+    struct queue_file *qf;
+    struct smtp_data data;
+    uint64_t size;
+    bool over_size, write_failed;
+};
+
+struct mta_stats {
+    uint64_t sessions, refused_sessions, timeouts, messages, queued, rejected;
+    uint64_t quarantined, tagged, unjudged, too_big, temp_failures, bad_commands;
+};
+
+struct mta_server {
+    struct nj_config cfg;
+    struct eve *eve;
+    pthread_mutex_t eve_lock;       /* shared with the delivery thread */
+    struct judge *judge;
+    struct content_engine *content;
+    struct mta_queue *q;
+    struct mta_deliver *deliver;
+    int lfd, ep;
+    char addr[80];
+    char hostname[256];
+    unsigned recovered;
+    struct session *active;
+    uint32_t n_sessions;
+    struct mta_stats st;
+    uint8_t *msg;                   /* the message being judged */
+    size_t msg_cap;
+};
+
+static uint64_t mono_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t wall_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void reply(struct session *c, int code, const char *status, const char *text)
+{
+    buf_printf(&c->out, "%d %s %s\r\n", code, status, text);
+}
+
+/* --- sessions ----------------------------------------------------------- */
+
+static void want(struct mta_server *s, struct session *c)
+{
+    bool out = c->out.len > 0;
+    bool in = !c->closing && c->out.len < OUT_HIGH;
+    if (out == c->writing && in == c->reading)
+        return;
+    struct epoll_event ev = { .events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0),
+                              .data.ptr = c };
+    epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
+    c->writing = out;
+    c->reading = in;
+}
+
+static void tx_reset(struct session *c)
+{
+    if (c->qf)
+        queue_abort(c->qf);
+    c->qf = NULL;
+    memset(&c->env, 0, sizeof(c->env));
+    memset(&c->tx, 0, sizeof(c->tx));
+    c->size = 0;
+    c->over_size = c->write_failed = false;
+    if (c->state > S_HELO)
+        c->state = S_HELO;
+}
+
+static void session_close(struct mta_server *s, struct session *c)
+{
+    epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    tx_reset(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->active = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->n_sessions--;
+    buf_free(&c->out);
+    free(c);
+}
+
+/* --- judging ------------------------------------------------------------ */
+
+struct judging {
+    struct mta_server *s;
+    struct session *c;
+    struct verdict *v;
+    uint64_t now;
+};
+
+static void judge_part(struct judging *g, const char *name, const uint8_t *d, size_t n)
+{
+    struct content_result r;
+    content_inspect(g->s->content, d, n, NULL, false, &r);
+    struct judged_body b = { .name = name, .size = n, .dir = 0, .smtp = &g->c->tx };
+    judge_body(g->s->judge, &g->c->subj, g->now, NULL, &b, &r, g->v);
+}
+
+static void on_attachment(void *ctx, const char *filename, const char *ctype,
+                          const uint8_t *data, size_t len)
+{
+    (void)ctype;
+    judge_part(ctx, filename && filename[0] ? filename : "(unnamed part)", data, len);
+}
+
+/* Reads the received message back (up to smtp.message-max) into s->msg. */
+static size_t load_message(struct mta_server *s, const char *path, bool *cut)
+{
+    size_t max = (size_t)s->cfg.smtp_message_max;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return (size_t)-1;
+    }
+    size_t want = (size_t)sb.st_size < max ? (size_t)sb.st_size : max;
+    *cut = (size_t)sb.st_size > max;
+    if (want + 1 > s->msg_cap) {
+        uint8_t *m = realloc(s->msg, want + 1);
+        if (!m) {
+            close(fd);
+            return (size_t)-1;
+        }
+        s->msg = m;
+        s->msg_cap = want + 1;
+    }
+    size_t got = 0;
+    while (got < want) {
+        ssize_t r = read(fd, s->msg + got, want - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    return got == want ? got : (size_t)-1;
+}
+
+/* The message and its parts through the detectors. False when it could
+ * not be read back (an internal error). */
+static bool judge_message(struct mta_server *s, struct session *c,
+                          struct verdict *v, struct email_info *em, bool *parsed)
+{
+    bool cut = false;
+    size_t len = load_message(s, queue_file_path(c->qf), &cut);
+    if (len == (size_t)-1)
+        return false;
+    struct judging g = { s, c, v, wall_usec() };
+    judge_part(&g, "(message)", s->msg, len); /* rules over the whole text */
+    struct mime_stats ms = { 0 };
+    memset(em, 0, sizeof(*em));
+    mime_parse(s->msg, len, em, on_attachment, &g, &ms);
+    *parsed = true;
+    judge_mail(s->judge, &c->subj, g.now, &c->tx, em, v);
+    if (cut && !v->block) {
+        v->failed = true;
+        snprintf(v->reason, sizeof(v->reason), "judged on its first %llu bytes "
+                 "(smtp.message-max)", (unsigned long long)s->cfg.smtp_message_max);
+    }
+    return true;
+}
+
+/* --- the end of DATA ------------------------------------------------------ */
+
+static void one_line(char *dst, size_t n, const char *src)
+{
+    text_copy(dst, n, src, strlen(src));
+    for (char *p = dst; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            *p = ' ';
+}
+
+static void log_message(struct mta_server *s, struct session *c, const char *verdict,
+                        const char *action, const char *reason, const char *id,
+                        int code, const struct email_info *em, unsigned findings)
+{
+    if (!s->eve)
+        return;
+    c->tx.message_bytes = c->size;
+    c->tx.has_message = true;
+    c->tx.message_complete = true;
+    c->tx.last_reply = (uint16_t)code;
+    struct mta_event ev = {
+        .ts_usec = wall_usec(), .subj = &c->subj, .tx = &c->tx, .em = em,
+        .verdict = verdict, .action = action, .reason = reason, .queue_id = id,
+        .reply = code, .size = c->size, .findings = findings,
+    };
+    eve_write_mta_message(s->eve, &ev);
+}
+
+/* Commits the message; false (a 451 sent) when the disk failed. */
+static bool commit(struct mta_server *s, struct session *c, const char *verdict,
+                   const char *reason, char *id, size_t idlen)
+{
+    char err[512];
+    text_copy(c->env.verdict, sizeof(c->env.verdict), verdict, strlen(verdict));
+    one_line(c->env.reason, sizeof(c->env.reason), reason);
+    c->env.arrived_usec = wall_usec();
+    bool ok = queue_commit(c->qf, &c->env, id, idlen, err, sizeof(err));
+    c->qf = NULL;
+    if (!ok) {
+        fprintf(stderr, "nightjar-mta: %s\n", err);
+        s->st.temp_failures++;
+        reply(c, 451, "4.3.0", "Requested action aborted: local error in processing");
+    }
+    return ok;
+}
+
+static void end_of_data(struct mta_server *s, struct session *c)
+{
+    s->st.messages++;
+    if (c->over_size) {
+        s->st.too_big++;
+        reply(c, 552, "5.3.4", "Message size exceeds fixed limit");
+        log_message(s, c, "unjudged", "refuse", "larger than mta.max-size", "", 552, NULL, 0);
+        tx_reset(c);
+        return;
+    }
+    if (c->write_failed || !queue_flush(c->qf)) {
+        s->st.temp_failures++;
+        reply(c, 451, "4.3.0", "Requested action aborted: local error in processing");
+        tx_reset(c);
+        return;
+    }
+    struct verdict v;
+    memset(&v, 0, sizeof(v));
+    static struct email_info em;
+    bool parsed = false;
+    pthread_mutex_lock(&s->eve_lock); /* findings are written as they come */
+    bool read_back = judge_message(s, c, &v, &em, &parsed);
+    pthread_mutex_unlock(&s->eve_lock);
+    const struct email_info *emp = parsed ? &em : NULL;
+    char id[QUEUE_ID_MAX] = "";
+    const char *act = s->cfg.mta.action;
+    pthread_mutex_lock(&s->eve_lock);
+    if (!read_back || (v.failed && !v.block && !s->cfg.mta.fail_open)) {
+        s->st.temp_failures++;
+        reply(c, 451, "4.7.1", "Cannot judge the message now, try again later");
+        log_message(s, c, "unjudged", "refuse", read_back ? v.reason : "could not read "
+                    "the message back", "", 451, emp, v.findings);
+        tx_reset(c);
+    } else if (v.block && !strcmp(act, "reject")) {
+        s->st.rejected++;
+        char text[300];
+        snprintf(text, sizeof(text), "Message rejected: %.240s", v.reason);
+        one_line(text, sizeof(text), text);
+        reply(c, 550, "5.7.1", text);
+        log_message(s, c, "malicious", "reject", v.reason, "", 550, emp, v.findings);
+        tx_reset(c);
+    } else {
+        const char *verdict = v.block ? "malicious" : v.failed ? "unjudged" : "clean";
+        if (commit(s, c, verdict, v.reason, id, sizeof(id))) {
+            bool quarantine = v.block && !strcmp(act, "quarantine");
+            if (quarantine && !queue_move(s->q, id, "quarantine"))
+                fprintf(stderr, "nightjar-mta: %s stays queued: cannot move it to "
+                        "quarantine\n", id);
+            char text[128];
+            snprintf(text, sizeof(text), "Ok: queued as %s", id);
+            reply(c, 250, "2.0.0", text);
+            s->st.queued++;
+            s->st.quarantined += quarantine;
+            s->st.tagged += v.block && !quarantine;
+            s->st.unjudged += v.failed && !v.block;
+            log_message(s, c, verdict, quarantine ? "quarantine" : v.block ? "tag"
+                        : "deliver", v.reason, id, 250, emp, v.findings);
+            if (!quarantine)
+                mta_deliver_wake(s->deliver);
+        } else {
+            log_message(s, c, verdict, "refuse", "the queue could not take it", "",
+                        451, emp, v.findings);
+        }
+        tx_reset(c);
+    }
+    pthread_mutex_unlock(&s->eve_lock);
+}
+
+static void on_data(void *ctx, const uint8_t *d, size_t n)
+{
+    struct session *c = ctx;
+    c->size += n;
+    if (c->over_size || c->write_failed)
+        return;
+    if (!queue_write(c->qf, d, n))
+        c->write_failed = true;
+}
+
+/* --- commands ------------------------------------------------------------- */
+
+static void ehlo(struct mta_server *s, struct session *c, const struct smtp_command *cmd)
+{
+    tx_reset(c);
+    c->state = S_HELO;
+    text_copy(c->tx.helo, sizeof(c->tx.helo), cmd->domain, strlen(cmd->domain));
+    text_copy(c->env.helo, sizeof(c->env.helo), cmd->domain, strlen(cmd->domain));
+    if (cmd->verb == SMTP_V_HELO) {
+        buf_printf(&c->out, "250 %s\r\n", s->hostname);
+        return;
+    }
+    buf_printf(&c->out, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n"
+               "250-8BITMIME\r\n250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n",
+               s->hostname, (unsigned long long)s->cfg.mta.max_size);
+}
+
+static void mail(struct mta_server *s, struct session *c, const struct smtp_command *cmd)
+{
+    if (c->state == S_INIT) {
+        reply(c, 503, "5.5.1", "Send HELO or EHLO first");
+        return;
+    }
+    if (c->state >= S_MAIL) {
+        reply(c, 503, "5.5.1", "Nested MAIL command");
+        return;
+    }
+    if (cmd->has_size && cmd->size > s->cfg.mta.max_size) {
+        reply(c, 552, "5.3.4", "Message size exceeds fixed limit");
+        return;
+    }
+    tx_reset(c);
+    text_copy(c->env.from, sizeof(c->env.from), cmd->path, strlen(cmd->path));
+    text_copy(c->tx.mail_from, sizeof(c->tx.mail_from), cmd->path, strlen(cmd->path));
+    text_copy(c->env.helo, sizeof(c->env.helo), c->tx.helo, strlen(c->tx.helo));
+    text_copy(c->env.client, sizeof(c->env.client), c->peer, strcspn(c->peer, ":"));
+    c->env.body_8bit = cmd->body_8bit;
+    c->env.smtputf8 = cmd->smtputf8;
+    c->state = S_MAIL;
+    reply(c, 250, "2.1.0", "Ok");
+}
+
+static void rcpt(struct mta_server *s, struct session *c, const struct smtp_command *cmd)
+{
+    if (c->state != S_MAIL && c->state != S_RCPT) {
+        reply(c, 503, "5.5.1", "Need MAIL before RCPT");
+        return;
+    }
+    if (c->env.n_rcpt >= s->cfg.mta.max_recipients) {
+        reply(c, 452, "4.5.3", "Too many recipients");
+        return;
+    }
+    text_copy(c->env.rcpt[c->env.n_rcpt], sizeof(c->env.rcpt[0]), cmd->path,
+              strlen(cmd->path));
+    c->env.n_rcpt++;
+    if (c->tx.n_rcpt < SMTP_MAX_RCPT) {
+        text_copy(c->tx.rcpt_to[c->tx.n_rcpt], sizeof(c->tx.rcpt_to[0]), cmd->path,
+                  strlen(cmd->path));
+        c->tx.n_rcpt++;
+    } else {
+        c->tx.rcpt_over_cap++;
+    }
+    c->state = S_RCPT;
+    reply(c, 250, "2.1.5", "Ok");
+}
+
+static void data(struct mta_server *s, struct session *c)
+{
+    if (c->state == S_MAIL) {
+        reply(c, 554, "5.5.1", "No valid recipients");
+        return;
+    }
+    if (c->state != S_RCPT) {
+        reply(c, 503, "5.5.1", "Need RCPT before DATA");
+        return;
+    }
+    char err[512];
+    if (!(c->qf = queue_begin(s->q, err, sizeof(err)))) {
+        fprintf(stderr, "nightjar-mta: %s\n", err);
+        s->st.temp_failures++;
+        reply(c, 451, "4.3.0", "Requested action aborted: local error in processing");
+        return;
+    }
+    smtp_data_begin(&c->data);
+    c->state = S_DATA;
+    buf_printf(&c->out, "354 End data with <CR><LF>.<CR><LF>\r\n");
+}
+
+static void command(struct mta_server *s, struct session *c, const char *line, size_t n)
+{
+    struct smtp_command cmd;
+    struct smtp_refusal r;
+    if (smtp_command_parse(line, n, &cmd, &r)) {
+        s->st.bad_commands++;
+        reply(c, r.code, r.status, r.text);
+        return;
+    }
+    switch (cmd.verb) {
+    case SMTP_V_HELO:
+    case SMTP_V_EHLO: ehlo(s, c, &cmd); return;
+    case SMTP_V_MAIL: mail(s, c, &cmd); return;
+    case SMTP_V_RCPT: rcpt(s, c, &cmd); return;
+    case SMTP_V_DATA: data(s, c); return;
+    case SMTP_V_RSET:
+        tx_reset(c);
+        reply(c, 250, "2.0.0", "Ok");
+        return;
+    case SMTP_V_NOOP: reply(c, 250, "2.0.0", "Ok"); return;
+    case SMTP_V_QUIT:
+        c->closing = true;
+        reply(c, 221, "2.0.0", "Bye");
+        return;
+    case SMTP_V_VRFY: reply(c, 252, "2.5.2", "Cannot VRFY user"); return;
+    case SMTP_V_HELP: reply(c, 214, "2.0.0", "See RFC 5321"); return;
+    case SMTP_V_STARTTLS: reply(c, 454, "4.7.0", "TLS not available"); return;
+    default: reply(c, 502, "5.5.1", "Command not implemented"); return;
+    }
+}
+
+/* --- reading ---------------------------------------------------------------- */
+
+static void process(struct mta_server *s, struct session *c)
+{
+    size_t off = 0;
+    while (!c->closing && off < c->in_len) {
+        if (c->state == S_DATA) {
+            off += smtp_data_feed(&c->data, c->in + off, c->in_len - off, on_data, c);
+            if (c->size > s->cfg.mta.max_size)
+                c->over_size = true;
+            if (!c->data.done)
+                break;
+            end_of_data(s, c);
+            continue;
+        }
+        const uint8_t *lf = memchr(c->in + off, '\n', c->in_len - off);
+        if (!lf) {
+            if (c->in_len - off > SMTP_COMMAND_LINE_MAX) { /* no end in sight */
+                if (!c->skipping)
+                    reply(c, 500, "5.5.6", "Line too long");
+                c->skipping = true;
+                off = c->in_len;
+            }
+            break;
+        }
+        size_t n = (size_t)(lf - (c->in + off));
+        if (c->skipping) {
+            c->skipping = false;
+        } else {
+            size_t ln = n && c->in[off + n - 1] == '\r' ? n - 1 : n;
+            command(s, c, (const char *)c->in + off, ln);
+        }
+        off += n + 1;
+    }
+    if (c->closing)
+        c->in_len = 0;
+    else if (off) {
+        memmove(c->in, c->in + off, c->in_len - off);
+        c->in_len -= off;
+    }
+}
+
+static void flush_out(struct session *c)
+{
+    size_t done = 0;
+    while (done < c->out.len) {
+        ssize_t w = send(c->fd, c->out.p + done, c->out.len - done, MSG_NOSIGNAL);
+        if (w > 0) {
+            done += (size_t)w;
+        } else if (w < 0 && errno == EINTR) {
+            continue;
+        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            c->out.len = 0;
+            c->closing = true;
+            return;
+        }
+    }
+    memmove(c->out.p, c->out.p + done, c->out.len - done);
+    c->out.len -= done;
+}
+
+static bool read_in(struct mta_server *s, struct session *c)
+{
+    for (;;) {
+        ssize_t r = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
+        if (r > 0) {
+            c->in_len += (size_t)r;
+            c->last_usec = mono_usec();
+            process(s, c);
+            if (c->closing || c->in_len == IN_CAP)
+                return true;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+}
+
+static void on_event(struct mta_server *s, struct session *c, uint32_t events)
+{
+    bool keep = true;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        keep = read_in(s, c);
+    if (keep && c->out.len)
+        flush_out(c);
+    if (!keep || (c->closing && !c->out.len)) {
+        session_close(s, c);
+        return;
+    }
+    want(s, c);
+}
+
+static void on_accept(struct mta_server *s)
+{
+    for (;;) {
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof(sa);
+        int fd = accept4(s->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        struct session *c = s->n_sessions < s->cfg.mta.max_connections
+                                ? calloc(1, sizeof(*c)) : NULL;
+        if (!c) {
+            static const char busy[] = "421 4.3.2 Too many sessions, try later\r\n";
+            ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
+            (void)w;
+            close(fd);
+            s->st.refused_sessions++;
+            continue;
+        }
+        c->fd = fd;
+        net_peer(&sa, c->peer, sizeof(c->peer), &c->subj.ip_version, &c->subj.client);
+        c->subj.client_port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+        c->last_usec = mono_usec();
+        c->next = s->active;
+        if (s->active)
+            s->active->prev = c;
+        s->active = c;
+        s->n_sessions++;
+        s->st.sessions++;
+        buf_printf(&c->out, "220 %s ESMTP nightjar-mta %s\r\n", s->hostname,
+                   NIGHTJAR_VERSION);
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
+        c->reading = c->writing = true;
+        if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+            session_close(s, c);
+    }
+}
+
+static void check_timeouts(struct mta_server *s)
+{
+    uint64_t now = mono_usec(), limit = (uint64_t)s->cfg.mta.timeout * 1000000u;
+    struct session *next;
+    for (struct session *c = s->active; c; c = next) {
+        next = c->next;
+        if (now - c->last_usec < limit)
+            continue;
+        s->st.timeouts++;
+        reply(c, 421, "4.4.2", "Timeout, closing connection");
+        flush_out(c);
+        session_close(s, c);
+    }
+}
+
+/* --- setup and the loop ------------------------------------------------------ */
+
+struct mta_server *mta_server_new(const struct nj_config *cfg, struct eve *eve,
+                                  char *err, size_t errlen)
+{
+    struct mta_server *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->eve = eve;
+    s->lfd = s->ep = -1;
+    pthread_mutex_init(&s->eve_lock, NULL);
+    if (cfg->mta.hostname[0])
+        text_copy(s->hostname, sizeof(s->hostname), cfg->mta.hostname,
+                  strlen(cfg->mta.hostname));
+    else if (gethostname(s->hostname, sizeof(s->hostname) - 1) != 0)
+        snprintf(s->hostname, sizeof(s->hostname), "localhost");
+    if (!(s->q = queue_open(cfg->mta.queue, &s->recovered, err, errlen)) ||
+        !(s->content = content_engine_new(&cfg->content, err, errlen)) ||
+        !(s->judge = judge_new(cfg, eve, err, errlen)) ||
+        (s->lfd = net_listen(cfg->mta.listen, s->addr, sizeof(s->addr), err, errlen)) < 0 ||
+        !(s->deliver = mta_deliver_new(cfg, s->q, eve, &s->eve_lock, err, errlen))) {
+        mta_server_free(s);
+        return NULL;
+    }
+    s->ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+    if (s->ep < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) != 0) {
+        snprintf(err, errlen, "epoll: %s", strerror(errno));
+        mta_server_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void mta_server_free(struct mta_server *s)
+{
+    if (!s)
+        return;
+    mta_deliver_free(s->deliver);
+    while (s->active)
+        session_close(s, s->active);
+    if (s->lfd >= 0)
+        close(s->lfd);
+    if (s->ep >= 0)
+        close(s->ep);
+    if (s->judge)
+        judge_finish(s->judge, wall_usec());
+    judge_free(s->judge);
+    content_engine_free(s->content);
+    queue_close(s->q);
+    pthread_mutex_destroy(&s->eve_lock);
+    free(s->msg);
+    free(s);
+}
+
+const char *mta_server_address(const struct mta_server *s) { return s->addr; }
+unsigned mta_server_recovered(const struct mta_server *s) { return s->recovered; }
+
+int mta_server_run(struct mta_server *s, volatile sig_atomic_t *stop,
+                   volatile sig_atomic_t *reload)
+{
+    struct epoll_event evs[64];
+    uint64_t last = 0;
+    mta_deliver_wake(s->deliver); /* what was queued before a restart */
+    while (!*stop) {
+        int n = epoll_wait(s->ep, evs, 64, 500);
+        if (n < 0 && errno != EINTR) {
+            fprintf(stderr, "nightjar-mta: epoll_wait: %s\n", strerror(errno));
+            return 1;
+        }
+        for (int i = 0; i < n; i++) {
+            if (!evs[i].data.ptr)
+                on_accept(s);
+            else
+                on_event(s, evs[i].data.ptr, evs[i].events);
+        }
+        uint64_t now = mono_usec();
+        if (*reload || now - last >= 500000u) {
+            last = now;
+            pthread_mutex_lock(&s->eve_lock);
+            if (*reload) {
+                *reload = 0;
+                judge_request_reload(s->judge);
+                if (s->eve)
+                    sink_reopen(eve_sink(s->eve));
+            }
+            judge_poll(s->judge, wall_usec());
+            if (s->eve)
+                eve_flush(s->eve);
+            pthread_mutex_unlock(&s->eve_lock);
+            check_timeouts(s);
+        }
+    }
+    return 0;
+}
