@@ -255,13 +255,13 @@ static void log_message(struct mta_server *s, struct session *c, const char *ver
 
 /* Commits the message; false (a 451 sent) when the disk failed. */
 static bool commit(struct mta_server *s, struct session *c, const char *verdict,
-                   const char *reason, char *id, size_t idlen)
+                   const char *reason, bool quarantine, char *id, size_t idlen)
 {
     char err[512];
     text_copy(c->env.verdict, sizeof(c->env.verdict), verdict, strlen(verdict));
     one_line(c->env.reason, sizeof(c->env.reason), reason);
     c->env.arrived_usec = wall_usec();
-    bool ok = queue_commit(c->qf, &c->env, id, idlen, err, sizeof(err));
+    bool ok = queue_commit(c->qf, &c->env, quarantine, id, idlen, err, sizeof(err));
     c->qf = NULL;
     if (!ok) {
         fprintf(stderr, "nightjar-mta: %s\n", err);
@@ -314,11 +314,8 @@ static void end_of_data(struct mta_server *s, struct session *c)
         tx_reset(c);
     } else {
         const char *verdict = v.block ? "malicious" : v.failed ? "unjudged" : "clean";
-        if (commit(s, c, verdict, v.reason, id, sizeof(id))) {
-            bool quarantine = v.block && !strcmp(act, "quarantine");
-            if (quarantine && !queue_move(s->q, id, "quarantine"))
-                fprintf(stderr, "nightjar-mta: %s stays queued: cannot move it to "
-                        "quarantine\n", id);
+        bool quarantine = v.block && !strcmp(act, "quarantine");
+        if (commit(s, c, verdict, v.reason, quarantine, id, sizeof(id))) {
             char text[128];
             snprintf(text, sizeof(text), "Ok: queued as %s", id);
             reply(c, 250, "2.0.0", text);

@@ -273,13 +273,16 @@ static bool write_envelope(int fd, const struct queue_envelope *e)
 }
 
 bool queue_commit(struct queue_file *f, const struct queue_envelope *env,
-                  char *id, size_t idlen, char *err, size_t errlen)
+                  bool quarantine, char *id, size_t idlen, char *err,
+                  size_t errlen)
 {
     struct mta_queue *q = f->q;
-    char env_tmp[PATH_LEN], msg_to[PATH_LEN], env_to[PATH_LEN];
+    const char *where = quarantine ? "quarantine" : "active";
+    char env_tmp[PATH_LEN], msg_to[PATH_LEN], env_to[PATH_LEN], dir[PATH_LEN];
     path_of(q, env_tmp, "tmp", f->id, ".env");
-    path_of(q, msg_to, "active", f->id, ".msg");
-    path_of(q, env_to, "active", f->id, ".env");
+    path_of(q, msg_to, where, f->id, ".msg");
+    path_of(q, env_to, where, f->id, ".env");
+    snprintf(dir, sizeof(dir), "%s/%s", q->dir, where);
     bool ok = flush(f) && fsync(f->fd) == 0;
     int efd = -1;
     if (ok) {
@@ -290,7 +293,7 @@ bool queue_commit(struct queue_file *f, const struct queue_envelope *env,
         close(efd);
     ok = ok && rename(f->path, msg_to) == 0;
     ok = ok && rename(env_tmp, env_to) == 0; /* the envelope: committed */
-    ok = ok && fsync(q->active_fd) == 0;
+    ok = ok && (quarantine ? fsync_dir(dir) : fsync(q->active_fd) == 0);
     if (!ok) {
         snprintf(err, errlen, "queue: cannot commit %s: %s", f->id, strerror(errno));
         unlink(env_to);

@@ -63,10 +63,12 @@ uint64_t queue_file_size(const struct queue_file *f);
 bool queue_flush(struct queue_file *f);
 /* The path of the message being written, for judging it before commit. */
 const char *queue_file_path(const struct queue_file *f);
-/* Makes it durable (see above) and fills id. False with err: nothing was
- * committed and the temporary files are gone. Frees f either way. */
+/* Makes it durable (see above) in active/ -- or straight in quarantine/,
+ * where delivery never sees it -- and fills id. False with err: nothing
+ * was committed and the temporary files are gone. Frees f either way. */
 bool queue_commit(struct queue_file *f, const struct queue_envelope *env,
-                  char *id, size_t idlen, char *err, size_t errlen);
+                  bool quarantine, char *id, size_t idlen, char *err,
+                  size_t errlen);
 /* Throws away a message being received (a refused or broken DATA). */
 void queue_abort(struct queue_file *f);
 

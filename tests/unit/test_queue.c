@@ -83,7 +83,7 @@ static void test_commit_list_load_remove(void)
     CHECK_EQ(queue_file_size(f), 210000);
     struct queue_envelope e = env("alice@example.org", 3), back;
     char id[QUEUE_ID_MAX], path[1300];
-    CHECK(queue_commit(f, &e, id, sizeof(id), err, sizeof(err)));
+    CHECK(queue_commit(f, &e, false, id, sizeof(id), err, sizeof(err)));
     listed = 0;
     CHECK_EQ(queue_list(q, count, NULL), 1);
     CHECK_STR(last_id, id);
@@ -104,7 +104,7 @@ static void test_commit_list_load_remove(void)
     f = queue_begin(q, err, sizeof(err));
     CHECK(queue_write(f, "x", 1));
     e = env("", 1);
-    CHECK(queue_commit(f, &e, id, sizeof(id), err, sizeof(err)));
+    CHECK(queue_commit(f, &e, false, id, sizeof(id), err, sizeof(err)));
     CHECK(queue_load(q, id, &back, path, sizeof(path)));
     CHECK_STR(back.from, "");
     CHECK(queue_move(q, id, "quarantine"));
@@ -113,6 +113,13 @@ static void test_commit_list_load_remove(void)
     char qpath[1500];
     snprintf(qpath, sizeof(qpath), "%s/quarantine/%s.msg", dir, id);
     CHECK_EQ(file_size(qpath), 1);
+    /* committed straight into quarantine: never listed for delivery */
+    f = queue_begin(q, err, sizeof(err));
+    CHECK(queue_write(f, "yz", 2));
+    CHECK(queue_commit(f, &e, true, id, sizeof(id), err, sizeof(err)));
+    CHECK_EQ(queue_list(q, count, NULL), 0);
+    snprintf(qpath, sizeof(qpath), "%s/quarantine/%s.env", dir, id);
+    CHECK(file_size(qpath) != (size_t)-1);
     queue_close(q);
 }
 
@@ -131,7 +138,7 @@ static void killed_child(int n)
             struct queue_file *f = queue_begin(q, err, sizeof(err));
             struct queue_envelope e = env("bob@example.org", 1);
             if (!f || !queue_write(f, "Subject: hi\r\n\r\nbody\r\n", 21) ||
-                !queue_commit(f, &e, id, sizeof(id), err, sizeof(err)))
+                !queue_commit(f, &e, false, id, sizeof(id), err, sizeof(err)))
                 _exit(4);
         }
         struct queue_file *f = queue_begin(q, err, sizeof(err));
