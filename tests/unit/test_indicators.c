@@ -197,7 +197,13 @@ static void test_certificate_subjects(void)
 static void test_service_ports(void)
 {
     CHECK(port_is_common_service(6, 443));
-    CHECK(port_is_common_service(6, 502));        /* Modbus */
+    /* industrial ports are services only where their protocol is spoken:
+     * the C2 detector asks app_is_industrial() too */
+    CHECK(!port_is_common_service(6, 502));       /* Modbus */
+    CHECK(port_is_industrial(502));
+    CHECK(port_is_industrial(2404));              /* IEC 104, Remcos's default */
+    CHECK(port_is_industrial(47808));             /* BACnet */
+    CHECK(!port_is_industrial(443));
     CHECK(port_is_common_service(6, 8443));
     CHECK(!port_is_common_service(6, 4444));
     CHECK(!port_is_common_service(6, 5353));      /* mDNS is UDP */
