@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mode & 1) {
         struct smtp_command c;
         struct smtp_refusal r;
-        int rc = smtp_command_parse((const char *)data, size, &c, &r);
+        int rc = smtp_command_parse((const char *)data, size, mode & 2, &c, &r);
         if (rc && (rc < 400 || rc > 599 || !r.status))
             abort();
         return 0;

@@ -438,7 +438,7 @@ static void command(struct mta_server *s, struct session *c, const char *line, s
 {
     struct smtp_command cmd;
     struct smtp_refusal r;
-    if (smtp_command_parse(line, n, &cmd, &r)) {
+    if (smtp_command_parse(line, n, c->state >= S_MAIL && c->env.smtputf8, &cmd, &r)) {
         s->st.bad_commands++;
         reply(c, r.code, r.status, r.text);
         return;

@@ -170,8 +170,8 @@ static int mail_params(const char *p, struct smtp_command *c, struct smtp_refusa
 }
 
 /* "FROM:<path> params" / "TO:<path>" */
-static int path_command(const char *arg, const char *word, struct smtp_command *c,
-                        struct smtp_refusal *r)
+static int path_command(const char *arg, const char *word, bool utf8_declared,
+                        struct smtp_command *c, struct smtp_refusal *r)
 {
     size_t wl = strlen(word);
     if (strncasecmp(arg, word, wl) != 0)
@@ -182,7 +182,7 @@ static int path_command(const char *arg, const char *word, struct smtp_command *
         p++;
     bool mail = c->verb == SMTP_V_MAIL;
     /* SMTPUTF8 may follow the path: look for it first */
-    bool utf8 = mail && strcasestr(p, " SMTPUTF8") != NULL;
+    bool utf8 = mail ? strcasestr(p, " SMTPUTF8") != NULL : utf8_declared;
     size_t used = read_path(p, mail, utf8, c->path, sizeof(c->path), &c->null_path);
     if (!used)
         return refuse(r, 553, "5.1.7", "%s address is not valid",
@@ -197,8 +197,8 @@ static int path_command(const char *arg, const char *word, struct smtp_command *
     return mail_params(p, c, r);
 }
 
-int smtp_command_parse(const char *line, size_t len, struct smtp_command *c,
-                       struct smtp_refusal *r)
+int smtp_command_parse(const char *line, size_t len, bool utf8,
+                       struct smtp_command *c, struct smtp_refusal *r)
 {
     memset(c, 0, sizeof(*c));
     if (len + 2 > SMTP_COMMAND_LINE_MAX)
@@ -227,9 +227,9 @@ int smtp_command_parse(const char *line, size_t len, struct smtp_command *c,
         return 0;
     }
     case SMTP_V_MAIL:
-        return path_command(arg, "FROM:", c, r);
+        return path_command(arg, "FROM:", false, c, r);
     case SMTP_V_RCPT:
-        return path_command(arg, "TO:", c, r);
+        return path_command(arg, "TO:", utf8, c, r);
     case SMTP_V_DATA:
     case SMTP_V_RSET:
     case SMTP_V_QUIT:

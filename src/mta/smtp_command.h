@@ -58,9 +58,10 @@ struct smtp_refusal {
     char text[160];
 };
 
-/* 0, or the reply code of the refusal (r filled). */
-int smtp_command_parse(const char *line, size_t len, struct smtp_command *c,
-                       struct smtp_refusal *r);
+/* 0, or the reply code of the refusal (r filled). utf8: the transaction
+ * declared SMTPUTF8 (RFC 6531), so RCPT TO may carry UTF-8 addresses. */
+int smtp_command_parse(const char *line, size_t len, bool utf8,
+                       struct smtp_command *c, struct smtp_refusal *r);
 
 /* The verb's name, upper case ("MAIL"). */
 const char *smtp_verb_name(enum smtp_verb v);

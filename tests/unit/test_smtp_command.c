@@ -11,7 +11,7 @@ static struct smtp_refusal r;
 
 static int parse(const char *line)
 {
-    return smtp_command_parse(line, strlen(line), &c, &r);
+    return smtp_command_parse(line, strlen(line), false, &c, &r);
 }
 
 static void test_verbs_and_domains(void)
@@ -70,6 +70,11 @@ static void test_rcpt_to(void)
     CHECK_EQ(c.verb, SMTP_V_RCPT);
     CHECK_STR(c.path, "postmaster@example.net");
     CHECK_EQ(parse("RCPT TO:<>"), 553); /* only a sender may be null */
+    /* a UTF-8 recipient only in a transaction that declared SMTPUTF8 */
+    const char *u = "RCPT TO:<jörg@exämple.de>";
+    CHECK_EQ(smtp_command_parse(u, strlen(u), false, &c, &r), 553);
+    CHECK_EQ(smtp_command_parse(u, strlen(u), true, &c, &r), 0);
+    CHECK_STR(c.path, "jörg@exämple.de");
     CHECK_EQ(parse("RCPT TO:<a@example.net> NOTIFY=NEVER"), 555);
     char longest[600];
     memset(longest, 'a', sizeof(longest) - 1);
