@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,9 +182,11 @@ static int connect_hop(struct mta_deliver *d, struct hop *h)
     for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
         fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         struct timeval tv = { .tv_sec = IO_TIMEOUT_SEC };
-        if (fd >= 0) {
+        int one = 1;
+        if (fd >= 0) { /* commands and the final dot are small writes */
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         }
         if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
             snprintf(h->reply, sizeof(h->reply), "connect %s:%s: %s", d->host,

@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""mta_check.py -- what nightjar-mta delivered to the test's next hop
+(mta_sink.py's DIR: msg-N.eml, msg-N.json) and what it logged (EVE).
+A message is found by a MARKER, a string only it holds (its Subject).
+Mismatches are printed as "FAIL: ..." lines (all of them); exit 1 then.
+
+  wait DIR SECONDS MARKER...     each MARKER arrives within SECONDS
+  absent DIR MARKER...           no message holds any MARKER
+  clean DIR MARKER SENT          delivered once: the line
+                                 "X-Nightjar-Verdict: clean" CRLF, then the
+                                 bytes of SENT exactly
+  tagged DIR MARKER SENT         delivered once: "X-Nightjar-Verdict:
+                                 malicious" and a non-empty
+                                 "X-Nightjar-Reason:" at the top, then SENT
+  attachment DIR MARKER FILE [NAME]
+                                 delivered once; its MIME part named NAME
+                                 (FILE's name), decoded, is FILE's bytes
+  rcpts DIR MARKER FIRST N       the envelope recipients of its deliveries
+                                 are rcpt-FIRST.. rcpt-(FIRST+N-1)@rcpt.nightjar.test
+  envelope DIR MARKER RCPT...    the envelope recipients are exactly RCPT...
+  quarantined QDIR MARKER...     a file under QDIR (the queue's
+                                 quarantine/) holds each MARKER
+  eve EVE EXPECT                 the EVE records against EXPECT's lines:
+      msg NAME VERDICT ACTION QID   one smtp record (mta.verdict, mta.action,
+                                    mta.queue_id QID, or none when QID is -);
+                                    a delivered mta_delivery record for QID
+                                    when ACTION is deliver or tag, none for
+                                    quarantine
+      maybe NAME VERDICT ACTION     at most one such smtp record (either
+                                    may be *): a refusal that may be logged
+      alert NAME TEXT               an alert record holding TEXT
+      noalerts                      no alert record at all
+    The smtp records of received messages (those with mta.verdict) must
+    be exactly the msg lines (and maybe lines): one per message.
+
+SENT is a message's exact bytes; a file ending in CRLF "." CRLF (as
+swaks --data takes it) is the message before that dot line.
+"""
+import email
+import email.policy
+import json
+import os
+import re
+import sys
+import time
+
+fails = []
+
+
+def fail(what):
+    fails.append(what)
+    print("FAIL: %s" % what, flush=True)
+
+
+def sink(d):
+    """[(number, bytes, envelope)] of every whole message in d."""
+    out = []
+    for name in os.listdir(d):
+        m = re.match(r"^msg-(\d+)\.json$", name)
+        if not m:
+            continue
+        n = int(m.group(1))
+        with open(os.path.join(d, "msg-%d.eml" % n), "rb") as f:
+            data = f.read()
+        with open(os.path.join(d, name)) as f:
+            env = json.load(f)
+        out.append((n, data, env))
+    return sorted(out, key=lambda t: t[0])
+
+
+def holding(d, marker):
+    mk = marker.encode()
+    return [t for t in sink(d) if mk in t[1]]
+
+
+def sent_bytes(path):
+    data = open(path, "rb").read()
+    if data.endswith(b"\r\n.\r\n"):
+        data = data[:-3]
+    return data
+
+
+def once(d, marker):
+    found = holding(d, marker)
+    if len(found) != 1:
+        fail("%s: delivered %d times, expected once" % (marker, len(found)))
+    return found[0] if found else None
+
+
+def first_diff(a, b):
+    n = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    return "differs at byte %d of %d (sent %d): got %r, sent %r" % (
+        n, len(a), len(b), a[max(0, n - 20):n + 20], b[max(0, n - 20):n + 20])
+
+
+def added_headers(data):
+    """The X-Nightjar-* header lines at the top (with their folded lines)
+    and the rest."""
+    lines = data.split(b"\r\n")
+    i = 0
+    heads = []
+    while i < len(lines) and lines[i].lower().startswith(b"x-nightjar-"):
+        h = lines[i]
+        i += 1
+        while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
+            h += b"\r\n" + lines[i]
+            i += 1
+        heads.append(h)
+    return heads, b"\r\n".join(lines[i:])
+
+
+def cmd_wait(d, secs, markers):
+    end = time.time() + float(secs)
+    while True:
+        got = sink(d)
+        missing = [m for m in markers if not any(m.encode() in t[1] for t in got)]
+        if not missing:
+            return
+        if time.time() > end:
+            for m in missing:
+                fail("%s: not delivered to the next hop within %s s" % (m, secs))
+            return
+        time.sleep(0.2)
+
+
+def cmd_absent(d, markers):
+    for m in markers:
+        found = holding(d, m)
+        if found:
+            fail("%s: delivered to the next hop (%s), expected not" % (
+                m, ", ".join("msg-%d" % t[0] for t in found)))
+
+
+def cmd_clean(d, marker, sent):
+    t = once(d, marker)
+    if not t:
+        return
+    want = sent_bytes(sent)
+    head = b"X-Nightjar-Verdict: clean\r\n"
+    if not t[1].startswith(head):
+        fail("%s: does not begin with %r: %r" % (marker, head, t[1][:80]))
+        return
+    if t[1][len(head):] != want:
+        fail("%s: after the added header, not byte-identical to what was sent: %s"
+             % (marker, first_diff(t[1][len(head):], want)))
+
+
+def cmd_tagged(d, marker, sent):
+    t = once(d, marker)
+    if not t:
+        return
+    heads, rest = added_headers(t[1])
+    verdicts = [h for h in heads if h.lower().startswith(b"x-nightjar-verdict:")]
+    reasons = [h for h in heads if h.lower().startswith(b"x-nightjar-reason:")]
+    if [v.split(b":", 1)[1].strip() for v in verdicts] != [b"malicious"]:
+        fail("%s: tagged, expected one \"X-Nightjar-Verdict: malicious\" at the top, got %r"
+             % (marker, heads or t[1][:80]))
+    if len(reasons) != 1 or not reasons[0].split(b":", 1)[1].strip():
+        fail("%s: tagged, expected one non-empty X-Nightjar-Reason at the top, got %r"
+             % (marker, heads or t[1][:80]))
+    else:
+        print("%s: %s" % (marker, reasons[0].decode("utf-8", "replace")))
+    want = sent_bytes(sent)
+    if rest != want:
+        fail("%s: after the added headers, not byte-identical to what was sent: %s"
+             % (marker, first_diff(rest, want)))
+
+
+def cmd_attachment(d, marker, path, name=None):
+    t = once(d, marker)
+    if not t:
+        return
+    want = open(path, "rb").read()
+    msg = email.message_from_bytes(t[1], policy=email.policy.compat32)
+    name = name or os.path.basename(path)
+    parts = [p for p in msg.walk() if not p.is_multipart() and p.get_filename() == name]
+    if len(parts) != 1:
+        fail("%s: %d MIME parts named %s, expected 1" % (marker, len(parts), name))
+        return
+    got = parts[0].get_payload(decode=True) or b""
+    if got != want:
+        fail("%s: the attachment %s decoded is not what was attached: %s"
+             % (marker, name, first_diff(got, want)))
+
+
+def rcpts_of(d, marker):
+    found = holding(d, marker)
+    if not found:
+        fail("%s: not delivered" % marker)
+    got = []
+    for t in found:
+        got += t[2]["rcpt_to"]
+    return found, got
+
+
+def cmd_rcpts(d, marker, first, n):
+    found, got = rcpts_of(d, marker)
+    want = ["rcpt-%03d@rcpt.nightjar.test" % i for i in range(first, first + n)]
+    if found and sorted(got) != sorted(want):
+        extra = sorted(set(got) - set(want))
+        missing = sorted(set(want) - set(got))
+        fail("%s: delivered to %d recipients in %d deliveries, expected the %d accepted "
+             "(missing %s, extra %s, duplicated %d)" % (
+                 marker, len(got), len(found), n, missing[:5], extra[:5],
+                 len(got) - len(set(got))))
+
+
+def cmd_envelope(d, marker, want):
+    found, got = rcpts_of(d, marker)
+    if found and sorted(got) != sorted(want):
+        fail("%s: delivered to %s, expected %s" % (marker, got, want))
+
+
+def cmd_quarantined(qdir, markers):
+    blobs = []
+    for base, _, files in os.walk(qdir):
+        for f in files:
+            with open(os.path.join(base, f), "rb") as fh:
+                blobs.append(fh.read())
+    for m in markers:
+        if not any(m.encode() in b for b in blobs):
+            fail("%s: not in %s (%d files there)" % (m, qdir, len(blobs)))
+
+
+def find_key(obj, key):
+    """Every value of key anywhere in obj."""
+    out = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k == key:
+                out.append(v)
+            out += find_key(v, key)
+    elif isinstance(obj, list):
+        for v in obj:
+            out += find_key(v, key)
+    return out
+
+
+def cmd_eve(path, expect):
+    recs = []
+    try:
+        lines = open(path, "rb").read().splitlines()
+    except OSError as e:
+        fail("EVE: %s" % e)
+        return
+    for i, l in enumerate(lines, 1):
+        try:
+            recs.append(json.loads(l))
+        except ValueError:
+            fail("EVE line %d is not JSON: %r" % (i, l[:120]))
+    msgs, maybes, alerts, noalerts = [], [], [], False
+    for l in open(expect):
+        w = l.split()
+        if not w:
+            continue
+        if w[0] == "msg":
+            msgs.append(w[1:5])
+        elif w[0] == "maybe":
+            maybes.append(w[1:4])
+        elif w[0] == "alert":
+            alerts.append((w[1], " ".join(w[2:])))
+        elif w[0] == "noalerts":
+            noalerts = True
+
+    def mta(r):
+        return r.get("mta") if isinstance(r.get("mta"), dict) else {}
+
+    smtp = [r for r in recs if r.get("event_type") == "smtp" and "verdict" in mta(r)
+            and "delivery" not in mta(r)]
+    deliveries = [r for r in recs if r.get("event_type") == "mta_delivery" or
+                  (r.get("event_type") == "smtp" and "delivery" in mta(r))]
+    alert_recs = [r for r in recs if r.get("event_type") == "alert"]
+    print("EVE %s: %d records, %d smtp (received messages), %d deliveries, %d alerts" % (
+        os.path.basename(path), len(recs), len(smtp), len(deliveries), len(alert_recs)))
+
+    for r in smtp:
+        m = mta(r)
+        # unjudged / refuse: a message refused before it could be judged
+        # (over mta.max-size, a 451), as docs/mta.md says
+        if m.get("verdict") not in ("clean", "malicious", "unjudged"):
+            fail("EVE: smtp record with mta.verdict %r" % m.get("verdict"))
+        if m.get("action") not in ("deliver", "reject", "quarantine", "tag", "refuse"):
+            fail("EVE: smtp record with mta.action %r" % m.get("action"))
+    for r in deliveries:
+        st = [s for s in find_key(r, "status") if s in ("delivered", "deferred", "failed")]
+        if not st:
+            fail("EVE: a delivery record without status delivered|deferred|failed: %s"
+                 % json.dumps(r)[:300])
+
+    unmatched = list(smtp)
+    for name, verdict, action, qid in msgs:
+        if qid != "-":
+            mine = [r for r in smtp if mta(r).get("queue_id") == qid]
+            if len(mine) != 1:
+                fail("EVE: %s (queued as %s): %d smtp records with that mta.queue_id, "
+                     "expected 1" % (name, qid, len(mine)))
+        else:
+            mine = [r for r in unmatched if mta(r).get("verdict") == verdict and
+                    mta(r).get("action") == action]
+            if not mine:
+                fail("EVE: %s: no smtp record with mta.verdict %s, mta.action %s"
+                     % (name, verdict, action))
+            elif mta(mine[0]).get("queue_id"):
+                qid = str(mta(mine[0]).get("queue_id"))   # what it names must not go out
+        for r in mine[:1]:
+            got = (mta(r).get("verdict"), mta(r).get("action"))
+            if got != (verdict, action):
+                fail("EVE: %s: mta.verdict %s, mta.action %s; expected %s, %s"
+                     % (name, got[0], got[1], verdict, action))
+            if r in unmatched:
+                unmatched.remove(r)
+        if qid == "-":
+            continue
+        delivered = [r for r in deliveries
+                     if (qid in find_key(r, "queue_id") or
+                         (not find_key(r, "queue_id") and qid in json.dumps(r)))
+                     and "delivered" in find_key(r, "status")]
+        if action in ("deliver", "tag") and not delivered:
+            fail("EVE: %s (queued as %s): no delivery record with status delivered"
+                 % (name, qid))
+        if action in ("quarantine", "reject") and delivered:
+            fail("EVE: %s (queued as %s, %s): a delivery record says delivered"
+                 % (name, qid, action))
+    for name, verdict, action in maybes:
+        mine = [r for r in unmatched if verdict in ("*", mta(r).get("verdict")) and
+                action in ("*", mta(r).get("action"))]
+        if len(mine) > 1:
+            fail("EVE: %s: %d smtp records with verdict %s, action %s, expected at most one"
+                 % (name, len(mine), verdict, action))
+        for r in mine[:1]:
+            unmatched.remove(r)
+    for r in unmatched:
+        fail("EVE: an smtp record of no message sent (or a second one): %s"
+             % json.dumps(r)[:300])
+    for name, text in alerts:
+        if not any(text.lower() in json.dumps(r).lower() for r in alert_recs):
+            fail("EVE: %s: no alert record mentions %s" % (name, text))
+    if noalerts and alert_recs:
+        fail("EVE: %d alert records, expected none (only clean mail): %s"
+             % (len(alert_recs), json.dumps(alert_recs[0])[:300]))
+
+
+def main(a):
+    what = a[1]
+    if what == "wait":
+        cmd_wait(a[2], a[3], a[4:])
+    elif what == "absent":
+        cmd_absent(a[2], a[3:])
+    elif what == "clean":
+        cmd_clean(a[2], a[3], a[4])
+    elif what == "tagged":
+        cmd_tagged(a[2], a[3], a[4])
+    elif what == "attachment":
+        cmd_attachment(a[2], a[3], a[4], *a[5:6])
+    elif what == "rcpts":
+        cmd_rcpts(a[2], a[3], int(a[4]), int(a[5]))
+    elif what == "envelope":
+        cmd_envelope(a[2], a[3], a[4:])
+    elif what == "quarantined":
+        cmd_quarantined(a[2], a[3:])
+    elif what == "eve":
+        cmd_eve(a[2], a[3])
+    else:
+        sys.exit("mta_check.py: unknown check %s" % what)
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
