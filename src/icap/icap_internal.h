@@ -18,6 +18,7 @@
 #include "output/eve.h"
 #include "proto/http.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/digest.h"
 
 #define IN_CAP (ICAP_HEAD_MAX + ICAP_ENCAP_HEAD_MAX + 65536)
@@ -93,20 +94,6 @@ struct icap_server {
     struct counters *counters;
     uint64_t last_stats_wall;
 };
-
-static inline uint64_t mono_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static inline uint64_t wall_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* icap_answer.c: what is written back */
 bool icap_load_block_page(struct icap_server *s, char *err, size_t errlen);

@@ -19,6 +19,7 @@
 
 #include "mta/mta_event.h"
 #include "output/eve_mta.h"
+#include "util/clock.h"
 #include "util/text.h"
 
 #define IO_TIMEOUT_SEC 60
@@ -55,13 +56,6 @@ struct hop {
     bool ext_8bit, ext_utf8;
     uint64_t max_size;
 };
-
-static uint64_t wall_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* --- the schedule ----------------------------------------------------- */
 

@@ -25,6 +25,7 @@
 #include "output/eve_mta.h"
 #include "output/sink.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/net.h"
 #include "util/text.h"
 #include "version.h"
@@ -78,20 +79,6 @@ struct mta_server {
     uint8_t *msg;                   /* the message being judged */
     size_t msg_cap;
 };
-
-static uint64_t mono_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t wall_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void reply(struct session *c, int code, const char *status, const char *text)
 {

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 
 #include "output/eve_response.h"
+#include "util/clock.h"
 
 #define SEEN_MAX 1024           /* high incidents whose hosts were considered */
 #define CHAINS 3
@@ -102,13 +103,6 @@ struct contain {
     uint64_t next_sweep;        /* wall */
     atomic_ulong sweeps;
 };
-
-static uint64_t wall_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static const char *set_of(const struct contain *c, uint8_t v)
 {

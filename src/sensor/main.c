@@ -30,6 +30,7 @@
 #include "output/eve.h"
 #include "output/sink.h"
 #include "sensor/pipeline.h"
+#include "util/clock.h"
 #include "version.h"
 
 #define MAX_FILES 4096
@@ -260,13 +261,6 @@ static int parse_args(int argc, char **argv, struct options *o,
         return 2;
     }
     return 0;
-}
-
-static uint64_t wall_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* Reads one file to its end. Returns packets read, or -1 if unopenable. */

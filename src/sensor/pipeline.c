@@ -37,6 +37,7 @@
 #include "proto/smtp.h"
 #include "proto/quic.h"
 #include "proto/tls.h"
+#include "util/clock.h"
 #include "util/counters.h"
 #include "response/contain.h"
 
@@ -87,13 +88,6 @@ struct sink_ctx {
     struct pipeline *pl;
     struct flow *f;
 };
-
-static uint64_t wall_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 #define DETECT_TCP_BYTES 4096 /* TCP bytes per direction detection looks at */
 
