@@ -19,55 +19,22 @@ else
     [ -x "$ICAP" ] || fail "no nightjar-icap in build-asan/ or build/: run make"
 fi
 
+. "$root/tests/e2e/lib/daemon.sh"
+
 # background processes, ended (and WORK removed) when the script ends
 bg_pids=""
 icap_pid=""
 icap_cleanup() {
-    for p in $bg_pids $icap_pid; do kill "$p" 2>/dev/null || true; done
-    # SIGKILL whatever ignored SIGTERM for 5 s
-    _end=$(($(date +%s) + 5))
-    for p in $bg_pids $icap_pid; do
-        while alive "$p" && [ "$(date +%s)" -lt "$_end" ]; do sleep 0.1; done
-        alive "$p" && kill -KILL "$p" 2>/dev/null || true
-    done
+    # shellcheck disable=SC2086
+    end_all $bg_pids $icap_pid
     rm -rf "$WORK"
 }
 trap icap_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# alive PID -- the process exists and is not a zombie (kill -0 succeeds on
-# a zombie: a child that exited but was not waited for)
-alive() {
-    [ -r "/proc/$1/stat" ] || return 1
-    _st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-    [ -n "$_st" ] && [ "$_st" != Z ]
-}
 
-# free_ports N -- N distinct TCP ports free on 127.0.0.1 right now
-free_ports() {
-    python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
 
-# wait_for SECONDS WHAT CMD... -- runs CMD every 0.1 s until it succeeds;
-# fails naming WHAT after SECONDS
-wait_for() {
-    _secs=$1 _what=$2
-    shift 2
-    _end=$(($(date +%s) + _secs))
-    while ! "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$_end" ] || fail "$_what: not within $_secs s"
-        sleep 0.1
-    done
-}
 
 # start_icap ERRLOG PORT ARGS... -- starts the server (ARGS after --listen),
 # waits (20 s at most) until it says "listening on"; icap_pid is its pid

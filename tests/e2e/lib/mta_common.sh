@@ -22,57 +22,24 @@ fi
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 LIB=$root/tests/e2e/lib
 
+. "$root/tests/e2e/lib/daemon.sh"
+
 # background processes (the sink, clients), ended with the server (and
 # WORK removed) when the script ends
 bg_pids=""
 mta_pid=""
 sink_pid=""
 mta_cleanup() {
-    for p in $bg_pids $sink_pid $mta_pid; do kill "$p" 2>/dev/null || true; done
-    # SIGKILL whatever ignored SIGTERM for 5 s
-    _end=$(($(date +%s) + 5))
-    for p in $bg_pids $sink_pid $mta_pid; do
-        while alive "$p" && [ "$(date +%s)" -lt "$_end" ]; do sleep 0.1; done
-        alive "$p" && kill -KILL "$p" 2>/dev/null || true
-    done
+    # shellcheck disable=SC2086
+    end_all $bg_pids $sink_pid $mta_pid
     rm -rf "$WORK"
 }
 trap mta_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# alive PID -- the process exists and is not a zombie (kill -0 succeeds on
-# a zombie: a child that exited but was not waited for)
-alive() {
-    [ -r "/proc/$1/stat" ] || return 1
-    _st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-    [ -n "$_st" ] && [ "$_st" != Z ]
-}
 
-# free_ports N -- N distinct TCP ports free on 127.0.0.1 right now
-free_ports() {
-    python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
 
-# wait_for SECONDS WHAT CMD... -- runs CMD every 0.1 s until it succeeds;
-# fails naming WHAT after SECONDS
-wait_for() {
-    _secs=$1 _what=$2
-    shift 2
-    _end=$(($(date +%s) + _secs))
-    while ! "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$_end" ] || fail "$_what: not within $_secs s"
-        sleep 0.1
-    done
-}
 
 # start_sink DIR PORT [ARGS...] -- mta_sink.py keeping messages in DIR
 # (created); waits (10 s at most) until it listens; sink_pid is its pid
