@@ -20,6 +20,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/digest.h"
+#include "util/net.h"
 
 #define IN_CAP (ICAP_HEAD_MAX + ICAP_ENCAP_HEAD_MAX + 65536)
 #define READ_MAX 65536
@@ -35,8 +36,7 @@ struct conn {
     int fd;
     uint8_t state;                /* enum conn_state */
     bool closing;                 /* close once the answer is written */
-    bool reading;                 /* EPOLLIN wanted */
-    bool writing;                 /* EPOLLOUT registered */
+    struct net_interest io;       /* what epoll waits for */
     char peer[64];
     struct ip_addr peer_addr;
     uint8_t peer_v;

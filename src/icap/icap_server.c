@@ -25,15 +25,8 @@
 
 static void want(struct icap_server *s, struct conn *c)
 {
-    bool out = c->out.len > 0;
-    bool in = !c->closing && !c->scanning && c->out.len < OUT_HIGH;
-    if (out == c->writing && in == c->reading)
-        return;
-    struct epoll_event ev = { .events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0),
-                              .data.ptr = c };
-    epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
-    c->writing = out;
-    c->reading = in;
+    net_want(s->ep, c->fd, c, &c->io, !c->closing && !c->scanning &&
+             c->out.len < OUT_HIGH, c->out.len > 0);
 }
 
 static void tx_reset(struct conn *c)
@@ -657,8 +650,8 @@ static void on_accept(struct icap_server *s)
         c->fd = fd;
         net_peer(&sa, c->peer, sizeof(c->peer), &c->peer_v, &c->peer_addr);
         c->last_usec = mono_usec();
-        c->reading = true;
-        c->writing = false;
+        c->io.reading = true;
+        c->io.writing = false;
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
         if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
             conn_close(s, c);

@@ -39,7 +39,7 @@ struct session {
     int fd;
     uint8_t state;                  /* enum sstate */
     bool closing, skipping;         /* skipping: the rest of a too-long line */
-    bool reading, writing;
+    struct net_interest io;         /* what epoll waits for */
     char peer[64];
     struct event_subject subj;
     uint64_t last_usec;
@@ -89,15 +89,8 @@ static void reply(struct session *c, int code, const char *status, const char *t
 
 static void want(struct mta_server *s, struct session *c)
 {
-    bool out = c->out.len > 0;
-    bool in = !c->closing && c->out.len < OUT_HIGH;
-    if (out == c->writing && in == c->reading)
-        return;
-    struct epoll_event ev = { .events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0),
-                              .data.ptr = c };
-    epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
-    c->writing = out;
-    c->reading = in;
+    net_want(s->ep, c->fd, c, &c->io, !c->closing && c->out.len < OUT_HIGH,
+             c->out.len > 0);
 }
 
 static void tx_reset(struct session *c)
@@ -578,7 +571,7 @@ static void on_accept(struct mta_server *s)
         buf_printf(&c->out, "220 %s ESMTP nightjar-mta %s\r\n", s->hostname,
                    NIGHTJAR_VERSION);
         struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
-        c->reading = c->writing = true;
+        c->io.reading = c->io.writing = true;
         if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
             session_close(s, c);
     }

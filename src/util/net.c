@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 /* "ADDR:PORT", "[V6]:PORT" */
@@ -71,6 +72,17 @@ int net_listen(const char *spec, char *bound, size_t boundlen, char *err,
     struct ip_addr a;
     net_peer(&sa, bound, boundlen, &v, &a);
     return fd;
+}
+
+void net_want(int ep, int fd, void *ptr, struct net_interest *cur, bool in, bool out)
+{
+    if (out == cur->writing && in == cur->reading)
+        return;
+    struct epoll_event ev = { .events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0),
+                              .data.ptr = ptr };
+    epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+    cur->writing = out;
+    cur->reading = in;
 }
 
 void net_peer(const struct sockaddr_storage *sa, char *name, size_t namelen,
