@@ -13,7 +13,7 @@ make -C fuzz ../build-fuzz/fuzz_icap >/dev/null 2>build-fuzz-icap.log || { cat b
 rm -f build-fuzz-icap.log
 mkdir -p build-fuzz/icap-corpus
 python3 fuzz/seed_icap.py build-fuzz/icap-corpus || exit 1
-secs=${FUZZ_SECONDS:-25}
+secs=${FUZZ_SECONDS:-15}
 ./build-fuzz/fuzz_icap build-fuzz/icap-corpus -max_total_time="$secs" -max_len=8192 \
     -artifact_prefix=build-fuzz/ -print_final_stats=1 >build-fuzz/icap-run.log 2>&1
 rc=$?
