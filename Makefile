@@ -1,8 +1,8 @@
 # nightjar -- build, demo and tests.
 #
 #   make            build the sensor at build/nightjar, the ICAP service at
-#                   build/nightjar-icap and the model trainer at
-#                   build/nightjar-train
+#                   build/nightjar-icap, the mail relay at build/nightjar-mta
+#                   and the model trainer at build/nightjar-train
 #   make demo       install missing Debian packages, build, run on the sample
 #   make test       install missing packages, build (plain and ASan+UBSan),
 #                   run every test; the last line is "N passed, N failed,

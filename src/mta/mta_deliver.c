@@ -59,33 +59,59 @@ struct hop {
 
 /* --- the schedule ----------------------------------------------------- */
 
+static void count(struct mta_deliver *d, uint64_t *field)
+{
+    pthread_mutex_lock(&d->mu);
+    (*field)++;
+    pthread_mutex_unlock(&d->mu);
+}
+
+#define TOMBSTONE '\001'             /* a forgotten slot: probes go past it */
+
+/* The slot of id, or (make) a new one -- a forgotten slot is reused, so a
+ * relay that runs for months does not fill the table with the ids of
+ * messages long delivered. NULL when the table is full (counted): that
+ * message is then tried on every pass, without backoff. */
 static struct slot *slot_of(struct mta_deliver *d, const char *id, bool make)
 {
     uint32_t h = fnv1a_str(FNV1A_SEED, id);
+    struct slot *reuse = NULL;
     for (uint32_t i = 0; i < SCHEDULE_SLOTS; i++) {
         struct slot *s = &d->slots[(h + i) % SCHEDULE_SLOTS];
         if (!strcmp(s->id, id))
             return s;
-        if (!s->id[0]) {
-            if (!make)
-                return NULL;
-            text_copy(s->id, sizeof(s->id), id, strlen(id));
-            return s;
+        if (s->id[0] == TOMBSTONE && !reuse)
+            reuse = s;
+        if (!s->id[0])
+            break;
+    }
+    if (!make)
+        return NULL;
+    if (!reuse) {
+        for (uint32_t i = 0; i < SCHEDULE_SLOTS && !reuse; i++) {
+            struct slot *s = &d->slots[(h + i) % SCHEDULE_SLOTS];
+            if (!s->id[0])
+                reuse = s;
         }
     }
-    return NULL; /* full: the message is tried on every pass */
+    if (!reuse) {
+        count(d, &d->st.schedule_full);
+        return NULL;
+    }
+    memset(reuse, 0, sizeof(*reuse));
+    text_copy(reuse->id, sizeof(reuse->id), id, strlen(id));
+    return reuse;
 }
 
-/* Forgets a delivered or held message, keeping the probe chains whole. */
+/* Forgets a delivered or held message: a tombstone keeps the probe chains
+ * of the others whole and is taken by the next new message. */
 static void slot_forget(struct mta_deliver *d, const char *id)
 {
     struct slot *s = slot_of(d, id, false);
-    if (!s)
-        return;
-    s->next_usec = 0;
-    s->attempts = 0;
-    /* the id stays as a tombstone: the table is sized for the queue, and a
-     * restart starts it empty */
+    if (s) {
+        memset(s, 0, sizeof(*s));
+        s->id[0] = TOMBSTONE;
+    }
 }
 
 /* --- talking to the next hop ------------------------------------------ */
@@ -301,12 +327,6 @@ static void log_attempt(struct mta_deliver *d, const char *id, const char *statu
     pthread_mutex_unlock(d->eve_lock);
 }
 
-static void count(struct mta_deliver *d, uint64_t *field)
-{
-    pthread_mutex_lock(&d->mu);
-    (*field)++;
-    pthread_mutex_unlock(&d->mu);
-}
 
 /* Tries one queued message if it is due. */
 static void deliver_one(struct mta_deliver *d, const char *id)

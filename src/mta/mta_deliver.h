@@ -31,6 +31,7 @@
 
 struct mta_deliver_stats {
     uint64_t attempts, delivered, deferred, failed, held;
+    uint64_t schedule_full;      /* a deferred message found no retry slot */
 };
 
 struct mta_deliver;

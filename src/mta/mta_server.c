@@ -26,6 +26,7 @@
 #include "output/sink.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/counters.h"
 #include "util/net.h"
 #include "util/text.h"
 #include "version.h"
@@ -59,6 +60,7 @@ struct session {
 struct mta_stats {
     uint64_t sessions, refused_sessions, timeouts, messages, queued, rejected;
     uint64_t quarantined, tagged, unjudged, too_big, temp_failures, bad_commands;
+    uint64_t rcpt_over_cap;
 };
 
 struct mta_server {
@@ -76,7 +78,10 @@ struct mta_server {
     struct session *active;
     uint32_t n_sessions;
     struct mta_stats st;
+    struct counters *counters;      /* for the stats record */
+    uint64_t last_stats_wall;
     uint8_t *msg;                   /* the message being judged */
+    struct email_info email;        /* ...and what its headers say */
     size_t msg_cap;
 };
 
@@ -269,12 +274,12 @@ static void end_of_data(struct mta_server *s, struct session *c)
     }
     struct verdict v;
     memset(&v, 0, sizeof(v));
-    static struct email_info em;
+    struct email_info *em = &s->email;
     bool parsed = false;
     pthread_mutex_lock(&s->eve_lock); /* findings are written as they come */
-    bool read_back = judge_message(s, c, &v, &em, &parsed);
+    bool read_back = judge_message(s, c, &v, em, &parsed);
     pthread_mutex_unlock(&s->eve_lock);
-    const struct email_info *emp = parsed ? &em : NULL;
+    const struct email_info *emp = parsed ? em : NULL;
     char id[QUEUE_ID_MAX] = "";
     const char *act = s->cfg.mta.action;
     pthread_mutex_lock(&s->eve_lock);
@@ -375,6 +380,7 @@ static void rcpt(struct mta_server *s, struct session *c, const struct smtp_comm
         return;
     }
     if (c->env.n_rcpt >= s->cfg.mta.max_recipients) {
+        s->st.rcpt_over_cap++;
         reply(c, 452, "4.5.3", "Too many recipients");
         return;
     }
@@ -594,6 +600,59 @@ static void check_timeouts(struct mta_server *s)
 
 /* --- setup and the loop ------------------------------------------------------ */
 
+#define DELIVERY_GETTER(field)                                               \
+    static uint64_t get_##field(const void *ctx)                             \
+    {                                                                        \
+        struct mta_deliver_stats st;                                         \
+        mta_deliver_stats(((const struct mta_server *)ctx)->deliver, &st);   \
+        return st.field;                                                     \
+    }
+DELIVERY_GETTER(attempts)
+DELIVERY_GETTER(delivered)
+DELIVERY_GETTER(deferred)
+DELIVERY_GETTER(failed)
+DELIVERY_GETTER(held)
+DELIVERY_GETTER(schedule_full)
+#undef DELIVERY_GETTER
+
+static uint64_t sessions_open(const void *ctx)
+{
+    return ((const struct mta_server *)ctx)->n_sessions;
+}
+
+/* Every cap and refusal, for the stats record ("mta.*", "judge.*", ...). */
+static bool register_counters(struct mta_server *s)
+{
+    struct counters *r = s->counters = counters_new();
+    if (!r)
+        return false;
+    struct mta_stats *t = &s->st;
+    counters_fn(r, "mta.sessions_open", sessions_open, s);
+#define C(n) counters_u64(r, "mta." #n, &t->n);
+    C(sessions) C(refused_sessions) C(timeouts) C(messages) C(queued) C(rejected)
+    C(quarantined) C(tagged) C(unjudged) C(too_big) C(temp_failures)
+    C(bad_commands) C(rcpt_over_cap)
+#undef C
+    counters_fn(r, "mta.delivery.attempts", get_attempts, s);
+    counters_fn(r, "mta.delivery.delivered", get_delivered, s);
+    counters_fn(r, "mta.delivery.deferred", get_deferred, s);
+    counters_fn(r, "mta.delivery.failed", get_failed, s);
+    counters_fn(r, "mta.delivery.held", get_held, s);
+    counters_fn(r, "mta.delivery.schedule_full", get_schedule_full, s);
+    judge_counters(s->judge, r);
+    return true;
+}
+
+/* The stats record (eve_lock held). */
+static void write_stats(struct mta_server *s, uint64_t wall)
+{
+    s->last_stats_wall = wall;
+    if (s->eve && s->counters) {
+        eve_write_stats(s->eve, wall, s->counters);
+        eve_flush(s->eve);
+    }
+}
+
 struct mta_server *mta_server_new(const struct nj_config *cfg, struct eve *eve,
                                   char *err, size_t errlen)
 {
@@ -626,6 +685,12 @@ struct mta_server *mta_server_new(const struct nj_config *cfg, struct eve *eve,
         mta_server_free(s);
         return NULL;
     }
+    if (!register_counters(s)) {
+        snprintf(err, errlen, "out of memory");
+        mta_server_free(s);
+        return NULL;
+    }
+    s->last_stats_wall = wall_usec();
     return s;
 }
 
@@ -646,6 +711,7 @@ void mta_server_free(struct mta_server *s)
     content_engine_free(s->content);
     queue_close(s->q);
     pthread_mutex_destroy(&s->eve_lock);
+    counters_free(s->counters);
     free(s->msg);
     free(s);
 }
@@ -681,12 +747,19 @@ int mta_server_run(struct mta_server *s, volatile sig_atomic_t *stop,
                 if (s->eve)
                     sink_reopen(eve_sink(s->eve));
             }
-            judge_poll(s->judge, wall_usec());
-            if (s->eve)
+            uint64_t wall = wall_usec();
+            judge_poll(s->judge, wall);
+            uint64_t every = (uint64_t)s->cfg.stats_interval * 1000000u;
+            if (every && wall - s->last_stats_wall >= every)
+                write_stats(s, wall);
+            else if (s->eve)
                 eve_flush(s->eve);
             pthread_mutex_unlock(&s->eve_lock);
             check_timeouts(s);
         }
     }
+    pthread_mutex_lock(&s->eve_lock);
+    write_stats(s, wall_usec());
+    pthread_mutex_unlock(&s->eve_lock);
     return 0;
 }
