@@ -409,6 +409,27 @@ GETTER(scan_errors)
 GETTER(scan_timeouts)
 #undef GETTER
 
+/* written by the workers under the pool's lock: read under it too */
+static uint64_t locked(struct icap_scan *p, const uint64_t *v)
+{
+    pthread_mutex_lock(&p->mu);
+    uint64_t x = *v;
+    pthread_mutex_unlock(&p->mu);
+    return x;
+}
+
+static uint64_t get_rule_reloads(const void *ctx)
+{
+    struct icap_scan *p = (struct icap_scan *)ctx;
+    return locked(p, &p->st.rule_reloads);
+}
+
+static uint64_t get_rule_reload_failures(const void *ctx)
+{
+    struct icap_scan *p = (struct icap_scan *)ctx;
+    return locked(p, &p->st.rule_reload_failures);
+}
+
 void icap_scan_counters(struct icap_scan *p, struct counters *r)
 {
     counters_fn(r, "content.yara_rules", get_rules, p);
@@ -420,6 +441,6 @@ void icap_scan_counters(struct icap_scan *p, struct counters *r)
     counters_fn(r, "content.scan_timeouts", get_scan_timeouts, p);
     counters_u64(r, "icap.scan.jobs", &p->st.jobs);
     counters_u64(r, "icap.scan.queued_max", &p->st.queued_max);
-    counters_u64(r, "icap.scan.rule_reloads", &p->st.rule_reloads);
-    counters_u64(r, "icap.scan.rule_reload_failures", &p->st.rule_reload_failures);
+    counters_fn(r, "icap.scan.rule_reloads", get_rule_reloads, p);
+    counters_fn(r, "icap.scan.rule_reload_failures", get_rule_reload_failures, p);
 }
