@@ -55,6 +55,10 @@ struct c2_pair {
     uint32_t path_hash;            /* the URL path last requested */
     uint16_t same_path;            /* requests for it in a row */
     uint16_t unanswered;           /* flows whose data got no reply */
+    uint16_t checkins;             /* HTTP check-in intervals counted */
+    uint32_t req_prev_ms;          /* the last request (traffic time, ms) */
+    uint32_t checkin_ms;           /* the first request of the last check-in */
+    float checkin_mean, checkin_m2; /* their intervals (Welford), seconds */
     uint8_t alerted;               /* 0, 1 alert, 2 strong */
     char name[NAME_LEN];           /* SNI, Host or DNS name seen */
     char example[EXAMPLE_LEN];     /* a certificate subject, User-Agent, URL */
@@ -63,6 +67,8 @@ struct c2_pair {
 #define ROTATION_PATHS 4
 #define ROTATION_SERVERS 3
 #define CUSTOM_PEERS 4
+#define SUSPECT_SERVERS 2
+#define SUSPECT_SCORE 4            /* a server that counts for second_channel */
 
 /* What one internal client did across its pairs. */
 struct c2_client {
@@ -73,6 +79,7 @@ struct c2_client {
     bool ip_check;                 /* looked up its public address */
     uint8_t n_custom;              /* servers spoken an unknown protocol to */
     uint32_t custom[CUSTOM_PEERS];
+    uint32_t suspect[SUSPECT_SERVERS]; /* servers scoring SUSPECT_SCORE alone */
     struct {
         uint32_t path;             /* script path hash (0: free) */
         uint32_t server[ROTATION_SERVERS];
@@ -307,12 +314,45 @@ static void note_ip_check(struct c2_channel *c, const struct flow *f,
         cl->ip_check = true;
 }
 
+static uint32_t server_hash(const struct c2_pair *p)
+{
+    uint32_t h = fnv1a(FNV1A_SEED, &p->server, sizeof(p->server));
+    return h ? h : 1;
+}
+
 /* The client-level indicators, for a pair that already has evidence. */
 static uint32_t client_indicators(struct c2_channel *c, const struct c2_pair *p,
                                   uint32_t now)
 {
     struct c2_client *cl = client_of(c, p->v, &p->client, now, false);
-    return cl && cl->ip_check ? 1u << C2I_ip_check : 0;
+    if (!cl)
+        return 0;
+    uint32_t ind = cl->ip_check ? 1u << C2I_ip_check : 0;
+    uint32_t self = server_hash(p);
+    bool outside = !home_net_contains(&c->home, p->v, &p->server);
+    for (int i = 0; outside && i < SUSPECT_SERVERS; i++)
+        if (cl->suspect[i] && cl->suspect[i] != self)
+            ind |= 1u << C2I_second_channel;
+    return ind;
+}
+
+/* What the client does to reach a server rather than how often: timing
+ * and repetition are also what every scheduled job does. */
+#define C2_TIMING_INDICATORS                                                    \
+    ((1u << C2I_repeated) | (1u << C2I_unanswered) | (1u << C2I_periodic) |    \
+     (1u << C2I_heartbeat) | (1u << C2I_polling) | (1u << C2I_second_channel))
+
+/* An outside server that the client reaches with SUSPECT_SCORE of such
+ * evidence (its disguise, not its schedule) is one that the client's
+ * other outside pairs are judged against. */
+static void note_suspect(struct c2_channel *c, const struct c2_pair *p, uint32_t now)
+{
+    if (score_of(p->ind & ~C2_TIMING_INDICATORS) < SUSPECT_SCORE ||
+        home_net_contains(&c->home, p->v, &p->server))
+        return;
+    struct c2_client *cl = client_of(c, p->v, &p->client, now, true);
+    if (cl)
+        set_add(cl->suspect, SUSPECT_SERVERS, server_hash(p));
 }
 
 static uint32_t score_of(uint32_t ind)
@@ -364,6 +404,7 @@ static void judge(struct c2_channel *c, struct c2_pair *p, const struct flow *f,
             if (more & ~p->ind & (1u << i))
                 raise_ind(c, p, (enum c2_indicator)i);
     uint32_t score = score_of(p->ind);
+    note_suspect(c, p, (uint32_t)(now_usec / 1000000u));
     uint8_t level = score >= c->cfg.strong_score ? 2 : score >= c->cfg.min_score ? 1 : 0;
     if (level <= p->alerted)
         return;
@@ -598,6 +639,40 @@ static uint32_t http_indicators(struct c2_channel *c, const struct http_tx *tx)
     return ind;
 }
 
+#define CHECKIN_GAP_MS 1000u       /* requests closer than this: one check-in */
+#define CHECKIN_MIN 5              /* intervals before a period is judged */
+#define CHECKIN_MIN_MEAN 2.0       /* seconds: a page's own requests are faster */
+#define CHECKIN_MAX_CV 0.6         /* as for connections (periodic) */
+
+/* Requests of one pair grouped into check-ins (a burst of requests less
+ * than a second apart is one); true when the check-ins come at steady
+ * intervals -- a beacon keeping one connection open (or reusing it)
+ * shows its period here rather than in its connections. */
+static bool checkin_periodic(struct c2_pair *p, uint64_t now_usec)
+{
+    uint32_t ms = (uint32_t)(now_usec / 1000u);
+    bool first = !p->req_prev_ms && !p->checkin_ms;
+    uint32_t since_prev = ms - p->req_prev_ms;
+    p->req_prev_ms = ms ? ms : 1;
+    if (first) {
+        p->checkin_ms = p->req_prev_ms;
+        return false;
+    }
+    if (since_prev < CHECKIN_GAP_MS)
+        return false;
+    double x = (double)(ms - p->checkin_ms) / 1000.0;
+    p->checkin_ms = p->req_prev_ms;
+    if (p->checkins < UINT16_MAX)
+        p->checkins++;
+    double d = x - p->checkin_mean;
+    p->checkin_mean += (float)(d / p->checkins);
+    p->checkin_m2 += (float)(d * (x - p->checkin_mean));
+    if (p->checkins < CHECKIN_MIN || p->checkin_mean < CHECKIN_MIN_MEAN)
+        return false;
+    double sd = sqrt((double)p->checkin_m2 / (p->checkins - 1));
+    return sd <= CHECKIN_MAX_CV * p->checkin_mean;
+}
+
 void c2_on_http(struct c2_channel *c, const struct flow *f,
                 const struct http_tx *tx, uint64_t now_usec)
 {
@@ -624,6 +699,8 @@ void c2_on_http(struct c2_channel *c, const struct flow *f,
     p->path_hash = h;
     if (p->same_path >= 5 && !home_net_contains(&c->home, p->v, &p->server))
         ind |= 1u << C2I_polling;
+    if (checkin_periodic(p, now_usec))
+        ind |= 1u << C2I_periodic;
     for (int i = 0; i < C2I_COUNT; i++)
         if (ind & (1u << i))
             raise_ind(c, p, (enum c2_indicator)i);

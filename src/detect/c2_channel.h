@@ -27,11 +27,16 @@
  * speaking DNS (the top-level domains come from the Public Suffix List,
  * through libpsl).
  *
- * Three indicators are about the client rather than the pair: it asked
+ * Four indicators are about the client rather than the pair: it asked
  * several servers for the same script (bots walk a list of fallback
  * controllers), it looked up its own public address (bots report it when
- * they register), and this is the only server it speaks an unknown
- * protocol to (a peer-to-peer application speaks its protocol to many).
+ * they register), this is the only server it speaks an unknown protocol
+ * to (a peer-to-peer application speaks its protocol to many), and another
+ * outside server already scores 4 or more by how the client reaches it
+ * alone, timing and repetition left out (an infection is rarely one
+ * channel: a stager's download server and the controller, an address
+ * check and the controller -- the dots joined; a scheduled job polling
+ * two sites is not).
  *
  * Only pairs whose client is an internal host (the pipeline's home
  * networks) are judged. Pairs and clients live in fixed-size 4-way
@@ -57,7 +62,7 @@
     X(dynamic_dns, 2, "reaches a name under a dynamic DNS provider")            \
     X(repeated, 1, "connects again and again (3 or more times)")                \
     X(unanswered, 1, "sends data the server never answers, 3 or more times")   \
-    X(periodic, 2, "connects at steady intervals (4 or more, varying by less than 0.6 of their mean)") \
+    X(periodic, 2, "comes back at steady intervals (4 or more connections, or 6 HTTP check-ins, varying by less than 0.6 of their mean)") \
     X(heartbeat, 1, "keeps a long session of small exchanges")                  \
     X(self_signed, 1, "gets a self-signed certificate")                         \
     X(placeholder_cert, 2, "gets a certificate with a default or non-host-name subject") \
@@ -75,6 +80,7 @@
     X(lone_channel, 1, "speaks an unknown protocol to this server only, for a minute or again") \
     X(rotation, 2, "asks 3 or more servers for the same script (a fallback list)") \
     X(ip_check, 1, "looked up its own public address") \
+    X(second_channel, 2, "also disguises itself to another outside server (4 or more without timing)") \
     X(fake_tld, 4, "asks a DNS server that answers names under top-level domains that do not exist") \
     X(direct_dns, 1, "asks an outside DNS server directly, not a public resolver")
 

@@ -142,7 +142,11 @@ bool delivery_judge(const struct delivery_input *in, struct finding *fd)
      * tools fetch with wget or curl: for them only the strong facts count */
     bool unsigned_win = !signed_pe && !native_code(t->kind) ? true
                         : t->kind == FILE_KIND_pe && !signed_pe;
-    bool alert = strong || in->mail || (by_address && !signed_pe) ||
+    /* a signature says who built the file, not who fetches it how: an
+     * executable asked for by address by a client that is no browser (a
+     * stager's download, signed with a bought or stolen certificate) is
+     * an alert all the same */
+    bool alert = strong || in->mail || (by_address && (!signed_pe || scripted)) ||
                  (unsigned_win && (scripted || dyndns || risky_kind));
     fill(fd, in, strong ? 1 : alert ? 2 : 3, strong);
     size_t o = 0, oi = 0;

@@ -267,7 +267,7 @@ static uint32_t tls_ind(struct c2_channel *c, uint8_t last, const char *sni,
     for (int i = 0; i < C2I_COUNT; i++)
         before[i] = raised(c, (enum c2_indicator)i);
     tls_prepare(sni, subject, issuer, self_signed, match, not_before);
-    tls(c, flow(v4(10, 0, 0, 5), v4(198, 51, 100, last), 443, proto,
+    tls(c, flow(v4(10, 0, 0, last), v4(198, 51, 100, last), 443, proto,
                 proto == 17 ? APP_QUIC : APP_TLS, 0), 0);
     uint32_t ind = 0;
     for (int i = 0; i < C2I_COUNT; i++)
@@ -360,7 +360,7 @@ static void test_http_browser_without_accept_language_posting_to_a_script(void)
     /* the same with an encoded blob in the URL: 5 */
     http_prepare("POST", "198.51.100.21", "/gate.php?id=aB3dE5fG7hJ9kLmN", CHROME, NO_LANG,
                  120, 0);
-    http(c, me, v4(198, 51, 100, 21), 1);
+    http(c, v4(10, 0, 0, 6), v4(198, 51, 100, 21), 1);
     CHECK_EQ(n_seen, 1);
     const struct finding *x = &seen[0];
     CHECK_EQ(x->severity, 2);
@@ -384,7 +384,7 @@ static void test_http_browser_without_accept_language_posting_to_a_script(void)
     /* a real browser sends Accept-Language: 1 + 1 + 1 = 3 */
     http_prepare("POST", "198.51.100.22", "/post.php?id=aB3dE5fG7hJ9kLmN", CHROME,
                  NO_LANG | HTTP_HDR_ACCEPT_LANGUAGE, 120, 0);
-    http(c, me, v4(198, 51, 100, 22), 3);
+    http(c, v4(10, 0, 0, 7), v4(198, 51, 100, 22), 3);
     CHECK_EQ(n_seen, 2);
     CHECK_EQ(raised(c, C2I_bot_headers), 2);
     CHECK_EQ(raised(c, C2I_rotation), 0);
@@ -590,6 +590,74 @@ static void test_a_client_that_looked_up_its_public_address(void)
     free_flows();
 }
 
+static void test_a_second_server_that_scores_on_its_own(void)
+{
+    struct c2_channel *c = new_c2();
+    struct ip_addr a = v4(10, 0, 0, 5), b = v4(10, 0, 0, 6);
+    /* A's first server: by address, no Accept-Language, an encoded blob:
+     * 1 + 2 + 1 = 4, one short of an alert, but a suspect server now */
+    http_prepare("GET", "198.51.100.40", "/t1?id=aB3dE5fG7hJ9kLmN", CHROME, NO_LANG, 0, 4096);
+    http(c, a, v4(198, 51, 100, 40), 0);
+    CHECK_EQ(n_seen, 0);
+    /* B alone: a server scoring 3 stays silent */
+    http_prepare("POST", "c2.example.net", "/docs/s.php", CHROME, NO_LANG, 120, 0);
+    http(c, b, v4(198, 51, 100, 41), 1);
+    CHECK_EQ(n_seen, 0);
+    /* the same to A: 2 + 1 + 2 (the other server) = 5 */
+    http(c, a, v4(198, 51, 100, 41), 2);
+    CHECK_EQ(n_seen, 1);
+    CHECK(!memcmp(&seen[0].host, &a, sizeof(a)));
+    CHECK_STR(seen[0].indicators, "bot_headers script_post second_channel");
+    CHECK(strstr(seen[0].detail, "; also disguises itself to another outside server "
+                                 "(4 or more without timing) (") != NULL);
+    CHECK_EQ(raised(c, C2I_second_channel), 1);
+    /* the suspect server's own pair does not count itself: still 4 */
+    http_prepare("GET", "198.51.100.40", "/t1?id=aB3dE5fG7hJ9kLmN", CHROME, NO_LANG, 0, 4096);
+    http(c, a, v4(198, 51, 100, 40), 3);
+    CHECK_EQ(n_seen, 1);
+    c2_channel_free(c);
+    free_flows();
+}
+
+static void test_http_check_ins_at_steady_intervals(void)
+{
+    struct c2_channel *c = new_c2();
+    struct ip_addr a = v4(10, 0, 0, 5), b = v4(10, 0, 0, 6), d = v4(10, 0, 0, 7);
+    /* by address, no Accept-Language: 3; a check-in every 5 s (+/- 0.4),
+     * each a burst of two requests 0.3 s apart: the sixth makes it 5 */
+    static const double jitter[] = { 0, 0.4, -0.3, 0.2, -0.4, 0.1 };
+    for (int i = 0; i < 6; i++) {
+        double t = i * 5.0 + jitter[i];
+        http_prepare("GET", "198.51.100.60", i % 2 ? "/news.php" : "/admin/get.php", CHROME,
+                     NO_LANG, 0, 900);
+        http(c, a, v4(198, 51, 100, 60), t);
+        http(c, a, v4(198, 51, 100, 60), t + 0.3);
+        CHECK_EQ(n_seen, i == 5);
+    }
+    CHECK_STR(seen[0].indicators, "no_name periodic bot_headers");
+    CHECK_EQ(raised(c, C2I_periodic), 1);
+    /* (a scheduled job's timing makes no server a suspect: 3 without it) */
+    http_prepare("GET", "198.51.100.63", "/x.php?id=aB3dE5fG7hJ9kLmN", CHROME, NO_LANG, 0, 900);
+    http(c, a, v4(198, 51, 100, 63), 40);
+    CHECK_EQ(n_seen, 1);
+    CHECK_EQ(raised(c, C2I_second_channel), 0);
+    /* the same count of check-ins at irregular intervals: no period */
+    static const double at[] = { 0, 2, 12, 14, 40, 41.5 };
+    for (int i = 0; i < 6; i++) {
+        http_prepare("GET", "198.51.100.61", i % 2 ? "/news.php" : "/admin/get.php", CHROME,
+                     NO_LANG, 0, 900);
+        http(c, b, v4(198, 51, 100, 61), at[i]);
+    }
+    CHECK_EQ(n_seen, 1);
+    /* steady but faster than every 2 s: a page's own requests */
+    for (int i = 0; i < 10; i++)
+        http(c, d, v4(198, 51, 100, 62), i * 1.5);
+    CHECK_EQ(n_seen, 1);
+    CHECK_EQ(raised(c, C2I_periodic), 1);
+    c2_channel_free(c);
+    free_flows();
+}
+
 /* ---- flow ends and pair statistics ----------------------------------------- */
 
 static void test_periodic_and_repeated_from_pair_statistics(void)
@@ -604,6 +672,9 @@ static void test_periodic_and_repeated_from_pair_statistics(void)
     CHECK_STR(seen[0].indicators, "port_mismatch repeated periodic");
     CHECK_EQ(seen[0].observed, 5);
     CHECK(strstr(seen[0].detail, "(cdn.example.net); score 5") != NULL);
+    /* the cases below from other clients (the first one's server at 5
+     * would make each of them a second channel) */
+    me = v4(10, 0, 0, 6);
     /* intervals varying by more than 0.6 of their mean */
     ps.interval_cv = 0.61;
     c2_on_flow_end(c, flow(me, v4(198, 51, 100, 42), 443, 6, APP_UNKNOWN, 0), &ps,
@@ -661,18 +732,22 @@ static void test_unknown_protocol_lone_channel_and_unanswered(void)
     CHECK_EQ(n_seen, 1);
     CHECK_STR(seen[0].indicators, "unknown_protocol odd_port no_name lone_channel");
     CHECK(strstr(seen[0].detail, "speaks an unknown protocol to this server only") != NULL);
-    /* a second such server for the first client: not lone */
+    /* a second such server for the first client: not lone (and the
+     * first, at 4, makes it a second channel: alerts) */
     lf = flow(me, v4(198, 51, 100, 52), 4444, 6, APP_UNKNOWN, 0);
     lf->last_usec = lf->first_usec + 90000000u;
     c2_on_flow_end(c, lf, NULL, "vpn2.example.org");
     CHECK_EQ(raised(c, C2I_lone_channel), 2);
     CHECK_EQ(raised(c, C2I_unknown_protocol), 4);
+    CHECK_EQ(n_seen, 2);
+    CHECK_STR(seen[1].indicators, "unknown_protocol odd_port second_channel");
     /* seen from its middle (no SYN), or on a port above 49151 */
-    struct flow *f = flow(me, v4(198, 51, 100, 53), 4444, 6, APP_UNKNOWN, 0);
+    struct flow *f = flow(v4(10, 0, 0, 8), v4(198, 51, 100, 53), 4444, 6, APP_UNKNOWN, 0);
     f->dir[0].syn_seen = 0;
     c2_on_flow_end(c, f, NULL, "");
     CHECK_EQ(raised(c, C2I_unknown_protocol), 4);
-    c2_on_flow_end(c, flow(me, v4(198, 51, 100, 54), 50123, 6, APP_UNKNOWN, 0), NULL, "x.org");
+    c2_on_flow_end(c, flow(v4(10, 0, 0, 8), v4(198, 51, 100, 54), 50123, 6, APP_UNKNOWN, 0),
+                   NULL, "x.org");
     CHECK_EQ(raised(c, C2I_unknown_protocol), 5);
     CHECK_EQ(raised(c, C2I_odd_port), 4);
     /* data the server never answers (its SYN-ACK only), a third time */
@@ -686,10 +761,10 @@ static void test_unknown_protocol_lone_channel_and_unanswered(void)
         CHECK_EQ(raised(c, C2I_unanswered), i == 2);
     }
     /* unknown + odd + lone + repeated + unanswered: 6 */
-    CHECK_EQ(n_seen, 2);
-    CHECK_STR(seen[1].indicators,
+    CHECK_EQ(n_seen, 3);
+    CHECK_STR(seen[2].indicators,
               "unknown_protocol odd_port repeated unanswered lone_channel");
-    CHECK_EQ(seen[1].observed, 6);
+    CHECK_EQ(seen[2].observed, 6);
     c2_channel_free(c);
     free_flows();
 }
@@ -876,6 +951,8 @@ static void test_pair_table_is_bounded(void)
 }
 
 TEST_LIST(test_tls_placeholder_cert_on_an_odd_port_alerts_once_per_level,
+          test_a_second_server_that_scores_on_its_own,
+          test_http_check_ins_at_steady_intervals,
           test_tls_to_an_internal_server_or_between_outsiders_is_not_judged,
           test_tls_on_a_service_port_needs_a_third_connection,
           test_tls_certificate_indicators_at_their_lines,

@@ -257,6 +257,17 @@ static void test_signed_pe_by_a_browser_is_an_anomaly(void)
     CHECK(download("download.example.com", "/setup.exe", "curl/8.4.0", "", "setup.exe", 0));
     LEVEL(3);
     CHECK_STR(fd.indicators, "signed not_a_browser");
+    /* signed, by address, by a browser: an anomaly (a peer cache, a share) */
+    pe(false, true);
+    CHECK(download("198.51.100.9", "/t1", CHROME, "", "t1", 0));
+    LEVEL(3);
+    CHECK_STR(fd.indicators, "signed by_address");
+    /* signed, by address, by a client that is no browser: a stager's
+     * download -- an alert, the signature notwithstanding */
+    CHECK(download("198.51.100.9", "/t1", "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1)",
+                   "", "t1", 0));
+    LEVEL(2);
+    CHECK_STR(fd.indicators, "signed by_address not_a_browser");
 }
 
 static void test_unsigned_pe_by_a_tool_is_an_alert(void)
