@@ -77,6 +77,7 @@ struct c2_client {
     struct ip_addr addr;
     uint32_t last_seen;
     bool ip_check;                 /* looked up its public address */
+    uint8_t windows;               /* the Windows version its browser claimed */
     uint8_t n_custom;              /* servers spoken an unknown protocol to */
     uint32_t custom[CUSTOM_PEERS];
     uint32_t suspect[SUSPECT_SERVERS]; /* servers scoring SUSPECT_SCORE alone */
@@ -639,6 +640,38 @@ static uint32_t http_indicators(struct c2_channel *c, const struct http_tx *tx)
     return ind;
 }
 
+/* "Windows NT 10.0" as 0xa0, "Windows NT 6.1" as 0x61; 0 for none. */
+static uint8_t windows_version(const char *ua)
+{
+    const char *w = strstr(ua, "Windows NT ");
+    if (!w)
+        return 0;
+    w += 11;
+    unsigned major = 0, minor = 0;
+    while (isdigit((unsigned char)*w) && major < 16)
+        major = major * 10 + (unsigned)(*w++ - '0');
+    if (*w == '.' && isdigit((unsigned char)w[1]))
+        minor = (unsigned)(w[1] - '0');
+    return major && major < 16 ? (uint8_t)(major << 4 | minor) : 0;
+}
+
+/* A browser User-Agent claiming another Windows version than the first
+ * one this client claimed. */
+static bool two_windows(struct c2_channel *c, const struct flow *f,
+                        const struct http_tx *tx, uint32_t now)
+{
+    enum ua_class ua = classify_ua(c, tx->user_agent);
+    uint8_t v = ua == UA_BROWSER || ua == UA_LEGACY ? windows_version(tx->user_agent) : 0;
+    if (!v)
+        return false;
+    struct c2_client *cl = client_of(c, f->key.ip_version, flow_addr(f, 0), now, true);
+    if (!cl)
+        return false;
+    if (!cl->windows)
+        cl->windows = v;
+    return cl->windows != v;
+}
+
 #define CHECKIN_GAP_MS 1000u       /* requests closer than this: one check-in */
 #define CHECKIN_MIN 5              /* intervals before a period is judged */
 #define CHECKIN_MIN_MEAN 2.0       /* seconds: a page's own requests are faster */
@@ -679,9 +712,12 @@ void c2_on_http(struct c2_channel *c, const struct flow *f,
     if (!c || !tx->method[0] || ocsp_or_crl(tx))
         return;
     uint32_t now = (uint32_t)(now_usec / 1000000u);
-    if (home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0)))
-        note_ip_check(c, f, tx->host, now);
     uint32_t ind = http_indicators(c, tx);
+    if (home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0))) {
+        note_ip_check(c, f, tx->host, now);
+        if (two_windows(c, f, tx, now))
+            ind |= 1u << C2I_two_windows;
+    }
     if (ind && uri_is_script(tx->uri) && strcspn(tx->uri, "?#") > 1 &&
         !home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 1))) {
         struct c2_client *cl = client_of(c, f->key.ip_version, flow_addr(f, 0), now, true);

@@ -27,7 +27,9 @@
  * speaking DNS (the top-level domains come from the Public Suffix List,
  * through libpsl).
  *
- * Four indicators are about the client rather than the pair: it asked
+ * Five indicators are about the client rather than the pair: its
+ * browser User-Agents claim two Windows versions (a program with a
+ * User-Agent written into it, not the machine's browser), it asked
  * several servers for the same script (bots walk a list of fallback
  * controllers), it looked up its own public address (bots report it when
  * they register), this is the only server it speaks an unknown protocol
@@ -73,6 +75,7 @@
     X(tool_ua, 1, "sends a scripting tool's User-Agent")                        \
     X(identity_ua, 2, "reports the machine's identity in its User-Agent (backslash-separated fields: computer, user, system)") \
     X(bot_headers, 2, "claims a browser but sends no Accept-Language, which every browser sends") \
+    X(two_windows, 2, "claims another Windows version than its other browser User-Agents (one machine runs one)") \
     X(script_post, 1, "posts data to a script and gets little or nothing back") \
     X(encoded_uri, 1, "hides an encoded blob in the URL")                       \
     X(polling, 1, "requests the same URL again and again")                      \

@@ -619,6 +619,35 @@ static void test_a_second_server_that_scores_on_its_own(void)
     free_flows();
 }
 
+#define FIREFOX_WIN7 "Mozilla/5.0 (Windows NT 6.1; rv:31.0) Gecko/20100101 Firefox/31.0"
+#define EDGE_WIN10 "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " \
+                   "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0"
+
+static void test_a_client_claiming_two_windows_versions(void)
+{
+    struct c2_channel *c = new_c2();
+    struct ip_addr a = v4(10, 0, 0, 5), b = v4(10, 0, 0, 6);
+    /* A's browsers: Chrome and Edge on Windows 10, with Accept-Language */
+    http_prepare("GET", "www.example.com", "/", CHROME, NO_LANG | HTTP_HDR_ACCEPT_LANGUAGE, 0, 900);
+    http(c, a, v4(198, 51, 100, 80), 0);
+    http_prepare("GET", "www.example.org", "/", EDGE_WIN10, NO_LANG | HTTP_HDR_ACCEPT_LANGUAGE,
+                 0, 900);
+    http(c, a, v4(198, 51, 100, 81), 1);
+    CHECK_EQ(raised(c, C2I_two_windows), 0);
+    /* then something on A posts claiming Windows 7 with no Accept-Language:
+     * 2 + 2 + 1 (a script) = 5 */
+    http_prepare("POST", "gate.example.net", "/api/gate.php", FIREFOX_WIN7, NO_LANG, 4096, 1);
+    http(c, a, v4(198, 51, 100, 82), 2);
+    CHECK_EQ(n_seen, 1);
+    CHECK_STR(seen[0].indicators, "bot_headers two_windows script_post");
+    /* the same post from B, whose only browser says Windows 7: 3 */
+    http(c, b, v4(198, 51, 100, 82), 3);
+    CHECK_EQ(n_seen, 1);
+    CHECK_EQ(raised(c, C2I_two_windows), 1);
+    c2_channel_free(c);
+    free_flows();
+}
+
 static void test_http_check_ins_at_steady_intervals(void)
 {
     struct c2_channel *c = new_c2();
@@ -953,6 +982,7 @@ static void test_pair_table_is_bounded(void)
 TEST_LIST(test_tls_placeholder_cert_on_an_odd_port_alerts_once_per_level,
           test_a_second_server_that_scores_on_its_own,
           test_http_check_ins_at_steady_intervals,
+          test_a_client_claiming_two_windows_versions,
           test_tls_to_an_internal_server_or_between_outsiders_is_not_judged,
           test_tls_on_a_service_port_needs_a_third_connection,
           test_tls_certificate_indicators_at_their_lines,
