@@ -608,6 +608,45 @@ static bool ua_reports_identity(const char *ua)
     return n >= 3;
 }
 
+/* n characters of [A-Z0-9] at s, then no more of them. */
+static bool upper_alnum_run(const char *s, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
+            return false;
+    return !isupper((unsigned char)s[n]) && !isdigit((unsigned char)s[n]) &&
+           !islower((unsigned char)s[n]);
+}
+
+/* A Windows computer name as Windows makes them up: DESKTOP- and 7
+ * characters (10 and 11), LAPTOP- and 8, WIN- and 11 (Server), or a user's
+ * name and -PC (7), starting at a word boundary of s. */
+static bool windows_name_at(const char *s)
+{
+    if (!strncmp(s, "DESKTOP-", 8))
+        return upper_alnum_run(s + 8, 7);
+    if (!strncmp(s, "LAPTOP-", 7))
+        return upper_alnum_run(s + 7, 8);
+    if (!strncmp(s, "WIN-", 4))
+        return upper_alnum_run(s + 4, 11);
+    if (!isupper((unsigned char)s[0]))
+        return false;
+    unsigned n = 1;
+    while (n < 15 && isalnum((unsigned char)s[n]))
+        n++;
+    /* "User-PCfe80::..." (a name glued to what follows) counts too */
+    return !strncmp(s + n, "-PC", 3) && !isupper((unsigned char)s[n + 3]) &&
+           !isdigit((unsigned char)s[n + 3]);
+}
+
+static bool uri_reports_identity(const char *uri)
+{
+    for (const char *p = uri; *p; p++)
+        if ((p == uri || !isalnum((unsigned char)p[-1])) && windows_name_at(p))
+            return true;
+    return false;
+}
+
 static uint32_t http_indicators(struct c2_channel *c, const struct http_tx *tx)
 {
     uint32_t ind = 0;
@@ -626,6 +665,8 @@ static uint32_t http_indicators(struct c2_channel *c, const struct http_tx *tx)
         ind |= 1u << C2I_tool_ua;
     if (ua_reports_identity(tx->user_agent))
         ind |= 1u << C2I_identity_ua;
+    if (uri_reports_identity(tx->uri))
+        ind |= 1u << C2I_identity_url;
     if ((ua == UA_BROWSER || ua == UA_LEGACY) &&
         !(tx->req_headers & HTTP_HDR_ACCEPT_LANGUAGE))
         ind |= 1u << C2I_bot_headers;

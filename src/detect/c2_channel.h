@@ -10,7 +10,8 @@
  * browser it cannot be (a 2010 Internet Explorer, no User-Agent, none of a
  * browser's headers), reports who the victim is in its User-Agent (the
  * H-worm lineage: "id\computer\user\Windows 10 Pro\antivirus..."), posts
- * to a script and gets next to nothing back,
+ * to a script and gets next to nothing back, sends the machine's
+ * Windows computer name in the URL (bots register their victims by it),
  * hides a blob in the URL, polls the same URL; the client comes back again
  * and again, at regular intervals, or keeps a session of small heartbeats.
  * Each of these alone is ordinary somewhere; several on one pair are not.
@@ -74,6 +75,7 @@
     X(no_ua, 2, "sends no User-Agent, which browsers and HTTP libraries always send") \
     X(tool_ua, 1, "sends a scripting tool's User-Agent")                        \
     X(identity_ua, 2, "reports the machine's identity in its User-Agent (backslash-separated fields: computer, user, system)") \
+    X(identity_url, 2, "reports the machine's name in the URL (a Windows computer name: DESKTOP-XXXXXXX, WIN-XXXXXXXXXXX, NAME-PC)") \
     X(bot_headers, 2, "claims a browser but sends no Accept-Language, which every browser sends") \
     X(two_windows, 2, "claims another Windows version than its other browser User-Agents (one machine runs one)") \
     X(script_post, 1, "posts data to a script and gets little or nothing back") \

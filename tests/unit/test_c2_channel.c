@@ -648,6 +648,42 @@ static void test_a_client_claiming_two_windows_versions(void)
     free_flows();
 }
 
+static void test_a_windows_computer_name_in_the_url(void)
+{
+    struct c2_channel *c = new_c2();
+    uint8_t k = 100;
+    /* no User-Agent (2) and a computer name (2), a script's post (1): 5 */
+    static const char *const names[] = {
+        "/gate.php?b=DESKTOP-PU389HQ_Standard%20PC&os=10.0",
+        "/write2.php?info=User-PCfe80::a179:b3ff",
+        "/man6/WIN-RH3LM0VSFDG_W617601.73AD/81/",
+        "/r.php?h=LAPTOP-7QK2M9XA&u=alice",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        http_prepare("POST", "gate.example.net", names[i], "", 0, 64, 0);
+        http(c, v4(10, 0, 1, k), v4(198, 51, 100, k), 0);
+        k++;
+        CHECK_EQ(n_seen, i + 1);
+        CHECK(strstr(seen[i].indicators, "identity_url") != NULL);
+    }
+    /* not a made-up Windows name: a product page, a name cut short or run
+     * on, lower case, no name at all -- 3 each */
+    static const char *const others[] = {
+        "/shop/gaming-pc.php?id=7", "/x.php?b=DESKTOP-PU389H", "/x.php?b=DESKTOP-PU389HQX",
+        "/x.php?b=desktop-pu389hq", "/x.php?b=WIN-RH3LM0VSFD", "/x.php?b=MYDESKTOP-PU389HQ",
+        "/x.php?b=USER-PC2",
+    };
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        http_prepare("POST", "gate.example.net", others[i], "", 0, 64, 0);
+        http(c, v4(10, 0, 1, k), v4(198, 51, 100, k), 0);
+        k++;
+    }
+    CHECK_EQ(n_seen, 4);
+    CHECK_EQ(raised(c, C2I_identity_url), 4);
+    c2_channel_free(c);
+    free_flows();
+}
+
 static void test_http_check_ins_at_steady_intervals(void)
 {
     struct c2_channel *c = new_c2();
@@ -983,6 +1019,7 @@ TEST_LIST(test_tls_placeholder_cert_on_an_odd_port_alerts_once_per_level,
           test_a_second_server_that_scores_on_its_own,
           test_http_check_ins_at_steady_intervals,
           test_a_client_claiming_two_windows_versions,
+          test_a_windows_computer_name_in_the_url,
           test_tls_to_an_internal_server_or_between_outsiders_is_not_judged,
           test_tls_on_a_service_port_needs_a_third_connection,
           test_tls_certificate_indicators_at_their_lines,
