@@ -10,6 +10,7 @@
 #include "content/content.h"
 #include "content/file.h"
 #include "proto/app_detect.h"
+#include "proto/dcerpc.h"
 #include "proto/dns.h"
 #include "proto/ftp.h"
 #include "proto/http.h"
@@ -49,7 +50,8 @@ struct app_flow {
     struct http_state *http;
     struct smtp_state *smtp;
     struct ftp_state *ftp;
-    bool http_off, smtp_off, ftp_off, dns_off;
+    struct dcerpc_state *rpc;
+    bool http_off, smtp_off, ftp_off, dns_off, rpc_off;
     unsigned n_pend;
     struct dns_pending pend[DNS_PENDING_MAX];
     uint8_t *dns_buf[2];           /* TCP DNS: a message across segments */
@@ -88,12 +90,13 @@ struct app_layer {
     struct content_result result;  /* the file being judged */
     struct file_buffers bufs;      /* kept bytes of open files */
     uint64_t mem_used;
-    struct pool flows, https, smtps, ftps, dnsbufs, windows;
+    struct pool flows, https, smtps, ftps, rpcs, dnsbufs, windows;
     uint64_t mem_pooled;
     struct dns_stats dns_st;
     struct http_stats http_st;
     struct smtp_stats smtp_st;
     struct ftp_stats ftp_st;
+    struct dcerpc_stats rpc_st;
     struct mime_stats mime_st;
     struct app_stats st;
 };
@@ -150,6 +153,7 @@ void app_layer_free(struct app_layer *al)
     pool_drain(&al->https, http_release);
     pool_drain(&al->smtps, smtp_release);
     pool_drain(&al->ftps, ftp_release);
+    pool_drain(&al->rpcs, free);
     pool_drain(&al->dnsbufs, free);
     pool_drain(&al->windows, free);
     file_buffers_free(&al->bufs);
@@ -224,6 +228,7 @@ static void *reuse(struct app_layer *al, struct pool *p, size_t size)
 static void *new_http(void) { return http_state_new(); }
 static void *new_smtp(void) { return smtp_state_new(); }
 static void *new_ftp(void) { return ftp_state_new(); }
+static void *new_rpc(void) { return malloc(sizeof(struct dcerpc_state)); }
 
 /* A flow's parser state: an idle one from the pool, else a new one,
  * charged to the memcap. NULL when refused. */
@@ -258,6 +263,8 @@ static void app_free(struct app_layer *al, struct flow *f)
         ftp_state_reset(a->ftp); /* wiped: nothing of the session stays */
         give_back(al, &al->ftps, a->ftp, ftp_state_size(), ftp_release);
     }
+    if (a->rpc)
+        give_back(al, &al->rpcs, a->rpc, sizeof(*a->rpc), free);
     for (int d = 0; d < 2; d++) {
         if (a->dns_buf[d])
             give_back(al, &al->dnsbufs, a->dns_buf[d], DNS_TCP_MAX, free);
@@ -468,6 +475,47 @@ static void ftp_data(struct app_layer *al, struct flow *f, struct app_flow *a,
     struct app_ctx c = { al, f, now };
     if (!ftp_feed(a->ftp, dir, d, n, now, &ftp_cb, &c, &al->ftp_st))
         a->ftp_off = true;
+}
+
+/* --- MS-RPC (its own port, or SMB2 pipes) -------------------------------- */
+
+static void rpc_call(void *ctx, const struct dcerpc_call *call)
+{
+    struct app_ctx *c = ctx;
+    struct app_layer *al = c->al;
+    if (al->obs.rpc)
+        al->obs.rpc(al->obs_ctx, c->f, call, c->now);
+}
+
+static void rpc_data(struct app_layer *al, struct flow *f, struct app_flow *a,
+                     int dir, const uint8_t *d, size_t n, uint64_t now)
+{
+    if (dir != 0 || a->rpc_off)
+        return; /* the client's calls only */
+    if (!a->rpc) {
+        a->rpc = parser_state(al, a, &al->rpcs, sizeof(*a->rpc), new_rpc);
+        if (!a->rpc) {
+            a->rpc_off = true;
+            return;
+        }
+        dcerpc_init(a->rpc, f->app_proto == APP_SMB);
+    }
+    struct app_ctx c = { al, f, now };
+    dcerpc_feed(a->rpc, d, n, rpc_call, &c, &al->rpc_st);
+}
+
+static void rpc_hole(struct app_layer *al, struct flow *f, struct app_flow *a,
+                     int dir, uint64_t len, uint64_t now)
+{
+    (void)al, (void)f, (void)len, (void)now;
+    if (dir == 0 && a->rpc)
+        dcerpc_gap(a->rpc);
+}
+
+static void rpc_end(struct app_layer *al, struct flow *f, struct app_flow *a,
+                    uint64_t now)
+{
+    (void)al, (void)f, (void)a, (void)now;
 }
 
 /* --- DNS --------------------------------------------------------------- */
@@ -714,6 +762,10 @@ static const struct app_parser parsers[] = {
       ftp_hole, ftp_end },
     { APP_DNS, offsetof(struct nj_config, dns_enabled), dns_tcp, dns_datagram,
       dns_hole, dns_end },
+    { APP_SMB, offsetof(struct nj_config, dcerpc_enabled), rpc_data, NULL,
+      rpc_hole, rpc_end },
+    { APP_DCERPC, offsetof(struct nj_config, dcerpc_enabled), rpc_data, NULL,
+      rpc_hole, rpc_end },
 };
 #define N_PARSERS (sizeof(parsers) / sizeof(parsers[0]))
 
@@ -824,6 +876,13 @@ void app_layer_counters(const struct app_layer *al, struct counters *r)
     counters_u64(r, "smtp.mime.parts_over_cap", &al->mime_st.parts_over_cap);
     counters_u64(r, "smtp.mime.urls_over_cap", &al->mime_st.urls_over_cap);
     counters_u64(r, "smtp.mime.addrs_over_cap", &al->mime_st.addrs_over_cap);
+    counters_u64(r, "dcerpc.pdus", &al->rpc_st.pdus);
+    counters_u64(r, "dcerpc.binds", &al->rpc_st.binds);
+    counters_u64(r, "dcerpc.requests", &al->rpc_st.requests);
+    counters_u64(r, "dcerpc.remote_calls", &al->rpc_st.calls);
+    counters_u64(r, "dcerpc.smb_records", &al->rpc_st.smb_records);
+    counters_u64(r, "dcerpc.smb_skipped", &al->rpc_st.smb_skipped);
+    counters_u64(r, "dcerpc.bad", &al->rpc_st.bad);
     counters_u64(r, "ftp.commands", &al->ftp_st.commands);
     counters_u64(r, "ftp.replies", &al->ftp_st.replies);
     counters_u64(r, "ftp.transactions", &al->ftp_st.transactions);

@@ -57,6 +57,7 @@ const struct dns_cache *app_layer_dns_cache(const struct app_layer *al);
  * scanned), mail transaction and FTP command (with its reply; never a
  * password). Any may be NULL. */
 struct dns_msg;
+struct dcerpc_call;
 struct http_tx;
 struct smtp_tx;
 struct ftp_tx;
@@ -70,6 +71,8 @@ struct app_observers {
     void (*ftp)(void *ctx, struct flow *f, const struct ftp_tx *tx, uint64_t now);
     void (*dns)(void *ctx, struct flow *f, const struct dns_msg *m,
                 int64_t latency_usec, uint64_t now);
+    void (*rpc)(void *ctx, struct flow *f, const struct dcerpc_call *call,
+                uint64_t now);
 };
 void app_layer_set_observers(struct app_layer *al, const struct app_observers *o,
                              void *ctx);

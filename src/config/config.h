@@ -46,7 +46,7 @@ struct nj_config {
         uint32_t redis_stream_maxlen;
     } eve_log;
     struct content_config content;  /* YARA rules, file store, magic */
-    bool http_enabled, smtp_enabled, ftp_enabled, dns_enabled;
+    bool http_enabled, smtp_enabled, ftp_enabled, dns_enabled, dcerpc_enabled;
     uint64_t app_memcap;            /* HTTP/SMTP/FTP/DNS state and windows */
     uint64_t file_max;              /* bytes of a file kept and scanned */
     uint64_t http_decompress_max;
@@ -83,6 +83,7 @@ struct nj_config {
     } anomaly;
     struct detect_settings {
         bool c2;                    /* C2-channel evidence per pair */
+        bool remote_exec;           /* code run on other internal hosts */
         uint32_t c2_pairs;
         uint32_t c2_min_score, c2_strong_score;
         bool delivery;              /* executables and macro documents arriving */

@@ -38,7 +38,7 @@
     X(beaconing, "regular connections to one destination", STAGE_C2)        \
     X(scan_horizontal, "one port on many hosts", STAGE_RECON)               \
     X(scan_vertical, "many ports on one host", STAGE_RECON)                 \
-    X(lateral_movement, "new internal admin connection", STAGE_LATERAL)     \
+    X(lateral_movement, "another internal host reached or run from afar", STAGE_LATERAL) \
     X(exfiltration, "outbound volume to a rare destination", STAGE_EXFIL)   \
     X(dga, "many failed lookups of random-looking names", STAGE_C2)         \
     X(dns_tunnel, "long random-looking DNS names or TXT volume", STAGE_EXFIL) \

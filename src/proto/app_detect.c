@@ -1,5 +1,6 @@
 /* app_detect.c -- content-based application protocol detection (see .h). */
 #include "proto/app_detect.h"
+#include "proto/dcerpc.h"
 
 #include <string.h>
 
@@ -177,6 +178,8 @@ static enum app_proto detect_tcp(int dir, const uint8_t *d, size_t n,
         return APP_HTTP;
     if (starts(d, n, "HTTP/1.")) /* either way: a capture may start mid-flow */
         return APP_HTTP;
+    if (dir == 0 && dcerpc_is_bind(d, n))
+        return APP_DCERPC;
     if (n >= 8 && d[0] == 0x00 &&
         (memcmp(d + 4, "\xffSMB", 4) == 0 || memcmp(d + 4, "\xfeSMB", 4) == 0))
         return APP_SMB;
@@ -278,7 +281,7 @@ const char *app_proto_name(enum app_proto p)
     static const char *const n[APP_COUNT] = {
         "", "http", "tls", "ssh", "smtp", "ftp", "pop3", "imap", "smb",
         "dns", "quic", "dhcp", "ntp", "dtls", "modbus", "iec104", "s7comm",
-        "dnp3", "enip", "bacnet",
+        "dnp3", "enip", "bacnet", "dcerpc",
     };
     return p < APP_COUNT ? n[p] : "";
 }

@@ -25,6 +25,7 @@ enum app_proto {
     APP_IMAP, APP_SMB, APP_DNS, APP_QUIC, APP_DHCP, APP_NTP, APP_DTLS,
     /* industrial control, recognised on their registered ports only */
     APP_MODBUS, APP_IEC104, APP_S7COMM, APP_DNP3, APP_ENIP, APP_BACNET,
+    APP_DCERPC,                /* MS-RPC on its own port (135, dynamic ones) */
     APP_COUNT
 };
 

@@ -18,6 +18,7 @@
 #include "detect/icmp_tunnel.h"
 #include "detect/eta_detect.h"
 #include "detect/intel_detect.h"
+#include "detect/remote_exec.h"
 #include "eta/eta_history.h"
 #include "eta/eta_model.h"
 #include "intel/intel_feeds.h"
@@ -30,6 +31,7 @@
 #include "output/eve_tls.h"
 #include "output/sink.h"
 #include "proto/app_detect.h"
+#include "proto/dcerpc.h"
 #include "proto/dns.h"
 #include "proto/dtls.h"
 #include "proto/ftp.h"
@@ -63,6 +65,7 @@ struct pipeline {
     struct eta_history *pairs;         /* connection starts per pair */
     struct anomaly *anomaly;           /* baselines and behaviour models */
     struct c2_channel *c2;             /* C2-channel evidence per pair */
+    struct remote_exec *rexec;         /* code run on other internal hosts */
     struct icmp_tunnel *icmp;          /* echo that does not echo */
     struct incidents *incidents;       /* the correlator */
     struct contain *contain;           /* response.contain: NULL when none */
@@ -362,6 +365,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
                                                   f->last_usec);
     anomaly_on_flow(pl->anomaly, f, have ? &pair : NULL);
     c2_on_flow_end(pl->c2, f, have ? &pair : NULL, server_name(pl, f));
+    remote_exec_on_flow_end(pl->rexec, f);
 
     if (pl->observer)
         pl->observer(pl->observer_ctx, f, er);
@@ -420,6 +424,8 @@ static void emit(struct pipeline *pl, struct finding *fd)
     struct incident_change ch = incidents_add(pl->incidents, fd);
     if (pl->eve)
         eve_write_correlated(pl->eve, fd, &ch, (uint16_t)pl->cfg.community_id_seed);
+    if (!fd->anomaly)
+        remote_exec_on_finding(pl->rexec, fd); /* may emit about the other end */
 }
 
 static void on_finding(void *ctx, const struct finding *in)
@@ -462,6 +468,14 @@ static void on_http(void *ctx, struct flow *f, const struct http_tx *tx,
         eve_write_http(pl->eve, f, now, seed_of(pl), tx);
     intel_on_http(pl->detect, f, now, tx);
     c2_on_http(pl->c2, f, tx, now);
+    remote_exec_on_http(pl->rexec, f, tx, now);
+}
+
+static void on_rpc(void *ctx, struct flow *f, const struct dcerpc_call *call,
+                   uint64_t now)
+{
+    struct pipeline *pl = ctx;
+    remote_exec_on_rpc(pl->rexec, f, call, now);
 }
 
 static void on_file(void *ctx, struct flow *f, const struct file_event *file,
@@ -573,9 +587,14 @@ static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return false;
     }
+    if (cfg->detect.remote_exec &&
+        !(pl->rexec = remote_exec_new(&pl->home, on_finding, pl))) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
     static const struct app_observers obs = { .http = on_http, .file = on_file,
                                               .smtp = on_smtp, .ftp = on_ftp,
-                                              .dns = on_dns };
+                                              .dns = on_dns, .rpc = on_rpc };
     app_layer_set_observers(pl->app, &obs, pl);
     intel_detect_set_sink(pl->detect, on_finding, pl);
     app_layer_set_finding_sink(pl->app, on_finding, pl);
@@ -688,6 +707,8 @@ static bool register_counters(struct pipeline *pl)
     incidents_counters(pl->incidents, r);
     if (pl->c2)
         c2_channel_counters(pl->c2, r);
+    if (pl->rexec)
+        remote_exec_counters(pl->rexec, r);
     if (pl->icmp)
         icmp_tunnel_counters(pl->icmp, r);
     counters_fn(r, "memory.flow", mem_flows, pl);
@@ -783,6 +804,7 @@ void pipeline_free(struct pipeline *pl)
     eta_history_free(pl->pairs);
     anomaly_free(pl->anomaly);
     c2_channel_free(pl->c2);
+    remote_exec_free(pl->rexec);
     icmp_tunnel_free(pl->icmp);
     incidents_free(pl->incidents);
     contain_free(pl->contain);
