@@ -26,6 +26,8 @@ struct mta_event {
     int reply;                         /* the code the sender got */
     uint64_t size;
     unsigned findings;
+    const char *tls_version;           /* after STARTTLS ("TLS 1.3"); NULL: clear */
+    const char *tls_cipher;
 };
 
 struct mta_delivery_event {
