@@ -280,6 +280,15 @@ static const struct setting settings[] = {
     { "mta.tls-require", T_BOOL, OFF(mta.tls_require), "no",
       "nightjar-mta: yes: no mail without STARTTLS first (530 5.7.0 to MAIL and the "
       "rest); needs mta.tls-cert and mta.tls-key" },
+    { "mta.relay-tls", T_STR, OFF(mta.relay_tls), "may",
+      "nightjar-mta: STARTTLS to the next hop: may (when it offers it; a failed "
+      "handshake defers, never falls back to cleartext), encrypt (required: a next "
+      "hop without it defers the mail), none" },
+    { "mta.relay-tls-verify", T_BOOL, OFF(mta.relay_tls_verify), "no",
+      "nightjar-mta: check the next hop's certificate (chain and the name or "
+      "address of mta.relay); a failure defers the mail" },
+    { "mta.relay-tls-ca", T_STR, OFF(mta.relay_tls_ca), "",
+      "nightjar-mta: PEM file of the CAs mta.relay-tls-verify trusts; \"\": the system's" },
     { "defrag.trackers", T_U32, OFF(defrag.max_trackers), "256",
       "IP datagrams in reassembly at once (64 KiB each when used)" },
     { "defrag.timeout", T_U32, OFF(defrag.timeout_sec), "30",
@@ -316,6 +325,8 @@ STR_FIELD_OK(mta.hostname);
 STR_FIELD_OK(mta.action);
 STR_FIELD_OK(mta.tls_cert);
 STR_FIELD_OK(mta.tls_key);
+STR_FIELD_OK(mta.relay_tls);
+STR_FIELD_OK(mta.relay_tls_ca);
 STR_FIELD_OK(icap.service);
 STR_FIELD_OK(icap.block_page);
 STR_FIELD_OK(icap.transfer_ignore);
@@ -535,6 +546,17 @@ bool config_validate(const struct nj_config *c, char *err, size_t errlen)
     }
     if (c->mta.tls_require && !c->mta.tls_cert[0]) {
         snprintf(err, errlen, "mta.tls-require needs mta.tls-cert and mta.tls-key");
+        return false;
+    }
+    if (strcmp(c->mta.relay_tls, "may") && strcmp(c->mta.relay_tls, "encrypt") &&
+        strcmp(c->mta.relay_tls, "none")) {
+        snprintf(err, errlen, "mta.relay-tls: '%s' is not may, encrypt or none",
+                 c->mta.relay_tls);
+        return false;
+    }
+    if (c->mta.relay_tls_verify && !strcmp(c->mta.relay_tls, "none")) {
+        snprintf(err, errlen, "mta.relay-tls-verify needs mta.relay-tls may or "
+                 "encrypt (it is none)");
         return false;
     }
     if (c->mta.max_recipients < 1 || c->mta.max_recipients > 100) {

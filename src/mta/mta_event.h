@@ -39,6 +39,9 @@ struct mta_delivery_event {
     unsigned attempt;
     unsigned rcpts;
     double seconds_queued;
+    const char *tls_version;           /* the delivery went over TLS; NULL: clear */
+    const char *tls_cipher;
+    bool tls_verified;                 /* the next hop's certificate and name checked */
 };
 
 #endif

@@ -19,9 +19,9 @@ static void usage(FILE *out)
 "PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, STARTTLS), judges\n"
 "it with nightjar's detectors -- threat-intelligence indicators, YARA rules,\n"
 "file hashes and types, the delivery rules -- and queues it durably (250\n"
-"only once it is fsync'd) for delivery to the next hop, with retries.\n"
-"Malicious mail is rejected with 550 5.7.1, quarantined or tagged\n"
-"(mta.action).\n"
+"only once it is fsync'd) for delivery to the next hop, with retries, over\n"
+"STARTTLS when it offers it (mta.relay-tls). Malicious mail is rejected\n"
+"with 550 5.7.1, quarantined or tagged (mta.action).\n"
 "\n"
 "  -l, --listen ADDR:PORT   where to take mail (mta.listen, 127.0.0.1:10025)\n"
 "  -r, --relay HOST:PORT    the next hop (mta.relay, 127.0.0.1:10026)\n"
@@ -73,11 +73,12 @@ int main(int argc, char **argv)
         return 2;
     }
     cli_signals();
-    fprintf(stderr, "nightjar-mta: listening on %s (STARTTLS: %s), relaying to %s, "
-            "queue %s (%u messages waiting); malicious mail: %s; "
+    fprintf(stderr, "nightjar-mta: listening on %s (STARTTLS: %s), relaying to %s "
+            "(TLS: %s%s), queue %s (%u messages waiting); malicious mail: %s; "
             "internal networks (anomaly.home-nets): %s\n", mta_server_address(s),
             !mta_server_tls(s) ? "not offered" : cfg.mta.tls_require ? "required"
-            : "offered", cfg.mta.relay, cfg.mta.queue,
+            : "offered", cfg.mta.relay, cfg.mta.relay_tls,
+            cfg.mta.relay_tls_verify ? ", verified" : "", cfg.mta.queue,
             mta_server_recovered(s), cfg.mta.action, cfg.anomaly.home_nets);
     rc = mta_server_run(s, &cli_stop, &cli_reload);
     mta_server_free(s);

@@ -782,6 +782,9 @@ DELIVERY_GETTER(deferred)
 DELIVERY_GETTER(failed)
 DELIVERY_GETTER(held)
 DELIVERY_GETTER(schedule_full)
+DELIVERY_GETTER(tls_ok)
+DELIVERY_GETTER(tls_failed)
+DELIVERY_GETTER(tls_not_offered)
 #undef DELIVERY_GETTER
 
 static uint64_t sessions_open(const void *ctx)
@@ -810,6 +813,9 @@ static bool register_counters(struct mta_server *s)
     counters_fn(r, "mta.delivery.failed", get_failed, s);
     counters_fn(r, "mta.delivery.held", get_held, s);
     counters_fn(r, "mta.delivery.schedule_full", get_schedule_full, s);
+    counters_fn(r, "mta.delivery.tls.handshakes_ok", get_tls_ok, s);
+    counters_fn(r, "mta.delivery.tls.handshakes_failed", get_tls_failed, s);
+    counters_fn(r, "mta.delivery.tls.not_offered", get_tls_not_offered, s);
     judge_counters(s->judge, r);
     return true;
 }

@@ -72,6 +72,7 @@ void eve_write_mta_delivery(struct eve *e, const struct mta_delivery_event *ev)
     json_kv_u64(j, "attempt", ev->attempt);
     json_kv_u64(j, "recipients", ev->rcpts);
     json_kv_double(j, "seconds_queued", ev->seconds_queued, 3);
+    tls_object(j, ev->tls_version, ev->tls_cipher, &ev->tls_verified);
     json_obj_close(j);
     json_obj_close(j);
     eve_emit(e);
