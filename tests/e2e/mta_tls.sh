@@ -26,7 +26,9 @@
 #                     cleartext.
 #   required          mta.tls-require: 530 5.7.0 before STARTTLS (a raw
 #                     dialogue, and swaks in the clear: its MAIL refused),
-#                     swaks --tls delivered.
+#                     swaks --tls delivered. SIGHUP serves a renewed
+#                     certificate; after one with a file that is no
+#                     certificate, stderr says so and the renewed one stays.
 #   encrypt           mta.relay-tls encrypt towards a next hop without
 #                     STARTTLS: the mail is taken (250), deferred with the
 #                     reason, still in QUEUE/active, never delivered.
@@ -203,6 +205,29 @@ send swaks-required 250 --tls
 tls_started swaks-required
 expect msg swaks-required clean deliver "$QID"
 check "delivery" $CHECK wait "$WORK/sink2" 30 "mta-tls swaks-required"
+# SIGHUP: a renewed certificate is taken; one that does not load is not,
+# and the one in use stays
+subject() {
+    printf 'QUIT\r\n' | openssl s_client -starttls smtp -connect "127.0.0.1:$PORT" 2>/dev/null |
+        sed -n 's/^subject=.*CN *= *\([^,]*\).*$/\1/p'
+}
+cp "$C/other.pem" "$C/mta.pem"
+cp "$C/other.key" "$C/mta.key"
+kill -HUP "$mta_pid"
+_end=$(($(date +%s) + 10))
+until [ "$(subject)" = other.nightjar.test ]; do
+    [ "$(date +%s)" -lt "$_end" ] || { bad "SIGHUP: the renewed certificate is not served: CN=$(subject)"; break; }
+    sleep 0.3
+done
+echo "not a certificate" > "$C/mta.pem"
+kill -HUP "$mta_pid"
+_end=$(($(date +%s) + 10))
+until grep -q "SIGHUP: mta.tls-cert.*stays in use" "$ERR"; do
+    [ "$(date +%s)" -lt "$_end" ] || { bad "SIGHUP with a broken certificate: stderr does not say the old one stays: $(tail -2 "$ERR")"; break; }
+    sleep 0.2
+done
+[ "$(subject)" = other.nightjar.test ] ||
+    bad "after a SIGHUP with a broken certificate, the one in use is gone: CN=$(subject)"
 finish
 check "stats, run 2" $CHECK stats "$EVE" "mta.tls.required_refused>=4" "mta.tls.handshakes_ok>=2"
 check "refused in the clear" $CHECK absent "$WORK/sink2" "mta-tls clear-refused"
