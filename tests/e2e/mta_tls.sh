@@ -10,8 +10,10 @@
 #                     certificate. A raw STARTTLS dialogue (EHLO offers it;
 #                     501 with an argument, 503 inside a transaction; TLS
 #                     1.3; the session starts over; no STARTTLS in EHLO
-#                     inside TLS, a second one 503; a mail), swaks --tls and
-#                     swaks in the clear: each arrives, over TLS 1.3 at the
+#                     inside TLS, a second one 503; a mail), swaks --tls,
+#                     swaks in the clear, swaks --tls with 1.5 MB of random
+#                     bytes attached: each arrives (the attachment
+#                     byte-identical), over TLS 1.3 at the
 #                     next hop, the smtp record saying tls.version "TLS 1.3"
 #                     (none for the clear one), the delivery record TLS 1.3
 #                     and verified; openssl s_client -starttls smtp says
@@ -165,6 +167,10 @@ expect msg swaks-tls clean deliver "$q2"
 send swaks-clear 250
 q3=$QID
 expect msg swaks-clear clean deliver "$q3"
+head -c 1500000 /dev/urandom > "$WORK/big.bin" || fail "no random bytes"
+send swaks-big 250 --tls --attach-name big.bin --attach "@$WORK/big.bin"
+tls_started swaks-big
+expect msg swaks-big clean deliver "$QID"
 s_client=$(printf 'QUIT\r\n' | openssl s_client -starttls smtp -connect "127.0.0.1:$PORT" \
     -brief 2>&1 </dev/null)
 case $s_client in
@@ -176,8 +182,10 @@ check "TLS versions" $TLSD versions "$PORT"
 check "not TLS after STARTTLS" $TLSD garbage "$PORT"
 check "stalled handshakes" $TLSD concurrent "$PORT" 20 4
 check "delivery" $CHECK wait "$WORK/sink1" 30 "mta-tls offer 5e0a" "mta-tls swaks-tls" \
-    "mta-tls swaks-clear"
-for m in "mta-tls offer 5e0a" "mta-tls swaks-tls" "mta-tls swaks-clear"; do
+    "mta-tls swaks-clear" "mta-tls swaks-big"
+check "1.5 MB over TLS both ways" $CHECK attachment "$WORK/sink1" "mta-tls swaks-big" \
+    "$WORK/big.bin"
+for m in "mta-tls offer 5e0a" "mta-tls swaks-tls" "mta-tls swaks-clear" "mta-tls swaks-big"; do
     check "the delivery leg of $m" $CHECK sink_tls "$WORK/sink1" "$m" TLSv1.3
 done
 check "EVE tls, raw" $CHECK tls "$EVE" "${q1:--}" "TLS 1.3"
@@ -187,10 +195,10 @@ for q in "${q1:--}" "$q2" "$q3"; do
     check "EVE delivery over TLS" $CHECK delivery "$EVE" "$q" delivered "TLS 1.3" yes
 done
 finish
-check "stats, run 1" $CHECK stats "$EVE" "mta.tls.handshakes_ok>=25" \
+check "stats, run 1" $CHECK stats "$EVE" "mta.tls.handshakes_ok>=26" \
     "mta.tls.handshakes_failed>=3" "mta.tls.handshake_timeouts>=2" \
-    "mta.tls.cleartext_discarded>=1" "mta.delivery.tls.handshakes_ok>=3" \
-    "mta.delivery.tls.handshakes_failed==0" "mta.delivery.delivered>=3"
+    "mta.tls.cleartext_discarded>=1" "mta.delivery.tls.handshakes_ok>=4" \
+    "mta.delivery.tls.handshakes_failed==0" "mta.delivery.delivered>=4"
 stop_sink
 
 echo "== run 2: mta.tls-require"
