@@ -13,10 +13,10 @@
 #                     inside TLS, a second one 503; a mail), swaks --tls,
 #                     swaks in the clear, swaks --tls with 1.5 MB of random
 #                     bytes attached: each arrives (the attachment
-#                     byte-identical), over TLS 1.3 at the
-#                     next hop, the smtp record saying tls.version "TLS 1.3"
-#                     (none for the clear one), the delivery record TLS 1.3
-#                     and verified; openssl s_client -starttls smtp says
+#                     byte-identical), over TLS 1.3 at the next hop, the
+#                     smtp record saying tls.version "TLS 1.3" (none for
+#                     the clear one), the delivery record TLS 1.3 and
+#                     verified; openssl s_client -starttls smtp says
 #                     TLSv1.3; the CVE-2011-0411 injection (commands
 #                     pipelined after STARTTLS in one write, and in a
 #                     second) is never answered inside TLS; TLS 1.2 works,
