@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,7 @@ struct client {
     char err[512];
     char version[16], cipher[64];
     bool verified;
+    atomic_int *hold;             /* read only once the server set it */
 };
 
 static void *client_main(void *arg)
@@ -142,6 +144,9 @@ static void *client_main(void *arg)
     snprintf(c->cipher, sizeof(c->cipher), "%s", mta_tls_cipher(t));
     c->verified = mta_tls_verified(t);
     static char buf[65536];
+    /* the server's writes first fill the socket: it must wait to write */
+    for (int i = 0; c->hold && !atomic_load(c->hold) && i < 1000; i++)
+        nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
     while (c->got < c->expect) {
         size_t n = 0;
         if (mta_tls_read(t, buf, sizeof(buf), &n) != MTA_TLS_OK)
@@ -196,8 +201,9 @@ static void test_a_stepped_server_handshake_meets_the_blocking_client(void)
     REQUIRE(s && cl);
     /* a megabyte, so the non-blocking writes fill the socket and resume
      * from a buffer that has moved */
+    atomic_int hold = 0;
     struct client c = { .ctx = cl, .peer = "localhost", .timeout_ms = 10000,
-                        .expect = 1 << 20 };
+                        .expect = 1 << 20, .hold = &hold };
     start_client(&c);
     struct mta_tls *t = mta_tls_accept(s, pair[0]);
     REQUIRE(t != NULL);
@@ -218,6 +224,7 @@ static void test_a_stepped_server_handshake_meets_the_blocking_client(void)
         enum mta_tls_rc rc = mta_tls_write(t, moving, total - sent, &put);
         if (rc == MTA_TLS_WANT_WRITE || rc == MTA_TLS_WANT_READ) {
             waits++;
+            atomic_store(&hold, 1);
             struct pollfd p = { .fd = pair[0], .events = rc == MTA_TLS_WANT_WRITE ? POLLOUT : POLLIN };
             if (poll(&p, 1, 10000) <= 0)
                 break;
