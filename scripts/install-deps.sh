@@ -10,8 +10,9 @@ set -eu
 BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libnftables-dev libhiredis-dev"
 # tests: real traffic, peers to compare against, fuzzing, nftables, a Redis
 # server for the Redis sink, Squid and c-icap (ICAP clients and the
-# benchmark's baseline)
-TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks nftables redis-server squid c-icap"
+# benchmark's baseline), Net::SSLeay for swaks --tls (only recommended by
+# swaks, and recommends are not installed)
+TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks libnet-ssleay-perl nftables redis-server squid c-icap"
 # NIGHTJAR_DEPS=build installs only what the build needs
 case "${NIGHTJAR_DEPS:-all}" in
     build) WANT="$BUILD" ;;

@@ -276,6 +276,23 @@ static const struct setting settings[] = {
       "nightjar-mta: longest wait between delivery attempts" },
     { "mta.hold-after", T_U32, OFF(mta.hold_after), "432000",
       "nightjar-mta: seconds a mail may stay undelivered, then it is moved to QUEUE/hold" },
+    { "mta.tls-cert", T_STR, OFF(mta.tls_cert), "",
+      "nightjar-mta: PEM certificate (then its chain) for STARTTLS; with mta.tls-key, "
+      "EHLO offers STARTTLS (TLS 1.2 and 1.3); --tls-cert" },
+    { "mta.tls-key", T_STR, OFF(mta.tls_key), "",
+      "nightjar-mta: PEM private key of mta.tls-cert; --tls-key" },
+    { "mta.tls-require", T_BOOL, OFF(mta.tls_require), "no",
+      "nightjar-mta: yes: no mail without STARTTLS first (530 5.7.0 to MAIL and the "
+      "rest); needs mta.tls-cert and mta.tls-key" },
+    { "mta.relay-tls", T_STR, OFF(mta.relay_tls), "may",
+      "nightjar-mta: STARTTLS to the next hop: may (when it offers it; a failed "
+      "handshake defers, never falls back to cleartext), encrypt (required: a next "
+      "hop without it defers the mail), none" },
+    { "mta.relay-tls-verify", T_BOOL, OFF(mta.relay_tls_verify), "no",
+      "nightjar-mta: check the next hop's certificate (chain and the name or "
+      "address of mta.relay); a failure defers the mail" },
+    { "mta.relay-tls-ca", T_STR, OFF(mta.relay_tls_ca), "",
+      "nightjar-mta: PEM file of the CAs mta.relay-tls-verify trusts; \"\": the system's" },
     { "defrag.trackers", T_U32, OFF(defrag.max_trackers), "256",
       "IP datagrams in reassembly at once (64 KiB each when used)" },
     { "defrag.timeout", T_U32, OFF(defrag.timeout_sec), "30",
@@ -310,6 +327,10 @@ STR_FIELD_OK(mta.relay);
 STR_FIELD_OK(mta.queue);
 STR_FIELD_OK(mta.hostname);
 STR_FIELD_OK(mta.action);
+STR_FIELD_OK(mta.tls_cert);
+STR_FIELD_OK(mta.tls_key);
+STR_FIELD_OK(mta.relay_tls);
+STR_FIELD_OK(mta.relay_tls_ca);
 STR_FIELD_OK(icap.service);
 STR_FIELD_OK(icap.block_page);
 STR_FIELD_OK(icap.transfer_ignore);
@@ -520,6 +541,26 @@ bool config_validate(const struct nj_config *c, char *err, size_t errlen)
         strcmp(c->mta.action, "tag")) {
         snprintf(err, errlen, "mta.action: '%s' is not reject, quarantine or tag",
                  c->mta.action);
+        return false;
+    }
+    if (!c->mta.tls_cert[0] != !c->mta.tls_key[0]) {
+        snprintf(err, errlen, "mta.tls-cert and mta.tls-key go together (STARTTLS "
+                 "needs both)");
+        return false;
+    }
+    if (c->mta.tls_require && !c->mta.tls_cert[0]) {
+        snprintf(err, errlen, "mta.tls-require needs mta.tls-cert and mta.tls-key");
+        return false;
+    }
+    if (strcmp(c->mta.relay_tls, "may") && strcmp(c->mta.relay_tls, "encrypt") &&
+        strcmp(c->mta.relay_tls, "none")) {
+        snprintf(err, errlen, "mta.relay-tls: '%s' is not may, encrypt or none",
+                 c->mta.relay_tls);
+        return false;
+    }
+    if (c->mta.relay_tls_verify && !strcmp(c->mta.relay_tls, "none")) {
+        snprintf(err, errlen, "mta.relay-tls-verify needs mta.relay-tls may or "
+                 "encrypt (it is none)");
         return false;
     }
     if (c->mta.max_recipients < 1 || c->mta.max_recipients > 100) {

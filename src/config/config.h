@@ -128,6 +128,12 @@ struct nj_config {
         uint32_t timeout;           /* seconds a session may be silent */
         uint32_t retry_min, retry_max;  /* delivery backoff, seconds */
         uint32_t hold_after;        /* seconds undelivered, then held */
+        char tls_cert[CONFIG_STR_MAX];  /* PEM; with tls_key: STARTTLS offered */
+        char tls_key[CONFIG_STR_MAX];
+        bool tls_require;           /* no mail before STARTTLS (530 5.7.0) */
+        char relay_tls[CONFIG_STR_MAX]; /* to the next hop: may, encrypt, none */
+        bool relay_tls_verify;      /* check the next hop's certificate and name */
+        char relay_tls_ca[CONFIG_STR_MAX];  /* CAs for that; "": the system's */
     } mta;
 };
 

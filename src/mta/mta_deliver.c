@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mta/mta_event.h"
+#include "mta/mta_tls.h"
 #include "output/eve_mta.h"
 #include "util/clock.h"
 #include "util/text.h"
@@ -43,6 +44,8 @@ struct mta_deliver {
     bool stopping, woken;
     char host[256], port[16];
     char hostname[256];
+    enum { RELAY_TLS_NONE, RELAY_TLS_MAY, RELAY_TLS_ENCRYPT } relay_tls;
+    struct mta_tls_ctx *tls;           /* NULL with mta.relay-tls none */
     struct slot *slots;                /* open addressing by id */
     struct mta_deliver_stats st;
 };
@@ -50,11 +53,14 @@ struct mta_deliver {
 /* One delivery's connection. */
 struct hop {
     int fd;
+    struct mta_tls *tls;              /* after STARTTLS */
     char buf[4096];
     size_t len, off;
     char reply[REPLY_MAX];            /* the last reply's text */
-    bool ext_8bit, ext_utf8;
+    bool ext_8bit, ext_utf8, ext_starttls;
     uint64_t max_size;
+    char tls_version[16], tls_cipher[64];  /* kept for the record */
+    bool tls_verified;
 };
 
 /* --- the schedule ----------------------------------------------------- */
@@ -116,10 +122,31 @@ static void slot_forget(struct mta_deliver *d, const char *id)
 
 /* --- talking to the next hop ------------------------------------------ */
 
+/* A TLS read or write that did not complete: the connection is done (a
+ * want-read/-write on this blocking socket is its timeout). */
+static bool tls_broke(struct hop *h, enum mta_tls_rc rc)
+{
+    if (rc == MTA_TLS_WANT_READ || rc == MTA_TLS_WANT_WRITE)
+        snprintf(h->reply, sizeof(h->reply), "TLS: the next hop was silent for %d s",
+                 IO_TIMEOUT_SEC);
+    else
+        snprintf(h->reply, sizeof(h->reply), "%s", mta_tls_error(h->tls));
+    return false;
+}
+
 static bool send_all(struct hop *h, const void *d, size_t n)
 {
     const uint8_t *p = d;
     while (n) {
+        if (h->tls) {
+            size_t put = 0;
+            enum mta_tls_rc rc = mta_tls_write(h->tls, p, n, &put);
+            if (rc != MTA_TLS_OK)
+                return tls_broke(h, rc);
+            p += put;
+            n -= put;
+            continue;
+        }
         ssize_t w = send(h->fd, p, n, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
@@ -135,7 +162,14 @@ static bool read_line(struct hop *h, char *line, size_t n)
 {
     size_t o = 0;
     for (;;) {
-        if (h->off == h->len) {
+        if (h->off == h->len && h->tls) {
+            size_t got = 0;
+            enum mta_tls_rc rc = mta_tls_read(h->tls, h->buf, sizeof(h->buf), &got);
+            if (rc != MTA_TLS_OK)
+                return tls_broke(h, rc);
+            h->len = got;
+            h->off = 0;
+        } else if (h->off == h->len) {
             ssize_t r = recv(h->fd, h->buf, sizeof(h->buf), 0);
             if (r < 0 && errno == EINTR)
                 continue;
@@ -162,13 +196,15 @@ static int read_reply(struct hop *h)
     for (;;) {
         if (!read_line(h, line, sizeof(line)) || strlen(line) < 3)
             return 0;
-        const char *ext = line + 4;
+        const char *ext = strlen(line) > 4 ? line + 4 : "";
         if (!strncasecmp(ext, "8BITMIME", 8))
             h->ext_8bit = true;
         else if (!strncasecmp(ext, "SMTPUTF8", 8))
             h->ext_utf8 = true;
         else if (!strncasecmp(ext, "SIZE ", 5))
             h->max_size = strtoull(ext + 5, NULL, 10);
+        else if (!strcasecmp(ext, "STARTTLS"))
+            h->ext_starttls = true;
         if (line[3] != '-') {
             snprintf(h->reply, sizeof(h->reply), "%s", line);
             return atoi(line);
@@ -256,6 +292,60 @@ static bool send_message(struct hop *h, const char *path, const struct queue_env
 
 enum outcome { DELIVERED, DEFERRED, FAILED };
 
+/* STARTTLS with the next hop by mta.relay-tls, then EHLO again (RFC 3207
+ * 4.2: what it offered in the clear is forgotten). True to go on (over
+ * TLS, or in the clear when it offers no STARTTLS and TLS is only "may");
+ * false with *o and the reason in h->reply. Once STARTTLS is offered
+ * nothing falls back to the clear: a refused STARTTLS, a failed handshake
+ * or certificate defers the message. */
+static bool start_tls(struct mta_deliver *d, struct hop *h, enum outcome *o)
+{
+    *o = DEFERRED;
+    if (d->relay_tls == RELAY_TLS_NONE)
+        return true;
+    if (!h->ext_starttls) {
+        if (d->relay_tls == RELAY_TLS_MAY)
+            return true;
+        count(d, &d->st.tls_not_offered);
+        snprintf(h->reply, sizeof(h->reply), "the next hop does not offer STARTTLS "
+                 "(mta.relay-tls: encrypt)");
+        return false;
+    }
+    int c = command(h, "STARTTLS");
+    if (c != 220) {
+        count(d, &d->st.tls_failed);
+        char said[REPLY_MAX];
+        memcpy(said, c ? h->reply : "no reply", c ? sizeof(said) : sizeof("no reply"));
+        snprintf(h->reply, sizeof(h->reply), "STARTTLS refused: %.*s",
+                 REPLY_MAX - 32, said);
+        return false;
+    }
+    if (h->off < h->len) { /* replies before TLS, read as if inside it */
+        count(d, &d->st.tls_failed);
+        snprintf(h->reply, sizeof(h->reply), "the next hop sent more after its 220 to "
+                 "STARTTLS (a response injection?)");
+        return false;
+    }
+    char err[REPLY_MAX - 64];
+    if (!(h->tls = mta_tls_connect(d->tls, h->fd, d->host, IO_TIMEOUT_SEC * 1000,
+                                   err, sizeof(err)))) {
+        count(d, &d->st.tls_failed);
+        snprintf(h->reply, sizeof(h->reply), "STARTTLS: %s", err);
+        return false;
+    }
+    count(d, &d->st.tls_ok);
+    snprintf(h->tls_version, sizeof(h->tls_version), "%s", mta_tls_version(h->tls));
+    snprintf(h->tls_cipher, sizeof(h->tls_cipher), "%s", mta_tls_cipher(h->tls));
+    h->tls_verified = mta_tls_verified(h->tls);
+    h->ext_8bit = h->ext_utf8 = h->ext_starttls = false;
+    h->max_size = 0;
+    if ((c = command(h, "EHLO %s", d->hostname)) != 250) {
+        *o = c >= 500 ? FAILED : DEFERRED;
+        return false;
+    }
+    return true;
+}
+
 /* One SMTP transaction with the next hop. */
 static enum outcome transact(struct mta_deliver *d, struct hop *h,
                              const struct queue_envelope *e, const char *path,
@@ -267,6 +357,9 @@ static enum outcome transact(struct mta_deliver *d, struct hop *h,
     c = command(h, "EHLO %s", d->hostname);
     if (c != 250 && (c = command(h, "HELO %s", d->hostname)) != 250)
         return c >= 500 ? FAILED : DEFERRED;
+    enum outcome o;
+    if (!start_tls(d, h, &o))
+        return o;
     if (e->smtputf8 && !h->ext_utf8) {
         snprintf(h->reply, sizeof(h->reply), "the next hop does not offer SMTPUTF8");
         return FAILED;
@@ -307,9 +400,10 @@ static enum outcome transact(struct mta_deliver *d, struct hop *h,
     return c >= 500 ? FAILED : DEFERRED;
 }
 
-static void log_attempt(struct mta_deliver *d, const char *id, const char *status,
-                        const char *reply, unsigned attempt, unsigned rcpts,
-                        uint64_t arrived)
+/* h: the connection of the attempt (its TLS), NULL when there was none */
+static void log_attempt(struct mta_deliver *d, const struct hop *h, const char *id,
+                        const char *status, const char *reply, unsigned attempt,
+                        unsigned rcpts, uint64_t arrived)
 {
     if (!d->eve)
         return;
@@ -320,6 +414,9 @@ static void log_attempt(struct mta_deliver *d, const char *id, const char *statu
         .ts_usec = now, .queue_id = id, .relay = relay, .status = status,
         .reply = reply, .attempt = attempt, .rcpts = rcpts,
         .seconds_queued = now > arrived ? (double)(now - arrived) / 1e6 : 0,
+        .tls_version = h && h->tls_version[0] ? h->tls_version : NULL,
+        .tls_cipher = h ? h->tls_cipher : NULL,
+        .tls_verified = h && h->tls_verified,
     };
     pthread_mutex_lock(d->eve_lock);
     eve_write_mta_delivery(d->eve, &ev);
@@ -343,7 +440,7 @@ static void deliver_one(struct mta_deliver *d, const char *id)
     if (e.arrived_usec && now - e.arrived_usec > (uint64_t)d->cfg.mta.hold_after * 1000000u) {
         queue_move(d->q, id, "hold");
         count(d, &d->st.held);
-        log_attempt(d, id, "held", "undelivered for longer than mta.hold-after",
+        log_attempt(d, NULL, id, "held", "undelivered for longer than mta.hold-after",
                     attempt, e.n_rcpt, e.arrived_usec);
         slot_forget(d, id);
         return;
@@ -354,17 +451,18 @@ static void deliver_one(struct mta_deliver *d, const char *id)
     struct stat sb;
     uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     enum outcome o = h.fd < 0 ? DEFERRED : transact(d, &h, &e, path, size);
+    mta_tls_close(h.tls);
     if (h.fd >= 0)
         close(h.fd);
     if (o == DELIVERED) {
         queue_remove(d->q, id);
         count(d, &d->st.delivered);
-        log_attempt(d, id, "delivered", h.reply, attempt, e.n_rcpt, e.arrived_usec);
+        log_attempt(d, &h, id, "delivered", h.reply, attempt, e.n_rcpt, e.arrived_usec);
         slot_forget(d, id);
     } else if (o == FAILED) {
         queue_move(d->q, id, "hold");
         count(d, &d->st.failed);
-        log_attempt(d, id, "failed", h.reply, attempt, e.n_rcpt, e.arrived_usec);
+        log_attempt(d, &h, id, "failed", h.reply, attempt, e.n_rcpt, e.arrived_usec);
         slot_forget(d, id);
     } else {
         uint64_t wait = d->cfg.mta.retry_min;
@@ -375,7 +473,7 @@ static void deliver_one(struct mta_deliver *d, const char *id)
         if (s)
             s->next_usec = now + wait * 1000000u;
         count(d, &d->st.deferred);
-        log_attempt(d, id, "deferred", h.reply, attempt, e.n_rcpt, e.arrived_usec);
+        log_attempt(d, &h, id, "deferred", h.reply, attempt, e.n_rcpt, e.arrived_usec);
     }
 }
 
@@ -425,6 +523,13 @@ static bool split_relay(const char *spec, char *host, size_t hl, char *port, siz
     return true;
 }
 
+static void free_deliver(struct mta_deliver *d)
+{
+    mta_tls_ctx_free(d->tls);
+    free(d->slots);
+    free(d);
+}
+
 struct mta_deliver *mta_deliver_new(const struct nj_config *cfg, struct mta_queue *q,
                                     struct eve *eve, pthread_mutex_t *eve_lock,
                                     char *err, size_t errlen)
@@ -441,8 +546,16 @@ struct mta_deliver *mta_deliver_new(const struct nj_config *cfg, struct mta_queu
     d->eve_lock = eve_lock;
     if (!split_relay(cfg->mta.relay, d->host, sizeof(d->host), d->port, sizeof(d->port))) {
         snprintf(err, errlen, "mta.relay '%s': not HOST:PORT", cfg->mta.relay);
-        free(d->slots);
-        free(d);
+        free_deliver(d);
+        return NULL;
+    }
+    d->relay_tls = !strcmp(cfg->mta.relay_tls, "none") ? RELAY_TLS_NONE
+                   : !strcmp(cfg->mta.relay_tls, "encrypt") ? RELAY_TLS_ENCRYPT
+                   : RELAY_TLS_MAY;
+    if (d->relay_tls != RELAY_TLS_NONE &&
+        !(d->tls = mta_tls_client_new(cfg->mta.relay_tls_verify, cfg->mta.relay_tls_ca,
+                                      err, errlen))) {
+        free_deliver(d);
         return NULL;
     }
     if (cfg->mta.hostname[0])
@@ -456,8 +569,7 @@ struct mta_deliver *mta_deliver_new(const struct nj_config *cfg, struct mta_queu
         snprintf(err, errlen, "cannot start the delivery thread");
         pthread_cond_destroy(&d->cv);
         pthread_mutex_destroy(&d->mu);
-        free(d->slots);
-        free(d);
+        free_deliver(d);
         return NULL;
     }
     return d;
@@ -482,8 +594,7 @@ void mta_deliver_free(struct mta_deliver *d)
     pthread_join(d->thread, NULL);
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
-    free(d->slots);
-    free(d);
+    free_deliver(d);
 }
 
 void mta_deliver_stats(struct mta_deliver *d, struct mta_deliver_stats *out)

@@ -6,7 +6,14 @@
  * each message due it connects, says EHLO, gives BODY=8BITMIME and
  * SMTPUTF8 where the message needs them and the next hop offers them,
  * sends the recipients, then the message dot-stuffed, with the verdict's
- * trace headers (X-Nightjar-Verdict, X-Nightjar-Reason) first. A
+ * trace headers (X-Nightjar-Verdict, X-Nightjar-Reason) first. Before MAIL
+ * it says STARTTLS by mta.relay-tls (mta_tls.h) and EHLO again inside TLS:
+ * "may" when the next hop offers it, "encrypt" always (a next hop that does
+ * not offer it defers the message, the reason logged), "none" never; once
+ * offered, a refusal, a failed handshake or (mta.relay-tls-verify) a
+ * certificate that does not verify for the relay's name defers the
+ * message -- it never falls back to the clear. The socket is blocking,
+ * each read and write bounded by 60 s, the handshake as a whole too. A
  * temporary failure (no connection, a 4xx, a timeout) defers the message
  * with a backoff that doubles from mta.retry-min to mta.retry-max; a
  * permanent refusal (5xx), or mta.hold-after seconds without success,
@@ -16,7 +23,7 @@
  * next hop's 250 and the removal sends the message again.
  *
  * This file talks to the next hop and moves queue entries; it never
- * judges mail and never listens.
+ * judges mail, never listens, and calls OpenSSL only through mta_tls.h.
  */
 #ifndef NIGHTJAR_MTA_DELIVER_H
 #define NIGHTJAR_MTA_DELIVER_H
@@ -32,6 +39,8 @@
 struct mta_deliver_stats {
     uint64_t attempts, delivered, deferred, failed, held;
     uint64_t schedule_full;      /* a deferred message found no retry slot */
+    uint64_t tls_ok, tls_failed; /* STARTTLS to the next hop set up, or not */
+    uint64_t tls_not_offered;    /* mta.relay-tls encrypt, and no STARTTLS */
 };
 
 struct mta_deliver;

@@ -26,6 +26,8 @@ struct mta_event {
     int reply;                         /* the code the sender got */
     uint64_t size;
     unsigned findings;
+    const char *tls_version;           /* after STARTTLS ("TLS 1.3"); NULL: clear */
+    const char *tls_cipher;
 };
 
 struct mta_delivery_event {
@@ -37,6 +39,9 @@ struct mta_delivery_event {
     unsigned attempt;
     unsigned rcpts;
     double seconds_queued;
+    const char *tls_version;           /* the delivery went over TLS; NULL: clear */
+    const char *tls_cipher;
+    bool tls_verified;                 /* the next hop's certificate and name checked */
 };
 
 #endif

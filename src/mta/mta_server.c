@@ -20,6 +20,7 @@
 #include "frontend/judge.h"
 #include "mta/mta_deliver.h"
 #include "mta/mta_event.h"
+#include "mta/mta_tls.h"
 #include "mta/queue.h"
 #include "mta/smtp_command.h"
 #include "output/eve_mta.h"
@@ -41,6 +42,11 @@ struct session {
     uint8_t state;                  /* enum sstate */
     bool closing, skipping;         /* skipping: the rest of a too-long line */
     struct net_interest io;         /* what epoll waits for */
+    /* STARTTLS: 220 said and being sent (nothing more is read in the
+     * clear), then the handshake, then tls up */
+    bool tls_starting, tls_handshaking;
+    enum mta_tls_rc tls_wait;       /* what the handshake or I/O waits for */
+    struct mta_tls *tls;
     char peer[64];
     struct event_subject subj;
     uint64_t last_usec;
@@ -61,6 +67,11 @@ struct mta_stats {
     uint64_t sessions, refused_sessions, timeouts, messages, queued, rejected;
     uint64_t quarantined, tagged, unjudged, too_big, temp_failures, bad_commands;
     uint64_t rcpt_over_cap;
+    struct {
+        uint64_t handshakes_ok, handshakes_failed, handshake_timeouts;
+        uint64_t cleartext_discarded;  /* sessions that sent on after STARTTLS */
+        uint64_t required_refused;     /* 530: mta.tls-require */
+    } tls;
 };
 
 struct mta_server {
@@ -71,6 +82,7 @@ struct mta_server {
     struct content_engine *content;
     struct mta_queue *q;
     struct mta_deliver *deliver;
+    struct mta_tls_ctx *tls;        /* NULL: STARTTLS not offered */
     int lfd, ep;
     char addr[80];
     char hostname[256];
@@ -92,19 +104,35 @@ static void reply(struct session *c, int code, const char *status, const char *t
 
 /* --- sessions ----------------------------------------------------------- */
 
+/* Reading stops while replies pile up (a client that pipelines and never
+ * reads) and once STARTTLS is answered; the handshake waits for what TLS
+ * asked; TLS inside a session may need the other direction for a read or
+ * a write (tls_wait). */
 static void want(struct mta_server *s, struct session *c)
 {
-    net_want(s->ep, c->fd, c, &c->io, !c->closing && c->out.len < OUT_HIGH,
-             c->out.len > 0);
+    bool in, out;
+    if (c->tls_handshaking) {
+        in = c->tls_wait == MTA_TLS_WANT_READ;
+        out = c->tls_wait == MTA_TLS_WANT_WRITE;
+    } else {
+        in = (!c->closing && !c->tls_starting && c->out.len < OUT_HIGH) ||
+             c->tls_wait == MTA_TLS_WANT_READ;
+        out = c->out.len > 0 || c->tls_wait == MTA_TLS_WANT_WRITE;
+    }
+    net_want(s->ep, c->fd, c, &c->io, in, out);
 }
 
+/* Ends the transaction; what HELO/EHLO said stays (RSET, a new MAIL). */
 static void tx_reset(struct session *c)
 {
     if (c->qf)
         queue_abort(c->qf);
     c->qf = NULL;
+    char helo[sizeof(c->tx.helo)];
+    memcpy(helo, c->tx.helo, sizeof(helo));
     memset(&c->env, 0, sizeof(c->env));
     memset(&c->tx, 0, sizeof(c->tx));
+    memcpy(c->tx.helo, helo, sizeof(helo));
     c->size = 0;
     c->over_size = c->write_failed = false;
     if (c->state > S_HELO)
@@ -114,6 +142,7 @@ static void tx_reset(struct session *c)
 static void session_close(struct mta_server *s, struct session *c)
 {
     epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    mta_tls_close(c->tls);
     close(c->fd);
     tx_reset(c);
     if (c->prev)
@@ -230,10 +259,13 @@ static void log_message(struct mta_server *s, struct session *c, const char *ver
     c->tx.has_message = true;
     c->tx.message_complete = true;
     c->tx.last_reply = (uint16_t)code;
+    c->tx.starttls = c->tls != NULL;
     struct mta_event ev = {
         .ts_usec = wall_usec(), .subj = &c->subj, .tx = &c->tx, .em = em,
         .verdict = verdict, .action = action, .reason = reason, .queue_id = id,
         .reply = code, .size = c->size, .findings = findings,
+        .tls_version = c->tls ? mta_tls_version(c->tls) : NULL,
+        .tls_cipher = c->tls ? mta_tls_cipher(c->tls) : NULL,
     };
     eve_write_mta_message(s->eve, &ev);
 }
@@ -344,8 +376,37 @@ static void ehlo(struct mta_server *s, struct session *c, const struct smtp_comm
         return;
     }
     buf_printf(&c->out, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n"
-               "250-8BITMIME\r\n250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n",
-               s->hostname, (unsigned long long)s->cfg.mta.max_size);
+               "250-8BITMIME\r\n250-SMTPUTF8\r\n%s250 ENHANCEDSTATUSCODES\r\n",
+               s->hostname, (unsigned long long)s->cfg.mta.max_size,
+               s->tls && !c->tls ? "250-STARTTLS\r\n" : "");
+}
+
+/* RFC 3207: 220, then nothing more is read in the clear -- what the client
+ * sent after this line is dropped (process()) -- and once the 220 is out
+ * the handshake starts (on_event()). */
+static void starttls(struct mta_server *s, struct session *c)
+{
+    if (!s->tls) {
+        reply(c, 502, "5.5.1", "STARTTLS not offered");
+        return;
+    }
+    if (c->tls) {
+        reply(c, 503, "5.5.1", "TLS already active");
+        return;
+    }
+    if (c->state >= S_MAIL) {
+        reply(c, 503, "5.5.1", "Not inside a mail transaction");
+        return;
+    }
+    reply(c, 220, "2.0.0", "Ready to start TLS");
+    c->tls_starting = true;
+}
+
+/* With mta.tls-require, what may be said before TLS (RFC 3207 4). */
+static bool allowed_in_clear(enum smtp_verb v)
+{
+    return v == SMTP_V_EHLO || v == SMTP_V_HELO || v == SMTP_V_STARTTLS ||
+           v == SMTP_V_NOOP || v == SMTP_V_QUIT;
 }
 
 static void mail(struct mta_server *s, struct session *c, const struct smtp_command *cmd)
@@ -429,6 +490,11 @@ static void command(struct mta_server *s, struct session *c, const char *line, s
         reply(c, r.code, r.status, r.text);
         return;
     }
+    if (s->cfg.mta.tls_require && !c->tls && !allowed_in_clear(cmd.verb)) {
+        s->st.tls.required_refused++;
+        reply(c, 530, "5.7.0", "Must issue a STARTTLS command first");
+        return;
+    }
     switch (cmd.verb) {
     case SMTP_V_HELO:
     case SMTP_V_EHLO: ehlo(s, c, &cmd); return;
@@ -446,7 +512,7 @@ static void command(struct mta_server *s, struct session *c, const char *line, s
         return;
     case SMTP_V_VRFY: reply(c, 252, "2.5.2", "Cannot VRFY user"); return;
     case SMTP_V_HELP: reply(c, 214, "2.0.0", "See RFC 5321"); return;
-    case SMTP_V_STARTTLS: reply(c, 454, "4.7.0", "TLS not available"); return;
+    case SMTP_V_STARTTLS: starttls(s, c); return;
     default: reply(c, 502, "5.5.1", "Command not implemented"); return;
     }
 }
@@ -456,7 +522,7 @@ static void command(struct mta_server *s, struct session *c, const char *line, s
 static void process(struct mta_server *s, struct session *c)
 {
     size_t off = 0;
-    while (!c->closing && off < c->in_len) {
+    while (!c->closing && !c->tls_starting && off < c->in_len) {
         if (c->state == S_DATA) {
             off += smtp_data_feed(&c->data, c->in + off, c->in_len - off, on_data, c);
             if (c->size > s->cfg.mta.max_size)
@@ -485,11 +551,61 @@ static void process(struct mta_server *s, struct session *c)
         }
         off += n + 1;
     }
-    if (c->closing)
+    if (c->closing) {
         c->in_len = 0;
-    else if (off) {
+    } else if (c->tls_starting) {
+        /* CVE-2011-0411: commands pipelined after STARTTLS were sent in
+         * the clear; run inside TLS they would be an attacker's. Dropped,
+         * and the session counted. */
+        s->st.tls.cleartext_discarded += off < c->in_len;
+        c->in_len = 0;
+    } else if (off) {
         memmove(c->in, c->in + off, c->in_len - off);
         c->in_len -= off;
+    }
+}
+
+/* The session's bytes in and out, in the clear or through TLS. */
+enum io { IO_DONE, IO_AGAIN, IO_END };
+
+static enum io tls_io(struct session *c, enum mta_tls_rc rc, enum mta_tls_rc other)
+{
+    if (rc == MTA_TLS_OK)
+        return IO_DONE;
+    if (rc == other) /* a read that must write first, or the reverse */
+        c->tls_wait = rc;
+    return rc == MTA_TLS_WANT_READ || rc == MTA_TLS_WANT_WRITE ? IO_AGAIN : IO_END;
+}
+
+static enum io session_recv(struct session *c, void *p, size_t n, size_t *got)
+{
+    if (c->tls)
+        return tls_io(c, mta_tls_read(c->tls, p, n, got), MTA_TLS_WANT_WRITE);
+    for (;;) {
+        ssize_t r = recv(c->fd, p, n, 0);
+        if (r > 0) {
+            *got = (size_t)r;
+            return IO_DONE;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? IO_AGAIN : IO_END;
+    }
+}
+
+static enum io session_send(struct session *c, const void *p, size_t n, size_t *put)
+{
+    if (c->tls)
+        return tls_io(c, mta_tls_write(c->tls, p, n, put), MTA_TLS_WANT_READ);
+    for (;;) {
+        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (w > 0) {
+            *put = (size_t)w;
+            return IO_DONE;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        return w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? IO_AGAIN : IO_END;
     }
 }
 
@@ -497,18 +613,16 @@ static void flush_out(struct session *c)
 {
     size_t done = 0;
     while (done < c->out.len) {
-        ssize_t w = send(c->fd, c->out.p + done, c->out.len - done, MSG_NOSIGNAL);
-        if (w > 0) {
-            done += (size_t)w;
-        } else if (w < 0 && errno == EINTR) {
-            continue;
-        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        size_t put = 0;
+        enum io r = session_send(c, c->out.p + done, c->out.len - done, &put);
+        if (r == IO_AGAIN)
             break;
-        } else {
+        if (r == IO_END) {
             c->out.len = 0;
             c->closing = true;
             return;
         }
+        done += put;
     }
     memmove(c->out.p, c->out.p + done, c->out.len - done);
     c->out.len -= done;
@@ -517,30 +631,79 @@ static void flush_out(struct session *c)
 static bool read_in(struct mta_server *s, struct session *c)
 {
     for (;;) {
-        ssize_t r = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
-        if (r > 0) {
-            c->in_len += (size_t)r;
-            c->last_usec = mono_usec();
-            process(s, c);
-            if (c->closing || c->in_len == IN_CAP)
-                return true;
-            continue;
-        }
-        if (r < 0 && errno == EINTR)
-            continue;
-        return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+        size_t got = 0;
+        enum io r = session_recv(c, c->in + c->in_len, IN_CAP - c->in_len, &got);
+        if (r != IO_DONE)
+            return r == IO_AGAIN;
+        c->in_len += got;
+        c->last_usec = mono_usec();
+        process(s, c);
+        if (c->closing || c->tls_starting || c->in_len == IN_CAP)
+            return true;
     }
+}
+
+/* One step of the handshake: true once TLS is up (the session goes on as
+ * a new one, RFC 3207 4.2: HELO/EHLO, MAIL and RCPT forgotten); false while
+ * it waits, or when it failed and the session was closed. Its time is
+ * bounded by mta.timeout from the STARTTLS line (check_timeouts()). */
+static bool handshake(struct mta_server *s, struct session *c)
+{
+    enum mta_tls_rc rc = mta_tls_handshake(c->tls);
+    if (rc == MTA_TLS_WANT_READ || rc == MTA_TLS_WANT_WRITE) {
+        c->tls_wait = rc;
+        want(s, c);
+        return false;
+    }
+    if (rc != MTA_TLS_OK) {
+        s->st.tls.handshakes_failed++;
+        session_close(s, c);
+        return false;
+    }
+    s->st.tls.handshakes_ok++;
+    c->tls_handshaking = false;
+    c->tls_wait = MTA_TLS_OK;
+    tx_reset(c);
+    memset(c->tx.helo, 0, sizeof(c->tx.helo));
+    c->state = S_INIT;
+    c->in_len = 0;
+    c->skipping = false;
+    c->last_usec = mono_usec();
+    return true;
 }
 
 static void on_event(struct mta_server *s, struct session *c, uint32_t events)
 {
+    if (c->tls_handshaking) {
+        if (!handshake(s, c))
+            return;
+        events |= EPOLLIN; /* the client may have spoken already */
+    }
+    enum mta_tls_rc waited = c->tls_wait;
+    c->tls_wait = MTA_TLS_OK;
     bool keep = true;
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+    if (!c->tls_starting && ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ||
+                             waited == MTA_TLS_WANT_WRITE))
         keep = read_in(s, c);
     if (keep && c->out.len)
         flush_out(c);
+    /* decrypted bytes TLS still holds wake no epoll: read them now */
+    if (keep && c->tls && !c->closing && c->in_len < IN_CAP && mta_tls_pending(c->tls))
+        keep = read_in(s, c);
     if (!keep || (c->closing && !c->out.len)) {
         session_close(s, c);
+        return;
+    }
+    if (c->tls_starting && !c->out.len) { /* the 220 is out */
+        c->tls_starting = false;
+        c->in_len = 0;
+        if (!(c->tls = mta_tls_accept(s->tls, c->fd))) {
+            s->st.tls.handshakes_failed++;
+            session_close(s, c);
+            return;
+        }
+        c->tls_handshaking = true;
+        on_event(s, c, 0);
         return;
     }
     want(s, c);
@@ -592,6 +755,12 @@ static void check_timeouts(struct mta_server *s)
         if (now - c->last_usec < limit)
             continue;
         s->st.timeouts++;
+        if (c->tls_handshaking) { /* nothing can be said in the clear now */
+            s->st.tls.handshakes_failed++;
+            s->st.tls.handshake_timeouts++;
+            session_close(s, c);
+            continue;
+        }
         reply(c, 421, "4.4.2", "Timeout, closing connection");
         flush_out(c);
         session_close(s, c);
@@ -613,6 +782,9 @@ DELIVERY_GETTER(deferred)
 DELIVERY_GETTER(failed)
 DELIVERY_GETTER(held)
 DELIVERY_GETTER(schedule_full)
+DELIVERY_GETTER(tls_ok)
+DELIVERY_GETTER(tls_failed)
+DELIVERY_GETTER(tls_not_offered)
 #undef DELIVERY_GETTER
 
 static uint64_t sessions_open(const void *ctx)
@@ -632,6 +804,8 @@ static bool register_counters(struct mta_server *s)
     C(sessions) C(refused_sessions) C(timeouts) C(messages) C(queued) C(rejected)
     C(quarantined) C(tagged) C(unjudged) C(too_big) C(temp_failures)
     C(bad_commands) C(rcpt_over_cap)
+    C(tls.handshakes_ok) C(tls.handshakes_failed) C(tls.handshake_timeouts)
+    C(tls.cleartext_discarded) C(tls.required_refused)
 #undef C
     counters_fn(r, "mta.delivery.attempts", get_attempts, s);
     counters_fn(r, "mta.delivery.delivered", get_delivered, s);
@@ -639,6 +813,9 @@ static bool register_counters(struct mta_server *s)
     counters_fn(r, "mta.delivery.failed", get_failed, s);
     counters_fn(r, "mta.delivery.held", get_held, s);
     counters_fn(r, "mta.delivery.schedule_full", get_schedule_full, s);
+    counters_fn(r, "mta.delivery.tls.handshakes_ok", get_tls_ok, s);
+    counters_fn(r, "mta.delivery.tls.handshakes_failed", get_tls_failed, s);
+    counters_fn(r, "mta.delivery.tls.not_offered", get_tls_not_offered, s);
     judge_counters(s->judge, r);
     return true;
 }
@@ -670,6 +847,16 @@ struct mta_server *mta_server_new(const struct nj_config *cfg, struct eve *eve,
                   strlen(cfg->mta.hostname));
     else if (gethostname(s->hostname, sizeof(s->hostname) - 1) != 0)
         snprintf(s->hostname, sizeof(s->hostname), "localhost");
+    if (cfg->mta.tls_cert[0]) {
+        char warn[1200];
+        if (!(s->tls = mta_tls_server_new(cfg->mta.tls_cert, cfg->mta.tls_key, warn,
+                                          sizeof(warn), err, errlen))) {
+            mta_server_free(s);
+            return NULL;
+        }
+        if (warn[0])
+            fprintf(stderr, "nightjar-mta: warning: %s\n", warn);
+    }
     if (!(s->q = queue_open(cfg->mta.queue, &s->recovered, err, errlen)) ||
         !(s->content = content_engine_new(&cfg->content, err, errlen)) ||
         !(s->judge = judge_new(cfg, eve, err, errlen)) ||
@@ -710,6 +897,7 @@ void mta_server_free(struct mta_server *s)
     judge_free(s->judge);
     content_engine_free(s->content);
     queue_close(s->q);
+    mta_tls_ctx_free(s->tls);
     pthread_mutex_destroy(&s->eve_lock);
     counters_free(s->counters);
     free(s->msg);
@@ -717,7 +905,29 @@ void mta_server_free(struct mta_server *s)
 }
 
 const char *mta_server_address(const struct mta_server *s) { return s->addr; }
+bool mta_server_tls(const struct mta_server *s) { return s->tls != NULL; }
 unsigned mta_server_recovered(const struct mta_server *s) { return s->recovered; }
+
+/* SIGHUP: the certificate and key read again (a renewed certificate
+ * without a restart); sessions already in TLS keep the old ones. When the
+ * files do not load, the ones in use stay, and stderr says why. */
+static void reload_tls(struct mta_server *s)
+{
+    if (!s->tls)
+        return;
+    char warn[1200], err[1200];
+    struct mta_tls_ctx *t = mta_tls_server_new(s->cfg.mta.tls_cert, s->cfg.mta.tls_key,
+                                               warn, sizeof(warn), err, sizeof(err));
+    if (!t) {
+        fprintf(stderr, "nightjar-mta: SIGHUP: %s; the certificate loaded before "
+                "stays in use\n", err);
+        return;
+    }
+    if (warn[0])
+        fprintf(stderr, "nightjar-mta: warning: %s\n", warn);
+    mta_tls_ctx_free(s->tls);
+    s->tls = t;
+}
 
 int mta_server_run(struct mta_server *s, volatile sig_atomic_t *stop,
                    volatile sig_atomic_t *reload)
@@ -743,6 +953,7 @@ int mta_server_run(struct mta_server *s, volatile sig_atomic_t *stop,
             pthread_mutex_lock(&s->eve_lock);
             if (*reload) {
                 *reload = 0;
+                reload_tls(s);
                 judge_request_reload(s->judge);
                 if (s->eve)
                     sink_reopen(eve_sink(s->eve));

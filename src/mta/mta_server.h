@@ -23,14 +23,26 @@
  * `smtp` record with an "mta" object; findings are alerts joined into the
  * sending host's incident.
  *
- * STARTTLS and the stripping of attachments are not offered yet (the
- * session answers 454 / the policy has no "strip"). This file owns the
- * sessions; it never delivers and never parses MIME itself.
+ * With mta.tls-cert and mta.tls-key, EHLO offers STARTTLS (RFC 3207): "220
+ * 2.0.0 Ready to start TLS", then nothing more is read in the clear --
+ * what the client pipelined after the STARTTLS line is dropped, never run
+ * inside TLS (CVE-2011-0411) -- and the handshake runs on the event loop
+ * like any other I/O (mta_tls.h), bounded by mta.timeout from the STARTTLS
+ * line; a failed one closes the session. Then the session starts over (it
+ * must EHLO again) and EHLO no longer offers STARTTLS. With
+ * mta.tls-require, everything but EHLO/HELO, STARTTLS, NOOP and QUIT gets
+ * "530 5.7.0" before TLS. The smtp record says the session's TLS version
+ * and cipher; SIGHUP reads the certificate and key again.
+ *
+ * The stripping of attachments is not offered yet (the policy has no
+ * "strip"). This file owns the sessions; it never delivers, never parses
+ * MIME itself and never calls OpenSSL but through mta_tls.h.
  */
 #ifndef NIGHTJAR_MTA_SERVER_H
 #define NIGHTJAR_MTA_SERVER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config/config.h"
@@ -45,6 +57,8 @@ struct mta_server *mta_server_new(const struct nj_config *cfg, struct eve *eve,
 /* Stops delivery (after the attempt in progress) and closes sessions. */
 void mta_server_free(struct mta_server *s);
 const char *mta_server_address(const struct mta_server *s);
+/* STARTTLS is offered (mta.tls-cert and mta.tls-key loaded). */
+bool mta_server_tls(const struct mta_server *s);
 /* Messages found in the queue at start. */
 unsigned mta_server_recovered(const struct mta_server *s);
 

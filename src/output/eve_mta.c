@@ -13,6 +13,23 @@ static void begin(struct eve *e, uint64_t ts, const char *type)
     json_kv_str(&e->j, "event_type", type);
 }
 
+/* "tls": the session's TLS after STARTTLS (absent: it was in the clear);
+ * version in the tls record's words */
+static void tls_object(struct json *j, const char *version, const char *cipher,
+                       const bool *verified)
+{
+    if (!version)
+        return;
+    json_key(j, "tls");
+    json_obj_open(j);
+    json_kv_str(j, "version", version);
+    if (cipher && cipher[0])
+        json_kv_str(j, "cipher", cipher);
+    if (verified)
+        json_kv_bool(j, "verified", *verified);
+    json_obj_close(j);
+}
+
 void eve_write_mta_message(struct eve *e, const struct mta_event *ev)
 {
     struct json *j = &e->j;
@@ -24,6 +41,7 @@ void eve_write_mta_message(struct eve *e, const struct mta_event *ev)
     json_kv_str(j, "app_proto", "smtp");
     eve_smtp_object(j, ev->tx);
     eve_email_object(j, ev->tx, ev->em);
+    tls_object(j, ev->tls_version, ev->tls_cipher, NULL);
     json_key(j, "mta");
     json_obj_open(j);
     json_kv_str(j, "verdict", ev->verdict);
@@ -54,6 +72,7 @@ void eve_write_mta_delivery(struct eve *e, const struct mta_delivery_event *ev)
     json_kv_u64(j, "attempt", ev->attempt);
     json_kv_u64(j, "recipients", ev->rcpts);
     json_kv_double(j, "seconds_queued", ev->seconds_queued, 3);
+    tls_object(j, ev->tls_version, ev->tls_cipher, &ev->tls_verified);
     json_obj_close(j);
     json_obj_close(j);
     eve_emit(e);

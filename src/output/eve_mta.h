@@ -1,7 +1,8 @@
 /* eve_mta.h -- EVE records of nightjar-mta: `smtp` for a message received
  * (Suricata's smtp and email objects, and an "mta" object with the verdict
  * and what was done), `mta_delivery` for each delivery attempt (fields in
- * docs/eve.md). Formats; never decides. */
+ * docs/eve.md); either says, in "tls", the version and cipher of a
+ * session that went over STARTTLS. Formats; never decides. */
 #ifndef NIGHTJAR_EVE_MTA_H
 #define NIGHTJAR_EVE_MTA_H
 

@@ -98,7 +98,41 @@ static void validate_refuses_impossible_combinations(void)
     CHECK(!config_validate(&c, err, sizeof(err)));
 }
 
+/* nightjar-mta's TLS: a certificate needs its key, requiring TLS needs
+ * both, the next hop's TLS is one of three words, and verifying it needs
+ * TLS to it */
+static void validate_mta_tls_settings(void)
+{
+    struct nj_config c;
+    config_defaults(&c);
+    char err[256];
+    CHECK_STR(c.mta.relay_tls, "may");
+    CHECK(!c.mta.tls_require && !c.mta.relay_tls_verify);
+    CHECK(config_set_assignment(&c, "mta.tls-cert=/etc/ssl/mta.pem", err, sizeof(err)));
+    CHECK(!config_validate(&c, err, sizeof(err)));
+    CHECK(strstr(err, "mta.tls-key") != NULL);
+    CHECK(config_set_assignment(&c, "mta.tls-key=/etc/ssl/mta.key", err, sizeof(err)));
+    CHECK(config_set_assignment(&c, "mta.tls-require=yes", err, sizeof(err)));
+    CHECK(config_validate(&c, err, sizeof(err)));
+    CHECK(config_set_assignment(&c, "mta.tls-cert=", err, sizeof(err)));
+    CHECK(config_set_assignment(&c, "mta.tls-key=", err, sizeof(err)));
+    CHECK(!config_validate(&c, err, sizeof(err)));
+    CHECK(strstr(err, "mta.tls-require") != NULL);
+
+    config_defaults(&c);
+    CHECK(config_set_assignment(&c, "mta.relay-tls=maybe", err, sizeof(err)));
+    CHECK(!config_validate(&c, err, sizeof(err)));
+    CHECK(strstr(err, "mta.relay-tls") != NULL);
+    CHECK(config_set_assignment(&c, "mta.relay-tls=encrypt", err, sizeof(err)));
+    CHECK(config_set_assignment(&c, "mta.relay-tls-verify=yes", err, sizeof(err)));
+    CHECK(config_validate(&c, err, sizeof(err)));
+    CHECK(config_set_assignment(&c, "mta.relay-tls=none", err, sizeof(err)));
+    CHECK(!config_validate(&c, err, sizeof(err)));
+    CHECK(strstr(err, "mta.relay-tls-verify") != NULL);
+}
+
 TEST_LIST(defaults_need_no_file, set_accepts_sizes_and_refuses_nonsense,
           yaml_nested_mappings_become_dotted_names,
           yaml_errors_name_file_and_line,
-          validate_refuses_impossible_combinations)
+          validate_refuses_impossible_combinations,
+          validate_mta_tls_settings)

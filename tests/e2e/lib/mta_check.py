@@ -33,6 +33,24 @@ Mismatches are printed as "FAIL: ..." lines (all of them); exit 1 then.
     The smtp records of received messages (those with mta.verdict) must
     be exactly the msg lines (and maybe lines): one per message.
 
+  tls EVE QID VERSION             the smtp record of QID says it came over
+                                 TLS VERSION ("TLS 1.3": tls.version, a
+                                 tls.cipher, smtp.starttls), or, with
+                                 VERSION none, in the clear (neither)
+  delivery EVE QID STATUS VERSION VERIFIED [TEXT]
+                                 an mta_delivery record of QID with STATUS
+                                 (delivered, deferred, ...), over TLS
+                                 VERSION (none: in the clear) with
+                                 tls.verified VERIFIED (yes, no, - for
+                                 either), whose reply holds TEXT; for a
+                                 status other than delivered, no record
+                                 says delivered
+  stats EVE NAME>=N|NAME==N...   the last stats record's counters (dotted
+                                 names under "stats")
+  sink_tls DIR MARKER VERSION    the message was delivered once, over
+                                 Python's TLS VERSION ("TLSv1.3"; none: in
+                                 the clear), as the sink's envelope says
+
 SENT is a message's exact bytes; a file ending in CRLF "." CRLF (as
 swaks --data takes it) is the message before that dot line.
 """
@@ -340,6 +358,96 @@ def cmd_eve(path, expect):
              % (len(alert_recs), json.dumps(alert_recs[0])[:300]))
 
 
+def eve_records(path):
+    recs = []
+    for l in open(path, "rb").read().splitlines():
+        try:
+            recs.append(json.loads(l))
+        except ValueError:
+            pass
+    return recs
+
+
+def cmd_tls(path, qid, version):
+    mine = [r for r in eve_records(path) if r.get("event_type") == "smtp" and
+            isinstance(r.get("mta"), dict) and r["mta"].get("queue_id") == qid]
+    if len(mine) != 1:
+        fail("EVE: %d smtp records for %s, expected 1" % (len(mine), qid))
+        return
+    r = mine[0]
+    tls = r.get("tls")
+    starttls = (r.get("smtp") or {}).get("starttls")
+    if version == "none":
+        if tls is not None or starttls:
+            fail("EVE: %s came in the clear, its record says tls %s, smtp.starttls %s"
+                 % (qid, tls, starttls))
+        return
+    if not isinstance(tls, dict) or tls.get("version") != version:
+        fail("EVE: %s: tls %s, expected version %s" % (qid, json.dumps(tls), version))
+    elif not tls.get("cipher"):
+        fail("EVE: %s: tls without a cipher: %s" % (qid, json.dumps(tls)))
+    if starttls is not True:
+        fail("EVE: %s: smtp.starttls is %s, expected true" % (qid, starttls))
+
+
+def cmd_delivery(path, qid, status, version, verified, text=None):
+    recs = [r["mta_delivery"] for r in eve_records(path)
+            if r.get("event_type") == "mta_delivery" and
+            r.get("mta_delivery", {}).get("queue_id") == qid]
+    mine = [d for d in recs if d.get("status") == status]
+    if status != "delivered" and any(d.get("status") == "delivered" for d in recs):
+        fail("EVE: %s was delivered, expected %s only: %s" % (qid, status, json.dumps(recs)[:400]))
+    if not mine:
+        fail("EVE: no mta_delivery record of %s says %s (%s)" % (
+            qid, status, "; ".join("%s: %s" % (d.get("status"), d.get("reply")) for d in recs)
+            or "none at all"))
+        return
+    d = mine[-1]
+    tls = d.get("tls")
+    if version == "none":
+        if tls is not None:
+            fail("EVE: %s %s in the clear, but its record says tls %s" % (qid, status, tls))
+    elif not isinstance(tls, dict) or tls.get("version") != version or not tls.get("cipher"):
+        fail("EVE: %s %s: tls %s, expected version %s and a cipher" % (
+            qid, status, json.dumps(tls), version))
+    elif verified != "-" and tls.get("verified") is not (verified == "yes"):
+        fail("EVE: %s %s: tls.verified %s, expected %s" % (qid, status, tls.get("verified"),
+                                                           verified))
+    if text and text.lower() not in str(d.get("reply", "")).lower():
+        fail("EVE: %s %s: reply %r does not say %r" % (qid, status, d.get("reply"), text))
+    else:
+        print("EVE: %s %s: %s" % (qid, status, d.get("reply")))
+
+
+def cmd_stats(path, exprs):
+    stats = [r for r in eve_records(path) if r.get("event_type") == "stats"]
+    if not stats:
+        fail("EVE: no stats record")
+        return
+    st = stats[-1].get("stats", {})
+    for e in exprs:
+        m = re.match(r"^([\w.]+)(>=|==)(\d+)$", e)
+        if not m:
+            fail("stats: cannot read %r" % e)
+            continue
+        v = st
+        for k in m.group(1).split("."):
+            v = v.get(k) if isinstance(v, dict) else None
+        n = int(m.group(3))
+        if not isinstance(v, int) or (v < n if m.group(2) == ">=" else v != n):
+            fail("stats: %s is %s, expected %s%d" % (m.group(1), v, m.group(2), n))
+
+
+def cmd_sink_tls(d, marker, version):
+    t = once(d, marker)
+    if not t:
+        return
+    tls = t[2].get("tls")
+    got = tls.get("version") if isinstance(tls, dict) else "none"
+    if got != version:
+        fail("%s: the next hop took it over TLS %s, expected %s" % (marker, got, version))
+
+
 def main(a):
     what = a[1]
     if what == "wait":
@@ -360,6 +468,14 @@ def main(a):
         cmd_quarantined(a[2], a[3:])
     elif what == "eve":
         cmd_eve(a[2], a[3])
+    elif what == "tls":
+        cmd_tls(a[2], a[3], a[4])
+    elif what == "delivery":
+        cmd_delivery(a[2], a[3], a[4], a[5], a[6], *a[7:8])
+    elif what == "stats":
+        cmd_stats(a[2], a[3:])
+    elif what == "sink_tls":
+        cmd_sink_tls(a[2], a[3], a[4])
     else:
         sys.exit("mta_check.py: unknown check %s" % what)
     return 1 if fails else 0

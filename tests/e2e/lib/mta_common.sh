@@ -130,11 +130,12 @@ swaks_to() {
 }
 
 # data_reply NAME -- the server's reply to the end of the message in
-# swaks' transcript NAME (the line after "N lines sent", hint removed);
-# empty when there was none
+# swaks' transcript NAME (the line after "N lines sent", hint removed:
+# "<-" and "<**" in the clear, "<~" and "<~*" inside TLS); empty when there
+# was none
 data_reply() {
-    awk '/^ -> [0-9]+ lines sent/ { want = 1; next }
-         want && /^<(-|\*\*) / { sub(/^<(-|\*\*) +/, ""); print; exit }' "$WORK/$1.swaks"
+    awk '/^ [-~]> [0-9]+ lines sent/ { want = 1; next }
+         want && /^<(-|~|\*\*|~\*) / { sub(/^<(-|~|\*\*|~\*) +/, ""); print; exit }' "$WORK/$1.swaks"
 }
 
 # queue_id REPLY -- the ID of a "250 ... queued as ID" reply, else empty

@@ -18,11 +18,25 @@ relay that got 250 has its message stored.
 EHLO answers PIPELINING, 8BITMIME, SMTPUTF8, SIZE and ENHANCEDSTATUSCODES;
 commands may be pipelined (replies are sent as each command is read).
 
+With --tls CERT KEY, EHLO also offers STARTTLS (until TLS is up); the
+envelope then says "tls": the version and cipher Python's ssl module
+negotiated ("TLSv1.3", ...), or null for a message taken in the clear.
+
 Usage: mta_sink.py HOST PORT OUTDIR [--seconds T] [--delay S]
+                   [--tls CERT KEY] [--tls-break MODE]
   --seconds T   exit after T seconds (default 900): a safety net, the test
                 kills it before
   --delay S     wait S seconds before answering each end of data (a slow
                 next hop: the relay's queue fills)
+  --tls CERT KEY  offer STARTTLS with this PEM certificate and key
+  --tls-break MODE  offer STARTTLS (a certificate is not needed) but never
+                let it work, while taking mail in the clear as ever -- so
+                a relay that falls back to the clear is caught delivering:
+                  garbage  220, then bytes that are no TLS, then close
+                  refuse   454 4.7.0 to STARTTLS
+                  inject   220 and, in the same write, a second reply (a
+                           response injection the client must not read
+                           as if it came inside TLS)
 Prints "mta_sink listening on HOST:PORT" on stdout once it accepts.
 """
 import argparse
@@ -39,7 +53,14 @@ ap.add_argument("port", type=int)
 ap.add_argument("outdir")
 ap.add_argument("--seconds", type=float, default=900)
 ap.add_argument("--delay", type=float, default=0.0)
+ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+ap.add_argument("--tls-break", choices=("garbage", "refuse", "inject"))
 args = ap.parse_args()
+tls_ctx = None
+if args.tls:
+    import ssl
+    tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_ctx.load_cert_chain(args.tls[0], args.tls[1])
 
 lock = threading.Lock()
 seq = [0]
@@ -65,7 +86,8 @@ def store(data, envelope):
     return n
 
 
-def serve(conn, cn):
+def serve(held, cn):
+    conn = held[0]
     f = conn.makefile("rwb")
 
     def say(line):
@@ -76,6 +98,8 @@ def serve(conn, cn):
     mail_from = None
     mail_params = []
     rcpts = []
+    tls = None               # (version, cipher) once STARTTLS is done
+    offer_tls = bool(tls_ctx or args.tls_break)
     while True:
         line = f.readline(4096)
         if not line:
@@ -88,7 +112,24 @@ def serve(conn, cn):
                 say("250 sink.nightjar.test")
                 continue
             say("250-sink.nightjar.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n"
-                "250-SMTPUTF8\r\n250-SIZE 104857600\r\n250 ENHANCEDSTATUSCODES")
+                "250-SMTPUTF8\r\n250-SIZE 104857600\r\n%s250 ENHANCEDSTATUSCODES"
+                % ("250-STARTTLS\r\n" if offer_tls and not tls else ""))
+        elif cmd == "STARTTLS" and offer_tls and not tls:
+            if args.tls_break == "refuse":
+                say("454 4.7.0 TLS not available now")
+                continue
+            if args.tls_break == "inject":
+                say("220 2.0.0 Ready to start TLS\r\n250 2.0.0 injected before TLS")
+                continue       # and then whatever comes (no TLS here)
+            say("220 2.0.0 Ready to start TLS")
+            if args.tls_break == "garbage":
+                conn.sendall(b"this is not a TLS ServerHello\r\n" * 4)
+                return
+            conn = tls_ctx.wrap_socket(conn, server_side=True)
+            held[0] = conn
+            f = conn.makefile("rwb")
+            tls = (conn.version(), conn.cipher()[0])
+            mail_from, rcpts = None, []
         elif cmd == "MAIL":
             rest = words[5:]
             if not rest.upper().startswith("FROM:"):
@@ -131,7 +172,9 @@ def serve(conn, cn):
             if args.delay:
                 time.sleep(args.delay)
             n = store(b"".join(body), {"mail_from": mail_from, "params": mail_params,
-                                       "rcpt_to": rcpts, "connection": cn})
+                                       "rcpt_to": rcpts, "connection": cn,
+                                       "tls": {"version": tls[0], "cipher": tls[1]}
+                                       if tls else None})
             mail_from, rcpts = None, []
             say("250 2.0.0 ok: queued as sink-%d" % n)
         elif cmd == "RSET":
@@ -150,12 +193,13 @@ def handle(c, cn):
     c.settimeout(60)
     # replies go out as they are written (no Nagle wait on the relay's ACK)
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    held = [c]                # the connection, wrapped in TLS after STARTTLS
     try:
-        serve(c, cn)
-    except OSError:
+        serve(held, cn)
+    except OSError:          # ssl.SSLError is one
         pass
     finally:
-        c.close()
+        held[0].close()
 
 
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
