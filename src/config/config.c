@@ -177,8 +177,6 @@ static const struct setting settings[] = {
       "distinct hosts (or ports) probed within 5 minutes that make a scan" },
     { "anomaly.beacon-min-conns", T_U32, OFF(anomaly.beacon_min_conns), "8",
       "connections to one server and port before beaconing is judged" },
-    { "detect.remote-exec", T_BOOL, OFF(detect.remote_exec), "yes",
-      "remote execution between internal hosts (services, tasks, WMI, DCOM, WinRM, DCSync), joined with either end's alerts" },
     { "detect.c2", T_BOOL, OFF(detect.c2), "yes",
       "weigh per client/server pair the evidence of a command and control channel (docs/detection.md)" },
     { "detect.c2-pairs", T_U32, OFF(detect.c2_pairs), "16384",
@@ -193,6 +191,8 @@ static const struct setting settings[] = {
       "mail, FTP uploads and logins from internal hosts to outside servers in the clear" },
     { "detect.icmp-tunnel", T_BOOL, OFF(detect.icmp_tunnel), "yes",
       "ICMP echo replies that do not echo their request: a tunnel" },
+    { "detect.remote-exec", T_BOOL, OFF(detect.remote_exec), "yes",
+      "remote execution between internal hosts (services, tasks, WMI, DCOM, WinRM, DCSync), joined with either end's alerts" },
     { "response.contain", T_STR, OFF(response.contain), "none",
       "contain an internal host whose incident turns high: none, or nftables "
       "(its address into an nftables set with a timeout; docs/response.md)" },
