@@ -1,6 +1,7 @@
 /* fuzz_app.c -- libFuzzer target for the cleartext application parsers:
  * DNS messages, HTTP/1.x streams (framing, chunks, gzip/deflate), SMTP
- * sessions and the MIME messages they carry, and FTP control channels.
+ * sessions and the MIME messages they carry, FTP control channels, and
+ * MS-RPC client streams (on TCP, and in SMB1/SMB2 records).
  * Direction 0 is the client's: a conversation the server opens starts
  * with the 0xff marker.
  *
@@ -14,13 +15,15 @@
  * server that finds the client at a line start; the canary must then be
  * nowhere in the parser's state nor in any transaction.
  *
- * NJ_FUZZ_APP_MODE=dns|http|smtp|mime|ftp keeps every input on one parser.
+ * NJ_FUZZ_APP_MODE=dns|http|smtp|mime|ftp|dcerpc|smb keeps every input on
+ * one parser.
  */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/dcerpc.h"
 #include "proto/dns.h"
 #include "proto/ftp.h"
 #include "proto/http.h"
@@ -30,14 +33,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-#define MODES 5
+#define MODES 7
 static int forced_mode = -1;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    static const char *const names[MODES] = { "dns", "http", "smtp", "mime", "ftp" };
+    static const char *const names[MODES] = { "dns", "http", "smtp", "mime", "ftp",
+                                              "dcerpc", "smb" };
     const char *m = getenv("NJ_FUZZ_APP_MODE");
     for (int i = 0; m && i < MODES; i++)
         if (!strcmp(m, names[i]))
@@ -197,6 +201,26 @@ static void ftp_session(const uint8_t *d, size_t n)
     ftp_state_free(s);
 }
 
+/* --- MS-RPC ------------------------------------------------------------ */
+
+static struct dcerpc_stats rst;
+
+static void on_rpc_call(void *ctx, const struct dcerpc_call *c)
+{
+    (void)ctx;
+    assert(c->iface > RPC_IF_OTHER && c->iface < RPC_IF_COUNT);
+    assert(c->op > RPC_OP_NONE && c->op < RPC_OP_COUNT);
+}
+
+static void rpc_chunk(void *st, int dir, const uint8_t *d, size_t n)
+{
+    struct dcerpc_state *s = st;
+    if (dir == 0) /* the server's side is never read */
+        dcerpc_feed(s, d, n, on_rpc_call, NULL, &rst);
+    assert(s->n_ctx <= DCERPC_CONTEXTS);
+    assert(s->broken || !s->rec_len || s->got <= s->rec_len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -229,8 +253,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static struct mime_stats mst;
         mime_parse(data, size, &em, on_attachment, NULL, &mst);
         assert(em.n_urls <= MIME_MAX_URLS);
-    } else {
+    } else if (mode == 4) {
         ftp_session(data, size);
+    } else {
+        static struct dcerpc_state rs;
+        dcerpc_init(&rs, mode == 6);
+        chunks(data, size, rpc_chunk, &rs);
     }
     return 0;
 }

@@ -3,7 +3,8 @@
 SMTP and FTP conversations (modes 1, 2 and 4: the client's and server's
 bytes in order, with 0xff where the direction changes; a conversation the
 server opens, as SMTP and FTP do, starts with 0xff, since the harness
-starts on the client's side) and the mail messages inside them (mode 3);
+starts on the client's side) and the mail messages inside them (mode 3),
+MS-RPC on its own port and SMB conversations (modes 5 and 6);
 and a few made-up FTP sessions for what the captures lack (pipelining,
 multi-line replies, EPSV/PORT/EPRT, AUTH TLS).
 Usage: seed_app.py OUTDIR CAPTURE...   (needs tshark)"""
@@ -58,6 +59,10 @@ for path in sys.argv[2:]:
             blob += data.replace(b"\xff", b"\xfe")
         if k in ftp:
             mode = 4
+        elif segs[0][1][:3] == b"\x05\x00\x0b":
+            mode = 5  # MS-RPC on its own port
+        elif segs[0][1][4:8] in (b"\xfeSMB", b"\xffSMB"):
+            mode = 6  # SMB (0xff stays a direction marker: SMB1 turns 0xfe)
         elif segs[0][1][:4] in (b"220 ", b"220-", b"EHLO", b"HELO"):
             mode = 2
         else:

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Short libFuzzer run over the DNS, HTTP, SMTP, MIME and FTP parsers, seeded
+# Short libFuzzer run over the DNS, HTTP, SMTP, MIME, FTP and MS-RPC parsers, seeded
 # with real conversations from the corpus when it is there, after replaying
 # every input that once crashed them (fuzz/regressions/app-*). A crash,
 # sanitizer report, failed invariant or leak fails the test and leaves the
@@ -23,7 +23,8 @@ if [ -d "$c" ] && command -v tshark >/dev/null && [ -z "$(ls build-fuzz/app-corp
         $c/arkime/http-content-gzip.pcap $c/arkime/dns-https.pcap $c/arkime/dns-tcp.pcap \
         $c/arkime/smtp-subject-utf8-q.pcap $c/arkime/http-100-continue.pcap \
         $c/arkime/wireshark-bdat.pcap $c/arkime/dns-mx.pcap $c/arkime/smtp-moloch-bof.pcap \
-        $c/labelled/benign-dns.pcap
+        $c/labelled/benign-dns.pcap $c/behaviour/lateral-psexec_cmd.pcap \
+        $c/behaviour/lateral-wmiexec.pcap
 fi
 # FTP (mode 4) from the FTP exfiltration captures and the made-up sessions,
 # in a directory of their own so a corpus grown before FTP gets them too
