@@ -347,6 +347,8 @@ struct rw {
 struct fields {
     char cte[32];         /* the Content-Transfer-Encoding token, lower case */
     bool mime_version;
+    size_t end;           /* where the last field ends: a blank line closed
+                             the block if the body starts later */
 };
 
 /* A leaf entity: msg[off, off + len), its body from off + body. */
@@ -355,6 +357,9 @@ struct entity {
     unsigned depth;
     bool message;         /* the whole body of a message: its fields are
                              the message's own */
+    bool unclosed;        /* that message's header block ran to its end
+                             with no blank line: this part is empty and
+                             starts right after the last field */
     bool crlf;
     const struct mime_part *pt;
     const struct fields *f;
@@ -370,7 +375,7 @@ static void on_field(void *ctx, const char *name, const char *val,
 {
     struct fields *f = ctx;
     (void)start;
-    (void)end;
+    f->end = end;
     if (!strcmp(name, "content-transfer-encoding")) {
         size_t n = strcspn(val, "; \t(");
         text_copy(f->cte, sizeof(f->cte), val, n);
@@ -584,7 +589,7 @@ static bool ascii_line(const char *s, size_t n)
 }
 
 /* The part becomes a note: new fields (a message keeps its others), the
- * note, and a line break if the part ended with one. Any URL in the note
+ * note, and a line break where one is needed. Any URL in the note
  * (a file name can be one) is defanged, bad or not. */
 static void strip(struct rw *r, const struct entity *e, const uint8_t *data,
                   size_t n, const char *reason)
@@ -597,6 +602,11 @@ static void strip(struct rw *r, const struct entity *e, const uint8_t *data,
                  longest_line(r, (const uint8_t *)note, nl) <= LINE_MAX_7BIT;
     struct out *o = r->out;
     replace_begin(r, e->off);
+    if (e->unclosed) { /* the enclosing block ends before the note */
+        if (o->last != '\n')
+            out_eol(o, e->crlf);
+        out_eol(o, e->crlf);
+    }
     if (e->message) {
         write_fields_except(r, e, DROP_CT | DROP_CTE | DROP_CD);
         if (!e->f->mime_version)
@@ -611,7 +621,10 @@ static void strip(struct rw *r, const struct entity *e, const uint8_t *data,
     enc_init(&enc, o, seven ? ENC_COPY : ENC_QP, e->crlf);
     defang_emit(r, (const uint8_t *)note, nl, &enc);
     enc_end(&enc);
-    if (entity_ends_line(r, e))
+    /* a part that ended with a line break keeps it; so does an empty
+     * part with a delimiter right after it, which must stay at the start
+     * of a line */
+    if (entity_ends_line(r, e) || (!e->len && e->off < r->len))
         out_eol(o, e->crlf);
     replace_end(r, e->off + e->len);
     r->res->stripped++;
@@ -710,7 +723,7 @@ static void leaf(struct rw *r, struct entity *e)
 }
 
 static void entity(struct rw *r, size_t off, size_t len, unsigned depth,
-                   bool message);
+                   bool message, bool unclosed);
 
 static void multipart(struct rw *r, size_t off, size_t len, const char *bound,
                       unsigned depth)
@@ -723,14 +736,14 @@ static void multipart(struct rw *r, size_t off, size_t len, const char *bound,
             r->res->parts_over_cap = true; /* the rest goes out as it is */
             return;
         }
-        entity(r, off + start, stop - start, depth + 1, false);
+        entity(r, off + start, stop - start, depth + 1, false, false);
     }
 }
 
 /* Mirrors mime.c's entity(): the same caps at the same places, so the
  * leaves asked about are the ones mime_parse() reports. */
 static void entity(struct rw *r, size_t off, size_t len, unsigned depth,
-                   bool message)
+                   bool message, bool unclosed)
 {
     if (!running(r))
         return;
@@ -748,9 +761,10 @@ static void entity(struct rw *r, size_t off, size_t len, unsigned depth,
     if (!strncmp(pt.type, "multipart/", 10) && pt.boundary[0]) {
         multipart(r, off + body, len - body, pt.boundary, depth);
     } else if (!strcmp(pt.type, "message/rfc822")) {
-        entity(r, off + body, len - body, depth + 1, true);
+        entity(r, off + body, len - body, depth + 1, true, body == f.end);
     } else {
-        struct entity e = { off, len, body, depth, message, false, &pt, &f };
+        struct entity e = { off, len, body, depth, message, unclosed, false,
+                            &pt, &f };
         leaf(r, &e);
     }
 }
@@ -796,7 +810,7 @@ enum mime_rewrite_status mime_rewrite(const uint8_t *msg, size_t len,
         .val = s->val, .out = &s->out,
     };
     if (len)
-        entity(&r, 0, len, 0, true);
+        entity(&r, 0, len, 0, true, false);
     if (r.status == MIME_REWRITE_OK) {
         out_put(r.out, msg + r.copied, len - r.copied);
         out_flush(r.out);

@@ -893,6 +893,38 @@ static void test_malformed_input_copies_through(void)
     CHECK(strstr(out_text(p), "\r\n\r\naHh4cDovL2V2aWxbLl1leGFtcGxlL3dh\r\n") != NULL);
     policy_free(p);
 
+    /* an empty part: its delimiter follows at once, and must still start a
+     * line after the note (found by fuzz_mime_rewrite) */
+    static const char empty[] =
+        "Content-Type: multipart/mixed; boundary=e\r\n\r\n--e\r\n--e\r\n"
+        "Content-Type: text/plain\r\n\r\nhttp://evil.example/\r\n--e--\r\n";
+    p = policy_new(MIME_KEEP);
+    p->act[0] = MIME_STRIP + 1;
+    REQUIRE(run(p, empty, sizeof(empty) - 1) == MIME_REWRITE_OK);
+    CHECK(strstr(out_text(p), "b855)\r\n--e\r\nContent-Type: text/plain\r\n") != NULL);
+    parse(empty, sizeof(empty) - 1, &em_in);
+    parse(out_text(p), p->sink.b.len, &em_out);
+    CHECK_EQ(em_out.parts, em_in.parts);
+    CHECK_EQ(em_out.n_urls, 1);
+    policy_free(p);
+
+    /* an attached message whose header block never ends: the message in
+     * it is empty, and its note must not land among those fields (found by
+     * fuzz_mime_rewrite) */
+    static const char unclosed[] =
+        "Content-Type: multipart/mixed; boundary=u\r\n\r\n--u\r\n"
+        "Content-Type: message/rfc822\r\nX-No-Blank: line\r\n--u--\r\n";
+    p = policy_new(MIME_STRIP);
+    REQUIRE(run(p, unclosed, sizeof(unclosed) - 1) == MIME_REWRITE_OK);
+    CHECK_EQ(res.stripped, 1);
+    CHECK(strstr(out_text(p), "X-No-Blank: line\r\n\r\nMIME-Version: 1.0\r\n"
+                              "Content-Type: text/plain; charset=utf-8\r\n") != NULL);
+    parse(unclosed, sizeof(unclosed) - 1, &em_in);
+    parse(out_text(p), p->sink.b.len, &em_out);
+    CHECK_EQ(em_in.parts, 3);
+    CHECK_EQ(em_out.parts, 3);
+    policy_free(p);
+
     /* every shape, every action: no crash, a result that parses */
     static char lf[4096];
     for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
