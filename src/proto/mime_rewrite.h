@@ -28,7 +28,10 @@
  * quoted-printable instead, and its Content-Transfer-Encoding field
  * replaced, if a line would pass 998 bytes. The other fields stay as they
  * were; the charset is left alone. A part none of whose URLs is bad is
- * kept byte for byte.
+ * kept byte for byte; one whose base64 or quoted-printable did not decode
+ * cleanly is encoded again from what decoded (what mime_parse() saw). No
+ * line of quoted-printable written here starts with '-' or '.' (=2D, =2E),
+ * so re-wrapped text can never read as a delimiter or end SMTP's DATA.
  *
  * Line breaks written are the part's own (CRLF in, CRLF out). Past a cap
  * (mime.h's depth and part caps, as mime_parse() has them) the rest is

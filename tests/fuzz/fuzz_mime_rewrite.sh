@@ -3,11 +3,12 @@
 # after replaying every input that once broke it (fuzz/regressions/
 # mime-rewrite-*), seeded with a few messages: nested multiparts with an
 # attached message (CRLF and bare LF), a single-part attachment, quoted-
-# printable and 7bit text with URLs, base64 HTML, a line near 998 bytes. A
-# crash, sanitizer report, leak or broken invariant (a kept message that
-# does not come back byte for byte, a rewrite that does not parse back to
-# the same tree minus what was stripped, a bad URL left in a defanged part,
-# a writer's failure not reported) fails and leaves the input in build-fuzz/.
+# printable and 7bit text with URLs, base64 HTML, a line near 998 bytes,
+# more parts than the cap. A crash, sanitizer report, leak or broken
+# invariant (a kept message that does not come back byte for byte, a
+# rewrite that does not parse back to the same tree minus what was
+# stripped, a bad URL left in a defanged part, a writer's failure not
+# reported) fails and leaves the input in build-fuzz/.
 set -u
 root=${NIGHTJAR_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$root/tests/sanitizers.sh"
@@ -29,6 +30,9 @@ printf 'Received: from x\r\nFrom: a@example.com\r\nContent-Type: application/x-d
 printf 'Content-Type: multipart/alternative; boundary=h\r\n\r\n--h\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nPGEgaHJlZj0iaHR0cDovL2V2aWwuZXhhbXBsZS9wYXkiPmh0dHA6Ly9ldmlsLmV4YW1wbGUvcGF5\r\nPC9hPiBodHRwczovL2dvb2QuZXhhbXBsZS8=\r\n--h--\r\n' > "$d/html-base64"
 { printf 'Content-Type: text/plain\n\nstart '; head -c 940 /dev/zero | tr '\0' x
   printf ' http://a.b.c.d.e.f.g.h.evil.example/p?u=http://evil.example/ end\n'; } > "$d/long-line"
+{ printf 'Content-Type: multipart/mixed; boundary=w\n\n--w\n\nhttp://evil.example/\n'
+  i=0; while [ $i -lt 300 ]; do printf -- '--w\n\nx\n'; i=$((i + 1)); done
+  printf -- '--w--\n'; } > "$d/wide"
 secs=${FUZZ_SECONDS:-15}
 ./build-fuzz/fuzz_mime_rewrite "$d" -max_total_time="$secs" -max_len=8192 \
     -dict=fuzz/mime_rewrite.dict -artifact_prefix=build-fuzz/ -print_final_stats=1 \
