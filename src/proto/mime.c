@@ -10,18 +10,6 @@
 
 #include "util/text.h"
 
-#define HDR_VALUE_MAX 8192
-
-enum cte { CTE_IDENTITY, CTE_BASE64, CTE_QP };
-
-struct part {
-    char type[128];      /* "text/plain", lower case */
-    char boundary[128];
-    char filename[256];
-    uint8_t cte;         /* enum cte */
-    bool attachment;     /* Content-Disposition: attachment */
-};
-
 struct walk {
     struct email_info *info;
     mime_attachment_fn cb;
@@ -330,7 +318,7 @@ static bool get_param(const char *hv, const char *key, char *out,
     return found;
 }
 
-static void part_header(struct part *pt, const char *name, const char *val)
+static void part_header(struct mime_part *pt, const char *name, const char *val)
 {
     if (!strcmp(name, "content-type")) {
         size_t n = strcspn(val, "; \t");
@@ -342,15 +330,40 @@ static void part_header(struct part *pt, const char *name, const char *val)
             get_param(val, "name", pt->filename, sizeof(pt->filename));
     } else if (!strcmp(name, "content-transfer-encoding")) {
         if (!strncasecmp(val, "base64", 6))
-            pt->cte = CTE_BASE64;
+            pt->cte = MIME_CTE_BASE64;
         else if (!strncasecmp(val, "quoted-printable", 16))
-            pt->cte = CTE_QP;
+            pt->cte = MIME_CTE_QP;
     } else if (!strcmp(name, "content-disposition")) {
         pt->attachment = !strncasecmp(val, "attachment", 10);
         char fn[256];
         if (get_param(val, "filename", fn, sizeof(fn)))
             text_copy(pt->filename, sizeof(pt->filename), fn, strlen(fn));
     }
+}
+
+size_t mime_headers(const uint8_t *b, size_t len, struct mime_part *pt,
+                    char *val, mime_header_fn fn, void *ctx)
+{
+    memset(pt, 0, sizeof(*pt));
+    size_t pos = 0, start = 0;
+    char name[64];
+    while (next_header(b, len, &pos, name, sizeof(name), val, MIME_HDR_VALUE_MAX)) {
+        part_header(pt, name, val);
+        if (fn)
+            fn(ctx, name, val, start, pos);
+        start = pos;
+    }
+    return pos;
+}
+
+bool mime_part_is_text(const struct mime_part *pt)
+{
+    return !strncmp(pt->type, "text/", 5) || !pt->type[0];
+}
+
+bool mime_part_is_attachment(const struct mime_part *pt)
+{
+    return pt->attachment || pt->filename[0] || !mime_part_is_text(pt);
 }
 
 /* --- addresses --------------------------------------------------------- */
@@ -481,13 +494,13 @@ static bool url_char(uint8_t c)
            c != '\\' && c != '^';
 }
 
-static void add_url(struct walk *w, const char *u, size_t n)
+/* The URL as it is recorded: "&amp;" (from HTML) undone, cut to
+ * MIME_URL_MAX - 1 bytes, trailing punctuation off. */
+static size_t url_clean(const char *u, size_t n, char *clean)
 {
-    struct email_info *e = w->info;
-    char clean[MIME_URL_MAX];
     size_t o = 0;
-    for (size_t i = 0; i < n && o + 1 < sizeof(clean); i++) {
-        if (i + 5 <= n && !memcmp(u + i, "&amp;", 5)) { /* from HTML */
+    for (size_t i = 0; i < n && o + 1 < MIME_URL_MAX; i++) {
+        if (i + 5 <= n && !memcmp(u + i, "&amp;", 5)) {
             clean[o++] = '&';
             i += 4;
         } else {
@@ -497,8 +510,43 @@ static void add_url(struct walk *w, const char *u, size_t n)
     while (o && strchr(".,;:!?)]", clean[o - 1]))
         o--;
     clean[o] = '\0';
-    if (o <= 8)
-        return;
+    return o;
+}
+
+bool mime_url_next(const uint8_t *d, size_t n, size_t *pos, struct mime_url *u)
+{
+    for (size_t i = *pos; i + 7 < n; i++) {
+        if ((d[i] | 0x20) != 'h')
+            continue;
+        size_t skip = 0;
+        if (!strncasecmp((const char *)d + i, "http://", 7))
+            skip = 7;
+        else if (i + 8 < n && !strncasecmp((const char *)d + i, "https://", 8))
+            skip = 8;
+        if (!skip)
+            continue;
+        size_t e = i + skip;
+        while (e < n && url_char(d[e]))
+            e++;
+        size_t o = url_clean((const char *)d + i, e - i, u->url);
+        if (o <= 8) { /* "http://" and a byte: not worth keeping */
+            i = e;    /* d[e] is no URL byte: the next URL starts later */
+            continue;
+        }
+        u->start = i;
+        u->host = i + skip;
+        u->end = e;
+        u->len = o;
+        *pos = e;
+        return true;
+    }
+    *pos = n;
+    return false;
+}
+
+static void add_url(struct walk *w, const char *clean, size_t o)
+{
+    struct email_info *e = w->info;
     for (unsigned i = 0; i < e->n_urls; i++)
         if (!strcmp(e->urls[i], clean))
             return;
@@ -513,22 +561,10 @@ static void add_url(struct walk *w, const char *u, size_t n)
 
 static void find_urls(struct walk *w, const uint8_t *d, size_t n)
 {
-    for (size_t i = 0; i + 7 < n; i++) {
-        if ((d[i] | 0x20) != 'h')
-            continue;
-        size_t skip = 0;
-        if (!strncasecmp((const char *)d + i, "http://", 7))
-            skip = 7;
-        else if (i + 8 < n && !strncasecmp((const char *)d + i, "https://", 8))
-            skip = 8;
-        if (!skip)
-            continue;
-        size_t e = i + skip;
-        while (e < n && url_char(d[e]))
-            e++;
-        add_url(w, (const char *)d + i, e - i);
-        i = e;
-    }
+    struct mime_url u;
+    size_t pos = 0;
+    while (mime_url_next(d, n, &pos, &u))
+        add_url(w, u.url, u.len);
 }
 
 /* --- the part tree ----------------------------------------------------- */
@@ -556,54 +592,74 @@ static const uint8_t *find_delim(const uint8_t *b, size_t len,
     return NULL;
 }
 
+void mime_multipart_begin(struct mime_multipart *m, const uint8_t *body,
+                          size_t len, const char *boundary)
+{
+    m->b = body;
+    m->len = len;
+    m->bound = boundary;
+    m->blen = strlen(boundary);
+    m->d = find_delim(body, len, boundary, m->blen, 0);
+}
+
+bool mime_multipart_next(struct mime_multipart *m, size_t *start, size_t *stop)
+{
+    const uint8_t *b = m->b, *end = m->b + m->len, *d = m->d;
+    if (!d)
+        return false;
+    m->d = NULL;
+    const uint8_t *after = d + 2 + m->blen;
+    if (after + 1 < end && after[0] == '-' && after[1] == '-')
+        return false; /* close delimiter */
+    const uint8_t *nl = memchr(after, '\n', (size_t)(end - after));
+    if (!nl)
+        return false;
+    const uint8_t *s = nl + 1;
+    const uint8_t *next = find_delim(b, m->len, m->bound, m->blen, (size_t)(s - b));
+    const uint8_t *e = next ? next : end;
+    /* the line break before the delimiter belongs to it */
+    if (next && e > s && e[-1] == '\n')
+        e--;
+    if (next && e > s && e[-1] == '\r')
+        e--;
+    m->d = next;
+    *start = (size_t)(s - b);
+    *stop = (size_t)(e - b);
+    return true;
+}
+
 static void multipart(struct walk *w, const uint8_t *b, size_t len,
                       const char *bound, int depth)
 {
-    size_t blen = strlen(bound);
-    const uint8_t *d = find_delim(b, len, bound, blen, 0);
-    while (d) {
-        const uint8_t *after = d + 2 + blen;
-        const uint8_t *end = b + len;
-        if (after + 1 < end && after[0] == '-' && after[1] == '-')
-            return; /* close delimiter */
-        const uint8_t *nl = memchr(after, '\n', (size_t)(end - after));
-        if (!nl)
-            return;
-        const uint8_t *start = nl + 1;
-        const uint8_t *next = find_delim(b, len, bound, blen, (size_t)(start - b));
-        const uint8_t *stop = next ? next : end;
-        /* the line break before the delimiter belongs to it */
-        if (next && stop > start && stop[-1] == '\n')
-            stop--;
-        if (next && stop > start && stop[-1] == '\r')
-            stop--;
+    struct mime_multipart m;
+    size_t start, stop;
+    mime_multipart_begin(&m, b, len, bound);
+    while (mime_multipart_next(&m, &start, &stop)) {
         if (w->info->parts >= MIME_MAX_PARTS) {
             if (!w->info->parts_over_cap)
                 w->st->parts_over_cap++;
             w->info->parts_over_cap = true;
             return;
         }
-        entity(w, start, (size_t)(stop - start), depth + 1, false);
-        d = next;
+        entity(w, b + start, stop - start, depth + 1, false);
     }
 }
 
-static void leaf(struct walk *w, const struct part *pt, const uint8_t *b,
+static void leaf(struct walk *w, const struct mime_part *pt, const uint8_t *b,
                  size_t len)
 {
     uint8_t *dec = malloc(len ? len : 1);
     if (!dec)
         return;
     size_t n = len;
-    if (pt->cte == CTE_BASE64)
+    if (pt->cte == MIME_CTE_BASE64)
         n = mime_base64_decode(b, len, dec);
-    else if (pt->cte == CTE_QP)
+    else if (pt->cte == MIME_CTE_QP)
         n = mime_qp_decode(b, len, dec);
     else
         memcpy(dec, b, len);
-    bool text = !strncmp(pt->type, "text/", 5) || !pt->type[0];
-    bool attach = pt->attachment || pt->filename[0] || !text;
-    if (attach) {
+    bool text = mime_part_is_text(pt);
+    if (mime_part_is_attachment(pt)) {
         struct email_info *e = w->info;
         if (e->n_attachments < MIME_MAX_ATTACHMENTS)
             text_copy(e->attachments[e->n_attachments++],
@@ -621,6 +677,14 @@ static void leaf(struct walk *w, const struct part *pt, const uint8_t *b,
     free(dec);
 }
 
+static void on_top_header(void *ctx, const char *name, const char *val,
+                          size_t start, size_t end)
+{
+    (void)start;
+    (void)end;
+    top_header(ctx, name, val);
+}
+
 static void entity(struct walk *w, const uint8_t *b, size_t len, int depth,
                    bool top)
 {
@@ -632,18 +696,11 @@ static void entity(struct walk *w, const uint8_t *b, size_t len, int depth,
     }
     w->info->parts++;
     w->st->parts++;
-    struct part pt;
-    memset(&pt, 0, sizeof(pt));
-    size_t pos = 0;
-    char name[64];
-    char *val = malloc(HDR_VALUE_MAX);
+    struct mime_part pt;
+    char *val = malloc(MIME_HDR_VALUE_MAX);
     if (!val)
         return;
-    while (next_header(b, len, &pos, name, sizeof(name), val, HDR_VALUE_MAX)) {
-        part_header(&pt, name, val);
-        if (top)
-            top_header(w, name, val);
-    }
+    size_t pos = mime_headers(b, len, &pt, val, top ? on_top_header : NULL, w);
     free(val);
     const uint8_t *body = b + pos;
     size_t blen = pos <= len ? len - pos : 0;

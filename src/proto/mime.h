@@ -10,6 +10,11 @@
  * size; every cap (depth, parts, addresses, URLs, attachments) is counted
  * when hit.
  *
+ * The pieces of that walk -- a header block read into a struct mime_part,
+ * the parts of a multipart body one by one, the next URL in a text -- are
+ * exposed below for the rewriter (mime_rewrite.h), which must see a
+ * message exactly as mime_parse() sees it.
+ *
  * This file parses; it never writes output and never judges content. It
  * allocates one decode buffer per part and frees it before returning.
  */
@@ -72,5 +77,69 @@ size_t mime_base64_decode(const uint8_t *in, size_t len, uint8_t *out);
 size_t mime_qp_decode(const uint8_t *in, size_t len, uint8_t *out);
 /* RFC 2047 encoded words in in -> UTF-8 in out. */
 void mime_decode_words(const char *in, size_t len, char *out, size_t outlen);
+
+/* --- the walk's pieces, for the rewriter -------------------------------- */
+
+#define MIME_HDR_VALUE_MAX 8192        /* an unfolded value past it is cut */
+
+enum mime_cte { MIME_CTE_IDENTITY, MIME_CTE_BASE64, MIME_CTE_QP };
+
+/* What a part's headers say. */
+struct mime_part {
+    char type[128];      /* "text/plain", lower case; "" when there is none */
+    char boundary[128];
+    char filename[256];  /* Content-Disposition filename, else Content-Type
+                            name; RFC 2047/2231 decoded to UTF-8 */
+    uint8_t cte;         /* enum mime_cte: 7bit, 8bit, binary and unknown
+                            encodings are all identity */
+    bool attachment;     /* Content-Disposition: attachment */
+};
+
+/* Each header field with its raw bytes b[start, end) (folded lines and
+ * line break included); name lower case, value unfolded. */
+typedef void (*mime_header_fn)(void *ctx, const char *name, const char *val,
+                               size_t start, size_t end);
+
+/* Reads the header block at the start of b[0, len) into pt, calling fn
+ * (when not NULL) for each field; val is scratch of MIME_HDR_VALUE_MAX
+ * bytes. Returns where the body starts (past the blank line; len when the
+ * block runs to the end). */
+size_t mime_headers(const uint8_t *b, size_t len, struct mime_part *pt,
+                    char *val, mime_header_fn fn, void *ctx);
+
+/* text/ or no type: searched for URLs. */
+bool mime_part_is_text(const struct mime_part *pt);
+/* A disposition of attachment, a file name, or not text: handed to the
+ * attachment callback. */
+bool mime_part_is_attachment(const struct mime_part *pt);
+
+/* The parts of a multipart body, in order: begin, then next() gives each
+ * part's bytes body[*start, *stop) (the line break before a delimiter
+ * belongs to the delimiter) until the close delimiter or the end. */
+struct mime_multipart {
+    const uint8_t *b;
+    size_t len;
+    const char *bound;
+    size_t blen;
+    const uint8_t *d;    /* the delimiter to read next; NULL: done */
+};
+
+void mime_multipart_begin(struct mime_multipart *m, const uint8_t *body,
+                          size_t len, const char *boundary);
+bool mime_multipart_next(struct mime_multipart *m, size_t *start,
+                         size_t *stop);
+
+/* A URL in a text, as mime_parse() finds and records it. */
+struct mime_url {
+    size_t start, end;        /* d[start, end): the URL's bytes */
+    size_t host;              /* where the part after "://" starts */
+    char url[MIME_URL_MAX];   /* recorded form: "&amp;" undone, trailing
+                                 punctuation off, cut to MIME_URL_MAX - 1 */
+    size_t len;               /* strlen(url) */
+};
+
+/* The next http:// or https:// URL in d[*pos, n); *pos moves past it.
+ * False when there is none. */
+bool mime_url_next(const uint8_t *d, size_t n, size_t *pos, struct mime_url *u);
 
 #endif
