@@ -258,7 +258,11 @@ static const struct setting settings[] = {
       "nightjar-mta: its name in the greeting and in EHLO; \"\": the machine's" },
     { "mta.action", T_STR, OFF(mta.action), "reject",
       "nightjar-mta: what a malicious mail gets: reject (550 5.7.1 during DATA), "
-      "quarantine (250, kept in QUEUE/quarantine), tag (delivered with X-Nightjar headers)" },
+      "quarantine (250, kept in QUEUE/quarantine), tag (delivered with X-Nightjar headers), "
+      "strip (malicious attachments replaced by a note, listed URLs defanged, the rest delivered)" },
+    { "mta.strip-fallback", T_STR, OFF(mta.strip_fallback), "reject",
+      "nightjar-mta: what mta.action strip does when the cause cannot be taken out "
+      "(the sender, a header, the text itself): reject, quarantine or tag" },
     { "mta.fail-open", T_BOOL, OFF(mta.fail_open), "yes",
       "nightjar-mta: deliver a mail that could not be judged (tagged unjudged); "
       "no: answer 451 so the sender tries again" },
@@ -327,6 +331,7 @@ STR_FIELD_OK(mta.relay);
 STR_FIELD_OK(mta.queue);
 STR_FIELD_OK(mta.hostname);
 STR_FIELD_OK(mta.action);
+STR_FIELD_OK(mta.strip_fallback);
 STR_FIELD_OK(mta.tls_cert);
 STR_FIELD_OK(mta.tls_key);
 STR_FIELD_OK(mta.relay_tls);
@@ -538,9 +543,15 @@ bool config_validate(const struct nj_config *c, char *err, size_t errlen)
         return false;
     }
     if (strcmp(c->mta.action, "reject") && strcmp(c->mta.action, "quarantine") &&
-        strcmp(c->mta.action, "tag")) {
-        snprintf(err, errlen, "mta.action: '%s' is not reject, quarantine or tag",
+        strcmp(c->mta.action, "tag") && strcmp(c->mta.action, "strip")) {
+        snprintf(err, errlen, "mta.action: '%s' is not reject, quarantine, tag or strip",
                  c->mta.action);
+        return false;
+    }
+    if (strcmp(c->mta.strip_fallback, "reject") &&
+        strcmp(c->mta.strip_fallback, "quarantine") && strcmp(c->mta.strip_fallback, "tag")) {
+        snprintf(err, errlen, "mta.strip-fallback: '%s' is not reject, quarantine or tag",
+                 c->mta.strip_fallback);
         return false;
     }
     if (!c->mta.tls_cert[0] != !c->mta.tls_key[0]) {

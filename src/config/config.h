@@ -120,7 +120,8 @@ struct nj_config {
         char relay[CONFIG_STR_MAX];     /* HOST:PORT of the next hop */
         char queue[CONFIG_STR_MAX];     /* the queue directory */
         char hostname[CONFIG_STR_MAX];  /* in the greeting and EHLO */
-        char action[CONFIG_STR_MAX];    /* reject, quarantine or tag */
+        char action[CONFIG_STR_MAX];    /* reject, quarantine, tag or strip */
+        char strip_fallback[CONFIG_STR_MAX]; /* when strip cannot: reject, quarantine, tag */
         bool fail_open;             /* deliver what could not be judged */
         uint64_t max_size;          /* message bytes (SIZE) */
         uint32_t max_recipients;

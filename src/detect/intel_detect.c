@@ -15,6 +15,8 @@
 
 struct intel_detect {
     struct intel_feeds *feeds;
+    bool probe;                    /* count matches, raise nothing */
+    unsigned probe_hits;
     const struct dns_cache *dns;
     finding_fn sink;
     void *sink_ctx;
@@ -190,6 +192,10 @@ static void match_all(struct intel_detect *d, const struct event_subject *f, uin
         const struct ioc *x = lookup_one(s, q, &exact);
         if (!x)
             continue;
+        if (d->probe) {
+            d->probe_hits++;
+            continue;
+        }
         char text[INET6_ADDRSTRLEN];
         struct intel_evidence ev = { .set = s, .ioc = x, .event = q->event,
                                      .field = q->field };
@@ -265,6 +271,17 @@ static void check_url(struct intel_detect *d, const struct event_subject *f, uin
     char field2[64];
     snprintf(field2, sizeof(field2), "%s.host", field);
     check_host(d, f, now, h, event, field2);
+}
+
+bool intel_detect_url_listed(struct intel_detect *d, const char *url)
+{
+    if (!d || !intel_feeds_count(d->feeds))
+        return false;
+    d->probe = true;
+    d->probe_hits = 0;
+    check_url(d, NULL, 0, url, "smtp", "email.url");
+    d->probe = false;
+    return d->probe_hits > 0;
 }
 
 static void check_email(struct intel_detect *d, const struct event_subject *f, uint64_t now,

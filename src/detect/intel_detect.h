@@ -77,4 +77,8 @@ const struct intel_detect_stats *intel_detect_stats(const struct intel_detect *d
 struct counters;
 void intel_detect_counters(const struct intel_detect *d, struct counters *r);
 
+/* Whether a URL or its host is an indicator of a loaded feed; raises no
+ * finding (a front end deciding what to rewrite). */
+bool intel_detect_url_listed(struct intel_detect *d, const char *url);
+
 #endif

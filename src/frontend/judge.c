@@ -25,6 +25,7 @@ struct judge {
     uint64_t feed_swaps;           /* intel_feeds_swaps() last seen */
     const struct event_subject *subj; /* of the transaction being judged */
     struct verdict *v;        /* ...and its verdict */
+    bool quiet;               /* weigh findings only: no incident, no EVE */
     struct judge_stats st;
 };
 
@@ -59,6 +60,14 @@ static void on_finding(void *ctx, const struct finding *in)
         fd.port = s->server_port;
     }
     fd.blocked = j->v && blocks(&fd);
+    if (j->quiet) {
+        if (j->v && fd.blocked && !j->v->block) {
+            j->v->block = true;
+            j->v->sid = finding_sid(&fd);
+            snprintf(j->v->reason, sizeof(j->v->reason), "%s", fd.detail);
+        }
+        return;
+    }
     struct incident_change ch = incidents_add(j->incidents, &fd);
     if (j->eve)
         eve_write_correlated(j->eve, &fd, &ch, (uint16_t)j->cfg.community_id_seed);
@@ -195,6 +204,30 @@ void judge_mail(struct judge *j, const struct event_subject *s, uint64_t now,
     begin(j, s, v);
     intel_check_smtp(j->intel, s, now, tx, em);
     end(j);
+}
+
+void judge_set_quiet(struct judge *j, bool quiet)
+{
+    j->quiet = quiet;
+}
+
+bool judge_url_listed(struct judge *j, const char *url)
+{
+    return intel_detect_url_listed(j->intel, url);
+}
+
+void verdict_merge(struct verdict *into, const struct verdict *v)
+{
+    into->findings += v->findings;
+    if (v->failed && !into->failed && !into->block) {
+        into->failed = true;
+        snprintf(into->reason, sizeof(into->reason), "%s", v->reason);
+    }
+    if (v->block && !into->block) {
+        into->block = true;
+        into->sid = v->sid;
+        snprintf(into->reason, sizeof(into->reason), "%s", v->reason);
+    }
 }
 
 void judge_poll(struct judge *j, uint64_t wall_usec)

@@ -75,6 +75,18 @@ void judge_body(struct judge *j, const struct event_subject *s,
                 const struct judged_body *b, const struct content_result *r,
                 struct verdict *v);
 
+/* Quiet: findings only weigh in the verdict -- no incident, no EVE, no
+ * counters (judging again what a front end rewrote). */
+void judge_set_quiet(struct judge *j, bool quiet);
+
+/* Whether a URL, or its host, is an indicator of a loaded feed (no
+ * finding is raised: for rewriting, not for judging). */
+bool judge_url_listed(struct judge *j, const char *url);
+
+/* What a part's verdict adds to the whole's: its findings, and its block
+ * or failure when the whole had none. */
+void verdict_merge(struct verdict *into, const struct verdict *v);
+
 /* A mail's envelope and headers (em may be NULL when it was not parsed). */
 void judge_mail(struct judge *j, const struct event_subject *s, uint64_t now,
                 const struct smtp_tx *tx, const struct email_info *em,

@@ -1,6 +1,7 @@
 /* mta_server.c -- the ESMTP sessions, judging and queueing (see
  * mta_server.h). */
 #include "mta/mta_server.h"
+#include "mta/mta_strip.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +68,8 @@ struct mta_stats {
     uint64_t sessions, refused_sessions, timeouts, messages, queued, rejected;
     uint64_t quarantined, tagged, unjudged, too_big, temp_failures, bad_commands;
     uint64_t rcpt_over_cap;
+    uint64_t stripped, strip_fallbacks;  /* mta.action strip: done, not possible */
+    struct mime_rewrite_stats rewrite;
     struct {
         uint64_t handshakes_ok, handshakes_failed, handshake_timeouts;
         uint64_t cleartext_discarded;  /* sessions that sent on after STARTTLS */
@@ -95,6 +98,8 @@ struct mta_server {
     uint8_t *msg;                   /* the message being judged */
     struct email_info email;        /* ...and what its headers say */
     size_t msg_cap;
+    struct email_info email2;       /* of a stripped message, judged again */
+    struct buf stripped;            /* the stripped message */
 };
 
 static void reply(struct session *c, int code, const char *status, const char *text)
@@ -163,21 +168,31 @@ struct judging {
     struct session *c;
     struct verdict *v;
     uint64_t now;
+    struct strip_parts *bad;        /* attachments that block (strip) */
 };
 
-static void judge_part(struct judging *g, const char *name, const uint8_t *d, size_t n)
+/* A part through content detection and the judge, on a verdict of its
+ * own: a part that blocks is noted for the strip action. */
+static void judge_part(struct judging *g, const char *name, const uint8_t *d, size_t n,
+                       bool attachment)
 {
     struct content_result r;
     content_inspect(g->s->content, d, n, NULL, false, &r);
     struct judged_body b = { .name = name, .size = n, .dir = 0, .smtp = &g->c->tx };
-    judge_body(g->s->judge, &g->c->subj, g->now, NULL, &b, &r, g->v);
+    struct verdict pv;
+    memset(&pv, 0, sizeof(pv));
+    judge_body(g->s->judge, &g->c->subj, g->now, NULL, &b, &r, &pv);
+    verdict_merge(g->v, &pv);
+    if (pv.block && attachment && g->bad)
+        strip_parts_note(g->bad, d, n, pv.reason);
 }
 
 static void on_attachment(void *ctx, const char *filename, const char *ctype,
                           const uint8_t *data, size_t len)
 {
     (void)ctype;
-    judge_part(ctx, filename && filename[0] ? filename : "(unnamed part)", data, len);
+    judge_part(ctx, filename && filename[0] ? filename : "(unnamed part)", data, len,
+               true);
 }
 
 /* Reads the received message back (up to smtp.message-max) into s->msg. */
@@ -217,20 +232,30 @@ static size_t load_message(struct mta_server *s, const char *path, bool *cut)
 
 /* The message and its parts through the detectors. False when it could
  * not be read back (an internal error). */
+/* A message's text, parts, envelope and headers through the detectors. */
+static void judge_bytes(struct mta_server *s, struct session *c, const uint8_t *msg,
+                        size_t len, struct verdict *v, struct email_info *em,
+                        struct strip_parts *bad)
+{
+    struct judging g = { s, c, v, wall_usec(), bad };
+    judge_part(&g, "(message)", msg, len, false); /* rules over the whole text */
+    struct mime_stats ms = { 0 };
+    memset(em, 0, sizeof(*em));
+    mime_parse(msg, len, em, on_attachment, &g, &ms);
+    judge_mail(s->judge, &c->subj, g.now, &c->tx, em, v);
+}
+
 static bool judge_message(struct mta_server *s, struct session *c,
-                          struct verdict *v, struct email_info *em, bool *parsed)
+                          struct verdict *v, struct email_info *em, bool *parsed,
+                          size_t *len_out, struct strip_parts *bad)
 {
     bool cut = false;
     size_t len = load_message(s, queue_file_path(c->qf), &cut);
     if (len == (size_t)-1)
         return false;
-    struct judging g = { s, c, v, wall_usec() };
-    judge_part(&g, "(message)", s->msg, len); /* rules over the whole text */
-    struct mime_stats ms = { 0 };
-    memset(em, 0, sizeof(*em));
-    mime_parse(s->msg, len, em, on_attachment, &g, &ms);
+    judge_bytes(s, c, s->msg, len, v, em, bad);
     *parsed = true;
-    judge_mail(s->judge, &c->subj, g.now, &c->tx, em, v);
+    *len_out = cut ? (size_t)-1 : len;
     if (cut && !v->block) {
         v->failed = true;
         snprintf(v->reason, sizeof(v->reason), "judged on its first %llu bytes "
@@ -288,6 +313,53 @@ static bool commit(struct mta_server *s, struct session *c, const char *verdict,
     return ok;
 }
 
+/* mta.action strip: the malicious parts taken out and the URLs defanged
+ * (s->stripped), judged again, quietly -- the findings were written the
+ * first time. The stripped message replaces the received one in the
+ * queue file to be committed. False when it cannot be done (a cause that
+ * is no part, a rewrite that failed or changed nothing, a message cut at
+ * smtp.message-max, parts past the caps, the disk): the fallback applies,
+ * reason says why. */
+static bool strip(struct mta_server *s, struct session *c, size_t len,
+                  const struct strip_parts *bad, char *reason, size_t reasonlen)
+{
+    struct strip_result res;
+    if (len == (size_t)-1) {
+        snprintf(reason, reasonlen, "longer than smtp.message-max: not all of it was judged");
+        return false;
+    }
+    if (!mta_strip(s->msg, len, bad, s->judge, &s->stripped, &res, &s->st.rewrite) ||
+        res.caps_hit) {
+        snprintf(reason, reasonlen, res.caps_hit ? "more parts than can be judged"
+                 : res.status != MIME_REWRITE_OK ? mime_rewrite_status_name(res.status)
+                 : "nothing in it could be taken out");
+        return false;
+    }
+    struct verdict v2;
+    memset(&v2, 0, sizeof(v2));
+    judge_set_quiet(s->judge, true);
+    judge_bytes(s, c, s->stripped.p, s->stripped.len, &v2, &s->email2, NULL);
+    judge_set_quiet(s->judge, false);
+    if (v2.block || v2.failed) {
+        snprintf(reason, reasonlen, "still malicious without its parts: %.200s", v2.reason);
+        return false;
+    }
+    char err[256];
+    struct queue_file *qf = queue_begin(s->q, err, sizeof(err));
+    if (!qf || !queue_write(qf, s->stripped.p, s->stripped.len) || !queue_flush(qf)) {
+        if (qf)
+            queue_abort(qf);
+        snprintf(reason, reasonlen, "the queue could not take the stripped message");
+        return false;
+    }
+    queue_abort(c->qf);
+    c->qf = qf;
+    snprintf(reason, reasonlen, "%u part%s removed, %u URL%s defanged", res.stripped,
+             res.stripped == 1 ? "" : "s", res.urls_defanged,
+             res.urls_defanged == 1 ? "" : "s");
+    return true;
+}
+
 static void end_of_data(struct mta_server *s, struct session *c)
 {
     s->st.messages++;
@@ -308,12 +380,26 @@ static void end_of_data(struct mta_server *s, struct session *c)
     memset(&v, 0, sizeof(v));
     struct email_info *em = &s->email;
     bool parsed = false;
+    size_t len = 0;
+    struct strip_parts bad = { 0 };
     pthread_mutex_lock(&s->eve_lock); /* findings are written as they come */
-    bool read_back = judge_message(s, c, &v, em, &parsed);
+    bool read_back = judge_message(s, c, &v, em, &parsed, &len, &bad);
     pthread_mutex_unlock(&s->eve_lock);
     const struct email_info *emp = parsed ? em : NULL;
     char id[QUEUE_ID_MAX] = "";
     const char *act = s->cfg.mta.action;
+    char why[300] = "";
+    bool stripped = false;
+    if (read_back && v.block && !strcmp(act, "strip")) {
+        stripped = strip(s, c, len, &bad, why, sizeof(why));
+        if (!stripped) {
+            s->st.strip_fallbacks++;
+            act = s->cfg.mta.strip_fallback;
+            char r[sizeof(v.reason)];
+            snprintf(r, sizeof(r), "%.300s (not stripped: %.180s)", v.reason, why);
+            snprintf(v.reason, sizeof(v.reason), "%s", r);
+        }
+    }
     pthread_mutex_lock(&s->eve_lock);
     if (!read_back || (v.failed && !v.block && !s->cfg.mta.fail_open)) {
         s->st.temp_failures++;
@@ -332,16 +418,22 @@ static void end_of_data(struct mta_server *s, struct session *c)
     } else {
         const char *verdict = v.block ? "malicious" : v.failed ? "unjudged" : "clean";
         bool quarantine = v.block && !strcmp(act, "quarantine");
+        if (stripped) {
+            char r[sizeof(v.reason)];
+            snprintf(r, sizeof(r), "%.200s: %.300s", why, v.reason);
+            snprintf(v.reason, sizeof(v.reason), "%s", r);
+        }
         if (commit(s, c, verdict, v.reason, quarantine, id, sizeof(id))) {
             char text[128];
             snprintf(text, sizeof(text), "Ok: queued as %s", id);
             reply(c, 250, "2.0.0", text);
             s->st.queued++;
             s->st.quarantined += quarantine;
-            s->st.tagged += v.block && !quarantine;
+            s->st.stripped += stripped;
+            s->st.tagged += v.block && !quarantine && !stripped;
             s->st.unjudged += v.failed && !v.block;
-            log_message(s, c, verdict, quarantine ? "quarantine" : v.block ? "tag"
-                        : "deliver", v.reason, id, 250, emp, v.findings);
+            log_message(s, c, verdict, quarantine ? "quarantine" : stripped ? "strip"
+                        : v.block ? "tag" : "deliver", v.reason, id, 250, emp, v.findings);
             if (!quarantine)
                 mta_deliver_wake(s->deliver);
         } else {
@@ -803,7 +895,9 @@ static bool register_counters(struct mta_server *s)
 #define C(n) counters_u64(r, "mta." #n, &t->n);
     C(sessions) C(refused_sessions) C(timeouts) C(messages) C(queued) C(rejected)
     C(quarantined) C(tagged) C(unjudged) C(too_big) C(temp_failures)
-    C(bad_commands) C(rcpt_over_cap)
+    C(bad_commands) C(rcpt_over_cap) C(stripped) C(strip_fallbacks)
+    C(rewrite.parts) C(rewrite.stripped) C(rewrite.defanged) C(rewrite.urls_defanged)
+    C(rewrite.depth_over_cap) C(rewrite.parts_over_cap) C(rewrite.bad_encoding)
     C(tls.handshakes_ok) C(tls.handshakes_failed) C(tls.handshake_timeouts)
     C(tls.cleartext_discarded) C(tls.required_refused)
 #undef C
@@ -901,6 +995,7 @@ void mta_server_free(struct mta_server *s)
     pthread_mutex_destroy(&s->eve_lock);
     counters_free(s->counters);
     free(s->msg);
+    buf_free(&s->stripped);
     free(s);
 }
 

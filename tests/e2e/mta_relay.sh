@@ -2,7 +2,7 @@
 # mta_relay.sh -- nightjar-mta (the sanitizer build) between swaks and a
 # next hop of the test's own (lib/mta_sink.py, keeping every message), all
 # on 127.0.0.1, with the shipped YARA rules and a plain list feed naming
-# evil-nightjar.test. Five runs of the server, each on a queue of its own:
+# evil-nightjar.test. Six runs of the server, each on a queue of its own:
 #   reject (default)  EHLO's keywords; a clean mail with a random 200 KB
 #                     binary attachment (swaks --attach): it arrives, the
 #                     attachment decoded byte-identical; a clean MIME mail
@@ -24,6 +24,14 @@
 #   tag               both delivered with "X-Nightjar-Verdict: malicious"
 #                     and an X-Nightjar-Reason at the top, then the message
 #                     byte-identical.
+#   strip             a mail with a listed URL in its text, a clean
+#                     attachment and EICAR: 250, delivered tagged
+#                     malicious with EICAR replaced by a note naming it, the
+#                     URL defanged, every other byte as sent, the clean
+#                     attachment byte-identical, the whole parsing as MIME
+#                     without defect; the same from a listed sender (a
+#                     header cannot be stripped): 550 5.7.1 (the fallback);
+#                     a clean mail delivered.
 #   max-size 100kb    EHLO's SIZE 100 KB; a 150 KB mail: 552, not
 #                     delivered; MAIL FROM with SIZE=200000: 552; a small
 #                     mail still goes.
@@ -124,6 +132,18 @@ swaks_file("intel.eml", plain(b"mta-relay intel-url 52c0", url))
 swaks_file("intel-q.eml", plain(b"mta-relay intel-quarantine 93d1", url))
 swaks_file("intel-t.eml", plain(b"mta-relay intel-tag 0b6e", url))
 swaks_file("eicar-t.eml", mime(b"mta-relay eicar-tag 7e12", b"see attached\r\n", b"eicar.com", eicar))
+# strip: a text part with a listed URL, a clean attachment and EICAR
+strip = mime(b"mta-relay strip 2e6a", url, b"eicar.com", eicar)
+cut = strip.rfind(b"--nj-boundary-5c1e\r\nContent-Type: application")
+strip = (strip[:cut] + b"--nj-boundary-5c1e\r\n"
+         b"Content-Type: application/octet-stream; name=\"payload.bin\"\r\n"
+         b"Content-Disposition: attachment; filename=\"payload.bin\"\r\n"
+         b"Content-Transfer-Encoding: base64\r\n\r\n" + b64(att) + strip[cut:])
+swaks_file("strip.eml", strip)
+# ...and the same from a listed domain: a header cannot be stripped
+swaks_file("strip-from.eml", strip.replace(b"Sender <sender@sender.nightjar.test>",
+                                           b"Sender <billing@evil-nightjar.test>")
+                                  .replace(b"mta-relay strip 2e6a", b"mta-relay strip-from 8b17"))
 # big: 150 KB of text, over a 100 KB limit
 big = b"".join(b"line %05d of a long and entirely harmless message, padding it out\r\n" % i
                for i in range(2300))
@@ -175,7 +195,7 @@ send() {
 # EVE has a delivery record saying delivered for each message expected to
 # go out, then stops the server (exit 0) and checks this run's EVE
 finish() {
-    _want=$(grep -cE '^msg .* (deliver|tag) ' "$EXPECT" || true)
+    _want=$(grep -cE '^msg .* (deliver|tag|strip) ' "$EXPECT" || true)
     _end=$(($(date +%s) + 15))
     [ "$nfail" -eq "$run_nfail" ] || _end=$(($(date +%s) + 3))
     while [ "$(date +%s)" -lt "$_end" ]; do
@@ -290,6 +310,22 @@ expect alert intel-tag evil-nightjar.test
 check "delivery" $CHECK wait "$S" 30 "mta-relay eicar-tag 7e12" "mta-relay intel-tag 0b6e"
 check "tagged EICAR" $CHECK tagged "$S" "mta-relay eicar-tag 7e12" "$f/eicar-t.eml"
 check "tagged URL" $CHECK tagged "$S" "mta-relay intel-tag 0b6e" "$f/intel-t.eml"
+finish
+
+echo "== run 3b: mta.action strip"
+begin -s mta.action=strip
+send strip 250 --data "@$f/strip.eml"
+expect msg strip malicious strip "$QID"
+expect alert strip EICAR
+send strip-from "550 5.7.1" --data "@$f/strip-from.eml"
+expect msg strip-from malicious reject -
+send canary-3b 250 --header "Subject: mta-relay canary-3b aa3b"
+expect msg canary-3b clean deliver "$QID"
+check "delivery" $CHECK wait "$S" 30 "mta-relay strip 2e6a" "mta-relay canary-3b aa3b"
+check "stripped" $CHECK stripped "$S" "mta-relay strip 2e6a" "$f/strip.eml" eicar.com \
+    "$f/eicar.com" "$f/payload.bin" evil-nightjar.test
+sleep 1
+check "a mail from a listed sender delivered" $CHECK absent "$S" "mta-relay strip-from 8b17"
 finish
 
 echo "== run 4: mta.max-size 100kb"

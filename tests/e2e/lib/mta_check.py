@@ -184,6 +184,63 @@ def cmd_tagged(d, marker, sent):
              % (marker, first_diff(rest, want)))
 
 
+def defang(data, host):
+    """What the strip action makes of a listed URL: hxxp, the host's dots
+    bracketed."""
+    return data.replace(b"http://" + host, b"hxxp://" + host.replace(b".", b"[.]"))
+
+
+def cmd_stripped(d, marker, sent, name, removed, kept, host):
+    """The mail delivered once, tagged malicious; the part named `name`
+    (whose decoded bytes were `removed`) replaced by a note naming it, the
+    URLs of `host` defanged, every other byte as sent: the part `kept`
+    decodes to what was attached, and the whole parses as MIME with no
+    defect."""
+    t = once(d, marker)
+    if not t:
+        return
+    heads, rest = added_headers(t[1])
+    verdicts = [h.split(b":", 1)[1].strip() for h in heads
+                if h.lower().startswith(b"x-nightjar-verdict:")]
+    if verdicts != [b"malicious"]:
+        fail("%s: stripped, expected \"X-Nightjar-Verdict: malicious\" at the top, got %r"
+             % (marker, heads))
+    want = sent_bytes(sent)
+    host = host.encode()
+    mark = b'Content-Type: application/octet-stream; name="' + name.encode() + b'"'
+    start = want.find(mark)
+    end = want.find(b"\r\n--", start)
+    if start < 0 or end < 0:
+        fail("%s: the sent message has no part named %s" % (marker, name))
+        return
+    head, tail = defang(want[:start], host), want[end:]
+    if not rest.startswith(head):
+        fail("%s: before the stripped part, not what was sent (URLs defanged): %s"
+             % (marker, first_diff(rest[:len(head)], head)))
+    if not rest.endswith(tail):
+        fail("%s: after the stripped part, not what was sent: %s"
+             % (marker, first_diff(rest[len(rest) - len(tail):], tail)))
+    if b"http://" + host in rest or b"hxxp://" + host.replace(b".", b"[.]") not in rest:
+        fail("%s: the URLs of %s are not defanged" % (marker, host.decode()))
+    msg = email.message_from_bytes(rest, policy=email.policy.default)
+    defects = list(msg.defects) + [x for p in msg.walk() for x in p.defects]
+    if defects:
+        fail("%s: the stripped mail does not parse cleanly: %r" % (marker, defects))
+    leaves = [p for p in msg.walk() if not p.is_multipart()]
+    blobs = [p.get_payload(decode=True) or b"" for p in leaves]
+    if any(removed in b for b in blobs):
+        fail("%s: the removed part's bytes are still in the mail" % marker)
+    notes = [b for b in blobs if name.encode() in b and b"removed" in b]
+    if len(notes) != 1:
+        fail("%s: expected one text part naming %s as removed, got %d" % (marker, name, len(notes)))
+    else:
+        print("%s: %s" % (marker, notes[0].decode("utf-8", "replace").strip()[:200]))
+    kept_name = os.path.basename(kept)
+    att = [p for p in leaves if p.get_filename() == kept_name]
+    if len(att) != 1 or att[0].get_payload(decode=True) != open(kept, "rb").read():
+        fail("%s: the attachment %s did not arrive byte-identical" % (marker, kept_name))
+
+
 def cmd_attachment(d, marker, path, name=None):
     t = once(d, marker)
     if not t:
@@ -297,7 +354,8 @@ def cmd_eve(path, expect):
         # (over mta.max-size, a 451), as docs/mta.md says
         if m.get("verdict") not in ("clean", "malicious", "unjudged"):
             fail("EVE: smtp record with mta.verdict %r" % m.get("verdict"))
-        if m.get("action") not in ("deliver", "reject", "quarantine", "tag", "refuse"):
+        if m.get("action") not in ("deliver", "reject", "quarantine", "tag", "strip",
+                                   "refuse"):
             fail("EVE: smtp record with mta.action %r" % m.get("action"))
     for r in deliveries:
         st = [s for s in find_key(r, "status") if s in ("delivered", "deferred", "failed")]
@@ -458,6 +516,8 @@ def main(a):
         cmd_clean(a[2], a[3], a[4])
     elif what == "tagged":
         cmd_tagged(a[2], a[3], a[4])
+    elif what == "stripped":
+        cmd_stripped(a[2], a[3], a[4], a[5], open(a[6], "rb").read(), a[7], a[8])
     elif what == "attachment":
         cmd_attachment(a[2], a[3], a[4], *a[5:6])
     elif what == "rcpts":
