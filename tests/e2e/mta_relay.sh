@@ -42,22 +42,6 @@ command -v swaks >/dev/null 2>&1 ||
     skip "swaks is not installed (scripts/install-deps.sh)"
 . "$(dirname "$0")/lib/mta_common.sh"
 
-nfail=0
-bad() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
-# check WHAT CMD... -- CMD prints its own FAIL lines; count them
-check() {
-    _what=$1
-    shift
-    _out=$("$@" 2>&1)
-    _rc=$?
-    [ -z "$_out" ] || printf '%s\n' "$_out"
-    if [ "$_rc" -ne 0 ]; then
-        _n=$(printf '%s\n' "$_out" | grep -c '^FAIL: ')
-        [ "$_n" -gt 0 ] || { echo "FAIL: $_what (exit $_rc)"; _n=1; }
-        nfail=$((nfail + _n))
-    fi
-    return 0
-}
 CHECK="python3 $LIB/mta_check.py"
 DIALOG="python3 $LIB/mta_dialog.py"
 
@@ -147,29 +131,6 @@ begin() {
         --yara "$root/rules" -o "$EVE" "$@"
 }
 expect() { echo "$*" >> "$EXPECT"; }
-
-# send NAME WANT SWAKS-ARGS... -- swaks; the reply to the end of the
-# message must begin with WANT (a code, or code and enhanced status);
-# QID is then its queue ID ("-" when none)
-send() {
-    _n=$1 _want=$2
-    shift 2
-    swaks_to "$_n" "$PORT" --from sender@sender.nightjar.test --to rcpt@rcpt.nightjar.test "$@"
-    _r=$(data_reply "$_n")
-    QID=$(queue_id "$_r")
-    [ -n "$QID" ] || QID=-
-    case "$_r" in
-        "$_want"*) ;;
-        *) bad "$_n: the end of the message was answered \"$_r\", expected $_want (swaks exit $swaks_rc: $(transcript "$_n"))$(mta_note "$ERR")"
-           return 0 ;;
-    esac
-    case $_want in
-        250*) [ "$QID" != - ] || bad "$_n: 250 without \"queued as <ID>\": $_r"
-              [ "$swaks_rc" -eq 0 ] || bad "$_n: swaks exit $swaks_rc: $(transcript "$_n")" ;;
-        5*) [ "$swaks_rc" -eq 26 ] ||
-              bad "$_n: swaks exit $swaks_rc, expected 26 (mail refused after DATA)" ;;
-    esac
-}
 
 # finish -- waits (15 s at most; 3 s when this run failed already) until
 # EVE has a delivery record saying delivered for each message expected to

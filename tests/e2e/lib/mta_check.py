@@ -35,6 +35,14 @@ Mismatches are printed as "FAIL: ..." lines (all of them); exit 1 then.
 
 SENT is a message's exact bytes; a file ending in CRLF "." CRLF (as
 swaks --data takes it) is the message before that dot line.
+
+DIR may also be a Maildir that Postfix's virtual delivery agent writes
+(it has new/; tests/e2e/lib/postfix.sh): each message there must begin
+with the headers Postfix adds, in its order -- Return-Path, X-Original-To,
+Delivered-To and its one Received line (folded) "by postfix.nightjar.test
+(Postfix)" -- which are taken off, and its LF line ends are read as CRLF;
+what is left is what nightjar-mta handed to Postfix. The envelope is
+Return-Path and Delivered-To.
 """
 import email
 import email.policy
@@ -48,12 +56,55 @@ fails = []
 
 
 def fail(what):
+    if what in fails:  # a check that polls finds the same thing again
+        return
     fails.append(what)
     print("FAIL: %s" % what, flush=True)
 
 
+POSTFIX_ADDS = (b"return-path:", b"x-original-to:", b"delivered-to:", b"received:")
+
+
+def unwrap_postfix(name, data):
+    """(what Postfix was handed as CRLF bytes, envelope) of a Maildir file."""
+    lines = data.split(b"\n")
+    heads, i = [], 0
+    for want in POSTFIX_ADDS:
+        if i >= len(lines) or not lines[i].lower().startswith(want):
+            fail("%s: header %d is %r, expected %s as Postfix's virtual delivery adds it"
+                 % (name, len(heads) + 1, lines[i][:60] if i < len(lines) else b"",
+                    want.decode()))
+            return data, {"mail_from": "", "rcpt_to": []}
+        h = lines[i]
+        i += 1
+        while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
+            h += b" " + lines[i].strip()
+            i += 1
+        heads.append(h)
+    if b"by postfix.nightjar.test (Postfix)" not in heads[3]:
+        fail("%s: its Received line is not the test's Postfix's: %r" % (name, heads[3][:160]))
+
+    def value(h):
+        return h.split(b":", 1)[1].strip().strip(b"<>").decode("utf-8", "replace")
+    env = {"mail_from": value(heads[0]), "rcpt_to": [value(heads[2])]}
+    return b"\r\n".join(lines[i:]), env
+
+
+def maildir(d):
+    out = []
+    for sub in ("new", "cur"):
+        p = os.path.join(d, sub)
+        for name in sorted(os.listdir(p)) if os.path.isdir(p) else []:
+            with open(os.path.join(p, name), "rb") as f:
+                data, env = unwrap_postfix(name, f.read())
+            out.append((len(out), data, env))
+    return out
+
+
 def sink(d):
     """[(number, bytes, envelope)] of every whole message in d."""
+    if os.path.isdir(os.path.join(d, "new")) or not os.path.isdir(d):
+        return maildir(d)
     out = []
     for name in os.listdir(d):
         m = re.match(r"^msg-(\d+)\.json$", name)
