@@ -41,8 +41,10 @@ struct mta_deliver;
 struct mta_deliver *mta_deliver_new(const struct nj_config *cfg, struct mta_queue *q,
                                     struct eve *eve, pthread_mutex_t *eve_lock,
                                     char *err, size_t errlen);
-/* A message was queued: try it now. */
+/* Look at the queue now (at start: what was waiting). */
 void mta_deliver_wake(struct mta_deliver *d);
+/* The message id was queued: try it now. */
+void mta_deliver_queued(struct mta_deliver *d, const char *id);
 /* Lets the attempt in progress finish, then stops the thread. */
 void mta_deliver_free(struct mta_deliver *d);
 

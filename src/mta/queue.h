@@ -17,7 +17,9 @@
  * waiting for delivery), hold/ and quarantine/ (kept aside by policy or
  * after too long), each move a rename followed by a directory fsync. IDs
  * are the arrival time and a counter, so a directory listing is the
- * arrival order. Single-threaded per struct mta_queue; never parses mail
+ * arrival order. queue_begin() belongs to one thread (the server's loop);
+ * queue_commit() of different messages may run on several threads at once
+ * (mta_commit.h), and the delivery's calls beside them. Never parses mail
  * and never talks to the network.
  */
 #ifndef NIGHTJAR_MTA_QUEUE_H
