@@ -113,6 +113,7 @@ PY
 
 start_nightjar() {
     rm -rf "$tmp/njq"
+    : > "$tmp/nightjar.err"
     "$nj" --listen "127.0.0.1:$NJ_PORT" --relay "127.0.0.1:$SINK_PORT" \
         --queue "$tmp/njq" "$@" 2> "$tmp/nightjar.err" &
     mta_pid=$!

@@ -1,19 +1,27 @@
-/* mta_deliver.h -- nightjar-mta's way out: a thread that delivers every
- * queued message to the next hop (mta.relay) by SMTP and removes it from
+/* mta_deliver.h -- nightjar-mta's way out: threads that deliver every
+ * queued message to the next hop (mta.relay) by SMTP and remove it from
  * the queue only once the next hop has answered its end of data with 250.
  *
- * The thread wakes when a message is queued and every few seconds. For
- * each message due it connects, says EHLO, gives BODY=8BITMIME and
- * SMTPUTF8 where the message needs them and the next hop offers them,
- * sends the recipients, then the message dot-stuffed, with the verdict's
- * trace headers (X-Nightjar-Verdict, X-Nightjar-Reason) first. A
- * temporary failure (no connection, a 4xx, a timeout) defers the message
- * with a backoff that doubles from mta.retry-min to mta.retry-max; a
+ * mta.relay-connections threads (4), each with a connection of its own;
+ * a message belongs to the thread its id hashes to, so two never try the
+ * same one. The server hands each queued id to its thread at once; every
+ * thread also looks at the whole queue every 2 s (retries, what was there
+ * at start). A connection is opened (EHLO) when needed and kept for the
+ * next message -- MAIL straight after the last 250 -- until it has carried
+ * nothing for a scan; one the next hop has closed meanwhile is opened
+ * again at once, any failure closes it. For each message the thread gives
+ * BODY=8BITMIME and SMTPUTF8 where the message needs them and the next hop
+ * offers them, sends the recipients, then the message dot-stuffed, with
+ * the verdict's trace headers (X-Nightjar-Verdict, X-Nightjar-Reason)
+ * first. A temporary failure (no connection, a 4xx, a timeout) defers the
+ * message with a backoff that doubles from mta.retry-min to mta.retry-max; a
  * permanent refusal (5xx), or mta.hold-after seconds without success,
  * moves it to QUEUE/hold with the reason logged -- never dropped. After a
  * restart everything still queued is tried at once. Each attempt is an
  * EVE mta_delivery record. Delivery is at least once: a crash between the
- * next hop's 250 and the removal sends the message again.
+ * next hop's 250 and the removal sends the message again; so does one
+ * before the queue directory's next fsync, which comes with each scan (a
+ * removal is not fsync'd on its own).
  *
  * This file talks to the next hop and moves queue entries; it never
  * judges mail and never listens.

@@ -83,6 +83,11 @@ bool queue_load(struct mta_queue *q, const char *id, struct queue_envelope *env,
                 char *msg_path, size_t pathlen);
 /* Delivered: gone for good (unlink, directory fsync). */
 bool queue_remove(struct mta_queue *q, const char *id);
+/* Delivered, the directory's fsync left to a later queue_sync() (one for
+ * many removals): a crash before it may bring the message back, to be
+ * delivered again -- at least once, never lost. */
+bool queue_forget(struct mta_queue *q, const char *id);
+bool queue_sync(struct mta_queue *q);
 /* Aside, to "hold" or "quarantine" (rename, directory fsync). */
 bool queue_move(struct mta_queue *q, const char *id, const char *where);
 

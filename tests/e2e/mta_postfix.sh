@@ -18,7 +18,12 @@
 #                     "X-Nightjar-Verdict: clean" CRLF and the bytes sent;
 #                     its attachment, decoded with the email package, is
 #                     the file attached. The EICAR mail: 550 5.7.1, never
-#                     in the Maildir.
+#                     in the Maildir. One connection to Postfix
+#                     (mta.relay-connections=1), kept for the next mail;
+#                     BACK drops it after 1 s idle (smtpd_timeout): a mail
+#                     sent 1.5 s later goes out on a new one at once --
+#                     every delivery record of the run is "delivered" at
+#                     attempt 1.
 #                     swaks -> Postfix IN -> nightjar-mta -> Postfix BACK:
 #                     the clean mail arrives (verdict clean, attachment
 #                     identical); Postfix's log says nightjar-mta's 250
@@ -70,6 +75,7 @@ for name, subject, data, fname in (
         ("up-eicar", "mta-postfix upstream-eicar 8c53", eicar, "eicar.com"),
         ("eicar-q", "mta-postfix eicar-quarantine 9d64", eicar, "eicar.com"),
         ("canary", "mta-postfix canary ae75", b"nothing to see\n", "note.txt"),
+        ("canary-q", "mta-postfix canary-quarantine c097", b"nothing\n", "note.txt"),
         ("eicar-t", "mta-postfix eicar-tag bf86", eicar, "eicar.com")):
     m = EmailMessage(policy=SMTP)
     m["Date"] = "Mon, 1 Dec 2025 10:00:00 +0000"
@@ -84,7 +90,9 @@ PY
 
 postfix_setup "$WORK/postfix"
 postfix_listen "$PF_IN" -o "content_filter=smtp:[127.0.0.1]:$PORT"
-postfix_listen "$PF_BACK"
+# BACK drops a connection idle for 1 s (421 4.4.2): the one nightjar-mta
+# keeps for its next mail is gone when that mail comes
+postfix_listen "$PF_BACK" -o smtpd_timeout=1s
 postfix_start
 MAIL=$WORK/postfix/mail/rcpt
 BOUNCES=$WORK/postfix/mail/sender
@@ -106,13 +114,18 @@ drained() {
     done
 }
 
-echo "== run 1: mta.action reject (the default)"
-begin
+echo "== run 1: mta.action reject (the default), one connection to Postfix"
+begin -s mta.relay-connections=1
 send eicar "550 5.7.1" --data "@$f/eicar.eml"
 send clean 250 --data "@$f/clean.eml"
 check "delivery to Postfix" $CHECK wait "$MAIL" 30 "mta-postfix clean 5d20"
 check "the clean mail in the Maildir" $CHECK clean "$MAIL" "mta-postfix clean 5d20" "$f/clean.eml"
 check "its attachment" $CHECK attachment "$MAIL" "mta-postfix clean 5d20" "$f/payload.bin"
+sleep 1.5 # Postfix closes the connection nightjar-mta keeps
+send canary 250 --data "@$f/canary.eml"
+check "a mail after the kept connection was closed" $CHECK wait "$MAIL" 30 "mta-postfix canary ae75"
+grep -q "timeout after END-OF-MESSAGE from" "$WORK/postfix/maillog" ||
+    bad "Postfix did not time out the connection nightjar-mta kept: $(postfix_log_tail)"
 
 echo "-- Postfix upstream (content_filter smtp:[127.0.0.1]:$PORT)"
 send_to "$PF_IN" up-eicar 250 --data "@$f/up-eicar.eml"
@@ -133,12 +146,14 @@ b=$(grep -l "upstream-eicar 8c53" "$BOUNCES"/new/* 2>/dev/null | head -1)
 [ -z "$b" ] || grep -q "5\.7\.1" "$b" || bad "Postfix's bounce does not name 5.7.1"
 check "refused mail" $CHECK absent "$MAIL" "mta-postfix eicar 7b42" "mta-postfix upstream-eicar 8c53"
 stop_mta "$ERR"
+n=$(grep '"event_type":"mta_delivery"' "$WORK/eve$run.json" | grep -vc '"status":"delivered".*"attempt":1,' || true)
+[ "$n" -eq 0 ] || bad "$n delivery records not \"delivered\" at the first attempt: a closed kept connection must be opened again at once"
 
 echo "== run 2: mta.action quarantine"
 begin -s mta.action=quarantine
 send eicar-q 250 --data "@$f/eicar-q.eml"
-send canary 250 --data "@$f/canary.eml"
-check "delivery after the quarantined mail" $CHECK wait "$MAIL" 30 "mta-postfix canary ae75"
+send canary-q 250 --data "@$f/canary-q.eml"
+check "delivery after the quarantined mail" $CHECK wait "$MAIL" 30 "mta-postfix canary-quarantine c097"
 check "quarantined" $CHECK quarantined "$Q/quarantine" "mta-postfix eicar-quarantine 9d64"
 check "quarantined mail" $CHECK absent "$MAIL" "mta-postfix eicar-quarantine 9d64"
 stop_mta "$ERR"
