@@ -17,7 +17,8 @@
 #             queue: each mail fsync'd before the 250), relayhost the sink
 #   nightjar  build/nightjar-mta, a fresh queue directory each run (the
 #             250 after the message, its envelope and the directory are
-#             fsync'd), --relay the sink; its peak RSS (VmHWM)
+#             fsync'd), --relay the sink, its EVE log written; its peak
+#             RSS (VmHWM)
 # Then LARGE mails (default 4) of LARGE_SIZE bytes (default 20000000, just
 # under smtp.message-max, so judged whole) at once, and one of 45 MB (over
 # smtp.message-max: judged on its first 20 MB, delivered "unjudged"),
@@ -25,6 +26,10 @@
 # the size. Targets: nightjar's mails/s at least Postfix's; every mail
 # delivered. Needs root (Postfix) and the postfix package; all on
 # 127.0.0.1.
+#
+# BASELINE=path/to/an/older/nightjar-mta adds that binary to each round
+# (same load, same sink) and prints nightjar-mta's mails/s over it: a
+# change's A/B.
 set -eu
 cd "$(dirname "$0")/.."
 . bench/common.sh
@@ -111,11 +116,12 @@ PY
     stop_sink
 }
 
+# start_nightjar [BINARY] -- build/nightjar-mta, or BINARY
 start_nightjar() {
     rm -rf "$tmp/njq"
     : > "$tmp/nightjar.err"
-    "$nj" --listen "127.0.0.1:$NJ_PORT" --relay "127.0.0.1:$SINK_PORT" \
-        --queue "$tmp/njq" "$@" 2> "$tmp/nightjar.err" &
+    "${1:-$nj}" --listen "127.0.0.1:$NJ_PORT" --relay "127.0.0.1:$SINK_PORT" \
+        --queue "$tmp/njq" -o "$tmp/eve.json" 2> "$tmp/nightjar.err" &
     mta_pid=$!
     for _ in $(seq 1 300); do
         grep -q "listening on" "$tmp/nightjar.err" && return 0
@@ -144,6 +150,7 @@ echo "$MAILS mails of $SIZE bytes, $SESSIONS sessions (smtp-source), to smtp-sin
 : > "$tmp/pf.times"
 : > "$tmp/nj.times"
 : > "$tmp/nj.rss"
+: > "$tmp/base.times"
 for i in $(seq 1 "$RUNS"); do
     relay "$PF_PORT" "$MAILS" "$SIZE" >> "$tmp/pf.times"
     # the sink has them all; the queue manager removes the last ones now
@@ -153,7 +160,16 @@ for i in $(seq 1 "$RUNS"); do
     relay "$NJ_PORT" "$MAILS" "$SIZE" >> "$tmp/nj.times"
     stop_nightjar
     [ -z "$(find "$tmp/njq/active" -type f)" ] || fail "nightjar-mta's queue is not empty after the run"
-    echo "  run $i: $pf_name $(tail -1 "$tmp/pf.times" | cut -d' ' -f2) s, nightjar-mta $(tail -1 "$tmp/nj.times" | cut -d' ' -f2) s"
+    base=""
+    if [ -n "${BASELINE:-}" ]; then
+        start_nightjar "$BASELINE"
+        relay "$NJ_PORT" "$MAILS" "$SIZE" >> "$tmp/base.times"
+        kill -TERM "$mta_pid"
+        wait "$mta_pid" || true
+        mta_pid=""
+        base=", baseline $(tail -1 "$tmp/base.times" | cut -d' ' -f2) s"
+    fi
+    echo "  run $i: $pf_name $(tail -1 "$tmp/pf.times" | cut -d' ' -f2) s, nightjar-mta $(tail -1 "$tmp/nj.times" | cut -d' ' -f2) s$base"
 done
 postfix_stop
 pf_t=$(cut -d' ' -f2 "$tmp/pf.times" | median_of)
@@ -167,7 +183,15 @@ printf '  %-22s %9s %12s %11s %10s\n' relay "all in s" "accepted in" "mails/s" "
 printf '  %-22s %9.2f %12.2f %11.0f %10s\n' "$pf_name" "$pf_t" "$pf_acc" "$pf_rate" -
 printf '  %-22s %9.2f %12.2f %11.0f %7s MB\n' nightjar-mta "$nj_t" "$nj_acc" "$nj_rate" \
     "$(echo "$nj_rss / 1024" | bc)"
+if [ -n "${BASELINE:-}" ]; then
+    b_t=$(cut -d' ' -f2 "$tmp/base.times" | median_of)
+    b_acc=$(cut -d' ' -f1 "$tmp/base.times" | median_of)
+    b_rate=$(echo "$MAILS / $b_t" | bc -l)
+    printf '  %-22s %9.2f %12.2f %11.0f %10s\n' baseline "$b_t" "$b_acc" "$b_rate" -
+fi
 printf '  nightjar-mta/postfix mails/s: %.2f\n' "$(echo "$nj_rate / $pf_rate" | bc -l)"
+[ -z "${BASELINE:-}" ] ||
+    printf '  nightjar-mta/baseline mails/s: %.2f\n' "$(echo "$nj_rate / $b_rate" | bc -l)"
 
 # large mails: LARGE at once, then one over smtp.message-max
 start_nightjar
