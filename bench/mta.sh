@@ -11,8 +11,9 @@
 #   smtp-source -s 16 -m 2000 -l 20000 -f a@x -t b@y 127.0.0.1:PORT
 # The next hop is Postfix's smtp-sink, counting the mails it receives (-c):
 # the time from the first connection until it has all MAILS is the time to
-# relay them -- accepted, queued durably and delivered. Each
-# relay runs RUNS times (default 3) and the median counts.
+# relay them -- accepted, queued durably and delivered ("accepted in": until
+# smtp-source had its last 250). Each relay runs RUNS times (default 3) and
+# the median counts.
 #   postfix   a private Debian Postfix (tests/e2e/lib/postfix.sh; its stock
 #             queue: each mail fsync'd before the 250), relayhost the sink
 #   nightjar  build/nightjar-mta, a fresh queue directory each run (the
@@ -29,7 +30,8 @@
 #
 # BASELINE=path/to/an/older/nightjar-mta adds that binary to each round
 # (same load, same sink) and prints nightjar-mta's mails/s over it: a
-# change's A/B.
+# change's A/B. KEEP=1 leaves the temporary directory (Postfix's log, the
+# EVE log, the queues) behind.
 set -eu
 cd "$(dirname "$0")/.."
 . bench/common.sh
@@ -38,8 +40,6 @@ SIZE=${SIZE:-20000}
 SESSIONS=${SESSIONS:-16}
 LARGE=${LARGE:-4}
 LARGE_SIZE=${LARGE_SIZE:-20000000}
-out=bench/out
-mkdir -p "$out"
 nj=build/nightjar-mta
 [ -x "$nj" ] || { echo "bench: $nj is not built (make)" >&2; exit 1; }
 fail() { echo "bench: $*" >&2; exit 1; }
