@@ -459,9 +459,10 @@ static void deliver_one(struct worker *w, const char *id)
     }
 }
 
+/* The hash's bits above a slot index: the workers' tables fill evenly. */
 static unsigned owner_of(const struct mta_deliver *d, const char *id)
 {
-    return fnv1a_str(FNV1A_SEED, id) % d->n;
+    return fnv1a_str(FNV1A_SEED, id) / SCHEDULE_SLOTS % d->n;
 }
 
 static void on_listed(void *ctx, const char *id)
