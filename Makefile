@@ -112,7 +112,7 @@ fuzz:
 	$(MAKE) -C fuzz
 
 bench: all
-	@sh bench/run.sh && sh bench/eta.sh && sh bench/anomaly.sh && sh bench/icap.sh
+	@sh bench/run.sh && sh bench/eta.sh && sh bench/anomaly.sh && sh bench/icap.sh && sh bench/mta.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(RULES_DIR) $(DESTDIR)$(PREFIX)/share/man/man8

@@ -11,8 +11,10 @@ BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-
 # tests: real traffic, peers to compare against, fuzzing, nftables, a Redis
 # server for the Redis sink, Squid and c-icap (ICAP clients and the
 # benchmark's baseline), Net::SSLeay for swaks --tls (only recommended by
-# swaks, and recommends are not installed)
-TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks libnet-ssleay-perl nftables redis-server squid c-icap"
+# swaks, and recommends are not installed), Postfix (nightjar-mta's peer on
+# both sides in the tests, the mail benchmark's baseline, smtp-source and
+# smtp-sink)
+TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks libnet-ssleay-perl nftables redis-server squid c-icap postfix"
 # NIGHTJAR_DEPS=build installs only what the build needs
 case "${NIGHTJAR_DEPS:-all}" in
     build) WANT="$BUILD" ;;
@@ -38,9 +40,13 @@ export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; answer no, without a prompt
 echo "wireshark-common wireshark-common/install-setuid boolean false" |
     $SUDO debconf-set-selections 2>/dev/null || true
+# Postfix installs unconfigured (no main.cf asked for): the tests and the
+# benchmark run private instances with a config directory of their own
+echo "postfix postfix/main_mailer_type select No configuration" |
+    $SUDO debconf-set-selections 2>/dev/null || true
 $SUDO apt-get update -qq
-# the packages' daemons (squid on *:3128, c-icap, redis) must not start on
-# their own: the tests run their own on 127.0.0.1. policy-rc.d answers
+# the packages' daemons (squid on *:3128, c-icap, redis, postfix) must not
+# start on their own: the tests run their own on 127.0.0.1. policy-rc.d answers
 # "not now" to every service start while installing.
 policy=/usr/sbin/policy-rc.d
 own_policy=""

@@ -252,6 +252,8 @@ static const struct setting settings[] = {
       "nightjar-mta: address and port it takes mail on (ADDRESS:PORT); --listen" },
     { "mta.relay", T_STR, OFF(mta.relay), "127.0.0.1:10026",
       "nightjar-mta: the next hop mail is delivered to (HOST:PORT); --relay" },
+    { "mta.relay-connections", T_U32, OFF(mta.relay_connections), "4",
+      "nightjar-mta: connections to the next hop at once, each kept for the next mail (1-64)" },
     { "mta.queue", T_STR, OFF(mta.queue), "/var/spool/nightjar-mta",
       "nightjar-mta: the queue directory (fsync'd before every 250); --queue" },
     { "mta.hostname", T_STR, OFF(mta.hostname), "",
@@ -576,6 +578,10 @@ bool config_validate(const struct nj_config *c, char *err, size_t errlen)
     }
     if (c->mta.max_recipients < 1 || c->mta.max_recipients > 100) {
         snprintf(err, errlen, "mta.max-recipients must be 1..100");
+        return false;
+    }
+    if (c->mta.relay_connections < 1 || c->mta.relay_connections > 64) {
+        snprintf(err, errlen, "mta.relay-connections must be 1..64");
         return false;
     }
     if (c->community_id_seed > 65535) {

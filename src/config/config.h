@@ -118,6 +118,7 @@ struct nj_config {
     struct mta_settings {           /* nightjar-mta (docs/mta.md) */
         char listen[CONFIG_STR_MAX];    /* ADDRESS:PORT */
         char relay[CONFIG_STR_MAX];     /* HOST:PORT of the next hop */
+        uint32_t relay_connections; /* delivery threads, a connection each */
         char queue[CONFIG_STR_MAX];     /* the queue directory */
         char hostname[CONFIG_STR_MAX];  /* in the greeting and EHLO */
         char action[CONFIG_STR_MAX];    /* reject, quarantine, tag or strip */

@@ -26,6 +26,9 @@
 #define IO_TIMEOUT_SEC 60
 #define SCHEDULE_SLOTS 16384          /* messages whose retry time is kept */
 #define REPLY_MAX 512
+#define WORKERS_MAX 64
+#define HANDED_MAX 4096               /* ids handed to a worker, not yet tried */
+#define SCAN_USEC 2000000u            /* a worker looks at the queue this often */
 
 struct slot {                          /* a deferred message's schedule */
     char id[QUEUE_ID_MAX];
@@ -38,15 +41,14 @@ struct mta_deliver {
     struct mta_queue *q;
     struct eve *eve;
     pthread_mutex_t *eve_lock;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stopping, woken;
+    pthread_mutex_t mu;                /* the workers' rings and flags, st */
+    bool stopping;
     char host[256], port[16];
     char hostname[256];
     enum { RELAY_TLS_NONE, RELAY_TLS_MAY, RELAY_TLS_ENCRYPT } relay_tls;
     struct mta_tls_ctx *tls;           /* NULL with mta.relay-tls none */
-    struct slot *slots;                /* open addressing by id */
+    unsigned n;
+    struct worker *w;                  /* n of them */
     struct mta_deliver_stats st;
 };
 
@@ -61,6 +63,24 @@ struct hop {
     uint64_t max_size;
     char tls_version[16], tls_cipher[64];  /* kept for the record */
     bool tls_verified;
+    bool greeted;                     /* greeting and EHLO done: MAIL next */
+    bool reused, stale;               /* stale: a kept connection had gone */
+};
+
+/* A delivery thread: the messages whose id hashes to it, one at a time,
+ * over its connection; so a message is never tried by two at once. */
+struct worker {
+    struct mta_deliver *d;
+    pthread_t thread;
+    bool started;
+    pthread_cond_t cv;
+    bool rescan;                       /* look at the whole queue */
+    char (*handed)[QUEUE_ID_MAX];      /* ring of ids queued since */
+    unsigned head, count;
+    struct slot *slots;                /* open addressing by id */
+    struct hop h;
+    bool used;                         /* h carried a mail since the last scan */
+    bool unsynced;                     /* removals the directory may not have */
 };
 
 /* --- the schedule ----------------------------------------------------- */
@@ -78,12 +98,13 @@ static void count(struct mta_deliver *d, uint64_t *field)
  * relay that runs for months does not fill the table with the ids of
  * messages long delivered. NULL when the table is full (counted): that
  * message is then tried on every pass, without backoff. */
-static struct slot *slot_of(struct mta_deliver *d, const char *id, bool make)
+static struct slot *slot_of(struct worker *w, const char *id, bool make)
 {
+    struct mta_deliver *d = w->d;
     uint32_t h = fnv1a_str(FNV1A_SEED, id);
     struct slot *reuse = NULL;
     for (uint32_t i = 0; i < SCHEDULE_SLOTS; i++) {
-        struct slot *s = &d->slots[(h + i) % SCHEDULE_SLOTS];
+        struct slot *s = &w->slots[(h + i) % SCHEDULE_SLOTS];
         if (!strcmp(s->id, id))
             return s;
         if (s->id[0] == TOMBSTONE && !reuse)
@@ -95,7 +116,7 @@ static struct slot *slot_of(struct mta_deliver *d, const char *id, bool make)
         return NULL;
     if (!reuse) {
         for (uint32_t i = 0; i < SCHEDULE_SLOTS && !reuse; i++) {
-            struct slot *s = &d->slots[(h + i) % SCHEDULE_SLOTS];
+            struct slot *s = &w->slots[(h + i) % SCHEDULE_SLOTS];
             if (!s->id[0])
                 reuse = s;
         }
@@ -111,9 +132,9 @@ static struct slot *slot_of(struct mta_deliver *d, const char *id, bool make)
 
 /* Forgets a delivered or held message: a tombstone keeps the probe chains
  * of the others whole and is taken by the next new message. */
-static void slot_forget(struct mta_deliver *d, const char *id)
+static void slot_forget(struct worker *w, const char *id)
 {
-    struct slot *s = slot_of(d, id, false);
+    struct slot *s = slot_of(w, id, false);
     if (s) {
         memset(s, 0, sizeof(*s));
         s->id[0] = TOMBSTONE;
@@ -351,15 +372,19 @@ static enum outcome transact(struct mta_deliver *d, struct hop *h,
                              const struct queue_envelope *e, const char *path,
                              uint64_t size)
 {
-    int c = read_reply(h);
-    if (c != 220)
-        return c >= 500 ? FAILED : DEFERRED;
-    c = command(h, "EHLO %s", d->hostname);
-    if (c != 250 && (c = command(h, "HELO %s", d->hostname)) != 250)
-        return c >= 500 ? FAILED : DEFERRED;
-    enum outcome o;
-    if (!start_tls(d, h, &o))
-        return o;
+    int c;
+    if (!h->greeted) {
+        c = read_reply(h);
+        if (c != 220)
+            return c >= 500 ? FAILED : DEFERRED;
+        c = command(h, "EHLO %s", d->hostname);
+        if (c != 250 && (c = command(h, "HELO %s", d->hostname)) != 250)
+            return c >= 500 ? FAILED : DEFERRED;
+        enum outcome o;
+        if (!start_tls(d, h, &o))
+            return o;
+        h->greeted = true;
+    }
     if (e->smtputf8 && !h->ext_utf8) {
         snprintf(h->reply, sizeof(h->reply), "the next hop does not offer SMTPUTF8");
         return FAILED;
@@ -372,8 +397,10 @@ static enum outcome transact(struct mta_deliver *d, struct hop *h,
     c = command(h, "MAIL FROM:<%s>%s%s", e->from,
                 e->body_8bit && h->ext_8bit ? " BODY=8BITMIME" : "",
                 e->smtputf8 ? " SMTPUTF8" : "");
-    if (c != 250)
+    if (c != 250) {
+        h->stale = h->reused && (c == 0 || c == 421); /* closed while kept */
         return c >= 500 ? FAILED : DEFERRED;
+    }
     unsigned accepted = 0;
     for (unsigned i = 0; i < e->n_rcpt; i++) {
         c = command(h, "RCPT TO:<%s>", e->rcpt[i]);
@@ -390,13 +417,8 @@ static enum outcome transact(struct mta_deliver *d, struct hop *h,
     if (!send_message(h, path, e))
         return DEFERRED;
     c = read_reply(h);
-    if (c >= 200 && c < 300) {
-        char accepted_as[REPLY_MAX];
-        memcpy(accepted_as, h->reply, sizeof(accepted_as));
-        command(h, "QUIT");
-        memcpy(h->reply, accepted_as, sizeof(h->reply));
-        return DELIVERED;
-    }
+    if (c >= 200 && c < 300)
+        return DELIVERED; /* the connection stays for the next message */
     return c >= 500 ? FAILED : DEFERRED;
 }
 
@@ -425,45 +447,103 @@ static void log_attempt(struct mta_deliver *d, const struct hop *h, const char *
 }
 
 
-/* Tries one queued message if it is due. */
-static void deliver_one(struct mta_deliver *d, const char *id)
+/* --- the kept connection ------------------------------------------------ */
+
+static void hop_close(struct hop *h)
 {
+    mta_tls_close(h->tls);
+    if (h->fd >= 0)
+        close(h->fd);
+    memset(h, 0, sizeof(*h));
+    h->fd = -1;
+}
+
+/* QUIT, then closed: the worker is idle or stopping. */
+static void hop_quit(struct hop *h)
+{
+    if (h->fd >= 0 && h->greeted)
+        command(h, "QUIT");
+    hop_close(h);
+}
+
+/* One message over the worker's connection, opened when there is none.
+ * A kept connection the next hop has closed meanwhile (no answer, or 421,
+ * to MAIL: nothing was taken) is opened again once. Any outcome but
+ * delivered closes it: the next message starts on a clean one. */
+static enum outcome deliver_via(struct worker *w, const struct queue_envelope *e,
+                                const char *path, uint64_t size)
+{
+    struct mta_deliver *d = w->d;
+    struct hop *h = &w->h;
+    for (int round = 0; round < 2; round++) {
+        h->reused = h->fd >= 0;
+        h->stale = false;
+        if (h->fd < 0 && (h->fd = connect_hop(d, h)) < 0) {
+            char why[REPLY_MAX];
+            memcpy(why, h->reply, sizeof(why));
+            hop_close(h);
+            memcpy(h->reply, why, sizeof(h->reply));
+            return DEFERRED;
+        }
+        enum outcome o = transact(d, h, e, path, size);
+        if (o == DELIVERED) {
+            w->used = true;
+            return o;
+        }
+        bool again = h->stale;
+        char why[REPLY_MAX];
+        memcpy(why, h->reply, sizeof(why));
+        hop_close(h);
+        memcpy(h->reply, why, sizeof(h->reply));
+        if (!again)
+            return o;
+    }
+    return DEFERRED;
+}
+
+/* --- the workers ---------------------------------------------------------- */
+
+/* Tries one queued message if it is due. */
+static void deliver_one(struct worker *w, const char *id)
+{
+    struct mta_deliver *d = w->d;
     uint64_t now = wall_usec();
-    struct slot *s = slot_of(d, id, true);
+    struct slot *s = slot_of(w, id, false);
     if (s && s->next_usec > now)
         return;
     struct queue_envelope e;
     char path[1400];
-    if (!queue_load(d->q, id, &e, path, sizeof(path)))
+    if (!queue_load(d->q, id, &e, path, sizeof(path))) {
+        slot_forget(w, id); /* delivered or moved since it was listed */
         return;
+    }
+    if (!s)
+        s = slot_of(w, id, true);
     unsigned attempt = s ? ++s->attempts : 1;
     if (e.arrived_usec && now - e.arrived_usec > (uint64_t)d->cfg.mta.hold_after * 1000000u) {
         queue_move(d->q, id, "hold");
         count(d, &d->st.held);
         log_attempt(d, NULL, id, "held", "undelivered for longer than mta.hold-after",
                     attempt, e.n_rcpt, e.arrived_usec);
-        slot_forget(d, id);
+        slot_forget(w, id);
         return;
     }
     count(d, &d->st.attempts);
-    struct hop h = { .fd = -1 };
-    h.fd = connect_hop(d, &h);
     struct stat sb;
     uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-    enum outcome o = h.fd < 0 ? DEFERRED : transact(d, &h, &e, path, size);
-    mta_tls_close(h.tls);
-    if (h.fd >= 0)
-        close(h.fd);
+    enum outcome o = deliver_via(w, &e, path, size);
+    const char *reply = w->h.reply;
     if (o == DELIVERED) {
-        queue_remove(d->q, id);
+        queue_forget(d->q, id); /* the directory's fsync: at the next scan */
+        w->unsynced = true;
         count(d, &d->st.delivered);
-        log_attempt(d, &h, id, "delivered", h.reply, attempt, e.n_rcpt, e.arrived_usec);
-        slot_forget(d, id);
+        log_attempt(d, &w->h, id, "delivered", reply, attempt, e.n_rcpt, e.arrived_usec);
+        slot_forget(w, id);
     } else if (o == FAILED) {
         queue_move(d->q, id, "hold");
         count(d, &d->st.failed);
-        log_attempt(d, &h, id, "failed", h.reply, attempt, e.n_rcpt, e.arrived_usec);
-        slot_forget(d, id);
+        log_attempt(d, &w->h, id, "failed", reply, attempt, e.n_rcpt, e.arrived_usec);
+        slot_forget(w, id);
     } else {
         uint64_t wait = d->cfg.mta.retry_min;
         for (unsigned i = 1; i < attempt && wait < d->cfg.mta.retry_max; i++)
@@ -473,38 +553,91 @@ static void deliver_one(struct mta_deliver *d, const char *id)
         if (s)
             s->next_usec = now + wait * 1000000u;
         count(d, &d->st.deferred);
-        log_attempt(d, &h, id, "deferred", h.reply, attempt, e.n_rcpt, e.arrived_usec);
+        log_attempt(d, &w->h, id, "deferred", reply, attempt, e.n_rcpt, e.arrived_usec);
     }
 }
 
-static void on_queued(void *ctx, const char *id)
+/* The hash's bits above a slot index: the workers' tables fill evenly. */
+static unsigned owner_of(const struct mta_deliver *d, const char *id)
 {
-    struct mta_deliver *d = ctx;
+    return fnv1a_str(FNV1A_SEED, id) / SCHEDULE_SLOTS % d->n;
+}
+
+static void on_listed(void *ctx, const char *id)
+{
+    struct worker *w = ctx;
+    struct mta_deliver *d = w->d;
+    if (owner_of(d, id) != (unsigned)(w - d->w))
+        return;
     pthread_mutex_lock(&d->mu);
     bool stop = d->stopping;
     pthread_mutex_unlock(&d->mu);
     if (!stop)
-        deliver_one(d, id);
+        deliver_one(w, id);
 }
 
-static void *deliver_main(void *arg)
+/* The whole queue, for what is due (retries, what was there at start, ids
+ * that found the ring full); removals made since are fsync'd first, so a
+ * crash repeats at most a scan's worth of deliveries. A connection that
+ * carried nothing since the last scan is closed. */
+static void scan(struct worker *w)
 {
-    struct mta_deliver *d = arg;
-    for (;;) {
-        pthread_mutex_lock(&d->mu);
-        if (!d->woken && !d->stopping) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 2;
-            pthread_cond_timedwait(&d->cv, &d->mu, &until);
-        }
-        bool stop = d->stopping;
-        d->woken = false;
-        pthread_mutex_unlock(&d->mu);
-        if (stop)
-            break;
-        queue_list(d->q, on_queued, d);
+    struct mta_deliver *d = w->d;
+    if (w->unsynced) {
+        queue_sync(d->q);
+        w->unsynced = false;
     }
+    if (!w->used)
+        hop_quit(&w->h);
+    w->used = false;
+    queue_list(d->q, on_listed, w);
+}
+
+/* Takes the ids handed over, oldest first, and looks at the whole queue
+ * every SCAN_USEC (sooner when asked), until stopped. */
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct mta_deliver *d = w->d;
+    uint64_t last_scan = 0;
+    char id[QUEUE_ID_MAX];
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        if (!w->count && !w->rescan && !d->stopping) {
+            uint64_t next = last_scan + SCAN_USEC, now = mono_usec();
+            if (next > now) {
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                uint64_t ns = (uint64_t)until.tv_nsec + (next - now) * 1000u;
+                until.tv_sec += (time_t)(ns / 1000000000u);
+                until.tv_nsec = (long)(ns % 1000000000u);
+                pthread_cond_timedwait(&w->cv, &d->mu, &until);
+                continue;
+            }
+        }
+        if (d->stopping)
+            break;
+        bool scanning = w->rescan || mono_usec() - last_scan >= SCAN_USEC;
+        if (scanning) {
+            w->rescan = false;
+        } else {
+            memcpy(id, w->handed[w->head], QUEUE_ID_MAX);
+            w->head = (w->head + 1) % HANDED_MAX;
+            w->count--;
+        }
+        pthread_mutex_unlock(&d->mu);
+        if (scanning) {
+            scan(w);
+            last_scan = mono_usec();
+        } else {
+            deliver_one(w, id);
+        }
+        pthread_mutex_lock(&d->mu);
+    }
+    pthread_mutex_unlock(&d->mu);
+    hop_quit(&w->h);
+    if (w->unsynced)
+        queue_sync(d->q);
     return NULL;
 }
 
@@ -523,20 +656,12 @@ static bool split_relay(const char *spec, char *host, size_t hl, char *port, siz
     return true;
 }
 
-static void free_deliver(struct mta_deliver *d)
-{
-    mta_tls_ctx_free(d->tls);
-    free(d->slots);
-    free(d);
-}
-
 struct mta_deliver *mta_deliver_new(const struct nj_config *cfg, struct mta_queue *q,
                                     struct eve *eve, pthread_mutex_t *eve_lock,
                                     char *err, size_t errlen)
 {
     struct mta_deliver *d = calloc(1, sizeof(*d));
-    if (!d || !(d->slots = calloc(SCHEDULE_SLOTS, sizeof(struct slot)))) {
-        free(d);
+    if (!d) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
@@ -544,9 +669,21 @@ struct mta_deliver *mta_deliver_new(const struct nj_config *cfg, struct mta_queu
     d->q = q;
     d->eve = eve;
     d->eve_lock = eve_lock;
+    d->n = cfg->mta.relay_connections;
+    if (d->n < 1)
+        d->n = 1;
+    if (d->n > WORKERS_MAX)
+        d->n = WORKERS_MAX;
+    pthread_mutex_init(&d->mu, NULL);
+    if (!(d->w = calloc(d->n, sizeof(*d->w)))) {
+        snprintf(err, errlen, "out of memory");
+        pthread_mutex_destroy(&d->mu);
+        free(d);
+        return NULL;
+    }
     if (!split_relay(cfg->mta.relay, d->host, sizeof(d->host), d->port, sizeof(d->port))) {
         snprintf(err, errlen, "mta.relay '%s': not HOST:PORT", cfg->mta.relay);
-        free_deliver(d);
+        mta_deliver_free(d);
         return NULL;
     }
     d->relay_tls = !strcmp(cfg->mta.relay_tls, "none") ? RELAY_TLS_NONE
@@ -555,7 +692,7 @@ struct mta_deliver *mta_deliver_new(const struct nj_config *cfg, struct mta_queu
     if (d->relay_tls != RELAY_TLS_NONE &&
         !(d->tls = mta_tls_client_new(cfg->mta.relay_tls_verify, cfg->mta.relay_tls_ca,
                                       err, errlen))) {
-        free_deliver(d);
+        mta_deliver_free(d);
         return NULL;
     }
     if (cfg->mta.hostname[0])
@@ -563,14 +700,25 @@ struct mta_deliver *mta_deliver_new(const struct nj_config *cfg, struct mta_queu
                   strlen(cfg->mta.hostname));
     else if (gethostname(d->hostname, sizeof(d->hostname) - 1) != 0)
         snprintf(d->hostname, sizeof(d->hostname), "localhost");
-    pthread_mutex_init(&d->mu, NULL);
-    pthread_cond_init(&d->cv, NULL);
-    if (pthread_create(&d->thread, NULL, deliver_main, d) != 0) {
-        snprintf(err, errlen, "cannot start the delivery thread");
-        pthread_cond_destroy(&d->cv);
-        pthread_mutex_destroy(&d->mu);
-        free_deliver(d);
-        return NULL;
+    for (unsigned i = 0; i < d->n; i++) {
+        struct worker *w = &d->w[i];
+        w->d = d;
+        w->h.fd = -1;
+        pthread_cond_init(&w->cv, NULL);
+        if (!(w->slots = calloc(SCHEDULE_SLOTS, sizeof(struct slot))) ||
+            !(w->handed = calloc(HANDED_MAX, QUEUE_ID_MAX))) {
+            snprintf(err, errlen, "out of memory");
+            mta_deliver_free(d);
+            return NULL;
+        }
+    }
+    for (unsigned i = 0; i < d->n; i++) {
+        if (pthread_create(&d->w[i].thread, NULL, worker_main, &d->w[i]) != 0) {
+            snprintf(err, errlen, "cannot start a delivery thread");
+            mta_deliver_free(d);
+            return NULL;
+        }
+        d->w[i].started = true;
     }
     return d;
 }
@@ -578,8 +726,25 @@ struct mta_deliver *mta_deliver_new(const struct nj_config *cfg, struct mta_queu
 void mta_deliver_wake(struct mta_deliver *d)
 {
     pthread_mutex_lock(&d->mu);
-    d->woken = true;
-    pthread_cond_signal(&d->cv);
+    for (unsigned i = 0; i < d->n; i++) {
+        d->w[i].rescan = true;
+        pthread_cond_signal(&d->w[i].cv);
+    }
+    pthread_mutex_unlock(&d->mu);
+}
+
+void mta_deliver_queued(struct mta_deliver *d, const char *id)
+{
+    struct worker *w = &d->w[owner_of(d, id)];
+    pthread_mutex_lock(&d->mu);
+    if (w->count < HANDED_MAX) {
+        text_copy(w->handed[(w->head + w->count) % HANDED_MAX], QUEUE_ID_MAX, id,
+                  strlen(id));
+        w->count++;
+    } else {
+        w->rescan = true; /* the scan finds it */
+    }
+    pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -589,12 +754,23 @@ void mta_deliver_free(struct mta_deliver *d)
         return;
     pthread_mutex_lock(&d->mu);
     d->stopping = true;
-    pthread_cond_signal(&d->cv);
+    for (unsigned i = 0; i < d->n; i++)
+        if (d->w[i].started)
+            pthread_cond_signal(&d->w[i].cv);
     pthread_mutex_unlock(&d->mu);
-    pthread_join(d->thread, NULL);
-    pthread_cond_destroy(&d->cv);
+    for (unsigned i = 0; i < d->n; i++) {
+        struct worker *w = &d->w[i];
+        if (w->started)
+            pthread_join(w->thread, NULL);
+        if (w->d)
+            pthread_cond_destroy(&w->cv);
+        free(w->slots);
+        free(w->handed);
+    }
     pthread_mutex_destroy(&d->mu);
-    free_deliver(d);
+    mta_tls_ctx_free(d->tls);
+    free(d->w);
+    free(d);
 }
 
 void mta_deliver_stats(struct mta_deliver *d, struct mta_deliver_stats *out)

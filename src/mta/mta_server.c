@@ -19,6 +19,7 @@
 
 #include "content/content.h"
 #include "frontend/judge.h"
+#include "mta/mta_commit.h"
 #include "mta/mta_deliver.h"
 #include "mta/mta_event.h"
 #include "mta/mta_tls.h"
@@ -35,6 +36,7 @@
 
 #define IN_CAP 65536
 #define OUT_HIGH (1u << 20)
+#define COMMIT_WORKERS 16            /* commits whose fsyncs run at once */
 
 enum sstate { S_INIT, S_HELO, S_MAIL, S_RCPT, S_DATA };
 
@@ -62,6 +64,13 @@ struct session {
     struct smtp_data data;
     uint64_t size;
     bool over_size, write_failed;
+    /* the commit on a worker (mta_commit.h): the session waits for it */
+    bool committing, zombie;        /* zombie: closed while committing */
+    bool stripped;                  /* the committed message is the stripped one */
+    struct mta_commit_job job;
+    struct verdict v;               /* the judged message's verdict... */
+    struct email_info *email;       /* ...and what its headers say */
+    bool parsed;
 };
 
 struct mta_stats {
@@ -70,6 +79,7 @@ struct mta_stats {
     uint64_t rcpt_over_cap;
     uint64_t stripped, strip_fallbacks;  /* mta.action strip: done, not possible */
     struct mime_rewrite_stats rewrite;
+    uint64_t closed_while_committing; /* its 250 never sent: may come again */
     struct {
         uint64_t handshakes_ok, handshakes_failed, handshake_timeouts;
         uint64_t cleartext_discarded;  /* sessions that sent on after STARTTLS */
@@ -96,10 +106,10 @@ struct mta_server {
     struct counters *counters;      /* for the stats record */
     uint64_t last_stats_wall;
     uint8_t *msg;                   /* the message being judged */
-    struct email_info email;        /* ...and what its headers say */
     size_t msg_cap;
     struct email_info email2;       /* of a stripped message, judged again */
     struct buf stripped;            /* the stripped message */
+    struct mta_commit *commits;     /* the commit workers */
 };
 
 static void reply(struct session *c, int code, const char *status, const char *text)
@@ -120,7 +130,7 @@ static void want(struct mta_server *s, struct session *c)
         in = c->tls_wait == MTA_TLS_WANT_READ;
         out = c->tls_wait == MTA_TLS_WANT_WRITE;
     } else {
-        in = (!c->closing && !c->tls_starting && c->out.len < OUT_HIGH) ||
+        in = (!c->closing && !c->tls_starting && !c->committing && c->out.len < OUT_HIGH) ||
              c->tls_wait == MTA_TLS_WANT_READ;
         out = c->out.len > 0 || c->tls_wait == MTA_TLS_WANT_WRITE;
     }
@@ -144,12 +154,13 @@ static void tx_reset(struct session *c)
         c->state = S_HELO;
 }
 
+/* A session closed while a worker commits its message is kept, out of the
+ * active list, until the commit is collected (committed()). */
 static void session_close(struct mta_server *s, struct session *c)
 {
     epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
     mta_tls_close(c->tls);
     close(c->fd);
-    tx_reset(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -157,7 +168,15 @@ static void session_close(struct mta_server *s, struct session *c)
     if (c->next)
         c->next->prev = c->prev;
     s->n_sessions--;
+    if (c->committing) {
+        c->zombie = true;
+        s->st.closed_while_committing++;
+        c->prev = c->next = NULL;
+        return;
+    }
+    tx_reset(c);
     buf_free(&c->out);
+    free(c->email);
     free(c);
 }
 
@@ -295,22 +314,66 @@ static void log_message(struct mta_server *s, struct session *c, const char *ver
     eve_write_mta_message(s->eve, &ev);
 }
 
-/* Commits the message; false (a 451 sent) when the disk failed. */
-static bool commit(struct mta_server *s, struct session *c, const char *verdict,
-                   const char *reason, bool quarantine, char *id, size_t idlen)
+/* The commit is done (collected from its worker, or run in place): 250
+ * only now that the message is durable, else 451. A session closed in
+ * the meantime is freed here; its message, committed, goes out all the
+ * same. */
+static void committed(struct mta_server *s, struct mta_commit_job *job)
 {
-    char err[512];
-    text_copy(c->env.verdict, sizeof(c->env.verdict), verdict, strlen(verdict));
-    one_line(c->env.reason, sizeof(c->env.reason), reason);
-    c->env.arrived_usec = wall_usec();
-    bool ok = queue_commit(c->qf, &c->env, quarantine, id, idlen, err, sizeof(err));
-    c->qf = NULL;
-    if (!ok) {
-        fprintf(stderr, "nightjar-mta: %s\n", err);
+    struct session *c = job->owner;
+    c->committing = false;
+    const struct verdict *v = &c->v;
+    const struct email_info *emp = c->parsed ? c->email : NULL;
+    const char *verdict = c->env.verdict;
+    bool quarantine = job->quarantine;
+    pthread_mutex_lock(&s->eve_lock);
+    if (job->ok) {
+        char text[128];
+        snprintf(text, sizeof(text), "Ok: queued as %s", job->id);
+        reply(c, 250, "2.0.0", text);
+        s->st.queued++;
+        s->st.quarantined += quarantine;
+        s->st.stripped += c->stripped;
+        s->st.tagged += v->block && !quarantine && !c->stripped;
+        s->st.unjudged += v->failed && !v->block;
+        log_message(s, c, verdict, quarantine ? "quarantine" : c->stripped ? "strip"
+                    : v->block ? "tag" : "deliver", v->reason, job->id, 250, emp,
+                    v->findings);
+        if (!quarantine)
+            mta_deliver_queued(s->deliver, job->id);
+    } else {
+        fprintf(stderr, "nightjar-mta: %s\n", job->err);
         s->st.temp_failures++;
         reply(c, 451, "4.3.0", "Requested action aborted: local error in processing");
+        log_message(s, c, verdict, "refuse", "the queue could not take it", "",
+                    451, emp, v->findings);
     }
-    return ok;
+    pthread_mutex_unlock(&s->eve_lock);
+    tx_reset(c);
+    if (c->zombie) {
+        buf_free(&c->out);
+        free(c->email);
+        free(c);
+    }
+}
+
+/* Hands the message to a commit worker; the session reads nothing more
+ * until committed() has answered. */
+static void commit_begin(struct mta_server *s, struct session *c, const char *verdict,
+                         bool quarantine)
+{
+    text_copy(c->env.verdict, sizeof(c->env.verdict), verdict, strlen(verdict));
+    one_line(c->env.reason, sizeof(c->env.reason), c->v.reason);
+    c->env.arrived_usec = wall_usec();
+    memset(&c->job, 0, sizeof(c->job));
+    c->job.qf = c->qf;
+    c->job.env = &c->env;
+    c->job.quarantine = quarantine;
+    c->job.owner = c;
+    c->qf = NULL;
+    c->committing = true;
+    if (mta_commit_submit(s->commits, &c->job))
+        committed(s, &c->job);
 }
 
 /* mta.action strip: the malicious parts taken out and the URLs defanged
@@ -376,17 +439,22 @@ static void end_of_data(struct mta_server *s, struct session *c)
         tx_reset(c);
         return;
     }
+    if (!c->email && !(c->email = malloc(sizeof(*c->email)))) {
+        s->st.temp_failures++;
+        reply(c, 451, "4.3.0", "Requested action aborted: local error in processing");
+        tx_reset(c);
+        return;
+    }
     struct verdict v;
     memset(&v, 0, sizeof(v));
-    struct email_info *em = &s->email;
-    bool parsed = false;
+    struct email_info *em = c->email;
+    c->parsed = false;
     size_t len = 0;
     struct strip_parts bad = { 0 };
     pthread_mutex_lock(&s->eve_lock); /* findings are written as they come */
-    bool read_back = judge_message(s, c, &v, em, &parsed, &len, &bad);
+    bool read_back = judge_message(s, c, &v, em, &c->parsed, &len, &bad);
     pthread_mutex_unlock(&s->eve_lock);
-    const struct email_info *emp = parsed ? em : NULL;
-    char id[QUEUE_ID_MAX] = "";
+    const struct email_info *emp = c->parsed ? em : NULL;
     const char *act = s->cfg.mta.action;
     char why[300] = "";
     bool stripped = false;
@@ -416,31 +484,17 @@ static void end_of_data(struct mta_server *s, struct session *c)
         log_message(s, c, "malicious", "reject", v.reason, "", 550, emp, v.findings);
         tx_reset(c);
     } else {
-        const char *verdict = v.block ? "malicious" : v.failed ? "unjudged" : "clean";
-        bool quarantine = v.block && !strcmp(act, "quarantine");
+        pthread_mutex_unlock(&s->eve_lock);
         if (stripped) {
             char r[sizeof(v.reason)];
             snprintf(r, sizeof(r), "%.200s: %.300s", why, v.reason);
             snprintf(v.reason, sizeof(v.reason), "%s", r);
         }
-        if (commit(s, c, verdict, v.reason, quarantine, id, sizeof(id))) {
-            char text[128];
-            snprintf(text, sizeof(text), "Ok: queued as %s", id);
-            reply(c, 250, "2.0.0", text);
-            s->st.queued++;
-            s->st.quarantined += quarantine;
-            s->st.stripped += stripped;
-            s->st.tagged += v.block && !quarantine && !stripped;
-            s->st.unjudged += v.failed && !v.block;
-            log_message(s, c, verdict, quarantine ? "quarantine" : stripped ? "strip"
-                        : v.block ? "tag" : "deliver", v.reason, id, 250, emp, v.findings);
-            if (!quarantine)
-                mta_deliver_wake(s->deliver);
-        } else {
-            log_message(s, c, verdict, "refuse", "the queue could not take it", "",
-                        451, emp, v.findings);
-        }
-        tx_reset(c);
+        c->v = v;
+        c->stripped = stripped;
+        commit_begin(s, c, v.block ? "malicious" : v.failed ? "unjudged" : "clean",
+                     v.block && !strcmp(act, "quarantine"));
+        return;
     }
     pthread_mutex_unlock(&s->eve_lock);
 }
@@ -614,7 +668,7 @@ static void command(struct mta_server *s, struct session *c, const char *line, s
 static void process(struct mta_server *s, struct session *c)
 {
     size_t off = 0;
-    while (!c->closing && !c->tls_starting && off < c->in_len) {
+    while (!c->closing && !c->tls_starting && !c->committing && off < c->in_len) {
         if (c->state == S_DATA) {
             off += smtp_data_feed(&c->data, c->in + off, c->in_len - off, on_data, c);
             if (c->size > s->cfg.mta.max_size)
@@ -730,7 +784,7 @@ static bool read_in(struct mta_server *s, struct session *c)
         c->in_len += got;
         c->last_usec = mono_usec();
         process(s, c);
-        if (c->closing || c->tls_starting || c->in_len == IN_CAP)
+        if (c->closing || c->tls_starting || c->committing || c->in_len == IN_CAP)
             return true;
     }
 }
@@ -844,7 +898,7 @@ static void check_timeouts(struct mta_server *s)
     struct session *next;
     for (struct session *c = s->active; c; c = next) {
         next = c->next;
-        if (now - c->last_usec < limit)
+        if (c->committing || now - c->last_usec < limit)
             continue;
         s->st.timeouts++;
         if (c->tls_handshaking) { /* nothing can be said in the clear now */
@@ -857,6 +911,37 @@ static void check_timeouts(struct mta_server *s)
         flush_out(c);
         session_close(s, c);
     }
+}
+
+/* A commit collected from its worker: the session goes on with what came
+ * in behind the message. */
+static void on_committed(void *ctx, struct mta_commit_job *job)
+{
+    struct mta_server *s = ctx;
+    struct session *c = job->owner;
+    bool zombie = c->zombie;
+    committed(s, job);
+    if (zombie)
+        return;
+    c->last_usec = mono_usec();
+    process(s, c);
+    if (c->out.len)
+        flush_out(c);
+    if (c->closing && !c->out.len && !c->committing) {
+        session_close(s, c);
+        return;
+    }
+    want(s, c);
+}
+
+/* At stop: the commits in progress are answered, nothing more is read. */
+static void on_drained(void *ctx, struct mta_commit_job *job)
+{
+    struct session *c = job->owner;
+    bool zombie = c->zombie;
+    committed(ctx, job);
+    if (!zombie)
+        flush_out(c);
 }
 
 /* --- setup and the loop ------------------------------------------------------ */
@@ -895,7 +980,7 @@ static bool register_counters(struct mta_server *s)
 #define C(n) counters_u64(r, "mta." #n, &t->n);
     C(sessions) C(refused_sessions) C(timeouts) C(messages) C(queued) C(rejected)
     C(quarantined) C(tagged) C(unjudged) C(too_big) C(temp_failures)
-    C(bad_commands) C(rcpt_over_cap) C(stripped) C(strip_fallbacks)
+    C(bad_commands) C(rcpt_over_cap) C(closed_while_committing) C(stripped) C(strip_fallbacks)
     C(rewrite.parts) C(rewrite.stripped) C(rewrite.defanged) C(rewrite.urls_defanged)
     C(rewrite.depth_over_cap) C(rewrite.parts_over_cap) C(rewrite.bad_encoding)
     C(tls.handshakes_ok) C(tls.handshakes_failed) C(tls.handshake_timeouts)
@@ -954,6 +1039,7 @@ struct mta_server *mta_server_new(const struct nj_config *cfg, struct eve *eve,
     if (!(s->q = queue_open(cfg->mta.queue, &s->recovered, err, errlen)) ||
         !(s->content = content_engine_new(&cfg->content, err, errlen)) ||
         !(s->judge = judge_new(cfg, eve, err, errlen)) ||
+        !(s->commits = mta_commit_new(COMMIT_WORKERS, err, errlen)) ||
         (s->lfd = net_listen(cfg->mta.listen, s->addr, sizeof(s->addr), err, errlen)) < 0 ||
         !(s->deliver = mta_deliver_new(cfg, s->q, eve, &s->eve_lock, err, errlen))) {
         mta_server_free(s);
@@ -961,7 +1047,9 @@ struct mta_server *mta_server_new(const struct nj_config *cfg, struct eve *eve,
     }
     s->ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-    if (s->ep < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) != 0) {
+    struct epoll_event cev = { .events = EPOLLIN, .data.ptr = s->commits };
+    if (s->ep < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) != 0 ||
+        epoll_ctl(s->ep, EPOLL_CTL_ADD, mta_commit_fd(s->commits), &cev) != 0) {
         snprintf(err, errlen, "epoll: %s", strerror(errno));
         mta_server_free(s);
         return NULL;
@@ -979,6 +1067,9 @@ void mta_server_free(struct mta_server *s)
 {
     if (!s)
         return;
+    if (s->commits) /* answered before the delivery thread goes */
+        mta_commit_drain(s->commits, on_drained, s);
+    mta_commit_free(s->commits);
     mta_deliver_free(s->deliver);
     while (s->active)
         session_close(s, s->active);
@@ -1036,12 +1127,19 @@ int mta_server_run(struct mta_server *s, volatile sig_atomic_t *stop,
             fprintf(stderr, "nightjar-mta: epoll_wait: %s\n", strerror(errno));
             return 1;
         }
+        bool committed_some = false;
         for (int i = 0; i < n; i++) {
             if (!evs[i].data.ptr)
                 on_accept(s);
+            else if (evs[i].data.ptr == s->commits)
+                committed_some = true;
             else
                 on_event(s, evs[i].data.ptr, evs[i].events);
         }
+        /* after the sessions' events: a session it closes is freed, and
+         * must not be one this batch still names */
+        if (committed_some)
+            mta_commit_collect(s->commits, on_committed, s);
         uint64_t now = mono_usec();
         if (*reload || now - last >= 500000u) {
             last = now;
@@ -1064,6 +1162,7 @@ int mta_server_run(struct mta_server *s, volatile sig_atomic_t *stop,
             check_timeouts(s);
         }
     }
+    mta_commit_drain(s->commits, on_drained, s);
     pthread_mutex_lock(&s->eve_lock);
     write_stats(s, wall_usec());
     pthread_mutex_unlock(&s->eve_lock);

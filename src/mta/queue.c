@@ -412,6 +412,18 @@ bool queue_remove(struct mta_queue *q, const char *id)
     return fsync(q->active_fd) == 0 && ok;
 }
 
+bool queue_forget(struct mta_queue *q, const char *id)
+{
+    char p[PATH_LEN];
+    path_of(q, p, "active", id, ".env");
+    bool ok = unlink(p) == 0; /* the envelope first, as queue_remove() */
+    path_of(q, p, "active", id, ".msg");
+    unlink(p);
+    return ok;
+}
+
+bool queue_sync(struct mta_queue *q) { return fsync(q->active_fd) == 0; }
+
 bool queue_move(struct mta_queue *q, const char *id, const char *where)
 {
     char from[PATH_LEN], to[PATH_LEN], dir[PATH_LEN];

@@ -17,7 +17,9 @@
  * waiting for delivery), hold/ and quarantine/ (kept aside by policy or
  * after too long), each move a rename followed by a directory fsync. IDs
  * are the arrival time and a counter, so a directory listing is the
- * arrival order. Single-threaded per struct mta_queue; never parses mail
+ * arrival order. queue_begin() belongs to one thread (the server's loop);
+ * queue_commit() of different messages may run on several threads at once
+ * (mta_commit.h), and the delivery's calls beside them. Never parses mail
  * and never talks to the network.
  */
 #ifndef NIGHTJAR_MTA_QUEUE_H
@@ -81,6 +83,11 @@ bool queue_load(struct mta_queue *q, const char *id, struct queue_envelope *env,
                 char *msg_path, size_t pathlen);
 /* Delivered: gone for good (unlink, directory fsync). */
 bool queue_remove(struct mta_queue *q, const char *id);
+/* Delivered, the directory's fsync left to a later queue_sync() (one for
+ * many removals): a crash before it may bring the message back, to be
+ * delivered again -- at least once, never lost. */
+bool queue_forget(struct mta_queue *q, const char *id);
+bool queue_sync(struct mta_queue *q);
 /* Aside, to "hold" or "quarantine" (rename, directory fsync). */
 bool queue_move(struct mta_queue *q, const char *id, const char *where);
 

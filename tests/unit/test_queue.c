@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mta/mta_commit.h"
 #include "mta/queue.h"
 #include "testing.h"
 
@@ -212,6 +213,90 @@ static void test_half_finished_commits_and_moves_are_repaired(void)
     CHECK(strstr(err, "queue") != NULL);
 }
 
+static unsigned collected, collected_ok;
+
+static void on_done(void *ctx, struct mta_commit_job *job)
+{
+    (void)ctx;
+    collected++;
+    collected_ok += job->ok;
+    CHECK(job->qf == NULL);
+    CHECK(job->ok ? job->id[0] != '\0' : job->err[0] != '\0');
+}
+
+/* Commits on worker threads: each job done once, durable (listed), with
+ * an id; a commit that cannot happen (its directory gone) says why; with
+ * no workers the job is done in the caller. */
+static void test_commits_on_workers(void)
+{
+    use("workers");
+    struct mta_queue *q = queue_open(dir, NULL, err, sizeof(err));
+    REQUIRE(q != NULL);
+    struct mta_commit *p = mta_commit_new(4, err, sizeof(err));
+    REQUIRE(p != NULL);
+    CHECK(mta_commit_fd(p) >= 0);
+    enum { N = 40 };
+    static struct mta_commit_job jobs[N];
+    static struct queue_envelope envs[N];
+    collected = collected_ok = 0;
+    for (int i = 0; i < N; i++) {
+        envs[i] = env("sender@example.org", 1 + i % 3);
+        struct queue_file *f = queue_begin(q, err, sizeof(err));
+        REQUIRE(f != NULL);
+        CHECK(queue_write(f, "Subject: x\r\n\r\nhello\r\n", 21));
+        memset(&jobs[i], 0, sizeof(jobs[i]));
+        jobs[i].qf = f;
+        jobs[i].env = &envs[i];
+        jobs[i].quarantine = i == 7;
+        CHECK(!mta_commit_submit(p, &jobs[i])); /* queued, not done in place */
+    }
+    CHECK(mta_commit_pending(p) == N);
+    mta_commit_drain(p, on_done, NULL);
+    CHECK_EQ(collected, N);
+    CHECK_EQ(collected_ok, N);
+    CHECK_EQ(mta_commit_pending(p), 0);
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < i; k++)
+            CHECK(strcmp(jobs[i].id, jobs[k].id) != 0);
+    listed = 0;
+    CHECK_EQ(queue_list(q, count, NULL), N - 1); /* one in quarantine/ */
+    /* the queue's directory gone: the commit fails, with the reason */
+    struct queue_file *f = queue_begin(q, err, sizeof(err));
+    REQUIRE(f != NULL);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/active", dir);
+    CHECK(system(cmd) == 0);
+    memset(&jobs[0], 0, sizeof(jobs[0]));
+    jobs[0].qf = f;
+    jobs[0].env = &envs[0];
+    collected = collected_ok = 0;
+    mta_commit_submit(p, &jobs[0]);
+    mta_commit_drain(p, on_done, NULL);
+    CHECK_EQ(collected, 1);
+    CHECK_EQ(collected_ok, 0);
+    CHECK(strstr(jobs[0].err, "cannot commit") != NULL);
+    mta_commit_free(p);
+    /* no workers: committed in place */
+    p = mta_commit_new(0, err, sizeof(err));
+    REQUIRE(p != NULL);
+    CHECK_EQ(mta_commit_fd(p), -1);
+    snprintf(cmd, sizeof(cmd), "mkdir %s/active", dir);
+    CHECK(system(cmd) == 0);
+    queue_close(q);
+    q = queue_open(dir, NULL, err, sizeof(err));
+    REQUIRE(q != NULL);
+    f = queue_begin(q, err, sizeof(err));
+    REQUIRE(f != NULL);
+    memset(&jobs[0], 0, sizeof(jobs[0]));
+    jobs[0].qf = f;
+    jobs[0].env = &envs[0];
+    CHECK(mta_commit_submit(p, &jobs[0]));
+    CHECK(jobs[0].ok);
+    mta_commit_free(p);
+    queue_close(q);
+}
+
 TEST_LIST_FIXTURE(setup, teardown, test_commit_list_load_remove,
                   test_what_was_committed_survives_sigkill,
-                  test_half_finished_commits_and_moves_are_repaired)
+                  test_half_finished_commits_and_moves_are_repaired,
+                  test_commits_on_workers)

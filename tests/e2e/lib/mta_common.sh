@@ -2,7 +2,8 @@
 # scripts: which nightjar-mta, free loopback ports, the next hop it relays
 # to (mta_sink.py), background processes that go when the script ends
 # however it ends, starting and stopping the server with a bound on every
-# wait, and reading swaks' transcripts.
+# wait, reading swaks' transcripts, sending a mail that must be answered
+# a given way (send, send_to) and counting failed checks (bad, check).
 #
 # NIGHTJAR_MTA names the server binary (to point the scripts at another
 # build); by default the sanitizer build, else the plain one, as common.sh
@@ -146,4 +147,52 @@ queue_id() {
 # transcript NAME -- the last lines of swaks' transcript, for a FAIL line
 transcript() {
     grep -E '^(<|\*\*\*|===)' "$WORK/$1.swaks" | tail -4 | tr '\n' '|'
+}
+
+# Checks that go on after a mismatch: each FAIL line counts in nfail;
+# the script ends with  [ "$nfail" -eq 0 ] || fail "..."
+nfail=0
+bad() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
+# check WHAT CMD... -- CMD prints its own FAIL lines; count them
+check() {
+    _what=$1
+    shift
+    _out=$("$@" 2>&1)
+    _rc=$?
+    [ -z "$_out" ] || printf '%s\n' "$_out"
+    if [ "$_rc" -ne 0 ]; then
+        _n=$(printf '%s\n' "$_out" | grep -c '^FAIL: ')
+        [ "$_n" -gt 0 ] || { echo "FAIL: $_what (exit $_rc)"; _n=1; }
+        nfail=$((nfail + _n))
+    fi
+    return 0
+}
+
+# send_to PORT NAME WANT SWAKS-ARGS... -- swaks to 127.0.0.1:PORT; the
+# reply to the end of the message must begin with WANT (a code, or code
+# and enhanced status), else a FAIL line (bad); QID is then its queue ID
+# ("-" when none). mta_note names ERR, the server's stderr.
+send_to() {
+    _p=$1 _n=$2 _want=$3
+    shift 3
+    swaks_to "$_n" "$_p" --from sender@sender.nightjar.test --to rcpt@rcpt.nightjar.test "$@"
+    _r=$(data_reply "$_n")
+    QID=$(queue_id "$_r")
+    [ -n "$QID" ] || QID=-
+    case "$_r" in
+        "$_want"*) ;;
+        *) bad "$_n: the end of the message was answered \"$_r\", expected $_want (swaks exit $swaks_rc: $(transcript "$_n"))$(mta_note "$ERR")"
+           return 0 ;;
+    esac
+    case $_want in
+        250*) [ "$QID" != - ] || bad "$_n: 250 without \"queued as <ID>\": $_r"
+              [ "$swaks_rc" -eq 0 ] || bad "$_n: swaks exit $swaks_rc: $(transcript "$_n")" ;;
+        5*) [ "$swaks_rc" -eq 26 ] ||
+              bad "$_n: swaks exit $swaks_rc, expected 26 (mail refused after DATA)" ;;
+    esac
+}
+
+# send NAME WANT SWAKS-ARGS... -- send_to nightjar-mta's PORT
+send() {
+    send_to "$PORT" "$@"
 }

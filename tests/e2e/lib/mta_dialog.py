@@ -24,6 +24,11 @@ ENHANCEDSTATUSCODES (RFC 2034).
   mta_dialog.py size PORT BYTES
       MAIL FROM with SIZE=BYTES over the limit: 552 (RFC 1870); the
       session goes on (RSET 250).
+  mta_dialog.py hangup PORT N
+      N sessions, four at a time, each sending a small mail ("Subject:
+      mta-relay hangup I") and its dot, then resetting the connection
+      (RST) without waiting for the answer -- while the server commits
+      the mail, mostly. Only the replies up to 354 are checked.
 
 A MSG file is the message's exact bytes (CRLF lines, no dot line); it is
 dot-stuffed here. Mismatches are printed as "FAIL: ..." lines (all of
@@ -31,7 +36,9 @@ them) and the exit status is then 1.
 """
 import re
 import socket
+import struct
 import sys
+import threading
 
 fails = []
 
@@ -235,6 +242,35 @@ def cmd_size(port, nbytes):
     c.close()
 
 
+def cmd_hangup(port, n):
+    def one(i):
+        try:
+            c = greet(port)
+            ehlo(c)
+            c.send(b"MAIL FROM:<sender@sender.nightjar.test>\r\n")
+            c.expect("MAIL", 250)
+            c.send(b"RCPT TO:<rcpt@rcpt.nightjar.test>\r\n")
+            c.expect("RCPT", 250)
+            c.send(b"DATA\r\n")
+            c.expect("DATA", 354, enhanced=False)
+            c.send(stuff(b"Subject: mta-relay hangup %d\r\n\r\ngone before the answer\r\n"
+                         % i))
+            c.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.f.close()  # else the reader keeps the socket open
+            c.close()
+        except Ended:
+            pass
+        except OSError as e:
+            fail("hangup %d: %s" % (i, e))
+
+    for first in range(0, n, 4):
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(first, min(n, first + 4))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+
 def main(argv):
     what, port = argv[1], int(argv[2])
     try:
@@ -248,6 +284,8 @@ def main(argv):
             cmd_protocol(port)
         elif what == "size":
             cmd_size(port, int(argv[3]))
+        elif what == "hangup":
+            cmd_hangup(port, int(argv[3]))
         else:
             sys.exit("mta_dialog.py: unknown conversation %s" % what)
     except Ended:
