@@ -37,6 +37,9 @@
 #   tag               the EICAR mail arrives with "X-Nightjar-Verdict:
 #                     malicious" and an X-Nightjar-Reason at the top, then
 #                     the bytes sent.
+#   strip             the EICAR mail arrives with the attachment replaced
+#                     by a note naming it, every other byte as sent,
+#                     parsing as MIME without defect.
 # The server must stop with exit 0 on SIGTERM each time. Every check runs
 # and each mismatch is one FAIL line. Needs root (Postfix's daemons run as
 # postfix, its Maildirs are written as nobody) and the postfix package.
@@ -76,7 +79,8 @@ for name, subject, data, fname in (
         ("eicar-q", "mta-postfix eicar-quarantine 9d64", eicar, "eicar.com"),
         ("canary", "mta-postfix canary ae75", b"nothing to see\n", "note.txt"),
         ("canary-q", "mta-postfix canary-quarantine c097", b"nothing\n", "note.txt"),
-        ("eicar-t", "mta-postfix eicar-tag bf86", eicar, "eicar.com")):
+        ("eicar-t", "mta-postfix eicar-tag bf86", eicar, "eicar.com"),
+        ("eicar-s", "mta-postfix eicar-strip 3f19", eicar, "eicar.com")):
     m = EmailMessage(policy=SMTP)
     m["Date"] = "Mon, 1 Dec 2025 10:00:00 +0000"
     m["From"] = "Sender <sender@sender.nightjar.test>"
@@ -165,8 +169,13 @@ check "the tagged mail" $CHECK wait "$MAIL" 30 "mta-postfix eicar-tag bf86"
 check "the tagged mail in the Maildir" $CHECK tagged "$MAIL" "mta-postfix eicar-tag bf86" "$f/eicar-t.eml"
 stop_mta "$ERR"
 
-# == mta.action strip (to come with the MIME rewriter): the EICAR mail
-# arrives without its attachment, the text part as sent, tagged.
+echo "== run 4: mta.action strip"
+begin -s mta.action=strip
+send eicar-s 250 --data "@$f/eicar-s.eml"
+check "the stripped mail" $CHECK wait "$MAIL" 30 "mta-postfix eicar-strip 3f19"
+check "the stripped mail in the Maildir" $CHECK stripped "$MAIL" "mta-postfix eicar-strip 3f19" \
+    "$f/eicar-s.eml" eicar.com "$f/eicar.com" - -
+stop_mta "$ERR"
 
 drained 10
 echo "Maildir: $(postfix_mails rcpt | wc -l) messages for rcpt, $(postfix_mails sender | wc -l) bounces for the sender"

@@ -245,9 +245,9 @@ def defang(data, host):
 def cmd_stripped(d, marker, sent, name, removed, kept, host):
     """The mail delivered once, tagged malicious; the part named `name`
     (whose decoded bytes were `removed`) replaced by a note naming it, the
-    URLs of `host` defanged, every other byte as sent: the part `kept`
-    decodes to what was attached, and the whole parses as MIME with no
-    defect."""
+    URLs of `host` defanged ("-": none to defang), every other byte as
+    sent: the part `kept` decodes to what was attached ("-": none), and the whole
+    parses as MIME with no defect."""
     t = once(d, marker)
     if not t:
         return
@@ -258,21 +258,25 @@ def cmd_stripped(d, marker, sent, name, removed, kept, host):
         fail("%s: stripped, expected \"X-Nightjar-Verdict: malicious\" at the top, got %r"
              % (marker, heads))
     want = sent_bytes(sent)
-    host = host.encode()
-    mark = b'Content-Type: application/octet-stream; name="' + name.encode() + b'"'
-    start = want.find(mark)
-    end = want.find(b"\r\n--", start)
+    host = b"" if host == "-" else host.encode()
+    # the part: from after its delimiter line to the next delimiter
+    at = max(want.find(b'name="' + name.encode() + b'"'),
+             want.find(b'filename="' + name.encode() + b'"'))
+    line = want.rfind(b"\r\n--", 0, at)
+    start = want.find(b"\r\n", line + 2) + 2 if at >= 0 and line >= 0 else -1
+    end = want.find(b"\r\n--", at) if start > 0 else -1
     if start < 0 or end < 0:
         fail("%s: the sent message has no part named %s" % (marker, name))
         return
-    head, tail = defang(want[:start], host), want[end:]
+    head, tail = (defang(want[:start], host) if host else want[:start]), want[end:]
     if not rest.startswith(head):
         fail("%s: before the stripped part, not what was sent (URLs defanged): %s"
              % (marker, first_diff(rest[:len(head)], head)))
     if not rest.endswith(tail):
         fail("%s: after the stripped part, not what was sent: %s"
              % (marker, first_diff(rest[len(rest) - len(tail):], tail)))
-    if b"http://" + host in rest or b"hxxp://" + host.replace(b".", b"[.]") not in rest:
+    if host and (b"http://" + host in rest or
+                 b"hxxp://" + host.replace(b".", b"[.]") not in rest):
         fail("%s: the URLs of %s are not defanged" % (marker, host.decode()))
     msg = email.message_from_bytes(rest, policy=email.policy.default)
     defects = list(msg.defects) + [x for p in msg.walk() for x in p.defects]
@@ -287,6 +291,8 @@ def cmd_stripped(d, marker, sent, name, removed, kept, host):
         fail("%s: expected one text part naming %s as removed, got %d" % (marker, name, len(notes)))
     else:
         print("%s: %s" % (marker, notes[0].decode("utf-8", "replace").strip()[:200]))
+    if kept == "-":
+        return
     kept_name = os.path.basename(kept)
     att = [p for p in leaves if p.get_filename() == kept_name]
     if len(att) != 1 or att[0].get_payload(decode=True) != open(kept, "rb").read():
