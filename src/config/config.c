@@ -282,6 +282,9 @@ static const struct setting settings[] = {
       "nightjar-mta: longest wait between delivery attempts" },
     { "mta.hold-after", T_U32, OFF(mta.hold_after), "432000",
       "nightjar-mta: seconds a mail may stay undelivered, then it is moved to QUEUE/hold" },
+    { "mta.bounce", T_BOOL, OFF(mta.bounce), "yes",
+      "nightjar-mta: a mail that fails for good (a 5xx, or mta.hold-after) is held and a "
+      "delivery status notification (RFC 3464) goes back to its sender" },
     { "mta.tls-cert", T_STR, OFF(mta.tls_cert), "",
       "nightjar-mta: PEM certificate (then its chain) for STARTTLS; with mta.tls-key, "
       "EHLO offers STARTTLS (TLS 1.2 and 1.3); --tls-cert" },

@@ -130,6 +130,7 @@ struct nj_config {
         uint32_t timeout;           /* seconds a session may be silent */
         uint32_t retry_min, retry_max;  /* delivery backoff, seconds */
         uint32_t hold_after;        /* seconds undelivered, then held */
+        bool bounce;                /* a failed mail: a report to its sender */
         char tls_cert[CONFIG_STR_MAX];  /* PEM; with tls_key: STARTTLS offered */
         char tls_key[CONFIG_STR_MAX];
         bool tls_require;           /* no mail before STARTTLS (530 5.7.0) */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mta/mta_bounce.h"
 #include "mta/mta_event.h"
 #include "mta/mta_tls.h"
 #include "output/eve_mta.h"
@@ -370,7 +371,7 @@ static bool start_tls(struct mta_deliver *d, struct hop *h, enum outcome *o)
 /* One SMTP transaction with the next hop. */
 static enum outcome transact(struct mta_deliver *d, struct hop *h,
                              const struct queue_envelope *e, const char *path,
-                             uint64_t size)
+                             uint64_t size, struct bounce *refused)
 {
     int c;
     if (!h->greeted) {
@@ -408,6 +409,8 @@ static enum outcome transact(struct mta_deliver *d, struct hop *h,
             accepted++;
         else if (c < 500) /* a temporary refusal: all of it later */
             return DEFERRED;
+        else
+            bounce_add(refused, e->rcpt[i], h->reply);
     }
     if (!accepted)
         return FAILED;
@@ -471,7 +474,7 @@ static void hop_quit(struct hop *h)
  * to MAIL: nothing was taken) is opened again once. Any outcome but
  * delivered closes it: the next message starts on a clean one. */
 static enum outcome deliver_via(struct worker *w, const struct queue_envelope *e,
-                                const char *path, uint64_t size)
+                                const char *path, uint64_t size, struct bounce *refused)
 {
     struct mta_deliver *d = w->d;
     struct hop *h = &w->h;
@@ -485,7 +488,8 @@ static enum outcome deliver_via(struct worker *w, const struct queue_envelope *e
             memcpy(h->reply, why, sizeof(h->reply));
             return DEFERRED;
         }
-        enum outcome o = transact(d, h, e, path, size);
+        refused->n = refused->more = 0;
+        enum outcome o = transact(d, h, e, path, size, refused);
         if (o == DELIVERED) {
             w->used = true;
             return o;
@@ -502,6 +506,40 @@ static enum outcome deliver_via(struct worker *w, const struct queue_envelope *e
 }
 
 /* --- the workers ---------------------------------------------------------- */
+
+/* The report of what failed for good back to the sender (mta.bounce),
+ * queued as a message of its own from the null sender; never for a
+ * message from the null sender. Called before the failed message moves
+ * to hold (its header is read from path). */
+static void send_bounce(struct worker *w, const char *id, const struct queue_envelope *e,
+                        const char *path, const struct bounce *b)
+{
+    struct mta_deliver *d = w->d;
+    if (!d->cfg.mta.bounce || !e->from[0] || (!b->n && !b->more))
+        return;
+    uint64_t now = wall_usec();
+    struct buf out = { 0 };
+    struct queue_envelope be;
+    bounce_envelope(&be, e, d->hostname, now);
+    char err[256] = "out of memory", nid[QUEUE_ID_MAX];
+    struct queue_file *qf = NULL;
+    bool ok = bounce_build(&out, d->hostname, id, e, path, b, now) &&
+              (qf = queue_begin(d->q, err, sizeof(err))) != NULL;
+    if (ok && !(queue_write(qf, out.p, out.len) && queue_flush(qf))) {
+        queue_abort(qf);
+        snprintf(err, sizeof(err), "writing the bounce failed");
+        ok = false;
+    }
+    ok = ok && queue_commit(qf, &be, false, nid, sizeof(nid), err, sizeof(err));
+    buf_free(&out);
+    if (!ok) {
+        count(d, &d->st.bounce_errors);
+        fprintf(stderr, "nightjar-mta: no bounce for %s: %s\n", id, err);
+        return;
+    }
+    count(d, &d->st.bounces);
+    mta_deliver_queued(d, nid);
+}
 
 /* Tries one queued message if it is due. */
 static void deliver_one(struct worker *w, const char *id)
@@ -521,6 +559,13 @@ static void deliver_one(struct worker *w, const char *id)
         s = slot_of(w, id, true);
     unsigned attempt = s ? ++s->attempts : 1;
     if (e.arrived_usec && now - e.arrived_usec > (uint64_t)d->cfg.mta.hold_after * 1000000u) {
+        struct bounce b = { .expired = true };
+        char why[BOUNCE_REPLY_MAX];
+        snprintf(why, sizeof(why), "undelivered for longer than mta.hold-after (%u s)",
+                 d->cfg.mta.hold_after);
+        for (unsigned i = 0; i < e.n_rcpt; i++)
+            bounce_add(&b, e.rcpt[i], why);
+        send_bounce(w, id, &e, path, &b);
         queue_move(d->q, id, "hold");
         count(d, &d->st.held);
         log_attempt(d, NULL, id, "held", "undelivered for longer than mta.hold-after",
@@ -531,8 +576,14 @@ static void deliver_one(struct worker *w, const char *id)
     count(d, &d->st.attempts);
     struct stat sb;
     uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-    enum outcome o = deliver_via(w, &e, path, size);
+    struct bounce refused = { 0 };
+    enum outcome o = deliver_via(w, &e, path, size, &refused);
     const char *reply = w->h.reply;
+    if (o == FAILED && !refused.n) /* refused as a whole: every recipient */
+        for (unsigned i = 0; i < e.n_rcpt; i++)
+            bounce_add(&refused, e.rcpt[i], reply);
+    if (o != DEFERRED)
+        send_bounce(w, id, &e, path, &refused);
     if (o == DELIVERED) {
         queue_forget(d->q, id); /* the directory's fsync: at the next scan */
         w->unsynced = true;

@@ -24,7 +24,10 @@
  * first. A temporary failure (no connection, a 4xx, a timeout) defers the
  * message with a backoff that doubles from mta.retry-min to mta.retry-max; a
  * permanent refusal (5xx), or mta.hold-after seconds without success,
- * moves it to QUEUE/hold with the reason logged -- never dropped. After a
+ * moves it to QUEUE/hold with the reason logged -- never dropped -- and
+ * (mta.bounce) queues a delivery status notification to its sender for
+ * the recipients that failed, those refused one by one included
+ * (mta_bounce.h). After a
  * restart everything still queued is tried at once. Each attempt is an
  * EVE mta_delivery record. Delivery is at least once: a crash between the
  * next hop's 250 and the removal sends the message again; so does one
@@ -50,6 +53,7 @@ struct mta_deliver_stats {
     uint64_t schedule_full;      /* a deferred message found no retry slot */
     uint64_t tls_ok, tls_failed; /* STARTTLS to the next hop set up, or not */
     uint64_t tls_not_offered;    /* mta.relay-tls encrypt, and no STARTTLS */
+    uint64_t bounces, bounce_errors; /* reports queued for senders, or not */
 };
 
 struct mta_deliver;

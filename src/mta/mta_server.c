@@ -962,6 +962,8 @@ DELIVERY_GETTER(schedule_full)
 DELIVERY_GETTER(tls_ok)
 DELIVERY_GETTER(tls_failed)
 DELIVERY_GETTER(tls_not_offered)
+DELIVERY_GETTER(bounces)
+DELIVERY_GETTER(bounce_errors)
 #undef DELIVERY_GETTER
 
 static uint64_t sessions_open(const void *ctx)
@@ -995,6 +997,8 @@ static bool register_counters(struct mta_server *s)
     counters_fn(r, "mta.delivery.tls.handshakes_ok", get_tls_ok, s);
     counters_fn(r, "mta.delivery.tls.handshakes_failed", get_tls_failed, s);
     counters_fn(r, "mta.delivery.tls.not_offered", get_tls_not_offered, s);
+    counters_fn(r, "mta.delivery.bounces", get_bounces, s);
+    counters_fn(r, "mta.delivery.bounce_errors", get_bounce_errors, s);
     judge_counters(s->judge, r);
     return true;
 }

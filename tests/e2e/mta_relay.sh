@@ -2,7 +2,7 @@
 # mta_relay.sh -- nightjar-mta (the sanitizer build) between swaks and a
 # next hop of the test's own (lib/mta_sink.py, keeping every message), all
 # on 127.0.0.1, with the shipped YARA rules and a plain list feed naming
-# evil-nightjar.test. Six runs of the server, each on a queue of its own:
+# evil-nightjar.test. Seven runs of the server, each on a queue of its own:
 #   reject (default)  EHLO's keywords; a clean mail with a random 200 KB
 #                     binary attachment (swaks --attach): it arrives, the
 #                     attachment decoded byte-identical; a clean MIME mail
@@ -32,6 +32,13 @@
 #                     without defect; the same from a listed sender (a
 #                     header cannot be stripped): 550 5.7.1 (the fallback);
 #                     a clean mail delivered.
+#   bounces           the next hop refuses one recipient (550 5.1.1): the
+#                     mail goes to the other, and the sender gets one
+#                     delivery status notification (from <>, a
+#                     multipart/report naming the refused recipient with
+#                     Status 5.1.1 and holding the mail's header); a mail
+#                     to that recipient alone is held and bounced; from the
+#                     null sender, held and never bounced.
 #   max-size 100kb    EHLO's SIZE 100 KB; a 150 KB mail: 552, not
 #                     delivered; MAIL FROM with SIZE=200000: 552; 12
 #                     sessions reset right after their mail's dot (the
@@ -175,7 +182,7 @@ in_queue() {
     grep -rlF -- "$2" "$1" 2>/dev/null | head -1
 }
 
-start_sink "$WORK/sink" "$SINKPORT"
+start_sink "$WORK/sink" "$SINKPORT" --refuse-rcpt nobody@rcpt.nightjar.test
 S=$WORK/sink
 
 echo "== run 1: mta.action reject (the default)"
@@ -290,6 +297,34 @@ check "stripped" $CHECK stripped "$S" "mta-relay strip 2e6a" "$f/strip.eml" eica
 sleep 1
 check "a mail from a listed sender delivered" $CHECK absent "$S" "mta-relay strip-from 8b17"
 finish
+
+echo "== run 3c: bounces (the next hop refuses nobody@rcpt.nightjar.test)"
+begin
+send bounce 250 --to rcpt@rcpt.nightjar.test,nobody@rcpt.nightjar.test \
+    --header "Subject: mta-relay bounce 61d0"
+expect msg bounce clean deliver "$QID"
+send bounce-all 250 --to nobody@rcpt.nightjar.test --header "Subject: mta-relay bounce-all 71e4"
+# (it and bounce-null below: taken, then refused by the next hop)
+expect maybe bounce-all clean deliver 2
+# from the null sender: held, never a bounce
+swaks_to bounce-null "$PORT" --from "<>" --to nobody@rcpt.nightjar.test \
+    --header "Subject: mta-relay bounce-null 81f5"
+case $(data_reply bounce-null) in 250*) ;; *) bad "bounce-null: $(data_reply bounce-null)" ;; esac
+check "delivery" $CHECK wait "$S" 30 "mta-relay bounce 61d0"
+end=$(($(date +%s) + 20))
+until [ "$(grep -lF -- "mta-relay bounce" "$S"/*.eml 2>/dev/null | wc -l)" -ge 3 ] ||
+      [ "$(date +%s)" -ge "$end" ]; do sleep 0.2; done
+sleep 1
+check "the bounce for one refused recipient" $CHECK bounce "$S" "mta-relay bounce 61d0" \
+    sender@sender.nightjar.test nobody@rcpt.nightjar.test 5.1.1
+check "the bounce for the only recipient" $CHECK bounce "$S" "mta-relay bounce-all 71e4" \
+    sender@sender.nightjar.test nobody@rcpt.nightjar.test 5.1.1
+check "the mail, and its bounce" $CHECK count "$S" "mta-relay bounce 61d0" 2
+check "no bounce from the null sender" $CHECK count "$S" "mta-relay bounce-null 81f5" 0
+[ -n "$(in_queue "$Q/hold" "mta-relay bounce-all 71e4")" ] ||
+    bad "bounce-all: the refused mail is not in QUEUE/hold"
+finish
+check "stats, bounces" $CHECK stats "$EVE" "mta.delivery.bounces==2" "mta.delivery.failed==2"
 
 echo "== run 4: mta.max-size 100kb"
 begin -s mta.max-size=100kb

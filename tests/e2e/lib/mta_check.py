@@ -299,6 +299,62 @@ def cmd_stripped(d, marker, sent, name, removed, kept, host):
         fail("%s: the attachment %s did not arrive byte-identical" % (marker, kept_name))
 
 
+def cmd_bounce(d, marker, sender, failed, status):
+    """One delivery status notification about the mail marked `marker`:
+    from the null sender to `sender`, a multipart/report of report-type
+    delivery-status that parses without defect, its message/delivery-status
+    naming `failed` with Action: failed and Status `status`, and the failed
+    mail's header (its marker) as text/rfc822-headers."""
+    found = [t for t in sink(d) if t[2].get("mail_from") == "" and
+             b"text/rfc822-headers" in t[1] and marker.encode() in t[1]]
+    if len(found) != 1:
+        fail("%s: %d bounces, expected 1" % (marker, len(found)))
+        return
+    n, data, env = found[0]
+    if env.get("rcpt_to") != [sender]:
+        fail("%s: the bounce went to %r, expected [%r]" % (marker, env.get("rcpt_to"), sender))
+    heads, rest = added_headers(data)
+    msg = email.message_from_bytes(rest, policy=email.policy.default)
+    defects = list(msg.defects) + [x for p in msg.walk() for x in p.defects]
+    if defects:
+        fail("%s: the bounce does not parse cleanly: %r" % (marker, defects))
+    if msg.get_content_type() != "multipart/report" or \
+            msg.get_param("report-type") != "delivery-status":
+        fail("%s: the bounce is %s, expected multipart/report; report-type=delivery-status"
+             % (marker, msg.get("Content-Type")))
+        return
+    parts = msg.get_payload()
+    types = [p.get_content_type() for p in parts]
+    if types != ["text/plain", "message/delivery-status", "text/rfc822-headers"]:
+        fail("%s: the bounce's parts are %r" % (marker, types))
+        return
+    # message/delivery-status: groups of fields, the per-message one first
+    groups = parts[1].get_payload()
+    fields = [dict((k.lower(), str(v)) for k, v in g.items()) for g in groups]
+    per_rcpt = [g for g in fields[1:] if g.get("final-recipient", "").endswith(failed)]
+    if len(per_rcpt) != 1:
+        fail("%s: the delivery status names %r, expected %s"
+             % (marker, [g.get("final-recipient") for g in fields[1:]], failed))
+        return
+    g = per_rcpt[0]
+    if g.get("action") != "failed" or g.get("status") != status:
+        fail("%s: Action %r Status %r, expected failed %s" % (marker, g.get("action"),
+                                                              g.get("status"), status))
+    if "reporting-mta" not in fields[0]:
+        fail("%s: no Reporting-MTA in the delivery status" % marker)
+    hdrs = parts[2].get_payload(decode=True) or parts[2].get_content().encode()
+    if marker.encode() not in hdrs:
+        fail("%s: the failed mail's header is not in the bounce" % marker)
+    print("%s: bounce msg-%d: %s" % (marker, n, g.get("diagnostic-code", "")))
+
+
+def cmd_count(d, marker, want):
+    """Exactly `want` messages holding marker (bounces included)."""
+    n = len(holding(d, marker))
+    if n != int(want):
+        fail("%s: %d messages hold it, expected %s" % (marker, n, want))
+
+
 def cmd_attachment(d, marker, path, name=None):
     t = once(d, marker)
     if not t:
@@ -576,6 +632,10 @@ def main(a):
         cmd_tagged(a[2], a[3], a[4])
     elif what == "stripped":
         cmd_stripped(a[2], a[3], a[4], a[5], open(a[6], "rb").read(), a[7], a[8])
+    elif what == "bounce":
+        cmd_bounce(a[2], a[3], a[4], a[5], a[6])
+    elif what == "count":
+        cmd_count(a[2], a[3], a[4])
     elif what == "attachment":
         cmd_attachment(a[2], a[3], a[4], *a[5:6])
     elif what == "rcpts":

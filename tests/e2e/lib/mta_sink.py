@@ -23,11 +23,12 @@ envelope then says "tls": the version and cipher Python's ssl module
 negotiated ("TLSv1.3", ...), or null for a message taken in the clear.
 
 Usage: mta_sink.py HOST PORT OUTDIR [--seconds T] [--delay S]
-                   [--tls CERT KEY] [--tls-break MODE]
+                   [--tls CERT KEY] [--tls-break MODE] [--refuse-rcpt ADDR]
   --seconds T   exit after T seconds (default 900): a safety net, the test
                 kills it before
   --delay S     wait S seconds before answering each end of data (a slow
                 next hop: the relay's queue fills)
+  --refuse-rcpt ADDR  answer RCPT TO:<ADDR> with 550 5.1.1 (repeatable)
   --tls CERT KEY  offer STARTTLS with this PEM certificate and key
   --tls-break MODE  offer STARTTLS (a certificate is not needed) but never
                 let it work, while taking mail in the clear as ever -- so
@@ -55,6 +56,7 @@ ap.add_argument("--seconds", type=float, default=900)
 ap.add_argument("--delay", type=float, default=0.0)
 ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
 ap.add_argument("--tls-break", choices=("garbage", "refuse", "inject"))
+ap.add_argument("--refuse-rcpt", action="append", default=[])
 args = ap.parse_args()
 tls_ctx = None
 if args.tls:
@@ -150,6 +152,9 @@ def serve(held, cn):
                 say("501 5.5.4 syntax: RCPT TO:<address>")
                 continue
             addr = rest[3:].strip().partition(">")[0].lstrip("<")
+            if addr.lower() in (a.lower() for a in args.refuse_rcpt):
+                say("550 5.1.1 <%s>: Recipient address rejected: no such user" % addr)
+                continue
             rcpts.append(addr)
             say("250 2.1.5 ok")
         elif cmd == "DATA":
