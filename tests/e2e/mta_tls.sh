@@ -55,24 +55,7 @@ command -v swaks >/dev/null 2>&1 ||
 perl -MNet::SSLeay -e1 >/dev/null 2>&1 ||
     skip "swaks cannot speak TLS: Net::SSLeay is missing (libnet-ssleay-perl, scripts/install-deps.sh)"
 command -v openssl >/dev/null 2>&1 || skip "openssl is not installed"
-. "$(dirname "$0")/lib/mta_common.sh"
-
-nfail=0
-bad() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
-# check WHAT CMD... -- CMD prints its own FAIL lines; count them
-check() {
-    _what=$1
-    shift
-    _out=$("$@" 2>&1)
-    _rc=$?
-    [ -z "$_out" ] || printf '%s\n' "$_out"
-    if [ "$_rc" -ne 0 ]; then
-        _n=$(printf '%s\n' "$_out" | grep -c '^FAIL: ')
-        [ "$_n" -gt 0 ] || { echo "FAIL: $_what (exit $_rc)"; _n=1; }
-        nfail=$((nfail + _n))
-    fi
-    return 0
-}
+. "$(dirname "$0")/lib/mta_common.sh"   # also nfail, bad and check
 CHECK="python3 $LIB/mta_check.py"
 TLSD="python3 $LIB/mta_tls.py"
 
