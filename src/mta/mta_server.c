@@ -393,7 +393,7 @@ static bool strip(struct mta_server *s, struct session *c, size_t len,
     }
     if (!mta_strip(s->msg, len, bad, s->judge, &s->stripped, &res, &s->st.rewrite) ||
         res.caps_hit) {
-        snprintf(reason, reasonlen, res.caps_hit ? "more parts than can be judged"
+        snprintf(reason, reasonlen, "%s", res.caps_hit ? "more parts than can be judged"
                  : res.status != MIME_REWRITE_OK ? mime_rewrite_status_name(res.status)
                  : "nothing in it could be taken out");
         return false;

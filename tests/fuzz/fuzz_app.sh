@@ -9,7 +9,7 @@ root=${NIGHTJAR_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$root/tests/sanitizers.sh"
 command -v clang >/dev/null || { echo "skipped: clang is not installed"; exit 77; }
 cd "$root" || exit 1
-make -C fuzz ../build-fuzz/fuzz_app >/dev/null 2>build-fuzz-app.log || { cat build-fuzz-app.log; exit 1; }
+make -j2 -C fuzz ../build-fuzz/fuzz_app >/dev/null 2>build-fuzz-app.log || { cat build-fuzz-app.log; exit 1; }
 rm -f build-fuzz-app.log
 for r in fuzz/regressions/app-*; do
     [ -f "$r" ] || continue

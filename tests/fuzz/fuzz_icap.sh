@@ -9,7 +9,7 @@ root=${NIGHTJAR_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$root/tests/sanitizers.sh"
 command -v clang >/dev/null || { echo "skipped: clang is not installed"; exit 77; }
 cd "$root" || exit 1
-make -C fuzz ../build-fuzz/fuzz_icap >/dev/null 2>build-fuzz-icap.log || { cat build-fuzz-icap.log; exit 1; }
+make -j2 -C fuzz ../build-fuzz/fuzz_icap >/dev/null 2>build-fuzz-icap.log || { cat build-fuzz-icap.log; exit 1; }
 rm -f build-fuzz-icap.log
 mkdir -p build-fuzz/icap-corpus
 python3 fuzz/seed_icap.py build-fuzz/icap-corpus || exit 1

@@ -14,7 +14,7 @@ root=${NIGHTJAR_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$root/tests/sanitizers.sh"
 command -v clang >/dev/null || { echo "skipped: clang is not installed"; exit 77; }
 cd "$root" || exit 1
-make -C fuzz ../build-fuzz/fuzz_mime_rewrite >/dev/null 2>build-fuzz-mime-rewrite.log ||
+make -j2 -C fuzz ../build-fuzz/fuzz_mime_rewrite >/dev/null 2>build-fuzz-mime-rewrite.log ||
     { cat build-fuzz-mime-rewrite.log; exit 1; }
 rm -f build-fuzz-mime-rewrite.log
 for r in fuzz/regressions/mime-rewrite-*; do

@@ -7,7 +7,7 @@ root=${NIGHTJAR_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$root/tests/sanitizers.sh"
 command -v clang >/dev/null || { echo "skipped: clang is not installed"; exit 77; }
 cd "$root" || exit 1
-make -C fuzz >/dev/null 2>build-fuzz.log || { cat build-fuzz.log; rm -f build-fuzz.log; exit 1; }
+make -j2 -C fuzz >/dev/null 2>build-fuzz.log || { cat build-fuzz.log; rm -f build-fuzz.log; exit 1; }
 rm -f build-fuzz.log
 corpus=build-fuzz/corpus
 mkdir -p "$corpus"

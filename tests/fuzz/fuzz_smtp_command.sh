@@ -8,7 +8,7 @@ root=${NIGHTJAR_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$root/tests/sanitizers.sh"
 command -v clang >/dev/null || { echo "skipped: clang is not installed"; exit 77; }
 cd "$root" || exit 1
-make -C fuzz ../build-fuzz/fuzz_smtp_command >/dev/null 2>build-fuzz-smtp.log || { cat build-fuzz-smtp.log; exit 1; }
+make -j2 -C fuzz ../build-fuzz/fuzz_smtp_command >/dev/null 2>build-fuzz-smtp.log || { cat build-fuzz-smtp.log; exit 1; }
 rm -f build-fuzz-smtp.log
 d=build-fuzz/smtp-command-corpus
 mkdir -p "$d"

@@ -8,7 +8,7 @@ root=${NIGHTJAR_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$root/tests/sanitizers.sh"
 command -v clang >/dev/null || { echo "skipped: clang is not installed"; exit 77; }
 cd "$root" || exit 1
-make -C fuzz >/dev/null 2>build-fuzz-tls.log || { cat build-fuzz-tls.log; exit 1; }
+make -j2 -C fuzz >/dev/null 2>build-fuzz-tls.log || { cat build-fuzz-tls.log; exit 1; }
 rm -f build-fuzz-tls.log
 mkdir -p build-fuzz/tls-corpus build-fuzz/quic-corpus
 if [ -d ../shared/corpus ] && command -v tshark >/dev/null && \
