@@ -512,11 +512,6 @@ static void rpc_hole(struct app_layer *al, struct flow *f, struct app_flow *a,
         dcerpc_gap(a->rpc);
 }
 
-static void rpc_end(struct app_layer *al, struct flow *f, struct app_flow *a,
-                    uint64_t now)
-{
-    (void)al, (void)f, (void)a, (void)now;
-}
 
 /* --- DNS --------------------------------------------------------------- */
 
@@ -750,7 +745,8 @@ struct app_parser {
                      size_t, uint64_t now);
     void (*gap)(struct app_layer *, struct flow *, struct app_flow *, int dir,
                 uint64_t len, uint64_t now);
-    void (*end)(struct app_layer *, struct flow *, struct app_flow *, uint64_t now);
+    void (*end)(struct app_layer *, struct flow *, struct app_flow *,
+                uint64_t now);  /* NULL: nothing held to flush */
 };
 
 static const struct app_parser parsers[] = {
@@ -763,9 +759,9 @@ static const struct app_parser parsers[] = {
     { APP_DNS, offsetof(struct nj_config, dns_enabled), dns_tcp, dns_datagram,
       dns_hole, dns_end },
     { APP_SMB, offsetof(struct nj_config, dcerpc_enabled), rpc_data, NULL,
-      rpc_hole, rpc_end },
+      rpc_hole, NULL },
     { APP_DCERPC, offsetof(struct nj_config, dcerpc_enabled), rpc_data, NULL,
-      rpc_hole, rpc_end },
+      rpc_hole, NULL },
 };
 #define N_PARSERS (sizeof(parsers) / sizeof(parsers[0]))
 
@@ -830,7 +826,8 @@ void app_flow_end(struct app_layer *al, struct flow *f, uint64_t now)
     if (!a)
         return;
     for (size_t i = 0; i < N_PARSERS; i++)
-        parsers[i].end(al, f, a, now);
+        if (parsers[i].end)
+            parsers[i].end(al, f, a, now);
     for (int d = 0; d < 2; d++)
         if (a->win[d] && !a->win_done[d])
             window_scan(al, f, a, d, now);
@@ -883,6 +880,7 @@ void app_layer_counters(const struct app_layer *al, struct counters *r)
     counters_u64(r, "dcerpc.smb_records", &al->rpc_st.smb_records);
     counters_u64(r, "dcerpc.smb_skipped", &al->rpc_st.smb_skipped);
     counters_u64(r, "dcerpc.bad", &al->rpc_st.bad);
+    counters_u64(r, "dcerpc.contexts_over_cap", &al->rpc_st.contexts_over_cap);
     counters_u64(r, "ftp.commands", &al->ftp_st.commands);
     counters_u64(r, "ftp.replies", &al->ftp_st.replies);
     counters_u64(r, "ftp.transactions", &al->ftp_st.transactions);

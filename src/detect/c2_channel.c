@@ -352,8 +352,18 @@ static void note_suspect(struct c2_channel *c, const struct c2_pair *p, uint32_t
         home_net_contains(&c->home, p->v, &p->server))
         return;
     struct c2_client *cl = client_of(c, p->v, &p->client, now, true);
-    if (cl)
-        set_add(cl->suspect, SUSPECT_SERVERS, server_hash(p));
+    if (!cl)
+        return;
+    uint32_t h = server_hash(p);
+    bool kept = false, full = true;
+    for (int i = 0; i < SUSPECT_SERVERS; i++) {
+        kept |= cl->suspect[i] == h;
+        full &= cl->suspect[i] != 0;
+    }
+    if (!kept && full)
+        c->st.suspects_over_cap++;
+    else
+        set_add(cl->suspect, SUSPECT_SERVERS, h);
 }
 
 static uint32_t score_of(uint32_t ind)
@@ -890,6 +900,7 @@ void c2_channel_counters(const struct c2_channel *c, struct counters *r)
     counters_u64(r, "detect.c2.clients_evicted", &c->st.clients_evicted);
     counters_u64(r, "detect.c2.alerts", &c->st.alerts);
     counters_u64(r, "detect.c2.strong", &c->st.strong);
+    counters_u64(r, "detect.c2.suspects_over_cap", &c->st.suspects_over_cap);
     for (int i = 0; i < C2I_COUNT; i++)
         counters_u64f(r, &c->st.raised[i], "detect.c2.indicators.%s",
                       c2_indicator_names[i]);

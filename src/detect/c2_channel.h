@@ -107,6 +107,7 @@ struct c2_config {
 
 struct c2_stats {
     uint64_t pairs_new, pairs_evicted, clients_evicted, alerts, strong;
+    uint64_t suspects_over_cap;  /* a client's third suspect server, not kept */
     uint64_t raised[C2I_COUNT]; /* pairs that showed each indicator */
 };
 

@@ -98,6 +98,8 @@ void remote_exec_counters(const struct remote_exec *r, struct counters *c)
     counters_u64(c, "detect.remote_exec.alerts", &r->st.alerts);
     counters_u64(c, "detect.remote_exec.dcsync", &r->st.dcsync);
     counters_u64(c, "detect.remote_exec.replaced", &r->st.replaced);
+    counters_u64(c, "detect.remote_exec.alerted_replaced", &r->st.alerted_replaced);
+    counters_u64(c, "detect.remote_exec.controllers_replaced", &r->st.controllers_replaced);
 }
 
 static bool same(const struct host_ref *x, uint8_t v, const struct ip_addr *a)
@@ -302,6 +304,7 @@ void remote_exec_on_flow_end(struct remote_exec *r, const struct flow *f)
     const struct ip_addr *server = flow_addr(f, 1);
     if (is_controller(r, v, server))
         return;
+    r->st.controllers_replaced += r->n_dc == CONTROLLERS;
     r->dc[r->next_dc] = (struct host_ref){ v, *server };
     r->next_dc = (r->next_dc + 1) % CONTROLLERS;
     if (r->n_dc < CONTROLLERS)
@@ -315,6 +318,7 @@ void remote_exec_on_finding(struct remote_exec *r, const struct finding *fd)
     if (!r || fd->anomaly || !fd->ip_version)
         return;
     if (!alerted_of(r, fd->ip_version, &fd->host)) {
+        r->st.alerted_replaced += r->n_alerted == ALERTED;
         struct alerted *a = &r->alerted[r->next_alerted];
         r->next_alerted = (r->next_alerted + 1) % ALERTED;
         if (r->n_alerted < ALERTED)

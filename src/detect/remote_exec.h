@@ -44,6 +44,7 @@
 
 struct remote_exec_stats {
     uint64_t operations, anomalies, alerts, dcsync, replaced;
+    uint64_t alerted_replaced, controllers_replaced; /* tables full: oldest out */
 };
 
 struct flow;

@@ -47,8 +47,22 @@ static bool blocks(const struct finding *fd)
            (fd->kind == FINDING_delivery && fd->strong);
 }
 
+/* A finding in the verdict: counted, and the first that blocks names why. */
+static void weigh(struct verdict *v, const struct finding *fd)
+{
+    if (!v)
+        return;
+    v->findings++;
+    if (fd->blocked && !v->block) {
+        v->block = true;
+        v->sid = finding_sid(fd);
+        snprintf(v->reason, sizeof(v->reason), "%s", fd->detail);
+    }
+}
+
 /* Every finding of a transaction: named after the proxy's client,
- * correlated, written with what it changed, and weighed for the verdict. */
+ * correlated, written with what it changed (not when quiet), and weighed
+ * for the verdict. */
 static void on_finding(void *ctx, const struct finding *in)
 {
     struct judge *j = ctx;
@@ -60,27 +74,13 @@ static void on_finding(void *ctx, const struct finding *in)
         fd.port = s->server_port;
     }
     fd.blocked = j->v && blocks(&fd);
-    if (j->quiet) {
-        if (j->v && fd.blocked && !j->v->block) {
-            j->v->block = true;
-            j->v->sid = finding_sid(&fd);
-            snprintf(j->v->reason, sizeof(j->v->reason), "%s", fd.detail);
-        }
-        return;
+    if (!j->quiet) {
+        struct incident_change ch = incidents_add(j->incidents, &fd);
+        if (j->eve)
+            eve_write_correlated(j->eve, &fd, &ch, (uint16_t)j->cfg.community_id_seed);
+        j->st.findings++;
     }
-    struct incident_change ch = incidents_add(j->incidents, &fd);
-    if (j->eve)
-        eve_write_correlated(j->eve, &fd, &ch, (uint16_t)j->cfg.community_id_seed);
-    j->st.findings++;
-    struct verdict *v = j->v;
-    if (!v)
-        return;
-    v->findings++;
-    if (fd.blocked && !v->block) {
-        v->block = true;
-        v->sid = finding_sid(&fd);
-        snprintf(v->reason, sizeof(v->reason), "%s", fd.detail);
-    }
+    weigh(j->v, &fd);
 }
 
 struct judge *judge_new(const struct nj_config *cfg, struct eve *eve,

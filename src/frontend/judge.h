@@ -75,8 +75,9 @@ void judge_body(struct judge *j, const struct event_subject *s,
                 const struct judged_body *b, const struct content_result *r,
                 struct verdict *v);
 
-/* Quiet: findings only weigh in the verdict -- no incident, no EVE, no
- * counters (judging again what a front end rewrote). */
+/* Quiet: findings only weigh in the verdict -- no incident, no EVE, not
+ * counted as findings (judging again what a front end rewrote; the
+ * requests and bodies judged are counted all the same). */
 void judge_set_quiet(struct judge *j, bool quiet);
 
 /* Whether a URL, or its host, is an indicator of a loaded feed (no

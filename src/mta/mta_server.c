@@ -78,6 +78,7 @@ struct mta_stats {
     uint64_t quarantined, tagged, unjudged, too_big, temp_failures, bad_commands;
     uint64_t rcpt_over_cap;
     uint64_t stripped, strip_fallbacks;  /* mta.action strip: done, not possible */
+    uint64_t strip_parts_over_cap;  /* blocking parts past STRIP_PARTS_MAX */
     struct mime_rewrite_stats rewrite;
     uint64_t closed_while_committing; /* its 250 never sent: may come again */
     struct {
@@ -459,6 +460,7 @@ static void end_of_data(struct mta_server *s, struct session *c)
     char why[300] = "";
     bool stripped = false;
     if (read_back && v.block && !strcmp(act, "strip")) {
+        s->st.strip_parts_over_cap += bad.over_cap;
         stripped = strip(s, c, len, &bad, why, sizeof(why));
         if (!stripped) {
             s->st.strip_fallbacks++;
@@ -982,7 +984,7 @@ static bool register_counters(struct mta_server *s)
 #define C(n) counters_u64(r, "mta." #n, &t->n);
     C(sessions) C(refused_sessions) C(timeouts) C(messages) C(queued) C(rejected)
     C(quarantined) C(tagged) C(unjudged) C(too_big) C(temp_failures)
-    C(bad_commands) C(rcpt_over_cap) C(closed_while_committing) C(stripped) C(strip_fallbacks)
+    C(bad_commands) C(rcpt_over_cap) C(closed_while_committing) C(stripped) C(strip_fallbacks) C(strip_parts_over_cap)
     C(rewrite.parts) C(rewrite.stripped) C(rewrite.defanged) C(rewrite.urls_defanged)
     C(rewrite.depth_over_cap) C(rewrite.parts_over_cap) C(rewrite.bad_encoding)
     C(tls.handshakes_ok) C(tls.handshakes_failed) C(tls.handshake_timeouts)

@@ -125,13 +125,15 @@ static enum dcerpc_iface iface_of(cursor_t *c, bool le)
     return RPC_IF_OTHER;
 }
 
-static void remember_context(struct dcerpc_state *s, uint16_t id, enum dcerpc_iface i)
+static void remember_context(struct dcerpc_state *s, uint16_t id, enum dcerpc_iface i,
+                             struct dcerpc_stats *st)
 {
     for (unsigned k = 0; k < s->n_ctx; k++)
         if (s->ctx[k].id == id) {
             s->ctx[k].iface = (uint8_t)i;
             return;
         }
+    st->contexts_over_cap += s->n_ctx == DCERPC_CONTEXTS;
     unsigned k = s->n_ctx < DCERPC_CONTEXTS ? s->n_ctx++ : id % DCERPC_CONTEXTS;
     s->ctx[k].id = id;
     s->ctx[k].iface = (uint8_t)i;
@@ -160,7 +162,7 @@ static void read_bind(struct dcerpc_state *s, cursor_t *c, bool le,
         enum dcerpc_iface iface = iface_of(c, le);
         cur_skip(c, 4 + (size_t)n_syn * 20); /* its version, the transfer syntaxes */
         if (cur_ok(c))
-            remember_context(s, id, iface);
+            remember_context(s, id, iface, st);
     }
 }
 
@@ -282,7 +284,7 @@ static void read_smb_record(struct dcerpc_state *s, const uint8_t *d, size_t n,
         if (pdu && len >= RPC_HEADER && pdu[0] == 5)
             read_pdu(s, pdu, len, true, fn, ctx, st);
         uint32_t next = le32(m + 20);
-        if (!next)
+        if (next < SMB2_HEADER) /* 0: the last; less: no message fits */
             return;
         off += next;
     }
@@ -295,6 +297,12 @@ static size_t header_len(const struct dcerpc_state *s)
     return s->smb ? NBSS_HEADER : RPC_HEADER;
 }
 
+/* A PDU header's frag_length (16 bytes there), in its data representation. */
+static uint16_t frag_length(const uint8_t *b)
+{
+    return (b[4] & 0xf0) == 0x10 ? le16(b + 8) : (uint16_t)(b[8] << 8 | b[9]);
+}
+
 /* The record's whole length from its header, 0 when it is none. */
 static uint32_t record_len(const struct dcerpc_state *s)
 {
@@ -304,7 +312,7 @@ static uint32_t record_len(const struct dcerpc_state *s)
                    ? NBSS_HEADER + ((uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) : 0;
     if (b[0] != 5 || b[1] > 1)
         return 0;
-    uint16_t frag = (b[4] & 0xf0) == 0x10 ? le16(b + 8) : (uint16_t)(b[8] << 8 | b[9]);
+    uint16_t frag = frag_length(b);
     return frag >= RPC_HEADER ? frag : 0;
 }
 
@@ -357,6 +365,6 @@ bool dcerpc_is_bind(const uint8_t *d, size_t n)
 {
     if (n < 28 || d[0] != 5 || d[1] > 1 || d[2] != PTYPE_BIND)
         return false;
-    uint16_t frag = (d[4] & 0xf0) == 0x10 ? le16(d + 8) : (uint16_t)(d[8] << 8 | d[9]);
+    uint16_t frag = frag_length(d);
     return frag >= 28 && frag <= 8192;
 }

@@ -60,6 +60,7 @@ struct dcerpc_call {
 
 struct dcerpc_stats {
     uint64_t pdus, binds, requests, calls, smb_records, smb_skipped, bad;
+    uint64_t contexts_over_cap;  /* a bind past DCERPC_CONTEXTS replaced one */
 };
 
 struct dcerpc_state {
