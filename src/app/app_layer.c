@@ -52,6 +52,8 @@ struct app_flow {
     struct ftp_state *ftp;
     struct dcerpc_state *rpc;
     bool http_off, smtp_off, ftp_off, dns_off, rpc_off;
+    uint8_t inner;                 /* parser of decrypted data; 0 unknown */
+    bool inner_tried;
     unsigned n_pend;
     struct dns_pending pend[DNS_PENDING_MAX];
     uint8_t *dns_buf[2];           /* TCP DNS: a message across segments */
@@ -630,17 +632,14 @@ static void window_scan(struct app_layer *al, struct flow *f,
     alerts(al, f, now, &al->result, NULL, dir);
 }
 
+/* plain: the bytes came out of decryption (the flow's own are not). */
 static void window_add(struct app_layer *al, struct flow *f,
                        struct app_flow *a, int dir, const uint8_t *d,
-                       size_t n, uint64_t now)
+                       size_t n, uint64_t now, bool plain)
 {
     size_t cap = (size_t)al->cfg.yara_stream_window;
-    if (a->win_done[dir] || !cap)
+    if (a->win_done[dir] || !cap || (!plain && !cleartext(f)))
         return;
-    if (!cleartext(f)) {
-        a->win_done[dir] = true;
-        return;
-    }
     if (!a->win[dir]) {
         if (!charge(al, a, cap) ||
             !((a->win[dir] = reuse(al, &al->windows, cap)) ||
@@ -790,14 +789,47 @@ void app_stream_data(struct app_layer *al, struct flow *f, int dir,
 {
     const struct app_parser *p = parser_of(al, f->app_proto);
     bool scan = content_has_rules(al->content) && al->cfg.yara_stream_window &&
-                (!f->app || !f->app->win_done[dir]);
+                cleartext(f) && (!f->app || !f->app->win_done[dir]);
     if (!p && !scan)
         return;
     struct app_flow *a = app_of(al, f);
     if (!a)
         return;
     if (scan)
-        window_add(al, f, a, dir, data, len, now);
+        window_add(al, f, a, dir, data, len, now, false);
+    if (p)
+        p->stream(al, f, a, dir, data, len, now);
+}
+
+/* The protocol of a TLS connection's cleartext. */
+static uint8_t inner_proto(const struct flow *f, int dir, const uint8_t *data,
+                           size_t len, const char *alpn)
+{
+    if (!strcmp(alpn, "http/1.1") || !strcmp(alpn, "http/1.0"))
+        return APP_HTTP;
+    if (f->app_proto != APP_TLS && f->app_proto != APP_UNKNOWN)
+        return f->app_proto;          /* STARTTLS: the same protocol goes on */
+    enum app_proto p = app_detect(6, dir, data, len, flow_port(f, 0),
+                                  flow_port(f, 1));
+    return p == APP_TLS ? APP_UNKNOWN : (uint8_t)p;
+}
+
+void app_decrypted_data(struct app_layer *al, struct flow *f, int dir,
+                        const uint8_t *data, size_t len, const char *alpn,
+                        uint64_t now)
+{
+    struct app_flow *a = app_of(al, f);
+    if (!a)
+        return;
+    if (!a->inner && !a->inner_tried) {
+        a->inner = inner_proto(f, dir, data, len, alpn);
+        a->inner_tried = a->inner != APP_UNKNOWN || dir == 0;
+    }
+    bool scan = content_has_rules(al->content) && al->cfg.yara_stream_window &&
+                !a->win_done[dir];
+    if (scan)
+        window_add(al, f, a, dir, data, len, now, true);
+    const struct app_parser *p = parser_of(al, a->inner);
     if (p)
         p->stream(al, f, a, dir, data, len, now);
 }

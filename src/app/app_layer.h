@@ -42,6 +42,14 @@ void app_stream_gap(struct app_layer *al, struct flow *f, int dir,
 void app_datagram(struct app_layer *al, struct flow *f, int dir,
                   const uint8_t *data, size_t len, uint64_t now);
 
+/* Cleartext that came out of decrypting the flow's TLS (src/decrypt), in
+ * order per direction. The parser is the one the server chose by ALPN
+ * ("http/1.1", "h2"), else the flow's own protocol (SMTP, IMAP, ... after
+ * STARTTLS), else what the first cleartext bytes look like. */
+void app_decrypted_data(struct app_layer *al, struct flow *f, int dir,
+                        const uint8_t *data, size_t len, const char *alpn,
+                        uint64_t now);
+
 /* Before the flow record is written: finish parsers, scan windows. */
 void app_flow_end(struct app_layer *al, struct flow *f, uint64_t now);
 

@@ -58,6 +58,15 @@ struct nj_config {
     char intel_dir[CONFIG_STR_MAX]; /* every file in it is a feed */
     const char *intel_feeds[64];    /* --intel arguments (not in YAML) */
     int n_intel_feeds;
+    struct decrypt_config {         /* passive TLS decryption (src/decrypt) */
+        const char *keylogs[8];     /* --keylog files (not in YAML) */
+        int n_keylogs;
+        const char *rsa_keys[32];   /* --rsa-key FILE[:ADDR:PORT] */
+        int n_rsa_keys;
+        bool capture_secrets;       /* a pcapng file's secrets blocks */
+        uint64_t memcap;            /* sessions and record buffers */
+        uint32_t keylog_entries;    /* sessions whose secrets are kept */
+    } decrypt;
     char bpf[CONFIG_STR_MAX];
     struct eta_config {
         bool enabled;               /* score flows with the ETA model */

@@ -134,6 +134,8 @@ void eve_common(struct json *j, uint64_t ts_usec, const char *event_type,
     else if ((f->key.proto == 6 || f->key.proto == 17) &&
              f->dir[0].payload_bytes && f->dir[1].payload_bytes)
         json_kv_str(j, "app_proto", "failed"); /* tried, nothing matched */
+    if (f->decrypted)
+        json_kv_bool(j, "decrypted", true);
     char cid[40];
     flow_community_id(f, cid_seed, cid, sizeof(cid));
     json_kv_str(j, "community_id", cid);

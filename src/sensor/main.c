@@ -91,6 +91,13 @@ static void usage(FILE *out)
 "      --filestore DIR    store extracted files in DIR by SHA-256\n"
 "                         (files.filestore)\n"
 "\n"
+"Decryption (docs/decryption.md):\n"
+"      --keylog FILE      TLS/QUIC secrets in the NSS key log format\n"
+"                         (SSLKEYLOGFILE), followed as it grows (repeatable);\n"
+"                         a pcapng file's own secrets are used without it\n"
+"      --rsa-key FILE[:ADDR:PORT]  an RSA server key for TLS <= 1.2 RSA key\n"
+"                         exchange, for every server or one (repeatable)\n"
+"\n"
 "Encrypted traffic analysis:\n"
 "      --model FILE       score finished flows with this model from\n"
 "                         nightjar-train (eta.model); default: the built-in\n"
@@ -159,6 +166,8 @@ static int parse_args(int argc, char **argv, struct options *o,
         { "filestore", required_argument, NULL, 'F' },
         { "model", required_argument, NULL, 'M' },
         { "state", required_argument, NULL, 'S' },
+        { "keylog", required_argument, NULL, 'K' },
+        { "rsa-key", required_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -206,6 +215,20 @@ static int parse_args(int argc, char **argv, struct options *o,
                 return 2;
             }
             cfg->intel_feeds[cfg->n_intel_feeds++] = optarg;
+            break;
+        case 'K':
+            if (cfg->decrypt.n_keylogs >= 8) {
+                fprintf(stderr, "nightjar: at most 8 --keylog files\n");
+                return 2;
+            }
+            cfg->decrypt.keylogs[cfg->decrypt.n_keylogs++] = optarg;
+            break;
+        case 'R':
+            if (cfg->decrypt.n_rsa_keys >= 32) {
+                fprintf(stderr, "nightjar: at most 32 --rsa-key keys\n");
+                return 2;
+            }
+            cfg->decrypt.rsa_keys[cfg->decrypt.n_rsa_keys++] = optarg;
             break;
         case 'J':
             snprintf(cfg->intel_dir, sizeof(cfg->intel_dir), "%s", optarg);
@@ -273,6 +296,7 @@ static long long run_file(struct pipeline *pl, struct eve *eve,
         fprintf(stderr, "nightjar: %s\n", err);
         return -1;
     }
+    pipeline_add_capture_secrets(pl, path);
     current_capture = c;
     struct packet p;
     memset(&p, 0, sizeof(p));

@@ -39,6 +39,9 @@
 #include "proto/smtp.h"
 #include "proto/quic.h"
 #include "proto/tls.h"
+#include "decrypt/keylog.h"
+#include "decrypt/rsa_keys.h"
+#include "decrypt/tls_decrypt.h"
 #include "util/clock.h"
 #include "util/counters.h"
 #include "response/contain.h"
@@ -58,6 +61,9 @@ struct pipeline {
     struct flow_table *flows;
     struct stream_engine *streams;
     struct tls_pool *tls_pool;
+    struct keylog *keylog;             /* secrets: --keylog, pcapng blocks */
+    struct rsa_keys *rsa;              /* --rsa-key */
+    struct tls_decrypt_engine *decrypt;/* NULL: nothing to decrypt with */
     struct app_layer *app;
     struct intel_feeds *intel;
     struct intel_detect *detect;
@@ -247,6 +253,49 @@ static void tls_gap(struct pipeline *pl, struct flow *f, int dir, uint64_t len)
         tls_session_gap(pl->tls_pool, f->tls, dir);
 }
 
+/* Decryption: a TLS connection whose first chunk is a hello gets a
+ * session when the sensor has secrets; what it opens goes to the app
+ * layer as the connection's cleartext. */
+static void on_plain(void *ctx, int dir, const uint8_t *data, size_t len)
+{
+    struct sink_ctx *s = ctx;
+    s->f->decrypted = 1;
+    app_decrypted_data(s->pl->app, s->f, dir, data, len,
+                       tls_decrypt_alpn(s->f->dec), s->pl->now_usec);
+}
+
+static void decrypt_stream(struct pipeline *pl, struct flow *f, int dir,
+                           const uint8_t *data, size_t len)
+{
+    if (!pl->decrypt || f->key.proto != 6)
+        return;
+    if (!f->dec) {
+        if (!f->tls || !starts_tls_hello(data, len) || f->tls->have_sh)
+            return;
+        struct tls_server_id srv;
+        memcpy(srv.addr, flow_addr(f, 1)->b, sizeof(srv.addr));
+        srv.port = flow_port(f, 1);
+        if (!(f->dec = tls_decrypt_new(pl->decrypt, &srv)))
+            return;
+    }
+    struct sink_ctx s = { pl, f };
+    tls_decrypt_feed(pl->decrypt, f->dec, dir, data, len, on_plain, &s);
+}
+
+static void decrypt_dgram(struct pipeline *pl, struct flow *f, int dir,
+                          const uint8_t *data, size_t len)
+{
+    (void)pl, (void)f, (void)dir, (void)data, (void)len;
+}
+
+static void decrypt_gap(struct pipeline *pl, struct flow *f, int dir,
+                        uint64_t len)
+{
+    (void)len;
+    if (f->dec)
+        tls_decrypt_gap(pl->decrypt, f->dec, dir);
+}
+
 static void app_stream(struct pipeline *pl, struct flow *f, int dir,
                        const uint8_t *data, size_t len)
 {
@@ -278,6 +327,7 @@ static const struct flow_layer {
     void (*gap)(struct pipeline *, struct flow *, int dir, uint64_t len);
 } flow_layers[] = {
     { tls_data, udp_handshake, tls_gap },
+    { decrypt_stream, decrypt_dgram, decrypt_gap },
     { app_stream, app_dgram, app_gap },
 };
 #define N_LAYERS (sizeof(flow_layers) / sizeof(flow_layers[0]))
@@ -383,6 +433,10 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
     if (f->tls) {
         tls_session_release(pl->tls_pool, f->tls);
         f->tls = NULL;
+    }
+    if (f->dec) {
+        tls_decrypt_free(pl->decrypt, f->dec);
+        f->dec = NULL;
     }
     if (f->tls_sum) {
         tls_pool_small_put(pl->tls_pool, f->tls_sum);
@@ -656,10 +710,16 @@ static uint64_t mem_anomaly(const void *c)
            c2_channel_memory(pl->c2) + icmp_tunnel_memory(pl->icmp);
 }
 
+static uint64_t mem_decrypt(const void *c)
+{
+    const struct pipeline *pl = c;
+    return pl->decrypt ? tls_decrypt_engine_memory(pl->decrypt) : 0;
+}
+
 static uint64_t mem_total(const void *c)
 {
     return mem_flows(c) + mem_stream(c) + mem_defrag(c) + mem_tls(c) + mem_app(c) +
-           mem_intel(c) + mem_eta(c) + mem_anomaly(c);
+           mem_intel(c) + mem_eta(c) + mem_anomaly(c) + mem_decrypt(c);
 }
 
 static uint64_t out_records(const void *c)
@@ -696,6 +756,10 @@ static bool register_counters(struct pipeline *pl)
     flow_table_counters(pl->flows, r);
     stream_counters(pl->streams, r);
     tls_counters(&pl->tls_stats, pl->tls_pool, r);
+    if (pl->decrypt)
+        tls_decrypt_counters(pl->decrypt, r);
+    if (pl->keylog)
+        keylog_counters(pl->keylog, r);
     quic_counters(&pl->quic_stats, r);
     app_layer_counters(pl->app, r);
     intel_detect_counters(pl->detect, r);
@@ -716,6 +780,7 @@ static bool register_counters(struct pipeline *pl)
     counters_fn(r, "memory.defrag", mem_defrag, pl);
     counters_fn(r, "memory.tls", mem_tls, pl);
     counters_fn(r, "memory.app_layer", mem_app, pl);
+    counters_fn(r, "memory.decrypt", mem_decrypt, pl);
     counters_fn(r, "memory.intel", mem_intel, pl);
     counters_fn(r, "memory.eta", mem_eta, pl);
     counters_fn(r, "memory.anomaly", mem_anomaly, pl);
@@ -723,6 +788,55 @@ static bool register_counters(struct pipeline *pl)
            counters_fn(r, "output.records", out_records, pl) &&
            counters_fn(r, "output.write_errors", out_errors, pl) &&
            (!pl->eve || counters_section(r, "output.sink", sink_section, pl));
+}
+
+/* The secrets the sensor decrypts with, and the engine that uses them;
+ * none when neither --keylog nor --rsa-key is given (a pcapng file's own
+ * secrets make them later, pipeline_add_capture_secrets). */
+static bool decrypt_setup(struct pipeline *pl, const struct decrypt_config *dc,
+                          char *err, size_t errlen)
+{
+    if (!dc->n_keylogs && !dc->n_rsa_keys)
+        return true;
+    if (!(pl->keylog = keylog_new(dc->keylog_entries)) ||
+        !(pl->rsa = rsa_keys_new())) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    for (int i = 0; i < dc->n_keylogs; i++)
+        if (!keylog_add_file(pl->keylog, dc->keylogs[i], err, errlen))
+            return false;
+    for (int i = 0; i < dc->n_rsa_keys; i++)
+        if (!rsa_keys_add(pl->rsa, dc->rsa_keys[i], err, errlen))
+            return false;
+    pl->decrypt = tls_decrypt_engine_new(pl->keylog, pl->rsa, dc->memcap);
+    if (!pl->decrypt)
+        snprintf(err, errlen, "out of memory");
+    return pl->decrypt != NULL;
+}
+
+int pipeline_add_capture_secrets(struct pipeline *pl, const char *path)
+{
+    if (!pl->cfg.decrypt.capture_secrets)
+        return 0;
+    bool made = !pl->keylog;
+    if (made && !(pl->keylog = keylog_new(pl->cfg.decrypt.keylog_entries)))
+        return -1;
+    int n = keylog_add_pcapng_secrets(pl->keylog, path);
+    if (n <= 0 && made) {
+        keylog_free(pl->keylog);
+        pl->keylog = NULL;
+        return n;
+    }
+    if (!pl->decrypt && n > 0) {
+        pl->decrypt = tls_decrypt_engine_new(pl->keylog, pl->rsa,
+                                             pl->cfg.decrypt.memcap);
+        if (!pl->decrypt)
+            return -1;
+        tls_decrypt_counters(pl->decrypt, pl->counters);
+        keylog_counters(pl->keylog, pl->counters);
+    }
+    return n;
 }
 
 struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
@@ -741,6 +855,10 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
     pl->flows = flow_table_new(&cfg->flow, on_flow_end, pl);
     pl->streams = stream_engine_new(&cfg->stream, &sink);
     pl->tls_pool = tls_pool_new(cfg->tls_memcap);
+    if (!decrypt_setup(pl, &cfg->decrypt, err, errlen)) {
+        pipeline_free(pl);
+        return NULL;
+    }
     if (cfg->n_intel_feeds || cfg->intel_dir[0]) {
         pl->intel = intel_feeds_new(cfg->intel_feeds, cfg->n_intel_feeds,
                                     cfg->intel_dir, err, errlen);
@@ -798,6 +916,9 @@ void pipeline_free(struct pipeline *pl)
     flow_table_free(pl->flows);
     stream_engine_free(pl->streams);
     tls_pool_free(pl->tls_pool);
+    tls_decrypt_engine_free(pl->decrypt);
+    rsa_keys_free(pl->rsa);
+    keylog_free(pl->keylog);
     app_layer_free(pl->app);
     intel_detect_free(pl->detect);
     eta_detect_free(pl->eta);

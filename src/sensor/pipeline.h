@@ -34,6 +34,9 @@ void pipeline_tick(struct pipeline *pl, uint64_t now_usec);
 /* The live source's kernel counters (totals) for the next stats record. */
 void pipeline_capture_stats(struct pipeline *pl, const struct capture_stats *cs);
 void pipeline_note_truncated_file(struct pipeline *pl);
+/* A pcapng file's Decryption Secrets Blocks, read before its packets
+ * (decrypt.capture-secrets). Returns the blocks read, 0 none, -1 error. */
+int pipeline_add_capture_secrets(struct pipeline *pl, const char *path);
 
 /* Writes a stats record stamped with `ts_usec` (0: the last packet time). */
 void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec);
