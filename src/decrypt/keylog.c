@@ -180,6 +180,8 @@ static const struct {
     { "SERVER_TRAFFIC_SECRET_0", KL_SERVER_AP },
     { "CLIENT_EARLY_TRAFFIC_SECRET", KL_CLIENT_EARLY },
     { "EXPORTER_SECRET", -1 },
+    { "CLIENT_TRAFFIC_SECRET_N", -1 },  /* OpenSSL after a KeyUpdate: the */
+    { "SERVER_TRAFFIC_SECRET_N", -1 },  /* next secrets are derived here */
     { "EARLY_EXPORTER_SECRET", -1 },
 };
 
