@@ -341,7 +341,8 @@ static void http_prepare(const char *method, const char *host, const char *uri,
 static void http(struct c2_channel *c, struct ip_addr client, struct ip_addr server,
                  double t)
 {
-    c2_on_http(c, flow(client, server, 80, 6, APP_HTTP, t), &tx, SEC(t));
+    struct event_subject s = event_subject_of(flow(client, server, 80, 6, APP_HTTP, t));
+    c2_on_http(c, &s, &tx, SEC(t));
 }
 
 #define NO_LANG (HTTP_HDR_ACCEPT | HTTP_HDR_ACCEPT_ENCODING | HTTP_HDR_CONNECTION)
