@@ -1,9 +1,11 @@
 /* config.c -- the settings table, --set parsing and the YAML reader.
  *
  * The YAML reader walks libyaml's event stream and keeps a stack of mapping
- * keys; every scalar value becomes config_set("a.b.c", value). Sequences are
- * not settings here and are refused with their line number, as are unknown
- * names, so a typo in a config file is an error and never silently ignored.
+ * keys; every scalar value becomes config_set("a.b.c", value). A sequence of
+ * scalars is a list setting written as YAML ("[443, 8443]", or one item a
+ * line): its items are joined with commas, as --set takes them. Other
+ * sequences are refused with their line number, as are unknown names, so a
+ * typo in a config file is an error and never silently ignored.
  */
 #include "config/config.h"
 
@@ -65,6 +67,14 @@ static const struct setting settings[] = {
       "bytes captured per packet in live capture" },
     { "capture.promiscuous", T_BOOL, OFF(promiscuous), "yes",
       "put the live interface in promiscuous mode" },
+    { "capture.decrypted-feed", T_BOOL, OFF(decrypted_feed), "no",
+      "the traffic is the decrypted side of a TLS-terminating proxy or "
+      "interception box (or its decrypted mirror port): cleartext on 443 and "
+      "other TLS ports is expected, no protocol mismatch; records say "
+      "decrypted_feed" },
+    { "capture.decrypted-feed-ports", T_STR, OFF(decrypted_feed_ports), "",
+      "only the flows to these server ports are decrypted (e.g. 443,8443; a "
+      "YAML list too); with capture.decrypted-feed: yes, every flow is" },
     { "flow.memcap", T_U64_SIZE, OFF(flow.memcap), "256mb",
       "memory for flow state; when full the oldest flow is evicted" },
     { "flow.splt-packets", T_U32, OFF(flow.splt_len), "32",
@@ -163,6 +173,13 @@ static const struct setting settings[] = {
     { "anomaly.home-nets", T_STR, OFF(anomaly.home_nets),
       "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
       "networks whose hosts get profiles; every other address is remote" },
+    { "anomaly.trusted-proxies", T_STR, OFF(anomaly.trusted_proxies), "",
+      "proxies (addresses, networks; IPv4 and IPv6) whose X-Forwarded-For or "
+      "Forwarded header names the real client: findings, profiles and incidents "
+      "of their HTTP transactions go to that client (docs/anomaly.md)" },
+    { "anomaly.trusted-proxy-header", T_STR, OFF(anomaly.trusted_proxy_header),
+      "auto", "the header trusted proxies write: x-forwarded-for, forwarded, or "
+      "auto (either; when a request carries both they must agree)" },
     { "anomaly.learning-period", T_U32, OFF(anomaly.learning), "86400",
       "seconds of traffic a host (and the baseline) learns before outliers are reported" },
     { "anomaly.half-life-days", T_U32, OFF(anomaly.half_life_days), "7",
@@ -334,6 +351,9 @@ STR_FIELD_OK(content.hashes);
 STR_FIELD_OK(intel_dir);
 STR_FIELD_OK(eta.model);
 STR_FIELD_OK(anomaly.home_nets);
+STR_FIELD_OK(anomaly.trusted_proxies);
+STR_FIELD_OK(anomaly.trusted_proxy_header);
+STR_FIELD_OK(decrypted_feed_ports);
 STR_FIELD_OK(anomaly.state_dir);
 STR_FIELD_OK(response.contain);
 STR_FIELD_OK(icap.listen);
@@ -654,7 +674,38 @@ struct yaml_walk {
     char keys[YAML_MAX_DEPTH][128];
     int depth;            /* mappings open */
     bool want_key[YAML_MAX_DEPTH];
+    bool in_seq;          /* inside a list of scalars: items joined in seq */
+    char seq[CONFIG_STR_MAX];
+    size_t seq_len;
 };
+
+static bool seq_start(struct yaml_walk *w, const char *path, unsigned line,
+                      char *err, size_t errlen)
+{
+    if (w->in_seq || w->depth == 0 || w->want_key[w->depth - 1]) {
+        snprintf(err, errlen, "%s:%u: a list is a setting's value only", path, line);
+        return false;
+    }
+    w->in_seq = true;
+    w->seq[0] = 0;
+    w->seq_len = 0;
+    return true;
+}
+
+static bool seq_item(struct yaml_walk *w, const char *v, const char *path,
+                     unsigned line, char *err, size_t errlen)
+{
+    size_t n = strlen(v), sep = w->seq_len ? 1 : 0;
+    if (w->seq_len + sep + n >= sizeof(w->seq)) {
+        snprintf(err, errlen, "%s:%u: list longer than %d bytes", path, line,
+                 CONFIG_STR_MAX - 1);
+        return false;
+    }
+    memcpy(w->seq + w->seq_len, ",", sep);
+    memcpy(w->seq + w->seq_len + sep, v, n + 1);
+    w->seq_len += sep + n;
+    return true;
+}
 
 static void dotted(const struct yaml_walk *w, const char *last, char *out,
                    size_t len)
@@ -674,6 +725,11 @@ static bool yaml_event_step(struct nj_config *c, struct yaml_walk *w,
     unsigned line = (unsigned)ev->start_mark.line + 1;
     switch (ev->type) {
     case YAML_MAPPING_START_EVENT:
+        if (w->in_seq) {
+            snprintf(err, errlen, "%s:%u: lists of mappings are not settings",
+                     path, line);
+            return false;
+        }
         if (w->depth >= YAML_MAX_DEPTH) {
             snprintf(err, errlen, "%s:%u: nested too deep", path, line);
             return false;
@@ -687,13 +743,26 @@ static bool yaml_event_step(struct nj_config *c, struct yaml_walk *w,
             w->want_key[w->depth - 1] = true;
         return true;
     case YAML_SEQUENCE_START_EVENT:
-        snprintf(err, errlen, "%s:%u: lists are not settings here", path, line);
-        return false;
+        return seq_start(w, path, line, err, errlen);
+    case YAML_SEQUENCE_END_EVENT: {
+        char name[512], msg[384];
+        int k = w->depth - 1;
+        dotted(w, w->keys[k], name, sizeof(name));
+        w->in_seq = false;
+        w->want_key[k] = true;
+        if (!config_set(c, name, w->seq, msg, sizeof(msg))) {
+            snprintf(err, errlen, "%s:%u: %s", path, line, msg);
+            return false;
+        }
+        return true;
+    }
     case YAML_ALIAS_EVENT:
         snprintf(err, errlen, "%s:%u: aliases are not supported", path, line);
         return false;
     case YAML_SCALAR_EVENT: {
         const char *v = (const char *)ev->data.scalar.value;
+        if (w->in_seq)
+            return seq_item(w, v, path, line, err, errlen);
         if (w->depth == 0) {
             snprintf(err, errlen, "%s:%u: expected a mapping of settings",
                      path, line);

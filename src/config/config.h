@@ -32,6 +32,8 @@ struct nj_config {
     uint32_t stats_interval;        /* seconds between live stats; 0 = end */
     uint32_t snaplen;
     bool promiscuous;
+    bool decrypted_feed;            /* every flow from a decrypted feed */
+    char decrypted_feed_ports[CONFIG_STR_MAX]; /* or the flows to these ports */
     char eve_path[CONFIG_STR_MAX];  /* "-" for stdout; unix socket path */
     struct eve_log_settings {       /* where records go (output/sink.h) */
         char filetype[CONFIG_STR_MAX];   /* regular, unix_dgram, ... */
@@ -81,6 +83,8 @@ struct nj_config {
     struct anomaly_settings {
         bool enabled;               /* baselines, outliers, behaviour, incidents */
         char home_nets[CONFIG_STR_MAX];
+        char trusted_proxies[CONFIG_STR_MAX]; /* whose X-Forwarded-For counts */
+        char trusted_proxy_header[CONFIG_STR_MAX]; /* auto, x-forwarded-for, forwarded */
         uint32_t learning;          /* seconds before outliers are reported */
         uint32_t half_life_days;
         uint32_t hosts, pairs;

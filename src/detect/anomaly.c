@@ -299,7 +299,9 @@ static const char *mismatch(const struct flow *f, char *buf, size_t n)
     const char *name = app_proto_name((enum app_proto)app);
     if (!both)
         return NULL;
-    if (f->key.proto == 6 && port == 443 && app != APP_TLS)
+    /* on a decrypted feed the cleartext inside TLS is what is seen */
+    bool decrypted = f->decrypted_feed != 0;
+    if (f->key.proto == 6 && port == 443 && app != APP_TLS && !decrypted)
         snprintf(buf, n, "%s on TCP port 443, where TLS is expected",
                  app ? name : "an unrecognised protocol");
     else if (app == APP_TLS && !tls_port(port) && port < 49152)

@@ -158,22 +158,44 @@ const struct c2_stats *c2_channel_stats(const struct c2_channel *c)
 
 /* ---- the pair table ---------------------------------------------------- */
 
-static uint32_t pair_hash(const struct flow *f)
+/* Who talks to whom: a flow's ends, or an HTTP transaction's (the client
+ * a trusted proxy spoke for, detect/proxy.h). */
+struct pair_key {
+    uint8_t v, proto;
+    uint16_t port;
+    struct ip_addr client, server;
+};
+
+static struct pair_key key_of_flow(const struct flow *f)
 {
-    uint16_t port = flow_port(f, 1);
-    uint32_t h = fnv1a(FNV1A_SEED, flow_addr(f, 0), sizeof(struct ip_addr));
-    h = fnv1a(h, flow_addr(f, 1), sizeof(struct ip_addr));
-    h = fnv1a(h, &port, sizeof(port));
-    h = fnv1a(h, &f->key.proto, 1);
+    struct pair_key k = { .v = f->key.ip_version, .proto = f->key.proto,
+                          .port = flow_port(f, 1), .client = *flow_addr(f, 0),
+                          .server = *flow_addr(f, 1) };
+    return k;
+}
+
+static struct pair_key key_of_subject(const struct event_subject *s)
+{
+    struct pair_key k = { .v = s->ip_version, .proto = s->flow->key.proto,
+                          .port = s->server_port, .client = s->client,
+                          .server = s->server };
+    return k;
+}
+
+static uint32_t pair_hash(const struct pair_key *k)
+{
+    uint32_t h = fnv1a(FNV1A_SEED, &k->client, sizeof(struct ip_addr));
+    h = fnv1a(h, &k->server, sizeof(struct ip_addr));
+    h = fnv1a(h, &k->port, sizeof(k->port));
+    h = fnv1a(h, &k->proto, 1);
     return h ? h : 1;
 }
 
-static bool same_pair(const struct c2_pair *p, const struct flow *f)
+static bool same_pair(const struct c2_pair *p, const struct pair_key *k)
 {
-    return p->proto == f->key.proto && p->v == f->key.ip_version &&
-           p->port == flow_port(f, 1) &&
-           !memcmp(&p->client, flow_addr(f, 0), sizeof(p->client)) &&
-           !memcmp(&p->server, flow_addr(f, 1), sizeof(p->server));
+    return p->proto == k->proto && p->v == k->v && p->port == k->port &&
+           !memcmp(&p->client, &k->client, sizeof(p->client)) &&
+           !memcmp(&p->server, &k->server, sizeof(p->server));
 }
 
 /* The pair of flow f; made when create is set (else NULL when absent).
@@ -187,17 +209,17 @@ static bool group_address(uint8_t v, const struct ip_addr *a)
            (a->b[0] == 255 && a->b[1] == 255 && a->b[2] == 255 && a->b[3] == 255);
 }
 
-static struct c2_pair *pair_of(struct c2_channel *c, const struct flow *f,
-                               bool create)
+static struct c2_pair *pair_of_key(struct c2_channel *c, const struct pair_key *k,
+                                   bool create)
 {
-    if (!home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0)) ||
-        group_address(f->key.ip_version, flow_addr(f, 1)))
+    if (!home_net_contains(&c->home, k->v, &k->client) ||
+        group_address(k->v, &k->server))
         return NULL;
-    uint32_t h = pair_hash(f);
+    uint32_t h = pair_hash(k);
     struct c2_pair *set = &c->slot[(size_t)(h % c->sets) * WAYS];
     struct c2_pair *victim = &set[0];
     for (int i = 0; i < WAYS; i++) {
-        if (set[i].hash == h && same_pair(&set[i], f))
+        if (set[i].hash == h && same_pair(&set[i], k))
             return &set[i];
         if (!set[i].hash || (victim->hash && set[i].last_seen < victim->last_seen))
             victim = &set[i];
@@ -208,13 +230,20 @@ static struct c2_pair *pair_of(struct c2_channel *c, const struct flow *f,
         c->st.pairs_evicted++;
     memset(victim, 0, sizeof(*victim));
     victim->hash = h;
-    victim->v = f->key.ip_version;
-    victim->proto = f->key.proto;
-    victim->port = flow_port(f, 1);
-    victim->client = *flow_addr(f, 0);
-    victim->server = *flow_addr(f, 1);
+    victim->v = k->v;
+    victim->proto = k->proto;
+    victim->port = k->port;
+    victim->client = k->client;
+    victim->server = k->server;
     c->st.pairs_new++;
     return victim;
+}
+
+static struct c2_pair *pair_of(struct c2_channel *c, const struct flow *f,
+                               bool create)
+{
+    struct pair_key k = key_of_flow(f);
+    return pair_of_key(c, &k, create);
 }
 
 static struct c2_client *client_of(struct c2_channel *c, uint8_t v,
@@ -305,14 +334,21 @@ static bool ip_check_name(const char *name)
     return false;
 }
 
-static void note_ip_check(struct c2_channel *c, const struct flow *f,
-                          const char *name, uint32_t now)
+static void note_ip_check_by(struct c2_channel *c, uint8_t v,
+                             const struct ip_addr *client, const char *name,
+                             uint32_t now)
 {
     if (!name || !name[0] || !ip_check_name(name))
         return;
-    struct c2_client *cl = client_of(c, f->key.ip_version, flow_addr(f, 0), now, true);
+    struct c2_client *cl = client_of(c, v, client, now, true);
     if (cl)
         cl->ip_check = true;
+}
+
+static void note_ip_check(struct c2_channel *c, const struct flow *f,
+                          const char *name, uint32_t now)
+{
+    note_ip_check_by(c, f->key.ip_version, flow_addr(f, 0), name, now);
 }
 
 static uint32_t server_hash(const struct c2_pair *p)
@@ -436,6 +472,9 @@ static void judge(struct c2_channel *c, struct c2_pair *p, const struct flow *f,
     fd.port = p->port;
     fd.ts_usec = now_usec;
     fd.flow = f;
+    /* a pair of a proxied client (c2_on_http) names that client */
+    fd.forwarded = f && (p->v != f->key.ip_version ||
+                         memcmp(&p->client, flow_addr(f, 0), sizeof(p->client)));
     fd.observed = score;
     fd.baseline = level == 2 ? c->cfg.strong_score : c->cfg.min_score;
     fd.deviation = NAN;
@@ -708,14 +747,14 @@ static uint8_t windows_version(const char *ua)
 
 /* A browser User-Agent claiming another Windows version than the first
  * one this client claimed. */
-static bool two_windows(struct c2_channel *c, const struct flow *f,
+static bool two_windows(struct c2_channel *c, const struct event_subject *s,
                         const struct http_tx *tx, uint32_t now)
 {
     enum ua_class ua = classify_ua(c, tx->user_agent);
     uint8_t v = ua == UA_BROWSER || ua == UA_LEGACY ? windows_version(tx->user_agent) : 0;
     if (!v)
         return false;
-    struct c2_client *cl = client_of(c, f->key.ip_version, flow_addr(f, 0), now, true);
+    struct c2_client *cl = client_of(c, s->ip_version, &s->client, now, true);
     if (!cl)
         return false;
     if (!cl->windows)
@@ -757,27 +796,29 @@ static bool checkin_periodic(struct c2_pair *p, uint64_t now_usec)
     return sd <= CHECKIN_MAX_CV * p->checkin_mean;
 }
 
-void c2_on_http(struct c2_channel *c, const struct flow *f,
+void c2_on_http(struct c2_channel *c, const struct event_subject *s,
                 const struct http_tx *tx, uint64_t now_usec)
 {
-    if (!c || !tx->method[0] || ocsp_or_crl(tx))
+    if (!c || !s->flow || !tx->method[0] || ocsp_or_crl(tx))
         return;
+    const struct flow *f = s->flow;
     uint32_t now = (uint32_t)(now_usec / 1000000u);
     uint32_t ind = http_indicators(c, tx);
-    if (home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 0))) {
-        note_ip_check(c, f, tx->host, now);
-        if (two_windows(c, f, tx, now))
+    if (home_net_contains(&c->home, s->ip_version, &s->client)) {
+        note_ip_check_by(c, s->ip_version, &s->client, tx->host, now);
+        if (two_windows(c, s, tx, now))
             ind |= 1u << C2I_two_windows;
     }
     if (ind && uri_is_script(tx->uri) && strcspn(tx->uri, "?#") > 1 &&
         !home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 1))) {
-        struct c2_client *cl = client_of(c, f->key.ip_version, flow_addr(f, 0), now, true);
+        struct c2_client *cl = client_of(c, s->ip_version, &s->client, now, true);
         uint32_t path = fnv1a(FNV1A_SEED, tx->uri, strcspn(tx->uri, "?#"));
         uint32_t server = fnv1a(FNV1A_SEED, flow_addr(f, 1), sizeof(struct ip_addr));
         if (cl && rotation(cl, path, server) >= ROTATION_SERVERS)
             ind |= 1u << C2I_rotation;
     }
-    struct c2_pair *p = pair_of(c, f, ind != 0);
+    struct pair_key k = key_of_subject(s);
+    struct c2_pair *p = pair_of_key(c, &k, ind != 0);
     if (!p)
         return;
     p->last_seen = now;
@@ -824,9 +865,11 @@ static uint32_t protocol_indicators(const struct flow *f)
     bool answered = f->dir[1].pkts > 0;
     if (f->key.proto != 6 || !client_spoke || !answered || !f->dir[0].syn_seen)
         return 0;
-    if ((port == 443 && app != APP_TLS) ||
+    /* on a decrypted feed, cleartext on a TLS port is what TLS carried */
+    bool decrypted = f->decrypted_feed != 0;
+    if ((port == 443 && app != APP_TLS && !decrypted) ||
         (port == 80 && app != APP_HTTP) ||
-        (app == APP_HTTP && port != 80 && port_is_tls_service(port)))
+        (app == APP_HTTP && port != 80 && port_is_tls_service(port) && !decrypted))
         ind |= 1u << C2I_port_mismatch;
     else if (app == APP_UNKNOWN && !service)
         ind |= 1u << C2I_unknown_protocol; /* on a service's port: its protocol */

@@ -133,8 +133,10 @@ void c2_channel_counters(const struct c2_channel *c, struct counters *r);
 void c2_on_tls(struct c2_channel *c, const struct flow *f,
                const struct tls_session *t, const struct tls_summary *s,
                uint64_t now_usec);
-/* An HTTP transaction. */
-void c2_on_http(struct c2_channel *c, const struct flow *f,
+/* An HTTP transaction: s is its subject (detect/proxy.h: the client a
+ * trusted proxy spoke for, or the flow's ends), whose client the
+ * transaction's evidence is about. */
+void c2_on_http(struct c2_channel *c, const struct event_subject *s,
                 const struct http_tx *tx, uint64_t now_usec);
 /* A DNS message on flow f. */
 struct dns_msg;

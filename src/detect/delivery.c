@@ -92,6 +92,7 @@ static void fill(struct finding *fd, const struct delivery_input *in, uint8_t se
         fd->peer = in->subj->server;
         fd->has_peer = in->subj->server_known;
         fd->port = in->subj->server_port;
+        fd->forwarded = in->subj->forwarded;
     }
 }
 

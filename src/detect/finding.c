@@ -46,6 +46,18 @@ struct event_subject event_subject_of(struct flow *f)
     return s;
 }
 
+void finding_take_subject(struct finding *fd, const struct event_subject *s)
+{
+    if (s->flow && !s->forwarded)
+        return;
+    fd->ip_version = s->ip_version;
+    fd->host = s->client;
+    fd->peer = s->server;
+    fd->has_peer = s->server_known;
+    fd->port = s->server_port;
+    fd->forwarded = s->forwarded;
+}
+
 /* A rule's severity meta (1 high .. 4 low), 2 when absent or wrong. */
 static uint8_t rule_severity(const struct content_match *m)
 {

@@ -122,6 +122,8 @@ struct event_subject {
     struct ip_addr client, server;
     bool server_known;        /* server is the server's address (a flow's
                                  always is; a URL may only name it) */
+    bool forwarded;           /* client is the client a trusted proxy spoke
+                                 for (detect/proxy.h), not the flow's */
     uint16_t client_port, server_port;
 };
 /* A flow's subject. */
@@ -137,6 +139,7 @@ struct finding {
     bool anomaly;             /* an outlier: an anomaly event, not an alert */
     bool strong;              /* enough on its own to call the host compromised */
     bool blocked;             /* a front end (ICAP, MTA) refused what carried it */
+    bool forwarded;           /* host is the client a trusted proxy spoke for */
     uint8_t ip_version;
     struct ip_addr host;      /* the host the finding is about */
     struct ip_addr peer;      /* the other end, when there is one */
@@ -158,6 +161,11 @@ struct finding {
         struct content_evidence content;
     } ev;
 };
+
+/* The finding is about what subject s names: its client and server when
+ * it has no flow or speaks for a proxied client (forwarded); a flow's own
+ * ends are left to the pipeline, which picks the internal one. */
+void finding_take_subject(struct finding *fd, const struct event_subject *s);
 
 /* The signature id of a finding. */
 uint32_t finding_sid(const struct finding *fd);

@@ -69,6 +69,8 @@ static void alert(struct intel_detect *d, const struct event_subject *f, uint64_
 {
     d->st.matches++;
     uint32_t key = hit_key(ev);
+    if (f->forwarded) /* one proxy connection carries many clients' requests */
+        key = fnv1a(key, &f->client, sizeof(f->client)) | 1u;
     struct flow *fl = f->flow;
     for (unsigned i = 0; fl && i < fl->n_intel_hits && i < FLOW_INTEL_HITS; i++)
         if (fl->intel_hits[i] == key) {
@@ -88,13 +90,8 @@ static void alert(struct intel_detect *d, const struct event_subject *f, uint64_
                               .baseline = NAN, .deviation = NAN,
                               .sid = intel_sid(ev), .evidence = EVIDENCE_INTEL };
         fd.ev.intel = *ev;
-        if (!fl) { /* no flow: the subject names the ends */
-            fd.ip_version = f->ip_version;
-            fd.host = f->client;
-            fd.peer = f->server;
-            fd.has_peer = f->server_known;
-            fd.port = f->server_port;
-        }
+        /* no flow, or a proxied client: the subject names the ends */
+        finding_take_subject(&fd, f);
         snprintf(fd.detail, sizeof(fd.detail), "%s %s of feed %s in %s",
                  ioc_type_name((enum ioc_type)ev->ioc->type),
                  intel_text(ev->set, ev->ioc->value),

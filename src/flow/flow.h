@@ -117,6 +117,8 @@ struct flow {
     uint32_t intel_hits[FLOW_INTEL_HITS]; /* indicators already alerted on */
     uint8_t n_intel_hits;
     uint8_t alerted;                    /* an alert named this flow */
+    uint8_t decrypted_feed;             /* on a decrypted feed: cleartext on a
+                                           TLS port is expected (detect/proxy.h) */
     uint16_t splt_n;                    /* entries used */
     struct splt_entry splt[];           /* flow_config.splt_len entries */
 };

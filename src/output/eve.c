@@ -139,6 +139,8 @@ void eve_common(struct json *j, uint64_t ts_usec, const char *event_type,
     char cid[40];
     flow_community_id(f, cid_seed, cid, sizeof(cid));
     json_kv_str(j, "community_id", cid);
+    if (f->decrypted_feed) /* cleartext of a TLS-terminating box: expected */
+        json_kv_bool(j, "decrypted_feed", true);
     if (f->key.tunnel) {
         json_key(j, "tunnel");
         json_obj_open(j);
@@ -414,6 +416,22 @@ void eve_set_resolver(struct eve *e, eve_resolve_fn fn, void *ctx)
 {
     e->resolve = fn;
     e->resolve_ctx = ctx;
+}
+
+void eve_set_forwarded(struct eve *e, eve_forwarded_fn fn, void *ctx)
+{
+    e->forwarded = fn;
+    e->forwarded_ctx = ctx;
+}
+
+void eve_forwarded_client(struct eve *e, const struct flow *f,
+                          const struct http_tx *t)
+{
+    uint8_t v;
+    struct ip_addr a;
+    char buf[64];
+    if (e->forwarded && t && e->forwarded(e->forwarded_ctx, f, t, &v, &a))
+        json_kv_str(&e->j, "xff", ip_addr_str(&a, v, buf, sizeof(buf)));
 }
 
 void eve_begin(struct eve *e, uint64_t ts_usec, const char *event_type,

@@ -31,6 +31,13 @@ struct eve_dest_name {
 typedef bool (*eve_resolve_fn)(void *ctx, const struct flow *f,
                                struct eve_dest_name *out);
 
+/* The client a trusted proxy's HTTP transaction speaks for (the
+ * pipeline's detect/proxy.h), given by whoever knows the proxies. */
+struct http_tx;
+typedef bool (*eve_forwarded_fn)(void *ctx, const struct flow *f,
+                                 const struct http_tx *tx, uint8_t *v,
+                                 struct ip_addr *out);
+
 struct sink;
 struct sink_config;
 
@@ -48,6 +55,9 @@ void eve_flush(struct eve *e);
 /* Who names the servers of flows (the pipeline, from its passive DNS
  * cache): asked for every record about a flow. */
 void eve_set_resolver(struct eve *e, eve_resolve_fn fn, void *ctx);
+/* Who names the real clients behind trusted proxies: asked for every http
+ * and fileinfo record of an HTTP transaction ("xff": the address). */
+void eve_set_forwarded(struct eve *e, eve_forwarded_fn fn, void *ctx);
 
 /* Hands the record built in the writer's buffer to the sink as one line. */
 void eve_emit(struct eve *e);

@@ -160,6 +160,7 @@ void eve_http_object(struct json *j, const struct http_tx *t)
     kv_nonempty(j, "url", t->uri);
     kv_nonempty(j, "http_user_agent", t->user_agent);
     kv_nonempty(j, "xff", t->xff);
+    kv_nonempty(j, "forwarded", t->forwarded);
     kv_nonempty(j, "http_content_type", t->resp_content_type);
     kv_nonempty(j, "http_request_content_type", t->req_content_type);
     kv_nonempty(j, "http_refer", t->referer);
@@ -182,6 +183,7 @@ void eve_write_http(struct eve *e, const struct flow *f, uint64_t ts,
     struct json *j = &e->j;
     eve_begin(e, ts, "http", f, seed);
     json_kv_u64(j, "tx_id", tx->seq - 1);
+    eve_forwarded_client(e, f, tx);
     eve_http_object(j, tx);
     json_obj_close(j);
     eve_emit(e);
@@ -375,6 +377,7 @@ void eve_write_fileinfo(struct eve *e, const struct flow *f, uint64_t ts,
 {
     struct json *j = &e->j;
     eve_begin(e, ts, "fileinfo", f, seed);
+    eve_forwarded_client(e, f, fl->http);
     if (fl->http)
         eve_http_object(j, fl->http);
     if (fl->smtp)

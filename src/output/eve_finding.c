@@ -60,11 +60,15 @@ static void evidence(struct json *j, const struct finding *fd,
 void eve_begin_finding(struct eve *e, const struct finding *fd, const char *type,
                        uint16_t seed)
 {
+    char a[64];
     if (fd->flow) {
         eve_begin(e, fd->ts_usec, type, fd->flow, seed);
+        if (fd->forwarded) /* the proxied client it is about (Suricata's xff) */
+            json_kv_str(&e->j, "xff", ip_addr_str(&fd->host, fd->ip_version, a,
+                                                  sizeof(a)));
         return;
     }
-    char ts[64], a[64];
+    char ts[64];
     json_reset(&e->j);
     json_obj_open(&e->j);
     eve_format_time(fd->ts_usec, ts, sizeof(ts));

@@ -12,6 +12,8 @@ struct eve {
     struct sink *sink;            /* where records go (output/sink.h) */
     eve_resolve_fn resolve;       /* names of servers, NULL: none */
     void *resolve_ctx;
+    eve_forwarded_fn forwarded;   /* real clients behind proxies, NULL: none */
+    void *forwarded_ctx;
     struct json j;
     uint64_t records;             /* handed to the sink: written or spooled */
     uint64_t write_errors;        /* not built, written or spooled */
@@ -24,6 +26,10 @@ struct file_event;
 struct smtp_tx;
 struct email_info;
 void eve_http_object(struct json *j, const struct http_tx *t);
+/* "xff": the client a trusted proxy's transaction speaks for, at the top
+ * level of the record (Suricata's xff extra-data); nothing when none. */
+void eve_forwarded_client(struct eve *e, const struct flow *f,
+                          const struct http_tx *t);
 void eve_fileinfo_object(struct json *j, const struct file_event *fl);
 /* The "smtp" and "email" objects (em may be NULL). */
 void eve_smtp_object(struct json *j, const struct smtp_tx *t);

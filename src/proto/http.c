@@ -286,6 +286,24 @@ static void framing_header(struct http_framing *fr, const char *l, size_t n,
     }
 }
 
+/* A list header that may come in several lines (X-Forwarded-For,
+ * Forwarded): the lines are one list, joined by ", " (RFC 9110 5.3). A
+ * value that does not fit is marked truncated, since its cut-off right end
+ * is the part a reader of the chain needs. */
+static void list_append(char *dst, size_t n, bool *truncated, const char *v,
+                        size_t vl)
+{
+    size_t used = strlen(dst);
+    size_t sep = used ? 2 : 0;
+    if (used + sep + vl >= n) {
+        *truncated = true;
+        return;
+    }
+    memcpy(dst + used, ", ", sep);
+    memcpy(dst + used + sep, v, vl);
+    dst[used + sep + vl] = 0;
+}
+
 /* The fields of the transaction a header fills. */
 static void tx_header(struct http_tx *t, int dir, const char *l, size_t n,
                       const char *v, size_t vl)
@@ -304,7 +322,10 @@ static void tx_header(struct http_tx *t, int dir, const char *l, size_t n,
     else if (dir == 0 && name_is(l, n, "referer"))
         text_copy(t->referer, sizeof(t->referer), v, vl);
     else if (dir == 0 && name_is(l, n, "x-forwarded-for"))
-        text_copy(t->xff, sizeof(t->xff), v, vl);
+        list_append(t->xff, sizeof(t->xff), &t->xff_truncated, v, vl);
+    else if (dir == 0 && name_is(l, n, "forwarded"))
+        list_append(t->forwarded, sizeof(t->forwarded), &t->forwarded_truncated,
+                    v, vl);
     else if (dir == 1 && name_is(l, n, "location"))
         text_copy(t->location, sizeof(t->location), v, vl);
     else if (dir == 1 && name_is(l, n, "server"))

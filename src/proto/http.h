@@ -42,7 +42,8 @@ struct http_tx {
     char user_agent[256];
     char referer[512];
     char req_content_type[128];
-    char xff[128];
+    char xff[256];                /* X-Forwarded-For, lines joined by ", " */
+    char forwarded[256];          /* Forwarded (RFC 7239), likewise */
     char resp_content_type[128];
     char location[512];
     char server[128];
@@ -54,6 +55,7 @@ struct http_tx {
     uint16_t req_headers;         /* HTTP_HDR_* the request carried */
     uint8_t req_header_count;     /* header lines of the request */
     bool headers_truncated;
+    bool xff_truncated, forwarded_truncated; /* longer than kept: not used */
 };
 
 /* request headers whose presence tells a browser from a bot */

@@ -18,6 +18,7 @@
 #include "detect/icmp_tunnel.h"
 #include "detect/eta_detect.h"
 #include "detect/intel_detect.h"
+#include "detect/proxy.h"
 #include "detect/remote_exec.h"
 #include "eta/eta_history.h"
 #include "eta/eta_model.h"
@@ -76,6 +77,7 @@ struct pipeline {
     struct incidents *incidents;       /* the correlator */
     struct contain *contain;           /* response.contain: NULL when none */
     struct home_net home;              /* anomaly.home-nets: who is "ours" */
+    struct proxy_view proxy;           /* trusted proxies, decrypted feed */
     uint64_t last_save_wall;
     pipeline_flow_fn observer;
     void *observer_ctx;
@@ -463,12 +465,28 @@ static void finding_hosts(const struct pipeline *pl, struct finding *fd)
     fd->port = flow_port(f, 1);
 }
 
+/* A content finding about an HTTP body is about the client its
+ * transaction speaks for (a trusted proxy's client); the detectors that
+ * read transactions take that client from proxy_http_subject() already. */
+static void finding_of_tx(const struct pipeline *pl, struct finding *fd)
+{
+    const struct file_event *fl = fd->evidence == EVIDENCE_CONTENT
+                                      ? fd->ev.content.file : NULL;
+    if (fd->ip_version || !fd->flow || !fl || !fl->http)
+        return;
+    struct event_subject s = proxy_http_subject(&pl->proxy,
+                                                (struct flow *)fd->flow,
+                                                fl->http, NULL);
+    finding_take_subject(fd, &s);
+}
+
 /* Every finding of every detector comes here: attributed to the internal
  * end of its flow when it names no host, correlated (the correlator stamps
  * its incident), then written with what it changed. The pipeline owns the
  * flows: an alert marks its flow for the flow record. */
 static void emit(struct pipeline *pl, struct finding *fd)
 {
+    finding_of_tx(pl, fd);
     finding_hosts(pl, fd);
     if (!fd->anomaly) {
         if (fd->flow)
@@ -520,8 +538,10 @@ static void on_http(void *ctx, struct flow *f, const struct http_tx *tx,
     struct pipeline *pl = ctx;
     if (pl->eve)
         eve_write_http(pl->eve, f, now, seed_of(pl), tx);
-    intel_on_http(pl->detect, f, now, tx);
-    c2_on_http(pl->c2, f, tx, now);
+    /* the client this transaction speaks for: its findings are about it */
+    struct event_subject subj = proxy_http_subject(&pl->proxy, f, tx, &pl->proxy.st);
+    intel_check_http(pl->detect, &subj, now, tx);
+    c2_on_http(pl->c2, &subj, tx, now);
     remote_exec_on_http(pl->rexec, f, tx, now);
 }
 
@@ -538,10 +558,10 @@ static void on_file(void *ctx, struct flow *f, const struct file_event *file,
     struct pipeline *pl = ctx;
     if (pl->eve)
         eve_write_fileinfo(pl->eve, f, now, seed_of(pl), file);
-    intel_on_file(pl->detect, f, now, &file->r->h, file->name);
+    struct event_subject subj = proxy_http_subject(&pl->proxy, f, file->http, NULL);
+    intel_check_file(pl->detect, &subj, now, &file->r->h, file->name);
     if (!pl->cfg.detect.delivery)
         return;
-    struct event_subject subj = event_subject_of(f);
     struct delivery_input in = {
         .subj = &subj, .tx = file->http, .r = file->r, .name = file->name,
         .size = file->size, .dir = file->dir, .mail = file->smtp != NULL,
@@ -606,7 +626,10 @@ static bool anomaly_setup(struct pipeline *pl, char *err, size_t errlen)
 static bool correlation_new(struct pipeline *pl, char *err, size_t errlen)
 {
     const struct nj_config *cfg = &pl->cfg;
-    if (!home_net_parse(&pl->home, cfg->anomaly.home_nets, err, errlen))
+    if (!home_net_parse(&pl->home, cfg->anomaly.home_nets, err, errlen) ||
+        !proxy_view_init(&pl->proxy, cfg->anomaly.trusted_proxies,
+                         cfg->anomaly.trusted_proxy_header, cfg->decrypted_feed,
+                         cfg->decrypted_feed_ports, err, errlen))
         return false;
     pl->incidents = incidents_new(1024, cfg->anomaly.incident_timeout,
                                   on_incident_closed, pl);
@@ -680,6 +703,16 @@ static bool resolve_name(void *ctx, const struct flow *f, struct eve_dest_name *
     out->resolved_usec = n->seen_usec;
     out->ttl = n->ttl;
     return true;
+}
+
+/* The client a trusted proxy's transaction speaks for, for its records. */
+static bool forwarded_client(void *ctx, const struct flow *f,
+                             const struct http_tx *tx, uint8_t *v,
+                             struct ip_addr *out)
+{
+    const struct pipeline *pl = ctx;
+    return proxy_client_of(&pl->proxy, f->key.ip_version, flow_addr(f, 0), tx, v,
+                           out, NULL);
 }
 
 /* ---- the counter registry: the stats record ---------------------------- */
@@ -775,6 +808,8 @@ static bool register_counters(struct pipeline *pl)
         remote_exec_counters(pl->rexec, r);
     if (pl->icmp)
         icmp_tunnel_counters(pl->icmp, r);
+    if (pl->proxy.trusted.n)
+        proxy_counters(&pl->proxy, r);
     counters_fn(r, "memory.flow", mem_flows, pl);
     counters_fn(r, "memory.tcp_reassembly", mem_stream, pl);
     counters_fn(r, "memory.defrag", mem_defrag, pl);
@@ -876,8 +911,10 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
         return NULL;
     }
     intel_detect_set_dns(pl->detect, app_layer_dns_cache(pl->app));
-    if (eve)
+    if (eve) {
         eve_set_resolver(eve, resolve_name, pl);
+        eve_set_forwarded(eve, forwarded_client, pl);
+    }
     pl->eta = eta_detect_new(&cfg->eta, err, errlen);
     if (!pl->eta) {
         pipeline_free(pl);
@@ -962,6 +999,7 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
     if (!f)
         return;
     if (f->dir[0].pkts + f->dir[1].pkts == 1) {
+        f->decrypted_feed = proxy_feed_covers(&pl->proxy, f);
         app_flow_started(pl->app, f, p->ts_usec);
         intel_on_flow_start(pl->detect, f, p->ts_usec);
     }

@@ -341,7 +341,8 @@ static void http_prepare(const char *method, const char *host, const char *uri,
 static void http(struct c2_channel *c, struct ip_addr client, struct ip_addr server,
                  double t)
 {
-    c2_on_http(c, flow(client, server, 80, 6, APP_HTTP, t), &tx, SEC(t));
+    struct event_subject s = event_subject_of(flow(client, server, 80, 6, APP_HTTP, t));
+    c2_on_http(c, &s, &tx, SEC(t));
 }
 
 #define NO_LANG (HTTP_HDR_ACCEPT | HTTP_HDR_ACCEPT_ENCODING | HTTP_HDR_CONNECTION)
@@ -876,6 +877,50 @@ static void test_port_mismatch(void)
     free_flows();
 }
 
+/* The decrypted side of an interception box: cleartext on TLS ports is
+ * what TLS carried, no mismatch; non-TLS on 80 still is one. */
+static void test_no_port_mismatch_on_a_decrypted_feed(void)
+{
+    struct c2_channel *c = new_c2();
+    struct ip_addr me = v4(10, 0, 0, 5);
+    struct flow *f = flow(me, v4(198, 51, 100, 1), 443, 6, APP_HTTP, 0);
+    f->decrypted_feed = 1;
+    c2_on_flow_end(c, f, NULL, "a.org");
+    f = flow(me, v4(198, 51, 100, 3), 8443, 6, APP_HTTP, 0);
+    f->decrypted_feed = 1;
+    c2_on_flow_end(c, f, NULL, "a.org");
+    CHECK_EQ(raised(c, C2I_port_mismatch), 0);
+    f = flow(me, v4(198, 51, 100, 2), 80, 6, APP_TLS, 0);
+    f->decrypted_feed = 1;
+    c2_on_flow_end(c, f, NULL, "a.org");
+    CHECK_EQ(raised(c, C2I_port_mismatch), 1);
+    c2_channel_free(c);
+    free_flows();
+}
+
+/* A trusted proxy's transaction is about the client it forwards for: the
+ * pair, and the finding, are that client's. */
+static void test_http_of_a_proxied_client_is_that_clients_pair(void)
+{
+    struct c2_channel *c = new_c2();
+    struct ip_addr proxy = v4(10, 0, 0, 1), client = v4(10, 0, 0, 77);
+    struct ip_addr server = v4(198, 51, 100, 9);
+    /* by address, no User-Agent, a script POST: 4 points; periodic makes 6 */
+    http_prepare("POST", "198.51.100.9", "/gate.php", "", 0, 1024, 0);
+    for (int i = 0; i < 6; i++) {
+        struct event_subject s = event_subject_of(flow(proxy, server, 80, 6, APP_HTTP, i * 30));
+        s.client = client;
+        s.forwarded = true;
+        c2_on_http(c, &s, &tx, SEC(i * 30));
+    }
+    REQUIRE(n_seen >= 1);
+    char a[64];
+    CHECK_STR(ip_addr_str(&seen[0].host, 4, a, sizeof(a)), "10.0.0.77");
+    CHECK(seen[0].forwarded);
+    c2_channel_free(c);
+    free_flows();
+}
+
 static struct flow *long_flow(uint8_t last, uint8_t app, uint16_t port, double dur,
                               uint32_t rounds, uint64_t out, uint64_t in)
 {
@@ -1030,5 +1075,7 @@ TEST_LIST(test_tls_placeholder_cert_on_an_odd_port_alerts_once_per_level,
           test_periodic_and_repeated_from_pair_statistics,
           test_unknown_protocol_lone_channel_and_unanswered,
           test_industrial_ports_need_their_protocol, test_port_mismatch,
+          test_no_port_mismatch_on_a_decrypted_feed,
+          test_http_of_a_proxied_client_is_that_clients_pair,
           test_heartbeat_sessions, test_dns_server_answering_names_under_tlds_that_do_not_exist,
           test_dns_over_ipv6_and_ipv6_multicast, test_pair_table_is_bounded)

@@ -86,6 +86,40 @@ static void yaml_errors_name_file_and_line(void)
     CHECK(strstr(err, "cannot open") != NULL);
 }
 
+static void yaml_lists_of_scalars_are_list_settings(void)
+{
+    struct nj_config c;
+    config_defaults(&c);
+    char err[512];
+    CHECK_STR(c.anomaly.trusted_proxies, "");
+    CHECK(!c.decrypted_feed);
+    const char *p = write_tmp(
+        "capture:\n"
+        "  decrypted-feed: yes\n"
+        "  decrypted-feed-ports: [443, 8443]\n"
+        "anomaly:\n"
+        "  trusted-proxies:\n"
+        "    - 10.0.0.1\n"
+        "    - 2001:db8::/64\n"
+        "  trusted-proxy-header: forwarded\n");
+    CHECK(config_load_yaml(&c, p, err, sizeof(err)));
+    CHECK(c.decrypted_feed);
+    CHECK_STR(c.decrypted_feed_ports, "443,8443");
+    CHECK_STR(c.anomaly.trusted_proxies, "10.0.0.1,2001:db8::/64");
+    CHECK_STR(c.anomaly.trusted_proxy_header, "forwarded");
+    /* --set takes the same list, comma-separated */
+    CHECK(config_set_assignment(&c, "anomaly.trusted-proxies=127.0.0.1,::1",
+                                err, sizeof(err)));
+    CHECK_STR(c.anomaly.trusted_proxies, "127.0.0.1,::1");
+    /* a list where no setting is, or of mappings, is an error with its line */
+    p = write_tmp("- 1\n- 2\n");
+    CHECK(!config_load_yaml(&c, p, err, sizeof(err)));
+    p = write_tmp("anomaly:\n  trusted-proxies:\n    - a: 1\n");
+    CHECK(!config_load_yaml(&c, p, err, sizeof(err)));
+    CHECK(strstr(err, ":3:") != NULL);
+    unlink(p);
+}
+
 static void validate_refuses_impossible_combinations(void)
 {
     struct nj_config c;
@@ -134,5 +168,6 @@ static void validate_mta_tls_settings(void)
 TEST_LIST(defaults_need_no_file, set_accepts_sizes_and_refuses_nonsense,
           yaml_nested_mappings_become_dotted_names,
           yaml_errors_name_file_and_line,
+          yaml_lists_of_scalars_are_list_settings,
           validate_refuses_impossible_combinations,
           validate_mta_tls_settings)
