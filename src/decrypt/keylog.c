@@ -14,7 +14,7 @@
 #define KEYLOG_MAX_FILES 8
 #define KEYLOG_LINE_MAX 512
 #define KEYLOG_RSA_MAX 4096
-#define REFRESH_NSEC 100000000ll
+#define REFRESH_NSEC 10000000ll
 
 struct followed {
     char *path;

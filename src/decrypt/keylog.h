@@ -63,7 +63,7 @@ void keylog_free(struct keylog *kl);
 bool keylog_add_file(struct keylog *kl, const char *path, char *err,
                      size_t errlen);
 /* Reads what the followed files gained since the last read. Cheap when
- * nothing changed (one stat per file); at most every 100 ms of wall
+ * nothing changed (one stat per file); at most every 10 ms of wall
  * clock. Returns true when new secrets arrived. */
 bool keylog_refresh(struct keylog *kl);
 

@@ -9,7 +9,8 @@
 # sha256 is the served file's, the EICAR file alerts; the same requests
 # and objects as tshark decrypts with the same secrets. Without the key
 # log none of it appears; a wrong RSA key and garbage key log lines are
-# counted and the run goes on.
+# counted and the run goes on. Live on lo, a key log the server writes
+# while the sensor runs is followed as it grows.
 . "$(dirname "$0")/lib/common.sh"
 need_root
 for t in tcpdump tshark openssl curl python3; do
@@ -162,4 +163,28 @@ tsh -q --export-objects "http,$WORK/objs" >/dev/null
 (cd objs && sha256sum -- * | cut -d' ' -f1 | sort) > tshark.sums
 grep '"event_type":"fileinfo"' dec.json | sed 's/.*"sha256":"\([0-9a-f]*\)".*/\1/' | sort > nj.sums
 diff tshark.sums nj.sums > sums.diff || fail "objects differ from tshark's export: $(cat sums.diff)"
-echo "decrypted $ok requests over TLS 1.0-1.3, every suite family, resumption, KeyUpdate and RSA; same requests and objects as tshark ($(wc -l < tshark.urls) requests)"
+# live: the sensor on lo follows a key log the server writes as sessions
+# start (as a browser writes SSLKEYLOGFILE)
+PL=29462
+: > live.keys
+"$NJ" -q -i lo -f "tcp port $PL" --keylog live.keys -o live.json 2>live.err &
+nj=$!
+pids="$pids $nj"
+(cd www && exec openssl s_server -accept 127.0.0.1:$PL -cert ../srv.pem -key ../srv.key \
+    -HTTP -quiet -keylogfile ../live.keys >/dev/null 2>&1) &
+pids="$pids $!"
+sleep 2
+for v in -tls1_2 -tls1_3; do
+    f=t13a.txt; [ "$v" = -tls1_2 ] && f=t12gcm.txt
+    printf 'GET /%s HTTP/1.0\r\n\r\n' "$f" |
+        timeout 10 openssl s_client -quiet -connect 127.0.0.1:$PL $v >/dev/null 2>&1 || true
+    sleep 0.3
+done
+sleep 1
+kill -INT "$nj"
+wait "$nj" || fail "live nightjar: $(what_went_wrong live.err)"
+for f in t12gcm.txt t13a.txt; do
+    grep '"event_type":"http"' live.json | grep -q "\"url\":\"/$f\"" ||
+        fail "live capture: /$f not decrypted with the growing key log"
+done
+echo "decrypted $ok requests over TLS 1.0-1.3, every suite family, resumption, KeyUpdate and RSA; same requests and objects as tshark ($(wc -l < tshark.urls) requests); live capture with a growing key log"

@@ -457,7 +457,7 @@ static void keylog_follows_file(void)
     fp = fopen(path, "a");
     fprintf(fp, "77 %096d\n", 2);
     fclose(fp);
-    usleep(120000);
+    usleep(20000);
     CHECK(keylog_refresh(kl));
     CHECK_EQ(keylog_count(kl), 2);
     CHECK_EQ(keylog_stats(kl)->bad_lines, 0);
@@ -465,7 +465,7 @@ static void keylog_follows_file(void)
     fp = fopen(path, "w");
     fprintf(fp, "CLIENT_RANDOM %062d88 %096d\n", 0, 3);
     fclose(fp);
-    usleep(120000);
+    usleep(20000);
     CHECK(keylog_refresh(kl));
     CHECK_EQ(keylog_stats(kl)->truncations, 1);
     CHECK_EQ(keylog_count(kl), 3);
