@@ -112,6 +112,7 @@ struct flow {
     struct app_flow *app;               /* HTTP/SMTP/DNS state (app_layer.c) */
     struct tls_decrypt *dec;            /* passive decryption (src/decrypt) */
     uint8_t decrypted;                  /* cleartext came out of decryption */
+    uint64_t decrypted_bytes[2];        /* that cleartext, per direction */
     uint32_t name_slot, name_gen;       /* passive DNS name of the server */
 #define FLOW_INTEL_HITS 8
     uint32_t intel_hits[FLOW_INTEL_HITS]; /* indicators already alerted on */

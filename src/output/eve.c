@@ -350,6 +350,10 @@ void eve_write_flow(struct eve *e, const struct flow *f,
     json_kv_u64(j, "pkts_toclient", f->dir[1].pkts);
     json_kv_u64(j, "bytes_toserver", f->dir[0].bytes);
     json_kv_u64(j, "bytes_toclient", f->dir[1].bytes);
+    if (f->decrypted) {
+        json_kv_u64(j, "bytes_decrypted_toserver", f->decrypted_bytes[0]);
+        json_kv_u64(j, "bytes_decrypted_toclient", f->decrypted_bytes[1]);
+    }
     eve_format_time(f->first_usec, ts, sizeof(ts));
     json_kv_str(j, "start", ts);
     eve_format_time(f->last_usec, ts, sizeof(ts));

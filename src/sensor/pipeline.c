@@ -262,6 +262,7 @@ static void on_plain(void *ctx, int dir, const uint8_t *data, size_t len)
 {
     struct sink_ctx *s = ctx;
     s->f->decrypted = 1;
+    s->f->decrypted_bytes[dir & 1] += len;
     app_decrypted_data(s->pl->app, s->f, dir, data, len,
                        tls_decrypt_alpn(s->f->dec), s->pl->now_usec);
 }
