@@ -3,6 +3,7 @@
  * tls_decrypt.h for the design; tls_crypto.c does the cryptography. */
 #include "decrypt/tls_decrypt.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,7 @@ struct tls_decrypt_engine {
     struct keylog *keylog;
     const struct rsa_keys *rsa;
     uint64_t memcap, mem;
+    bool told_rsa, told_truncated;   /* reported once on stderr */
     EVP_CIPHER_CTX *cipher;
     uint8_t plain[TLS_RECORD_MAX + 256];
     struct cache_slot cache[CACHE_SLOTS];
@@ -209,12 +211,26 @@ struct tls_decrypt *tls_decrypt_new(struct tls_decrypt_engine *e,
     return s;
 }
 
+/* A record cut short by the end of the capture or the connection. */
+static void truncated(struct tls_decrypt_engine *e)
+{
+    e->st.records_truncated++;
+    if (e->told_truncated)
+        return;
+    e->told_truncated = true;
+    fprintf(stderr, "nightjar: a TLS record being decrypted was cut short "
+            "(counted in tls_decrypt.records_truncated; reported once)\n");
+}
+
 void tls_decrypt_free(struct tls_decrypt_engine *e, struct tls_decrypt *s)
 {
     if (!s)
         return;
     if (s->have_ch && !s->keyed && !s->given_up && s->have_sh)
         e->st.sessions_without_key++;
+    for (int d = 0; d < 2; d++)
+        if (s->keyed && !s->d[d].dead && s->d[d].hdr_have)
+            truncated(e);
     for (int d = 0; d < 2; d++) {
         give(e, s->d[d].buf, TLS_RECORD_MAX);
         give(e, s->d[d].hs, HS_KEEP_MAX + 4);
@@ -395,6 +411,17 @@ static void remember_session(struct tls_decrypt_engine *e, struct tls_decrypt *s
         cache_put(e, s->nst_hash, s->master);
 }
 
+static void rsa_failed(struct tls_decrypt_engine *e, const struct tls_decrypt *s)
+{
+    e->st.rsa_failed++;
+    if (e->told_rsa)
+        return;
+    e->told_rsa = true;
+    fprintf(stderr, "nightjar: no --rsa-key opened the premaster secret of a "
+            "session to port %u (counted in tls_decrypt.rsa_failed; reported "
+            "once): a wrong key, or not this server's\n", s->server.port);
+}
+
 /* The master secret of a TLS <= 1.2 session, wherever it can come from. */
 static bool find_master(struct tls_decrypt_engine *e, struct tls_decrypt *s)
 {
@@ -415,7 +442,7 @@ static bool find_master(struct tls_decrypt_engine *e, struct tls_decrypt *s)
             if (got)
                 e->st.rsa_opened++;
             else
-                e->st.rsa_failed++;
+                rsa_failed(e, s);
         }
         enum tls_hash prf = s->version < TLS_V12 ? TH_MD5_SHA1
                                                  : (enum tls_hash)s->suite->prf;
@@ -813,7 +840,7 @@ void tls_decrypt_counters(const struct tls_decrypt_engine *e,
     C(sessions) C(sessions_keyed) C(sessions_without_key)
     C(sessions_unsupported_cipher) C(sessions_over_memcap) C(resumed)
     C(rsa_opened) C(rsa_failed) C(cache_replaced) C(records)
-    C(records_auth_failed) C(records_too_long) C(bytes) C(key_updates)
+    C(records_auth_failed) C(records_too_long) C(records_truncated) C(bytes) C(key_updates)
     C(gaps) C(early_data_skipped)
 #undef C
 }

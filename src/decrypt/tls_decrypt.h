@@ -43,7 +43,8 @@ struct tls_decrypt_stats {
     uint64_t sessions, sessions_keyed, sessions_without_key;
     uint64_t sessions_unsupported_cipher, sessions_over_memcap;
     uint64_t resumed, rsa_opened, rsa_failed, cache_replaced;
-    uint64_t records, records_auth_failed, records_too_long, bytes;
+    uint64_t records, records_auth_failed, records_too_long, records_truncated;
+    uint64_t bytes;
     uint64_t key_updates, gaps, early_data_skipped;
 };
 

@@ -108,7 +108,7 @@ run() { "$NJ" -q -r dec.pcap -s eve-log.stats-interval=0 "$@" ||
             fail "nightjar $*: $(exit_meaning $?)"; }
 run -o plain.json
 run -o dec.json --keylog all.keys --rsa-key "srv.key:127.0.0.1:$PR" 2>dec.err
-run -o wrong.json --keylog server.keys --rsa-key "wrong.key:127.0.0.1:$PR"
+run -o wrong.json --keylog server.keys --rsa-key "wrong.key:127.0.0.1:$PR" 2>wrong.err
 
 # without secrets: nothing of the cleartext
 assert_eq "$(count '"event_type":"http"' plain.json)" 0 "http events without a key log"
@@ -147,6 +147,7 @@ assert_eq "$(st dec.json tls_decrypt.resumed)" 2 "sessions resumed from the sens
 [ "$(st dec.json tls_decrypt.key_updates)" -ge 2 ] || fail "key updates: $(st dec.json tls_decrypt.key_updates)"
 # a wrong RSA key: counted, the session left encrypted, the rest decrypted
 assert_eq "$(st wrong.json tls_decrypt.rsa_failed)" 2 "a wrong RSA key counted"
+assert_eq "$(grep -c 'no --rsa-key opened' wrong.err)" 1 "a wrong RSA key reported once"
 grep '"event_type":"http"' wrong.json | grep -q '"url":"/rsa.txt"' &&
     fail "a wrong RSA key decrypted something"
 grep '"event_type":"http"' wrong.json | grep -q '"url":"/t13a.txt"' ||

@@ -364,6 +364,25 @@ static void tampered_record(void)
     keylog_free(kl);
 }
 
+/* The response cut in the middle of its record: counted, nothing of it. */
+static void truncated_record(void)
+{
+    struct session_opts o = { .version = TLS1_2_VERSION };
+    CHECK(run_session(&o, REQ, RESP));
+    struct keylog *kl = keylog_new(0);
+    keylog_add_text(kl, rec.keylog, rec.keylog_len, "test");
+    struct tls_decrypt_engine *e = tls_decrypt_engine_new(kl, NULL, 1 << 24);
+    rec.c[rec.resp_chunk].len -= 10;
+    rec.n = rec.resp_chunk + 1;
+    replay(e, 0);
+    CHECK(plain_is(0, REQ, 1));
+    CHECK_EQ(rec.plain_len[1], 0);
+    CHECK_EQ(tls_decrypt_engine_stats(e)->records_truncated, 1);
+    CHECK_EQ(tls_decrypt_engine_memory(e), 0);
+    tls_decrypt_engine_free(e);
+    keylog_free(kl);
+}
+
 static void no_key(void)
 {
     struct session_opts o = { .version = TLS1_2_VERSION };
@@ -520,5 +539,5 @@ static void suites_table(void)
 
 TEST_LIST_FIXTURE(setup_keys, teardown_keys, tls13_suites, tls12_suites,
                   tls10_and_11_cbc, tls13_keyupdate, rsa_and_resumption,
-                  tampered_record, no_key, keylog_lines, keylog_cap,
+                  tampered_record, truncated_record, no_key, keylog_lines, keylog_cap,
                   keylog_follows_file, pcapng_secrets, suites_table)
