@@ -82,7 +82,8 @@ static void put(struct wire *w, const void *p, size_t n)
 {
     if (w->n + n > sizeof(w->b))
         abort();
-    memcpy(w->b + w->n, p, n);
+    if (n)
+        memcpy(w->b + w->n, p, n);
     w->n += n;
 }
 
