@@ -310,8 +310,10 @@ static bool hpack_feed(struct http2_state *h, struct h2_dir *d,
             h->st->hpack_errors++;
             return false;
         }
-        p += rv;
-        n -= (size_t)rv;
+        if (rv > 0) {             /* the final call may have no bytes */
+            p += rv;
+            n -= (size_t)rv;
+        }
         if (flags & NGHTTP2_HD_INFLATE_EMIT)
             field(h, d, &nv);
         if (flags & NGHTTP2_HD_INFLATE_FINAL) {
