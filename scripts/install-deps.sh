@@ -6,15 +6,16 @@ set -eu
 
 # build: compiler, libpcap, OpenSSL, libyaml, libyara, libmagic, zlib, jansson,
 # libpsl, XGBoost, libnftables (the response talks to nftables through it),
+# libnghttp2 (the HPACK decoder of the HTTP/2 parser),
 # hiredis (the Redis EVE sink)
-BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libnftables-dev libhiredis-dev"
+BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libnftables-dev libhiredis-dev libnghttp2-dev"
 # tests: real traffic, peers to compare against, fuzzing, nftables, a Redis
 # server for the Redis sink, Squid and c-icap (ICAP clients and the
 # benchmark's baseline), Net::SSLeay for swaks --tls (only recommended by
 # swaks, and recommends are not installed), Postfix (nightjar-mta's peer on
 # both sides in the tests, the mail benchmark's baseline, smtp-source and
 # smtp-sink)
-TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks libnet-ssleay-perl nftables redis-server squid c-icap postfix"
+TEST="tshark tcpdump openssl curl python3 clang libclang-rt-14-dev iproute2 bind9-dnsutils swaks libnet-ssleay-perl nftables redis-server squid c-icap postfix nghttp2-server nghttp2-client"
 # NIGHTJAR_DEPS=build installs only what the build needs
 case "${NIGHTJAR_DEPS:-all}" in
     build) WANT="$BUILD" ;;

@@ -14,6 +14,7 @@
 #include "proto/dns.h"
 #include "proto/ftp.h"
 #include "proto/http.h"
+#include "proto/http2.h"
 #include "proto/mime.h"
 #include "proto/smtp.h"
 
@@ -48,10 +49,11 @@ struct dns_pending {
 
 struct app_flow {
     struct http_state *http;
+    struct http2_state *http2;
     struct smtp_state *smtp;
     struct ftp_state *ftp;
     struct dcerpc_state *rpc;
-    bool http_off, smtp_off, ftp_off, dns_off, rpc_off;
+    bool http_off, http2_off, smtp_off, ftp_off, dns_off, rpc_off;
     uint8_t inner;                 /* parser of decrypted data; 0 unknown */
     bool inner_tried;
     unsigned n_pend;
@@ -92,10 +94,12 @@ struct app_layer {
     struct content_result result;  /* the file being judged */
     struct file_buffers bufs;      /* kept bytes of open files */
     uint64_t mem_used;
-    struct pool flows, https, smtps, ftps, rpcs, dnsbufs, windows;
+    struct pool flows, https, http2s, smtps, ftps, rpcs, dnsbufs, windows;
     uint64_t mem_pooled;
     struct dns_stats dns_st;
     struct http_stats http_st;
+    struct http2_stats http2_st;
+    uint64_t h2c_upgrades;
     struct smtp_stats smtp_st;
     struct ftp_stats ftp_st;
     struct dcerpc_stats rpc_st;
@@ -144,6 +148,7 @@ static void pool_drain(struct pool *p, void (*release)(void *))
 }
 
 static void http_release(void *x) { http_state_free(x); }
+static void http2_release(void *x) { http2_state_free(x); }
 static void smtp_release(void *x) { smtp_state_free(x); }
 static void ftp_release(void *x) { ftp_state_free(x); }
 
@@ -153,6 +158,7 @@ void app_layer_free(struct app_layer *al)
         return;
     pool_drain(&al->flows, free);
     pool_drain(&al->https, http_release);
+    pool_drain(&al->http2s, http2_release);
     pool_drain(&al->smtps, smtp_release);
     pool_drain(&al->ftps, ftp_release);
     pool_drain(&al->rpcs, free);
@@ -228,6 +234,7 @@ static void *reuse(struct app_layer *al, struct pool *p, size_t size)
 }
 
 static void *new_http(void) { return http_state_new(); }
+static void *new_http2(void) { return http2_state_new(); }
 static void *new_smtp(void) { return smtp_state_new(); }
 static void *new_ftp(void) { return ftp_state_new(); }
 static void *new_rpc(void) { return malloc(sizeof(struct dcerpc_state)); }
@@ -256,6 +263,10 @@ static void app_free(struct app_layer *al, struct flow *f)
     if (a->http) {
         http_state_reset(a->http);
         give_back(al, &al->https, a->http, http_state_size(), http_release);
+    }
+    if (a->http2) {
+        http2_state_reset(a->http2);
+        give_back(al, &al->http2s, a->http2, http2_state_size(), http2_release);
     }
     if (a->smtp) {
         smtp_state_reset(a->smtp);
@@ -376,6 +387,10 @@ static void http_tx_done(void *ctx, const struct http_tx *tx)
 
 static const struct http_callbacks http_cb = { http_file_done, http_tx_done };
 
+static void h2c_switch(struct app_layer *al, struct flow *f,
+                       struct app_flow *a, int dir, const uint8_t *d,
+                       size_t n, uint64_t now);
+
 static void http_data(struct app_layer *al, struct flow *f,
                       struct app_flow *a, int dir, const uint8_t *d,
                       size_t n, uint64_t now)
@@ -389,8 +404,58 @@ static void http_data(struct app_layer *al, struct flow *f,
     }
     struct app_ctx c = { al, f, now };
     if (!http_feed(a->http, dir, d, n, now, &al->http_lim, &http_cb, &c,
-                   &al->http_st))
+                   &al->http_st)) {
         a->http_off = true;
+        h2c_switch(al, f, a, dir, d, n, now);
+    }
+}
+
+/* --- HTTP/2 ------------------------------------------------------------ */
+
+/* HTTP/2 on any flow: h2c found by its preface, the rest of an upgraded
+ * HTTP/1.1 connection, or (through this row of the parser table) the
+ * plaintext of a TLS session whose ALPN was "h2". */
+static void http2_data(struct app_layer *al, struct flow *f,
+                       struct app_flow *a, int dir, const uint8_t *d,
+                       size_t n, uint64_t now)
+{
+    if (a->http2_off)
+        return;
+    if (!a->http2 &&
+        !(a->http2 = parser_state(al, a, &al->http2s, http2_state_size(),
+                                  new_http2))) {
+        a->http2_off = true;
+        return;
+    }
+    struct app_ctx c = { al, f, now };
+    if (!http2_feed(a->http2, dir, d, n, now, &al->http_lim, &http_cb, &c,
+                    &al->http2_st))
+        a->http2_off = true;
+}
+
+/* The HTTP/1 parser stopped at a 101 that took an h2c upgrade: stream 1
+ * is its request, the flow is HTTP/2 from here on, and the bytes of this
+ * chunk after the 101's headers are the first HTTP/2 ones. */
+static void h2c_switch(struct app_layer *al, struct flow *f,
+                       struct app_flow *a, int dir, const uint8_t *d,
+                       size_t n, uint64_t now)
+{
+    size_t rest = 0;
+    int server_dir = dir;
+    const struct http_tx *up = http_h2c_upgrade(a->http, &rest, &server_dir);
+    if (!up || rest > n || !al->by_proto[APP_HTTP2] || a->http2)
+        return;
+    if (!(a->http2 = parser_state(al, a, &al->http2s, http2_state_size(),
+                                  new_http2)))
+        return;
+    http2_upgrade(a->http2, up, server_dir, now, &al->http2_st);
+    al->h2c_upgrades++;
+    if (a->inner)
+        a->inner = APP_HTTP2;         /* inside decrypted TLS */
+    else
+        f->app_proto = APP_HTTP2;
+    if (rest)
+        http2_data(al, f, a, dir, d + n - rest, rest, now);
 }
 
 /* --- SMTP -------------------------------------------------------------- */
@@ -667,6 +732,14 @@ static void http_hole(struct app_layer *al, struct flow *f, struct app_flow *a,
         http_gap(a->http, dir, len, &http_cb, &c, &al->http_st);
 }
 
+static void http2_hole(struct app_layer *al, struct flow *f,
+                       struct app_flow *a, int dir, uint64_t len, uint64_t now)
+{
+    struct app_ctx c = { al, f, now };
+    if (a->http2)
+        http2_gap(a->http2, dir, len, &http_cb, &c, &al->http2_st);
+}
+
 static void smtp_hole(struct app_layer *al, struct flow *f, struct app_flow *a,
                       int dir, uint64_t len, uint64_t now)
 {
@@ -700,6 +773,14 @@ static void http_end(struct app_layer *al, struct flow *f, struct app_flow *a,
     struct app_ctx c = { al, f, now };
     if (a->http)
         http_finish(a->http, &http_cb, &c, &al->http_st);
+}
+
+static void http2_end(struct app_layer *al, struct flow *f,
+                      struct app_flow *a, uint64_t now)
+{
+    struct app_ctx c = { al, f, now };
+    if (a->http2)
+        http2_finish(a->http2, &http_cb, &c, &al->http2_st);
 }
 
 static void smtp_end(struct app_layer *al, struct flow *f, struct app_flow *a,
@@ -751,6 +832,8 @@ struct app_parser {
 static const struct app_parser parsers[] = {
     { APP_HTTP, offsetof(struct nj_config, http_enabled), http_data, NULL,
       http_hole, http_end },
+    { APP_HTTP2, offsetof(struct nj_config, http2_enabled), http2_data, NULL,
+      http2_hole, http2_end },
     { APP_SMTP, offsetof(struct nj_config, smtp_enabled), smtp_data, NULL,
       smtp_hole, smtp_end },
     { APP_FTP, offsetof(struct nj_config, ftp_enabled), ftp_data, NULL,
@@ -807,6 +890,8 @@ static uint8_t inner_proto(const struct flow *f, int dir, const uint8_t *data,
 {
     if (!strcmp(alpn, "http/1.1") || !strcmp(alpn, "http/1.0"))
         return APP_HTTP;
+    if (!strcmp(alpn, "h2"))
+        return APP_HTTP2;
     if (f->app_proto != APP_TLS && f->app_proto != APP_UNKNOWN)
         return f->app_proto;          /* STARTTLS: the same protocol goes on */
     enum app_proto p = app_detect(6, dir, data, len, flow_port(f, 0),
@@ -891,6 +976,22 @@ void app_layer_counters(const struct app_layer *al, struct counters *r)
 #define HTTP_W(n) counters_u64(r, "http." #n, &al->http_st.n);
     HTTP_ERRORS(HTTP_W)
 #undef HTTP_W
+    counters_u64(r, "http2.frames", &al->http2_st.frames);
+    counters_u64(r, "http2.streams", &al->http2_st.streams);
+    counters_u64(r, "http2.requests", &al->http2_st.requests);
+    counters_u64(r, "http2.responses", &al->http2_st.responses);
+    counters_u64(r, "http2.bodies", &al->http2_st.bodies);
+    counters_u64(r, "http2.settings", &al->http2_st.settings);
+    counters_u64(r, "http2.rst_streams", &al->http2_st.rst_streams);
+    counters_u64(r, "http2.goaways", &al->http2_st.goaways);
+    counters_u64(r, "http2.push_promises", &al->http2_st.push_promises);
+    counters_u64(r, "http2.h2c_upgrades", &al->h2c_upgrades);
+#define HTTP2_W(n) counters_u64(r, "http2." #n, &al->http2_st.n);
+    HTTP2_ERRORS(HTTP2_W)
+#undef HTTP2_W
+    counters_u64(r, "http2.decompress_errors", &al->http2_st.body.decompress_errors);
+    counters_u64(r, "http2.decompression_bombs", &al->http2_st.body.decompression_bombs);
+    counters_u64(r, "http2.decompress_over_cap", &al->http2_st.body.decompress_over_cap);
     counters_u64(r, "smtp.commands", &al->smtp_st.commands);
     counters_u64(r, "smtp.replies", &al->smtp_st.replies);
     counters_u64(r, "smtp.transactions", &al->smtp_st.transactions);

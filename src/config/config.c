@@ -115,6 +115,8 @@ static const struct setting settings[] = {
       "TLS sessions whose key log secrets are kept (the rest are counted)" },
     { "app-layer.http.enabled", T_BOOL, OFF(http_enabled), "yes",
       "parse HTTP/1.x on any port: http events, bodies as files" },
+    { "app-layer.http2.enabled", T_BOOL, OFF(http2_enabled), "yes",
+      "parse HTTP/2 (h2c: prior knowledge and Upgrade) into http events, bodies as files" },
     { "app-layer.smtp.enabled", T_BOOL, OFF(smtp_enabled), "yes",
       "parse SMTP and the MIME messages it carries: smtp events, attachments" },
     { "app-layer.ftp.enabled", T_BOOL, OFF(ftp_enabled), "yes",

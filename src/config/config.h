@@ -48,7 +48,7 @@ struct nj_config {
         uint32_t redis_stream_maxlen;
     } eve_log;
     struct content_config content;  /* YARA rules, file store, magic */
-    bool http_enabled, smtp_enabled, ftp_enabled, dns_enabled, dcerpc_enabled;
+    bool http_enabled, http2_enabled, smtp_enabled, ftp_enabled, dns_enabled, dcerpc_enabled;
     uint64_t app_memcap;            /* HTTP/SMTP/FTP/DNS state and windows */
     uint64_t file_max;              /* bytes of a file kept and scanned */
     uint64_t http_decompress_max;

@@ -867,9 +867,10 @@ static uint32_t protocol_indicators(const struct flow *f)
         return 0;
     /* on a decrypted feed, cleartext on a TLS port is what TLS carried */
     bool decrypted = f->decrypted_feed != 0;
+    bool http = app == APP_HTTP || app == APP_HTTP2;
     if ((port == 443 && app != APP_TLS && !decrypted) ||
-        (port == 80 && app != APP_HTTP) ||
-        (app == APP_HTTP && port != 80 && port_is_tls_service(port) && !decrypted))
+        (port == 80 && !http) ||
+        (http && port != 80 && port_is_tls_service(port) && !decrypted))
         ind |= 1u << C2I_port_mismatch;
     else if (app == APP_UNKNOWN && !service)
         ind |= 1u << C2I_unknown_protocol; /* on a service's port: its protocol */
@@ -900,7 +901,8 @@ void c2_on_flow_end(struct c2_channel *c, const struct flow *f,
     if (home_net_contains(&c->home, f->key.ip_version, flow_addr(f, 1)))
         return;
     uint32_t ind = protocol_indicators(f);
-    bool tls_or_http = f->app_proto == APP_TLS || f->app_proto == APP_HTTP;
+    bool tls_or_http = f->app_proto == APP_TLS || f->app_proto == APP_HTTP ||
+                       f->app_proto == APP_HTTP2;
     if (ind && !tls_or_http && (!server_name || !server_name[0]))
         ind |= 1u << C2I_no_name;
     if (server_name && server_name[0] && name_is_dynamic_dns(server_name))

@@ -152,6 +152,44 @@ static void kv_nonempty(struct json *j, const char *k, const char *v)
         json_kv_str(j, k, v);
 }
 
+/* RFC 9113 7 error codes as Suricata names them; others as numbers. */
+static void h2_error_code(struct json *j, uint32_t code)
+{
+    static const char *const names[] = {
+        "NOERROR", "PROTOCOLERROR", "INTERNALERROR", "FLOWCONTROLERROR",
+        "SETTINGSTIMEOUT", "STREAMCLOSED", "FRAMESIZEERROR", "REFUSEDSTREAM",
+        "CANCEL", "COMPRESSIONERROR", "CONNECTERROR", "ENHANCEYOURCALM",
+        "INADEQUATESECURITY", "HTTP11REQUIRED",
+    };
+    char num[16];
+    if (code < sizeof(names) / sizeof(names[0])) {
+        json_kv_str(j, "error_code", names[code]);
+    } else {
+        snprintf(num, sizeof(num), "%u", code);
+        json_kv_str(j, "error_code", num);
+    }
+}
+
+/* Suricata's http.http2 object: the stream, and per side what reset it;
+ * the priority weight with the request. */
+static void h2_object(struct json *j, const struct http_tx *t)
+{
+    json_key(j, "http2");
+    json_obj_open(j);
+    json_kv_u64(j, "stream_id", t->stream_id);
+    static const char *const side[2] = { "request", "response" };
+    for (int d = 0; d < 2; d++) {
+        json_key(j, side[d]);
+        json_obj_open(j);
+        if (t->h2_rst[d])
+            h2_error_code(j, t->h2_error[d]);
+        if (d == 0 && t->h2_weight)
+            json_kv_u64(j, "priority", t->h2_weight);
+        json_obj_close(j);
+    }
+    json_obj_close(j);
+}
+
 void eve_http_object(struct json *j, const struct http_tx *t)
 {
     json_key(j, "http");
@@ -174,6 +212,10 @@ void eve_http_object(struct json *j, const struct http_tx *t)
     json_kv_u64(j, "request_body_length", t->req_body_len);
     if (t->headers_truncated)
         json_kv_bool(j, "headers_truncated", true);
+    if (t->http2) {
+        json_kv_str(j, "version", "2");
+        h2_object(j, t);
+    }
     json_obj_close(j);
 }
 

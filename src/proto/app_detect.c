@@ -174,6 +174,8 @@ static enum app_proto detect_tcp(int dir, const uint8_t *d, size_t n,
         return APP_TLS;
     if (starts(d, n, "SSH-"))
         return APP_SSH;
+    if (starts(d, n, "PRI * HTTP/2.0\r\n")) /* h2c with prior knowledge */
+        return APP_HTTP2;
     if (is_http_request(d, n)) /* either way: reverse proxies, mid-flow starts */
         return APP_HTTP;
     if (starts(d, n, "HTTP/1.")) /* either way: a capture may start mid-flow */
@@ -281,7 +283,7 @@ const char *app_proto_name(enum app_proto p)
     static const char *const n[APP_COUNT] = {
         "", "http", "tls", "ssh", "smtp", "ftp", "pop3", "imap", "smb",
         "dns", "quic", "dhcp", "ntp", "dtls", "modbus", "iec104", "s7comm",
-        "dnp3", "enip", "bacnet", "dcerpc",
+        "dnp3", "enip", "bacnet", "dcerpc", "http2",
     };
     return p < APP_COUNT ? n[p] : "";
 }

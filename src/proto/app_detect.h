@@ -3,6 +3,7 @@
  * Looks at the first bytes each side sends (the reassembled stream for TCP,
  * the first datagrams for UDP) and recognises the protocol by its shape, on
  * any port: TLS records and SSLv2 hellos, HTTP request and status lines,
+ * the HTTP/2 client connection preface (h2c with prior knowledge),
  * SSH banners, SMTP/FTP/POP3/IMAP greetings and commands, SMB over NetBIOS,
  * DNS, QUIC long headers, DTLS records, DHCP and NTP; the industrial
  * protocols Modbus/TCP, IEC 60870-5-104, S7comm (TPKT/COTP), DNP3,
@@ -26,6 +27,7 @@ enum app_proto {
     /* industrial control, recognised on their registered ports only */
     APP_MODBUS, APP_IEC104, APP_S7COMM, APP_DNP3, APP_ENIP, APP_BACNET,
     APP_DCERPC,                /* MS-RPC on its own port (135, dynamic ones) */
+    APP_HTTP2,                 /* h2c: the client connection preface */
     APP_COUNT
 };
 

@@ -26,16 +26,13 @@ enum hstate {
 struct http_dir {
     uint8_t state;              /* enum hstate */
     struct http_framing fr;     /* of the current message */
-    bool file_open, no_body;
-    bool z_ready, z_dead, z_raw_tried;
+    bool no_body;
     uint64_t remaining;
     uint32_t nheaders, header_bytes;
     struct line lp;             /* the line in progress */
     size_t last_len;            /* length of the line just completed */
     struct http_tx *tx;
-    uint64_t z_in, z_out;
-    z_stream z;
-    struct nj_file file;
+    struct http_body body;
     char line[HTTP_LINE_MAX];
 };
 
@@ -47,12 +44,16 @@ struct http_state {
     bool stopped;
     bool started;    /* a first start line was seen */
     bool swapped;    /* the flow's "client" is the HTTP server */
+    struct http_tx *upgraded;   /* the 101 that took an h2c upgrade */
+    size_t upgrade_rest;        /* bytes of the last feed after its headers */
+    int upgrade_dir;
 };
 
 struct http_state *http_state_new(void)
 {
     struct http_state *h = calloc(1, sizeof(struct http_state));
-    if (h && (!file_prepare(&h->d[0].file) || !file_prepare(&h->d[1].file))) {
+    if (h && (!http_body_prepare(&h->d[0].body) ||
+              !http_body_prepare(&h->d[1].body))) {
         http_state_free(h);
         return NULL;
     }
@@ -63,20 +64,13 @@ size_t http_state_size(void) { return sizeof(struct http_state); }
 
 void http_state_reset(struct http_state *h)
 {
-    struct nj_file files[2];
-    z_stream z[2];
-    bool ready[2];
-    for (int i = 0; i < 2; i++) {
-        files[i] = h->d[i].file;
-        z[i] = h->d[i].z;
-        ready[i] = h->d[i].z_ready;
-    }
+    struct http_body b[2];
+    for (int i = 0; i < 2; i++)
+        b[i] = h->d[i].body;
     memset(h, 0, sizeof(*h));
     for (int i = 0; i < 2; i++) {
-        h->d[i].file = files[i];
-        h->d[i].file.open = false;
-        h->d[i].z = z[i];         /* same address: zlib's state stays valid */
-        h->d[i].z_ready = ready[i];
+        h->d[i].body = b[i];      /* same address: zlib's state stays valid */
+        http_body_reset(&h->d[i].body);
     }
 }
 
@@ -84,11 +78,8 @@ void http_state_free(struct http_state *h)
 {
     if (!h)
         return;
-    for (int i = 0; i < 2; i++) {
-        if (h->d[i].z_ready)
-            inflateEnd(&h->d[i].z);
-        file_free(&h->d[i].file);
-    }
+    for (int i = 0; i < 2; i++)
+        http_body_free(&h->d[i].body);
     free(h);
 }
 
@@ -310,6 +301,8 @@ static void tx_header(struct http_tx *t, int dir, const char *l, size_t n,
 {
     if (dir == 0)
         request_header_seen(t, l, n);
+    if (name_is(l, n, "upgrade") && strcasestr(v, "h2c"))
+        t->upgrade_h2c |= dir ? HTTP_H2C_CHOSEN : HTTP_H2C_OFFERED;
     if (name_is(l, n, "content-disposition"))
         disposition_filename(v, t->filename, sizeof(t->filename));
     else if (name_is(l, n, "content-type"))
@@ -330,6 +323,13 @@ static void tx_header(struct http_tx *t, int dir, const char *l, size_t n,
         text_copy(t->location, sizeof(t->location), v, vl);
     else if (dir == 1 && name_is(l, n, "server"))
         text_copy(t->server, sizeof(t->server), v, vl);
+}
+
+void http_tx_header(struct http_tx *t, struct http_framing *fr, int dir,
+                    const char *name, size_t n, const char *v, size_t vl)
+{
+    framing_header(fr, name, n, v);
+    tx_header(t, dir, name, n, v, vl);
 }
 
 static void header(struct http_dir *d, int dir, const char *l)
@@ -398,70 +398,107 @@ static const char *uri_basename(const char *uri, char *buf, size_t n)
     return buf;
 }
 
-static void body_begin(struct http_dir *d, const struct http_limits *lim)
+bool http_body_prepare(struct http_body *b)
+{
+    return file_prepare(&b->file);
+}
+
+void http_body_free(struct http_body *b)
+{
+    if (b->z_ready)
+        inflateEnd(&b->z);
+    b->z_ready = false;
+    file_free(&b->file);
+}
+
+void http_body_reset(struct http_body *b)
+{
+    b->open = false;
+    b->file.open = false;
+}
+
+void http_body_begin(struct http_body *b, const struct http_tx *tx,
+                     uint8_t enc, const struct http_limits *lim)
 {
     char name[FILE_NAME_MAX] = "";
-    if (d->tx && d->tx->filename[0])
-        snprintf(name, sizeof(name), "%s", d->tx->filename);
-    else if (d->tx)
-        uri_basename(d->tx->uri, name, sizeof(name));
-    file_begin(&d->file, name, lim->file_max, lim->bufs, lim->hash_mask);
-    d->file_open = true;
-    d->z_in = d->z_out = 0;
-    d->z_dead = d->z_raw_tried = false;
-    if (d->fr.enc != HTTP_ENC_NONE) {
-        int wbits = d->fr.enc == HTTP_ENC_DEFLATE ? 15 : 15 + 32;
-        if (!d->z_ready) {
-            d->z_ready = inflateInit2(&d->z, wbits) == Z_OK;
-            d->z_dead = !d->z_ready;
+    if (tx && tx->filename[0])
+        snprintf(name, sizeof(name), "%s", tx->filename);
+    else if (tx)
+        uri_basename(tx->uri, name, sizeof(name));
+    file_begin(&b->file, name, lim->file_max, lim->bufs, lim->hash_mask);
+    b->open = true;
+    b->enc = enc;
+    b->z_in = b->z_out = 0;
+    b->z_dead = b->z_raw_tried = false;
+    if (enc != HTTP_ENC_NONE) {
+        int wbits = enc == HTTP_ENC_DEFLATE ? 15 : 15 + 32;
+        if (!b->z_ready) {
+            b->z_ready = inflateInit2(&b->z, wbits) == Z_OK;
+            b->z_dead = !b->z_ready;
         } else {
-            d->z_dead = inflateReset2(&d->z, wbits) != Z_OK;
+            b->z_dead = inflateReset2(&b->z, wbits) != Z_OK;
         }
     }
 }
 
-static void inflate_into_file(struct http_dir *d, const uint8_t *data,
+static void inflate_into_file(struct http_body *b, const uint8_t *data,
                               size_t len, const struct http_limits *lim,
                               struct http_stats *st)
 {
     uint8_t out[16384];
-    d->z.next_in = (Bytef *)(uintptr_t)data;
-    d->z.avail_in = (uInt)len;
-    while (d->z.avail_in && !d->z_dead) {
-        d->z.next_out = out;
-        d->z.avail_out = sizeof(out);
-        int rc = inflate(&d->z, Z_NO_FLUSH);
-        size_t got = sizeof(out) - d->z.avail_out;
-        if (rc == Z_DATA_ERROR && d->fr.enc == HTTP_ENC_DEFLATE && !d->z_raw_tried &&
-            d->z_out == 0 && got == 0) {
+    b->z.next_in = (Bytef *)(uintptr_t)data;
+    b->z.avail_in = (uInt)len;
+    while (b->z.avail_in && !b->z_dead) {
+        b->z.next_out = out;
+        b->z.avail_out = sizeof(out);
+        int rc = inflate(&b->z, Z_NO_FLUSH);
+        size_t got = sizeof(out) - b->z.avail_out;
+        if (rc == Z_DATA_ERROR && b->enc == HTTP_ENC_DEFLATE && !b->z_raw_tried &&
+            b->z_out == 0 && got == 0) {
             /* "deflate" sent as raw deflate, as some servers do */
-            d->z_raw_tried = true;
-            inflateReset2(&d->z, -15);
-            d->z.next_in = (Bytef *)(uintptr_t)data;
-            d->z.avail_in = (uInt)len;
+            b->z_raw_tried = true;
+            inflateReset2(&b->z, -15);
+            b->z.next_in = (Bytef *)(uintptr_t)data;
+            b->z.avail_in = (uInt)len;
             continue;
         }
-        d->z_out += got;
-        file_write(&d->file, out, got);
+        b->z_out += got;
+        file_write(&b->file, out, got);
         if (rc == Z_STREAM_END)
             break;
         if (rc != Z_OK && rc != Z_BUF_ERROR) {
             st->decompress_errors++;
-            d->z_dead = true;
-        } else if (d->z_out > lim->decompress_max) {
+            b->z_dead = true;
+        } else if (b->z_out > lim->decompress_max) {
             st->decompress_over_cap++;
-            d->z_dead = true;
-        } else if (d->z_out > (1u << 20) &&
-                   d->z_out / (d->z_in + len - d->z.avail_in + 1) > lim->decompress_ratio) {
+            b->z_dead = true;
+        } else if (b->z_out > (1u << 20) &&
+                   b->z_out / (b->z_in + len - b->z.avail_in + 1) > lim->decompress_ratio) {
             st->decompression_bombs++;
-            d->z_dead = true;
+            b->z_dead = true;
         }
         if (rc == Z_BUF_ERROR && got == 0)
             break;
     }
-    if (d->z_dead)
-        d->file.truncated = true;
-    d->z_in += len;
+    if (b->z_dead)
+        b->file.truncated = true;
+    b->z_in += len;
+}
+
+void http_body_write(struct http_body *b, const uint8_t *data, size_t len,
+                     const struct http_limits *lim, struct http_stats *st)
+{
+    if (!b->open)
+        return;
+    if (b->enc != HTTP_ENC_NONE)
+        inflate_into_file(b, data, len, lim, st);
+    else
+        file_write(&b->file, data, len);
+}
+
+static void body_begin(struct http_dir *d, const struct http_limits *lim)
+{
+    http_body_begin(&d->body, d->tx, d->fr.enc, lim);
 }
 
 static void body_data(struct http_dir *d, int dir, const uint8_t *data,
@@ -474,12 +511,7 @@ static void body_data(struct http_dir *d, int dir, const uint8_t *data,
         else
             d->tx->req_body_len += len;
     }
-    if (!d->file_open)
-        return;
-    if (d->fr.enc != HTTP_ENC_NONE)
-        inflate_into_file(d, data, len, lim, st);
-    else
-        file_write(&d->file, data, len);
+    http_body_write(&d->body, data, len, lim, st);
 }
 
 /* The message in direction dir is complete. */
@@ -488,12 +520,12 @@ static void message_done(struct http_state *h, int dir,
                          struct http_stats *st)
 {
     struct http_dir *d = &h->d[dir];
-    if (d->file_open) {
-        d->file_open = false;
-        if (d->file.size || d->file.gap) {
+    if (d->body.open) {
+        d->body.open = false;
+        if (d->body.file.size || d->body.file.gap) {
             st->bodies++;
             if (d->tx)
-                cb->file_done(ctx, d->tx, dir, &d->file);
+                cb->file_done(ctx, d->tx, dir, &d->body.file);
         }
     }
     d->state = HS_START;
@@ -590,6 +622,9 @@ static bool headers_done(struct http_state *h, int dir,
             t->resp_done = true;
             cb->tx_done(ctx, t);
             h->stopped = true; /* a tunnel or another protocol follows */
+            if (t->status == 101 && t->upgrade_h2c ==
+                                    (HTTP_H2C_OFFERED | HTTP_H2C_CHOSEN))
+                h->upgraded = t;
             return false;
         }
         if (t->status < 200) { /* interim response: the real one follows */
@@ -667,8 +702,10 @@ static size_t step(struct http_state *h, int dir, const uint8_t *data,
             }
         } else if (d->state == HS_HEADERS) {
             if (!d->line[0]) {
-                if (!headers_done(h, dir, lim, cb, ctx, st))
+                if (!headers_done(h, dir, lim, cb, ctx, st)) {
+                    h->upgrade_rest = len - used;
                     return (size_t)-1;
+                }
             } else if (++d->nheaders > HTTP_HEADERS_MAX ||
                        d->header_bytes > HTTP_HEADER_BYTES_MAX) {
                 st->headers_over_cap++;
@@ -736,6 +773,7 @@ bool http_feed(struct http_state *h, int dir, const uint8_t *data,
         size_t used = step(h, dir, data, len, now, lim, cb, ctx, st);
         if (used == (size_t)-1) {
             h->stopped = true;
+            h->upgrade_dir = dir ^ h->swapped;
             return false;
         }
         data += used;
@@ -752,8 +790,8 @@ void http_gap(struct http_state *h, int dir, uint64_t len,
     struct http_dir *d = &h->d[dir];
     bool framed = d->state == HS_BODY_CL || d->state == HS_CHUNK_DATA;
     if ((framed && len <= d->remaining) || d->state == HS_BODY_CLOSE) {
-        d->file.gap = true;
-        d->z_dead = d->fr.enc != HTTP_ENC_NONE; /* cannot inflate across a hole */
+        d->body.file.gap = true;
+        d->body.z_dead = d->body.enc != HTTP_ENC_NONE; /* cannot inflate across a hole */
         if (framed) {
             if (d->tx)
                 *(dir ? &d->tx->resp_body_len : &d->tx->req_body_len) += len;
@@ -777,11 +815,21 @@ void http_finish(struct http_state *h, const struct http_callbacks *cb,
         struct http_dir *d = &h->d[dir];
         if (d->state == HS_BODY_CLOSE) {
             message_done(h, dir, cb, ctx, st);
-        } else if (d->file_open) {
-            d->file.gap = true; /* the body was cut off */
+        } else if (d->body.open) {
+            d->body.file.gap = true; /* the body was cut off */
             message_done(h, dir, cb, ctx, st);
         }
     }
     while (h->count)
         force_oldest(h, cb, ctx);
+}
+
+const struct http_tx *http_h2c_upgrade(const struct http_state *h,
+                                       size_t *rest, int *server_dir)
+{
+    if (!h->upgraded)
+        return NULL;
+    *rest = h->upgrade_rest;
+    *server_dir = h->upgrade_dir;
+    return h->upgraded;
 }

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zlib.h>
+
 #include "content/file.h"
 
 #define HTTP_LINE_MAX 4096
@@ -56,7 +58,18 @@ struct http_tx {
     uint8_t req_header_count;     /* header lines of the request */
     bool headers_truncated;
     bool xff_truncated, forwarded_truncated; /* longer than kept: not used */
+    uint8_t upgrade_h2c;          /* HTTP_H2C_*: an h2c upgrade offered/taken */
+    /* HTTP/2 (proto/http2.c): the stream, what RST_STREAM said each way
+     * and the weight a PRIORITY (or HEADERS priority) gave it */
+    bool http2;
+    uint32_t stream_id;
+    bool h2_rst[2];
+    uint32_t h2_error[2];
+    uint16_t h2_weight;           /* 1-256; 0: none given */
 };
+
+#define HTTP_H2C_OFFERED 0x01     /* the request said Upgrade: h2c */
+#define HTTP_H2C_CHOSEN  0x02     /* the response said Upgrade: h2c */
 
 /* request headers whose presence tells a browser from a bot */
 #define HTTP_HDR_ACCEPT          0x0001
@@ -94,6 +107,38 @@ struct http_framing {
     uint64_t cl;
     uint8_t enc;                  /* enum http_encoding */
 };
+
+/* One body being turned into a file: the file, and the zlib stream that
+ * decodes a gzip or deflate content encoding into it. http.c keeps one per
+ * direction; proto/http2.c one per open stream body. Bytes past the
+ * decompress limit or ratio are counted and not inflated. */
+struct http_body {
+    bool open;
+    uint8_t enc;                  /* enum http_encoding */
+    bool z_ready, z_dead, z_raw_tried;
+    uint64_t z_in, z_out;
+    z_stream z;
+    struct nj_file file;
+};
+
+/* Makes the digest contexts now (false: out of memory); free releases the
+ * zlib state and the file's contexts. */
+bool http_body_prepare(struct http_body *b);
+void http_body_free(struct http_body *b);
+/* A new body for tx (named from its Content-Disposition or URI), encoded
+ * enc, kept up to lim. */
+void http_body_begin(struct http_body *b, const struct http_tx *tx,
+                     uint8_t enc, const struct http_limits *lim);
+void http_body_write(struct http_body *b, const uint8_t *data, size_t len,
+                     const struct http_limits *lim, struct http_stats *st);
+/* Back to closed, keeping the zlib stream and digest contexts. */
+void http_body_reset(struct http_body *b);
+
+/* One header (name n bytes, value v of vl bytes, NUL-terminated) of a
+ * request (dir 0) or response (dir 1): the fields of t it fills and the
+ * framing it sets, as a header line of HTTP/1.x would. */
+void http_tx_header(struct http_tx *t, struct http_framing *fr, int dir,
+                    const char *name, size_t n, const char *v, size_t vl);
 
 struct http_callbacks {
     /* A body ended; the file is complete or cut (f->truncated, f->gap). */
@@ -135,6 +180,14 @@ void http_finish(struct http_state *h, const struct http_callbacks *cb,
  * req-hdr, dir 0, or res-hdr, dir 1): its start line and headers fill t's
  * fields as a stream's would, and fr says how the body is framed. False
  * when the start line is not HTTP. Counted in st as a stream's headers. */
+/* After a 101 that took an h2c upgrade (HTTP_H2C_CHOSEN on the request
+ * that offered it) the HTTP/1 parser stops; this returns that transaction
+ * and, in *rest, how many bytes at the end of the last http_feed() call
+ * came after the 101's headers (the first HTTP/2 bytes), and in
+ * *server_dir the flow direction the 101 came from. NULL otherwise. */
+const struct http_tx *http_h2c_upgrade(const struct http_state *h,
+                                       size_t *rest, int *server_dir);
+
 bool http_head_parse(struct http_tx *t, int dir, const char *block, size_t len,
                      struct http_framing *fr, struct http_stats *st);
 
