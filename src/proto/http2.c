@@ -493,9 +493,14 @@ static bool prefix_done(struct http2_state *h, int dir)
     case FT_RST_STREAM:
         h->st->rst_streams++;
         if (s) {
+            /* a client's reset crosses the server's frames already on
+             * their way: the response that follows still belongs here;
+             * the server's reset is its last word */
             s->tx.h2_rst[dir] = true;
             s->tx.h2_error[dir] = cur_u32be(&c);
-            stream_done(h, s);
+            s->ended[dir] = true;
+            if (dir == 1 || s->ended[1])
+                stream_done(h, s);
         }
         break;
     case FT_SETTINGS:

@@ -8,7 +8,9 @@ count for byte count and direction for direction, what tshark decrypts
 with the same key log (-z follow,tls,raw). The same capture with the key
 log injected as pcapng Decryption Secrets Blocks (editcap
 --inject-secrets) must give the same without --keylog; without secrets
-nothing is decrypted.
+nothing is decrypted. The HTTP/2 requests in the cleartext (method, path,
+authority and status per connection and stream) equal tshark's HTTP/2
+decoding with the same key log (tests/e2e/lib/h2_check.py).
 
 Usage: keylog_decrypt.py NIGHTJAR KEYLOG_DIR"""
 import os
@@ -16,11 +18,15 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "e2e", "lib"))
 from common import Failure, nightjar, tshark  # noqa: E402
+import h2_check  # noqa: E402
 
 FLOOR_CONNECTIONS = 18     # measured: 18 (illustrated TLS 1.2, 1.3; mercury 16)
 FLOOR_BYTES = 350000       # measured: 363,305 bytes of cleartext
+FLOOR_REQUESTS = 18        # measured: 20 HTTP/2 requests (mercury)
 
 
 def streams(path):
@@ -84,7 +90,7 @@ def nightjar_bytes(records):
 
 def main():
     nj, kdir = sys.argv[1], sys.argv[2]
-    bad, compared, total = [], 0, 0
+    bad, compared, total, requests = [], 0, 0, 0
     tmp = tempfile.mkdtemp()
     names = sorted(f[:-5] for f in os.listdir(kdir) if f.endswith(".keys"))
     for name in names:
@@ -97,7 +103,15 @@ def main():
             continue                       # QUIC: no TCP (quic_decrypt.sh)
         want = tshark_bytes(follow(pcap, keys, sorted(ports)), ports)
         eve = os.path.join(tmp, name + ".json")
-        got = nightjar_bytes(nightjar(nj, pcap, eve, ["--keylog", keys]))
+        records = nightjar(nj, pcap, eve, ["--keylog", keys])
+        got = nightjar_bytes(records)
+        want_tx = h2_check.tshark_txs(pcap, 443, keylog=keys)
+        got_tx = h2_check.nightjar_txs_of(records, 443)
+        for k in sorted(set(want_tx) | set(got_tx)):
+            if want_tx.get(k) != got_tx.get(k):
+                bad.append("%s connection %s stream %s: tshark %s, nightjar %s"
+                           % (name, k[0], k[1], want_tx.get(k), got_tx.get(k)))
+        requests += len(want_tx)
         plain = nightjar_bytes(nightjar(nj, pcap, eve, []))
         dsb = os.path.join(tmp, name + ".pcapng")
         subprocess.run(["editcap", "--inject-secrets", "tls," + keys, pcap, dsb], check=True,
@@ -120,9 +134,11 @@ def main():
                 bad.append("%s %s: decrypted %s, tshark nothing" % (name, conn, g))
     for b in bad[:20]:
         print("FAIL " + b)
-    print("keylog decryption: %d connections, %d bytes of cleartext equal to tshark's "
-          "(floors %d, %d)" % (compared, total, FLOOR_CONNECTIONS, FLOOR_BYTES))
-    if bad or compared < FLOOR_CONNECTIONS or total < FLOOR_BYTES:
+    print("keylog decryption: %d connections, %d bytes of cleartext, %d HTTP/2 requests "
+          "equal to tshark's (floors %d, %d, %d)" % (compared, total, requests,
+                                                    FLOOR_CONNECTIONS, FLOOR_BYTES,
+                                                    FLOOR_REQUESTS))
+    if bad or compared < FLOOR_CONNECTIONS or total < FLOOR_BYTES or requests < FLOOR_REQUESTS:
         sys.exit(1)
 
 

@@ -31,9 +31,11 @@ def headers_of(stream):
     return out
 
 
-def tshark_txs(pcap, port):
+def tshark_txs(pcap, port, keylog=None):
+    """keylog: HTTP/2 inside TLS, opened with this key log (ALPN h2)."""
+    how = ["-o", "tls.keylog_file:" + keylog] if keylog else ["-d", f"tcp.port=={port},http2"]
     js = subprocess.run(
-        ["tshark", "-r", pcap, "-d", f"tcp.port=={port},http2", "-Y", "http2",
+        ["tshark", "-r", pcap] + how + ["-Y", "http2",
          "-T", "json", "--no-duplicate-keys", "-J", "tcp http2"],
         check=True, capture_output=True, text=True).stdout
     txs = {}
@@ -62,16 +64,19 @@ def tshark_txs(pcap, port):
 
 
 def nightjar_txs(eve, port):
-    txs = {}
     with open(eve) as f:
-        for line in f:
-            r = json.loads(line)
-            if r.get("event_type") != "http" or "http2" not in r["http"]:
-                continue
-            client = r["src_port"] if r["dest_port"] == port else r["dest_port"]
-            h = r["http"]
-            t = {k: h[k] for k in ("http_method", "url", "hostname", "status") if k in h}
-            txs[(client, h["http2"]["stream_id"])] = t
+        return nightjar_txs_of([json.loads(line) for line in f], port)
+
+
+def nightjar_txs_of(records, port):
+    txs = {}
+    for r in records:
+        if r.get("event_type") != "http" or "http2" not in r["http"]:
+            continue
+        client = r["src_port"] if r["dest_port"] == port else r["dest_port"]
+        h = r["http"]
+        t = {k: h[k] for k in ("http_method", "url", "hostname", "status") if k in h}
+        txs[(client, h["http2"]["stream_id"])] = t
     return txs
 
 
