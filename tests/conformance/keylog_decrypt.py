@@ -10,13 +10,19 @@ log injected as pcapng Decryption Secrets Blocks (editcap
 --inject-secrets) must give the same without --keylog; without secrets
 nothing is decrypted. The HTTP/2 requests in the cleartext (method, path,
 authority and status per connection and stream) equal tshark's HTTP/2
-decoding with the same key log (tests/e2e/lib/h2_check.py).
+decoding with the same key log (tests/e2e/lib/h2_check.py), and so do
+their objects: per connection and stream, the sha256 of every body nightjar
+extracts equals that of tshark's body (its reassembled body, or the one DATA
+frame's), decoded as its content-encoding says (gzip or deflate).
 
 Usage: keylog_decrypt.py NIGHTJAR KEYLOG_DIR"""
+import hashlib
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -26,7 +32,88 @@ import h2_check  # noqa: E402
 
 FLOOR_CONNECTIONS = 18     # measured: 18 (illustrated TLS 1.2, 1.3; mercury 16)
 FLOOR_BYTES = 350000       # measured: 363,305 bytes of cleartext
-FLOOR_REQUESTS = 18        # measured: 20 HTTP/2 requests (mercury)
+FLOOR_REQUESTS = 18        # measured: 19 HTTP/2 requests (mercury)
+FLOOR_OBJECTS = 18         # measured: 19 HTTP/2 bodies
+
+
+def as_list(x):
+    return [] if x is None else x if isinstance(x, list) else [x]
+
+
+def decode(body, encoding):
+    """What decodes of a body (a cut one decodes up to the cut)."""
+    if encoding == "gzip":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body)
+    if encoding == "deflate":
+        try:
+            return zlib.decompressobj().decompress(body)
+        except zlib.error:
+            return zlib.decompressobj(-zlib.MAX_WBITS).decompress(body)
+    return body
+
+
+def find(x, name):
+    """The first value of a field anywhere under x."""
+    if isinstance(x, dict):
+        if name in x:
+            return x[name]
+        x = list(x.values())
+    if isinstance(x, list):
+        for v in x:
+            r = find(v, name)
+            if r:
+                return r
+    return None
+
+
+def tshark_objects(pcap, keys):
+    """(client port, stream) -> set of body sha256s, from tshark's frames."""
+    out = tshark(pcap, ["-o", "tls.keylog_file:" + keys, "-Y", "http2", "-T", "json",
+                        "--no-duplicate-keys", "-J", "tcp http2"])
+    bodies, whole, enc, decoded = {}, {}, {}, set()
+    for pkt in json.loads(out):
+        layers = pkt["_source"]["layers"]
+        tcp = layers["tcp"]
+        to_client = tcp["tcp.srcport"] == "443"
+        port = int(tcp["tcp.dstport"] if to_client else tcp["tcp.srcport"])
+        for h2 in as_list(layers.get("http2")):
+            for st in as_list(h2.get("http2.stream")):
+                sid = int(st.get("http2.streamid", "0"))
+                key = (port, sid, to_client)
+                for h in as_list(st.get("http2.header")):
+                    if isinstance(h, dict) and h.get("http2.header.name") == "content-encoding":
+                        enc[key] = h.get("http2.header.value")
+                if st.get("http2.type") == "0":
+                    # a one-frame body tshark decoded itself sits under a
+                    # "Content-encoded entity body" subtree
+                    dec = [v for k, v in st.items() if k.startswith("Content-encoded entity body")]
+                    data = find(dec, "http2.data.data") if dec else st.get("http2.data.data")
+                    if data:
+                        if dec:
+                            decoded.add(key)
+                        bodies[key] = bodies.get(key, b"") + bytes.fromhex(data.replace(":", ""))
+                r = find(st, "http2.body.reassembled.data")   # a body over many frames
+                if r:
+                    whole[key] = bytes.fromhex(r.replace(":", ""))
+    bodies.update(whole)
+    decoded -= set(whole)
+    res = {}
+    for (port, sid, to_client), body in bodies.items():
+        if body:
+            if (port, sid, to_client) not in decoded:
+                body = decode(body, enc.get((port, sid, to_client), "identity"))
+            res.setdefault((port, sid), set()).add(hashlib.sha256(body).hexdigest())
+    return res
+
+
+def nightjar_objects(records):
+    res = {}
+    for r in records:
+        if r.get("event_type") == "fileinfo" and "http2" in r.get("http", {}):
+            key = (r["src_port"], r["http"]["http2"]["stream_id"])
+            if r["fileinfo"].get("size"):
+                res.setdefault(key, set()).add(r["fileinfo"]["sha256"])
+    return res
 
 
 def streams(path):
@@ -90,7 +177,7 @@ def nightjar_bytes(records):
 
 def main():
     nj, kdir = sys.argv[1], sys.argv[2]
-    bad, compared, total, requests = [], 0, 0, 0
+    bad, compared, total, requests, objects = [], 0, 0, 0, 0
     tmp = tempfile.mkdtemp()
     names = sorted(f[:-5] for f in os.listdir(kdir) if f.endswith(".keys"))
     for name in names:
@@ -112,6 +199,12 @@ def main():
                 bad.append("%s connection %s stream %s: tshark %s, nightjar %s"
                            % (name, k[0], k[1], want_tx.get(k), got_tx.get(k)))
         requests += len(want_tx)
+        want_obj, got_obj = tshark_objects(pcap, keys), nightjar_objects(records)
+        for k in sorted(set(want_obj) | set(got_obj)):
+            if want_obj.get(k) != got_obj.get(k):
+                bad.append("%s connection %s stream %s: bodies tshark %s, nightjar %s"
+                           % (name, k[0], k[1], want_obj.get(k), got_obj.get(k)))
+            objects += len(want_obj.get(k, ()))
         plain = nightjar_bytes(nightjar(nj, pcap, eve, []))
         dsb = os.path.join(tmp, name + ".pcapng")
         subprocess.run(["editcap", "--inject-secrets", "tls," + keys, pcap, dsb], check=True,
@@ -134,11 +227,12 @@ def main():
                 bad.append("%s %s: decrypted %s, tshark nothing" % (name, conn, g))
     for b in bad[:20]:
         print("FAIL " + b)
-    print("keylog decryption: %d connections, %d bytes of cleartext, %d HTTP/2 requests "
-          "equal to tshark's (floors %d, %d, %d)" % (compared, total, requests,
-                                                    FLOOR_CONNECTIONS, FLOOR_BYTES,
-                                                    FLOOR_REQUESTS))
-    if bad or compared < FLOOR_CONNECTIONS or total < FLOOR_BYTES or requests < FLOOR_REQUESTS:
+    print("keylog decryption: %d connections, %d bytes of cleartext, %d HTTP/2 requests, "
+          "%d objects equal to tshark's (floors %d, %d, %d, %d)"
+          % (compared, total, requests, objects, FLOOR_CONNECTIONS, FLOOR_BYTES,
+             FLOOR_REQUESTS, FLOOR_OBJECTS))
+    if (bad or compared < FLOOR_CONNECTIONS or total < FLOOR_BYTES or
+            requests < FLOOR_REQUESTS or objects < FLOOR_OBJECTS):
         sys.exit(1)
 
 
