@@ -6,6 +6,7 @@
  * stops at the first record libpcap cannot read; what came before counts.
  */
 #include "capture/capture.h"
+#include "capture/afpacket.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 struct capture {
     pcap_t *pcap;
+    struct afpacket *af;   /* instead of pcap: an AF_PACKET ring */
     bool live;
     int fd;             /* live: selectable descriptor, -1 if none */
     int linktype;
@@ -155,17 +157,42 @@ struct capture *capture_open_live(const char *iface, const char *bpf,
     return c;
 }
 
+struct capture *capture_open_afpacket(const struct afpacket_config *cfg,
+                                      char *err, size_t errlen)
+{
+    struct capture *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->live = true;
+    c->fd = -1;
+    if (!(c->af = afpacket_open(cfg, err, errlen))) {
+        free(c);
+        return NULL;
+    }
+    c->linktype = afpacket_linktype(c->af);
+    return c;
+}
+
 void capture_close(struct capture *c)
 {
     if (!c)
         return;
     if (c->pcap)
         pcap_close(c->pcap);
+    afpacket_close(c->af);
     free(c);
 }
 
 enum capture_result capture_next(struct capture *c, struct packet *p)
 {
+    if (c->af) {
+        enum capture_result r = afpacket_next(c->af, p);
+        if (r == CAPTURE_PACKET)
+            c->packets++;
+        return r;
+    }
     struct pcap_pkthdr *h;
     const u_char *data;
     int rc = pcap_next_ex(c->pcap, &h, &data);
@@ -203,6 +230,8 @@ bool capture_stats(struct capture *c, struct capture_stats *out)
     memset(out, 0, sizeof(*out));
     if (!c->live)
         return false;
+    if (c->af)
+        return afpacket_stats(c->af, out);
     struct pcap_stat ps;
     if (pcap_stats(c->pcap, &ps) != 0)
         return false;
@@ -216,4 +245,6 @@ void capture_break(struct capture *c)
 {
     if (c && c->pcap)
         pcap_breakloop(c->pcap);
+    if (c && c->af)
+        afpacket_break(c->af);
 }

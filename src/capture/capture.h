@@ -1,6 +1,8 @@
 /* capture.h -- packets in: pcap and pcapng files, live interfaces.
  *
- * A thin layer over libpcap that hands out struct packet with timestamp,
+ * A thin layer over libpcap (files, and live interfaces with
+ * capture.method: pcap) and over an AF_PACKET ring (afpacket.c: live
+ * Linux interfaces, the default) that hands out struct packet with timestamp,
  * lengths, link type and bytes, and reports, in words a person can act on,
  * why a source could not be opened or where a damaged file stopped. It knows
  * nothing above the link layer.
@@ -32,6 +34,11 @@ struct capture *capture_open_file(const char *path, const char *bpf,
 struct capture *capture_open_live(const char *iface, const char *bpf,
                                   uint32_t snaplen, bool promisc, char *err,
                                   size_t errlen);
+/* Live capture through an AF_PACKET TPACKET_V3 ring (afpacket.h), with a
+ * fanout group when several sockets share an interface. */
+struct afpacket_config;
+struct capture *capture_open_afpacket(const struct afpacket_config *cfg,
+                                      char *err, size_t errlen);
 void capture_close(struct capture *c);
 
 /* Checks that a BPF filter compiles (for Ethernet), before any source is

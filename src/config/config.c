@@ -75,6 +75,10 @@ static const struct setting settings[] = {
     { "capture.decrypted-feed-ports", T_STR, OFF(decrypted_feed_ports), "",
       "only the flows to these server ports are decrypted (e.g. 443,8443; a "
       "YAML list too); with capture.decrypted-feed: yes, every flow is" },
+    { "capture.method", T_STR, OFF(capture_method), "afpacket",
+      "live capture: afpacket (a TPACKET_V3 ring, Linux) or pcap (libpcap)" },
+    { "capture.ring-size", T_U32, OFF(capture_ring_mb), "64",
+      "MiB of the AF_PACKET ring the kernel fills (1 MiB blocks)" },
     { "flow.memcap", T_U64_SIZE, OFF(flow.memcap), "256mb",
       "memory for flow state; when full the oldest flow is evicted" },
     { "flow.splt-packets", T_U32, OFF(flow.splt_len), "32",
@@ -566,6 +570,15 @@ static bool response_valid(const struct response_settings *r, char *err,
 
 bool config_validate(const struct nj_config *c, char *err, size_t errlen)
 {
+    if (strcmp(c->capture_method, "afpacket") && strcmp(c->capture_method, "pcap")) {
+        snprintf(err, errlen, "capture.method must be afpacket or pcap, not '%s'",
+                 c->capture_method);
+        return false;
+    }
+    if (c->capture_ring_mb < 1 || c->capture_ring_mb > 4096) {
+        snprintf(err, errlen, "capture.ring-size must be 1 to 4096 (MiB)");
+        return false;
+    }
     if (c->file_max > (1ull << 30) || c->smtp_message_max > (1ull << 30)) {
         snprintf(err, errlen, "files.max-size and smtp.message-max must be "
                  "at most 1gb");

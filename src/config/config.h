@@ -32,6 +32,8 @@ struct nj_config {
     uint32_t stats_interval;        /* seconds between live stats; 0 = end */
     uint32_t snaplen;
     bool promiscuous;
+    char capture_method[16];        /* "afpacket" or "pcap" (live capture) */
+    uint32_t capture_ring_mb;       /* AF_PACKET ring size */
     bool decrypted_feed;            /* every flow from a decrypted feed */
     char decrypted_feed_ports[CONFIG_STR_MAX]; /* or the flows to these ports */
     char eve_path[CONFIG_STR_MAX];  /* "-" for stdout; unix socket path */

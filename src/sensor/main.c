@@ -26,6 +26,7 @@
 #include <yaml.h>
 
 #include "capture/capture.h"
+#include "capture/afpacket.h"
 #include "config/config.h"
 #include "output/eve.h"
 #include "output/sink.h"
@@ -316,12 +317,31 @@ static long long run_file(struct pipeline *pl, struct eve *eve,
     return n;
 }
 
+/* AF_PACKET where it works (capture.method: afpacket), libpcap otherwise
+ * or when asked; an interface AF_PACKET cannot read falls back to libpcap
+ * with a note. */
+static struct capture *open_live(const char *iface, const struct nj_config *cfg,
+                                 char *err, size_t errlen)
+{
+    if (!strcmp(cfg->capture_method, "afpacket")) {
+        struct afpacket_config ac = {
+            .iface = iface, .bpf = cfg->bpf, .snaplen = cfg->snaplen,
+            .promisc = cfg->promiscuous, .ring_mb = cfg->capture_ring_mb,
+        };
+        struct capture *c = capture_open_afpacket(&ac, err, errlen);
+        if (c)
+            return c;
+        fprintf(stderr, "nightjar: %s; reading it with libpcap\n", err);
+    }
+    return capture_open_live(iface, cfg->bpf, cfg->snaplen, cfg->promiscuous,
+                             err, errlen);
+}
+
 static int run_live(struct pipeline *pl, struct eve *eve, const char *iface,
                     const struct nj_config *cfg)
 {
     char err[1024];
-    struct capture *c = capture_open_live(iface, cfg->bpf, cfg->snaplen,
-                                          cfg->promiscuous, err, sizeof(err));
+    struct capture *c = open_live(iface, cfg, err, sizeof(err));
     if (!c) {
         fprintf(stderr, "nightjar: %s\n", err);
         return -1;
