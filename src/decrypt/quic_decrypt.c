@@ -565,6 +565,10 @@ static void piece_keep(struct walk *w, struct qd_stream *st, uint64_t off,
          * direction of this stream has a hole and is no longer followed */
         w->e->st->stream_ranges_over_cap++;
         st->broken[w->dir] = true;
+        for (int i = 0; i < QD_PENDING; i++)
+            if (s->pieces[i].used && s->pieces[i].slot == st - s->streams &&
+                s->pieces[i].dir == w->dir)
+                piece_drop(s, &s->pieces[i]);
         return;
     }
     p->used = true;
