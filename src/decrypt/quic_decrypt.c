@@ -253,6 +253,10 @@ static void find_keys(struct quic_decrypt_engine *e, struct quic_decrypt *s)
         return;
     s->lookups++;
     const struct keylog_entry *k = keylog_find(e->keylog, s->client_random);
+    /* a browser's SSLKEYLOGFILE may not have the secrets yet: read what
+     * it gained (one stat at most every 100 ms) and look again */
+    if ((!k || !(k->have & (1u << KL_CLIENT_AP))) && keylog_refresh(e->keylog))
+        k = keylog_find(e->keylog, s->client_random);
     size_t n = tls_hash_len((enum tls_hash)s->suite->prf);
     bool v2 = is_v2(s->version);
     if (k && !s->hs_keys && secret_ok(k, KL_CLIENT_HS, n) &&
@@ -266,10 +270,6 @@ static void find_keys(struct quic_decrypt_engine *e, struct quic_decrypt *s)
                      app_keys(s->suite, v2, &s->d[1], k->secret[KL_SERVER_AP], n);
         if (s->ap_keys)
             e->st->decrypt_sessions_keyed++;
-    }
-    if (!s->ap_keys && !s->counted_no_key) {
-        s->counted_no_key = true;
-        e->st->decrypt_sessions_without_key++;
     }
 }
 
@@ -662,6 +662,8 @@ static void handshake_packet(struct walk *w, const uint8_t *pkt, size_t len,
     struct quic_decrypt *s = w->s;
     struct qd_dir *d = &s->d[w->dir];
     struct qd_hdr q;
+    if (!s->hs_keys)
+        find_keys(w->e, s);
     if (!s->hs_keys) {
         w->e->st->packets_without_keys++;
         return;
@@ -705,8 +707,14 @@ static void short_packet(struct walk *w, const uint8_t *pkt, size_t len)
     struct qd_dir *d = &s->d[w->dir];
     const struct qd_dir *peer = &s->d[!w->dir];
     struct qd_hdr q;
+    if (!s->ap_keys)
+        find_keys(w->e, s);
     if (!s->ap_keys || !peer->have_scid) {
         w->e->st->packets_without_keys++;
+        if (!s->ap_keys && !s->counted_no_key) {
+            s->counted_no_key = true;
+            w->e->st->decrypt_sessions_without_key++;
+        }
         return;
     }
     if (!unprotect(w->e, s->suite, d->ap[0].hp, pkt, len, 1u + peer->scid_len,
@@ -752,6 +760,10 @@ static size_t long_packet(struct walk *w, cursor_t c)
     struct qd_dir *d = &w->s->d[w->dir];
     d->scid_len = scid_len;                   /* the ID this side goes by */
     d->have_scid = true;
+    /* the server may answer a v1 Initial in v2 (compatible version
+     * negotiation, RFC 9368): its version names the key labels */
+    if (w->dir == 1 && !w->s->hs_keys && !w->s->ap_keys)
+        w->s->version = version;
     int type = long_type(version, b0);
     if (type == PT_RETRY)
         return 0;
@@ -781,8 +793,6 @@ void quic_decrypt_datagram(struct quic_decrypt_engine *e,
 {
     if (s->dead || !s->suite)
         return;
-    if (!s->ap_keys)
-        find_keys(e, s);
     struct walk w = { e, s, dir, fn, ctx };
     cursor_t c = cur_make(data, len);
     for (int i = 0; i < QD_COALESCED && cur_left(&c) > 0; i++) {

@@ -5,6 +5,8 @@
  * key updates, packets that do not authenticate, HTTP/3 counted only. */
 #include "testing.h"
 
+#include <unistd.h>
+
 #include "decrypt/keylog.h"
 #include "decrypt/quic_decrypt.h"
 #include "proto/quic_frames.h"
@@ -94,6 +96,37 @@ static void test_rfc9001_a5_packet_opens(void)
     REQUIRE(quic_seal_short(e, s, &k, again, 4, 1, 654360564));
     unhex("4cfe4189655e5cd55c41f69080575d7999c25a5bfb", pkt, sizeof(pkt));
     CHECK(!memcmp(again, pkt, n));
+    quic_decrypt_engine_free(e);
+}
+
+/* RFC 9369 A.5: the same packet with QUIC v2's labels */
+static void test_rfc9369_a5_v2_packet(void)
+{
+    const struct tls_suite *s = tls_suite_find(0x1303);
+    struct quic_decrypt_stats st = { 0 };
+    struct quic_decrypt_engine *e = quic_decrypt_engine_new(NULL, 1 << 20, &st);
+    REQUIRE(s && e);
+    uint8_t secret[32], want[32], ku[32], pkt[64], out[64];
+    unhex(a5_secret, secret, 32);
+    struct quic_keys k;
+    CHECK(quic_keys_derive(s, true, secret, 32, &k));
+    unhex("3bfcddd72bcf02541d7fa0dd1f5f9eeea817e09a6963a0e6c7df0f9a1bab90f2", want, 32);
+    CHECK(!memcmp(k.key, want, 32));
+    unhex("a6b5bc6ab7dafce30ffff5dd", want, 12);
+    CHECK(!memcmp(k.iv, want, 12));
+    unhex("d659760d2ba434a226fd37b35c69e2da8211d10c4f12538787d65645d5d1b8e2", want, 32);
+    CHECK(!memcmp(k.hp, want, 32));
+    CHECK(quic_secret_update(s, true, secret, 32, ku));
+    unhex("c69374c49e3d2a9466fa689e49d476db5d0dfbc87d32ceeaa6343fd0ae4c7d88", want, 32);
+    CHECK(!memcmp(ku, want, 32));
+    size_t n = unhex("5558b1c60ae7b6b932bc27d786f4bc2bb20f2162ba", pkt, sizeof(pkt));
+    size_t out_len = 0;
+    uint64_t pn = 0;
+    int phase = -1;
+    CHECK(quic_open_short(e, s, &k, pkt, n, 0, 654360563, true, out, &out_len,
+                          &pn, &phase));
+    CHECK_EQ(pn, 654360564u);
+    CHECK(out_len == 1 && out[0] == 0x01);
     quic_decrypt_engine_free(e);
 }
 
@@ -254,13 +287,18 @@ static void initial_from(struct conn *c, int dir, const char *scid)
     quic_decrypt_datagram(c->e, c->s, dir, d, n, collect, c);
 }
 
-static bool conn_open(struct conn *c, const char *alpn)
+/* keyfile: follow this key log file instead of the secrets above. */
+static bool conn_open_with(struct conn *c, const char *alpn, const char *keyfile)
 {
     memset(c, 0, sizeof(*c));
     c->kl = keylog_new(16);
     if (!c->kl)
         return false;
-    keylog_add_text(c->kl, keys_text, strlen(keys_text), "test");
+    char err[256];
+    if (keyfile && !keylog_add_file(c->kl, keyfile, err, sizeof(err)))
+        return false;
+    if (!keyfile)
+        keylog_add_text(c->kl, keys_text, strlen(keys_text), "test");
     c->e = quic_decrypt_engine_new(c->kl, 1 << 20, &c->st);
     c->s = c->e ? quic_decrypt_new(c->e) : NULL;
     c->suite = tls_suite_find(0x1301);
@@ -292,6 +330,11 @@ static bool conn_open(struct conn *c, const char *alpn)
     initial_from(c, 0, "c_cid");   /* the client goes by 5 bytes */
     initial_from(c, 1, "s_cid");   /* the server too */
     return true;
+}
+
+static bool conn_open(struct conn *c, const char *alpn)
+{
+    return conn_open_with(c, alpn, NULL);
 }
 
 static void conn_close(struct conn *c)
@@ -433,11 +476,38 @@ static void test_no_secrets_no_plaintext(void)
     conn_close(&c);
 }
 
+static void test_key_log_read_again_as_it_grows(void)
+{
+    char path[] = "/tmp/nj-quic-keylog-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    struct conn c;
+    bool opened = conn_open_with(&c, "hq-interop", path);
+    CHECK(opened);
+    if (opened) {
+        stream(&c, 0, 0, 0, "early", false);   /* the secrets are not there yet */
+        CHECK_EQ(c.st.packets_without_keys, 1u);
+        FILE *fp = fopen(path, "a");
+        if (fp) {
+            fputs(keys_text, fp);
+            fclose(fp);
+        }
+        usleep(150 * 1000);                   /* the key log's read interval */
+        c.pn[0] = 0;
+        stream(&c, 0, 0, 0, "early", false);  /* the same data, sent again */
+        CHECK_EQ(c.st.decrypted_1rtt, 1u);
+        CHECK_EQ(c.got_len[0], 5u);
+    }
+    conn_close(&c);
+    unlink(path);
+}
+
 TEST_LIST(test_pn_decode_rfc9000_example, test_pn_decode_wraps_and_starts,
-          test_rfc9001_a5_keys, test_rfc9001_a5_packet_opens,
+          test_rfc9001_a5_keys, test_rfc9001_a5_packet_opens, test_rfc9369_a5_v2_packet,
           test_frames_walk_every_type, test_frames_close_and_datagram_to_end,
           test_frames_refuse_lies_and_unknown_types,
           test_streams_come_out_in_order, test_key_update_followed,
           test_unauthenticated_packet_counted_never_passed,
           test_http3_counted_not_passed, test_out_of_order_cap_counted,
-          test_no_secrets_no_plaintext)
+          test_no_secrets_no_plaintext, test_key_log_read_again_as_it_grows)
