@@ -27,6 +27,7 @@
 
 #define QD_COALESCED 8     /* packets read from one datagram */
 #define QD_LOOKUPS 64      /* key log lookups before a connection gives up */
+#define QD_ENDED 16        /* streams remembered as ended, after their slot is freed */
 #define QD_HDR_MAX 64      /* a Handshake or short header, packet number included */
 #define QD_PLAIN_MAX 65536
 
@@ -77,6 +78,8 @@ struct quic_decrypt {
     bool ee_done;
     uint8_t ee[QD_EE_BUF];
     struct qd_stream streams[QD_STREAMS];
+    uint64_t ended[QD_ENDED];            /* id + 1 of streams done; 0: none */
+    uint8_t ended_next;
     struct qd_piece pieces[QD_PENDING];
     uint16_t arena_used;
     uint8_t arena[QD_ARENA];
@@ -489,7 +492,19 @@ static void emit(struct walk *w, struct qd_stream *st, const uint8_t *d,
         w->fn(w->ctx, w->dir, st->id, d, n);
 }
 
-static struct qd_stream *stream_slot(struct quic_decrypt *s, uint64_t id)
+static bool stream_ended(const struct quic_decrypt *s, uint64_t id)
+{
+    for (int i = 0; i < QD_ENDED; i++)
+        if (s->ended[i] == id + 1)
+            return true;
+    return false;
+}
+
+/* The slot of a stream, a new one for a stream not seen, or NULL (the
+ * slots are all taken, or the stream ended: a late retransmission of
+ * what was delivered, which must not come out twice). */
+static struct qd_stream *stream_slot(struct quic_decrypt *s, uint64_t id,
+                                     bool *ended)
 {
     struct qd_stream *free_slot = NULL;
     for (int i = 0; i < QD_STREAMS; i++) {
@@ -498,6 +513,8 @@ static struct qd_stream *stream_slot(struct quic_decrypt *s, uint64_t id)
         if (!s->streams[i].used && !free_slot)
             free_slot = &s->streams[i];
     }
+    if ((*ended = stream_ended(s, id)))
+        return NULL;
     if (free_slot) {
         memset(free_slot, 0, sizeof(*free_slot));
         free_slot->used = true;
@@ -527,6 +544,8 @@ static void stream_release_if_done(struct quic_decrypt *s, struct qd_stream *st)
         if (s->pieces[i].used && s->pieces[i].slot == slot)
             piece_drop(s, &s->pieces[i]);
     st->used = false;
+    s->ended[s->ended_next] = st->id + 1;
+    s->ended_next = (uint8_t)((s->ended_next + 1) % QD_ENDED);
 }
 
 /* Pieces that now touch the delivered edge go out, in offset order. */
@@ -596,9 +615,10 @@ static void on_stream(void *ctx, uint64_t id, uint64_t off, const uint8_t *d,
         st->h3_streams += off == 0 && w->dir == 0;
         return;
     }
-    struct qd_stream *ss = stream_slot(w->s, id);
+    bool ended = false;
+    struct qd_stream *ss = stream_slot(w->s, id, &ended);
     if (!ss) {
-        st->streams_over_cap++;
+        st->streams_over_cap += !ended;
         return;
     }
     int dir = w->dir;

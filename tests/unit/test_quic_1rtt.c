@@ -387,12 +387,14 @@ static void test_streams_come_out_in_order(void)
     stream(&c, 0, 0, 0, "hello ", false);   /* a retransmission: nothing new */
     stream(&c, 1, 0, 0, "pong", true);
     stream(&c, 0, 2, 0, "uni", false);      /* client unidirectional: counted */
+    stream(&c, 0, 0, 0, "hello ", false);   /* late, after the stream ended */
     CHECK_EQ(c.got_len[0], 11u);
     CHECK(!memcmp(c.got[0], "hello world", 11));
     CHECK_EQ(c.got_len[1], 4u);
     CHECK(!memcmp(c.got[1], "pong", 4));
-    CHECK_EQ(c.st.decrypted_1rtt, 5u);
+    CHECK_EQ(c.st.decrypted_1rtt, 6u);
     CHECK_EQ(c.st.stream_bytes, 15u);
+    CHECK_EQ(c.st.streams_over_cap, 0u);
     CHECK_EQ(c.st.stream_bytes_other, 3u);
     CHECK_EQ(c.st.decrypt_sessions_keyed, 1u);
     CHECK(quic_decrypt_opened(c.s));
@@ -454,6 +456,17 @@ static void test_out_of_order_cap_counted(void)
     conn_close(&c);
 }
 
+static void test_streams_cap_counted(void)
+{
+    struct conn c;
+    REQUIRE(conn_open(&c, "hq-interop"));
+    for (int i = 0; i <= QD_STREAMS; i++)       /* one stream more than kept */
+        stream(&c, 0, (uint64_t)i * 4, 0, "x", false);
+    CHECK_EQ(c.st.streams_over_cap, 1u);
+    CHECK_EQ(c.got_len[0], (size_t)QD_STREAMS);
+    conn_close(&c);
+}
+
 static void test_no_secrets_no_plaintext(void)
 {
     struct conn c;
@@ -509,5 +522,5 @@ TEST_LIST(test_pn_decode_rfc9000_example, test_pn_decode_wraps_and_starts,
           test_frames_refuse_lies_and_unknown_types,
           test_streams_come_out_in_order, test_key_update_followed,
           test_unauthenticated_packet_counted_never_passed,
-          test_http3_counted_not_passed, test_out_of_order_cap_counted,
+          test_http3_counted_not_passed, test_out_of_order_cap_counted, test_streams_cap_counted,
           test_no_secrets_no_plaintext, test_key_log_read_again_as_it_grows)
