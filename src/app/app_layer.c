@@ -892,8 +892,10 @@ static uint8_t inner_proto(const struct flow *f, int dir, const uint8_t *data,
         return APP_HTTP;
     if (!strcmp(alpn, "h2"))
         return APP_HTTP2;
-    if (f->app_proto != APP_TLS && f->app_proto != APP_UNKNOWN)
+    if (f->app_proto != APP_TLS && f->app_proto != APP_QUIC &&
+        f->app_proto != APP_UNKNOWN)
         return f->app_proto;          /* STARTTLS: the same protocol goes on */
+    /* TLS and QUIC streams: by their first bytes, as a TCP stream would be */
     enum app_proto p = app_detect(6, dir, data, len, flow_port(f, 0),
                                   flow_port(f, 1));
     return p == APP_TLS ? APP_UNKNOWN : (uint8_t)p;

@@ -23,6 +23,7 @@ struct tls_session;
 struct tls_summary;
 struct app_flow;
 struct tls_decrypt;
+struct quic_decrypt;
 
 struct flow_key {
     struct ip_addr lo, hi;  /* the two ends, lower (address, port) first */
@@ -111,8 +112,10 @@ struct flow {
     struct tls_summary *tls_sum;        /* what is kept once it is logged */
     struct app_flow *app;               /* HTTP/SMTP/DNS state (app_layer.c) */
     struct tls_decrypt *dec;            /* passive decryption (src/decrypt) */
+    struct quic_decrypt *qdec;          /* the same for QUIC 1-RTT */
     uint8_t decrypted;                  /* cleartext came out of decryption */
     uint64_t decrypted_bytes[2];        /* that cleartext, per direction */
+    uint8_t qdec_refused;               /* no QUIC state to be had (memcap) */
     uint32_t name_slot, name_gen;       /* passive DNS name of the server */
 #define FLOW_INTEL_HITS 8
     uint32_t intel_hits[FLOW_INTEL_HITS]; /* indicators already alerted on */

@@ -11,6 +11,9 @@
  * Decrypted bytes go to the TLS pool's scratch buffer (the worker's own:
  * nothing here is global); CRYPTO data is copied into the session's
  * handshake buffer at its offset. The pool's cipher context is reused.
+ *
+ * Handshake and 1-RTT packets are skipped here (this file has no secrets):
+ * decrypt/quic_decrypt.c opens them when a key log has the session's.
  */
 #include "proto/quic.h"
 #include "util/counters.h"

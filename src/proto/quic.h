@@ -10,6 +10,12 @@
  * messages to the TLS parser. Versions it cannot decrypt, short-header
  * packets, Retry and version negotiation are counted and skipped; nothing
  * that fails to authenticate is trusted.
+ *
+ * Everything after the Initial packets needs the session's secrets: with
+ * a key log, decrypt/quic_decrypt.c takes the ClientHello's random and
+ * the ServerHello's cipher suite from here and opens the Handshake and
+ * 1-RTT packets itself (docs/decryption.md, QUIC). This module stays the
+ * keyless part and stops reading once both hellos are in.
  */
 #ifndef NIGHTJAR_QUIC_H
 #define NIGHTJAR_QUIC_H

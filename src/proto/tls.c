@@ -205,7 +205,7 @@ static bool parse_client_hello(cursor_t c, struct tls_client_hello *ch,
     memset(ch, 0, sizeof(*ch));
     ch->record_version = record_version;
     ch->legacy_version = cur_u16be(&c);
-    cur_skip(&c, 32); /* random */
+    cur_copy(&c, ch->random, 32); /* the key log's key */
     ch->session_id_len = cur_u8(&c);
     cur_skip(&c, ch->session_id_len);
     if (dtls)

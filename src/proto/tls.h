@@ -58,6 +58,7 @@ struct tls_client_hello {
     uint8_t alpn[TLS_MAX_ALPN][TLS_ALPN_LEN]; /* raw bytes, first ones */
     uint8_t alpn0_full_len;    /* length of the first ALPN as sent */
     uint8_t alpn0_last;        /* its last byte (it may be cut above) */
+    uint8_t random[32];        /* the key log's key (QUIC decryption) */
 };
 
 struct tls_server_hello {

@@ -41,6 +41,7 @@
 #include "proto/quic.h"
 #include "proto/tls.h"
 #include "decrypt/keylog.h"
+#include "decrypt/quic_decrypt.h"
 #include "decrypt/rsa_keys.h"
 #include "decrypt/tls_decrypt.h"
 #include "util/clock.h"
@@ -65,6 +66,7 @@ struct pipeline {
     struct keylog *keylog;             /* secrets: --keylog, pcapng blocks */
     struct rsa_keys *rsa;              /* --rsa-key */
     struct tls_decrypt_engine *decrypt;/* NULL: nothing to decrypt with */
+    struct quic_decrypt_engine *qdec;  /* QUIC 1-RTT; NULL without a key log */
     struct app_layer *app;
     struct intel_feeds *intel;
     struct intel_detect *detect;
@@ -83,6 +85,7 @@ struct pipeline {
     void *observer_ctx;
     struct tls_stats tls_stats;
     struct quic_stats quic_stats;
+    struct quic_decrypt_stats qdec_stats;
     uint64_t now_usec;                 /* time of the packet being handled */
     uint64_t first_usec, last_usec;
     uint64_t wall_start;
@@ -192,7 +195,8 @@ static void tls_data(struct pipeline *pl, struct flow *f, int dir,
 
 /* QUIC and DTLS: only the first datagrams carry the hellos; after a
  * handful, stop looking. QUIC stops once both hellos are in (the rest of
- * its handshake is encrypted); DTLS goes on, because the server's
+ * its handshake is encrypted: with a key log, the decrypt layer below
+ * reads it and every later datagram); DTLS goes on, because the server's
  * certificate follows its hello in clear, often in later datagrams. A
  * flow is not taken up after its first datagrams, which may be STUN
  * (app_detect.h). */
@@ -223,6 +227,22 @@ static const struct datagram_handshake {
     { APP_DTLS, false, dtls_feed },
 };
 
+/* With a key log, a QUIC flow whose ClientHello was read gets a
+ * decryption state; what the hellos say (client random, cipher suite,
+ * ALPN) is handed over before the session may be traded for its summary.
+ * A flow that could not get one (memcap, counted) is not asked again. */
+static void quic_learn(struct pipeline *pl, struct flow *f,
+                       const struct tls_session *t)
+{
+    if (!f->qdec && t->have_ch && !f->qdec_refused &&
+        !(f->qdec = quic_decrypt_new(pl->qdec))) {
+        f->qdec_refused = 1;
+        return;
+    }
+    if (f->qdec)
+        quic_decrypt_hello(pl->qdec, f->qdec, t);
+}
+
 static void udp_handshake(struct pipeline *pl, struct flow *f, int dir,
                           const uint8_t *data, size_t len)
 {
@@ -245,6 +265,8 @@ static void udp_handshake(struct pipeline *pl, struct flow *f, int dir,
         (h->done_at_hellos && t->have_ch && t->have_sh))
         return;
     h->feed(pl, t, dir, data, len);
+    if (pl->qdec && h->proto == APP_QUIC)
+        quic_learn(pl, f, t);
     tls_log_if_ready(pl, f);
 }
 
@@ -285,10 +307,30 @@ static void decrypt_stream(struct pipeline *pl, struct flow *f, int dir,
     tls_decrypt_feed(pl->decrypt, f->dec, dir, data, len, on_plain, &s);
 }
 
+/* QUIC: the stream bytes of a 1-RTT packet, in order per stream. HTTP/3
+ * never comes here (quic_decrypt.c counts it: QPACK is not parsed). */
+static void on_quic_plain(void *ctx, int dir, uint64_t stream_id,
+                          const uint8_t *data, size_t len)
+{
+    (void)stream_id;
+    struct sink_ctx *s = ctx;
+    s->f->decrypted = 1;
+    s->f->decrypted_bytes[dir & 1] += len;
+    app_decrypted_data(s->pl->app, s->f, dir, data, len,
+                       quic_decrypt_alpn(s->f->qdec), s->pl->now_usec);
+}
+
+/* Only flows that got a QUIC state (a key log, a ClientHello) do any work
+ * here: for every other datagram this is one pointer test. */
 static void decrypt_dgram(struct pipeline *pl, struct flow *f, int dir,
                           const uint8_t *data, size_t len)
 {
-    (void)pl, (void)f, (void)dir, (void)data, (void)len;
+    if (!f->qdec)
+        return;
+    struct sink_ctx s = { pl, f };
+    quic_decrypt_datagram(pl->qdec, f->qdec, dir, data, len, on_quic_plain, &s);
+    if (quic_decrypt_opened(f->qdec))
+        f->decrypted = 1;
 }
 
 static void decrypt_gap(struct pipeline *pl, struct flow *f, int dir,
@@ -440,6 +482,10 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason reason)
     if (f->dec) {
         tls_decrypt_free(pl->decrypt, f->dec);
         f->dec = NULL;
+    }
+    if (f->qdec) {
+        quic_decrypt_free(pl->qdec, f->qdec);
+        f->qdec = NULL;
     }
     if (f->tls_sum) {
         tls_pool_small_put(pl->tls_pool, f->tls_sum);
@@ -747,7 +793,8 @@ static uint64_t mem_anomaly(const void *c)
 static uint64_t mem_decrypt(const void *c)
 {
     const struct pipeline *pl = c;
-    return pl->decrypt ? tls_decrypt_engine_memory(pl->decrypt) : 0;
+    return (pl->decrypt ? tls_decrypt_engine_memory(pl->decrypt) : 0) +
+           quic_decrypt_engine_memory(pl->qdec);
 }
 
 static uint64_t mem_total(const void *c)
@@ -795,6 +842,7 @@ static bool register_counters(struct pipeline *pl)
     if (pl->keylog)
         keylog_counters(pl->keylog, r);
     quic_counters(&pl->quic_stats, r);
+    quic_decrypt_counters(&pl->qdec_stats, r);
     app_layer_counters(pl->app, r);
     intel_detect_counters(pl->detect, r);
     eta_detect_counters(pl->eta, r);
@@ -846,9 +894,12 @@ static bool decrypt_setup(struct pipeline *pl, const struct decrypt_config *dc,
         if (!rsa_keys_add(pl->rsa, dc->rsa_keys[i], err, errlen))
             return false;
     pl->decrypt = tls_decrypt_engine_new(pl->keylog, pl->rsa, dc->memcap);
-    if (!pl->decrypt)
+    if (dc->n_keylogs)
+        pl->qdec = quic_decrypt_engine_new(pl->keylog, dc->memcap,
+                                           &pl->qdec_stats);
+    if (!pl->decrypt || (dc->n_keylogs && !pl->qdec))
         snprintf(err, errlen, "out of memory");
-    return pl->decrypt != NULL;
+    return pl->decrypt && (!dc->n_keylogs || pl->qdec);
 }
 
 int pipeline_add_capture_secrets(struct pipeline *pl, const char *path)
@@ -872,6 +923,10 @@ int pipeline_add_capture_secrets(struct pipeline *pl, const char *path)
         tls_decrypt_counters(pl->decrypt, pl->counters);
         keylog_counters(pl->keylog, pl->counters);
     }
+    if (!pl->qdec && n > 0 &&
+        !(pl->qdec = quic_decrypt_engine_new(pl->keylog, pl->cfg.decrypt.memcap,
+                                             &pl->qdec_stats)))
+        return -1;
     return n;
 }
 
@@ -955,6 +1010,7 @@ void pipeline_free(struct pipeline *pl)
     stream_engine_free(pl->streams);
     tls_pool_free(pl->tls_pool);
     tls_decrypt_engine_free(pl->decrypt);
+    quic_decrypt_engine_free(pl->qdec);
     rsa_keys_free(pl->rsa);
     keylog_free(pl->keylog);
     app_layer_free(pl->app);
