@@ -16,27 +16,19 @@ command -v ip >/dev/null || skip "iproute2 is not installed"
 UDPGEN=$root/build/tools/udpgen
 FANOUT=$root/build/tools/fanout_check
 [ -x "$UDPGEN" ] && [ -x "$FANOUT" ] || fail "build/tools/udpgen and fanout_check are missing: run make"
-A=njafa$$ B=njafb$$ VA=vafa$$ VB=vafb$$
+. "$root/tests/e2e/lib/veth_lab.sh"
 pids=""
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
-    ip netns del "$A" 2>/dev/null; ip netns del "$B" 2>/dev/null
+    veth_lab_down
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-ip netns add "$A" || skip "cannot create a network namespace"
-ip netns add "$B" || fail "second namespace"
-ip link add "$VA" type veth peer name "$VB" || fail "veth pair"
-ip link set "$VA" netns "$A" && ip link set "$VB" netns "$B" || fail "veth into namespaces"
-ip -n "$A" addr add 10.231.0.1/24 dev "$VA"
-ip -n "$A" link set "$VA" up && ip -n "$A" link set lo up
-srcs=""
-for k in 2 3 4 5 6 7 8 9 10 11; do
-    ip -n "$B" addr add "10.231.0.$k/24" dev "$VB"
-    srcs="$srcs${srcs:+,}10.231.0.$k"
-done
-ip -n "$B" link set "$VB" up && ip -n "$B" link set lo up
+ip netns add "njprobe$$" 2>/dev/null || skip "cannot create a network namespace"
+ip netns del "njprobe$$"
+veth_lab_up || fail "cannot set up the veth pair between two namespaces"
+A=$LAB_A B=$LAB_B VA=$LAB_VA srcs=$LAB_SRCS
 ip netns exec "$A" python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
