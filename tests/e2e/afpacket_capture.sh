@@ -97,8 +97,9 @@ print('\n'.join(sorted(out)))" "$1"
 }
 flows afpacket.json > af.flows
 flows pcap.json > pc.flows
-n=$(grep -c "32[0-9][0-9][0-9] 100 100$" af.flows)
-assert_eq "$n" 50 "flows of 100 packets each way seen through AF_PACKET"
+assert_eq "$(grep -c ":32[0-9][0-9][0-9] " af.flows)" 50 "flows seen through AF_PACKET"
+assert_eq "$(awk '{s += $2} END {print s}' af.flows)" 5000 "packets to the echo server"
+assert_eq "$(awk '{s += $3} END {print s}' af.flows)" 5000 "packets echoed back"
 diff af.flows pc.flows > flows.diff || fail "AF_PACKET and libpcap differ: $(head -5 flows.diff)"
 last=$(grep '"event_type":"stats"' afpacket.json | tail -1)
 echo "$last" | grep -q '"kernel_packets":[1-9]' || fail "no kernel counters from AF_PACKET"
