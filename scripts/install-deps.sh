@@ -7,7 +7,7 @@ set -eu
 # build: compiler, libpcap, OpenSSL, libyaml, libyara, libmagic, zlib, jansson,
 # libpsl, XGBoost, libnftables (the response talks to nftables through it),
 # hiredis (the Redis EVE sink)
-BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libnftables-dev libhiredis-dev"
+BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libnftables-dev libhiredis-dev librdkafka-dev"
 # tests: real traffic, peers to compare against, fuzzing, nftables, a Redis
 # server for the Redis sink, Squid and c-icap (ICAP clients and the
 # benchmark's baseline), Net::SSLeay for swaks --tls (only recommended by
