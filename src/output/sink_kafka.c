@@ -174,7 +174,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
     }
     if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
         m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
-        ctr_add(&s->dropped_exit, 1);   /* purged: the drain time was up */
+        /* purged: the drain time was up, or the producer was given up */
+        ctr_add(atomic_load(&s->stopping) ? &s->dropped_exit
+                                          : &s->delivery_failed, 1);
         return;
     }
     ctr_add(&s->delivery_failed, 1);

@@ -147,7 +147,7 @@ if problems:
 print("%d messages on %d partitions, %d hosts, each on one partition in order"
       % (len(msgs), len({m[0] for m in msgs}), len([h for h in parts if h])))
 PY
-python3 "$WORK/compare.py" "$WORK/file.json" "$WORK/messages" > "$WORK/compare.out" ||
+python3 "$WORK/compare.py" "$WORK/file.json" "$WORK/messages" > "$WORK/compare.out" 2>&1 ||
     fail "kafka: $(cat "$WORK/compare.out")"
 echo "kafka: $(cat "$WORK/compare.out"), equal to the file's records"
 
