@@ -20,7 +20,7 @@ OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DNIGHTJAR_RULES_DIR='"$(RULES_DIR)"' -Wall -Wextra -Werror -Wshadow \
              -Wstrict-prototypes -Wmissing-prototypes -Isrc $(OPT) $(SAN) $(CFLAGS)
-LDLIBS_ALL = -lpcap -lssl -lcrypto -lyaml -lyara -lmagic -lz -lnghttp2 -ljansson -lpsl -lnftables -lhiredis -lpthread -lm
+LDLIBS_ALL = -lpcap -lssl -lcrypto -lyaml -lyara -lmagic -lz -lnghttp2 -ljansson -lpsl -lnftables -lhiredis -lrdkafka -lpthread -lm
 # only nightjar-train and the tests that train link XGBoost; the sensor
 # scores with its own tree walker (src/eta/eta_model.c)
 LDLIBS_TRAIN = -lxgboost

@@ -7,8 +7,8 @@ set -eu
 # build: compiler, libpcap, OpenSSL, libyaml, libyara, libmagic, zlib, jansson,
 # libpsl, XGBoost, libnftables (the response talks to nftables through it),
 # libnghttp2 (the HPACK decoder of the HTTP/2 parser),
-# hiredis (the Redis EVE sink)
-BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libnftables-dev libhiredis-dev libnghttp2-dev"
+# hiredis (the Redis EVE sink), librdkafka (the Kafka EVE sink)
+BUILD="gcc make libc6-dev pkg-config libpcap-dev libssl-dev libyaml-dev libyara-dev libmagic-dev zlib1g-dev libjansson-dev libpsl-dev libxgboost-dev libnftables-dev libhiredis-dev libnghttp2-dev librdkafka-dev"
 # tests: real traffic, peers to compare against, fuzzing, nftables, a Redis
 # server for the Redis sink, Squid and c-icap (ICAP clients and the
 # benchmark's baseline), Net::SSLeay for swaks --tls (only recommended by

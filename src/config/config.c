@@ -36,7 +36,7 @@ static const struct setting settings[] = {
       "unix_dgram and unix_stream, the socket's path" },
     { "eve-log.filetype", T_STR, OFF(eve_log.filetype), "regular",
       "where EVE records go: regular (a file), unix_dgram or unix_stream (the "
-      "socket at eve-log.filename), syslog, redis" },
+      "socket at eve-log.filename), syslog, redis, kafka" },
     { "eve-log.spool", T_U64_SIZE, OFF(eve_log.spool), "16mb",
       "records held in memory while a socket, syslog or Redis is slow or "
       "down; when full, new records are dropped and counted" },
@@ -59,6 +59,13 @@ static const struct setting settings[] = {
     { "eve-log.redis.stream-maxlen", T_U32, OFF(eve_log.redis_stream_maxlen),
       "100000", "stream mode: XADD MAXLEN ~ N keeps about the last N entries; "
       "0: no trimming" },
+    { "eve-log.kafka.brokers", T_STR, OFF(eve_log.kafka_brokers),
+      "127.0.0.1:9092", "Kafka bootstrap brokers, host:port[,host:port...]" },
+    { "eve-log.kafka.topic", T_STR, OFF(eve_log.kafka_topic), "nightjar",
+      "the Kafka topic; each message's key is the host the record is about" },
+    { "eve-log.kafka.options", T_STR, OFF(eve_log.kafka_options), "",
+      "more librdkafka producer properties, name=value[,name=value...], "
+      "e.g. compression.codec=lz4" },
     { "eve-log.stats-interval", T_U32, OFF(stats_interval), "60",
       "seconds between stats events in live capture; 0: only at the end" },
     { "capture.bpf", T_STR, OFF(bpf), "",
@@ -350,6 +357,9 @@ STR_FIELD_OK(eve_log.level);
 STR_FIELD_OK(eve_log.redis_server);
 STR_FIELD_OK(eve_log.redis_mode);
 STR_FIELD_OK(eve_log.redis_key);
+STR_FIELD_OK(eve_log.kafka_brokers);
+STR_FIELD_OK(eve_log.kafka_topic);
+STR_FIELD_OK(eve_log.kafka_options);
 STR_FIELD_OK(bpf);
 STR_FIELD_OK(content.yara_path);
 STR_FIELD_OK(content.filestore);

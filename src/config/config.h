@@ -48,6 +48,9 @@ struct nj_config {
         char redis_mode[CONFIG_STR_MAX];
         char redis_key[CONFIG_STR_MAX];
         uint32_t redis_stream_maxlen;
+        char kafka_brokers[CONFIG_STR_MAX];
+        char kafka_topic[CONFIG_STR_MAX];
+        char kafka_options[CONFIG_STR_MAX];
     } eve_log;
     struct content_config content;  /* YARA rules, file store, magic */
     bool http_enabled, http2_enabled, smtp_enabled, ftp_enabled, dns_enabled, dcerpc_enabled;

@@ -447,6 +447,11 @@ static bool dsb_body(struct keylog *kl, FILE *fp, uint32_t body_len, bool swap,
 
 int keylog_add_pcapng_secrets(struct keylog *kl, const char *path)
 {
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return -1;
+    if (!S_ISREG(sb.st_mode))
+        return 0;      /* a pipe cannot be read ahead: its packets come once */
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return -1;

@@ -73,8 +73,9 @@ void keylog_add_text(struct keylog *kl, const char *text, size_t len,
                      const char *origin);
 
 /* The Decryption Secrets Blocks of a pcapng file, read ahead of its
- * packets. Returns the number of blocks read (0 for a pcap file or one
- * without secrets, -1 when the file cannot be read). */
+ * packets. Returns the number of blocks read (0 for a pcap file, one
+ * without secrets, or what is not a regular file -- a pipe's bytes can be
+ * read only once, by the capture -- and -1 when the file cannot be read). */
 int keylog_add_pcapng_secrets(struct keylog *kl, const char *path);
 
 /* The secrets of a client random, or NULL. Valid until the next add or

@@ -60,7 +60,9 @@ void eve_emit(struct eve *e)
         return;
     }
     e->j.buf[e->j.len++] = '\n'; /* reserve() always leaves one byte */
-    if (sink_write(e->sink, e->j.buf, e->j.len))
+    size_t key_len = e->key_len;
+    e->key_len = 0;
+    if (sink_write_keyed(e->sink, e->j.buf, e->j.len, e->key, key_len))
         e->records++;
     else
         e->write_errors++;
@@ -416,6 +418,12 @@ static void dest_name(struct json *j, const struct eve *e, const struct flow *f)
     json_obj_close(j);
 }
 
+void eve_set_key(struct eve *e, const struct ip_addr *host, uint8_t ip_version)
+{
+    ip_addr_str(host, ip_version, e->key, sizeof(e->key));
+    e->key_len = strlen(e->key);
+}
+
 void eve_set_resolver(struct eve *e, eve_resolve_fn fn, void *ctx)
 {
     e->resolve = fn;
@@ -446,4 +454,5 @@ void eve_begin(struct eve *e, uint64_t ts_usec, const char *event_type,
     json_obj_open(j);
     eve_common(j, ts_usec, event_type, f, cid_seed);
     dest_name(j, e, f);
+    eve_set_key(e, flow_addr(f, 0), f->key.ip_version);
 }

@@ -56,7 +56,8 @@ static void evidence(struct json *j, const struct finding *fd,
 }
 
 /* The common fields: from the flow when there is one, else from the
- * finding's host and peer (an event without a flow). */
+ * finding's host and peer (an event without a flow). Either way the record
+ * is about the finding's host, which is not always the flow's client. */
 void eve_begin_finding(struct eve *e, const struct finding *fd, const char *type,
                        uint16_t seed)
 {
@@ -66,6 +67,7 @@ void eve_begin_finding(struct eve *e, const struct finding *fd, const char *type
         if (fd->forwarded) /* the proxied client it is about (Suricata's xff) */
             json_kv_str(&e->j, "xff", ip_addr_str(&fd->host, fd->ip_version, a,
                                                   sizeof(a)));
+        eve_set_key(e, &fd->host, fd->ip_version);
         return;
     }
     char ts[64];
@@ -78,6 +80,7 @@ void eve_begin_finding(struct eve *e, const struct finding *fd, const char *type
     if (fd->has_peer)
         json_kv_str(&e->j, "dest_ip",
                     ip_addr_str(&fd->peer, fd->ip_version, a, sizeof(a)));
+    eve_set_key(e, &fd->host, fd->ip_version);
 }
 
 void eve_write_finding(struct eve *e, const struct finding *fd, uint16_t seed)
@@ -139,6 +142,8 @@ void eve_write_incident(struct eve *e, const struct incident *inc,
     eve_format_time(ts, buf, sizeof(buf));
     json_kv_str(j, "timestamp", buf);
     json_kv_str(j, "event_type", "incident");
+    if (inc->n_hosts > 0)   /* the host it opened on */
+        eve_set_key(e, &inc->hosts[0].addr, inc->hosts[0].v);
     json_key(j, "incident");
     json_obj_open(j);
     json_kv_u64(j, "id", inc->id);
@@ -201,6 +206,7 @@ void eve_write_compromise(struct eve *e, const struct incident *inc,
     struct finding at = *latest;
     at.ts_usec = ts;
     eve_begin_finding(e, &at, "alert", seed);
+    eve_set_key(e, &inc->hosts[0].addr, inc->hosts[0].v);
     eve_alert_open(j, COMPROMISE_SID, sig, "Compromised host", 1, false);
     json_obj_close(j);
     json_key(j, "nightjar");

@@ -57,6 +57,7 @@ void eve_write_icap(struct eve *e, const struct icap_event *ev)
     json_kv_str(j, "event_type", "icap");
     const struct event_subject *s = ev->subj;
     json_kv_str(j, "src_ip", ip_addr_str(&s->client, s->ip_version, a, sizeof(a)));
+    eve_set_key(e, &s->client, s->ip_version);
     if (s->server_known) {
         json_kv_str(j, "dest_ip", ip_addr_str(&s->server, s->ip_version, a, sizeof(a)));
         json_kv_u64(j, "dest_port", s->server_port);

@@ -17,7 +17,15 @@ struct eve {
     struct json j;
     uint64_t records;             /* handed to the sink: written or spooled */
     uint64_t write_errors;        /* not built, written or spooled */
+    char key[64];                 /* the host the record is about (text) */
+    size_t key_len;               /* 0: none; eve_emit clears it */
 };
+
+/* Names the host the record being built is about: the sink's message key
+ * (Kafka partitions by it). eve_begin names the flow's client; a renderer
+ * whose record is about another host names that one after it. A record
+ * about no host (stats, an MTA delivery) has none. */
+void eve_set_key(struct eve *e, const struct ip_addr *host, uint8_t ip_version);
 
 /* The objects of the application records, for every record that carries
  * one (eve_app.c renders them). */

@@ -37,6 +37,7 @@ void eve_write_mta_message(struct eve *e, const struct mta_event *ev)
     begin(e, ev->ts_usec, "smtp");
     const struct event_subject *s = ev->subj;
     json_kv_str(j, "src_ip", ip_addr_str(&s->client, s->ip_version, a, sizeof(a)));
+    eve_set_key(e, &s->client, s->ip_version);
     json_kv_u64(j, "src_port", s->client_port);
     json_kv_str(j, "app_proto", "smtp");
     eve_smtp_object(j, ev->tx);

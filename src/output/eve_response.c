@@ -13,6 +13,7 @@ void eve_write_response(struct eve *e, const struct response_event *ev)
     json_kv_str(j, "event_type", "response");
     const char *host = ip_addr_str(ev->host, ev->ip_version, hbuf, sizeof(hbuf));
     json_kv_str(j, "src_ip", host);
+    eve_set_key(e, ev->host, ev->ip_version);
     json_key(j, "response");
     json_obj_open(j);
     json_kv_str(j, "action", ev->action);

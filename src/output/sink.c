@@ -12,7 +12,12 @@
  *
  * At exit (sink_shutdown) the thread gets drain_ms (5 s) to send what
  * waits, reconnecting at once if it has to, and what is still there after
- * that is counted as dropped. The thread blocks every signal, so SIGINT,
+ * that is counted as dropped.
+ *
+ * Kafka differs in one way: librdkafka keeps its own bounded queue and
+ * its own connections, so a record is done with once the library took it,
+ * and is counted written (or failed) only when a broker confirms it; the
+ * thread hears those confirmations (backend idle) at least every 100 ms. The thread blocks every signal, so SIGINT,
  * SIGTERM and SIGHUP reach the packet thread as before.
  */
 #include "output/sink_internal.h"
@@ -41,7 +46,7 @@ struct name_value {
 static const struct name_value type_names[] = {
     { "regular", SINK_REGULAR }, { "unix_dgram", SINK_UNIX_DGRAM },
     { "unix_stream", SINK_UNIX_STREAM }, { "syslog", SINK_SYSLOG },
-    { "redis", SINK_REDIS }, { NULL, 0 },
+    { "redis", SINK_REDIS }, { "kafka", SINK_KAFKA }, { NULL, 0 },
 };
 
 static const struct name_value mode_names[] = {
@@ -130,6 +135,9 @@ void sink_config_file(struct sink_config *sc, const char *path)
     sc->redis_mode = SINK_REDIS_LPUSH;
     sc->redis_key = "nightjar";
     sc->redis_stream_maxlen = 100000;
+    sc->kafka_brokers = "127.0.0.1:9092";
+    sc->kafka_topic = "nightjar";
+    sc->kafka_options = "";
     sc->syslog_facility = LOG_LOCAL0;
     sc->syslog_level = LOG_INFO;
     sc->syslog_ident = "nightjar";
@@ -163,6 +171,9 @@ bool sink_config_from(struct sink_config *sc, const struct nj_config *c,
     sc->redis_port = e->redis_port;
     sc->redis_key = e->redis_key;
     sc->redis_stream_maxlen = e->redis_stream_maxlen;
+    sc->kafka_brokers = e->kafka_brokers;
+    sc->kafka_topic = e->kafka_topic;
+    sc->kafka_options = e->kafka_options;
     sc->spool_size = e->spool;
     struct sockaddr_un sun;
     if ((sc->type == SINK_UNIX_DGRAM || sc->type == SINK_UNIX_STREAM) &&
@@ -186,7 +197,9 @@ bool sink_config_from(struct sink_config *sc, const struct nj_config *c,
         snprintf(err, errlen, "eve-log.spool must be at least 1kb");
         return false;
     }
-    return true;
+    /* librdkafka's settings are checked only when they are used: a
+     * regular file must not fail on a Kafka option */
+    return sc->type != SINK_KAFKA || sink_kafka_check(sc, err, errlen);
 }
 
 /* ---- time ---------------------------------------------------------------- */
@@ -293,7 +306,13 @@ static void *writer_main(void *arg)
         if (n == 0) {
             if (stopping)
                 break;
-            spool_wait(&s->spool, NULL);
+            if (s->be->idle) {
+                struct timespec until = ts_add_ms(mono_now(), 100);
+                spool_wait(&s->spool, &until);
+                s->be->idle(s);
+            } else {
+                spool_wait(&s->spool, NULL);
+            }
             continue;
         }
         char err[256] = "";
@@ -303,7 +322,8 @@ static void *writer_main(void *arg)
                                   sizeof(err));
         if (done) {
             spool_pop(&s->spool, done);
-            ctr_add(&s->written, done - rejected);
+            if (!s->be->confirms_later)
+                ctr_add(&s->written, done - rejected);
             ctr_add(&s->rejected, rejected);
         }
         if (broken) {
@@ -344,6 +364,9 @@ static void sink_free(struct sink *s)
     free(s->key);
     free(s->ident);
     free(s->syslog_path);
+    free(s->brokers);
+    free(s->topic);
+    free(s->options);
     spool_free(&s->spool);
     free(s);
 }
@@ -373,6 +396,10 @@ static void describe(struct sink *s)
                      c->redis_server, c->redis_port,
                      mode_command(c->redis_mode), c->redis_key);
         break;
+    case SINK_KAFKA:
+        snprintf(s->desc, sizeof(s->desc), "kafka %s (topic %s)",
+                 c->kafka_brokers, c->kafka_topic);
+        break;
     }
 }
 
@@ -396,7 +423,9 @@ static bool start_writer(struct sink *s)
         errno = ENOMEM;
         return false;
     }
-    s->be = s->cfg.type == SINK_REDIS ? &sink_redis_backend : &sink_unix_backend;
+    s->be = s->cfg.type == SINK_REDIS   ? &sink_redis_backend
+            : s->cfg.type == SINK_KAFKA ? &sink_kafka_backend
+                                        : &sink_unix_backend;
     s->fd = -1;
     /* the thread starts with every signal blocked: they stay the packet
      * thread's, whose capture a signal must interrupt */
@@ -425,11 +454,17 @@ struct sink *sink_open(const struct sink_config *sc)
     s->key = dup_or_null(sc->redis_key, &ok);
     s->ident = dup_or_null(sc->syslog_ident, &ok);
     s->syslog_path = dup_or_null(sc->syslog_path, &ok);
+    s->brokers = dup_or_null(sc->kafka_brokers, &ok);
+    s->topic = dup_or_null(sc->kafka_topic, &ok);
+    s->options = dup_or_null(sc->kafka_options, &ok);
     s->cfg.path = s->path;
     s->cfg.redis_server = s->server;
     s->cfg.redis_key = s->key;
     s->cfg.syslog_ident = s->ident;
     s->cfg.syslog_path = s->syslog_path;
+    s->cfg.kafka_brokers = s->brokers;
+    s->cfg.kafka_topic = s->topic;
+    s->cfg.kafka_options = s->options;
     atomic_init(&s->stopping, false);
     if (ok)
         describe(s);
@@ -444,13 +479,30 @@ struct sink *sink_open(const struct sink_config *sc)
 
 bool sink_write(struct sink *s, const char *rec, size_t len)
 {
+    return sink_write_keyed(s, rec, len, NULL, 0);
+}
+
+bool sink_write_keyed(struct sink *s, const char *rec, size_t len,
+                      const char *key, size_t key_len)
+{
     if (s->cfg.type == SINK_REGULAR) {
         if (fwrite(rec, 1, len, s->fp) == len)
             return ctr_add(&s->written, 1), true;
         ctr_add(&s->errors, 1);
         return false;
     }
-    return !s->shut && spool_push_wait(&s->spool, rec, len, s->patience_usec);
+    if (s->shut)
+        return false;
+    if (s->cfg.type != SINK_KAFKA)
+        return spool_push_wait(&s->spool, rec, len, s->patience_usec);
+    unsigned char head[1 + SINK_KEY_MAX];
+    if (!key || key_len > SINK_KEY_MAX)
+        key_len = 0;
+    head[0] = (unsigned char)key_len;
+    if (key_len)
+        memcpy(head + 1, key, key_len);
+    return spool_push2_wait(&s->spool, head, 1 + key_len, rec, len,
+                            s->patience_usec);
 }
 
 void sink_set_patience(struct sink *s, uint64_t usec)
@@ -531,7 +583,10 @@ void sink_stats(struct sink *s, struct sink_stats *out)
     out->written = ctr(&s->written);
     out->rejected = ctr(&s->rejected);
     out->dropped_exit = ctr(&s->dropped_exit);
-    out->dropped = out->dropped_full + out->dropped_exit + out->rejected;
+    out->delivery_failed = ctr(&s->delivery_failed);
+    out->in_flight = ctr(&s->in_flight);
+    out->dropped = out->dropped_full + out->dropped_exit + out->rejected +
+                   out->delivery_failed;
     out->reconnects = ctr(&s->reconnects);
     out->errors = ctr(&s->errors);
 }
@@ -559,6 +614,10 @@ void sink_stats_value(struct sink *s, struct json *j)
         json_kv_u64(j, "spool_used", st.spool_used);
         json_kv_u64(j, "spool_size", st.spool_size);
     }
+    if (s->cfg.type == SINK_KAFKA) {
+        json_kv_u64(j, "delivery_failed", st.delivery_failed);
+        json_kv_u64(j, "in_flight", st.in_flight);
+    }
     json_obj_close(j);
 }
 
@@ -574,7 +633,13 @@ void sink_summary(struct sink *s, FILE *out)
     fprintf(out, "  EVE output: %s: %llu records written, %llu dropped",
             s->desc, (unsigned long long)st.written,
             (unsigned long long)st.dropped);
-    if (st.dropped)
+    if (st.dropped && s->cfg.type == SINK_KAFKA)
+        fprintf(out, " (spool full %llu, left at exit %llu, refused %llu, "
+                "delivery failed %llu)", (unsigned long long)st.dropped_full,
+                (unsigned long long)st.dropped_exit,
+                (unsigned long long)st.rejected,
+                (unsigned long long)st.delivery_failed);
+    else if (st.dropped)
         fprintf(out, " (spool full %llu, left at exit %llu, refused %llu)",
                 (unsigned long long)st.dropped_full,
                 (unsigned long long)st.dropped_exit,

@@ -1,6 +1,6 @@
-/* sink.h -- where EVE records go: a regular file, a unix socket, syslog or
- * Redis, with Suricata's eve-log names (filetype regular | unix_dgram |
- * unix_stream | syslog | redis).
+/* sink.h -- where EVE records go: a regular file, a unix socket, syslog,
+ * Redis or Kafka, with Suricata's eve-log names (filetype regular |
+ * unix_dgram | unix_stream | syslog | redis) and nightjar's kafka.
  *
  * The renderer (eve.c) builds each record and hands it over with
  * sink_write; a sink never looks inside. A regular file is written on the
@@ -14,6 +14,11 @@
  *
  * Delivery is at least once: a record whose reply was lost with its
  * connection is sent again on the next one.
+ *
+ * A record may carry a key: the host it is about, as text (the renderer
+ * knows it; the sink never parses a record to find it). Kafka uses it as
+ * the message key, so that one host's records stay on one partition, in
+ * order; every other sink ignores it.
  */
 #ifndef NIGHTJAR_SINK_H
 #define NIGHTJAR_SINK_H
@@ -33,7 +38,11 @@ enum sink_type {
     SINK_UNIX_STREAM,
     SINK_SYSLOG,
     SINK_REDIS,
+    SINK_KAFKA,
 };
+
+/* The longest key a record may carry (an address is at most 45 bytes). */
+#define SINK_KEY_MAX 255
 
 enum sink_redis_mode {
     SINK_REDIS_LPUSH,    /* "list" or "lpush", as in Suricata */
@@ -53,6 +62,9 @@ struct sink_config {
     enum sink_redis_mode redis_mode;
     const char *redis_key;       /* list, channel or stream */
     uint64_t redis_stream_maxlen; /* XADD MAXLEN ~ N; 0: no trimming */
+    const char *kafka_brokers;   /* bootstrap list "host:port,host:port" */
+    const char *kafka_topic;
+    const char *kafka_options;   /* "name=value, ..." librdkafka properties */
     int syslog_facility;         /* LOG_LOCAL0, ... */
     int syslog_level;            /* LOG_INFO, ... */
     const char *syslog_ident;
@@ -83,6 +95,10 @@ struct sink *sink_open(const struct sink_config *sc);
  * and Redis sinks send it without). False when it could not be written or
  * spooled (then counted in the sink's drops or errors). */
 bool sink_write(struct sink *s, const char *rec, size_t len);
+/* The same with the record's key (NULL or key_len 0: none; longer than
+ * SINK_KEY_MAX: sent without one). */
+bool sink_write_keyed(struct sink *s, const char *rec, size_t len,
+                      const char *key, size_t key_len);
 
 /* Regular file: stdio's buffer to the kernel. Others: nothing to do (their
  * thread sends as records come). False on a write error. */
@@ -109,6 +125,9 @@ struct sink_stats {
     uint64_t dropped_exit; /* still waiting when the drain deadline passed */
     uint64_t rejected;     /* refused by the peer (a Redis error reply,
                             * a datagram too large): not sent again */
+    uint64_t delivery_failed; /* kafka: handed to librdkafka, which gave up
+                               * on it (message.timeout.ms, a broker error) */
+    uint64_t in_flight;    /* kafka: in librdkafka's queue, not yet confirmed */
     uint64_t reconnects;   /* connections made again after one was lost;
                             * for a regular file, reopens */
     uint64_t errors;       /* failed connects, sends, writes, reopens */

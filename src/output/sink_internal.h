@@ -1,4 +1,5 @@
-/* sink_internal.h -- what the sink backends (sink_unix.c, sink_redis.c)
+/* sink_internal.h -- what the sink backends (sink_unix.c, sink_redis.c,
+ * sink_kafka.c)
  * share with sink.c, which owns the spool, the writer thread and the
  * counters. A backend only connects, sends and disconnects; it is called
  * from the writer thread alone.
@@ -23,14 +24,26 @@ struct sink_backend {
     size_t (*send)(struct sink *s, const struct spool_rec *recs, size_t n,
                    size_t *rejected, bool *broken, char *err, size_t errlen);
     void (*disconnect)(struct sink *s);
+    /* Kafka: records are done when the client library took them; the
+     * backend counts written (and delivery failures) itself as the peer
+     * confirms them, and is called with idle() at least every 100 ms to
+     * hear those confirmations. NULL idle for the others. */
+    bool confirms_later;
+    void (*idle)(struct sink *s);
 };
 
 extern const struct sink_backend sink_unix_backend;   /* dgram, stream, syslog */
 extern const struct sink_backend sink_redis_backend;
+extern const struct sink_backend sink_kafka_backend;
+
+/* Kafka settings checked without a network: false with a reason naming
+ * the setting (a librdkafka property it does not know, a bad value). */
+bool sink_kafka_check(const struct sink_config *sc, char *err, size_t errlen);
 
 struct sink {
     struct sink_config cfg;     /* strings point at the copies below */
     char *path, *server, *key, *ident, *syslog_path;
+    char *brokers, *topic, *options;
     char desc[256];             /* sink_describe */
 
     /* regular file */
@@ -51,15 +64,31 @@ struct sink {
     int fd;                     /* unix sockets */
     size_t partial;             /* stream: bytes of the first record sent */
     void *redis;                /* redisContext */
+    void *kafka;                /* sink_kafka.c's producer state */
     bool told_rejected;         /* the first refusal was reported */
 
     atomic_uint_fast64_t written, rejected, reconnects, errors, dropped_exit;
+    atomic_uint_fast64_t delivery_failed, in_flight; /* kafka */
 };
 
 /* The record without its final '\n': what a datagram or entry carries. */
 static inline size_t sink_rec_len(const struct spool_rec *r)
 {
     return r->len && r->data[r->len - 1] == '\n' ? r->len - 1 : r->len;
+}
+
+/* A kafka record in the spool is [key length: 1 byte][key][record]: the
+ * key travels with its record without a second ring. */
+static inline void sink_rec_split(const struct spool_rec *r,
+                                  struct spool_rec *key, struct spool_rec *rec)
+{
+    size_t klen = r->len ? (unsigned char)r->data[0] : 0;
+    if (1 + klen > r->len)
+        klen = r->len ? r->len - 1 : 0;
+    key->data = r->data + (r->len ? 1 : 0);
+    key->len = klen;
+    rec->data = key->data + klen;
+    rec->len = r->len - (r->len ? 1 : 0) - klen;
 }
 
 #endif

@@ -127,7 +127,7 @@ static size_t redis_send(struct sink *s, const struct spool_rec *recs,
 }
 
 const struct sink_backend sink_redis_backend = {
-    redis_connect,
-    redis_send,
-    redis_disconnect,
+    .connect = redis_connect,
+    .send = redis_send,
+    .disconnect = redis_disconnect,
 };

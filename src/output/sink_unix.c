@@ -174,7 +174,7 @@ static size_t unix_send(struct sink *s, const struct spool_rec *recs,
 }
 
 const struct sink_backend sink_unix_backend = {
-    unix_connect,
-    unix_send,
-    unix_disconnect,
+    .connect = unix_connect,
+    .send = unix_send,
+    .disconnect = unix_disconnect,
 };

@@ -91,6 +91,13 @@ bool spool_push(struct spool *s, const void *rec, size_t len)
 bool spool_push_wait(struct spool *s, const void *rec, size_t len,
                      uint64_t wait_usec)
 {
+    return spool_push2_wait(s, NULL, 0, rec, len, wait_usec);
+}
+
+bool spool_push2_wait(struct spool *s, const void *head, size_t head_len,
+                      const void *body, size_t body_len, uint64_t wait_usec)
+{
+    size_t len = head_len + body_len;
     size_t need = rec_size(len);
     pthread_mutex_lock(&s->mu);
     long at = len < SKIP && need <= s->cap ? place(s, need) : -1;
@@ -113,7 +120,9 @@ bool spool_push_wait(struct spool *s, const void *rec, size_t len,
         return false;
     }
     hdr_put(s, (size_t)at, (uint32_t)len);
-    memcpy(s->buf + at + 4, rec, len);
+    if (head_len)
+        memcpy(s->buf + at + 4, head, head_len);
+    memcpy(s->buf + at + 4 + head_len, body, body_len);
     s->w = (size_t)at + need;
     if (s->w == s->cap)
         s->w = 0;

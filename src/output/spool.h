@@ -54,6 +54,10 @@ bool spool_push(struct spool *s, const void *rec, size_t len);
  * packet is lost by waiting, so records are not dropped for speed). */
 bool spool_push_wait(struct spool *s, const void *rec, size_t len,
                      uint64_t wait_usec);
+/* The same for a record made of two parts, stored as one (a sink's own
+ * header, such as a message key, before the record's bytes). */
+bool spool_push2_wait(struct spool *s, const void *head, size_t head_len,
+                      const void *body, size_t body_len, uint64_t wait_usec);
 
 /* Up to max records from the front, their lengths adding up to at most
  * max_bytes (the first is given whatever its size); they stay in the ring

@@ -612,7 +612,7 @@ static void settings_take_suricatas_names(void)
     CHECK_EQ(sc.syslog_level, LOG_WARNING);
     CHECK_EQ(sc.syslog_facility, LOG_LOCAL5);
     /* what is refused, and the message names the setting */
-    CHECK(config_set(&c, "eve-log.filetype", "kafka", err, sizeof(err)));
+    CHECK(config_set(&c, "eve-log.filetype", "kinesis", err, sizeof(err)));
     CHECK(!config_validate(&c, err, sizeof(err)));
     CHECK(strstr(err, "eve-log.filetype") && strstr(err, "unix_stream"));
     CHECK(config_set(&c, "eve-log.filetype", "unix_dgram", err, sizeof(err)));
