@@ -7,7 +7,8 @@
 # (AddressSanitizer + UndefinedBehaviorSanitizer); each test case counts,
 # and a binary that exits nonzero (a crash, a sanitizer report) fails even
 # when its cases passed. Scripts: tests/e2e, tests/conformance and
-# tests/fuzz (*.sh), each one test; a script exits 0 (pass), 77 (skipped:
+# tests/fuzz (*.sh), each one test, in two lanes side by side (see
+# run_scripts); a script exits 0 (pass), 77 (skipped:
 # its last line says why) or anything else (fail). Scripts use the
 # sanitizer build of the sensor, so the real binaries also run under
 # ASan+UBSan against real traffic; tests/sanitizers.sh gives their reports
@@ -107,32 +108,67 @@ run_unit_dir() {
     done
 }
 
-run_scripts() {
-    for s in tests/e2e/*.sh tests/conformance/*.sh tests/fuzz/*.sh; do
+# One script: its verdict on stdout as one write (lanes share stdout), and
+# a line in the lane's results file: "pass", "fail SCRIPT" or
+# "skip SCRIPT<TAB>REASON".
+run_script() {
+    s=$1 results=$2
+    log=$(mktemp)
+    t0=$(date +%s)
+    NIGHTJAR_ROOT=$ROOT sh "$s" >"$log" 2>&1; rc=$?
+    took="$(($(date +%s) - t0)) s"
+    reason=$(grep '^skipped: ' "$log" | tail -1 | sed 's/^skipped: //')
+    [ -n "$reason" ] || reason=$(tail -1 "$log")
+    case $rc in
+        0) echo pass >>"$results"; echo "ok   $s ($took)" ;;
+        77) if [ "$ci" -eq 1 ]; then
+                echo "fail $s" >>"$results"
+                echo "FAIL $s (skipped, and CI=$CI allows no skip: $reason)"
+            else
+                printf 'skip %s\t%s\n' "$s" "$reason" >>"$results"
+                echo "SKIP $s: $reason"
+            fi ;;
+        *) echo "fail $s" >>"$results"
+           out=$(echo "FAIL $s ($(exit_meaning "$rc"), $took)"
+                 sanitizer_lines "$log"
+                 tail -40 "$log" | sed 's/^/    /')
+           printf '%s\n' "$out" ;;
+    esac
+    rm -f "$log"
+}
+
+run_lane() {
+    results=$1; shift
+    for s in "$@"; do
         [ -f "$s" ] || continue
-        log=$(mktemp)
-        t0=$(date +%s)
-        NIGHTJAR_ROOT=$ROOT sh "$s" >"$log" 2>&1; rc=$?
-        took="$(($(date +%s) - t0)) s"
-        reason=$(grep '^skipped: ' "$log" | tail -1 | sed 's/^skipped: //')
-        [ -n "$reason" ] || reason=$(tail -1 "$log")
-        case $rc in
-            0) passed=$((passed + 1)); echo "ok   $s ($took)" ;;
-            77) if [ "$ci" -eq 1 ]; then
-                    failed=$((failed + 1)); failures="$failures $s"
-                    echo "FAIL $s (skipped, and CI=$CI allows no skip: $reason)"
-                else
-                    skipped=$((skipped + 1))
-                    skips="$skips$s	$reason$nl"
-                    echo "SKIP $s: $reason"
-                fi ;;
-            *) failed=$((failed + 1)); failures="$failures $s"
-               echo "FAIL $s ($(exit_meaning "$rc"), $took)"
-               sanitizer_lines "$log"
-               tail -40 "$log" | sed 's/^/    /' ;;
-        esac
-        rm -f "$log"
+        run_script "$s" "$results"
     done
+}
+
+# The scripts run in two lanes side by side (NIGHTJAR_TEST_JOBS=1: one
+# after the other): the end-to-end scripts, which make traffic and time
+# things, in one; the conformance and fuzz scripts, which mostly compute,
+# in the other -- so on two cores neither waits for the other.
+run_scripts() {
+    resdir=$(mktemp -d)
+    if [ "${NIGHTJAR_TEST_JOBS:-2}" -gt 1 ]; then
+        run_lane "$resdir/a" tests/e2e/*.sh &
+        lane=$!
+        run_lane "$resdir/b" tests/conformance/*.sh tests/fuzz/*.sh
+        wait "$lane"
+    else
+        run_lane "$resdir/a" tests/e2e/*.sh tests/conformance/*.sh tests/fuzz/*.sh
+    fi
+    cat "$resdir"/a "$resdir"/b 2>/dev/null > "$resdir/all"
+    passed=$((passed + $(grep -c '^pass$' "$resdir/all")))
+    failed=$((failed + $(grep -c '^fail ' "$resdir/all")))
+    skipped=$((skipped + $(grep -c '^skip ' "$resdir/all")))
+    for f in $(sed -n 's/^fail //p' "$resdir/all"); do
+        failures="$failures $f"
+    done
+    skips="$skips$(sed -n 's/^skip //p' "$resdir/all")"
+    [ -n "$skips" ] && skips="$skips$nl"
+    rm -rf "$resdir"
 }
 
 if [ "${1:-}" = "--unit-only" ]; then
