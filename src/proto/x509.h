@@ -1,9 +1,14 @@
-/* x509.h -- the facts of a certificate that stay in the clear, via OpenSSL.
+/* x509.h -- the facts of a certificate that stay in the clear.
  *
  * One DER certificate in, a fixed-size record out: subject and issuer in
  * RFC 2253-like one-line form (as Suricata logs them), serial, validity,
  * SANs, SHA-1 and SHA-256 of the DER, self-signed or not, key type and size.
- * Parsing is OpenSSL's d2i_X509; nothing here trusts a length by hand.
+ * The DER is read by hand with util/der.h (bounded, no allocation); what
+ * each field holds is exactly what OpenSSL's decoding and printing gave
+ * before (tests/unit/test_x509.c compares the two on every kind of
+ * certificate). OpenSSL is still asked for the digests, for the
+ * self-signed check when issuer and subject may be the same name, and for
+ * keys of rarer types.
  */
 #ifndef NIGHTJAR_X509_H
 #define NIGHTJAR_X509_H

@@ -257,7 +257,7 @@ static void pool_is_bounded(void)
     tls_pool_free(p);
 }
 
-static void certificates_are_read_with_openssl(void)
+static void certificates_are_read_and_cached(void)
 {
     EVP_PKEY *k = EVP_RSA_gen(2048);
     X509 *x = X509_new();
@@ -309,4 +309,4 @@ TEST_LIST(client_hello_fields_are_parsed, ja4_matches_the_spec_example,
           ja3_leaves_out_grease_and_keeps_order, session_survives_any_cut,
           malformed_lengths_are_refused_and_counted,
           absurd_extension_counts_are_bounded, pool_is_bounded,
-          certificates_are_read_with_openssl)
+          certificates_are_read_and_cached)
