@@ -12,6 +12,7 @@
 
 #include <magic.h>
 
+#include "content/typetable.h"
 #include "util/text.h"
 #include <yara.h>
 
@@ -530,6 +531,12 @@ static void identify(struct content_engine *e, const uint8_t *buf, size_t len,
     r->magic[0] = r->mime[0] = '\0';
     if (!e->magic_desc || !len)
         return;
+    size_t n = len < MAGIC_BYTES ? len : MAGIC_BYTES;
+    if (typetable_identify(buf, n, r->magic, sizeof(r->magic), r->mime,
+                           sizeof(r->mime))) {
+        e->st.type_table_hits++;
+        return;
+    }
     bool ascii;
     if (!e->cfg.magic_text && looks_text(buf, len, &ascii)) {
         e->st.text_untyped++;
@@ -550,7 +557,7 @@ static void identify(struct content_engine *e, const uint8_t *buf, size_t len,
         }
     }
     e->st.type_cache_misses++;
-    size_t n = len < MAGIC_BYTES ? len : MAGIC_BYTES;
+    e->st.type_magic_calls++;
     copy_str(r->magic, sizeof(r->magic), magic_buffer(e->magic_desc, buf, n));
     /* nothing known: the MIME call would run every test again to say so */
     copy_str(r->mime, sizeof(r->mime), !strcmp(r->magic, "data")

@@ -65,6 +65,8 @@ struct content_stats {
     uint64_t inspected, scanned, bytes_scanned, matches, matches_over_cap;
     uint64_t scan_errors, scan_timeouts, stored, already_stored, store_errors;
     uint64_t rules;
+    uint64_t type_table_hits;                     /* typed by typetable.c */
+    uint64_t type_magic_calls;                    /* files given to libmagic */
     uint64_t type_cache_hits, type_cache_misses;  /* libmagic results by SHA-256 */
     uint64_t text_untyped;                        /* text not given to libmagic */
 };
