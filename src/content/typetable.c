@@ -49,7 +49,8 @@ static bool starts(const uint8_t *b, size_t n, const char *s, size_t m)
 /* ---- executables -------------------------------------------------------- */
 
 /* "PE32 executable (DLL) (GUI) Intel 80386 Mono/.Net assembly, for MS
- * Windows": the kinds of machine and subsystem most files have; others
+ * Windows, 5 sections" (an installer or packer libmagic finds in the body
+ * comes after that, as ", Nullsoft Installer ..."): the kinds of machine and subsystem most files have; others
  * (native, EFI, ARM, ...) go to libmagic. */
 static bool pe(const uint8_t *b, size_t n, struct answer *a)
 {
@@ -59,8 +60,8 @@ static bool pe(const uint8_t *b, size_t n, struct answer *a)
     if (!cur_ok(&c) || off > n || n - off < 24 || memcmp(b + off, "PE\0\0", 4))
         return false;
     c = cur_make(b + off + 4, n - off - 4);
-    uint16_t machine = cur_u16le(&c);
-    cur_skip(&c, 14);
+    uint16_t machine = cur_u16le(&c), sections = cur_u16le(&c);
+    cur_skip(&c, 12);
     uint16_t opt_size = cur_u16le(&c), chars = cur_u16le(&c);
     cursor_t opt = cur_sub(&c, opt_size);
     uint16_t magic = cur_u16le(&opt);
@@ -76,10 +77,13 @@ static bool pe(const uint8_t *b, size_t n, struct answer *a)
     if (!cur_ok(&c) || !mach || !sub || (magic != 0x10b && magic != 0x20b) ||
         (chars & 0x0200)) /* libmagic notes "(stripped to external PDB)" */
         return false;
+    char count[32] = "";
+    if (sections > 1) /* libmagic counts them from two on */
+        snprintf(count, sizeof(count), ", %u sections", sections);
     return say(a, "application/vnd.microsoft.portable-executable",
-               "PE32%s executable %s%s %s%s, for MS Windows",
+               "PE32%s executable %s%s %s%s, for MS Windows%s",
                magic == 0x20b ? "+" : "", chars & 0x2000 ? "(DLL) " : "", sub,
-               mach, clr ? " Mono/.Net assembly" : "");
+               mach, clr ? " Mono/.Net assembly" : "", count);
 }
 
 /* An executable or an object file; a shared object may be a PIE, which

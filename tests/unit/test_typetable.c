@@ -178,6 +178,9 @@ static void test_executables_as_libmagic_names_them(void)
     check_decided(&s, true, "PE32+ console");
     make_pe(&s, 0x8664, true, 0x2022, 2, false);
     check_decided(&s, true, "PE32+ DLL");
+    make_pe(&s, 0x14c, false, 0x2102, 2, false);
+    set16(&s, 0x86, 5);
+    check_decided(&s, true, "PE32 DLL, 5 sections");
     make_elf(&s, 2);
     check_decided(&s, false, "ELF executable");
     make_elf(&s, 1);
