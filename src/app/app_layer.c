@@ -9,6 +9,7 @@
 
 #include "content/content.h"
 #include "content/file.h"
+#include "intel/intel_feeds.h"
 #include "proto/app_detect.h"
 #include "proto/dcerpc.h"
 #include "proto/dns.h"
@@ -89,6 +90,8 @@ struct app_layer {
     struct content_engine *content;
     struct dns_cache *dns_cache;
     struct http_limits http_lim;
+    bool feeds_seen;                 /* app_layer_follow_feeds() ran */
+    uint64_t feed_swaps;             /* ... and saw this many swaps */
     struct dns_msg dns;            /* the message being handled */
     struct email_info email;       /* the mail being handled */
     struct content_result result;  /* the file being judged */
@@ -168,6 +171,19 @@ void app_layer_free(struct app_layer *al)
     content_engine_free(al->content);
     dns_cache_free(al->dns_cache);
     free(al);
+}
+
+void app_layer_follow_feeds(struct app_layer *al, const struct intel_feeds *f)
+{
+    uint64_t swaps = intel_feeds_swaps(f);
+    if (al->feeds_seen && swaps == al->feed_swaps)
+        return;
+    al->feeds_seen = true;
+    al->feed_swaps = swaps;
+    unsigned mask = (intel_feeds_hold(f, IOC_FILE_MD5) ? 1u << DIGEST_MD5 : 0) |
+                    (intel_feeds_hold(f, IOC_FILE_SHA1) ? 1u << DIGEST_SHA1 : 0);
+    content_set_feed_hashes(al->content, mask);
+    al->http_lim.hash_mask = content_hash_mask(al->content);
 }
 
 const struct dns_cache *app_layer_dns_cache(const struct app_layer *al)
@@ -474,7 +490,7 @@ static void smtp_attachment(void *ctx, const char *name, const char *ctype,
     (void)ctype;
     size_t keep = len < al->cfg.file_max ? len : (size_t)al->cfg.file_max;
     struct file_hashes h;
-    digest3_buffer(content_hash_mask(al->content), data, len, &h);
+    content_digest(al->content, data, len, &h);
     content_inspect(al->content, data, keep, &h, keep == len, &al->result);
     if (keep < len) /* typed from its beginning only */
         file_type_sniff(data, keep, len, &al->result.type);
@@ -1030,6 +1046,8 @@ void app_layer_counters(const struct app_layer *al, struct counters *r)
 #undef FTP_W
     const struct content_stats *ct = content_engine_stats(al->content);
     counters_u64(r, "content.files", &al->st.files);
+    counters_u64(r, "content.type_table_hits", &ct->type_table_hits);
+    counters_u64(r, "content.type_magic_calls", &ct->type_magic_calls);
     counters_u64(r, "content.type_cache_hits", &ct->type_cache_hits);
     counters_u64(r, "content.type_cache_misses", &ct->type_cache_misses);
     counters_u64(r, "content.text_untyped", &ct->text_untyped);

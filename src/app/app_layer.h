@@ -58,6 +58,11 @@ void app_flow_end(struct app_layer *al, struct flow *f, uint64_t now);
 struct counters;
 void app_layer_counters(const struct app_layer *al, struct counters *r);
 uint64_t app_layer_memory(const struct app_layer *al);
+/* files.hashes "auto": MD5/SHA-1 of files only while a loaded feed holds
+ * such indicators. Call once after app_layer_new and after every feed poll
+ * (cheap when no set was swapped in); f may be NULL (no feeds). */
+struct intel_feeds;
+void app_layer_follow_feeds(struct app_layer *al, const struct intel_feeds *f);
 const struct dns_cache *app_layer_dns_cache(const struct app_layer *al);
 
 /* The events: every DNS message (latency_usec since its query, -1 none),

@@ -146,8 +146,9 @@ static const struct setting settings[] = {
       "identify file types with libmagic" },
     { "files.magic-text", T_BOOL, OFF(content.magic_text), "no",
       "also run libmagic on files that look like text (HTML, scripts: ~0.5 ms each)" },
-    { "files.hashes", T_STR, OFF(content.hashes), "md5,sha1,sha256",
-      "digests of every file: md5, sha1 and/or sha256 (MD5 is the slowest)" },
+    { "files.hashes", T_STR, OFF(content.hashes), "auto",
+      "digests of every file: auto (sha256, plus md5/sha1 while a loaded intel "
+      "feed holds such hashes), or md5, sha1 and/or sha256 (MD5 is the slowest)" },
     { "http.decompress-max", T_U64_SIZE, OFF(http_decompress_max), "100mb",
       "decoded bytes of one gzip/deflate body before inflating stops" },
     { "http.decompress-ratio", T_U32, OFF(http_decompress_ratio), "1000",

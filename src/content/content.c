@@ -1,4 +1,9 @@
-/* content.c -- hashes, libmagic, YARA and the file store (see content.h). */
+/* content.c -- hashes, types, YARA and the file store (see content.h).
+ *
+ * Types: the built-in table (typetable.c) first; libmagic only for what it
+ * leaves, with its answers remembered by SHA-256. Digests: the ones
+ * files.hashes chooses ("auto": SHA-256, plus MD5/SHA-1 while a loaded
+ * feed holds such indicators), all in one pass over the bytes. */
 #include "content/content.h"
 
 #include <dirent.h>
@@ -7,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <magic.h>
 
+#include "content/typetable.h"
 #include "util/text.h"
 #include <yara.h>
 
@@ -32,7 +39,9 @@ struct content_engine {
     struct content_config cfg;
     struct type_entry types[TYPE_CACHE];
     YR_RULES *rules;
-    unsigned hash_mask;
+    unsigned hash_mask;                /* what content_hash_mask() says */
+    bool hash_auto;                    /* files.hashes "auto" */
+    struct digest3 digests;            /* contexts for content_digest() */
     magic_t magic_desc, magic_mime;
     struct content_stats st;
 };
@@ -277,10 +286,14 @@ struct content_engine *content_engine_new(const struct content_config *cfg,
     }
     e->cfg = *cfg;
     rules_path(cfg->yara_path, e->cfg.yara_path, sizeof(e->cfg.yara_path));
-    e->hash_mask = cfg->hashes[0] ? digest_mask_parse(cfg->hashes) : DIGEST_ALL;
+    /* "auto" (or unset): SHA-256, and MD5/SHA-1 as content_set_feed_hashes()
+     * says; until a front end says, all three (ICAP and the mail relay
+     * never say: they keep every digest) */
+    e->hash_auto = !cfg->hashes[0] || !strcasecmp(cfg->hashes, "auto");
+    e->hash_mask = e->hash_auto ? DIGEST_ALL : digest_mask_parse(cfg->hashes);
     if (!e->hash_mask) {
-        snprintf(err, errlen, "files.hashes: '%s' is not a list of md5, sha1, "
-                 "sha256", cfg->hashes);
+        snprintf(err, errlen, "files.hashes: '%s' is not auto or a list of "
+                 "md5, sha1, sha256", cfg->hashes);
         free(e);
         return NULL;
     }
@@ -318,6 +331,7 @@ void content_engine_free(struct content_engine *e)
         magic_close(e->magic_desc);
     if (e->magic_mime)
         magic_close(e->magic_mime);
+    digest3_free(&e->digests);
     yr_finalize();
     free(e);
 }
@@ -330,6 +344,37 @@ bool content_has_rules(const struct content_engine *e)
 unsigned content_hash_mask(const struct content_engine *e)
 {
     return e->hash_mask;
+}
+
+bool content_hashes_auto(const struct content_engine *e)
+{
+    return e->hash_auto;
+}
+
+void content_set_feed_hashes(struct content_engine *e, unsigned mask)
+{
+    if (e->hash_auto)
+        e->hash_mask = (1u << DIGEST_SHA256) |
+                       (mask & ((1u << DIGEST_MD5) | (1u << DIGEST_SHA1)));
+}
+
+/* One pass over buf: each 64 KiB piece goes through every chosen digest
+ * while it is in cache, with contexts made once for the engine (a one-shot
+ * EVP_Digest per algorithm would read buf once per digest and make a
+ * context each time). */
+void content_digest(struct content_engine *e, const uint8_t *buf, size_t len,
+                    struct file_hashes *out)
+{
+    if (!digest3_begin(&e->digests, e->hash_mask)) {
+        digest3_buffer(e->hash_mask, buf, len, out);
+        return;
+    }
+    for (size_t off = 0; off < len;) {
+        size_t n = len - off < 65536 ? len - off : 65536;
+        digest3_update(&e->digests, buf + off, n);
+        off += n;
+    }
+    digest3_end(&e->digests, out);
 }
 
 const struct content_stats *content_engine_stats(const struct content_engine *e)
@@ -530,6 +575,12 @@ static void identify(struct content_engine *e, const uint8_t *buf, size_t len,
     r->magic[0] = r->mime[0] = '\0';
     if (!e->magic_desc || !len)
         return;
+    size_t n = len < MAGIC_BYTES ? len : MAGIC_BYTES;
+    if (typetable_identify(buf, n, r->magic, sizeof(r->magic), r->mime,
+                           sizeof(r->mime))) {
+        e->st.type_table_hits++;
+        return;
+    }
     bool ascii;
     if (!e->cfg.magic_text && looks_text(buf, len, &ascii)) {
         e->st.text_untyped++;
@@ -550,7 +601,7 @@ static void identify(struct content_engine *e, const uint8_t *buf, size_t len,
         }
     }
     e->st.type_cache_misses++;
-    size_t n = len < MAGIC_BYTES ? len : MAGIC_BYTES;
+    e->st.type_magic_calls++;
     copy_str(r->magic, sizeof(r->magic), magic_buffer(e->magic_desc, buf, n));
     /* nothing known: the MIME call would run every test again to say so */
     copy_str(r->mime, sizeof(r->mime), !strcmp(r->magic, "data")
@@ -608,7 +659,7 @@ void content_inspect(struct content_engine *e, const uint8_t *buf,
     if (known)
         r->h = *known;
     else
-        digest3_buffer(e->hash_mask, buf, len, &r->h);
+        content_digest(e, buf, len, &r->h);
     identify(e, buf, len, r);
     file_type_sniff(buf, len, 0, &r->type);
     content_scan(e, buf, len, r);

@@ -3,8 +3,11 @@
  * mail relay) sends decoded bytes to be judged.
  *
  * content_inspect() takes a buffer (a whole file, or the first bytes of one
- * that was too big to keep) and fills a struct content_result: MD5, SHA-1
- * and SHA-256, the type by magic (libmagic: a description and a MIME type),
+ * that was too big to keep) and fills a struct content_result: the digests
+ * files.hashes chooses (SHA-256 always under "auto", MD5 and SHA-1 when a
+ * loaded feed holds such indicators or the user lists them), the type as
+ * libmagic words it (a description and a MIME type: from the built-in
+ * table, typetable.h, for the common types, from libmagic for the rest),
  * the YARA rules that matched with their namespace, tags, meta and the
  * first matching strings, and, when a file store is configured, where the
  * file was stored (by SHA-256, never overwriting). YARA rules are compiled
@@ -35,7 +38,7 @@ struct content_config {
     uint32_t scan_timeout_sec;
     bool magic;                        /* identify types with libmagic */
     bool magic_text;                   /* ...also files that look like text */
-    char hashes[CONTENT_PATH_MAX];     /* "md5,sha1,sha256" or a subset */
+    char hashes[CONTENT_PATH_MAX];     /* "auto", or "md5,sha1,sha256" or a subset */
 };
 
 struct content_match {
@@ -65,6 +68,8 @@ struct content_stats {
     uint64_t inspected, scanned, bytes_scanned, matches, matches_over_cap;
     uint64_t scan_errors, scan_timeouts, stored, already_stored, store_errors;
     uint64_t rules;
+    uint64_t type_table_hits;                     /* typed by typetable.c */
+    uint64_t type_magic_calls;                    /* files given to libmagic */
     uint64_t type_cache_hits, type_cache_misses;  /* libmagic results by SHA-256 */
     uint64_t text_untyped;                        /* text not given to libmagic */
 };
@@ -78,8 +83,20 @@ struct content_engine *content_engine_new(const struct content_config *cfg,
 void content_engine_free(struct content_engine *e);
 
 bool content_has_rules(const struct content_engine *e);
-/* The digests to compute (util/digest.h mask), from content_config.hashes. */
+/* The digests to compute (util/digest.h mask), from content_config.hashes:
+ * a list ("md5,sha1,sha256" or a subset) is taken as it is; "auto" (the
+ * default) is SHA-256 plus what content_set_feed_hashes() last said. It can
+ * change between two files, never within one (file.c reads it at
+ * file_begin). */
 unsigned content_hash_mask(const struct content_engine *e);
+bool content_hashes_auto(const struct content_engine *e);
+/* The digests the loaded intel feeds hold indicators of (a util/digest.h
+ * mask; only MD5 and SHA-1 matter, SHA-256 is always computed). Changes the
+ * mask only under "auto". Until it is called "auto" computes all three. */
+void content_set_feed_hashes(struct content_engine *e, unsigned mask);
+/* The chosen digests of buf, in one pass, with the engine's contexts. */
+void content_digest(struct content_engine *e, const uint8_t *buf, size_t len,
+                    struct file_hashes *out);
 
 /* Hashes (unless `known` gives them for a file longer than buf), types,
  * scans and (if `store` and a store is configured) stores buf. */

@@ -57,6 +57,7 @@ struct intel_set {
     uint32_t *feeds;            /* text offsets of feed names */
     size_t n_feeds;
     uint64_t duplicates;
+    uint64_t by_type[IOC_TYPES]; /* indicators added, per type */
 };
 
 struct intel_builder {
@@ -391,6 +392,8 @@ static bool push_ioc(struct intel_builder *b, const struct ioc *x)
         s->cap = cap;
     }
     s->iocs[s->n++] = *x;
+    if (x->type < IOC_TYPES)
+        s->by_type[x->type]++;
     return true;
 }
 
@@ -499,6 +502,11 @@ void intel_set_free(struct intel_set *s)
 }
 
 size_t intel_count(const struct intel_set *s) { return s->n; }
+
+bool intel_holds(const struct intel_set *s, enum ioc_type t)
+{
+    return s && t < IOC_TYPES && s->by_type[t] != 0;
+}
 uint64_t intel_duplicates(const struct intel_set *s) { return s->duplicates; }
 
 size_t intel_memory(const struct intel_set *s)

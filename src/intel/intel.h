@@ -67,6 +67,9 @@ struct intel_set *intel_build(struct intel_builder *b);
 void intel_set_free(struct intel_set *s);
 
 size_t intel_count(const struct intel_set *s);
+/* Whether the set holds any indicator of type t (so that, say, file MD5s
+ * need computing at all). */
+bool intel_holds(const struct intel_set *s, enum ioc_type t);
 size_t intel_memory(const struct intel_set *s);
 uint64_t intel_duplicates(const struct intel_set *s);
 const char *intel_text(const struct intel_set *s, uint32_t off);

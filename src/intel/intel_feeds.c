@@ -303,3 +303,11 @@ uint64_t intel_feeds_memory(const struct intel_feeds *f)
 }
 
 uint64_t intel_feeds_swaps(const struct intel_feeds *f) { return f ? f->swaps : 0; }
+
+bool intel_feeds_hold(const struct intel_feeds *f, enum ioc_type t)
+{
+    for (int i = 0; f && i < f->n; i++)
+        if (intel_holds(f->feeds[i].set, t))
+            return true;
+    return false;
+}

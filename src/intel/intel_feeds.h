@@ -58,5 +58,8 @@ const struct intel_feed_status *intel_feeds_status(const struct intel_feeds *f,
 uint64_t intel_feeds_total(const struct intel_feeds *f);
 uint64_t intel_feeds_memory(const struct intel_feeds *f);
 uint64_t intel_feeds_swaps(const struct intel_feeds *f);
+/* Whether a loaded set holds indicators of type t; it may change with
+ * every swap (intel_feeds_swaps). False for NULL (no feeds). */
+bool intel_feeds_hold(const struct intel_feeds *f, enum ioc_type t);
 
 #endif

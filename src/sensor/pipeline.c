@@ -967,6 +967,7 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
         return NULL;
     }
     intel_detect_set_dns(pl->detect, app_layer_dns_cache(pl->app));
+    app_layer_follow_feeds(pl->app, pl->intel);
     if (eve) {
         eve_set_resolver(eve, resolve_name, pl);
         eve_set_forwarded(eve, forwarded_client, pl);
@@ -1035,6 +1036,7 @@ static void periodic(struct pipeline *pl)
     uint64_t wall = wall_usec();
     if (pl->intel)
         intel_feeds_poll(pl->intel, wall);
+    app_layer_follow_feeds(pl->app, pl->intel);
     incidents_tick(pl->incidents, pl->now_usec);
     if (pl->anomaly && pl->cfg.anomaly.state_dir[0] && pl->cfg.anomaly.save_interval &&
         wall - pl->last_save_wall > pl->cfg.anomaly.save_interval * 1000000ull)

@@ -72,7 +72,10 @@ def hostname(h):
 def nightjar_events(nj, pcap):
     with tempfile.TemporaryDirectory() as tmp:
         by_cid = collections.defaultdict(list)
-        for e in nightjar(nj, pcap, os.path.join(tmp, "eve.json")):
+        # attachments' MD5 is compared: files.hashes "auto" (the default)
+        # computes it only when a feed holds MD5s
+        for e in nightjar(nj, pcap, os.path.join(tmp, "eve.json"),
+                          ["--set", "files.hashes=md5,sha1,sha256"]):
             if "community_id" in e:
                 by_cid[e["community_id"]].append(e)
         return by_cid

@@ -201,6 +201,28 @@ static void test_hash_choice(void)
         CHECK_EQ(r.h.md5[0] | r.h.md5[15], 0);
         content_engine_free(e);
     }
+    /* auto: all three until the feeds are known, then SHA-256 plus what
+     * they hold; a list is never changed by the feeds */
+    snprintf(cfg.hashes, sizeof(cfg.hashes), "auto");
+    e = content_engine_new(&cfg, err, sizeof(err));
+    REQUIRE(e != NULL);
+    CHECK(content_hashes_auto(e));
+    CHECK_EQ(content_hash_mask(e), DIGEST_ALL);
+    content_set_feed_hashes(e, 0);
+    content_inspect(e, (const uint8_t *)"abc", 3, NULL, false, &r);
+    CHECK_EQ(r.h.mask, 1u << DIGEST_SHA256);
+    content_set_feed_hashes(e, 1u << DIGEST_MD5);
+    content_inspect(e, (const uint8_t *)"abc", 3, NULL, false, &r);
+    CHECK_EQ(r.h.mask, (1u << DIGEST_SHA256) | (1u << DIGEST_MD5));
+    CHECK_EQ(r.h.md5[0], 0x90); /* md5("abc") = 900150983cd24fb0... */
+    CHECK_EQ(r.h.sha256[0], 0xba); /* sha256("abc") = ba7816bf... */
+    content_engine_free(e);
+    snprintf(cfg.hashes, sizeof(cfg.hashes), "sha1,sha256");
+    e = content_engine_new(&cfg, err, sizeof(err));
+    REQUIRE(e != NULL);
+    content_set_feed_hashes(e, 0);
+    CHECK_EQ(content_hash_mask(e), (1u << DIGEST_SHA1) | (1u << DIGEST_SHA256));
+    content_engine_free(e);
     snprintf(cfg.hashes, sizeof(cfg.hashes), "crc32");
     CHECK(content_engine_new(&cfg, err, sizeof(err)) == NULL);
     CHECK(strstr(err, "files.hashes") != NULL);

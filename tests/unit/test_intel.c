@@ -305,7 +305,26 @@ static void test_bad_feeds_are_errors_at_start(void)
     CHECK(strstr(err, "banana") != NULL);
 }
 
+/* files.hashes "auto" asks whether MD5/SHA-1 file indicators are loaded */
+static void test_holds_tells_which_hash_types_are_loaded(void)
+{
+    struct intel_builder *b = intel_builder_new();
+    uint32_t f = intel_add_feed(b, "t");
+    CHECK(intel_add(b, f, IOC_FILE_SHA1, "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+                    2, 0, NULL, NULL));
+    CHECK(!intel_add(b, f, IOC_FILE_MD5, "not-hex", 2, 0, NULL, NULL));
+    struct intel_set *s = intel_build(b);
+    REQUIRE(s != NULL);
+    CHECK(intel_holds(s, IOC_FILE_SHA1));
+    CHECK(!intel_holds(s, IOC_FILE_MD5));
+    CHECK(!intel_holds(s, IOC_FILE_SHA256));
+    CHECK(!intel_holds(NULL, IOC_FILE_SHA1));
+    CHECK(!intel_feeds_hold(NULL, IOC_FILE_SHA1));
+    intel_set_free(s);
+}
+
 TEST_LIST(test_plain_list, test_csv_with_mapping, test_zeek_intel, test_abuse_ch,
           test_stix_bundle, test_misp_event, test_longest_prefix_and_types,
           test_reload_keeps_serving_and_survives_a_bad_feed,
-          test_bad_feeds_are_errors_at_start)
+          test_bad_feeds_are_errors_at_start,
+          test_holds_tells_which_hash_types_are_loaded)
