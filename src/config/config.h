@@ -31,6 +31,7 @@ struct nj_config {
     uint32_t community_id_seed;
     uint32_t stats_interval;        /* seconds between live stats; 0 = end */
     uint32_t snaplen;
+    uint32_t workers;               /* packet threads; 0: one per core */
     bool promiscuous;
     bool decrypted_feed;            /* every flow from a decrypted feed */
     char decrypted_feed_ports[CONFIG_STR_MAX]; /* or the flows to these ports */

@@ -6,6 +6,8 @@
 #ifndef NIGHTJAR_EVE_INTERNAL_H
 #define NIGHTJAR_EVE_INTERNAL_H
 
+#include <pthread.h>
+
 #include "output/eve.h"
 
 struct eve {
@@ -17,6 +19,9 @@ struct eve {
     struct json j;
     uint64_t records;             /* handed to the sink: written or spooled */
     uint64_t write_errors;        /* not built, written or spooled */
+    pthread_mutex_t *lock;        /* sink shared by worker threads, else NULL */
+    pthread_mutex_t lock_storage; /* the writer that owns the sink holds it */
+    bool owns_sink;
 };
 
 /* The objects of the application records, for every record that carries
