@@ -105,7 +105,9 @@ struct workers {
 
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
-/* Where the IP header starts, or -1 when this is not read here. */
+/* Where the IP header starts; -1: not read here (MPLS, PPPoE, NSH and
+ * link types it does not know: IP may be inside), -2: an Ethernet frame
+ * that carries no IP (ARP, LLDP, ...). */
 static long ip_offset(const struct packet *p)
 {
     const uint8_t *d = p->frame;
@@ -120,7 +122,10 @@ static long ip_offset(const struct packet *p)
         if (off + 2 > n)
             return -1;
         uint16_t type = be16(d + off);
-        return type == 0x0800 || type == 0x86dd ? (long)(off + 2) : -1;
+        if (type == 0x0800 || type == 0x86dd)
+            return (long)(off + 2);
+        return type == 0x8847 || type == 0x8848 || type == 0x8864 ||
+               type == 0x894f || type == 0x8909 ? -1 : -2;
     }
     case 113: return 16;          /* Linux cooked */
     case 276: return 20;          /* Linux cooked v2 */
@@ -201,6 +206,25 @@ static unsigned shard(const struct workers *ws, const struct packet *p)
     uint64_t h = ia != ib ? addr_hash(ia ? &a : &b)
                           : addr_hash(&a) + addr_hash(&b); /* symmetric */
     return (unsigned)(mix(h) % ws->n);
+}
+
+/* Whether the packet can reach the flow table, where one pipeline makes
+ * its clock's checkpoints and counts its 1024 packets: not a frame
+ * without IP, nor an IP fragment but the last (defrag keeps those). A
+ * frame not read here counts as one that can. */
+static bool reaches_flows(const struct packet *p)
+{
+    long off = ip_offset(p);
+    if (off == -2)
+        return false;
+    if (off < 0 || (size_t)off + 40 > p->cap_len)
+        return true;
+    const uint8_t *ip = p->frame + off;
+    if (ip[0] >> 4 == 4)
+        return !(be16(ip + 6) & 0x2000); /* MF */
+    if (ip[0] >> 4 == 6 && ip[6] == 44 && (size_t)off + 48 <= p->cap_len)
+        return !(ip[43] & 1);             /* fragment header: M */
+    return true;
 }
 
 /* ---- the worker thread --------------------------------------------------- */
@@ -331,10 +355,13 @@ static void quiesce(struct workers *ws)
 
 /* The one pipeline's clock, kept over the whole input (flow_table.c's
  * checkpoint rule and pipeline.c's every-1024-packets). */
-static void keep_time(struct workers *ws, uint64_t ts)
+static void keep_time(struct workers *ws, const struct packet *p)
 {
+    uint64_t ts = p->ts_usec;
     if (ts > ws->last_usec)
         ws->last_usec = ts;
+    if (!reaches_flows(p))
+        return;
     if (ts >= ws->next_clock || ts + 2000000 < ws->next_clock) {
         broadcast(ws, WMSG_CLOCK, ts);
         ws->next_clock = ts + 1000000;
@@ -350,7 +377,7 @@ void workers_packet(struct workers *ws, struct packet *p)
         return;
     }
     ws->nth++;
-    keep_time(ws, p->ts_usec);
+    keep_time(ws, p);
     struct wmsg h = { .kind = WMSG_PACKET, .linktype = p->linktype,
                       .ts_usec = p->ts_usec, .nth = ws->nth,
                       .wire_len = p->wire_len, .cap_len = p->cap_len };
