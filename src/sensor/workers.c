@@ -484,8 +484,11 @@ void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
     for (unsigned i = 0; i < ws->n; i++)
         pls[i] = ws->w[i].pl;
     pipeline_summary_all(pls, (int)ws->n, out, eve_path);
-    fprintf(out, "  workers: %u, %llu packets dropped with a worker's queue "
-            "full\n", ws->n, (unsigned long long)ws->drops);
+    fprintf(out, "  workers: %u, packets each:", ws->n);
+    for (unsigned i = 0; i < ws->n; i++)
+        fprintf(out, " %llu", (unsigned long long)pipeline_packets(ws->w[i].pl));
+    fprintf(out, "; %llu dropped with a worker's queue full\n",
+            (unsigned long long)ws->drops);
 }
 
 uint64_t workers_packets(const struct workers *ws)
