@@ -76,6 +76,7 @@ for cap in "$bulk" "$pcap"; do
     echo "$cap: $(($(wc -c < "$cap") / 1048576)) MB, $pkts packets, $bytes bytes captured, $flows flows"
     t_loop=$(median "$out/pcap_loop" "$cap")
     t_nj=$(median ./build/nightjar -q -r "$cap" -o /dev/null)
+    t_w2=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 2)
     t_notls=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set tls.enabled=no)
     t_noapp=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set app-layer.http.enabled=no \
         --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no)
@@ -88,6 +89,9 @@ for cap in "$bulk" "$pcap"; do
     echo "  median of $RUNS runs:"
     report "libpcap read loop" "$t_loop"
     report "nightjar" "$t_nj"
+    report "nightjar, 2 workers" "$t_w2"
+    printf '  nightjar, 2 workers: %.2fx the speed of 1 worker (same run)\n' \
+        "$(echo "$t_nj / $t_w2" | bc -l)"
     report "nightjar, no TLS/QUIC" "$t_notls"
     report "nightjar, no DNS/HTTP/SMTP" "$t_noapp"
     report "nightjar, no YARA" "$t_noyara"

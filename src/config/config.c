@@ -72,6 +72,9 @@ static const struct setting settings[] = {
       "BPF filter applied to every source (same as -f)" },
     { "capture.snaplen", T_U32, OFF(snaplen), "262144",
       "bytes captured per packet in live capture" },
+    { "capture.workers", T_U32, OFF(workers), "1",
+      "packet-processing threads (--workers); 0: one per core. Packets are "
+      "shared out by host (docs/architecture.md, Threads)" },
     { "capture.promiscuous", T_BOOL, OFF(promiscuous), "yes",
       "put the live interface in promiscuous mode" },
     { "capture.decrypted-feed", T_BOOL, OFF(decrypted_feed), "no",
@@ -658,6 +661,17 @@ bool config_validate(const struct nj_config *c, char *err, size_t errlen)
     }
     if (c->eta.threshold >= 1) {
         snprintf(err, errlen, "eta.threshold must be below 1 (0: the model's)");
+        return false;
+    }
+    if (c->workers > 64) {
+        snprintf(err, errlen, "capture.workers must be at most 64");
+        return false;
+    }
+    if (c->workers != 1 && (c->anomaly.state_dir[0] ||
+                            strcmp(c->response.contain, "none"))) {
+        snprintf(err, errlen, "capture.workers other than 1 cannot be used "
+                 "with anomaly.state-dir or response.contain yet: those "
+                 "keep one state for every host");
         return false;
     }
     if (c->snaplen < 64) {

@@ -31,6 +31,7 @@ struct nj_config {
     uint32_t community_id_seed;
     uint32_t stats_interval;        /* seconds between live stats; 0 = end */
     uint32_t snaplen;
+    uint32_t workers;               /* packet threads; 0: one per core */
     bool promiscuous;
     char capture_method[16];        /* "afpacket" or "pcap" (live capture) */
     uint32_t capture_ring_mb;       /* AF_PACKET ring size */

@@ -48,7 +48,9 @@ struct flow_table {
     uint64_t timeout_usec[TC_COUNT];
     uint64_t now;               /* time of the packet being handled */
     uint64_t next_expire;
+    bool external_clock;      /* checkpoints come from flow_table_advance() only */
     uint64_t id_counter;
+    uint64_t packet_ordinal;    /* external clock: the packet being handled */
     struct flow_table_stats st;
 };
 
@@ -304,7 +306,10 @@ static struct flow *flow_create(struct flow_table *t, const struct packet *p,
     }
     f->client_is_lo = client_is_src == src_lo;
     f->first_usec = f->last_usec = p->ts_usec;
-    f->id = mix64(hash ^ p->ts_usec ^ (++t->id_counter << 40)) &
+    /* one table: flows counted; worker tables: the reader's number of the
+     * packet that made the flow (unique and the same on any worker) */
+    uint64_t nth = t->external_clock ? t->packet_ordinal : ++t->id_counter;
+    f->id = mix64(hash ^ p->ts_usec ^ (nth << 40)) &
             ((1ull << 53) - 1);
     for (int d = 0; d < 2; d++) {
         f->dir[d].size_min = UINT32_MAX;
@@ -357,11 +362,10 @@ struct flow *flow_table_packet(struct flow_table *t, const struct packet *p,
     /* Time is the current packet's. Captures merged from several sources
      * can step back in time; then nothing is expired until time passes
      * the newest flow again, rather than everything at once. */
-    t->now = p->ts_usec;
-    if (t->now >= t->next_expire || t->now + 2000000 < t->next_expire) {
-        flow_table_expire(t, t->now);
-        t->next_expire = t->now + 1000000;
-    }
+    if (t->external_clock)
+        t->now = p->ts_usec;
+    else
+        flow_table_advance(t, p->ts_usec);
     struct flow_key k;
     bool src_lo = key_from_packet(p, &k);
     uint32_t hash = key_hash(&k);
@@ -396,6 +400,25 @@ struct flow *flow_table_packet(struct flow_table *t, const struct packet *p,
     list_unlink(t, f);
     list_append(t, f, tclass_of(f));
     return f;
+}
+
+void flow_table_advance(struct flow_table *t, uint64_t now_usec)
+{
+    t->now = now_usec;
+    if (t->now >= t->next_expire || t->now + 2000000 < t->next_expire) {
+        flow_table_expire(t, t->now);
+        t->next_expire = t->now + 1000000;
+    }
+}
+
+void flow_table_set_external_clock(struct flow_table *t)
+{
+    t->external_clock = true;
+}
+
+void flow_table_set_packet_ordinal(struct flow_table *t, uint64_t n)
+{
+    t->packet_ordinal = n;
 }
 
 void flow_table_expire(struct flow_table *t, uint64_t now_usec)

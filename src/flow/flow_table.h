@@ -56,6 +56,18 @@ void flow_table_free(struct flow_table *t);
 struct flow *flow_table_packet(struct flow_table *t, const struct packet *p,
                                int *dir);
 
+/* Packet time has reached `now_usec`: once a second of it (the same
+ * checkpoints flow_table_packet() makes), the flows past their timeout
+ * end. Worker threads (sensor/workers.c) are given these checkpoints by
+ * the reader, so every worker expires flows at the times one would. */
+void flow_table_advance(struct flow_table *t, uint64_t now_usec);
+/* From now on only flow_table_advance() makes checkpoints, not packets. */
+void flow_table_set_external_clock(struct flow_table *t);
+/* External clock: the number of the packet about to be handled in the
+ * whole input, which a flow it creates takes into its id instead of the
+ * table's own count of flows (so ids do not depend on the worker). */
+void flow_table_set_packet_ordinal(struct flow_table *t, uint64_t n);
+
 /* Ends every flow whose timeout has passed at time `now_usec`. */
 void flow_table_expire(struct flow_table *t, uint64_t now_usec);
 

@@ -30,13 +30,60 @@ struct eve *eve_open(const struct sink_config *sc)
         return NULL;
     }
     json_init(&e->j);
+    e->owns_sink = true;
     return e;
+}
+
+/* Worker threads: each renders into a buffer of its own and hands whole
+ * lines to the one sink under one lock, held for a record's write only
+ * (a regular file's line goes into stdio's buffer whole, never in parts).
+ * The other option, one writer thread fed by a queue per worker, costs a
+ * copy of every record and a thread; the lock is held for a memcpy into
+ * the stdio buffer (a write(2) when that is full), so it is rarely met. */
+struct eve *eve_open_shared(struct eve *owner)
+{
+    struct eve *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    if (!owner->lock) {
+        pthread_mutex_init(&owner->lock_storage, NULL);
+        owner->lock = &owner->lock_storage;
+    }
+    e->sink = owner->sink;
+    e->lock = owner->lock;
+    e->resolve = owner->resolve, e->resolve_ctx = owner->resolve_ctx;
+    e->forwarded = owner->forwarded, e->forwarded_ctx = owner->forwarded_ctx;
+    json_init(&e->j);
+    return e;
+}
+
+static void eve_lock(struct eve *e)
+{
+    if (e->lock)
+        pthread_mutex_lock(e->lock);
+}
+
+static void eve_unlock(struct eve *e)
+{
+    if (e->lock)
+        pthread_mutex_unlock(e->lock);
 }
 
 void eve_flush(struct eve *e)
 {
-    if (e && !sink_flush(e->sink))
+    if (!e)
+        return;
+    eve_lock(e);
+    if (!sink_flush(e->sink))
         e->write_errors++;
+    eve_unlock(e);
+}
+
+void eve_reopen(struct eve *e)
+{
+    eve_lock(e);
+    sink_reopen(e->sink);
+    eve_unlock(e);
 }
 
 uint64_t eve_records(const struct eve *e) { return e->records; }
@@ -48,7 +95,11 @@ void eve_close(struct eve *e)
     if (!e)
         return;
     eve_flush(e);
-    sink_close(e->sink);
+    if (e->owns_sink) {
+        sink_close(e->sink);
+        if (e->lock)
+            pthread_mutex_destroy(e->lock);
+    }
     json_free(&e->j);
     free(e);
 }
@@ -62,7 +113,10 @@ void eve_emit(struct eve *e)
     e->j.buf[e->j.len++] = '\n'; /* reserve() always leaves one byte */
     size_t key_len = e->key_len;
     e->key_len = 0;
-    if (sink_write_keyed(e->sink, e->j.buf, e->j.len, e->key, key_len))
+    eve_lock(e);
+    bool ok = sink_write_keyed(e->sink, e->j.buf, e->j.len, e->key, key_len);
+    eve_unlock(e);
+    if (ok)
         e->records++;
     else
         e->write_errors++;
@@ -385,6 +439,12 @@ void eve_write_flow(struct eve *e, const struct flow *f,
 
 void eve_write_stats(struct eve *e, uint64_t ts_usec, const struct counters *reg)
 {
+    eve_write_stats_merged(e, ts_usec, &reg, 1);
+}
+
+void eve_write_stats_merged(struct eve *e, uint64_t ts_usec,
+                            const struct counters *const *regs, unsigned n)
+{
     struct json *j = &e->j;
     char ts[64];
     json_reset(j);
@@ -394,7 +454,7 @@ void eve_write_stats(struct eve *e, uint64_t ts_usec, const struct counters *reg
     json_kv_str(j, "event_type", "stats");
     json_key(j, "stats");
     json_obj_open(j);
-    counters_write(reg, j);
+    counters_write_merged(regs, n, j);
     json_obj_close(j);
     json_obj_close(j);
     eve_emit(e);

@@ -48,6 +48,13 @@ struct eve;
 /* Opens the sink: a file for appending ("-" is stdout; sink_config_file),
  * or a socket, syslog or Redis (sink_config_from). NULL + errno on failure. */
 struct eve *eve_open(const struct sink_config *sc);
+/* A writer of its own (buffer, counts) for a worker thread, handing its
+ * records to owner's sink under a lock shared with owner and every other
+ * such writer; it takes owner's resolver and forwarded callbacks (set them
+ * on it after). Closing it leaves the sink open; owner closes last. */
+struct eve *eve_open_shared(struct eve *owner);
+/* sink_reopen() under the shared lock (SIGHUP: log rotation). */
+void eve_reopen(struct eve *e);
 /* Flushes, then closes the sink (a peer's is given its drain time). */
 void eve_close(struct eve *e);
 void eve_flush(struct eve *e);
@@ -106,6 +113,10 @@ void eve_write_flow(struct eve *e, const struct flow *f,
 /* The stats record: every counter of the registry (util/counters.h). */
 struct counters;
 void eve_write_stats(struct eve *e, uint64_t ts_usec, const struct counters *reg);
+/* One stats record over several registries (worker threads) that hold the
+ * same names: util/counters.h, counters_write_merged(). */
+void eve_write_stats_merged(struct eve *e, uint64_t ts_usec,
+                            const struct counters *const *regs, unsigned n);
 
 const char *ip_proto_name(uint8_t proto, char *buf, size_t len);
 

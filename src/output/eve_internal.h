@@ -6,6 +6,8 @@
 #ifndef NIGHTJAR_EVE_INTERNAL_H
 #define NIGHTJAR_EVE_INTERNAL_H
 
+#include <pthread.h>
+
 #include "output/eve.h"
 
 struct eve {
@@ -19,6 +21,9 @@ struct eve {
     uint64_t write_errors;        /* not built, written or spooled */
     char key[64];                 /* the host the record is about (text) */
     size_t key_len;               /* 0: none; eve_emit clears it */
+    pthread_mutex_t *lock;        /* sink shared by worker threads, else NULL */
+    pthread_mutex_t lock_storage; /* the writer that owns the sink holds it */
+    bool owns_sink;
 };
 
 /* Names the host the record being built is about: the sink's message key

@@ -2,7 +2,8 @@
  *
  * Reads settings (defaults, then -c FILE, then --set and the short options,
  * in that order, so the command line wins), opens the EVE output and every
- * source, runs packets through the pipeline and prints a summary. Sources
+ * source, runs packets through the pipeline -- one, or one per worker
+ * thread (sensor/workers.h) -- and prints a summary. Sources
  * are read one after another into the same flow table, so a capture split
  * over several files gives the same flows as one file. Exit status: 0 when
  * something was read, 1 when nothing could be, 2 for a usage or
@@ -30,7 +31,7 @@
 #include "config/config.h"
 #include "output/eve.h"
 #include "output/sink.h"
-#include "sensor/pipeline.h"
+#include "sensor/workers.h"
 #include "util/clock.h"
 #include "version.h"
 
@@ -53,12 +54,11 @@ static void on_signal(int sig)
 
 /* Between packets: a SIGHUP asks the feeds to be read again and a
  * regular EVE file to be opened again by name (log rotation). */
-static void check_reload(struct pipeline *pl, struct eve *eve)
+static void check_reload(struct workers *ws)
 {
     if (reload_requested) {
         reload_requested = 0;
-        pipeline_reload_intel(pl);
-        sink_reopen(eve_sink(eve));
+        workers_reload(ws);
     }
 }
 
@@ -78,6 +78,8 @@ static void usage(FILE *out)
 "  -i, --interface IFACE  capture live from IFACE (AF_PACKET ring; libpcap\n"
 "                         with --set capture.method=pcap)\n"
 "  -f, --filter BPF       only packets matching this BPF filter\n"
+"      --workers N        packet threads, sharded by host (capture.workers;\n"
+"                         default 1; 0: one per core)\n"
 "\n"
 "Threat intelligence:\n"
 "      --intel [FORMAT[,OPT=V...]:]FILE  an indicator feed (repeatable):\n"
@@ -170,6 +172,7 @@ static int parse_args(int argc, char **argv, struct options *o,
         { "state", required_argument, NULL, 'S' },
         { "keylog", required_argument, NULL, 'K' },
         { "rsa-key", required_argument, NULL, 'R' },
+        { "workers", required_argument, NULL, 'W' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -235,6 +238,12 @@ static int parse_args(int argc, char **argv, struct options *o,
         case 'J':
             snprintf(cfg->intel_dir, sizeof(cfg->intel_dir), "%s", optarg);
             break;
+        case 'W':
+            if (!config_set(cfg, "capture.workers", optarg, err, sizeof(err))) {
+                fprintf(stderr, "nightjar: %s\n", err);
+                return 2;
+            }
+            break;
         case 'Y':
         case 'F':
         case 'M':
@@ -289,8 +298,7 @@ static int parse_args(int argc, char **argv, struct options *o,
 }
 
 /* Reads one file to its end. Returns packets read, or -1 if unopenable. */
-static long long run_file(struct pipeline *pl, struct eve *eve,
-                          const char *path, const char *bpf)
+static long long run_file(struct workers *ws, const char *path, const char *bpf)
 {
     char err[1024];
     struct capture *c = capture_open_file(path, bpf, err, sizeof(err));
@@ -298,19 +306,19 @@ static long long run_file(struct pipeline *pl, struct eve *eve,
         fprintf(stderr, "nightjar: %s\n", err);
         return -1;
     }
-    pipeline_add_capture_secrets(pl, path);
+    workers_add_capture_secrets(ws, path);
     current_capture = c;
     struct packet p;
     memset(&p, 0, sizeof(p));
     enum capture_result r = CAPTURE_END;
     while (!stop_requested && (r = capture_next(c, &p)) == CAPTURE_PACKET) {
-        pipeline_packet(pl, &p);
-        check_reload(pl, eve);
+        workers_packet(ws, &p);
+        check_reload(ws);
     }
     if (!stop_requested && r == CAPTURE_BROKEN) {
         fprintf(stderr, "nightjar: %s: damaged capture, %s; the packets "
                 "before were processed\n", path, capture_error(c));
-        pipeline_note_truncated_file(pl);
+        workers_note_truncated_file(ws);
     }
     long long n = (long long)capture_packets(c);
     current_capture = NULL;
@@ -338,7 +346,7 @@ static struct capture *open_live(const char *iface, const struct nj_config *cfg,
                              err, errlen);
 }
 
-static int run_live(struct pipeline *pl, struct eve *eve, const char *iface,
+static int run_live(struct workers *ws, const char *iface,
                     const struct nj_config *cfg)
 {
     char err[1024];
@@ -355,27 +363,27 @@ static int run_live(struct pipeline *pl, struct eve *eve, const char *iface,
     while (!stop_requested) {
         enum capture_result r = capture_next(c, &p);
         if (r == CAPTURE_PACKET)
-            pipeline_packet(pl, &p);
+            workers_packet(ws, &p);
         else if (r == CAPTURE_BROKEN) {
             fprintf(stderr, "nightjar: %s: %s\n", iface, capture_error(c));
             rc = -1;
             break;
         }
         uint64_t now = wall_usec();
-        check_reload(pl, eve);
+        check_reload(ws);
         if (r == CAPTURE_TIMEOUT)
-            pipeline_tick(pl, now);
+            workers_tick(ws, now);
         if (cfg->stats_interval && now >= next_stats) {
             struct capture_stats cs;
             if (capture_stats(c, &cs))
-                pipeline_capture_stats(pl, &cs);
-            pipeline_write_stats(pl, now);
+                workers_capture_stats(ws, &cs);
+            workers_write_stats(ws, now);
             next_stats = now + cfg->stats_interval * 1000000ull;
         }
     }
     struct capture_stats cs;
     if (capture_stats(c, &cs))
-        pipeline_capture_stats(pl, &cs);
+        workers_capture_stats(ws, &cs);
     current_capture = NULL;
     capture_close(c);
     return rc;
@@ -407,8 +415,9 @@ int main(int argc, char **argv)
                 strerror(errno));
         return 2;
     }
-    struct pipeline *pl = pipeline_new(&cfg, eve, err, sizeof(err));
-    if (!pl) {
+    struct workers *ws = workers_new(&cfg, eve, o.iface != NULL, err,
+                                     sizeof(err));
+    if (!ws) {
         fprintf(stderr, "nightjar: %s\n", err);
         eve_close(eve);
         return 2;
@@ -427,28 +436,28 @@ int main(int argc, char **argv)
 
     int opened = 0;
     if (o.iface) {
-        opened = run_live(pl, eve, o.iface, &cfg) == 0;
+        opened = run_live(ws, o.iface, &cfg) == 0;
     } else {
         /* a file loses no packet by waiting: a network sink's full spool
          * is waited for (up to 30 s a record) rather than dropped */
         sink_set_patience(eve_sink(eve), 30000000u);
         for (int i = 0; i < o.nfiles && !stop_requested; i++)
-            if (run_file(pl, eve, o.files[i], cfg.bpf) >= 0)
+            if (run_file(ws, o.files[i], cfg.bpf) >= 0)
                 opened++;
     }
-    pipeline_finish(pl);
+    workers_finish(ws);
     /* a socket or Redis gets a few seconds to take what waits in the
      * spool; the summary then counts what it could not */
     sink_shutdown(eve_sink(eve));
-    bool read_any = pipeline_packets(pl) > 0 || opened > 0;
+    bool read_any = workers_packets(ws) > 0 || opened > 0;
     bool regular = sc.type == SINK_REGULAR;
     if (!o.quiet) {
-        pipeline_summary(pl, stderr, regular && strcmp(cfg.eve_path, "-")
-                                         ? cfg.eve_path : NULL);
+        workers_summary(ws, stderr, regular && strcmp(cfg.eve_path, "-")
+                                        ? cfg.eve_path : NULL);
         if (!regular)
             sink_summary(eve_sink(eve), stderr);
     }
-    pipeline_free(pl);
+    workers_free(ws);
     eve_close(eve);
     return read_any ? 0 : 1;
 }

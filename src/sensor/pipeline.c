@@ -96,6 +96,8 @@ struct pipeline {
     uint64_t proto_flows[3]; /* tcp, udp, other */
     struct top_flow top[TOP_FLOWS];
     struct counters *counters;         /* every module's, for the stats record */
+    bool driven;                       /* a worker: clock and periodic work
+                                          come from the reader (workers.c) */
 };
 
 struct sink_ctx {
@@ -1062,7 +1064,7 @@ void pipeline_packet(struct pipeline *pl, struct packet *p)
         app_flow_started(pl->app, f, p->ts_usec);
         intel_on_flow_start(pl->detect, f, p->ts_usec);
     }
-    if ((pl->dstats.pkts & 1023) == 0)
+    if ((pl->dstats.pkts & 1023) == 0 && !pl->driven)
         periodic(pl);
     if (p->proto == 6) {
         struct sink_ctx s = { pl, f };
@@ -1117,13 +1119,18 @@ void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec)
                     pl->counters);
 }
 
-void pipeline_finish(struct pipeline *pl)
+void pipeline_finish_flows(struct pipeline *pl)
 {
     intel_feeds_wait(pl->intel);
     flow_table_flush(pl->flows, FLOW_END_SHUTDOWN);
     incidents_close_all(pl->incidents, pl->last_usec);
     contain_finish(pl->contain, pl->last_usec);
     save_state(pl);
+}
+
+void pipeline_finish(struct pipeline *pl)
+{
+    pipeline_finish_flows(pl);
     pipeline_write_stats(pl, 0);
     eve_flush(pl->eve);
 }
@@ -1143,45 +1150,131 @@ static int top_cmp(const void *a, const void *b)
     return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
 }
 
-void pipeline_summary(const struct pipeline *pl, FILE *out,
-                      const char *eve_path)
+/* What the summary adds up over the pipelines of several workers. */
+struct summary_sums {
+    uint64_t pkts, bytes, invalid, not_ip, tunnels, fragments;
+    uint64_t created, evicted, gaps, queued, records;
+    uint64_t first_usec, last_usec;
+    uint64_t proto_flows[3], app_flows[APP_COUNT];
+    struct top_flow top[TOP_FLOWS * 2];
+};
+
+static void summary_add(struct summary_sums *s, const struct pipeline *pl)
 {
     const struct decode_stats *d = &pl->dstats;
     const struct flow_table_stats *fs = flow_table_stats(pl->flows);
     const struct stream_stats *ss = stream_engine_stats(pl->streams);
+    s->pkts += d->pkts, s->bytes += d->bytes, s->invalid += d->invalid;
+    s->not_ip += d->not_ip, s->tunnels += d->tunnels;
+    s->fragments += d->fragments;
+    s->created += fs->created, s->evicted += fs->evicted;
+    s->gaps += ss->gaps, s->queued += ss->queued;
+    s->records += pl->eve ? eve_records(pl->eve) : 0;
+    if (pl->first_usec && (!s->first_usec || pl->first_usec < s->first_usec))
+        s->first_usec = pl->first_usec;
+    if (pl->last_usec > s->last_usec)
+        s->last_usec = pl->last_usec;
+    for (int i = 0; i < 3; i++)
+        s->proto_flows[i] += pl->proto_flows[i];
+    for (int i = 0; i < APP_COUNT; i++)
+        s->app_flows[i] += pl->app_flows[i];
+    /* the biggest of what is kept and what this pipeline kept */
+    memcpy(s->top + TOP_FLOWS, pl->top, sizeof(pl->top));
+    qsort(s->top, TOP_FLOWS * 2, sizeof(s->top[0]), top_cmp);
+}
+
+static void summary_print(const struct summary_sums *s, FILE *out)
+{
     fprintf(out, "nightjar: %llu packets, %llu bytes, %.3f s of traffic\n",
-            (unsigned long long)d->pkts, (unsigned long long)d->bytes,
-            pl->last_usec > pl->first_usec
-                ? (pl->last_usec - pl->first_usec) / 1e6 : 0.0);
+            (unsigned long long)s->pkts, (unsigned long long)s->bytes,
+            s->last_usec > s->first_usec
+                ? (s->last_usec - s->first_usec) / 1e6 : 0.0);
     fprintf(out, "  flows: %llu (tcp %llu, udp %llu, other %llu), "
             "%llu evicted for memory\n",
-            (unsigned long long)fs->created, (unsigned long long)pl->proto_flows[0],
-            (unsigned long long)pl->proto_flows[1],
-            (unsigned long long)pl->proto_flows[2],
-            (unsigned long long)fs->evicted);
+            (unsigned long long)s->created, (unsigned long long)s->proto_flows[0],
+            (unsigned long long)s->proto_flows[1],
+            (unsigned long long)s->proto_flows[2],
+            (unsigned long long)s->evicted);
     fprintf(out, "  application protocols:");
     int any = 0;
     for (int i = 1; i < APP_COUNT; i++)
-        if (pl->app_flows[i]) {
+        if (s->app_flows[i]) {
             fprintf(out, " %s %llu", app_proto_name((enum app_proto)i),
-                    (unsigned long long)pl->app_flows[i]);
+                    (unsigned long long)s->app_flows[i]);
             any = 1;
         }
     fprintf(out, "%s\n", any ? "" : " none recognised");
     fprintf(out, "  decoder: %llu invalid, %llu not IP, %llu tunnelled, "
             "%llu fragments; reassembly: %llu gaps, %llu out-of-order\n",
-            (unsigned long long)d->invalid, (unsigned long long)d->not_ip,
-            (unsigned long long)d->tunnels, (unsigned long long)d->fragments,
-            (unsigned long long)ss->gaps, (unsigned long long)ss->queued);
-    struct top_flow top[TOP_FLOWS];
-    memcpy(top, pl->top, sizeof(top));
-    qsort(top, TOP_FLOWS, sizeof(top[0]), top_cmp);
-    if (top[0].bytes)
+            (unsigned long long)s->invalid, (unsigned long long)s->not_ip,
+            (unsigned long long)s->tunnels, (unsigned long long)s->fragments,
+            (unsigned long long)s->gaps, (unsigned long long)s->queued);
+    if (s->top[0].bytes)
         fprintf(out, "  largest flows:\n");
-    for (int i = 0; i < TOP_FLOWS && top[i].bytes; i++)
-        fprintf(out, "    %s\n", top[i].line);
-    contain_summary(pl->contain, out);
+    for (int i = 0; i < TOP_FLOWS && s->top[i].bytes; i++)
+        fprintf(out, "    %s\n", s->top[i].line);
+}
+
+void pipeline_summary_all(struct pipeline *const *pls, int n, FILE *out,
+                          const char *eve_path)
+{
+    static struct summary_sums s; /* the top lines: too big for a stack */
+    memset(&s, 0, sizeof(s));
+    for (int i = 0; i < n; i++)
+        summary_add(&s, pls[i]);
+    summary_print(&s, out);
+    for (int i = 0; i < n; i++)
+        contain_summary(pls[i]->contain, out);
     if (eve_path)
         fprintf(out, "  EVE log: %s (%llu records)\n", eve_path,
-                (unsigned long long)(pl->eve ? eve_records(pl->eve) : 0));
+                (unsigned long long)s.records);
 }
+
+void pipeline_summary(const struct pipeline *pl, FILE *out,
+                      const char *eve_path)
+{
+    struct pipeline *one = (struct pipeline *)pl;
+    pipeline_summary_all(&one, 1, out, eve_path);
+}
+
+/* ---- a worker's pipeline (sensor/workers.c) ----------------------------- */
+
+void pipeline_set_driven(struct pipeline *pl)
+{
+    pl->driven = true;
+    flow_table_set_external_clock(pl->flows);
+}
+
+void pipeline_packet_nth(struct pipeline *pl, struct packet *p, uint64_t nth)
+{
+    flow_table_set_packet_ordinal(pl->flows, nth);
+    pipeline_packet(pl, p);
+}
+
+/* The reader's checkpoint: packet time reached ts on some worker. */
+void pipeline_advance(struct pipeline *pl, uint64_t ts_usec)
+{
+    pipeline_set_time(pl, ts_usec);
+    flow_table_advance(pl->flows, ts_usec);
+}
+
+void pipeline_set_time(struct pipeline *pl, uint64_t ts_usec)
+{
+    if (ts_usec > pl->last_usec)
+        pl->last_usec = ts_usec;
+    pl->now_usec = ts_usec;
+}
+
+/* Every 1024th packet of the whole input, at that packet's time. */
+void pipeline_periodic(struct pipeline *pl, uint64_t ts_usec)
+{
+    pl->now_usec = ts_usec;
+    periodic(pl);
+}
+
+const struct counters *pipeline_counters(const struct pipeline *pl)
+{
+    return pl->counters;
+}
+
+struct eve *pipeline_eve(const struct pipeline *pl) { return pl->eve; }

@@ -44,12 +44,37 @@ void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec);
 /* Ends every flow (reason shutdown) and writes the final stats record. */
 void pipeline_finish(struct pipeline *pl);
 
+/* pipeline_finish() without the stats record: the flows, incidents and
+ * state (a worker's part of the end; workers.c writes one merged record). */
+void pipeline_finish_flows(struct pipeline *pl);
+
 /* A short account for a person: packets, flows, protocols, the biggest
  * flows, problems, where the EVE log went. */
 void pipeline_summary(const struct pipeline *pl, FILE *out,
                       const char *eve_path);
 
+/* The same account over several workers' pipelines. */
+void pipeline_summary_all(struct pipeline *const *pls, int n, FILE *out,
+                          const char *eve_path);
+
 uint64_t pipeline_packets(const struct pipeline *pl);
+
+/* ---- a worker's pipeline (sensor/workers.c) ----------------------------
+ * A driven pipeline takes its flow-expiry checkpoints and its periodic
+ * work from the reader thread, at the packet times one pipeline would
+ * have made them, so N workers end the same flows the same way as one. */
+void pipeline_set_driven(struct pipeline *pl);
+/* pipeline_packet() for the nth packet of the whole input (flow ids). */
+void pipeline_packet_nth(struct pipeline *pl, struct packet *p, uint64_t nth);
+/* A flow-expiry checkpoint at packet time ts (flow_table_advance). */
+void pipeline_advance(struct pipeline *pl, uint64_t ts_usec);
+/* Packet time is ts (the input's last, before pipeline_finish_flows). */
+void pipeline_set_time(struct pipeline *pl, uint64_t ts_usec);
+/* The work of every 1024th packet, at that packet's time. */
+void pipeline_periodic(struct pipeline *pl, uint64_t ts_usec);
+struct counters;
+const struct counters *pipeline_counters(const struct pipeline *pl);
+struct eve *pipeline_eve(const struct pipeline *pl);
 
 /* Called with every finished flow and what the encrypted-traffic model
  * made of it (features when it qualified); nightjar-train listens here. */

@@ -142,8 +142,59 @@ static int split(char *buf, char **seg)
     return n;
 }
 
+/* The entry of another registry that stands for x (registries built by
+ * the same code hold the same names in the same order: index first). */
+static const struct entry *twin(const struct counters *r, unsigned i,
+                                const struct entry *x)
+{
+    if (i < r->n && !strcmp(r->e[i].name, x->name))
+        return &r->e[i];
+    for (unsigned k = 0; k < r->n; k++)
+        if (!strcmp(r->e[k].name, x->name))
+            return &r->e[k];
+    return NULL;
+}
+
+/* Counters that are a moment's reading, not a count: the largest, not
+ * the sum, over the registries. */
+static bool is_max(const char *name) { return !strcmp(name, "uptime"); }
+
+static uint64_t merged_u64(const struct counters *const *regs, unsigned n,
+                           unsigned i)
+{
+    const struct entry *x = &regs[0]->e[i];
+    uint64_t v = value_of(x);
+    for (unsigned k = 1; k < n; k++) {
+        const struct entry *y = twin(regs[k], i, x);
+        uint64_t w = y && (y->kind == K_U64 || y->kind == K_FN) ? value_of(y) : 0;
+        v = is_max(x->name) ? (w > v ? w : v) : v + w;
+    }
+    return v;
+}
+
+static double merged_double(const struct counters *const *regs, unsigned n,
+                            unsigned i)
+{
+    const struct entry *x = &regs[0]->e[i];
+    double sum = x->dbl(x->ctx);
+    unsigned m = 1;
+    for (unsigned k = 1; k < n; k++) {
+        const struct entry *y = twin(regs[k], i, x);
+        if (y && y->kind == K_DOUBLE)
+            sum += y->dbl(y->ctx), m++;
+    }
+    return sum / m; /* a mean of means: the doubles are per-event means */
+}
+
 void counters_write(const struct counters *r, struct json *j)
 {
+    counters_write_merged(&r, 1, j);
+}
+
+void counters_write_merged(const struct counters *const *regs, unsigned nregs,
+                           struct json *j)
+{
+    const struct counters *r = nregs ? regs[0] : NULL;
     char open_buf[256] = "", cur_buf[256];
     char *open_seg[DEPTH_MAX];
     int depth = 0; /* objects open beyond the caller's */
@@ -184,10 +235,10 @@ void counters_write(const struct counters *r, struct json *j)
         switch (x->kind) {
         case K_U64:
         case K_FN:
-            json_kv_u64(j, leaf, value_of(x));
+            json_kv_u64(j, leaf, merged_u64(regs, nregs, i));
             break;
         case K_DOUBLE:
-            json_kv_double(j, leaf, x->dbl(x->ctx), 3);
+            json_kv_double(j, leaf, merged_double(regs, nregs, i), 3);
             break;
         case K_SECTION:
             json_key(j, leaf);

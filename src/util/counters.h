@@ -47,5 +47,10 @@ bool counters_get(const struct counters *r, const char *name, uint64_t *out);
 
 /* Writes every entry as nested members of the object open in j. */
 void counters_write(const struct counters *r, struct json *j);
+/* The same over several registries with the same names (one per worker
+ * thread): counts are summed, "uptime" is the largest, means are averaged
+ * and sections are the first registry's. */
+void counters_write_merged(const struct counters *const *regs, unsigned nregs,
+                           struct json *j);
 
 #endif

@@ -2,7 +2,8 @@
 # Live capture on the loopback interface with a BPF filter; SIGINT stops the
 # sensor cleanly and every open flow is written out, with a final stats
 # record; stats records come every second (eve-log.stats-interval=1) with
-# the kernel's capture counters. Also SIGTERM.
+# the kernel's capture counters. Also SIGTERM; and both again with
+# --workers 2 (the reader thread and two workers stop as cleanly).
 . "$(dirname "$0")/lib/common.sh"
 need_root
 command -v openssl >/dev/null || skip "openssl is not installed"
@@ -12,10 +13,11 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/k.pem" -out "$WORK/c.pe
 openssl s_server -accept "127.0.0.1:$port" -cert "$WORK/c.pem" -key "$WORK/k.pem" \
     -www -quiet >/dev/null 2>&1 &
 srv=$!
-for sig in INT TERM; do
-    eve=$WORK/live-$sig.json
+for run in INT:1 TERM:1 INT:2 TERM:2; do
+    sig=${run%:*} workers=${run#*:}
+    eve=$WORK/live-$sig-$workers.json
     "$NJ" -i lo -f "tcp port $port" -o "$eve" --set eve-log.stats-interval=1 \
-        2>"$WORK/err-$sig" &
+        --workers "$workers" 2>"$WORK/err-$sig" &
     nj=$!
     sleep 2.5
     # one connection that finishes, one that is still open when we stop
@@ -40,4 +42,4 @@ for sig in INT TERM; do
         { kill $srv; fail "SIG$sig: BPF filter let other traffic in"; }
 done
 kill $srv 2>/dev/null
-echo "live capture: flows flushed on SIGINT and SIGTERM"
+echo "live capture: flows flushed on SIGINT and SIGTERM, with 1 and 2 workers"

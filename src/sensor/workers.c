@@ -1,0 +1,592 @@
+/* workers.c -- the packet threads (see workers.h): one reader, N workers.
+ *
+ * Owns: the threads, one ring per worker (util/spsc.h, WORKER_RING_BYTES),
+ * the shard of every packet, the clock the reader gives every worker, and
+ * merging what the workers counted. It never looks at a packet past its
+ * IP addresses, and never touches a worker's pipeline while that worker
+ * may run: whatever reads or changes a pipeline from the reader (stats,
+ * SIGHUP, a file's secrets) first waits until every ring is drained
+ * (quiesce()), and the workers are then asleep.
+ *
+ * The shard: the outer IP addresses, without a full decode. The key is the
+ * internal host when exactly one end is in anomaly.home-nets, else the
+ * unordered pair of addresses. So both directions of a flow, its IP
+ * fragments (no ports needed), every flow between two hosts (eta pair
+ * history, c2_channel pairs, ICMP tunnel pairs) and -- the reason for
+ * preferring the internal host to the pair -- everything one internal host
+ * does with the outside (its baselines and behaviour models, its C2
+ * client-level evidence, its incident) sit on one worker, with no lock and
+ * no queue between them. The cost: one busy host is one worker's load; a
+ * 5-tuple hash would spread better but would cut every host-level state
+ * in N pieces. Tunnels are sharded by their outer addresses; MPLS, PPPoE,
+ * 802.11 and other link types not read here go to worker 0.
+ *
+ * Time: one pipeline expires flows at checkpoints made once a second of
+ * packet time, and does its periodic work (idle incidents, feeds) every
+ * 1024 packets. A worker would make them from its own packets only, at
+ * other times, and a flow's end reason would change (timeout with one
+ * worker, shutdown with two). So the reader makes them: it keeps the one
+ * pipeline's checkpoint rule over the whole input and sends every worker a
+ * CLOCK message at each checkpoint and a PERIODIC one every 1024 packets,
+ * before the packet that made it; workers' pipelines are "driven"
+ * (pipeline_set_driven) and make none of their own.
+ *
+ * Waiting: a worker with an empty ring sleeps on a semaphore, after saying
+ * so (sleeping = 1, then a second look); the reader rings it after a commit
+ * when it sleeps. A full ring makes the reader wait in file mode (nothing
+ * is lost by waiting) and drop the packet, counted, when live.
+ */
+#include "sensor/workers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "detect/home_net.h"
+#include "output/sink.h"
+#include "sensor/pipeline.h"
+#include "util/counters.h"
+#include "util/spsc.h"
+
+#define WORKER_RING_BYTES (8u << 20) /* per worker: ~5,000 full-size frames */
+#define WORKERS_MAX 64
+
+enum wmsg_kind {
+    WMSG_PACKET,    /* a frame follows the header */
+    WMSG_CLOCK,     /* a flow-expiry checkpoint at ts */
+    WMSG_PERIODIC,  /* the work of every 1024th packet, at ts */
+    WMSG_TICK,      /* live, idle: time goes on (wall clock) */
+    WMSG_STOP,      /* the input ended at ts: finish and leave */
+};
+
+struct wmsg {
+    uint32_t kind;
+    int32_t linktype;
+    uint64_t ts_usec;
+    uint64_t nth;           /* the packet's number in the whole input */
+    uint32_t wire_len, cap_len;
+};
+
+struct worker {
+    struct workers *ws;
+    pthread_t thread;
+    bool started;
+    struct pipeline *pl;
+    struct eve *eve;           /* its own buffer, the shared sink */
+    struct spsc ring;
+    uint64_t pushed;           /* reader: messages published */
+    _Atomic uint64_t done;     /* worker: messages handled */
+    _Atomic int sleeping;
+    sem_t bell;
+    bool bell_made;
+};
+
+struct workers {
+    unsigned n;
+    bool live;
+    struct pipeline *single;   /* n == 1: no thread, no ring */
+    struct eve *eve;           /* the sink's owner (main's) */
+    struct worker *w;
+    struct home_net home;
+    uint64_t nth;              /* packets dispatched */
+    uint64_t next_clock;       /* the one pipeline's next checkpoint */
+    uint64_t last_usec;
+    uint64_t drops;            /* live: rings full */
+    bool finished;
+};
+
+/* ---- the shard ----------------------------------------------------------- */
+
+static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* Where the IP header starts; -1: not read here (MPLS, PPPoE, NSH and
+ * link types it does not know: IP may be inside), -2: an Ethernet frame
+ * that carries no IP (ARP, LLDP, ...). */
+static long ip_offset(const struct packet *p)
+{
+    const uint8_t *d = p->frame;
+    size_t n = p->cap_len;
+    switch (p->linktype) {
+    case 1: { /* Ethernet, VLAN and QinQ tags */
+        size_t off = 12;
+        while (off + 2 <= n && (be16(d + off) == 0x8100 ||
+                                be16(d + off) == 0x88a8 ||
+                                be16(d + off) == 0x9100))
+            off += 4;
+        if (off + 2 > n)
+            return -1;
+        uint16_t type = be16(d + off);
+        if (type == 0x0800 || type == 0x86dd)
+            return (long)(off + 2);
+        return type == 0x8847 || type == 0x8848 || type == 0x8864 ||
+               type == 0x894f || type == 0x8909 ? -1 : -2;
+    }
+    case 113: return 16;          /* Linux cooked */
+    case 276: return 20;          /* Linux cooked v2 */
+    case 0: case 108: return 4;   /* BSD loopback */
+    case 12: case 14: case 101: case 228: case 229: return 0; /* raw IP */
+    default: return -1;
+    }
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+static uint64_t addr_hash(const struct ip_addr *a)
+{
+    uint64_t x, y;
+    memcpy(&x, a->b, 8);
+    memcpy(&y, a->b + 8, 8);
+    return mix(x ^ mix(y));
+}
+
+/* Between two internal hosts (a workstation and the internal resolver,
+ * file server, domain controller), the client is the host whose state
+ * matters: its DNS answers name its later flows. The client is the end
+ * with the higher TCP or UDP port (ephemeral against well-known); 0: the
+ * source, 1: the destination, -1: cannot tell (equal ports, another
+ * protocol, an IPv6 extension header, any IPv4 fragment -- a fragment
+ * after the first has no ports, so every fragment keys by the pair). */
+static int client_end(const uint8_t *ip, size_t left, uint8_t v)
+{
+    size_t hl;
+    uint8_t proto;
+    if (v == 4) {
+        hl = (size_t)(ip[0] & 15) * 4;
+        if (left < 20 || (be16(ip + 6) & 0x3fff)) /* MF or an offset */
+            return -1;
+        proto = ip[9];
+    } else {
+        hl = 40;
+        proto = ip[6];
+    }
+    if ((proto != 6 && proto != 17) || left < hl + 4)
+        return -1;
+    uint16_t sp = be16(ip + hl), dp = be16(ip + hl + 2);
+    return sp > dp ? 0 : dp > sp ? 1 : -1;
+}
+
+/* The worker of a packet: the internal host's (of two, the client's), or
+ * the address pair's. */
+static unsigned shard(const struct workers *ws, const struct packet *p)
+{
+    long off = ip_offset(p);
+    if (off < 0 || (size_t)off >= p->cap_len)
+        return 0;
+    const uint8_t *ip = p->frame + off;
+    size_t left = p->cap_len - (size_t)off;
+    uint8_t v = ip[0] >> 4;
+    size_t alen = v == 4 ? 4 : v == 6 ? 16 : 0;
+    size_t at = v == 4 ? 12 : 8;
+    if (!alen || left < at + 2 * alen)
+        return 0;
+    struct ip_addr a, b;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    memcpy(a.b, ip + at, alen);
+    memcpy(b.b, ip + at + alen, alen);
+    bool ia = home_net_contains(&ws->home, v, &a);
+    bool ib = home_net_contains(&ws->home, v, &b);
+    if (ia && ib) { /* both ours: the client's, when the ports say which */
+        int c = client_end(ip, left, v);
+        ia = c == 0, ib = c == 1;
+    }
+    uint64_t h = ia != ib ? addr_hash(ia ? &a : &b)
+                          : addr_hash(&a) + addr_hash(&b); /* symmetric */
+    return (unsigned)(mix(h) % ws->n);
+}
+
+/* Whether the packet can reach the flow table, where one pipeline makes
+ * its clock's checkpoints and counts its 1024 packets: not a frame
+ * without IP, nor an IP fragment but the last (defrag keeps those). A
+ * frame not read here counts as one that can. */
+static bool reaches_flows(const struct packet *p)
+{
+    long off = ip_offset(p);
+    if (off == -2)
+        return false;
+    if (off < 0 || (size_t)off + 40 > p->cap_len)
+        return true;
+    const uint8_t *ip = p->frame + off;
+    if (ip[0] >> 4 == 4)
+        return !(be16(ip + 6) & 0x2000); /* MF */
+    if (ip[0] >> 4 == 6 && ip[6] == 44 && (size_t)off + 48 <= p->cap_len)
+        return !(ip[43] & 1);             /* fragment header: M */
+    return true;
+}
+
+/* ---- the worker thread --------------------------------------------------- */
+
+static void handle(struct worker *w, const struct wmsg *m)
+{
+    switch (m->kind) {
+    case WMSG_PACKET: {
+        struct packet p;
+        memset(&p, 0, sizeof(p));
+        p.ts_usec = m->ts_usec;
+        p.wire_len = m->wire_len;
+        p.cap_len = m->cap_len;
+        p.linktype = m->linktype;
+        p.frame = (const uint8_t *)(m + 1);
+        pipeline_packet_nth(w->pl, &p, m->nth);
+        break;
+    }
+    case WMSG_CLOCK: pipeline_advance(w->pl, m->ts_usec); break;
+    case WMSG_PERIODIC: pipeline_periodic(w->pl, m->ts_usec); break;
+    case WMSG_TICK: pipeline_tick(w->pl, m->ts_usec); break;
+    case WMSG_STOP:
+        if (m->ts_usec)
+            pipeline_set_time(w->pl, m->ts_usec);
+        pipeline_finish_flows(w->pl);
+        eve_flush(w->eve);
+        break;
+    }
+}
+
+/* Nothing to do: say so, look once more, then sleep until rung. */
+static void wait_for_work(struct worker *w)
+{
+    for (int i = 0; i < 64; i++) {
+        if (!spsc_empty(&w->ring))
+            return;
+        sched_yield();
+    }
+    atomic_store(&w->sleeping, 1);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!spsc_empty(&w->ring)) {
+        atomic_store(&w->sleeping, 0);
+        return;
+    }
+    while (sem_wait(&w->bell) && errno == EINTR)
+        ;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    for (;;) {
+        size_t len;
+        const struct wmsg *m = spsc_peek(&w->ring, &len);
+        if (!m) {
+            wait_for_work(w);
+            continue;
+        }
+        uint32_t kind = m->kind;
+        handle(w, m);
+        spsc_release(&w->ring);
+        atomic_fetch_add_explicit(&w->done, 1, memory_order_release);
+        if (kind == WMSG_STOP)
+            return NULL;
+    }
+}
+
+/* ---- the reader's side --------------------------------------------------- */
+
+static void ring_bell(struct worker *w)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&w->sleeping, memory_order_relaxed) &&
+        atomic_exchange(&w->sleeping, 0))
+        sem_post(&w->bell);
+}
+
+static void pause_briefly(void)
+{
+    struct timespec ts = { 0, 20000 }; /* 20 us */
+    nanosleep(&ts, NULL);
+}
+
+/* Copies a message (and its frame) into w's ring. may_drop: live packets,
+ * given up when the ring is full; the rest waits for room. */
+static bool push(struct workers *ws, struct worker *w, const struct wmsg *h,
+                 const uint8_t *data, size_t len, bool may_drop)
+{
+    size_t n = sizeof(*h) + len;
+    if (n > spsc_max_record(&w->ring)) {
+        ws->drops++;
+        return false;
+    }
+    uint8_t *rec;
+    while (!(rec = spsc_reserve(&w->ring, n))) {
+        if (may_drop) {
+            ws->drops++;
+            return false;
+        }
+        ring_bell(w);
+        pause_briefly();
+    }
+    memcpy(rec, h, sizeof(*h));
+    if (len)
+        memcpy(rec + sizeof(*h), data, len);
+    spsc_commit(&w->ring);
+    w->pushed++;
+    ring_bell(w);
+    return true;
+}
+
+static void broadcast(struct workers *ws, uint32_t kind, uint64_t ts)
+{
+    struct wmsg h = { .kind = kind, .ts_usec = ts };
+    for (unsigned i = 0; i < ws->n; i++)
+        push(ws, &ws->w[i], &h, NULL, 0, false);
+}
+
+/* Waits until every worker has handled everything sent to it: then they
+ * sleep, and their pipelines may be read or changed from here. */
+static void quiesce(struct workers *ws)
+{
+    for (unsigned i = 0; i < ws->n; i++)
+        while (atomic_load_explicit(&ws->w[i].done, memory_order_acquire) !=
+               ws->w[i].pushed)
+            pause_briefly();
+}
+
+/* The one pipeline's clock, kept over the whole input (flow_table.c's
+ * checkpoint rule and pipeline.c's every-1024-packets). */
+static void keep_time(struct workers *ws, const struct packet *p)
+{
+    uint64_t ts = p->ts_usec;
+    if (ts > ws->last_usec)
+        ws->last_usec = ts;
+    if (!reaches_flows(p))
+        return;
+    if (ts >= ws->next_clock || ts + 2000000 < ws->next_clock) {
+        broadcast(ws, WMSG_CLOCK, ts);
+        ws->next_clock = ts + 1000000;
+    }
+    if ((ws->nth & 1023) == 0)
+        broadcast(ws, WMSG_PERIODIC, ts);
+}
+
+void workers_packet(struct workers *ws, struct packet *p)
+{
+    if (ws->single) {
+        pipeline_packet(ws->single, p);
+        return;
+    }
+    ws->nth++;
+    keep_time(ws, p);
+    struct wmsg h = { .kind = WMSG_PACKET, .linktype = p->linktype,
+                      .ts_usec = p->ts_usec, .nth = ws->nth,
+                      .wire_len = p->wire_len, .cap_len = p->cap_len };
+    push(ws, &ws->w[shard(ws, p)], &h, p->frame, p->cap_len, ws->live);
+}
+
+void workers_tick(struct workers *ws, uint64_t now_usec)
+{
+    if (ws->single)
+        pipeline_tick(ws->single, now_usec);
+    else
+        broadcast(ws, WMSG_TICK, now_usec);
+}
+
+void workers_reload(struct workers *ws)
+{
+    if (ws->single) {
+        pipeline_reload_intel(ws->single);
+    } else {
+        quiesce(ws);
+        for (unsigned i = 0; i < ws->n; i++)
+            pipeline_reload_intel(ws->w[i].pl);
+    }
+    eve_reopen(ws->eve);
+}
+
+void workers_capture_stats(struct workers *ws, const struct capture_stats *cs)
+{
+    struct pipeline *pl = ws->single ? ws->single : ws->w[0].pl;
+    if (!ws->single)
+        quiesce(ws);
+    pipeline_capture_stats(pl, cs); /* the kernel's: counted once */
+}
+
+void workers_note_truncated_file(struct workers *ws)
+{
+    if (!ws->single)
+        quiesce(ws);
+    pipeline_note_truncated_file(ws->single ? ws->single : ws->w[0].pl);
+}
+
+int workers_add_capture_secrets(struct workers *ws, const char *path)
+{
+    if (ws->single)
+        return pipeline_add_capture_secrets(ws->single, path);
+    quiesce(ws);
+    int n = 0;
+    for (unsigned i = 0; i < ws->n; i++)
+        n = pipeline_add_capture_secrets(ws->w[i].pl, path);
+    return n;
+}
+
+static void write_merged_stats(struct workers *ws, uint64_t ts_usec)
+{
+    const struct counters *regs[WORKERS_MAX];
+    for (unsigned i = 0; i < ws->n; i++)
+        regs[i] = pipeline_counters(ws->w[i].pl);
+    /* the record goes out through worker 0's writer, which sleeps */
+    eve_write_stats_merged(pipeline_eve(ws->w[0].pl),
+                           ts_usec ? ts_usec : ws->last_usec, regs, ws->n);
+}
+
+void workers_write_stats(struct workers *ws, uint64_t ts_usec)
+{
+    if (ws->single) {
+        pipeline_write_stats(ws->single, ts_usec);
+        return;
+    }
+    quiesce(ws);
+    write_merged_stats(ws, ts_usec);
+}
+
+static void join_all(struct workers *ws)
+{
+    for (unsigned i = 0; i < ws->n; i++)
+        if (ws->w[i].started) {
+            pthread_join(ws->w[i].thread, NULL);
+            ws->w[i].started = false;
+        }
+}
+
+void workers_finish(struct workers *ws)
+{
+    if (ws->single) {
+        pipeline_finish(ws->single);
+        return;
+    }
+    if (ws->finished)
+        return;
+    ws->finished = true;
+    broadcast(ws, WMSG_STOP, ws->last_usec);
+    join_all(ws);
+    write_merged_stats(ws, 0);
+    eve_flush(ws->eve);
+}
+
+void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
+{
+    if (ws->single) {
+        pipeline_summary(ws->single, out, eve_path);
+        return;
+    }
+    struct pipeline *pls[WORKERS_MAX];
+    for (unsigned i = 0; i < ws->n; i++)
+        pls[i] = ws->w[i].pl;
+    pipeline_summary_all(pls, (int)ws->n, out, eve_path);
+    fprintf(out, "  workers: %u, packets each:", ws->n);
+    for (unsigned i = 0; i < ws->n; i++)
+        fprintf(out, " %llu", (unsigned long long)pipeline_packets(ws->w[i].pl));
+    fprintf(out, "; %llu dropped with a worker's queue full\n",
+            (unsigned long long)ws->drops);
+}
+
+uint64_t workers_packets(const struct workers *ws)
+{
+    if (ws->single)
+        return pipeline_packets(ws->single);
+    uint64_t n = 0;
+    for (unsigned i = 0; i < ws->n; i++)
+        n += pipeline_packets(ws->w[i].pl);
+    return n;
+}
+
+unsigned workers_count(const struct workers *ws) { return ws->n; }
+
+/* ---- set-up -------------------------------------------------------------- */
+
+static unsigned resolve_count(uint32_t asked)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = asked ? asked : cores > 0 ? (unsigned)cores : 1;
+    return n > WORKERS_MAX ? WORKERS_MAX : n;
+}
+
+static bool worker_setup(struct workers *ws, struct worker *w,
+                         const struct nj_config *cfg, char *err, size_t errlen)
+{
+    w->ws = ws;
+    atomic_init(&w->done, 0);
+    atomic_init(&w->sleeping, 0);
+    if (!(w->eve = eve_open_shared(ws->eve)) ||
+        !spsc_init(&w->ring, WORKER_RING_BYTES) ||
+        sem_init(&w->bell, 0, 0)) {
+        snprintf(err, errlen, "out of memory for a worker");
+        return false;
+    }
+    w->bell_made = true;
+    if (!(w->pl = pipeline_new(cfg, w->eve, err, errlen)))
+        return false;
+    pipeline_set_driven(w->pl);
+    return true;
+}
+
+struct workers *workers_new(const struct nj_config *cfg, struct eve *eve,
+                            bool live, char *err, size_t errlen)
+{
+    struct workers *ws = calloc(1, sizeof(*ws));
+    if (!ws) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ws->n = resolve_count(cfg->workers);
+    ws->live = live;
+    ws->eve = eve;
+    if (ws->n == 1) {
+        if (!(ws->single = pipeline_new(cfg, eve, err, errlen)))
+            goto err;
+        return ws;
+    }
+    if (!home_net_parse(&ws->home, cfg->anomaly.home_nets, err, errlen) ||
+        !(ws->w = calloc(ws->n, sizeof(*ws->w))))
+        goto err;
+    for (unsigned i = 0; i < ws->n; i++)
+        if (!worker_setup(ws, &ws->w[i], cfg, err, errlen))
+            goto err;
+    for (unsigned i = 0; i < ws->n; i++) {
+        if (pthread_create(&ws->w[i].thread, NULL, worker_main, &ws->w[i])) {
+            snprintf(err, errlen, "cannot start worker thread %u", i);
+            goto err;
+        }
+        ws->w[i].started = true;
+    }
+    return ws;
+err:
+    workers_free(ws);
+    return NULL;
+}
+
+void workers_free(struct workers *ws)
+{
+    if (!ws)
+        return;
+    if (ws->w && !ws->finished) {
+        /* never finished (set-up failed): stop the threads that run */
+        struct wmsg h = { .kind = WMSG_STOP };
+        for (unsigned i = 0; i < ws->n; i++)
+            if (ws->w[i].started)
+                push(ws, &ws->w[i], &h, NULL, 0, false);
+        join_all(ws);
+    }
+    for (unsigned i = 0; ws->w && i < ws->n; i++) {
+        struct worker *w = &ws->w[i];
+        pipeline_free(w->pl);
+        eve_close(w->eve);
+        spsc_free(&w->ring);
+        if (w->bell_made)
+            sem_destroy(&w->bell);
+    }
+    free(ws->w);
+    pipeline_free(ws->single);
+    free(ws);
+}

@@ -1,0 +1,47 @@
+/* workers.h -- the sensor's packet threads (--workers N, capture.workers).
+ *
+ * One reader (the caller's thread: capture, signals) and N workers, each
+ * with a whole pipeline of its own (decode, defrag, flows, reassembly,
+ * parsers, decryption, detectors, its EVE buffer). The reader shards
+ * packets by host (workers.c says how and why) into one bounded
+ * single-producer/single-consumer ring per worker and tells every worker
+ * how far packet time has gone, so N workers give the records one would.
+ * With N = 1 there is no thread: every call goes straight to the one
+ * pipeline, as before workers existed.
+ *
+ * The calls mirror pipeline.h's and are made from the reader only.
+ */
+#ifndef NIGHTJAR_WORKERS_H
+#define NIGHTJAR_WORKERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "capture/capture.h"
+#include "config/config.h"
+#include "output/eve.h"
+
+struct workers;
+
+/* n: cfg->workers resolved (0 means one per online core). live: a full
+ * ring drops the packet (counted) instead of waiting for room. */
+struct workers *workers_new(const struct nj_config *cfg, struct eve *eve,
+                            bool live, char *err, size_t errlen);
+void workers_free(struct workers *ws);
+unsigned workers_count(const struct workers *ws);
+
+void workers_packet(struct workers *ws, struct packet *p);
+void workers_tick(struct workers *ws, uint64_t now_usec);
+void workers_reload(struct workers *ws);       /* SIGHUP: feeds, EVE file */
+void workers_capture_stats(struct workers *ws, const struct capture_stats *cs);
+void workers_note_truncated_file(struct workers *ws);
+int workers_add_capture_secrets(struct workers *ws, const char *path);
+void workers_write_stats(struct workers *ws, uint64_t ts_usec);
+/* Ends every flow on every worker, joins the threads, writes the one
+ * merged stats record. */
+void workers_finish(struct workers *ws);
+void workers_summary(const struct workers *ws, FILE *out, const char *eve_path);
+uint64_t workers_packets(const struct workers *ws);
+
+#endif

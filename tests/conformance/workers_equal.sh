@@ -1,0 +1,27 @@
+#!/bin/sh
+# --workers 2 (and 3) give the same EVE records as --workers 1, order
+# aside, over labelled/ and behaviour/ of ../shared/corpus (method and
+# normalisation: workers_equal.py). Uses the plain build: three runs of
+# every capture under ASan take several minutes on two cores; the ASan
+# build is exercised by the e2e scripts with --workers. YARA is off (the
+# same rules on every worker; compiling them each run would be most of
+# the time). NJ_WORKERS_ALL=1: the whole corpus.
+set -eu
+root=${NIGHTJAR_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$root/tests/sanitizers.sh"
+corpus=${NIGHTJAR_CORPUS:-$root/../shared/corpus}
+if [ ! -d "$corpus" ]; then
+    echo "skipped: $corpus is missing (the public captures this test reads)"
+    exit 77
+fi
+NJ=$root/build/nightjar
+[ -x "$NJ" ] || { echo "FAIL: $NJ is missing: run make"; exit 1; }
+if [ "${NJ_WORKERS_ALL:-0}" = 1 ]; then
+    dirs=$corpus
+else
+    dirs="$corpus/labelled $corpus/behaviour"
+fi
+# shellcheck disable=SC2086
+CAPTURES=$(find -L $dirs -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) | sort)
+# shellcheck disable=SC2086
+exec python3 "$root/tests/conformance/workers_equal.py" "$NJ" $CAPTURES
