@@ -425,9 +425,9 @@ static void parse_certificates(struct tls_session *s, cursor_t c,
             return;
         }
         if (s->n_certs < TLS_MAX_CERTS) {
-            /* parsing is OpenSSL's d2i_X509, which also decodes the public
-             * key and costs tens of microseconds: only the first
-             * certificates are read in full, the rest are hashed */
+            /* the fields come from x509.c's own DER reader (OpenSSL only
+             * for rarer keys and the self-signed check); still, only the
+             * first certificates are read in full, the rest are hashed */
             struct x509_info *x = &s->certs[s->n_certs++];
             if (!x509_parse(s->cert_cache, der, len, x))
                 st->err[TLS_ERR_certificate_malformed]++;
