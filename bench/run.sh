@@ -16,6 +16,10 @@
 # use (SHA-256 only, no libmagic), and with the encrypted-traffic model off
 # (bench/eta.sh has its per-flow cost).
 #
+# Also, in the same run: nightjar with every parser and detector off (flows
+# only, against the loop), and Suricata 7 when it is installed
+# (bench/suricata.yaml: EVE flow/tls/dns/http, no rules).
+#
 # BASELINE=path/to/an/older/nightjar adds that binary to the same run (with
 # BASELINE_ARGS, default none) and prints nightjar's time over it: a
 # change's A/B. A build from before YARA was on by default compares with
@@ -86,6 +90,19 @@ for cap in "$bulk" "$pcap"; do
     t_lean=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set files.magic=no \
         --set files.hashes=sha256)
     t_ndpi=$(median ndpiReader -q -i "$cap")
+    # flows only: decode, flows, reassembly and the flow records; every
+    # parser, scanner and detector off
+    t_flows=$(median ./build/nightjar -q -r "$cap" -o /dev/null --yara none \
+        --set tls.enabled=no --set app-layer.http.enabled=no --set app-layer.http2.enabled=no \
+        --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no \
+        --set app-layer.ftp.enabled=no --set app-layer.dcerpc.enabled=no \
+        --set eta.enabled=no --set anomaly.enabled=no)
+    t_suri=""
+    if command -v suricata >/dev/null; then
+        rm -rf "$out/suri"; mkdir -p "$out/suri"
+        t_suri=$(median suricata -c bench/suricata.yaml -r "$cap" -l "$out/suri" -k none \
+            --runmode autofp)
+    fi
     echo "  median of $RUNS runs:"
     report "libpcap read loop" "$t_loop"
     report "nightjar" "$t_nj"
@@ -99,6 +116,12 @@ for cap in "$bulk" "$pcap"; do
     report "nightjar, ETA model off" "$t_noeta"
     report "nightjar, sha256 only, no libmagic" "$t_lean"
     report "ndpiReader" "$t_ndpi"
+    report "nightjar, flows only" "$t_flows"
+    [ -z "$t_suri" ] || report "Suricata (EVE flow/tls/dns/http, no rules)" "$t_suri"
+    [ -n "$t_suri" ] || echo "  (Suricata is not installed: apt-get install -t bookworm-backports suricata)"
+    [ -z "$t_suri" ] || printf '  nightjar/Suricata time: %.2f (below 1: nightjar is faster)\n' \
+        "$(echo "$t_nj / $t_suri" | bc -l)"
+    printf '  nightjar flows only / libpcap loop: %.2f\n' "$(echo "$t_flows / $t_loop" | bc -l)"
     printf '  nightjar/ndpiReader time: %.2f (below 1: nightjar is faster); TLS/QUIC parsing: %.0f%% of nightjar'"'"'s time\n' \
         "$(echo "$t_nj / $t_ndpi" | bc -l)" "$(echo "($t_nj - $t_notls) * 100 / $t_nj" | bc -l)"
     printf '  DNS/HTTP/SMTP parsing and file hashing/typing: %.0f%% of nightjar'"'"'s time; the YARA rules %.0f%%\n' \
