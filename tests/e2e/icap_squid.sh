@@ -72,6 +72,7 @@ listed_sha=$(sha256sum "$www/listed.bin" | cut -d' ' -f1)
 python3 "$root/tests/e2e/lib/icap_web.py" 127.0.0.1 "$WEB_PORT" "$www" "$WORK/web.log" 90 \
     >"$WORK/web.err" 2>&1 &
 bg_pids="$bg_pids $!"
+wait_for 30 "the web server listening on $WEB_PORT" port_open "$WEB_PORT"
 
 start_icap "$WORK/icap.err" "$ICAP_PORT" --intel "list:$WORK/intel.list" -o "$WORK/eve.json"
 

@@ -52,6 +52,9 @@ pids="$pids $!"
     -HTTP -quiet -cipher AES256-SHA -no_tls1_3 >/dev/null 2>&1) &
 pids="$pids $!"
 for _ in $(seq 1 50); do grep -q listening td.log 2>/dev/null && break; sleep 0.1; done
+for port in $P $PR; do
+    for _ in $(seq 1 100); do port_open $port && break; sleep 0.1; done
+done
 sleep 0.5
 # get FILE [s_client options]: one request on a new connection
 get() {
@@ -174,6 +177,7 @@ pids="$pids $nj"
 (cd www && exec openssl s_server -accept 127.0.0.1:$PL -cert ../srv.pem -key ../srv.key \
     -HTTP -quiet -keylogfile ../live.keys >/dev/null 2>&1) &
 pids="$pids $!"
+for _ in $(seq 1 100); do port_open $PL && break; sleep 0.1; done
 sleep 2
 for v in -tls1_2 -tls1_3; do
     f=t13a.txt; [ "$v" = -tls1_2 ] && f=t12gcm.txt
