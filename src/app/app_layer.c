@@ -713,13 +713,14 @@ static void window_scan(struct app_layer *al, struct flow *f,
     alerts(al, f, now, &al->result, NULL, dir);
 }
 
-/* plain: the bytes came out of decryption (the flow's own are not). */
+/* Cleartext bytes only: the callers decide (a flow's own bytes when it is
+ * cleartext, or what came out of decrypting it). */
 static void window_add(struct app_layer *al, struct flow *f,
                        struct app_flow *a, int dir, const uint8_t *d,
-                       size_t n, uint64_t now, bool plain)
+                       size_t n, uint64_t now)
 {
     size_t cap = (size_t)al->cfg.yara_stream_window;
-    if (a->win_done[dir] || !cap || (!plain && !cleartext(f)))
+    if (a->win_done[dir] || !cap)
         return;
     if (!a->win[dir]) {
         if (!charge(al, a, cap) ||
@@ -895,7 +896,7 @@ void app_stream_data(struct app_layer *al, struct flow *f, int dir,
     if (!a)
         return;
     if (scan)
-        window_add(al, f, a, dir, data, len, now, false);
+        window_add(al, f, a, dir, data, len, now);
     if (p)
         p->stream(al, f, a, dir, data, len, now);
 }
@@ -928,10 +929,8 @@ void app_decrypted_data(struct app_layer *al, struct flow *f, int dir,
         a->inner = inner_proto(f, dir, data, len, alpn);
         a->inner_tried = a->inner != APP_UNKNOWN || dir == 0;
     }
-    bool scan = content_has_rules(al->content) && al->cfg.yara_stream_window &&
-                !a->win_done[dir];
-    if (scan)
-        window_add(al, f, a, dir, data, len, now, true);
+    if (content_has_rules(al->content))
+        window_add(al, f, a, dir, data, len, now);
     const struct app_parser *p = parser_of(al, a->inner);
     if (p)
         p->stream(al, f, a, dir, data, len, now);

@@ -151,7 +151,6 @@ static bool setup_ring(struct afpacket *a, const struct afpacket_config *c,
     req.tp_frame_size = FRAME_SIZE;
     req.tp_frame_nr = (BLOCK_SIZE / FRAME_SIZE) * a->n_blocks;
     req.tp_retire_blk_tov = RETIRE_MS;
-    req.tp_feature_req_word = TP_FT_REQ_FILL_RXHASH;
     if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) != 0)
         return fail(err, errlen, c->iface, "cannot set up the capture ring");
     a->ring_len = (size_t)BLOCK_SIZE * a->n_blocks;
@@ -269,7 +268,7 @@ static const uint8_t *with_vlan(struct afpacket *a, const struct tpacket3_hdr *h
                                 uint32_t *wirelen)
 {
     if (!(h->tp_status & TP_STATUS_VLAN_VALID) || a->linktype != DLT_EN10MB ||
-        *caplen < 12 || *caplen + 4 > a->snaplen + 4)
+        *caplen < 12 || *caplen > a->snaplen)   /* vlan_buf: snaplen + 4 */
         return frame;
     uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid
                                                                : ETH_P_8021Q;
@@ -314,8 +313,7 @@ static void fill(struct afpacket *a, struct packet *p)
     p->wire_len = wirelen;
     p->ts_usec = (uint64_t)h->tp_sec * 1000000u + h->tp_nsec / 1000u;
     p->linktype = a->linktype;
-    a->left--;
-    a->next = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset);
+    skip(a);
 }
 
 /* A frame ready to read at a->next (the block taken, frames left). */

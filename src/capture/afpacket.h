@@ -35,7 +35,6 @@ struct afpacket_config {
     uint32_t ring_mb;           /* ring size (blocks of 1 MiB); 0: 64 */
     enum afpacket_fanout fanout;
     uint16_t fanout_group;      /* same id: same group (with fanout) */
-    uint32_t fanout_members;    /* sockets in the group ("pair" mode) */
     int timeout_ms;             /* capture_next gives up after; 0: 200 */
 };
 

@@ -432,6 +432,8 @@ static bool dsb_body(struct keylog *kl, FILE *fp, uint32_t body_len, bool swap,
     if (body_len < 8 || fread(h, 1, 8, fp) != 8)
         return false;
     uint32_t type = u32_as(h, swap), n = u32_as(h + 4, swap);
+    if (type == DSB_TLS_KEYLOG && n <= body_len - 8 && n > DSB_MAX)
+        kl->st.dsb_over_cap++;
     if (type != DSB_TLS_KEYLOG || n > body_len - 8 || n > DSB_MAX)
         return fseeko(fp, (off_t)(body_len - 8), SEEK_CUR) == 0;
     char *text = malloc(n ? n : 1);
@@ -498,6 +500,7 @@ void keylog_counters(const struct keylog *kl, struct counters *r)
     const struct keylog_stats *st = &kl->st;
 #define C(n) counters_u64(r, "keylog." #n, &st->n);
     C(lines) C(secrets) C(bad_lines) C(entries_over_cap) C(rsa_premasters)
-    C(files_read) C(reloads) C(truncations) C(dsb_blocks) C(lookups) C(hits)
+    C(files_read) C(reloads) C(truncations) C(dsb_blocks) C(dsb_over_cap)
+    C(lookups) C(hits)
 #undef C
 }

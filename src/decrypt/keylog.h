@@ -49,6 +49,7 @@ struct keylog_entry {
 struct keylog_stats {
     uint64_t lines, secrets, bad_lines, entries_over_cap;
     uint64_t rsa_premasters, files_read, reloads, truncations, dsb_blocks;
+    uint64_t dsb_over_cap;       /* a secrets block over 16 MiB, skipped */
     uint64_t lookups, hits;
 };
 

@@ -66,6 +66,7 @@ struct qd_piece {
 
 struct quic_decrypt {
     struct quic_decrypt *next_free;
+    struct quic_decrypt_stats *st;       /* the engine's, for the caps */
     const struct tls_suite *suite;
     uint32_t version;
     uint8_t client_random[32];
@@ -162,6 +163,7 @@ struct quic_decrypt *quic_decrypt_new(struct quic_decrypt_engine *e)
         e->mem += sizeof(*s);
     }
     memset(s, 0, sizeof(*s));
+    s->st = e->st;
     e->st->decrypt_sessions++;
     return s;
 }
@@ -252,8 +254,15 @@ static bool secret_ok(const struct keylog_entry *k, enum keylog_secret w,
 /* Looks the connection's secrets up (again, while some are missing). */
 static void find_keys(struct quic_decrypt_engine *e, struct quic_decrypt *s)
 {
-    if (!s->suite || !s->have_random || !e->keylog || s->lookups >= QD_LOOKUPS)
+    if (!s->suite || !s->have_random || !e->keylog)
         return;
+    if (s->lookups >= QD_LOOKUPS) {
+        if (s->lookups == QD_LOOKUPS) { /* counted once, when it gives up */
+            s->lookups++;
+            e->st->key_lookups_over_cap++;
+        }
+        return;
+    }
     s->lookups++;
     const struct keylog_entry *k = keylog_find(e->keylog, s->client_random);
     /* a browser's SSLKEYLOGFILE may not have the secrets yet: read what
@@ -434,6 +443,8 @@ static void parse_ee(struct quic_decrypt *s)
     uint32_t len = cur_u24be(&c);
     if (!cur_ok(&c) || len > cur_left(&c)) {
         s->ee_done = type != 8 || len + 4 > QD_EE_BUF;
+        if (type == 8 && len + 4 > QD_EE_BUF)
+            s->st->ee_over_cap++;    /* the server's ALPN is not read */
         return; /* not all there yet, or never will be */
     }
     s->ee_done = true;
@@ -544,6 +555,8 @@ static void stream_release_if_done(struct quic_decrypt *s, struct qd_stream *st)
         if (s->pieces[i].used && s->pieces[i].slot == slot)
             piece_drop(s, &s->pieces[i]);
     st->used = false;
+    if (s->ended[s->ended_next])
+        s->st->ended_over_cap++;     /* the oldest ended stream forgotten */
     s->ended[s->ended_next] = st->id + 1;
     s->ended_next = (uint8_t)((s->ended_next + 1) % QD_ENDED);
 }
@@ -714,7 +727,10 @@ static bool open_app(struct walk *w, const uint8_t *pkt, size_t len,
     if (phase == d->phase)
         return open_with(w, &d->ap[0], SP_APP, pkt, len, q, pn);
     if (open_with(w, &d->ap[1], SP_APP, pkt, len, q, pn)) {
-        rotate_keys(w->s->suite, is_v2(w->s->version), d);
+        if (!rotate_keys(w->s->suite, is_v2(w->s->version), d)) {
+            w->e->st->key_update_failed++;   /* the next keys are not sound */
+            w->s->dead = true;
+        }
         w->e->st->key_updates++;
         return true;
     }
@@ -831,6 +847,8 @@ void quic_decrypt_datagram(struct quic_decrypt_engine *e,
             return;
         cur_skip(&c, used);
     }
+    if (cur_left(&c) > 0)
+        e->st->coalesced_over_cap++;     /* more packets than are read */
 }
 
 /* ---- what the handshake told ------------------------------------------- */

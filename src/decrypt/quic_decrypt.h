@@ -60,7 +60,9 @@
     X(packets_without_keys) X(zero_rtt_skipped) X(decrypt_malformed)       \
     X(unknown_frames) X(stream_frames) X(stream_bytes)                     \
     X(stream_bytes_other) X(h3_streams) X(h3_stream_bytes)                 \
-    X(streams_over_cap) X(stream_ranges_over_cap)
+    X(streams_over_cap) X(stream_ranges_over_cap) X(ended_over_cap)       \
+    X(coalesced_over_cap) X(ee_over_cap) X(key_lookups_over_cap)           \
+    X(key_update_failed)
 
 struct quic_decrypt_stats {
 #define X(n) uint64_t n;

@@ -7,7 +7,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 
 #define S12(id, kind, key, blk, mac, prf, rsa, name) \
@@ -74,6 +73,54 @@ const struct tls_suite *tls_suite_find(uint16_t id)
     return NULL;
 }
 
+/* --- what records are opened with ------------------------------------- */
+
+#define N_SUITES (sizeof(suites) / sizeof(suites[0]))
+
+struct tls_record_crypto {
+    EVP_CIPHER_CTX *ctx;
+    EVP_CIPHER *cipher[N_SUITES];   /* by index in suites[] */
+    EVP_MAC *hmac;
+    EVP_MAC_CTX *mac;
+};
+
+void tls_record_crypto_free(struct tls_record_crypto *rc)
+{
+    if (!rc)
+        return;
+    EVP_CIPHER_CTX_free(rc->ctx);
+    for (size_t i = 0; i < N_SUITES; i++)
+        EVP_CIPHER_free(rc->cipher[i]);
+    EVP_MAC_CTX_free(rc->mac);
+    EVP_MAC_free(rc->hmac);
+    OPENSSL_free(rc);
+}
+
+/* A suite whose cipher the provider lacks is left NULL: its records do
+ * not open (and are counted as such), the others do. */
+struct tls_record_crypto *tls_record_crypto_new(void)
+{
+    struct tls_record_crypto *rc = OPENSSL_zalloc(sizeof(*rc));
+    if (!rc)
+        return NULL;
+    rc->ctx = EVP_CIPHER_CTX_new();
+    rc->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    rc->mac = rc->hmac ? EVP_MAC_CTX_new(rc->hmac) : NULL;
+    for (size_t i = 0; i < N_SUITES; i++)
+        rc->cipher[i] = EVP_CIPHER_fetch(NULL, suites[i].cipher, NULL);
+    if (!rc->ctx || !rc->mac) {
+        tls_record_crypto_free(rc);
+        return NULL;
+    }
+    return rc;
+}
+
+static const EVP_CIPHER *cipher_of(const struct tls_record_crypto *rc,
+                                   const struct tls_suite *s)
+{
+    return rc->cipher[s - suites];
+}
+
 static const char *hash_name(enum tls_hash h)
 {
     switch (h) {
@@ -83,17 +130,6 @@ static const char *hash_name(enum tls_hash h)
     case TH_SHA384: return "SHA384";
     }
     return "SHA256";
-}
-
-static const EVP_MD *hash_md(enum tls_hash h)
-{
-    switch (h) {
-    case TH_MD5_SHA1: return EVP_md5_sha1();
-    case TH_SHA1: return EVP_sha1();
-    case TH_SHA256: return EVP_sha256();
-    case TH_SHA384: return EVP_sha384();
-    }
-    return EVP_sha256();
 }
 
 size_t tls_hash_len(enum tls_hash h)
@@ -261,7 +297,7 @@ static size_t tag_len(const struct tls_suite *s)
 }
 
 /* One AEAD open: nonce (12), aad, ciphertext ct (with the tag after it). */
-static bool aead_open(EVP_CIPHER_CTX *c, const struct tls_suite *s,
+static bool aead_open(struct tls_record_crypto *rc, const struct tls_suite *s,
                       const uint8_t *key, const uint8_t nonce[12],
                       const uint8_t *aad, size_t aad_len, const uint8_t *ct,
                       size_t len, uint8_t *out)
@@ -270,8 +306,10 @@ static bool aead_open(EVP_CIPHER_CTX *c, const struct tls_suite *s,
     if (len < tl)
         return false;
     size_t n = len - tl;
-    EVP_CIPHER *ciph = EVP_CIPHER_fetch(NULL, s->cipher, NULL);
+    EVP_CIPHER_CTX *c = rc->ctx;
+    const EVP_CIPHER *ciph = cipher_of(rc, s);
     bool ccm = s->kind == TC_CCM || s->kind == TC_CCM8;
+    /* a cipher the provider lacked at start opens nothing */
     int ol = 0;
     bool ok = ciph && EVP_DecryptInit_ex(c, ciph, NULL, NULL, NULL) == 1 &&
               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) == 1;
@@ -289,11 +327,10 @@ static bool aead_open(EVP_CIPHER_CTX *c, const struct tls_suite *s,
                                  (void *)(ct + n)) == 1 &&
              EVP_DecryptFinal_ex(c, out + n, &fl) == 1;
     }
-    EVP_CIPHER_free(ciph);
     return ok;
 }
 
-static bool open_tls13(EVP_CIPHER_CTX *c, const struct tls_suite *s,
+static bool open_tls13(struct tls_record_crypto *c, const struct tls_suite *s,
                        struct tls_dir_keys *k, const uint8_t hdr[5],
                        const uint8_t *body, size_t len, uint8_t *out,
                        size_t *out_len, uint8_t *type)
@@ -327,7 +364,7 @@ static void pseudo_header(uint8_t h[13], uint64_t seq, uint8_t type,
     h[12] = (uint8_t)len;
 }
 
-static bool open_aead12(EVP_CIPHER_CTX *c, const struct tls_suite *s,
+static bool open_aead12(struct tls_record_crypto *c, const struct tls_suite *s,
                         struct tls_dir_keys *k, const uint8_t hdr[5],
                         const uint8_t *body, size_t len, uint8_t *out,
                         size_t *out_len)
@@ -357,38 +394,39 @@ static bool open_aead12(EVP_CIPHER_CTX *c, const struct tls_suite *s,
     return true;
 }
 
-static bool mac_ok(const struct tls_suite *s, const struct tls_dir_keys *k,
-                   const uint8_t head[13], const uint8_t *data, size_t n,
-                   const uint8_t *expect)
+/* HMAC over the pseudo-header then the data, compared with expect; the
+ * two parts go to the MAC as they are, without gathering them first. */
+static bool mac_ok(struct tls_record_crypto *rc, const struct tls_suite *s,
+                   const struct tls_dir_keys *k, const uint8_t head[13],
+                   const uint8_t *data, size_t n, const uint8_t *expect)
 {
-    uint8_t buf[13 + 16384 + 2048 + 256];
-    if (n > sizeof(buf) - 13)
-        return false;
-    memcpy(buf, head, 13);
-    memcpy(buf + 13, data, n);
+    size_t want = tls_hash_len((enum tls_hash)s->mac), ml = 0;
     uint8_t md[EVP_MAX_MD_SIZE];
-    unsigned ml = 0;
-    size_t want = tls_hash_len((enum tls_hash)s->mac);
-    if (!HMAC(hash_md((enum tls_hash)s->mac), k->mac_key, (int)want, buf,
-              13 + n, md, &ml) || ml != want)
+    OSSL_PARAM p[2];
+    p[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                            (char *)hash_name((enum tls_hash)s->mac), 0);
+    p[1] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_init(rc->mac, k->mac_key, want, p) != 1 ||
+        EVP_MAC_update(rc->mac, head, 13) != 1 ||
+        EVP_MAC_update(rc->mac, data, n) != 1 ||
+        EVP_MAC_final(rc->mac, md, &ml, sizeof(md)) != 1 || ml != want)
         return false;
     return CRYPTO_memcmp(md, expect, want) == 0;
 }
 
-static bool cbc_decrypt(EVP_CIPHER_CTX *c, const struct tls_suite *s,
+static bool cbc_decrypt(struct tls_record_crypto *rc, const struct tls_suite *s,
                         const uint8_t *key, const uint8_t *iv,
                         const uint8_t *ct, size_t n, uint8_t *out)
 {
-    EVP_CIPHER *ciph = EVP_CIPHER_fetch(NULL, s->cipher, NULL);
+    const EVP_CIPHER *ciph = cipher_of(rc, s);
+    EVP_CIPHER_CTX *c = rc->ctx;
     int ol = 0;
-    bool ok = ciph && EVP_DecryptInit_ex(c, ciph, NULL, key, iv) == 1 &&
-              EVP_CIPHER_CTX_set_padding(c, 0) == 1 &&
-              EVP_DecryptUpdate(c, out, &ol, ct, (int)n) == 1 && (size_t)ol == n;
-    EVP_CIPHER_free(ciph);
-    return ok;
+    return ciph && EVP_DecryptInit_ex(c, ciph, NULL, key, iv) == 1 &&
+           EVP_CIPHER_CTX_set_padding(c, 0) == 1 &&
+           EVP_DecryptUpdate(c, out, &ol, ct, (int)n) == 1 && (size_t)ol == n;
 }
 
-static bool open_cbc(EVP_CIPHER_CTX *c, const struct tls_suite *s,
+static bool open_cbc(struct tls_record_crypto *c, const struct tls_suite *s,
                      uint16_t version, bool etm, struct tls_dir_keys *k,
                      const uint8_t hdr[5], const uint8_t *body, size_t len,
                      uint8_t *out, size_t *out_len)
@@ -401,7 +439,7 @@ static bool open_cbc(EVP_CIPHER_CTX *c, const struct tls_suite *s,
             return false;
         len -= ml;
         pseudo_header(head, k->seq, hdr[0], ver, len);
-        if (!mac_ok(s, k, head, body, len, body + len))
+        if (!mac_ok(c, s, k, head, body, len, body + len))
             return false;
     }
     bool explicit_iv = version >= TLS_V11;
@@ -426,19 +464,18 @@ static bool open_cbc(EVP_CIPHER_CTX *c, const struct tls_suite *s,
             return false;
         n -= ml;
         pseudo_header(head, k->seq, hdr[0], ver, n);
-        if (!mac_ok(s, k, head, out, n, out + n))
+        if (!mac_ok(c, s, k, head, out, n, out + n))
             return false;
     }
     *out_len = n;
     return true;
 }
 
-bool tls_record_open(void *cipher_ctx, const struct tls_suite *s,
+bool tls_record_open(struct tls_record_crypto *c, const struct tls_suite *s,
                      uint16_t version, bool etm, struct tls_dir_keys *k,
                      const uint8_t hdr[5], const uint8_t *body, size_t len,
                      uint8_t *out, size_t *out_len, uint8_t *type)
 {
-    EVP_CIPHER_CTX *c = cipher_ctx;
     bool ok;
     *type = hdr[0];
     if (!k->ready)

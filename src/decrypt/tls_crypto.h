@@ -9,7 +9,8 @@
  * refused: the caller counts it and never passes its bytes on. Every
  * length is checked before use; outputs go to buffers the caller sized.
  * This file computes; it keeps no state beyond the keys it is handed and
- * never parses handshakes.
+ * the OpenSSL objects it fetched once (tls_record_crypto), and never
+ * parses handshakes.
  */
 #ifndef NIGHTJAR_TLS_CRYPTO_H
 #define NIGHTJAR_TLS_CRYPTO_H
@@ -86,11 +87,19 @@ bool tls13_keys(const struct tls_suite *s, const uint8_t *secret,
 /* After a KeyUpdate: the next traffic secret and its keys. */
 bool tls13_key_update(const struct tls_suite *s, struct tls_dir_keys *k);
 
+/* What opening records needs, made once per engine (one per worker): a
+ * cipher context, every cipher of the suite table fetched from OpenSSL's
+ * provider up front, and an HMAC context -- nothing is fetched or
+ * allocated per record. */
+struct tls_record_crypto;
+struct tls_record_crypto *tls_record_crypto_new(void);
+void tls_record_crypto_free(struct tls_record_crypto *rc);
+
 /* Opens one record (its 5-byte header hdr and its body) into out (at
  * least len bytes). TLS 1.3: *type is the inner content type and the
  * padding is removed. etm: encrypt-then-MAC was negotiated (CBC). The
  * sequence number advances only when the record authenticates. */
-bool tls_record_open(void *cipher_ctx, const struct tls_suite *s,
+bool tls_record_open(struct tls_record_crypto *rc, const struct tls_suite *s,
                      uint16_t version, bool etm, struct tls_dir_keys *k,
                      const uint8_t hdr[5], const uint8_t *body, size_t len,
                      uint8_t *out, size_t *out_len, uint8_t *type);

@@ -44,7 +44,7 @@ struct tls_decrypt_engine {
     const struct rsa_keys *rsa;
     uint64_t memcap, mem;
     bool told_rsa, told_truncated;   /* reported once on stderr */
-    EVP_CIPHER_CTX *cipher;
+    struct tls_record_crypto *crypto;
     uint8_t plain[TLS_RECORD_MAX + 256];
     struct cache_slot cache[CACHE_SLOTS];
     struct tls_decrypt_stats st;
@@ -104,7 +104,7 @@ struct tls_decrypt_engine *tls_decrypt_engine_new(struct keylog *keylog,
     e->keylog = keylog;
     e->rsa = rsa;
     e->memcap = memcap;
-    if (!(e->cipher = EVP_CIPHER_CTX_new())) {
+    if (!(e->crypto = tls_record_crypto_new())) {
         free(e);
         return NULL;
     }
@@ -115,7 +115,7 @@ void tls_decrypt_engine_free(struct tls_decrypt_engine *e)
 {
     if (!e)
         return;
-    EVP_CIPHER_CTX_free(e->cipher);
+    tls_record_crypto_free(e->crypto);
     OPENSSL_cleanse(e->cache, sizeof(e->cache));
     free(e);
 }
@@ -662,7 +662,7 @@ static bool open_with(struct tls_decrypt_engine *e, struct tls_decrypt *s,
                       uint8_t *type)
 {
     bool etm = s->etm_c && s->etm_s;
-    return tls_record_open(e->cipher, s->suite, s->version, etm, k, hdr, body,
+    return tls_record_open(e->crypto, s->suite, s->version, etm, k, hdr, body,
                            len, e->plain, out_len, type);
 }
 

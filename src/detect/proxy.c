@@ -88,7 +88,10 @@ static enum walk walk_chain(const struct proxy_view *pv,
         const struct fwd_hop *h = &c->hop[i];
         if (h->kind != FWD_HOP_ADDR)
             return WALK_HIDDEN;
-        if (!home_net_contains(&pv->trusted, h->v, &h->addr) || i == 0) {
+        bool trusted = home_net_contains(&pv->trusted, h->v, &h->addr);
+        if (trusted && i == 0 && c->over_cap)
+            return WALK_HIDDEN; /* the client was among the hops not kept */
+        if (!trusted || i == 0) {
             *v = h->v;
             *out = h->addr; /* all trusted: the leftmost */
             return WALK_CLIENT;

@@ -66,6 +66,7 @@ struct h2_dir {
     uint8_t pre_need;
     uint32_t body_left, pad_left;
     uint32_t max_frame;          /* frames this side sends may be this long */
+    int frame_stream;            /* index of the frame's stream, as last found */
     uint32_t preface_got;        /* client side: preface bytes matched */
     /* the header block in progress (HEADERS or PUSH_PROMISE, then
      * CONTINUATION): its stream, as which side's fields, its size */
@@ -153,6 +154,21 @@ static struct h2_stream *stream_find(struct http2_state *h, uint32_t id)
         if (h->s[i].used && h->s[i].id == id)
             return &h->s[i];
     return NULL;
+}
+
+/* The stream of direction d's current frame: the slot found for it last
+ * (prefix_done, once per frame) when it still holds that stream, else a
+ * search -- not one search per chunk of a DATA frame. */
+static struct h2_stream *frame_stream(struct http2_state *h, struct h2_dir *d)
+{
+    if (d->frame_stream >= 0 && d->frame_stream < HTTP2_STREAMS_MAX) {
+        struct h2_stream *s = &h->s[d->frame_stream];
+        if (s->used && s->id == d->sid)
+            return s;
+    }
+    struct h2_stream *s = stream_find(h, d->sid);
+    d->frame_stream = s ? (int)(s - h->s) : -1;
+    return s;
 }
 
 /* The body of side `side` ends: its file goes to the caller. */
@@ -376,10 +392,18 @@ static bool block_end(struct http2_state *h, struct h2_dir *d)
 
 /* --- frames ------------------------------------------------------------ */
 
+/* Only DATA, HEADERS and PUSH_PROMISE define PADDED (0x08); on any other
+ * frame the bit is undefined and ignored (RFC 9113 section 4.1). */
+static bool padded(const struct h2_dir *d)
+{
+    return (d->flags & FL_PADDED) &&
+           (d->type == FT_DATA || d->type == FT_HEADERS || d->type == FT_PUSH_PROMISE);
+}
+
 /* The payload's prefix: how many bytes precede the body proper. */
 static uint8_t prefix_len(const struct h2_dir *d)
 {
-    uint8_t pad = (d->flags & FL_PADDED) ? 1 : 0;
+    uint8_t pad = padded(d) ? 1 : 0;
     switch (d->type) {
     case FT_DATA: return pad;
     case FT_HEADERS: return (uint8_t)(pad + ((d->flags & FL_PRIORITY) ? 5 : 0));
@@ -447,13 +471,13 @@ static bool prefix_done(struct http2_state *h, int dir)
 {
     struct h2_dir *d = &h->d[dir];
     cursor_t c = cur_make(d->pre, d->pre_need);
-    uint32_t pad = (d->flags & FL_PADDED) && d->type != FT_SETTINGS ? cur_u8(&c) : 0;
+    uint32_t pad = padded(d) ? cur_u8(&c) : 0;
     d->left -= d->pre_need;
     if (pad > d->left)
         return false;
     d->pad_left = pad;
     d->body_left = d->left - pad;
-    struct h2_stream *s = d->sid ? stream_find(h, d->sid) : NULL;
+    struct h2_stream *s = d->sid ? frame_stream(h, d) : NULL;
     switch (d->type) {
     case FT_DATA:
         if (!s)
@@ -528,8 +552,8 @@ static bool prefix_done(struct http2_state *h, int dir)
 static void data_bytes(struct http2_state *h, int dir, const uint8_t *p, size_t n)
 {
     struct h2_dir *d = &h->d[dir];
-    struct h2_stream *s = stream_find(h, d->sid);
-    if (!s || !n)
+    struct h2_stream *s = n ? frame_stream(h, d) : NULL;
+    if (!s)
         return;
     *(dir ? &s->tx.resp_body_len : &s->tx.req_body_len) += n;
     if (s->body[dir] < 0 && !s->no_body[dir]) {
@@ -589,7 +613,7 @@ static bool frame_end(struct http2_state *h, int dir)
          d->type == FT_CONTINUATION) && (d->flags & FL_END_HEADERS)) {
         return block_end(h, d);
     } else if (d->type == FT_DATA && (d->flags & FL_END_STREAM)) {
-        struct h2_stream *s = stream_find(h, d->sid);
+        struct h2_stream *s = frame_stream(h, d);
         if (s) {
             body_close(h, s, dir, false);
             s->ended[dir] = true;

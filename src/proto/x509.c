@@ -46,6 +46,7 @@
 #include <openssl/x509v3.h>
 
 #include "util/der.h"
+#include "util/text.h"
 #include "util/digest.h"
 
 void hex_colon(const uint8_t *d, size_t n, char *buf, size_t len)
@@ -591,10 +592,7 @@ static void san_text(const struct der_tlv *g, char *buf, size_t len)
         const uint8_t *nul = memchr(p, 0, n);
         if (nul)
             n = (size_t)(nul - p);
-        if (n > len - 1)
-            n = len - 1;
-        memcpy(buf, p, n);
-        buf[n] = 0;
+        text_copy(buf, len, (const char *)p, n);
     } else if (g->tag == 7 && n == 4) {
         snprintf(buf, len, "%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
     }
@@ -756,7 +754,7 @@ static bool read_algorithm(cursor_t *c, cursor_t *oid, cursor_t *params)
     if (!der_expect(c, DER_UNIVERSAL, true, DER_SEQUENCE, &seq) ||
         !der_expect(&seq, DER_UNIVERSAL, false, DER_OID, oid) || !der_oid_valid(*oid))
         return false;
-    *params = cur_make(seq.p, cur_left(&seq));
+    *params = seq;
     if (cur_left(&seq) && (!der_read(&seq, &p) || !any_valid(&p) || cur_left(&seq)))
         return false;
     return true;

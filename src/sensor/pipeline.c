@@ -92,6 +92,7 @@ struct pipeline {
     struct capture_stats cap;
     uint64_t truncated_files;
     uint64_t stun_over_cap;            /* UDP flows still STUN past the cap */
+    uint64_t queue_drops;              /* live: packets a full worker ring lost */
     uint64_t app_flows[APP_COUNT];
     uint64_t proto_flows[3]; /* tcp, udp, other */
     struct top_flow top[TOP_FLOWS];
@@ -282,13 +283,20 @@ static void tls_gap(struct pipeline *pl, struct flow *f, int dir, uint64_t len)
 /* Decryption: a TLS connection whose first chunk is a hello gets a
  * session when the sensor has secrets; what it opens goes to the app
  * layer as the connection's cleartext. */
+/* Cleartext of either engine: counted in the flow, then to the app layer
+ * with the protocol the server chose. */
+static void plain_to_app(struct sink_ctx *s, int dir, const uint8_t *data,
+                         size_t len, const char *alpn)
+{
+    s->f->decrypted = 1;
+    s->f->decrypted_bytes[dir & 1] += len;
+    app_decrypted_data(s->pl->app, s->f, dir, data, len, alpn, s->pl->now_usec);
+}
+
 static void on_plain(void *ctx, int dir, const uint8_t *data, size_t len)
 {
     struct sink_ctx *s = ctx;
-    s->f->decrypted = 1;
-    s->f->decrypted_bytes[dir & 1] += len;
-    app_decrypted_data(s->pl->app, s->f, dir, data, len,
-                       tls_decrypt_alpn(s->f->dec), s->pl->now_usec);
+    plain_to_app(s, dir, data, len, tls_decrypt_alpn(s->f->dec));
 }
 
 static void decrypt_stream(struct pipeline *pl, struct flow *f, int dir,
@@ -316,10 +324,7 @@ static void on_quic_plain(void *ctx, int dir, uint64_t stream_id,
 {
     (void)stream_id;
     struct sink_ctx *s = ctx;
-    s->f->decrypted = 1;
-    s->f->decrypted_bytes[dir & 1] += len;
-    app_decrypted_data(s->pl->app, s->f, dir, data, len,
-                       quic_decrypt_alpn(s->f->qdec), s->pl->now_usec);
+    plain_to_app(s, dir, data, len, quic_decrypt_alpn(s->f->qdec));
 }
 
 /* Only flows that got a QUIC state (a key log, a ClientHello) do any work
@@ -834,6 +839,7 @@ static bool register_counters(struct pipeline *pl)
     counters_u64(r, "capture.kernel_drops", &pl->cap.dropped);
     counters_u64(r, "capture.kernel_ifdrops", &pl->cap.ifdropped);
     counters_u64(r, "capture.truncated_files", &pl->truncated_files);
+    counters_u64(r, "capture.worker_queue_drops", &pl->queue_drops);
     counters_u64(r, "app_detect.stun_over_cap", &pl->stun_over_cap);
     decode_counters(&pl->dstats, r);
     flow_table_counters(pl->flows, r);
@@ -1109,6 +1115,7 @@ void pipeline_capture_stats(struct pipeline *pl, const struct capture_stats *cs)
 }
 
 void pipeline_note_truncated_file(struct pipeline *pl) { pl->truncated_files++; }
+void pipeline_set_queue_drops(struct pipeline *pl, uint64_t n) { pl->queue_drops = n; }
 
 void pipeline_write_stats(struct pipeline *pl, uint64_t ts_usec)
 {

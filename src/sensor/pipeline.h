@@ -34,6 +34,9 @@ void pipeline_tick(struct pipeline *pl, uint64_t now_usec);
 /* The live source's kernel counters (totals) for the next stats record. */
 void pipeline_capture_stats(struct pipeline *pl, const struct capture_stats *cs);
 void pipeline_note_truncated_file(struct pipeline *pl);
+/* Live capture with several workers: the packets the reader dropped
+ * because a worker's ring was full, for the stats record. */
+void pipeline_set_queue_drops(struct pipeline *pl, uint64_t n);
 /* A pcapng file's Decryption Secrets Blocks, read before its packets
  * (decrypt.capture-secrets). Returns the blocks read, 0 none, -1 error. */
 int pipeline_add_capture_secrets(struct pipeline *pl, const char *path);

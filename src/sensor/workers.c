@@ -74,7 +74,6 @@ struct wmsg {
 };
 
 struct worker {
-    struct workers *ws;
     pthread_t thread;
     bool started;
     struct pipeline *pl;
@@ -433,6 +432,9 @@ int workers_add_capture_secrets(struct workers *ws, const char *path)
 static void write_merged_stats(struct workers *ws, uint64_t ts_usec)
 {
     const struct counters *regs[WORKERS_MAX];
+    /* merged stats sum every worker's counters: the reader's drops go in
+     * once, through worker 0 (the workers are quiet here) */
+    pipeline_set_queue_drops(ws->w[0].pl, ws->drops);
     for (unsigned i = 0; i < ws->n; i++)
         regs[i] = pipeline_counters(ws->w[i].pl);
     /* the record goes out through worker 0's writer, which sleeps */
@@ -515,7 +517,6 @@ static unsigned resolve_count(uint32_t asked)
 static bool worker_setup(struct workers *ws, struct worker *w,
                          const struct nj_config *cfg, char *err, size_t errlen)
 {
-    w->ws = ws;
     atomic_init(&w->done, 0);
     atomic_init(&w->sleeping, 0);
     if (!(w->eve = eve_open_shared(ws->eve)) ||

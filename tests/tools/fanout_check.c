@@ -94,7 +94,7 @@ int main(int argc, char **argv)
         struct afpacket_config c = {
             .iface = argv[1], .snaplen = 256, .ring_mb = 4, .timeout_ms = 5,
             .fanout = !strcmp(argv[2], "pair") ? AFP_FANOUT_PAIR : AFP_FANOUT_HASH,
-            .fanout_group = 4242, .fanout_members = (uint32_t)n,
+            .fanout_group = 4242,
         };
         if (!(s[i] = afpacket_open(&c, err, sizeof(err)))) {
             fprintf(stderr, "fanout_check: %s\n", err);
