@@ -15,7 +15,7 @@ cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -o "$out/anomaly_hosts" bench/anomaly_hosts.
 "$out/anomaly_hosts" 100000
 cap=$out/corpus.pcap
 [ -f "$cap" ] || { echo "bench: no $cap (run make bench first)"; exit 0; }
-t_off=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set anomaly.enabled=no)
-t_on=$(median ./build/nightjar -q -r "$cap" -o /dev/null)
+t_off=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 1 --set anomaly.enabled=no)
+t_on=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 1)
 printf '  nightjar on %s: anomaly detector off %7.3f s, on %7.3f s (%+.1f%%)\n' \
     "$cap" "$t_off" "$t_on" "$(echo "($t_on - $t_off) * 100 / $t_off" | bc -l)"

@@ -20,8 +20,8 @@ cap=$out/corpus.pcap
 [ -f "$cap" ] || { echo "bench: no $cap (run make bench first)"; exit 0; }
 scored=$(./build/nightjar -r "$cap" -o - -q | grep '"event_type":"stats"' | tail -1 |
     python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]["eta"]; print(s["flows"], s["scored"], s["alerts"])')
-t_off=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set eta.enabled=no)
-t_on=$(median ./build/nightjar -q -r "$cap" -o /dev/null)
+t_off=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 1 --set eta.enabled=no)
+t_on=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 1)
 set -- $scored
 echo "$cap: $1 flows ended, $2 scored, $3 ETA alerts"
 printf '  nightjar, model off %7.3f s; model on %7.3f s: %.1f%% more (features, history, scoring)\n' \

@@ -62,8 +62,8 @@ cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -o "$out/intel_lookup" bench/intel_lookup.c 
 "$out/intel_lookup" "zeek:$feed"
 /usr/bin/time -f "  peak RSS with the feed: %M KB" ./build/nightjar -q -r "$cap" \
     --intel "zeek:$feed" -o /dev/null 2>&1 | tail -1
-t0=$(median ./build/nightjar -q -r "$cap" -o /dev/null)
-t1=$(median ./build/nightjar -q -r "$cap" -o /dev/null --intel "zeek:$feed")
+t0=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 1)
+t1=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 1 --intel "zeek:$feed")
 # the load alone: the same two runs on the small sample capture
 l0=$(median ./build/nightjar -q -r samples/demo.pcap -o /dev/null)
 l1=$(median ./build/nightjar -q -r samples/demo.pcap -o /dev/null --intel "zeek:$feed")

@@ -10,7 +10,7 @@
 # sensor, so on a small machine this is a lower bound.
 #
 #   sh bench/live.sh                    # capture.method afpacket, 1 worker
-#   NJ_ARGS="--workers 2" sh bench/live.sh
+#   WORKERS=2 sh bench/live.sh
 #   NJ_ARGS="-s capture.method=pcap" sh bench/live.sh
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -20,6 +20,7 @@ make -s build/nightjar build/tools/udpgen >/dev/null || exit 1
 . tests/e2e/lib/veth_lab.sh
 RATES=${RATES:-"25000 50000 100000 200000 400000 0"}
 SECONDS_EACH=${SECONDS:-3}
+WORKERS=${WORKERS:-1}
 out=$(mktemp -d)
 trap 'veth_lab_down; rm -rf "$out"' EXIT
 veth_lab_up || { echo "bench/live.sh: cannot make the namespaces" >&2; exit 1; }
@@ -33,7 +34,7 @@ printf '%-10s %12s %12s %12s %8s\n' "rate" "sent/s" "received" "dropped" "drop %
 for r in $RATES; do
     # shellcheck disable=SC2086
     ip netns exec "$LAB_A" build/nightjar -q -i "$LAB_VA" -o "$out/eve.json" \
-        -s eve-log.stats-interval=1 ${NJ_ARGS:-} 2>"$out/err" &
+        -s eve-log.stats-interval=1 --workers "$WORKERS" ${NJ_ARGS:-} 2>"$out/err" &
     nj=$!
     sleep 1.5
     sent=$(ip netns exec "$LAB_B" build/tools/udpgen -s "$LAB_SRCS" -d 10.231.0.1 -P 9 \

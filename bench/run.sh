@@ -14,7 +14,9 @@
 # by default (--yara none: what scanning files and the first 64 KiB of
 # cleartext streams costs), with the lean file settings a busy link would
 # use (SHA-256 only, no libmagic), and with the encrypted-traffic model off
-# (bench/eta.sh has its per-flow cost).
+# (bench/eta.sh has its per-flow cost). Every nightjar line runs one worker
+# (--workers 1: the per-packet cost) but the "2 workers" one; the sensor's
+# default is a worker per core.
 #
 # Also, in the same run: nightjar with every parser and detector off (flows
 # only, against the loop), and Suricata 7 when it is installed
@@ -79,16 +81,17 @@ for cap in "$bulk" "$pcap"; do
     flows=$(./build/nightjar -r "$cap" -o /dev/null 2>&1 | awk '/^  flows:/ {print $2}')
     echo "$cap: $(($(wc -c < "$cap") / 1048576)) MB, $pkts packets, $bytes bytes captured, $flows flows"
     t_loop=$(median "$out/pcap_loop" "$cap")
-    t_nj=$(median ./build/nightjar -q -r "$cap" -o /dev/null)
+    # one worker on every line but the workers' own: the per-packet cost
+    t_nj=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 1)
     t_w2=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 2)
-    t_notls=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set tls.enabled=no)
+    t_notls=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set tls.enabled=no --workers 1)
     t_noapp=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set app-layer.http.enabled=no \
-        --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no)
-    t_noyara=$(median ./build/nightjar -q -r "$cap" -o /dev/null --yara none)
+        --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no --workers 1)
+    t_noyara=$(median ./build/nightjar -q -r "$cap" -o /dev/null --yara none --workers 1)
     [ -z "${BASELINE:-}" ] || t_base=$(median "$BASELINE" -q -r "$cap" -o /dev/null ${BASELINE_ARGS:-})
-    t_noeta=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set eta.enabled=no)
+    t_noeta=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set eta.enabled=no --workers 1)
     t_lean=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set files.magic=no \
-        --set files.hashes=sha256)
+        --set files.hashes=sha256 --workers 1)
     t_ndpi=$(median ndpiReader -q -i "$cap")
     # flows only: decode, flows, reassembly and the flow records; every
     # parser, scanner and detector off
@@ -96,7 +99,7 @@ for cap in "$bulk" "$pcap"; do
         --set tls.enabled=no --set app-layer.http.enabled=no --set app-layer.http2.enabled=no \
         --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no \
         --set app-layer.ftp.enabled=no --set app-layer.dcerpc.enabled=no \
-        --set eta.enabled=no --set anomaly.enabled=no)
+        --set eta.enabled=no --set anomaly.enabled=no --workers 1)
     t_suri=""
     if command -v suricata >/dev/null; then
         rm -rf "$out/suri"; mkdir -p "$out/suri"
@@ -105,7 +108,7 @@ for cap in "$bulk" "$pcap"; do
     fi
     echo "  median of $RUNS runs:"
     report "libpcap read loop" "$t_loop"
-    report "nightjar" "$t_nj"
+    report "nightjar (1 worker)" "$t_nj"
     report "nightjar, 2 workers" "$t_w2"
     printf '  nightjar, 2 workers: %.2fx the speed of 1 worker (same run)\n' \
         "$(echo "$t_nj / $t_w2" | bc -l)"

@@ -623,8 +623,9 @@ static int64_t dns_pair(struct app_layer *al, struct app_flow *a,
     return -1;
 }
 
+/* counted: false for an answer another worker counts (app_dns_learn) */
 static void dns_remember(struct app_layer *al, const struct dns_msg *m,
-                         uint64_t now)
+                         uint64_t now, bool counted)
 {
     if (!m->response || !m->n_questions || m->rcode != 0)
         return;
@@ -640,9 +641,9 @@ static void dns_remember(struct app_layer *al, const struct dns_msg *m,
         struct ip_addr a;
         memset(&a, 0, sizeof(a));
         memcpy(&a, rr->addr, rr->type == 1 ? 4 : 16);
-        dns_cache_insert(al->dns_cache, &a, rr->type == 1 ? 4 : 6,
-                         m->q[0].name, rr->ttl,
-                         (uint8_t)(n_addrs > 255 ? 255 : n_addrs), now);
+        (counted ? dns_cache_insert : dns_cache_learn)(
+            al->dns_cache, &a, rr->type == 1 ? 4 : 6, m->q[0].name, rr->ttl,
+            (uint8_t)(n_addrs > 255 ? 255 : n_addrs), now);
     }
 }
 
@@ -652,11 +653,20 @@ static void dns_message(struct app_layer *al, struct flow *f,
     if (!dns_parse(d, n, &al->dns, &al->dns_st))
         return;
     int64_t lat = dns_pair(al, app_of(al, f), &al->dns, now);
-    dns_remember(al, &al->dns, now);
+    dns_remember(al, &al->dns, now, true);
     if (al->obs.dns)
         al->obs.dns(al->obs_ctx, f, &al->dns, lat, now);
 }
 
+
+void app_dns_learn(struct app_layer *al, const uint8_t *d, size_t n,
+                   uint64_t now)
+{
+    struct dns_stats uncounted;
+    memset(&uncounted, 0, sizeof(uncounted));
+    if (al->by_proto[APP_DNS] && dns_parse(d, n, &al->dns, &uncounted))
+        dns_remember(al, &al->dns, now, false);
+}
 
 /* DNS over TCP: two length bytes, then the message (RFC 1035 4.2.2). */
 static void dns_tcp(struct app_layer *al, struct flow *f, struct app_flow *a,
@@ -1051,6 +1061,7 @@ void app_layer_counters(const struct app_layer *al, struct counters *r)
     counters_u64(r, "content.type_cache_misses", &ct->type_cache_misses);
     counters_u64(r, "content.text_untyped", &ct->text_untyped);
     counters_u64(r, "content.yara_rules", &ct->rules);
+    counters_mark_copy(r, "content.yara_rules");
     counters_u64(r, "content.scans", &ct->scanned);
     counters_u64(r, "content.bytes_scanned", &ct->bytes_scanned);
     counters_u64(r, "content.stream_windows_scanned", &al->st.windows_scanned);

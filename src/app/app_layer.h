@@ -53,6 +53,12 @@ void app_decrypted_data(struct app_layer *al, struct flow *f, int dir,
 /* Before the flow record is written: finish parsers, scan windows. */
 void app_flow_end(struct app_layer *al, struct flow *f, uint64_t now);
 
+/* A DNS message (a UDP payload) another worker owns: its answers go into
+ * this app layer's passive DNS cache, uncounted, and nothing else happens
+ * -- no event, no detection, no flow (sensor/workers.c). */
+void app_dns_learn(struct app_layer *al, const uint8_t *d, size_t n,
+                   uint64_t now);
+
 /* Registers the parsers' and content detection's counters ("dns",
  * "http", "smtp", "ftp", "content", "app_layer"). */
 struct counters;

@@ -57,9 +57,9 @@ static uint64_t expiry(const struct dns_cache *c,
     return e->seen_usec + ((uint64_t)e->ttl + c->grace_sec) * 1000000u;
 }
 
-void dns_cache_insert(struct dns_cache *c, const struct ip_addr *a,
-                      uint8_t v, const char *name, uint32_t ttl,
-                      uint8_t n_addrs, uint64_t now)
+static void insert(struct dns_cache *c, const struct ip_addr *a, uint8_t v,
+                   const char *name, uint32_t ttl, uint8_t n_addrs,
+                   uint64_t now, bool counted)
 {
     struct dns_cache_entry *set = &c->e[(size_t)(addr_hash(a, v) % c->sets) * WAYS];
     struct dns_cache_entry *slot = NULL;
@@ -69,7 +69,7 @@ void dns_cache_insert(struct dns_cache *c, const struct ip_addr *a,
             break;
         }
     if (slot && strcmp(slot->name, name) == 0) {
-        c->st.updates++; /* same answer again: refresh in place */
+        c->st.updates += counted; /* same answer again: refresh in place */
         slot->seen_usec = now;
         slot->ttl = ttl;
         slot->n_addrs = n_addrs;
@@ -86,9 +86,9 @@ void dns_cache_insert(struct dns_cache *c, const struct ip_addr *a,
                 slot = &set[i];
         }
         if (slot->ip_version && expiry(c, slot) > now)
-            c->st.evicted_fresh++;
+            c->st.evicted_fresh += counted;
     }
-    c->st.inserts++;
+    c->st.inserts += counted;
     slot->addr = *a;
     slot->ip_version = v;
     slot->ttl = ttl;
@@ -100,6 +100,20 @@ void dns_cache_insert(struct dns_cache *c, const struct ip_addr *a,
         n = sizeof(slot->name) - 1;
     memcpy(slot->name, name, n);
     slot->name[n] = '\0';
+}
+
+void dns_cache_insert(struct dns_cache *c, const struct ip_addr *a,
+                      uint8_t v, const char *name, uint32_t ttl,
+                      uint8_t n_addrs, uint64_t now)
+{
+    insert(c, a, v, name, ttl, n_addrs, now, true);
+}
+
+void dns_cache_learn(struct dns_cache *c, const struct ip_addr *a,
+                     uint8_t v, const char *name, uint32_t ttl,
+                     uint8_t n_addrs, uint64_t now)
+{
+    insert(c, a, v, name, ttl, n_addrs, now, false);
 }
 
 bool dns_cache_lookup(struct dns_cache *c, const struct ip_addr *a,

@@ -47,6 +47,12 @@ void dns_cache_insert(struct dns_cache *c, const struct ip_addr *a,
                       uint8_t ip_version, const char *name, uint32_t ttl,
                       uint8_t n_addrs, uint64_t now_usec);
 
+/* The same, uncounted: an answer another worker's cache counted already
+ * (sensor/workers.c copies every DNS answer to every worker). */
+void dns_cache_learn(struct dns_cache *c, const struct ip_addr *a,
+                     uint8_t ip_version, const char *name, uint32_t ttl,
+                     uint8_t n_addrs, uint64_t now_usec);
+
 /* A reference to the entry for a, fresh at now_usec, or false. The
  * reference stays valid until the slot is reused (dns_cache_get checks). */
 struct dns_ref { uint32_t slot, gen; };

@@ -72,9 +72,10 @@ static const struct setting settings[] = {
       "BPF filter applied to every source (same as -f)" },
     { "capture.snaplen", T_U32, OFF(snaplen), "262144",
       "bytes captured per packet in live capture" },
-    { "capture.workers", T_U32, OFF(workers), "1",
-      "packet-processing threads (--workers); 0: one per core. Packets are "
-      "shared out by host (docs/architecture.md, Threads)" },
+    { "capture.workers", T_U32, OFF(workers), "0",
+      "packet-processing threads (--workers); 0: one per core (one when "
+      "anomaly.state-dir or response.contain is set). Packets are shared "
+      "out by host (docs/architecture.md, Threads)" },
     { "capture.promiscuous", T_BOOL, OFF(promiscuous), "yes",
       "put the live interface in promiscuous mode" },
     { "capture.decrypted-feed", T_BOOL, OFF(decrypted_feed), "no",
@@ -667,9 +668,9 @@ bool config_validate(const struct nj_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "capture.workers must be at most 64");
         return false;
     }
-    if (c->workers != 1 && (c->anomaly.state_dir[0] ||
-                            strcmp(c->response.contain, "none"))) {
-        snprintf(err, errlen, "capture.workers other than 1 cannot be used "
+    if (c->workers > 1 && (c->anomaly.state_dir[0] ||
+                           strcmp(c->response.contain, "none"))) {
+        snprintf(err, errlen, "capture.workers above 1 cannot be used "
                  "with anomaly.state-dir or response.contain yet: those "
                  "keep one state for every host");
         return false;

@@ -32,6 +32,9 @@ struct nj_config {
     uint32_t stats_interval;        /* seconds between live stats; 0 = end */
     uint32_t snaplen;
     uint32_t workers;               /* packet threads; 0: one per core */
+    bool worker_quiet;              /* not a setting: a worker but the first,
+                                     * which reports nothing on stderr that
+                                     * the first reports (sensor/workers.c) */
     bool promiscuous;
     char capture_method[16];        /* "afpacket" or "pcap" (live capture) */
     uint32_t capture_ring_mb;       /* AF_PACKET ring size */

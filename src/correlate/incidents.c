@@ -10,7 +10,6 @@ struct incidents {
     struct incident *slot;
     uint32_t n;
     uint64_t timeout_usec;
-    uint64_t next_id;
     incident_closed_fn on_close;
     void *ctx;
     struct incidents_stats st;
@@ -60,7 +59,6 @@ struct incidents *incidents_new(uint32_t slots, uint32_t timeout_sec,
     in->timeout_usec = (uint64_t)timeout_sec * 1000000u;
     in->on_close = on_close;
     in->ctx = ctx;
-    in->next_id = 1;
     return in;
 }
 
@@ -139,7 +137,43 @@ static void close_incident(struct incidents *in, struct incident *inc,
     memset(inc, 0, sizeof(*inc));
 }
 
-static struct incident *open_incident(struct incidents *in, uint64_t now)
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+static bool id_taken(const struct incidents *in, uint64_t id)
+{
+    for (uint32_t i = 0; i < in->n; i++)
+        if (in->slot[i].open && in->slot[i].id == id)
+            return true;
+    return false;
+}
+
+/* An incident's id names what opened it -- the host and the time of its
+ * first alert -- not how many incidents came before: so the sensor gives
+ * the same ids whether one pipeline or several workers (each with its own
+ * table, sensor/workers.c) saw the traffic, and so does a replay. 53 bits,
+ * which a JSON reader keeps exactly; never 0; an id an open incident holds
+ * already (a 2^-53 chance) moves on by one. */
+static uint64_t incident_id(const struct incidents *in, uint8_t v,
+                            const struct ip_addr *host, uint64_t opened)
+{
+    uint64_t x, y;
+    memcpy(&x, host->b, 8);
+    memcpy(&y, host->b + 8, 8);
+    uint64_t id = mix64(mix64(x ^ v) ^ mix64(y) ^ opened) & ((1ull << 53) - 1);
+    while (!id || id_taken(in, id))
+        id = (id + 1) & ((1ull << 53) - 1);
+    return id;
+}
+
+static struct incident *open_incident(struct incidents *in, uint8_t v,
+                                      const struct ip_addr *host, uint64_t now)
 {
     struct incident *free_slot = NULL, *oldest = NULL;
     for (uint32_t i = 0; i < in->n; i++) {
@@ -157,7 +191,7 @@ static struct incident *open_incident(struct incidents *in, uint64_t now)
         free_slot = oldest;
     }
     memset(free_slot, 0, sizeof(*free_slot));
-    free_slot->id = in->next_id++;
+    free_slot->id = incident_id(in, v, host, now);
     free_slot->open = true;
     free_slot->opened_usec = now;
     return free_slot;
@@ -194,7 +228,7 @@ struct incident_change incidents_add(struct incidents *in, struct finding *fd)
     struct incident *inc = (struct incident *)incidents_find(in, fd->ip_version,
                                                              &fd->host);
     if (!inc && !fd->anomaly) {
-        inc = open_incident(in, fd->ts_usec);
+        inc = open_incident(in, fd->ip_version, &fd->host, fd->ts_usec);
         add_host(in, inc, fd->ip_version, &fd->host);
         ch.opened = true;
         in->st.opened++;
@@ -221,12 +255,16 @@ struct incident_change incidents_add(struct incidents *in, struct finding *fd)
     return ch;
 }
 
+/* An idle incident closes at the time its timeout ran out, not at the
+ * tick that noticed (a later finding, the periodic work): so the record's
+ * time does not depend on what else the table holds (sensor/workers.c
+ * gives each worker a table of its own). */
 void incidents_tick(struct incidents *in, uint64_t now)
 {
     for (uint32_t i = 0; i < in->n; i++) {
         struct incident *inc = &in->slot[i];
         if (inc->open && now > inc->last_usec + in->timeout_usec)
-            close_incident(in, inc, "timeout", now);
+            close_incident(in, inc, "timeout", inc->last_usec + in->timeout_usec);
     }
 }
 

@@ -17,7 +17,10 @@
  * EVE `alert` of its own (signature 9500001, "host compromised") names the
  * hosts and the evidence. EVE `incident` events say
  * when an incident opens, escalates (its level rises) and closes (no new
- * finding for the timeout of traffic time, or the end of input).
+ * finding for the timeout of traffic time -- the record is dated when the
+ * timeout ran out --, or the end of input). An incident's id is a hash of
+ * its first host and opening time, not a count, so any number of tables
+ * (one per worker) give the same ids.
  *
  * The table is fixed-size; when every slot holds an open incident the
  * oldest is closed early (counted). It stamps each finding with its

@@ -2,6 +2,7 @@
  * a table of secrets by client random. See keylog.h. */
 #include "decrypt/keylog.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,6 @@ struct keylog {
     struct followed files[KEYLOG_MAX_FILES];
     size_t n_files;
     struct timespec last_refresh;
-    bool warned;
     struct keylog_stats st;
 };
 
@@ -283,8 +283,9 @@ static void one_line(struct keylog *kl, const char *l, size_t n,
     if (parse_line(kl, l, n))
         return;
     kl->st.bad_lines++;
-    if (!kl->warned) {
-        kl->warned = true;
+    /* once per process: with --workers N every worker reads the file */
+    static atomic_bool warned;
+    if (!atomic_exchange(&warned, true)) {
         fprintf(stderr, "nightjar: %s: a line is not in the NSS key log format "
                 "(counted in keylog.bad_lines; reported once): %.*s\n",
                 origin, (int)(n > 80 ? 80 : n), l);
@@ -503,4 +504,12 @@ void keylog_counters(const struct keylog *kl, struct counters *r)
     C(files_read) C(reloads) C(truncations) C(dsb_blocks) C(dsb_over_cap)
     C(lookups) C(hits)
 #undef C
+    /* every worker reads the same files: merged, one copy of these */
+    static const char *const copies[] = {
+        "keylog.lines", "keylog.secrets", "keylog.bad_lines",
+        "keylog.entries_over_cap", "keylog.rsa_premasters", "keylog.files_read",
+        "keylog.truncations", "keylog.dsb_blocks", "keylog.dsb_over_cap",
+    };
+    for (size_t i = 0; i < sizeof(copies) / sizeof(copies[0]); i++)
+        counters_mark_copy(r, copies[i]);
 }

@@ -3,6 +3,7 @@
  * tls_decrypt.h for the design; tls_crypto.c does the cryptography. */
 #include "decrypt/tls_decrypt.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,6 @@ struct tls_decrypt_engine {
     struct keylog *keylog;
     const struct rsa_keys *rsa;
     uint64_t memcap, mem;
-    bool told_rsa, told_truncated;   /* reported once on stderr */
     struct tls_record_crypto *crypto;
     uint8_t plain[TLS_RECORD_MAX + 256];
     struct cache_slot cache[CACHE_SLOTS];
@@ -211,13 +211,17 @@ struct tls_decrypt *tls_decrypt_new(struct tls_decrypt_engine *e,
     return s;
 }
 
+/* What goes to stderr once per process, not once per engine: with
+ * --workers N each worker has an engine, and one report is what "reported
+ * once" promises (the counters say how often). */
+static atomic_bool told_rsa, told_truncated;
+
 /* A record cut short by the end of the capture or the connection. */
 static void truncated(struct tls_decrypt_engine *e)
 {
     e->st.records_truncated++;
-    if (e->told_truncated)
+    if (atomic_exchange(&told_truncated, true))
         return;
-    e->told_truncated = true;
     fprintf(stderr, "nightjar: a TLS record being decrypted was cut short "
             "(counted in tls_decrypt.records_truncated; reported once)\n");
 }
@@ -414,9 +418,8 @@ static void remember_session(struct tls_decrypt_engine *e, struct tls_decrypt *s
 static void rsa_failed(struct tls_decrypt_engine *e, const struct tls_decrypt *s)
 {
     e->st.rsa_failed++;
-    if (e->told_rsa)
+    if (atomic_exchange(&told_rsa, true))
         return;
-    e->told_rsa = true;
     fprintf(stderr, "nightjar: no --rsa-key opened the premaster secret of a "
             "session to port %u (counted in tls_decrypt.rsa_failed; reported "
             "once): a wrong key, or not this server's\n", s->server.port);

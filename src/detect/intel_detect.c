@@ -547,5 +547,7 @@ void intel_detect_counters(const struct intel_detect *d, struct counters *r)
     counters_u64(r, "intel.dedup_full", &d->st.dedup_full);
     counters_fn(r, "intel.indicators", indicators, d->feeds);
     counters_fn(r, "intel.swaps", swaps, d->feeds);
+    counters_mark_copy(r, "intel.indicators");
+    counters_mark_copy(r, "intel.swaps");
     counters_section(r, "intel.feeds", feeds_section, d->feeds);
 }

@@ -98,7 +98,7 @@ struct judge *judge_new(const struct nj_config *cfg, struct eve *eve,
         goto fail;
     if (cfg->n_intel_feeds || cfg->intel_dir[0]) {
         j->feeds = intel_feeds_new(cfg->intel_feeds, cfg->n_intel_feeds,
-                                   cfg->intel_dir, err, errlen);
+                                   cfg->intel_dir, stderr, err, errlen);
         if (!j->feeds)
             goto fail;
     }

@@ -34,6 +34,7 @@ struct intel_feeds {
     pthread_t thread;
     uint64_t last_check;
     uint64_t swaps;
+    FILE *log;          /* where loads report problems; NULL: nowhere */
 };
 
 static double mono(void)
@@ -160,13 +161,15 @@ static bool add_dir(struct intel_feeds *f, const char *dir, char *err,
 }
 
 struct intel_feeds *intel_feeds_new(const char *const *specs, int n,
-                                    const char *dir, char *err, size_t errlen)
+                                    const char *dir, FILE *log, char *err,
+                                    size_t errlen)
 {
     struct intel_feeds *f = calloc(1, sizeof(*f));
     if (!f) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    f->log = log;
     bool ok = true;
     for (int i = 0; ok && i < n; i++)
         ok = add_slot(f, specs[i], err, errlen);
@@ -178,7 +181,7 @@ struct intel_feeds *intel_feeds_new(const char *const *specs, int n,
             snprintf(err, errlen, "intel feed %s", f->feeds[i].next_error);
             ok = false;
         } else {
-            commit(f, &f->feeds[i], stderr);
+            commit(f, &f->feeds[i], f->log);
         }
     }
     if (!ok) {
@@ -206,7 +209,7 @@ static void finish_reload(struct intel_feeds *f)
     for (int i = 0; i < f->n; i++)
         if (f->feeds[i].changed) {
             f->feeds[i].changed = false;
-            commit(f, &f->feeds[i], stderr);
+            commit(f, &f->feeds[i], f->log);
         }
 }
 

@@ -38,9 +38,12 @@ struct intel_feed_status {
 
 struct intel_feeds;
 
-/* specs: "--intel" arguments (feed.h syntax); dir: "" or a directory. */
+/* specs: "--intel" arguments (feed.h syntax); dir: "" or a directory;
+ * log: where a load reports invalid lines or a failed reload (stderr; NULL
+ * for a worker other than the first, whose copy would say it again). */
 struct intel_feeds *intel_feeds_new(const char *const *specs, int n,
-                                    const char *dir, char *err, size_t errlen);
+                                    const char *dir, FILE *log, char *err,
+                                    size_t errlen);
 void intel_feeds_free(struct intel_feeds *f);
 
 /* Between packets: swaps in what a finished reload built; starts a reload

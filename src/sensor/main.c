@@ -79,7 +79,7 @@ static void usage(FILE *out)
 "                         with --set capture.method=pcap)\n"
 "  -f, --filter BPF       only packets matching this BPF filter\n"
 "      --workers N        packet threads, sharded by host (capture.workers;\n"
-"                         default 1; 0: one per core)\n"
+"                         default 0: one per core)\n"
 "\n"
 "Threat intelligence:\n"
 "      --intel [FORMAT[,OPT=V...]:]FILE  an indicator feed (repeatable):\n"

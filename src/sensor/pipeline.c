@@ -960,7 +960,8 @@ struct pipeline *pipeline_new(const struct nj_config *cfg, struct eve *eve,
     }
     if (cfg->n_intel_feeds || cfg->intel_dir[0]) {
         pl->intel = intel_feeds_new(cfg->intel_feeds, cfg->n_intel_feeds,
-                                    cfg->intel_dir, err, errlen);
+                                    cfg->intel_dir,
+                                    cfg->worker_quiet ? NULL : stderr, err, errlen);
         if (!pl->intel) {
             pipeline_free(pl);
             return NULL;
@@ -1256,6 +1257,21 @@ void pipeline_packet_nth(struct pipeline *pl, struct packet *p, uint64_t nth)
 {
     flow_table_set_packet_ordinal(pl->flows, nth);
     pipeline_packet(pl, p);
+}
+
+/* Another worker's DNS answer: decoded here without defrag or counting,
+ * and only its answers kept (app_dns_learn) -- when the owner reads it as
+ * DNS too: app_detect's verdict on a flow this datagram would start (an
+ * LLMNR answer from 5355 to an ephemeral port starts a flow that is not
+ * DNS, and the owner's cache does not learn it either). */
+void pipeline_learn_dns(struct pipeline *pl, struct packet *p)
+{
+    struct decode_stats uncounted;
+    memset(&uncounted, 0, sizeof(uncounted));
+    if (decode_packet(p, NULL, &uncounted) == DECODE_OK && p->proto == 17 &&
+        p->payload_len &&
+        app_detect(17, 0, p->payload, p->payload_len, p->sport, p->dport) == APP_DNS)
+        app_dns_learn(pl->app, p->payload, p->payload_len, p->ts_usec);
 }
 
 /* The reader's checkpoint: packet time reached ts on some worker. */

@@ -69,6 +69,9 @@ uint64_t pipeline_packets(const struct pipeline *pl);
 void pipeline_set_driven(struct pipeline *pl);
 /* pipeline_packet() for the nth packet of the whole input (flow ids). */
 void pipeline_packet_nth(struct pipeline *pl, struct packet *p, uint64_t nth);
+/* A DNS answer another worker owns: into this pipeline's passive DNS
+ * cache only (sensor/workers.c). */
+void pipeline_learn_dns(struct pipeline *pl, struct packet *p);
 /* A flow-expiry checkpoint at packet time ts (flow_table_advance). */
 void pipeline_advance(struct pipeline *pl, uint64_t ts_usec);
 /* Packet time is ts (the input's last, before pipeline_finish_flows). */

@@ -21,6 +21,13 @@
  * in N pieces. Tunnels are sharded by their outer addresses; MPLS, PPPoE,
  * 802.11 and other link types not read here go to worker 0.
  *
+ * The one state that joins hosts on the packet path is the passive DNS
+ * cache (a flow is named from any host's answer). Every UDP datagram from
+ * or to a DNS port goes to its owner and, as a WMSG_DNS, to every other
+ * worker, which only learns its answers (pipeline_learn_dns): in input
+ * order on every ring, so each cache holds what the one pipeline's would
+ * when a flow looks its server up.
+ *
  * Time: one pipeline expires flows at checkpoints made once a second of
  * packet time, and does its periodic work (idle incidents, feeds) every
  * 1024 packets. A worker would make them from its own packets only, at
@@ -59,6 +66,7 @@
 
 enum wmsg_kind {
     WMSG_PACKET,    /* a frame follows the header */
+    WMSG_DNS,       /* another worker's DNS answer follows: learn it */
     WMSG_CLOCK,     /* a flow-expiry checkpoint at ts */
     WMSG_PERIODIC,  /* the work of every 1024th packet, at ts */
     WMSG_TICK,      /* live, idle: time goes on (wall clock) */
@@ -84,6 +92,8 @@ struct worker {
     _Atomic int sleeping;
     sem_t bell;
     bool bell_made;
+    double cpu_sec;            /* the thread's CPU time, when it ended */
+    struct nj_config *cfg;     /* its settings (worker_quiet but the first) */
 };
 
 struct workers {
@@ -177,20 +187,58 @@ static int client_end(const uint8_t *ip, size_t left, uint8_t v)
     return sp > dp ? 0 : dp > sp ? 1 : -1;
 }
 
+/* The outer IP header of a frame, when the reader can find it. */
+struct ip_view {
+    const uint8_t *ip;
+    size_t left;            /* bytes from ip to the end of the capture */
+    uint8_t v;
+};
+
+static bool ip_view(const struct packet *p, struct ip_view *o)
+{
+    long off = ip_offset(p);
+    if (off < 0 || (size_t)off >= p->cap_len)
+        return false;
+    o->ip = p->frame + off;
+    o->left = p->cap_len - (size_t)off;
+    o->v = o->ip[0] >> 4;
+    return (o->v == 4 && o->left >= 20) || (o->v == 6 && o->left >= 40);
+}
+
+static bool dns_port(uint16_t port)
+{
+    return port == 53 || port == 5353 || port == 5355; /* DNS, mDNS, LLMNR */
+}
+
+/* Whether the frame may be a DNS answer: UDP from or to a DNS port, not a
+ * fragment, no IPv6 extension header. Every worker learns those into its
+ * passive DNS cache, in the order of the input, so a flow is named from
+ * any host's answer as with one pipeline (tunnelled DNS and DNS over TCP
+ * reach the owner's cache only). */
+static bool maybe_dns_answer(const struct packet *p)
+{
+    struct ip_view o;
+    if (!ip_view(p, &o))
+        return false;
+    size_t hl = o.v == 4 ? (size_t)(o.ip[0] & 15) * 4 : 40;
+    uint8_t proto = o.v == 4 ? o.ip[9] : o.ip[6];
+    if (proto != 17 || o.left < hl + 8 || (o.v == 4 && (be16(o.ip + 6) & 0x3fff)))
+        return false;
+    return dns_port(be16(o.ip + hl)) || dns_port(be16(o.ip + hl + 2));
+}
+
 /* The worker of a packet: the internal host's (of two, the client's), or
  * the address pair's. */
 static unsigned shard(const struct workers *ws, const struct packet *p)
 {
-    long off = ip_offset(p);
-    if (off < 0 || (size_t)off >= p->cap_len)
+    struct ip_view o;
+    if (!ip_view(p, &o))
         return 0;
-    const uint8_t *ip = p->frame + off;
-    size_t left = p->cap_len - (size_t)off;
-    uint8_t v = ip[0] >> 4;
-    size_t alen = v == 4 ? 4 : v == 6 ? 16 : 0;
+    const uint8_t *ip = o.ip;
+    size_t left = o.left;
+    uint8_t v = o.v;
+    size_t alen = v == 4 ? 4 : 16;
     size_t at = v == 4 ? 12 : 8;
-    if (!alen || left < at + 2 * alen)
-        return 0;
     struct ip_addr a, b;
     memset(&a, 0, sizeof(a));
     memset(&b, 0, sizeof(b));
@@ -228,20 +276,28 @@ static bool reaches_flows(const struct packet *p)
 
 /* ---- the worker thread --------------------------------------------------- */
 
+static void frame_of(const struct wmsg *m, struct packet *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->ts_usec = m->ts_usec;
+    p->wire_len = m->wire_len;
+    p->cap_len = m->cap_len;
+    p->linktype = m->linktype;
+    p->frame = (const uint8_t *)(m + 1);
+}
+
 static void handle(struct worker *w, const struct wmsg *m)
 {
+    struct packet p;
     switch (m->kind) {
-    case WMSG_PACKET: {
-        struct packet p;
-        memset(&p, 0, sizeof(p));
-        p.ts_usec = m->ts_usec;
-        p.wire_len = m->wire_len;
-        p.cap_len = m->cap_len;
-        p.linktype = m->linktype;
-        p.frame = (const uint8_t *)(m + 1);
+    case WMSG_PACKET:
+        frame_of(m, &p);
         pipeline_packet_nth(w->pl, &p, m->nth);
         break;
-    }
+    case WMSG_DNS:
+        frame_of(m, &p);
+        pipeline_learn_dns(w->pl, &p);
+        break;
     case WMSG_CLOCK: pipeline_advance(w->pl, m->ts_usec); break;
     case WMSG_PERIODIC: pipeline_periodic(w->pl, m->ts_usec); break;
     case WMSG_TICK: pipeline_tick(w->pl, m->ts_usec); break;
@@ -286,8 +342,12 @@ static void *worker_main(void *arg)
         handle(w, m);
         spsc_release(&w->ring);
         atomic_fetch_add_explicit(&w->done, 1, memory_order_release);
-        if (kind == WMSG_STOP)
+        if (kind == WMSG_STOP) {
+            struct timespec t;
+            if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t))
+                w->cpu_sec = (double)t.tv_sec + (double)t.tv_nsec / 1e9;
             return NULL;
+        }
     }
 }
 
@@ -380,7 +440,14 @@ void workers_packet(struct workers *ws, struct packet *p)
     struct wmsg h = { .kind = WMSG_PACKET, .linktype = p->linktype,
                       .ts_usec = p->ts_usec, .nth = ws->nth,
                       .wire_len = p->wire_len, .cap_len = p->cap_len };
-    push(ws, &ws->w[shard(ws, p)], &h, p->frame, p->cap_len, ws->live);
+    unsigned owner = shard(ws, p);
+    push(ws, &ws->w[owner], &h, p->frame, p->cap_len, ws->live);
+    if (!maybe_dns_answer(p))
+        return;
+    h.kind = WMSG_DNS;
+    for (unsigned i = 0; i < ws->n; i++)
+        if (i != owner)
+            push(ws, &ws->w[i], &h, p->frame, p->cap_len, ws->live);
 }
 
 void workers_tick(struct workers *ws, uint64_t now_usec)
@@ -489,6 +556,9 @@ void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
     fprintf(out, "  workers: %u, packets each:", ws->n);
     for (unsigned i = 0; i < ws->n; i++)
         fprintf(out, " %llu", (unsigned long long)pipeline_packets(ws->w[i].pl));
+    fprintf(out, "; CPU seconds each:");
+    for (unsigned i = 0; i < ws->n; i++)
+        fprintf(out, " %.2f", ws->w[i].cpu_sec);
     fprintf(out, "; %llu dropped with a worker's queue full\n",
             (unsigned long long)ws->drops);
 }
@@ -507,15 +577,21 @@ unsigned workers_count(const struct workers *ws) { return ws->n; }
 
 /* ---- set-up -------------------------------------------------------------- */
 
-static unsigned resolve_count(uint32_t asked)
+/* 0: one per core, but one when a setting keeps one state for every host
+ * (anomaly.state-dir, response.contain: config.c refuses N > 1 with them). */
+static unsigned resolve_count(const struct nj_config *cfg)
 {
+    if (!cfg->workers && (cfg->anomaly.state_dir[0] ||
+                          strcmp(cfg->response.contain, "none")))
+        return 1;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = asked ? asked : cores > 0 ? (unsigned)cores : 1;
+    unsigned n = cfg->workers ? cfg->workers : cores > 0 ? (unsigned)cores : 1;
     return n > WORKERS_MAX ? WORKERS_MAX : n;
 }
 
 static bool worker_setup(struct workers *ws, struct worker *w,
-                         const struct nj_config *cfg, char *err, size_t errlen)
+                         const struct nj_config *cfg, bool first, char *err,
+                         size_t errlen)
 {
     atomic_init(&w->done, 0);
     atomic_init(&w->sleeping, 0);
@@ -526,7 +602,15 @@ static bool worker_setup(struct workers *ws, struct worker *w,
         return false;
     }
     w->bell_made = true;
-    if (!(w->pl = pipeline_new(cfg, w->eve, err, errlen)))
+    /* its own copy, kept while the pipeline lives (modules may keep
+     * pointers into the settings they were made with) */
+    if (!(w->cfg = malloc(sizeof(*w->cfg)))) {
+        snprintf(err, errlen, "out of memory for a worker");
+        return false;
+    }
+    *w->cfg = *cfg;
+    w->cfg->worker_quiet = !first;
+    if (!(w->pl = pipeline_new(w->cfg, w->eve, err, errlen)))
         return false;
     pipeline_set_driven(w->pl);
     return true;
@@ -540,7 +624,7 @@ struct workers *workers_new(const struct nj_config *cfg, struct eve *eve,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    ws->n = resolve_count(cfg->workers);
+    ws->n = resolve_count(cfg);
     ws->live = live;
     ws->eve = eve;
     if (ws->n == 1) {
@@ -552,7 +636,7 @@ struct workers *workers_new(const struct nj_config *cfg, struct eve *eve,
         !(ws->w = calloc(ws->n, sizeof(*ws->w))))
         goto err;
     for (unsigned i = 0; i < ws->n; i++)
-        if (!worker_setup(ws, &ws->w[i], cfg, err, errlen))
+        if (!worker_setup(ws, &ws->w[i], cfg, i == 0, err, errlen))
             goto err;
     for (unsigned i = 0; i < ws->n; i++) {
         if (pthread_create(&ws->w[i].thread, NULL, worker_main, &ws->w[i])) {
@@ -582,6 +666,7 @@ void workers_free(struct workers *ws)
     for (unsigned i = 0; ws->w && i < ws->n; i++) {
         struct worker *w = &ws->w[i];
         pipeline_free(w->pl);
+        free(w->cfg);
         eve_close(w->eve);
         spsc_free(&w->ring);
         if (w->bell_made)

@@ -18,6 +18,7 @@ struct entry {
     double (*dbl)(const void *ctx);
     void (*section)(struct json *j, const void *ctx);
     const void *ctx;
+    bool copy;     /* every registry holds the same value: merged, the first's */
 };
 
 struct counters {
@@ -159,12 +160,22 @@ static const struct entry *twin(const struct counters *r, unsigned i,
  * the sum, over the registries. */
 static bool is_max(const char *name) { return !strcmp(name, "uptime"); }
 
+bool counters_mark_copy(struct counters *r, const char *name)
+{
+    for (unsigned i = 0; r && i < r->n; i++)
+        if (!strcmp(r->e[i].name, name)) {
+            r->e[i].copy = true;
+            return true;
+        }
+    return false;
+}
+
 static uint64_t merged_u64(const struct counters *const *regs, unsigned n,
                            unsigned i)
 {
     const struct entry *x = &regs[0]->e[i];
     uint64_t v = value_of(x);
-    for (unsigned k = 1; k < n; k++) {
+    for (unsigned k = 1; k < n && !x->copy; k++) {
         const struct entry *y = twin(regs[k], i, x);
         uint64_t w = y && (y->kind == K_U64 || y->kind == K_FN) ? value_of(y) : 0;
         v = is_max(x->name) ? (w > v ? w : v) : v + w;

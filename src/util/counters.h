@@ -45,11 +45,17 @@ unsigned counters_count(const struct counters *r);
  * there is none. */
 bool counters_get(const struct counters *r, const char *name, uint64_t *out);
 
+/* name holds what every worker's registry holds a copy of (rules loaded,
+ * indicators, feed swaps): merged, it is the first registry's value, not
+ * the sum. False when no such name is registered. */
+bool counters_mark_copy(struct counters *r, const char *name);
+
 /* Writes every entry as nested members of the object open in j. */
 void counters_write(const struct counters *r, struct json *j);
 /* The same over several registries with the same names (one per worker
- * thread): counts are summed, "uptime" is the largest, means are averaged
- * and sections are the first registry's. */
+ * thread): counts are summed, "uptime" is the largest, copies
+ * (counters_mark_copy) and sections are the first registry's, means are
+ * averaged. */
 void counters_write_merged(const struct counters *const *regs, unsigned nregs,
                            struct json *j);
 

@@ -17,12 +17,12 @@ Each capture is one run per worker count; records are compared per
 capture, so a difference names its capture. The floor (all captures) keeps
 the test from passing on nothing.
 
-KNOWN lists the captures that still differ, each with why: state that is
-one per sensor with one worker and one per worker with several (the
-passive DNS cache, the incident counter) -- what the analytics thread of
-issue #19 is to fix. A listed capture that differs is printed, not failed;
-one that no longer differs fails the test until it is taken off the list,
-and any other capture that differs fails it: the list can only shrink.
+KNOWN lists the captures that still differ, each with why; it is empty:
+the passive DNS cache is fed every DNS answer on every worker and incident
+ids and close times no longer depend on which table holds them. A listed
+capture that differs is printed, not failed; one that no longer differs
+fails the test until it is taken off the list, and any other capture that
+differs fails it: the list can only shrink.
 
 usage: workers_equal.py NIGHTJAR CAPTURE... [--subset]
 """
@@ -38,12 +38,7 @@ from common import Failure, finish, nightjar, options  # noqa: E402
 FLOORS = {"records": (30000, "measured 36,369 over labelled/ + behaviour/")}
 
 # still different with several workers, and why (see the docstring)
-KNOWN = {
-    "benign-browsing-firefox-02.pcap": "dest_name: one host's DNS answer names another host's flow",
-    "cerber-2016-11-24.pcap": "dest_name from another host's mDNS answer, and the ETA score it feeds",
-    "malware-infection.pcap": "dest_name: the passive DNS cache is per worker",
-    "benign-dns.pcap": "incident ids: one counter per worker",
-}
+KNOWN = {}
 
 
 def flow_identity(r):

@@ -53,7 +53,9 @@ start_redis
 
 # ---- 1. captures, each mode ---------------------------------------------
 S=$root/samples
-pcaps="-r $S/demo.pcap -r $S/demo-content.pcap -r $S/demo-detection.pcap"
+# one worker: the records are compared in order with the file run's, and
+# several workers write them in an order of their own each run
+pcaps="--workers 1 -r $S/demo.pcap -r $S/demo-content.pcap -r $S/demo-detection.pcap"
 # shellcheck disable=SC2086
 exits 0 "file run" "$WORK/file.err" "$NJ" $pcaps -o "$WORK/file.json"
 records=$(grep -c . "$WORK/file.json")

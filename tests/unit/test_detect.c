@@ -36,7 +36,7 @@ static void setup(void)
     fclose(fp);
     char err[256];
     const char *specs[1] = { feed };
-    feeds = intel_feeds_new(specs, 1, "", err, sizeof(err));
+    feeds = intel_feeds_new(specs, 1, "", stderr, err, sizeof(err));
     REQUIRE(feeds != NULL);
     snprintf(evef, sizeof(evef), "%s/eve.json", dir);
     struct sink_config sc;

@@ -256,7 +256,7 @@ static void test_reload_keeps_serving_and_survives_a_bad_feed(void)
                "\"pattern\":\"[domain-name:value = 'old.example']\",\"pattern_type\":\"stix\"}]}");
     snprintf(spec, sizeof(spec), "%s", path);
     const char *specs[1] = { spec };
-    struct intel_feeds *f = intel_feeds_new(specs, 1, "", err, sizeof(err));
+    struct intel_feeds *f = intel_feeds_new(specs, 1, "", stderr, err, sizeof(err));
     REQUIRE(f != NULL);
     bool exact;
     CHECK(intel_match_domain(intel_feeds_set(f, 0), "old.example", &exact) != NULL);
@@ -295,13 +295,13 @@ static void test_bad_feeds_are_errors_at_start(void)
 {
     char err[512];
     const char *missing[1] = { "/nonexistent/feed.txt" };
-    CHECK(intel_feeds_new(missing, 1, "", err, sizeof(err)) == NULL);
+    CHECK(intel_feeds_new(missing, 1, "", stderr, err, sizeof(err)) == NULL);
     CHECK(strstr(err, "No such file") != NULL);
     const char *badcsv[1] = { "csv:" DATA "custom.csv" };
-    CHECK(intel_feeds_new(badcsv, 1, "", err, sizeof(err)) == NULL);
+    CHECK(intel_feeds_new(badcsv, 1, "", stderr, err, sizeof(err)) == NULL);
     CHECK(strstr(err, "column=N") != NULL);
     const char *badtype[1] = { "list,type=banana:" DATA "plain.txt" };
-    CHECK(intel_feeds_new(badtype, 1, "", err, sizeof(err)) == NULL);
+    CHECK(intel_feeds_new(badtype, 1, "", stderr, err, sizeof(err)) == NULL);
     CHECK(strstr(err, "banana") != NULL);
 }
 
