@@ -35,10 +35,17 @@ struct type_entry {
     char mime[96];
 };
 
+struct scan_ctx {
+    struct content_engine *e;
+    struct content_result *r;          /* the scan's result */
+};
+
 struct content_engine {
     struct content_config cfg;
     struct type_entry types[TYPE_CACHE];
     YR_RULES *rules;
+    YR_SCANNER *scanner;               /* made once per rules, reused by every scan */
+    struct scan_ctx scan;              /* the scanner's callback data */
     unsigned hash_mask;                /* what content_hash_mask() says */
     bool hash_auto;                    /* files.hashes "auto" */
     struct digest3 digests;            /* contexts for content_digest() */
@@ -156,14 +163,44 @@ static bool compile_rules(struct content_engine *e, YR_RULES **out, char *err,
     return ok;
 }
 
+static int scan_cb(YR_SCAN_CONTEXT *ctx, int message, void *data, void *ud);
+
+/* One scanner for the engine's rules: yr_rules_scan_mem() would make and
+ * free one (its match arrays, its object table) on every scan. An engine
+ * is used by one thread at a time, and so is its scanner. The flags: fast
+ * mode (a string's first match is enough), and no try/catch -- with it,
+ * libyara installs a SIGSEGV/SIGBUS handler around every scan (sigaction
+ * and pthread_sigmask each call) to survive a memory-mapped file that
+ * shrinks under it; every buffer scanned here is our own heap memory
+ * (read, decoded or reassembled into it), never a mapped file. */
+static YR_SCANNER *make_scanner(struct content_engine *e, YR_RULES *rules)
+{
+    YR_SCANNER *sc = NULL;
+    if (yr_scanner_create(rules, &sc) != ERROR_SUCCESS)
+        return NULL;
+    yr_scanner_set_flags(sc, SCAN_FLAGS_FAST_MODE | SCAN_FLAGS_NO_TRYCATCH);
+    yr_scanner_set_timeout(sc, (int)e->cfg.scan_timeout_sec);
+    yr_scanner_set_callback(sc, scan_cb, &e->scan);
+    return sc;
+}
+
 static bool load_rules(struct content_engine *e, char *err, size_t errlen)
 {
     YR_RULES *rules = NULL;
     if (!compile_rules(e, &rules, err, errlen))
         return false;
+    YR_SCANNER *sc = make_scanner(e, rules);
+    if (!sc) {
+        yr_rules_destroy(rules);
+        snprintf(err, errlen, "YARA: out of memory making a scanner");
+        return false;
+    }
+    if (e->scanner)
+        yr_scanner_destroy(e->scanner);
     if (e->rules)
         yr_rules_destroy(e->rules);
     e->rules = rules;
+    e->scanner = sc;
     e->st.rules = 0;
     YR_RULE *r;
     yr_rules_foreach(e->rules, r) e->st.rules++;
@@ -325,6 +362,8 @@ void content_engine_free(struct content_engine *e)
 {
     if (!e)
         return;
+    if (e->scanner)
+        yr_scanner_destroy(e->scanner);
     if (e->rules)
         yr_rules_destroy(e->rules);
     if (e->magic_desc)
@@ -435,11 +474,6 @@ static void record_meta(YR_RULE *rule, struct content_match *m)
     }
 }
 
-struct scan_ctx {
-    struct content_engine *e;
-    struct content_result *r;
-};
-
 static int scan_cb(YR_SCAN_CONTEXT *ctx, int message, void *data, void *ud)
 {
     struct scan_ctx *s = ud;
@@ -478,11 +512,10 @@ void content_scan(struct content_engine *e, const uint8_t *buf, size_t len,
 {
     r->n_matches = 0;
     r->scanned = r->scan_error = false;
-    if (!e->rules)
+    if (!e->scanner)
         return;
-    struct scan_ctx s = { e, r };
-    int rc = yr_rules_scan_mem(e->rules, buf, len, SCAN_FLAGS_FAST_MODE,
-                               scan_cb, &s, (int)e->cfg.scan_timeout_sec);
+    e->scan = (struct scan_ctx){ e, r };
+    int rc = yr_scanner_scan_mem(e->scanner, buf, len);
     r->scanned = true;
     e->st.scanned++;
     e->st.bytes_scanned += len;
