@@ -1,7 +1,8 @@
 /* content.c -- hashes, types, YARA and the file store (see content.h).
  *
- * Types: the built-in table (typetable.c) first; libmagic only for what it
- * leaves, with its answers remembered by SHA-256. Digests: the ones
+ * Types: the built-in table (typetable.c) first; then plain text and bytes
+ * as random as compressed or encrypted data ("data", no libmagic needed);
+ * libmagic only for what is left, with its answers remembered by SHA-256. Digests: the ones
  * files.hashes chooses ("auto": SHA-256, plus MD5/SHA-1 while a loaded
  * feed holds such indicators), all in one pass over the bytes. */
 #include "content/content.h"
@@ -602,6 +603,40 @@ static bool looks_text(const uint8_t *b, size_t n, bool *ascii)
     return true;
 }
 
+/* The answer remembered for r's SHA-256, or NULL; *slot is where to
+ * remember a new one (NULL without a SHA-256). */
+static const struct type_entry *cached_type(struct content_engine *e,
+                                            const struct content_result *r,
+                                            struct type_entry **slot)
+{
+    *slot = NULL;
+    if (!(r->h.mask & (1u << DIGEST_SHA256)))
+        return NULL;
+    uint32_t k;
+    memcpy(&k, r->h.sha256, sizeof(k));
+    struct type_entry *t = &e->types[k % TYPE_CACHE];
+    if (t->used && !memcmp(t->sha256, r->h.sha256, 32))
+        return t;
+    *slot = t;
+    return NULL;
+}
+
+static void ask_libmagic(struct content_engine *e, const uint8_t *buf, size_t n,
+                         struct content_result *r)
+{
+    e->st.type_magic_calls++;
+    copy_str(r->magic, sizeof(r->magic), magic_buffer(e->magic_desc, buf, n));
+    /* nothing known: the MIME call would run every test again to say so */
+    if (!strcmp(r->magic, "data")) {
+        copy_str(r->mime, sizeof(r->mime), "application/octet-stream");
+        return;
+    }
+    e->st.type_magic_calls++;
+    copy_str(r->mime, sizeof(r->mime), magic_buffer(e->magic_mime, buf, n));
+}
+
+/* The table, then what needs no libmagic (plain text, random bytes), then
+ * libmagic's answers by SHA-256, then libmagic. */
 static void identify(struct content_engine *e, const uint8_t *buf, size_t len,
                      struct content_result *r)
 {
@@ -621,29 +656,28 @@ static void identify(struct content_engine *e, const uint8_t *buf, size_t len,
         copy_str(r->mime, sizeof(r->mime), "text/plain");
         return;
     }
-    struct type_entry *t = NULL;
-    if (r->h.mask & (1u << DIGEST_SHA256)) {
-        uint32_t k;
-        memcpy(&k, r->h.sha256, sizeof(k));
-        t = &e->types[k % TYPE_CACHE];
-        if (t->used && !memcmp(t->sha256, r->h.sha256, 32)) {
-            e->st.type_cache_hits++;
-            memcpy(r->magic, t->magic, sizeof(r->magic));
-            memcpy(r->mime, t->mime, sizeof(r->mime));
-            return;
-        }
+    /* compressed or encrypted: libmagic has nothing to read in it */
+    if (file_bytes_look_random(buf, n)) {
+        e->st.type_high_entropy++;
+        copy_str(r->magic, sizeof(r->magic), "data");
+        copy_str(r->mime, sizeof(r->mime), "application/octet-stream");
+        return;
+    }
+    struct type_entry *slot;
+    const struct type_entry *t = cached_type(e, r, &slot);
+    if (t) {
+        e->st.type_cache_hits++;
+        memcpy(r->magic, t->magic, sizeof(r->magic));
+        memcpy(r->mime, t->mime, sizeof(r->mime));
+        return;
     }
     e->st.type_cache_misses++;
-    e->st.type_magic_calls++;
-    copy_str(r->magic, sizeof(r->magic), magic_buffer(e->magic_desc, buf, n));
-    /* nothing known: the MIME call would run every test again to say so */
-    copy_str(r->mime, sizeof(r->mime), !strcmp(r->magic, "data")
-             ? "application/octet-stream" : magic_buffer(e->magic_mime, buf, n));
-    if (t) {
-        memcpy(t->sha256, r->h.sha256, 32);
-        memcpy(t->magic, r->magic, sizeof(t->magic));
-        memcpy(t->mime, r->mime, sizeof(t->mime));
-        t->used = true;
+    ask_libmagic(e, buf, n, r);
+    if (slot) {
+        memcpy(slot->sha256, r->h.sha256, 32);
+        memcpy(slot->magic, r->magic, sizeof(slot->magic));
+        memcpy(slot->mime, r->mime, sizeof(slot->mime));
+        slot->used = true;
     }
 }
 
