@@ -1056,6 +1056,7 @@ void app_layer_counters(const struct app_layer *al, struct counters *r)
     const struct content_stats *ct = content_engine_stats(al->content);
     counters_u64(r, "content.files", &al->st.files);
     counters_u64(r, "content.type_table_hits", &ct->type_table_hits);
+    counters_u64(r, "content.type_high_entropy", &ct->type_high_entropy);
     counters_u64(r, "content.type_magic_calls", &ct->type_magic_calls);
     counters_u64(r, "content.type_cache_hits", &ct->type_cache_hits);
     counters_u64(r, "content.type_cache_misses", &ct->type_cache_misses);

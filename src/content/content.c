@@ -1,7 +1,8 @@
 /* content.c -- hashes, types, YARA and the file store (see content.h).
  *
- * Types: the built-in table (typetable.c) first; libmagic only for what it
- * leaves, with its answers remembered by SHA-256. Digests: the ones
+ * Types: the built-in table (typetable.c) first; then plain text and bytes
+ * as random as compressed or encrypted data ("data", no libmagic needed);
+ * libmagic only for what is left, with its answers remembered by SHA-256. Digests: the ones
  * files.hashes chooses ("auto": SHA-256, plus MD5/SHA-1 while a loaded
  * feed holds such indicators), all in one pass over the bytes. */
 #include "content/content.h"
@@ -35,10 +36,17 @@ struct type_entry {
     char mime[96];
 };
 
+struct scan_ctx {
+    struct content_engine *e;
+    struct content_result *r;          /* the scan's result */
+};
+
 struct content_engine {
     struct content_config cfg;
     struct type_entry types[TYPE_CACHE];
     YR_RULES *rules;
+    YR_SCANNER *scanner;               /* made once per rules, reused by every scan */
+    struct scan_ctx scan;              /* the scanner's callback data */
     unsigned hash_mask;                /* what content_hash_mask() says */
     bool hash_auto;                    /* files.hashes "auto" */
     struct digest3 digests;            /* contexts for content_digest() */
@@ -156,14 +164,44 @@ static bool compile_rules(struct content_engine *e, YR_RULES **out, char *err,
     return ok;
 }
 
+static int scan_cb(YR_SCAN_CONTEXT *ctx, int message, void *data, void *ud);
+
+/* One scanner for the engine's rules: yr_rules_scan_mem() would make and
+ * free one (its match arrays, its object table) on every scan. An engine
+ * is used by one thread at a time, and so is its scanner. The flags: fast
+ * mode (a string's first match is enough), and no try/catch -- with it,
+ * libyara installs a SIGSEGV/SIGBUS handler around every scan (sigaction
+ * and pthread_sigmask each call) to survive a memory-mapped file that
+ * shrinks under it; every buffer scanned here is our own heap memory
+ * (read, decoded or reassembled into it), never a mapped file. */
+static YR_SCANNER *make_scanner(struct content_engine *e, YR_RULES *rules)
+{
+    YR_SCANNER *sc = NULL;
+    if (yr_scanner_create(rules, &sc) != ERROR_SUCCESS)
+        return NULL;
+    yr_scanner_set_flags(sc, SCAN_FLAGS_FAST_MODE | SCAN_FLAGS_NO_TRYCATCH);
+    yr_scanner_set_timeout(sc, (int)e->cfg.scan_timeout_sec);
+    yr_scanner_set_callback(sc, scan_cb, &e->scan);
+    return sc;
+}
+
 static bool load_rules(struct content_engine *e, char *err, size_t errlen)
 {
     YR_RULES *rules = NULL;
     if (!compile_rules(e, &rules, err, errlen))
         return false;
+    YR_SCANNER *sc = make_scanner(e, rules);
+    if (!sc) {
+        yr_rules_destroy(rules);
+        snprintf(err, errlen, "YARA: out of memory making a scanner");
+        return false;
+    }
+    if (e->scanner)
+        yr_scanner_destroy(e->scanner);
     if (e->rules)
         yr_rules_destroy(e->rules);
     e->rules = rules;
+    e->scanner = sc;
     e->st.rules = 0;
     YR_RULE *r;
     yr_rules_foreach(e->rules, r) e->st.rules++;
@@ -325,6 +363,8 @@ void content_engine_free(struct content_engine *e)
 {
     if (!e)
         return;
+    if (e->scanner)
+        yr_scanner_destroy(e->scanner);
     if (e->rules)
         yr_rules_destroy(e->rules);
     if (e->magic_desc)
@@ -435,11 +475,6 @@ static void record_meta(YR_RULE *rule, struct content_match *m)
     }
 }
 
-struct scan_ctx {
-    struct content_engine *e;
-    struct content_result *r;
-};
-
 static int scan_cb(YR_SCAN_CONTEXT *ctx, int message, void *data, void *ud)
 {
     struct scan_ctx *s = ud;
@@ -478,11 +513,10 @@ void content_scan(struct content_engine *e, const uint8_t *buf, size_t len,
 {
     r->n_matches = 0;
     r->scanned = r->scan_error = false;
-    if (!e->rules)
+    if (!e->scanner)
         return;
-    struct scan_ctx s = { e, r };
-    int rc = yr_rules_scan_mem(e->rules, buf, len, SCAN_FLAGS_FAST_MODE,
-                               scan_cb, &s, (int)e->cfg.scan_timeout_sec);
+    e->scan = (struct scan_ctx){ e, r };
+    int rc = yr_scanner_scan_mem(e->scanner, buf, len);
     r->scanned = true;
     e->st.scanned++;
     e->st.bytes_scanned += len;
@@ -569,6 +603,40 @@ static bool looks_text(const uint8_t *b, size_t n, bool *ascii)
     return true;
 }
 
+/* The answer remembered for r's SHA-256, or NULL; *slot is where to
+ * remember a new one (NULL without a SHA-256). */
+static const struct type_entry *cached_type(struct content_engine *e,
+                                            const struct content_result *r,
+                                            struct type_entry **slot)
+{
+    *slot = NULL;
+    if (!(r->h.mask & (1u << DIGEST_SHA256)))
+        return NULL;
+    uint32_t k;
+    memcpy(&k, r->h.sha256, sizeof(k));
+    struct type_entry *t = &e->types[k % TYPE_CACHE];
+    if (t->used && !memcmp(t->sha256, r->h.sha256, 32))
+        return t;
+    *slot = t;
+    return NULL;
+}
+
+static void ask_libmagic(struct content_engine *e, const uint8_t *buf, size_t n,
+                         struct content_result *r)
+{
+    e->st.type_magic_calls++;
+    copy_str(r->magic, sizeof(r->magic), magic_buffer(e->magic_desc, buf, n));
+    /* nothing known: the MIME call would run every test again to say so */
+    if (!strcmp(r->magic, "data")) {
+        copy_str(r->mime, sizeof(r->mime), "application/octet-stream");
+        return;
+    }
+    e->st.type_magic_calls++;
+    copy_str(r->mime, sizeof(r->mime), magic_buffer(e->magic_mime, buf, n));
+}
+
+/* The table, then what needs no libmagic (plain text, random bytes), then
+ * libmagic's answers by SHA-256, then libmagic. */
 static void identify(struct content_engine *e, const uint8_t *buf, size_t len,
                      struct content_result *r)
 {
@@ -588,29 +656,28 @@ static void identify(struct content_engine *e, const uint8_t *buf, size_t len,
         copy_str(r->mime, sizeof(r->mime), "text/plain");
         return;
     }
-    struct type_entry *t = NULL;
-    if (r->h.mask & (1u << DIGEST_SHA256)) {
-        uint32_t k;
-        memcpy(&k, r->h.sha256, sizeof(k));
-        t = &e->types[k % TYPE_CACHE];
-        if (t->used && !memcmp(t->sha256, r->h.sha256, 32)) {
-            e->st.type_cache_hits++;
-            memcpy(r->magic, t->magic, sizeof(r->magic));
-            memcpy(r->mime, t->mime, sizeof(r->mime));
-            return;
-        }
+    /* compressed or encrypted: libmagic has nothing to read in it */
+    if (file_bytes_look_random(buf, n)) {
+        e->st.type_high_entropy++;
+        copy_str(r->magic, sizeof(r->magic), "data");
+        copy_str(r->mime, sizeof(r->mime), "application/octet-stream");
+        return;
+    }
+    struct type_entry *slot;
+    const struct type_entry *t = cached_type(e, r, &slot);
+    if (t) {
+        e->st.type_cache_hits++;
+        memcpy(r->magic, t->magic, sizeof(r->magic));
+        memcpy(r->mime, t->mime, sizeof(r->mime));
+        return;
     }
     e->st.type_cache_misses++;
-    e->st.type_magic_calls++;
-    copy_str(r->magic, sizeof(r->magic), magic_buffer(e->magic_desc, buf, n));
-    /* nothing known: the MIME call would run every test again to say so */
-    copy_str(r->mime, sizeof(r->mime), !strcmp(r->magic, "data")
-             ? "application/octet-stream" : magic_buffer(e->magic_mime, buf, n));
-    if (t) {
-        memcpy(t->sha256, r->h.sha256, 32);
-        memcpy(t->magic, r->magic, sizeof(t->magic));
-        memcpy(t->mime, r->mime, sizeof(t->mime));
-        t->used = true;
+    ask_libmagic(e, buf, n, r);
+    if (slot) {
+        memcpy(slot->sha256, r->h.sha256, 32);
+        memcpy(slot->magic, r->magic, sizeof(slot->magic));
+        memcpy(slot->mime, r->mime, sizeof(slot->mime));
+        slot->used = true;
     }
 }
 

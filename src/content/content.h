@@ -69,8 +69,10 @@ struct content_stats {
     uint64_t scan_errors, scan_timeouts, stored, already_stored, store_errors;
     uint64_t rules;
     uint64_t type_table_hits;                     /* typed by typetable.c */
-    uint64_t type_magic_calls;                    /* files given to libmagic */
-    uint64_t type_cache_hits, type_cache_misses;  /* libmagic results by SHA-256 */
+    uint64_t type_high_entropy;                   /* random-looking: "data", no libmagic */
+    uint64_t type_cache_hits;                     /* libmagic's answer by SHA-256 */
+    uint64_t type_cache_misses;                   /* files libmagic typed (not remembered) */
+    uint64_t type_magic_calls;                    /* magic_buffer() calls: 1 or 2 a miss */
     uint64_t text_untyped;                        /* text not given to libmagic */
 };
 

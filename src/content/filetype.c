@@ -122,7 +122,7 @@ static bool find_utf16(const uint8_t *b, size_t n, const char *ascii)
     return find_bytes(b, n, w, m * 2) != NULL;
 }
 
-static double entropy(const uint8_t *b, size_t n)
+double file_entropy(const uint8_t *b, size_t n)
 {
     uint32_t count[256] = { 0 };
     if (!n)
@@ -136,6 +136,28 @@ static double entropy(const uint8_t *b, size_t n)
             h -= p * log2(p);
         }
     return h;
+}
+
+/* The byte entropy of n uniform random bytes, as measured (from their
+ * counts), falls short of 8 bits by the bias of estimating 256 frequencies
+ * from n samples: (K-1)/(2n ln 2) + (K^2-1)/(12 n^2 ln 2) bits for K = 256
+ * (Miller-Madow and the next term), with a standard deviation of about
+ * sqrt((K-1)/2)/(n ln 2). Within RANDOM_MARGIN deviations of that: random
+ * as far as the counts can tell. A small header does not move the entropy
+ * of 8 KiB much (32 zero bytes: about 3 deviations), so a format that is a
+ * few header bytes before a compressed body (an MP3 without ID3, an MP4
+ * whose mdat comes first) can pass too. */
+#define RANDOM_MIN_BYTES 256
+#define RANDOM_MARGIN 4.0
+
+bool file_bytes_look_random(const uint8_t *b, size_t n)
+{
+    if (n < RANDOM_MIN_BYTES)
+        return false;
+    double nn = (double)n;
+    double expected = 8.0 - 255.0 / (2.0 * nn * M_LN2) - 65535.0 / (12.0 * nn * nn * M_LN2);
+    double sd = sqrt(127.5) / (nn * M_LN2);
+    return file_entropy(b, n) >= expected - RANDOM_MARGIN * sd;
 }
 
 /* A listed name: what it says about the archive holding it. */
@@ -506,6 +528,6 @@ void file_type_sniff(const uint8_t *b, size_t n, uint64_t total,
         t->kind = FILE_KIND_image;
     else if (n && mostly_text(b, n))
         sniff_text(b, n, t);
-    else if (n >= 256 && entropy(b, n < 4096 ? n : 4096) > 7.2)
+    else if (n >= 256 && file_entropy(b, n < 4096 ? n : 4096) > 7.2)
         t->flags |= FT_HIGH_ENTROPY;
 }

@@ -74,6 +74,14 @@ extern const char *const file_kind_what[FILE_KIND_COUNT];
 void file_type_sniff(const uint8_t *buf, size_t len, uint64_t total,
                      struct file_type *out);
 
+/* Shannon entropy of buf[0..len), bits per byte (0 for nothing). */
+double file_entropy(const uint8_t *buf, size_t len);
+
+/* buf[0..len) has the byte entropy of random bytes of its length, within
+ * the spread of the estimate: compressed or encrypted, as far as byte
+ * counts can tell. False under 256 bytes (too few to tell). */
+bool file_bytes_look_random(const uint8_t *buf, size_t len);
+
 /* Code that runs where it lands: executables, installers, scripts, JARs,
  * shortcuts, macro documents, archives holding any of those. */
 bool file_type_is_executable(const struct file_type *t);

@@ -6,8 +6,8 @@
  * gives up sends the file to libmagic, it never lets a later entry guess.
  * The words are libmagic 5.x's (its "msdos", "elf", "mach", "zip",
  * "msooxml", "pdf", "rtf", "compress", "archive", "images", "riff",
- * "sgml" and "commands" magic); the test compares them with the libmagic
- * the build links.
+ * "flash", "der", "sgml" and "commands" magic); the test compares them
+ * with the libmagic the build links.
  */
 #include "content/typetable.h"
 
@@ -86,8 +86,31 @@ static bool pe(const uint8_t *b, size_t n, struct answer *a)
                mach, clr ? " Mono/.Net assembly" : "", count);
 }
 
-/* An executable or an object file; a shared object may be a PIE, which
- * libmagic tells from the dynamic section: it decides those. */
+/* libmagic's names of the machines an ELF file is most often built for
+ * (its "elf" magic; the same for either class and byte order). */
+static const struct {
+    uint16_t machine;
+    const char *name;
+} elf_machines[] = {
+    { 2, "SPARC" }, { 3, "Intel 80386" }, { 4, "Motorola m68k" }, { 8, "MIPS" },
+    { 10, "MIPS" }, { 15, "PA-RISC" }, { 18, "SPARC32PLUS" },
+    { 20, "PowerPC or cisco 4500" }, { 21, "64-bit PowerPC or cisco 7500" },
+    { 22, "IBM S/390" }, { 40, "ARM" }, { 42, "Renesas SH" }, { 43, "SPARC V9" },
+    { 50, "IA-64" }, { 62, "x86-64" }, { 183, "ARM aarch64" }, { 243, "UCB RISC-V" },
+    { 258, "LoongArch" },
+};
+
+static const char *elf_machine(uint16_t machine)
+{
+    for (size_t i = 0; i < sizeof(elf_machines) / sizeof(elf_machines[0]); i++)
+        if (elf_machines[i].machine == machine)
+            return elf_machines[i].name;
+    return NULL;
+}
+
+/* An executable, an object file or a core dump, of either class and byte
+ * order; a shared object may be a PIE, which libmagic tells from the
+ * dynamic section: it decides those. */
 static bool elf(const uint8_t *b, size_t n, struct answer *a)
 {
     if (n < 20 || (b[4] != 1 && b[4] != 2) || (b[5] != 1 && b[5] != 2) || b[6] != 1)
@@ -95,14 +118,16 @@ static bool elf(const uint8_t *b, size_t n, struct answer *a)
     cursor_t c = cur_make(b + 16, n - 16);
     uint16_t type = b[5] == 1 ? cur_u16le(&c) : cur_u16be(&c);
     uint16_t machine = b[5] == 1 ? cur_u16le(&c) : cur_u16be(&c);
-    const char *what = type == 2 ? "executable" : type == 1 ? "relocatable" : NULL;
-    const char *mach = machine == 0x3e ? "x86-64" : machine == 3 ? "Intel 80386"
-                     : machine == 0xb7 ? "ARM aarch64" : NULL;
-    if (!cur_ok(&c) || !what || !mach)
+    static const struct {
+        const char *what, *mime;
+    } types[5] = { { NULL, NULL }, { "relocatable", "application/x-object" },
+                   { "executable", "application/x-executable" }, { NULL, NULL },
+                   { "core file", "application/x-coredump" } };
+    const char *mach = elf_machine(machine);
+    if (!cur_ok(&c) || type >= 5 || !types[type].what || !mach)
         return false;
-    return say(a, type == 2 ? "application/x-executable" : "application/x-object",
-               "ELF %s-bit %cSB %s, %s", b[4] == 2 ? "64" : "32",
-               b[5] == 1 ? 'L' : 'M', what, mach);
+    return say(a, types[type].mime, "ELF %s-bit %cSB %s, %s", b[4] == 2 ? "64" : "32",
+               b[5] == 1 ? 'L' : 'M', types[type].what, mach);
 }
 
 static bool macho(const uint8_t *b, size_t n, struct answer *a)
@@ -307,6 +332,53 @@ static bool cab(const uint8_t *b, size_t n, struct answer *a)
     return say(a, "application/vnd.ms-cab-compressed", "Microsoft Cabinet archive data");
 }
 
+/* "Cr24", a version, then a ZIP: libmagic names the version whatever it is. */
+static bool crx(const uint8_t *b, size_t n, struct answer *a)
+{
+    cursor_t c = cur_make(b + 4, n >= 4 ? n - 4 : 0);
+    uint32_t version = cur_u32le(&c);
+    if (!cur_ok(&c))
+        return false;
+    return say(a, "application/x-chrome-extension", "Google Chrome extension, version %u",
+               version);
+}
+
+/* A compressed Flash movie: "CWS", a version libmagic takes below 32, the
+ * uncompressed length and a zlib stream; libmagic wants the zlib header and
+ * a length past the header. FWS and ZWS (lzma) go to libmagic. */
+static bool swf(const uint8_t *b, size_t n, struct answer *a)
+{
+    cursor_t c = cur_make(b + 4, n >= 4 ? n - 4 : 0);
+    uint32_t length = cur_u32le(&c);
+    uint8_t zlib = cur_u8(&c);
+    if (!cur_ok(&c) || b[3] == 0 || b[3] >= 32 || length < 20 || zlib != 0x78)
+        return false;
+    return say(a, "application/x-shockwave-flash",
+               "Macromedia Flash data (compressed), version %u", b[3]);
+}
+
+/* DER: an X.509 v3 certificate (SEQUENCE { SEQUENCE { [0] { INTEGER 2 },
+ * INTEGER serial, ...) or PKCS#7 signed data (SEQUENCE { OID
+ * 1.2.840.113549.1.7.2, ...), whole in the buffer -- libmagic's "der" magic
+ * reads neither when cut short. A one-byte serial libmagic also reads as a
+ * version ("Certificate, Version=3 Certificate, Version=01"): to libmagic.
+ * libmagic gives no MIME type for either. */
+static bool der(const uint8_t *b, size_t n, struct answer *a)
+{
+    static const uint8_t v3_cert[10] = { 0x30, 0x82, 0, 0, 0xa0, 0x03, 0x02, 0x01, 0x02,
+                                         0x02 };
+    static const uint8_t signed_data[11] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                             0x0d, 0x01, 0x07, 0x02 };
+    if (n < 15 || (size_t)(b[2] << 8 | b[3]) > n - 4)
+        return false;
+    if (!memcmp(b + 4, v3_cert, 2) && !memcmp(b + 8, v3_cert + 4, 6) && b[14] >= 2 &&
+        b[14] < 0x80)
+        return say(a, "application/octet-stream", "Certificate, Version=3");
+    if (!memcmp(b + 4, signed_data, sizeof(signed_data)))
+        return say(a, "application/octet-stream", "DER Encoded PKCS#7 Signed Data");
+    return false;
+}
+
 /* ---- images ------------------------------------------------------------- */
 
 static bool png(const uint8_t *b, size_t n, struct answer *a)
@@ -349,6 +421,45 @@ static bool webp(const uint8_t *b, size_t n, struct answer *a)
     if (n < 16 || memcmp(b + 8, "WEBPVP8", 7))
         return false;
     return say(a, "image/webp", "RIFF (little-endian) data, Web/P image");
+}
+
+/* An icon directory: a count, then 16-byte entries. libmagic wants the
+ * first entry's reserved byte 0 (or 0xff) and its image where most icons
+ * have it, right after the directory (elsewhere libmagic may say "data"),
+ * and four bytes of it; it goes on with each icon's size and depth. */
+static bool ico(const uint8_t *b, size_t n, struct answer *a)
+{
+    cursor_t c = cur_make(b + 4, n >= 4 ? n - 4 : 0);
+    uint16_t count = cur_u16le(&c);
+    cur_skip(&c, 3);
+    uint8_t reserved = cur_u8(&c);
+    cur_skip(&c, 8);
+    uint32_t first = cur_u32le(&c);
+    size_t dir_end = 6 + 16 * (size_t)count;
+    if (!cur_ok(&c) || count == 0 || count > 64 || (reserved != 0 && reserved != 0xff) ||
+        first != dir_end || n < dir_end + 4)
+        return false;
+    return say(a, "image/vnd.microsoft.icon", "MS Windows icon resource - %u icon%s",
+               count, count > 1 ? "s" : "");
+}
+
+/* "BM" and a Windows DIB header (of 40, 108 or 124 bytes): libmagic names
+ * the header's version, then width x height x depth (signed, as libmagic
+ * prints them), then the details. */
+static bool bmp(const uint8_t *b, size_t n, struct answer *a)
+{
+    cursor_t c = cur_make(b + 14, n >= 14 ? n - 14 : 0);
+    uint32_t header = cur_u32le(&c);
+    int32_t w = (int32_t)cur_u32le(&c), h = (int32_t)cur_u32le(&c);
+    cur_skip(&c, 2);
+    int16_t depth = (int16_t)cur_u16le(&c);
+    const char *version = header == 40 ? "Windows 3.x format"
+                        : header == 108 ? "Windows 95/NT4 and newer format"
+                        : header == 124 ? "Windows 98/2000 and newer format" : NULL;
+    if (!cur_ok(&c) || !version)
+        return false;
+    return say(a, "image/bmp", "PC bitmap, %s, %d x %d x %d", version, (int)w, (int)h,
+               (int)depth);
 }
 
 /* ---- text --------------------------------------------------------------- */
@@ -427,10 +538,15 @@ static const struct {
     { 0, 6, "7z\xbc\xaf\x27\x1c", sevenzip },
     { 0, 6, "Rar!\x1a\x07", rar },
     { 0, 8, "MSCF\0\0\0\0", cab },
+    { 0, 4, "Cr24", crx },
+    { 0, 3, "CWS", swf },
+    { 0, 2, "\x30\x82", der },
     { 0, 8, "\x89PNG\r\n\x1a\n", png },
     { 0, 4, "GIF8", gif },
     { 0, 3, "\xff\xd8\xff", jpeg },
     { 0, 4, "RIFF", webp },
+    { 0, 4, "\0\0\1\0", ico },
+    { 0, 2, "BM", bmp },
     { 0, 2, "#!", script },
     { 0, 1, "<", html },
 };

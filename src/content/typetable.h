@@ -5,20 +5,22 @@
  * libmagic costs 0.2 ms a binary file and up to 2 ms a text one; most files
  * on a wire are a handful of types whose signatures are unambiguous (PE,
  * ELF, Mach-O, ZIP and Office Open XML, PDF, RTF, gzip, bzip2, xz, 7-Zip,
- * RAR, CAB, PNG, GIF, JPEG, WebP, HTML pages and shell/Python scripts in
- * plain ASCII). For those the table decides; for everything else, and for
+ * RAR, CAB, Chrome extensions, compressed Flash, DER certificates and
+ * PKCS#7, PNG, GIF, JPEG, WebP, ICO, BMP, HTML pages and shell/Python
+ * scripts in plain ASCII). For those the table decides; for everything else, and for
  * every case where libmagic's answer depends on more than the table reads
  * (an OLE2 document's class id and summary, an ELF shared object that may
  * be a PIE, a ZIP whose first entry says JAR/APK/ODF/EPUB, text in another
  * encoding or with long or CRLF lines), it says "not decided" and the
  * caller asks libmagic.
  *
- * The contract, checked by tests/unit/test_content.c against libmagic on
+ * The contract, checked by tests/unit/test_typetable.c against libmagic on
  * samples of every type: the MIME type is libmagic's exactly; the
  * description is libmagic's, or libmagic's first clauses up to one of its
  * ", " separators when libmagic goes on with details read from the body
  * (a gzip header's date, a JPEG's segments, an ELF's program headers, a
- * CAB's folder list, an installer stub found in a PE's overlay).
+ * CAB's folder list, an icon's sizes, a bitmap's resolution, an installer
+ * stub found in a PE's overlay).
  *
  * A pure function of the buffer: bounded reads through the cursor, no
  * allocation, no state. Never calls libmagic and never judges a file

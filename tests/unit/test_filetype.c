@@ -4,7 +4,8 @@
  * cut short, from their local headers (executables, Office macros, OOXML,
  * JAR, APK, encryption), RAR4 file headers, OLE with a VBA project or the
  * MSI class id, RTF objects, LNK, scripts by their markers, HTA, HTML,
- * images, high-entropy bytes and the file-name helpers. Each rule is
+ * images, high-entropy bytes, random bytes against structured binary and
+ * the file-name helpers. Each rule is
  * checked just short of its threshold and at it. */
 #include "content/filetype.h"
 #include "testing.h"
@@ -727,6 +728,42 @@ static void test_high_entropy_above_7_2_bits(void)
     CHECK_EQ(T.flags, FT_HIGH_ENTROPY);
 }
 
+/* n bytes of a fixed xorshift stream into B */
+static void xorshift_bytes(size_t n)
+{
+    memset(&B, 0, sizeof(B));
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        B.b[B.len++] = (uint8_t)(x >> 11);
+    }
+}
+
+/* Random bytes look random at every length from 256 bytes; bytes with a
+ * structure (every fourth one zero, a header of 64 zero bytes, the
+ * 148-value spread that passes the 7.2-bit FT_HIGH_ENTROPY mark) do not. */
+static void test_random_bytes_against_structured_binary(void)
+{
+    static const size_t lengths[] = { 256, 300, 1000, 4096, 8192 };
+    for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+        xorshift_bytes(lengths[i]);
+        CHECK(file_bytes_look_random(B.b, B.len));
+    }
+    xorshift_bytes(255);
+    CHECK(!file_bytes_look_random(B.b, B.len)); /* too few to tell */
+    xorshift_bytes(8192);
+    for (size_t i = 0; i < B.len; i += 4)
+        B.b[i] = 0;
+    CHECK(!file_bytes_look_random(B.b, B.len));
+    xorshift_bytes(8192);
+    memset(B.b, 0, 64);
+    CHECK(!file_bytes_look_random(B.b, B.len));
+    spread(148, 20);
+    CHECK(!file_bytes_look_random(B.b, B.len));
+    CHECK(file_entropy(B.b, B.len) > 7.2);
+    CHECK(file_entropy(B.b, 0) == 0);
+}
+
 /* ---- names --------------------------------------------------------------- */
 
 static void test_file_name_helpers(void)
@@ -786,4 +823,5 @@ TEST_LIST(test_pe_signed_only_with_a_certificate_table, test_pe_dll_and_dotnet_f
           test_rtf_objects, test_scripts_need_two_markers_or_a_shebang,
           test_markers_are_found_anywhere,
           test_hta_html_and_images, test_high_entropy_above_7_2_bits,
+          test_random_bytes_against_structured_binary,
           test_file_name_helpers, test_empty_and_tiny_buffers)

@@ -3,8 +3,8 @@
  * and libmagic's description exactly where the table claims it, else the
  * first clauses of it (up to one of libmagic's ", " separators); the cases
  * it must leave to libmagic (an OLE2 file, a JAR, a shared object, text
- * libmagic would qualify) are left. Through the engine: table hits and
- * libmagic calls are counted apart. */
+ * libmagic would qualify, a certificate cut short) are left. Through the
+ * engine: table hits, libmagic's files and its calls are counted apart. */
 #include <magic.h>
 
 #include "content/content.h"
@@ -78,6 +78,95 @@ static void make_elf(struct sample *s, uint16_t type)
     set16(s, 16, type);
     set16(s, 18, 0x3e);
     set32(s, 20, 1);
+}
+
+/* An ELF header of a class (1: 32-bit, 2: 64-bit) and byte order (1: LSB,
+ * 2: MSB) for a machine. */
+static void make_elf_for(struct sample *s, uint8_t cls, uint8_t order, uint16_t type,
+                         uint16_t machine)
+{
+    make_elf(s, type);
+    s->b[4] = cls;
+    s->b[5] = order;
+    if (order == 2) {
+        s->b[16] = (uint8_t)(type >> 8), s->b[17] = (uint8_t)type;
+        s->b[18] = (uint8_t)(machine >> 8), s->b[19] = (uint8_t)machine;
+        s->b[20] = s->b[21] = s->b[22] = 0, s->b[23] = 1;
+    } else {
+        set16(s, 18, machine);
+    }
+}
+
+/* A self-signed X.509 v3 certificate (EC P-256, CN=ec, a 20-byte serial)
+ * as `openssl req -x509` makes it, DER. */
+static const uint8_t der_cert[370] = {
+    0x30, 0x82, 0x01, 0x6e, 0x30, 0x82, 0x01, 0x15, 0xa0, 0x03, 0x02, 0x01,
+    0x02, 0x02, 0x14, 0x02, 0xc0, 0xe7, 0xee, 0xb6, 0xa4, 0xb7, 0xe4, 0x79,
+    0x16, 0xca, 0xa9, 0x24, 0xf8, 0x51, 0x12, 0x74, 0x88, 0xe5, 0xef, 0x30,
+    0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02, 0x30,
+    0x0d, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x02,
+    0x65, 0x63, 0x30, 0x1e, 0x17, 0x0d, 0x32, 0x36, 0x31, 0x32, 0x30, 0x31,
+    0x31, 0x33, 0x30, 0x38, 0x35, 0x34, 0x5a, 0x17, 0x0d, 0x32, 0x36, 0x31,
+    0x32, 0x33, 0x31, 0x31, 0x33, 0x30, 0x38, 0x35, 0x34, 0x5a, 0x30, 0x0d,
+    0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x02, 0x65,
+    0x63, 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+    0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+    0x03, 0x42, 0x00, 0x04, 0xa0, 0xb6, 0xf5, 0xe2, 0x65, 0x9d, 0x7d, 0x91,
+    0xdc, 0xc2, 0xea, 0x6a, 0xd1, 0xd1, 0x6b, 0x46, 0x6d, 0x5e, 0x20, 0x72,
+    0x96, 0x05, 0x22, 0xf2, 0x6e, 0x4b, 0xe0, 0xc5, 0x14, 0x3b, 0x34, 0x68,
+    0x82, 0x1c, 0x2b, 0xfa, 0x63, 0xd2, 0x78, 0x10, 0x06, 0x8c, 0x79, 0x0a,
+    0x4f, 0xf1, 0x7c, 0x2c, 0x27, 0x3e, 0x35, 0xb7, 0x0a, 0xac, 0x57, 0x66,
+    0x0f, 0x00, 0x60, 0xdb, 0xde, 0xf5, 0x0b, 0x47, 0xa3, 0x53, 0x30, 0x51,
+    0x30, 0x1d, 0x06, 0x03, 0x55, 0x1d, 0x0e, 0x04, 0x16, 0x04, 0x14, 0x4e,
+    0x19, 0x9f, 0x2d, 0xc7, 0x0f, 0xcd, 0xcb, 0xb0, 0x76, 0x8d, 0x89, 0xc7,
+    0x7e, 0x31, 0x77, 0xc0, 0x8b, 0xf1, 0x1e, 0x30, 0x1f, 0x06, 0x03, 0x55,
+    0x1d, 0x23, 0x04, 0x18, 0x30, 0x16, 0x80, 0x14, 0x4e, 0x19, 0x9f, 0x2d,
+    0xc7, 0x0f, 0xcd, 0xcb, 0xb0, 0x76, 0x8d, 0x89, 0xc7, 0x7e, 0x31, 0x77,
+    0xc0, 0x8b, 0xf1, 0x1e, 0x30, 0x0f, 0x06, 0x03, 0x55, 0x1d, 0x13, 0x01,
+    0x01, 0xff, 0x04, 0x05, 0x30, 0x03, 0x01, 0x01, 0xff, 0x30, 0x0a, 0x06,
+    0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02, 0x03, 0x47, 0x00,
+    0x30, 0x44, 0x02, 0x20, 0x0a, 0x7d, 0x4c, 0x74, 0x34, 0x31, 0x45, 0xa6,
+    0xce, 0xed, 0x21, 0xd1, 0xec, 0xa5, 0x20, 0x39, 0x7a, 0x65, 0x62, 0x0c,
+    0xac, 0x87, 0xfd, 0x6b, 0xf3, 0x2b, 0x58, 0x61, 0x68, 0x0b, 0x3c, 0x7e,
+    0x02, 0x20, 0x0b, 0x77, 0x16, 0x77, 0xfc, 0x11, 0x17, 0xd2, 0xd2, 0x3c,
+    0x73, 0x09, 0xbb, 0xed, 0xcc, 0x58, 0x70, 0x70, 0x8b, 0x03, 0x7a, 0xbb,
+    0x84, 0xff, 0x7e, 0x1c, 0x04, 0xb5, 0x54, 0x14, 0xa0, 0xe9,
+};
+
+/* An icon directory of `count` 16x16 32-bit icons, the first image right
+ * after it (at `first`, when not 0). */
+static void make_ico(struct sample *s, uint16_t count, uint32_t first)
+{
+    memset(s, 0, sizeof(*s));
+    put(s, "\0\0\1\0", 4);
+    uint8_t c[2] = { (uint8_t)count, (uint8_t)(count >> 8) };
+    put(s, c, 2);
+    for (uint16_t i = 0; i < count; i++) {
+        uint8_t e[16] = { 16, 16, 0, 0, 1, 0, 32, 0 };
+        put(s, e, sizeof(e));
+        set32(s, s->n - 8, 1128);
+        set32(s, s->n - 4, (first ? first : 6 + 16u * count) + 1128u * i);
+    }
+    uint8_t image[40] = { 40 };
+    put(s, image, sizeof(image));
+}
+
+/* "BM", a file header and a DIB header of `header` bytes for a 128 x 82
+ * 32-bit image. */
+static void make_bmp(struct sample *s, uint32_t header, int32_t height)
+{
+    memset(s, 0, sizeof(*s));
+    s->n = 14 + header + 64;
+    memcpy(s->b, "BM", 2);
+    set32(s, 2, (uint32_t)s->n);
+    set32(s, 10, 14 + header);
+    set32(s, 14, header);
+    set32(s, 18, 128);
+    set32(s, 22, (uint32_t)height);
+    set16(s, 26, 1);
+    set16(s, 28, 32);
+    set32(s, 38, 2835);
+    set32(s, 42, 2835);
 }
 
 static void zip_entry(struct sample *s, const char *name, uint16_t method)
@@ -189,6 +278,33 @@ static void test_executables_as_libmagic_names_them(void)
     check_decided(&s, false, "Mach-O");
 }
 
+/* Every class, byte order and kind (object, executable, core) of the
+ * machines the table names, as libmagic names them. */
+static void test_elf_of_any_class_order_and_machine(void)
+{
+    static const uint16_t machines[] = { 2, 3, 4, 8, 10, 15, 18, 20, 21, 22, 40, 42,
+                                         43, 50, 62, 183, 243, 258 };
+    static const uint16_t types[] = { 1, 2, 4 };
+    struct sample s;
+    char what[64];
+    for (size_t m = 0; m < sizeof(machines) / sizeof(machines[0]); m++)
+        for (uint8_t cls = 1; cls <= 2; cls++)
+            for (uint8_t order = 1; order <= 2; order++)
+                for (size_t t = 0; t < 3; t++) {
+                    make_elf_for(&s, cls, order, types[t], machines[m]);
+                    snprintf(what, sizeof(what), "ELF class %u order %u type %u machine %u",
+                             cls, order, types[t], machines[m]);
+                    check_decided(&s, false, what);
+                }
+    /* the MIPS router binary the corpus carries: MIPS32 rel2 flags */
+    make_elf_for(&s, 1, 2, 2, 8);
+    s.b[36] = 0x70;
+    s.b[39] = 0x05;
+    check_decided(&s, false, "ELF 32-bit MSB MIPS32 rel2");
+    make_elf_for(&s, 2, 2, 2, 0x1234);
+    check_left(&s, "ELF of a machine the table does not name");
+}
+
 static void test_archives_and_documents_as_libmagic_names_them(void)
 {
     struct sample s;
@@ -232,6 +348,22 @@ static void test_archives_and_documents_as_libmagic_names_them(void)
     check_decided(&s, false, "RAR 5");
     make_bytes(&s, "MSCF\0\0\0\0\x64\0\0\0\0\0\0\0\x2c\0\0\0\0\0\0\0\x03\x01\x01\0\x01\0", 30);
     check_decided(&s, false, "CAB");
+    make_bytes(&s, "Cr24\x03\0\0\0\x45\x02\0\0\x12\x82\x04\x0a", 16);
+    check_decided(&s, true, "Chrome extension v3");
+    make_bytes(&s, "Cr24\x02\0\0\0\x26\x01\0\0\0\x01\0\0", 16);
+    check_decided(&s, true, "Chrome extension v2");
+    make_bytes(&s, "CWS\x09\x4c\x8a\x01\0\x78\xda\xac\xbd\x07\x78\x14\x55", 16);
+    check_decided(&s, true, "Flash (compressed) v9");
+    make_bytes(&s, "CWS\x0a\x20\x01\0\0\x78\x9c\x63\x60\x60\x60\x00\x00", 16);
+    check_decided(&s, true, "Flash (compressed) v10");
+    make_bytes(&s, der_cert, sizeof(der_cert));
+    s.n = sizeof(der_cert);
+    check_decided(&s, true, "DER X.509 v3 certificate");
+    /* SEQUENCE { OID signedData, [0] { SEQUENCE {} } } */
+    make_bytes(&s, "\x30\x82\0\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02"
+               "\xa0\x02\x30\0", 19);
+    s.n = 19;
+    check_decided(&s, true, "DER PKCS#7 signed data");
 }
 
 static void test_images_as_libmagic_names_them(void)
@@ -253,6 +385,18 @@ static void test_images_as_libmagic_names_them(void)
     check_decided(&s, false, "JPEG");
     make_bytes(&s, "RIFF\x24\0\0\0WEBPVP8 \x18\0\0\0\x30\x01\0\x9d\x01\x2a\x01\0\x01\0", 30);
     check_decided(&s, false, "WebP");
+    make_ico(&s, 1, 0);
+    check_decided(&s, false, "ICO, 1 icon");
+    make_ico(&s, 3, 0);
+    check_decided(&s, false, "ICO, 3 icons");
+    make_bmp(&s, 40, 82);
+    check_decided(&s, false, "BMP Windows 3.x");
+    make_bmp(&s, 40, -82);
+    check_decided(&s, false, "BMP Windows 3.x, top-down");
+    make_bmp(&s, 108, 82);
+    check_decided(&s, false, "BMP Windows 95/NT4");
+    make_bmp(&s, 124, 82);
+    check_decided(&s, false, "BMP Windows 98/2000");
 }
 
 static void test_scripts_and_pages_only_in_plain_ascii(void)
@@ -320,6 +464,17 @@ static void test_what_the_table_leaves_to_libmagic(void)
     check_left(&s, "OOXML that libmagic calls a ZIP");
     make_bytes(&s, "RIFF\x24\0\0\0WAVEfmt ", 16);
     check_left(&s, "WAVE");
+    make_bytes(&s, der_cert, 300);
+    check_left(&s, "DER certificate cut short");
+    /* a one-byte serial: libmagic reads it as a second version */
+    make_bytes(&s, "\x30\x82\0\x20\x30\x82\0\x1c\xa0\x03\x02\x01\x02\x02\x01\x01", 16);
+    check_left(&s, "DER certificate with a one-byte serial");
+    make_ico(&s, 1, 100);
+    check_left(&s, "ICO whose first image is not after the directory");
+    make_bmp(&s, 12, 82);
+    check_left(&s, "BMP OS/2 1.x");
+    make_bytes(&s, "FWS\x0a\x20\x01\0\0", 8);
+    check_left(&s, "Flash uncompressed");
     make_bytes(&s, "", 0);
     check_left(&s, "empty");
 }
@@ -343,7 +498,48 @@ static void test_engine_counts_table_hits_and_libmagic_calls(void)
     content_inspect(e, s.b, s.n, NULL, false, &r);
     const struct content_stats *st = content_engine_stats(e);
     CHECK_EQ(st->type_table_hits, 1);
-    CHECK_EQ(st->type_magic_calls, 1);
+    CHECK_EQ(st->type_cache_misses, 1);
+    CHECK_EQ(st->type_magic_calls, 2); /* a description and a MIME type */
+    content_inspect(e, s.b, s.n, NULL, false, &r);
+    CHECK_EQ(st->type_cache_hits, 1);
+    CHECK_EQ(st->type_magic_calls, 2);
+    content_engine_free(e);
+}
+
+/* Random bytes (encrypted or compressed) are "data" without libmagic; a
+ * structured binary libmagic has no name for either still goes to it. */
+static void test_engine_calls_random_bytes_data_without_libmagic(void)
+{
+    struct content_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.magic = true;
+    snprintf(cfg.yara_path, sizeof(cfg.yara_path), "none");
+    char err[256] = "";
+    struct content_engine *e = content_engine_new(&cfg, err, sizeof(err));
+    REQUIRE(e != NULL);
+    struct content_result r;
+    struct sample s;
+    memset(&s, 0, sizeof(s));
+    uint32_t x = 88172645u;
+    for (s.n = 0; s.n < sizeof(s.b); s.n++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        s.b[s.n] = (uint8_t)x;
+    }
+    char d[256], m[128];
+    ask_libmagic(&s, d, m);
+    CHECK_STR(m, "application/octet-stream"); /* what libmagic says of it */
+    content_inspect(e, s.b, s.n, NULL, false, &r);
+    CHECK_STR(r.magic, "data");
+    CHECK_STR(r.mime, "application/octet-stream");
+    const struct content_stats *st = content_engine_stats(e);
+    CHECK_EQ(st->type_high_entropy, 1);
+    CHECK_EQ(st->type_magic_calls, 0);
+    for (size_t i = 0; i < s.n; i += 2) /* every other byte 0x01 */
+        s.b[i] = 1;
+    content_inspect(e, s.b, s.n, NULL, false, &r);
+    CHECK_EQ(st->type_high_entropy, 1);
+    CHECK_EQ(st->type_cache_misses, 1);
+    CHECK(st->type_magic_calls >= 1);
     content_engine_free(e);
 }
 
@@ -361,8 +557,10 @@ static void teardown(void)
 }
 
 TEST_LIST_FIXTURE(setup, teardown, test_executables_as_libmagic_names_them,
+                  test_elf_of_any_class_order_and_machine,
                   test_archives_and_documents_as_libmagic_names_them,
                   test_images_as_libmagic_names_them,
                   test_scripts_and_pages_only_in_plain_ascii,
                   test_what_the_table_leaves_to_libmagic,
-                  test_engine_counts_table_hits_and_libmagic_calls)
+                  test_engine_counts_table_hits_and_libmagic_calls,
+                  test_engine_calls_random_bytes_data_without_libmagic)
