@@ -357,6 +357,47 @@ static bool swf(const uint8_t *b, size_t n, struct answer *a)
                "Macromedia Flash data (compressed), version %u", b[3]);
 }
 
+/* ---- bodies libmagic calls "data" ---------------------------------------
+ *
+ * Protocol bodies that are common on the wire and that libmagic, after
+ * trying every test it has (0.15-0.2 ms), calls "data": answered the same
+ * here without asking it. Each is told by a header of its own. */
+
+static bool data(struct answer *a)
+{
+    return say(a, "application/octet-stream", "data");
+}
+
+/* An OCSP response that holds a basic response (RFC 6960 4.2.1):
+ * SEQUENCE { ENUMERATED 0, [0] { SEQUENCE { OID 1.3.6.1.5.5.7.48.1.1, ...
+ * with two-byte lengths -- what a responder sends for a certificate. */
+static bool ocsp_response(const uint8_t *b, size_t n, struct answer *a)
+{
+    static const uint8_t basic[11] = { 0x06, 0x09, 0x2b, 0x06, 0x01, 0x05,
+                                       0x05, 0x07, 0x30, 0x01, 0x01 };
+    if (n < 26 || b[4] != 0x0a || b[5] != 0x01 || b[6] != 0x00 ||
+        b[7] != 0xa0 || b[8] != 0x82 || b[11] != 0x30 || b[12] != 0x82 ||
+        memcmp(b + 15, basic, sizeof(basic)))
+        return false;
+    return data(a);
+}
+
+/* WinRM's encrypted message (MS-WSMV 2.2.9.1): a multipart body whose
+ * first line is its boundary. */
+static bool winrm(const uint8_t *b, size_t n, struct answer *a)
+{
+    (void)b, (void)n;
+    return data(a);
+}
+
+/* A UniFi device's "inform" to its controller: "TNBU", a version, the
+ * device's MAC, then an encrypted payload. */
+static bool unifi_inform(const uint8_t *b, size_t n, struct answer *a)
+{
+    (void)b;
+    return n >= 40 ? data(a) : false;
+}
+
 /* DER: an X.509 v3 certificate (SEQUENCE { SEQUENCE { [0] { INTEGER 2 },
  * INTEGER serial, ...) or PKCS#7 signed data (SEQUENCE { OID
  * 1.2.840.113549.1.7.2, ...), whole in the buffer -- libmagic's "der" magic
@@ -376,7 +417,7 @@ static bool der(const uint8_t *b, size_t n, struct answer *a)
         return say(a, "application/octet-stream", "Certificate, Version=3");
     if (!memcmp(b + 4, signed_data, sizeof(signed_data)))
         return say(a, "application/octet-stream", "DER Encoded PKCS#7 Signed Data");
-    return false;
+    return ocsp_response(b, n, a);
 }
 
 /* ---- images ------------------------------------------------------------- */
@@ -548,6 +589,8 @@ static const struct {
     { 0, 4, "\0\0\1\0", ico },
     { 0, 2, "BM", bmp },
     { 0, 2, "#!", script },
+    { 0, 22, "--Encrypted Boundary\r\n", winrm },
+    { 0, 4, "TNBU", unifi_inform },
     { 0, 1, "<", html },
 };
 

@@ -399,6 +399,57 @@ static void test_images_as_libmagic_names_them(void)
     check_decided(&s, false, "BMP Windows 98/2000");
 }
 
+/* Bytes that look like what a cipher or compressor makes (xorshift). */
+static void put_noise(struct sample *s, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5;
+        uint8_t c = (uint8_t)seed;
+        put(s, &c, 1);
+    }
+}
+
+static void make_ocsp(struct sample *s, size_t body)
+{
+    size_t inner = 11 + 4 + body;            /* OID, OCTET STRING header, body */
+    uint8_t h[] = { 0x30, 0x82, (uint8_t)((inner + 11) >> 8), (uint8_t)(inner + 11),
+                    0x0a, 0x01, 0x00,
+                    0xa0, 0x82, (uint8_t)((inner + 4) >> 8), (uint8_t)(inner + 4),
+                    0x30, 0x82, (uint8_t)(inner >> 8), (uint8_t)inner,
+                    0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01,
+                    0x04, 0x82, (uint8_t)(body >> 8), (uint8_t)body };
+    memset(s, 0, sizeof(*s));
+    put(s, h, sizeof(h));
+    put_noise(s, body, 7);
+}
+
+/* Common protocol bodies libmagic, after every test, calls "data": the
+ * table says so at once, and only with their own headers. */
+static void test_protocol_bodies_libmagic_calls_data(void)
+{
+    struct sample s;
+    make_ocsp(&s, 400);
+    check_decided(&s, true, "OCSP basic response");
+    memset(&s, 0, sizeof(s));
+    put_str(&s, "--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO-"
+                "session-encrypted\r\n\tOriginalContent: type=application/soap+xml;"
+                "charset=UTF-8;Length=1490\r\n--Encrypted Boundary\r\n\tContent-Type: "
+                "application/octet-stream\r\n");
+    put_noise(&s, 500, 11);
+    check_decided(&s, true, "WinRM encrypted message");
+    memset(&s, 0, sizeof(s));
+    put(&s, "TNBU\0\0\0\0\x80\x2a\xa8\x11\x22\x33\0\x01\0\0\0\x01", 20);
+    put_noise(&s, 400, 13);
+    check_decided(&s, true, "UniFi inform");
+    /* the same headers cut short, or another DER structure: libmagic's */
+    make_ocsp(&s, 400);
+    s.b[6] = 0x01;                           /* malformedRequest: no body */
+    check_left(&s, "OCSP response of another status");
+    memset(&s, 0, sizeof(s));
+    put(&s, "TNBU\0\0\0\0", 8);
+    check_left(&s, "TNBU, too short to be an inform");
+}
+
 static void test_scripts_and_pages_only_in_plain_ascii(void)
 {
     struct sample s;
@@ -560,6 +611,7 @@ TEST_LIST_FIXTURE(setup, teardown, test_executables_as_libmagic_names_them,
                   test_elf_of_any_class_order_and_machine,
                   test_archives_and_documents_as_libmagic_names_them,
                   test_images_as_libmagic_names_them,
+                  test_protocol_bodies_libmagic_calls_data,
                   test_scripts_and_pages_only_in_plain_ascii,
                   test_what_the_table_leaves_to_libmagic,
                   test_engine_counts_table_hits_and_libmagic_calls,
