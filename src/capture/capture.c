@@ -17,8 +17,11 @@
 
 #include <pcap/pcap.h>
 
+#define FILE_BUFFER (1u << 20) /* stdio's own is 4 KiB: a read(2) every 4 KiB */
+
 struct capture {
     pcap_t *pcap;
+    char *iobuf;           /* a file's stdio buffer, FILE_BUFFER bytes */
     struct afpacket *af;   /* instead of pcap: an AF_PACKET ring */
     bool live;
     int fd;             /* live: selectable descriptor, -1 if none */
@@ -98,9 +101,19 @@ struct capture *capture_open_file(const char *path, const char *bpf,
         return NULL;
     }
     char perr[PCAP_ERRBUF_SIZE] = "";
-    c->pcap = pcap_open_offline_with_tstamp_precision(
-        path, PCAP_TSTAMP_PRECISION_MICRO, perr);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        free(c);
+        return NULL;
+    }
+    if ((c->iobuf = malloc(FILE_BUFFER)))
+        setvbuf(fp, c->iobuf, _IOFBF, FILE_BUFFER);
+    c->pcap = pcap_fopen_offline_with_tstamp_precision(
+        fp, PCAP_TSTAMP_PRECISION_MICRO, perr); /* owns fp from here */
     if (!c->pcap) {
+        fclose(fp);
+        free(c->iobuf);
         snprintf(err, errlen, "%s: not a capture nightjar can read (%s)",
                  path, perr);
         free(c);
@@ -180,8 +193,9 @@ void capture_close(struct capture *c)
     if (!c)
         return;
     if (c->pcap)
-        pcap_close(c->pcap);
+        pcap_close(c->pcap);     /* closes a file's FILE before its buffer goes */
     afpacket_close(c->af);
+    free(c->iobuf);
     free(c);
 }
 

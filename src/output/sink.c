@@ -35,6 +35,10 @@
 
 #define BATCH_RECORDS 256
 #define BATCH_BYTES (1u << 20)
+/* A regular file's stdio buffer. glibc's setvbuf ignores the size when it
+ * is not given the buffer, and its own is 4 KiB: a write(2) every four
+ * records or so. */
+#define SINK_FILE_BUFFER (1u << 20)
 
 /* ---- settings ------------------------------------------------------------ */
 
@@ -403,17 +407,28 @@ static void describe(struct sink *s)
     }
 }
 
+/* A FILE of ours gets a buffer of ours, freed after it is closed. */
+static FILE *open_buffered(const char *path, char **iobuf)
+{
+    FILE *fp = fopen(path, "a");
+    if (!fp)
+        return NULL;
+    *iobuf = malloc(SINK_FILE_BUFFER);
+    if (*iobuf)
+        setvbuf(fp, *iobuf, _IOFBF, SINK_FILE_BUFFER);
+    return fp;
+}
+
 static bool open_regular(struct sink *s)
 {
     if (!strcmp(s->path, "-")) {
         s->fp = stdout;
-    } else {
-        s->fp = fopen(s->path, "a");
-        if (!s->fp)
-            return false;
-        s->own_fp = true;
+        setvbuf(s->fp, NULL, _IOFBF, 0); /* fully buffered, glibc's size */
+        return true;
     }
-    setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
+    if (!(s->fp = open_buffered(s->path, &s->iobuf)))
+        return false;
+    s->own_fp = true;
     return true;
 }
 
@@ -524,7 +539,8 @@ void sink_reopen(struct sink *s)
 {
     if (s->cfg.type != SINK_REGULAR || !s->own_fp)
         return;
-    FILE *fp = fopen(s->path, "a");
+    char *iobuf = NULL;
+    FILE *fp = open_buffered(s->path, &iobuf);
     if (!fp) {
         ctr_add(&s->errors, 1);
         fprintf(stderr, "nightjar: EVE log %s: cannot open it again (%s); "
@@ -534,8 +550,9 @@ void sink_reopen(struct sink *s)
     if (fflush(s->fp) != 0)
         ctr_add(&s->errors, 1);
     fclose(s->fp);
+    free(s->iobuf);
     s->fp = fp;
-    setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
+    s->iobuf = iobuf;
     ctr_add(&s->reconnects, 1);
 }
 
@@ -562,6 +579,8 @@ void sink_close(struct sink *s)
         fclose(s->fp);
     else if (s->fp)
         fflush(s->fp);
+    free(s->iobuf);
+    s->iobuf = NULL;
     sink_free(s);
 }
 

@@ -49,6 +49,7 @@ struct sink {
     /* regular file */
     FILE *fp;
     bool own_fp;
+    char *iobuf;                /* own_fp's stdio buffer (SINK_FILE_BUFFER) */
 
     /* peers: the spool and the thread that empties it */
     const struct sink_backend *be;
