@@ -363,7 +363,7 @@ static void ring_bell(struct worker *w)
 
 static void pause_briefly(void)
 {
-    struct timespec ts = { 0, 20000 }; /* 20 us */
+    struct timespec ts = { 0, 200000 }; /* 200 us */
     nanosleep(&ts, NULL);
 }
 
