@@ -34,6 +34,7 @@ struct kafka_source {
     rd_kafka_t *rk;
     rd_kafka_message_t *msg;    /* the record handed out, until the next call */
     bool rebalanced;            /* partitions came or went since the last call */
+    bool joined;                /* the group gave this member its share */
     bool told_error;
 };
 
@@ -59,6 +60,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, assign ? parts : NULL);
     }
     k->rebalanced = true;
+    k->joined |= assign;
 }
 
 static rd_kafka_conf_t *consumer_conf(const struct sink_config *sc,
@@ -133,8 +135,8 @@ static enum source_result kafka_next(struct eve_source *s, const char **rec,
     rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, (int)wait_ms);
     bool rebalanced = k->rebalanced;
     k->rebalanced = false;
-    if (!m)
-        return rebalanced ? SOURCE_BUSY : SOURCE_IDLE;
+    if (!m)   /* joining the group (seconds) is not being idle */
+        return rebalanced || !k->joined ? SOURCE_BUSY : SOURCE_IDLE;
     if (m->err) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && !k->told_error)
             fprintf(stderr, "nightjar correlate: %s: %s; retrying\n", s->desc,
