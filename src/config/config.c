@@ -234,6 +234,16 @@ static const struct setting settings[] = {
       "ICMP echo replies that do not echo their request: a tunnel" },
     { "detect.remote-exec", T_BOOL, OFF(detect.remote_exec), "yes",
       "remote execution between internal hosts (services, tasks, WMI, DCOM, WinRM, DCSync), joined with either end's alerts" },
+    { "correlate.from", T_STR, OFF(correlate.from), "",
+      "nightjar correlate: where the sensors' EVE is read: kafka (the topic "
+      "eve-log.kafka.topic), redis (eve-log.redis.key), or a file (\"-\": "
+      "standard input); same as --from" },
+    { "correlate.group", T_STR, OFF(correlate.group), "nightjar-correlate",
+      "nightjar correlate: the Kafka consumer group, and the Redis stream's "
+      "consumer group; its committed offsets say what was handled" },
+    { "correlate.idle-exit", T_U32, OFF(correlate.idle_exit), "0",
+      "nightjar correlate from kafka or redis: exit after this many seconds "
+      "with no new record (0: run until SIGINT or SIGTERM); same as --idle-exit" },
     { "response.contain", T_STR, OFF(response.contain), "none",
       "contain an internal host whose incident turns high: none, or nftables "
       "(its address into an nftables set with a timeout; docs/response.md)" },

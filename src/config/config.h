@@ -122,6 +122,11 @@ struct nj_config {
         char nft_set4[CONFIG_STR_MAX], nft_set6[CONFIG_STR_MAX];
         bool nft_drop;              /* chains dropping the sets' traffic */
     } response;
+    struct correlate_settings {     /* nightjar correlate (docs/deployment.md) */
+        char from[CONFIG_STR_MAX];      /* kafka, redis, or a file ("-": stdin) */
+        char group[CONFIG_STR_MAX];     /* Kafka and Redis consumer group */
+        uint32_t idle_exit;         /* seconds with nothing new, then exit; 0: never */
+    } correlate;
     struct icap_settings {          /* nightjar-icap (docs/icap.md) */
         char listen[CONFIG_STR_MAX];    /* ADDRESS:PORT */
         char service[CONFIG_STR_MAX];   /* the service's path: /scan */

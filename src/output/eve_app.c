@@ -458,16 +458,18 @@ static void alert_metadata(struct json *j, const struct content_match *m)
     json_obj_close(j);
 }
 
-static void content_evidence(struct json *j, const struct content_match *m,
-                             const struct file_event *fl, int dir,
-                             uint64_t incident_id)
+static void content_evidence(struct json *j, const struct finding *fd)
 {
+    const struct content_match *m = fd->ev.content.match;
+    const struct file_event *fl = fd->ev.content.file;
+    int dir = fd->ev.content.dir;
     char hex[65];
     json_key(j, "nightjar");
     json_obj_open(j);
     json_key(j, "evidence");
     json_obj_open(j);
     json_kv_str(j, "kind", "yara");
+    eve_finding_fields(j, fd);
     json_kv_str(j, "source", fl ? "file" : "stream");
     json_kv_str(j, "direction", dir ? "to_client" : "to_server");
     json_kv_str(j, "rule", m->rule);
@@ -495,8 +497,8 @@ static void content_evidence(struct json *j, const struct content_match *m,
             json_kv_str(j, "mime_type", fl->r->mime);
         json_obj_close(j);
     }
-    if (incident_id)
-        json_kv_u64(j, "incident_id", incident_id);
+    if (fd->incident_id)
+        json_kv_u64(j, "incident_id", fd->incident_id);
     json_obj_close(j);
     json_obj_close(j);
 }
@@ -526,7 +528,7 @@ void eve_write_content_alert(struct eve *e, const struct finding *fd, uint16_t s
         eve_smtp_object(j, fl->smtp);
     if (fl)
         eve_fileinfo_object(j, fl);
-    content_evidence(j, m, fl, fd->ev.content.dir, fd->incident_id);
+    content_evidence(j, fd);
     json_obj_close(j);
     eve_emit(e);
 }

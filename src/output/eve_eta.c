@@ -28,6 +28,7 @@ void eve_write_eta_alert(struct eve *e, const struct finding *fd, uint16_t seed)
     json_key(j, "evidence");
     json_obj_open(j);
     json_kv_str(j, "kind", "eta");
+    eve_finding_fields(j, fd);
     json_kv_double(j, "score", a->score, 6);
     json_kv_double(j, "threshold", a->threshold, 6);
     json_kv_str(j, "model", a->model);

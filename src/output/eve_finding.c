@@ -17,8 +17,7 @@ static const char *const stage_category[STAGE_COUNT] = {
     "Lateral movement", "Exfiltration",
 };
 
-static void evidence(struct json *j, const struct finding *fd,
-                     uint64_t incident_id)
+void eve_finding_fields(struct json *j, const struct finding *fd)
 {
     char a[64];
     json_kv_str(j, "finding", finding_kind_names[fd->kind]);
@@ -51,6 +50,12 @@ static void evidence(struct json *j, const struct finding *fd,
     }
     if (fd->strong)
         json_kv_bool(j, "strong", true);
+}
+
+static void evidence(struct json *j, const struct finding *fd,
+                     uint64_t incident_id)
+{
+    eve_finding_fields(j, fd);
     if (incident_id)
         json_kv_u64(j, "incident_id", incident_id);
 }
@@ -246,6 +251,12 @@ void eve_write_correlated(struct eve *e, const struct finding *fd,
                           const struct incident_change *ch, uint16_t seed)
 {
     eve_write_finding(e, fd, seed);
+    eve_write_change(e, fd, ch, seed);
+}
+
+void eve_write_change(struct eve *e, const struct finding *fd,
+                      const struct incident_change *ch, uint16_t seed)
+{
     if (ch->inc && (ch->opened || ch->escalated))
         eve_write_incident(e, ch->inc, ch->opened ? "opened" : "escalated", NULL,
                            fd, fd->ts_usec);

@@ -20,6 +20,12 @@ struct incident;
 void eve_begin_finding(struct eve *e, const struct finding *fd, const char *type,
                        uint16_t cid_seed);
 
+/* The fields every finding's record carries in nightjar.evidence (or the
+ * anomaly object), whatever its detector: finding (its kind), stage, host,
+ * peer, port, observed, baseline, deviation, unit, detail, indicators,
+ * strong. What correlate/eve_findings.c reads a finding back from. */
+void eve_finding_fields(struct json *j, const struct finding *fd);
+
 /* Any finding: an alert in the shape of its evidence (intel, ETA,
  * content, behaviour) or an anomaly event, with its incident_id. */
 void eve_write_finding(struct eve *e, const struct finding *fd, uint16_t cid_seed);
@@ -36,5 +42,10 @@ void eve_write_compromise(struct eve *e, const struct incident *inc,
 struct incident_change;
 void eve_write_correlated(struct eve *e, const struct finding *fd,
                           const struct incident_change *ch, uint16_t cid_seed);
+/* What a finding changed, without the finding: the incident event, then
+ * the compromise alert (the central correlator, whose findings are already
+ * in the stream it reads). */
+void eve_write_change(struct eve *e, const struct finding *fd,
+                      const struct incident_change *ch, uint16_t cid_seed);
 
 #endif

@@ -52,6 +52,7 @@ void eve_write_intel_alert(struct eve *e, const struct finding *fd, uint16_t see
     json_key(j, "evidence");
     json_obj_open(j);
     json_kv_str(j, "kind", "intel");
+    eve_finding_fields(j, fd);
     json_kv_str(j, "indicator", value);
     json_kv_str(j, "indicator_type", ioc_type_name((enum ioc_type)x->type));
     json_kv_str(j, "feed", feed);

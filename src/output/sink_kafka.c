@@ -34,6 +34,7 @@
  * stderr: its log lines are dropped, its errors are said once per outage.
  */
 #include "output/sink_internal.h"
+#include "output/sink_peer.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -53,9 +54,9 @@ struct kafka {
 
 /* ---- settings ------------------------------------------------------------ */
 
-static bool conf_set(rd_kafka_conf_t *conf, const char *setting,
-                     const char *name, const char *value, char *err,
-                     size_t errlen)
+bool sink_kafka_conf_set(rd_kafka_conf_t *conf, const char *setting,
+                         const char *name, const char *value, char *err,
+                         size_t errlen)
 {
     char why[256];
     if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) ==
@@ -79,8 +80,8 @@ static void trimmed(char *out, size_t outlen, const char *p, size_t n)
 }
 
 /* "name=value, name=value": each passed to librdkafka as it is. */
-static bool apply_options(rd_kafka_conf_t *conf, const char *opts, char *err,
-                          size_t errlen)
+bool sink_kafka_conf_options(rd_kafka_conf_t *conf, const char *opts,
+                             char *err, size_t errlen)
 {
     const char *setting = "eve-log.kafka.options";
     for (const char *p = opts; *p;) {
@@ -99,7 +100,7 @@ static bool apply_options(rd_kafka_conf_t *conf, const char *opts, char *err,
         char *value = eq + 1;
         while (isspace((unsigned char)*value))
             value++;
-        if (!conf_set(conf, setting, name, value, err, errlen))
+        if (!sink_kafka_conf_set(conf, setting, name, value, err, errlen))
             return false;
     }
     return true;
@@ -114,18 +115,17 @@ static rd_kafka_conf_t *build_conf(const struct sink_config *sc, char *err,
     uint64_t kb = sc->spool_size / 1024;
     snprintf(kbytes, sizeof(kbytes), "%llu",
              (unsigned long long)(kb ? (kb < 2097151 ? kb : 2097151) : 1));
-    if (!conf_set(conf, "eve-log.kafka.brokers", "bootstrap.servers",
-                  sc->kafka_brokers, err, errlen) ||
-        !conf_set(conf, "eve-log.kafka", "client.id", "nightjar", err, errlen) ||
-        !conf_set(conf, "eve-log.spool", "queue.buffering.max.kbytes", kbytes,
-                  err, errlen) ||
-        !conf_set(conf, "eve-log.kafka", "queue.buffering.max.messages",
-                  KAFKA_QUEUE_MESSAGES, err, errlen) ||
-        !conf_set(conf, "eve-log.kafka", "enable.idempotence", "true", err,
-                  errlen) ||
-        !conf_set(conf, "eve-log.kafka", "partitioner", "murmur2_random", err,
-                  errlen) ||
-        !apply_options(conf, sc->kafka_options, err, errlen)) {
+    const char *k = "eve-log.kafka";
+    if (!sink_kafka_conf_set(conf, "eve-log.kafka.brokers", "bootstrap.servers",
+                             sc->kafka_brokers, err, errlen) ||
+        !sink_kafka_conf_set(conf, k, "client.id", "nightjar", err, errlen) ||
+        !sink_kafka_conf_set(conf, "eve-log.spool", "queue.buffering.max.kbytes",
+                             kbytes, err, errlen) ||
+        !sink_kafka_conf_set(conf, k, "queue.buffering.max.messages",
+                             KAFKA_QUEUE_MESSAGES, err, errlen) ||
+        !sink_kafka_conf_set(conf, k, "enable.idempotence", "true", err, errlen) ||
+        !sink_kafka_conf_set(conf, k, "partitioner", "murmur2_random", err, errlen) ||
+        !sink_kafka_conf_options(conf, sc->kafka_options, err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

@@ -16,6 +16,7 @@
  * connection, and redisSetTimeout bounds every read and write.
  */
 #include "output/sink_internal.h"
+#include "output/sink_peer.h"
 
 #include <hiredis/hiredis.h>
 #include <string.h>
@@ -26,21 +27,21 @@ static struct timeval ms_tv(unsigned ms)
     return tv;
 }
 
-static bool redis_connect(struct sink *s, char *err, size_t errlen)
+redisContext *sink_redis_dial(const char *server, unsigned port,
+                              unsigned timeout_ms, char *err, size_t errlen)
 {
-    struct timeval tv = ms_tv(s->cfg.io_timeout_ms);
-    const char *server = s->cfg.redis_server;
+    struct timeval tv = ms_tv(timeout_ms);
     redisContext *c = strchr(server, '/')
                           ? redisConnectUnixWithTimeout(server, tv)
-                          : redisConnectWithTimeout(server, (int)s->cfg.redis_port, tv);
+                          : redisConnectWithTimeout(server, (int)port, tv);
     if (!c) {
         snprintf(err, errlen, "cannot allocate a connection");
-        return false;
+        return NULL;
     }
     if (c->err) {
         snprintf(err, errlen, "connect: %s", c->errstr);
         redisFree(c);
-        return false;
+        return NULL;
     }
     redisSetTimeout(c, tv);
     /* a server that needs AUTH, or is loading its data, says so here */
@@ -50,11 +51,17 @@ static bool redis_connect(struct sink *s, char *err, size_t errlen)
         if (r)
             freeReplyObject(r);
         redisFree(c);
-        return false;
+        return NULL;
     }
     freeReplyObject(r);
-    s->redis = c;
-    return true;
+    return c;
+}
+
+static bool redis_connect(struct sink *s, char *err, size_t errlen)
+{
+    s->redis = sink_redis_dial(s->cfg.redis_server, s->cfg.redis_port,
+                               s->cfg.io_timeout_ms, err, errlen);
+    return s->redis != NULL;
 }
 
 static void redis_disconnect(struct sink *s)

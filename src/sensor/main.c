@@ -29,6 +29,7 @@
 #include "capture/capture.h"
 #include "capture/afpacket.h"
 #include "config/config.h"
+#include "correlate/correlate_main.h"
 #include "output/eve.h"
 #include "output/sink.h"
 #include "sensor/workers.h"
@@ -67,6 +68,8 @@ static void usage(FILE *out)
     fprintf(out,
 "Usage: nightjar [options] -r FILE [-r FILE ...]\n"
 "       nightjar [options] -i IFACE\n"
+"       nightjar correlate --from kafka|redis|FILE [options]  (the centre of\n"
+"                         several sensors: docs/deployment.md; --help)\n"
 "\n"
 "Network detection and response sensor: reads packets, tracks flows with\n"
 "their encrypted-traffic features, parses TLS/QUIC, DNS, HTTP, SMTP and FTP,\n"
@@ -391,6 +394,8 @@ static int run_live(struct workers *ws, const char *iface,
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "correlate"))
+        return correlate_main(argc - 1, argv + 1);
     static struct options o;
     static struct nj_config cfg;
     config_defaults(&cfg);
