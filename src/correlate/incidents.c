@@ -1,6 +1,7 @@
 /* incidents.c -- findings joined into incidents (see incidents.h). */
 #include "correlate/incidents.h"
 #include "util/counters.h"
+#include "util/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -137,14 +138,6 @@ static void close_incident(struct incidents *in, struct incident *inc,
     memset(inc, 0, sizeof(*inc));
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
 
 static bool id_taken(const struct incidents *in, uint64_t id)
 {
@@ -166,7 +159,7 @@ static uint64_t incident_id(const struct incidents *in, uint8_t v,
     uint64_t x, y;
     memcpy(&x, host->b, 8);
     memcpy(&y, host->b + 8, 8);
-    uint64_t id = mix64(mix64(x ^ v) ^ mix64(y) ^ opened) & ((1ull << 53) - 1);
+    uint64_t id = fmix64(fmix64(x ^ v) ^ fmix64(y) ^ opened) & ((1ull << 53) - 1);
     while (!id || id_taken(in, id))
         id = (id + 1) & ((1ull << 53) - 1);
     return id;

@@ -1,5 +1,6 @@
 /* hosts.c -- host profiles, pairs and the state file (see hosts.h). */
 #include "detect/hosts.h"
+#include "util/hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,16 +76,8 @@ static uint32_t addr_hash(uint8_t v, const struct ip_addr *a)
 
 /* Two candidate sets per address (two-choice hashing): a new host goes to
  * the emptier one, so sets overflow only when the table is nearly full. */
-/* MurmurHash3's finaliser: every input bit reaches every output bit, so
- * the two set choices are independent. */
-static uint32_t fmix32(uint32_t x)
-{
-    x ^= x >> 16;
-    x *= 0x85ebca6bu;
-    x ^= x >> 13;
-    x *= 0xc2b2ae35u;
-    return x ^ (x >> 16);
-}
+/* fmix32 (util/hash.h): every input bit reaches every output bit, so the
+ * two set choices are independent. */
 
 static struct host_profile *host_set(const struct hosts *h, uint32_t hash)
 {

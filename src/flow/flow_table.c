@@ -12,6 +12,7 @@
  * so a late packet never joins a flow that should have been over.
  */
 #include "flow/flow_table.h"
+#include "util/hash.h"
 #include "util/counters.h"
 
 #include <stdlib.h>
@@ -129,23 +130,13 @@ uint16_t flow_port(const struct flow *f, int end)
 
 /* ---- hashing ------------------------------------------------------------ */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint32_t key_hash(const struct flow_key *k)
 {
     uint64_t w[sizeof(*k) / 8];
     memcpy(w, k, sizeof(w));
     uint64_t h = 0x9e3779b97f4a7c15ull;
     for (size_t i = 0; i < sizeof(w) / 8; i++)
-        h = mix64(h ^ w[i]);
+        h = fmix64(h ^ w[i]);
     return (uint32_t)h;
 }
 
@@ -309,7 +300,7 @@ static struct flow *flow_create(struct flow_table *t, const struct packet *p,
     /* one table: flows counted; worker tables: the reader's number of the
      * packet that made the flow (unique and the same on any worker) */
     uint64_t nth = t->external_clock ? t->packet_ordinal : ++t->id_counter;
-    f->id = mix64(hash ^ p->ts_usec ^ (nth << 40)) &
+    f->id = fmix64(hash ^ p->ts_usec ^ (nth << 40)) &
             ((1ull << 53) - 1);
     for (int d = 0; d < 2; d++) {
         f->dir[d].size_min = UINT32_MAX;

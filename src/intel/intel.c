@@ -7,6 +7,7 @@
  * set is never written again.
  */
 #include "intel/intel.h"
+#include "util/hash.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -69,11 +70,7 @@ struct intel_builder {
 
 static uint64_t mix(uint64_t h)
 {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
+    h = fmix64(h);
     return h ? h : 1;
 }
 

@@ -59,6 +59,7 @@
 #include "output/sink.h"
 #include "sensor/pipeline.h"
 #include "util/counters.h"
+#include "util/hash.h"
 #include "util/spsc.h"
 
 #define WORKER_RING_BYTES (8u << 20) /* per worker: ~5,000 full-size frames */
@@ -144,21 +145,12 @@ static long ip_offset(const struct packet *p)
     }
 }
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
-
 static uint64_t addr_hash(const struct ip_addr *a)
 {
     uint64_t x, y;
     memcpy(&x, a->b, 8);
     memcpy(&y, a->b + 8, 8);
-    return mix(x ^ mix(y));
+    return fmix64(x ^ fmix64(y));
 }
 
 /* Between two internal hosts (a workstation and the internal resolver,
@@ -252,7 +244,7 @@ static unsigned shard(const struct workers *ws, const struct packet *p)
     }
     uint64_t h = ia != ib ? addr_hash(ia ? &a : &b)
                           : addr_hash(&a) + addr_hash(&b); /* symmetric */
-    return (unsigned)(mix(h) % ws->n);
+    return (unsigned)(fmix64(h) % ws->n);
 }
 
 /* Whether the packet can reach the flow table, where one pipeline makes

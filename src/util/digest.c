@@ -87,12 +87,28 @@ void digest3_end(struct digest3 *d, struct file_hashes *out)
     out->mask = d->mask;
 }
 
+/* One digest: one call. Several: one pass in 64 KiB slices, each slice
+ * given to every digest while it is in the cache, rather than the whole
+ * buffer read once per digest. */
 void digest3_buffer(unsigned mask, const void *data, size_t len,
                     struct file_hashes *out)
 {
+    mask = mask ? mask : DIGEST_ALL;
+    if (mask & (mask - 1)) {
+        struct digest3 d = { { NULL, NULL, NULL }, 0 };
+        if (digest3_begin(&d, mask)) {
+            const uint8_t *p = data;
+            for (size_t off = 0; off < len; off += 65536)
+                digest3_update(&d, p + off, len - off < 65536 ? len - off : 65536);
+            digest3_end(&d, out);
+            digest3_free(&d);
+            return;
+        }
+        digest3_free(&d);
+    }
     uint8_t *dst[3] = { out->md5, out->sha1, out->sha256 };
     static const size_t n[3] = { 16, 20, 32 };
-    out->mask = mask ? mask : DIGEST_ALL;
+    out->mask = mask;
     for (int i = 0; i < 3; i++) {
         if (out->mask & (1u << i))
             digest((enum digest_alg)i, data, len, dst[i]);

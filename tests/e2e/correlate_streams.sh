@@ -95,7 +95,7 @@ correlate "--from FILE" "$WORK/file.json" --from "$WORK/ab.json"
 summary_is "$WORK/file.json.err" "$records" 2 4 0
 grep -q "incidents: 1 opened, 1 high (host compromised), 1 escalated, 1 closed; 4 EVE records written" "$WORK/file.json.err" ||
     fail "--from FILE: summary: $(cat "$WORK/file.json.err")"
-python3 - "$WORK/file.json" "$HOST" <<'PY' || fail "--from FILE: the central records are wrong"
+python3 - "$WORK/file.json" "$HOST" "$WORK/a.json" <<'PY' || fail "--from FILE: the central records are wrong"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 host = sys.argv[2]
@@ -103,29 +103,39 @@ def bad(msg):
     sys.exit("FAIL: %s; records: %s" % (msg, json.dumps(recs)[:2000]))
 if len(recs) != 4:
     bad("%d records, expected 4" % len(recs))
+# an incident's id is a hash of its first host and opening time: the
+# central incident opened with sensor A's finding, so it has the id sensor
+# A gave its own incident for the host
+a_ids = {json.loads(l)["incident"]["id"] for l in open(sys.argv[3])
+         if '"event_type":"incident"' in l}
+if len(a_ids) != 1:
+    bad("sensor A: incident ids %s, expected one" % a_ids)
+iid = a_ids.pop()
+if not 0 < iid < 2 ** 53:
+    bad("incident id %s out of range" % iid)
 want = [("opened", "medium", 35, 1, ["cleartext_exfil"], "2024-03-07T19:00:49.565184+0000"),
         ("escalated", "high", 75, 2, ["c2_channel", "cleartext_exfil"], "2024-03-07T19:00:50.615632+0000")]
 for r, (state, level, score, findings, evidence, ts) in zip(recs[:2], want):
     i = r.get("incident", {})
     got = (r["event_type"], i.get("id"), i.get("state"), i.get("level"), i.get("score"),
            i.get("findings"), i.get("hosts"), i.get("evidence"), r["timestamp"])
-    exp = ("incident", 1, state, level, score, findings, [host], evidence, ts)
+    exp = ("incident", iid, state, level, score, findings, [host], evidence, ts)
     if got != exp:
         bad("expected %s, got %s" % (exp, got))
 a = recs[2]
 ev = a.get("nightjar", {}).get("evidence", {})
 got = (a["event_type"], a.get("alert", {}).get("signature_id"), ev.get("host"), ev.get("incident_id"),
        ev.get("score"), sorted(ev.get("detectors", [])), a["timestamp"])
-exp = ("alert", 9500001, host, 1, 75, ["c2_channel", "cleartext_exfil"], "2024-03-07T19:00:50.615632+0000")
+exp = ("alert", 9500001, host, iid, 75, ["c2_channel", "cleartext_exfil"], "2024-03-07T19:00:50.615632+0000")
 if got != exp:
     bad("compromise alert: expected %s, got %s" % (exp, got))
 c = recs[3].get("incident", {})
 got = (c.get("id"), c.get("state"), c.get("reason"), c.get("level"), c.get("hosts"), recs[3]["timestamp"])
-exp = (1, "closed", "end of input", "high", [host], "2024-03-07T19:03:01.358272+0000")
+exp = (iid, "closed", "end of input", "high", [host], "2024-03-07T19:03:01.358272+0000")
 if got != exp:
     bad("closed: expected %s, got %s" % (exp, got))
 PY
-echo "--from FILE: one incident (id 1) for $HOST: opened medium, escalated high (75), compromise alert, closed"
+echo "--from FILE: one incident (sensor A's id) for $HOST: opened medium, escalated high (75), compromise alert, closed"
 
 rm -f "$WORK/stdin.json"
 "$NJ" correlate --from - -o "$WORK/stdin.json" < "$WORK/ab.json" > "$WORK/stdin.err" 2>&1 ||

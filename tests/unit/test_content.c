@@ -8,6 +8,7 @@
 #include "content/content.h"
 #include "content/file.h"
 #include "testing.h"
+#include "util/digest.h"
 
 static char dir[64];
 
@@ -278,8 +279,35 @@ static void teardown(void)
     CHECK(system(cmd) == 0);
 }
 
+/* Several digests of a buffer in one pass (64 KiB slices) are each the
+ * digest of the whole buffer; one digest is one call; the others zero. */
+static void test_digests_of_a_buffer_in_one_pass(void)
+{
+    size_t len = 200000;                    /* three slices and a part */
+    uint8_t *b = malloc(len);
+    CHECK(b != NULL);
+    if (!b)
+        return;
+    for (size_t i = 0; i < len; i++)
+        b[i] = (uint8_t)(i * 131 + (i >> 9));
+    struct file_hashes all, one;
+    uint8_t md5[16], sha1[20], sha256[32], zero[32] = { 0 };
+    digest3_buffer(DIGEST_ALL, b, len, &all);
+    digest(DIGEST_MD5, b, len, md5);
+    digest(DIGEST_SHA1, b, len, sha1);
+    digest(DIGEST_SHA256, b, len, sha256);
+    CHECK(!memcmp(all.md5, md5, 16) && !memcmp(all.sha1, sha1, 20) &&
+          !memcmp(all.sha256, sha256, 32));
+    CHECK_EQ(all.mask, DIGEST_ALL);
+    digest3_buffer(1u << DIGEST_SHA256, b, len, &one);
+    CHECK(!memcmp(one.sha256, sha256, 32) && !memcmp(one.md5, zero, 16) &&
+          !memcmp(one.sha1, zero, 20));
+    free(b);
+}
+
 TEST_LIST_FIXTURE(setup, teardown, test_match_with_meta_tags_and_offsets,
                   test_shipped_rules_and_reload,
                   test_directory_of_rules_and_errors,
                   test_filestore_never_overwrites, test_inspect_a_file_on_disk,
-                  test_hash_choice, test_file_longer_than_kept)
+                  test_hash_choice, test_file_longer_than_kept,
+                  test_digests_of_a_buffer_in_one_pass)
