@@ -115,31 +115,57 @@ struct workers {
 
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
-/* Where the IP header starts; -1: not read here (MPLS, PPPoE, NSH and
- * link types it does not know: IP may be inside), -2: an Ethernet frame
- * that carries no IP (ARP, LLDP, ...). */
+/* From an EtherType at off (after any VLAN and QinQ tags): where the IP
+ * header starts; -1: IP may be inside but is not read here (MPLS, PPPoE,
+ * NSH, ...); -2: no IP (ARP, LLDP, 802.3 frames with LLC: STP, ...). */
+static long ether_ip(const uint8_t *d, size_t n, size_t off)
+{
+    while (off + 2 <= n && (be16(d + off) == 0x8100 ||
+                            be16(d + off) == 0x88a8 ||
+                            be16(d + off) == 0x9100))
+        off += 4;
+    if (off + 2 > n)
+        return -1;
+    uint16_t type = be16(d + off);
+    if (type == 0x0800 || type == 0x86dd)
+        return (long)(off + 2);
+    return type == 0x8847 || type == 0x8848 || type == 0x8864 ||
+           type == 0x894f || type == 0x8909 ? -1 : -2; /* LLC (STP, ...): -2 */
+}
+
+/* BSD null (host byte order, either) and loopback (network order): the
+ * address family says IPv4 or IPv6 (24, 28 or 30, by BSD). */
+static long null_ip(const uint8_t *d, size_t n, bool network_order)
+{
+    if (n < 4)
+        return -1;
+    uint32_t fam = network_order
+        ? (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3]
+        : (uint32_t)d[3] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[1] << 8 | d[0];
+    if (!network_order && (fam & 0xffff) == 0 && fam != 0)
+        fam = __builtin_bswap32(fam); /* written on a big-endian host */
+    return fam == 2 || fam == 24 || fam == 28 || fam == 30 ? 4 : -2;
+}
+
+/* Where the IP header starts, as decode_link.c would find it for the
+ * common link types; -1: not read here (IP may be inside: the link types
+ * it does not know, GRE in Linux cooked), -2: a frame with no IP. The
+ * clock's 1024-packet count (reaches_flows) depends on -2 being right. */
 static long ip_offset(const struct packet *p)
 {
     const uint8_t *d = p->frame;
     size_t n = p->cap_len;
     switch (p->linktype) {
-    case 1: { /* Ethernet, VLAN and QinQ tags */
-        size_t off = 12;
-        while (off + 2 <= n && (be16(d + off) == 0x8100 ||
-                                be16(d + off) == 0x88a8 ||
-                                be16(d + off) == 0x9100))
-            off += 4;
-        if (off + 2 > n)
+    case 1: return ether_ip(d, n, 12);               /* Ethernet */
+    case 113:                                        /* Linux cooked */
+        return n >= 16 && be16(d + 2) == 778 ? -1 : ether_ip(d, n, 14);
+    case 276:                                        /* Linux cooked v2 */
+        if (n < 20 || be16(d + 8) == 778)
             return -1;
-        uint16_t type = be16(d + off);
-        if (type == 0x0800 || type == 0x86dd)
-            return (long)(off + 2);
-        return type == 0x8847 || type == 0x8848 || type == 0x8864 ||
-               type == 0x894f || type == 0x8909 ? -1 : -2;
-    }
-    case 113: return 16;          /* Linux cooked */
-    case 276: return 20;          /* Linux cooked v2 */
-    case 0: case 108: return 4;   /* BSD loopback */
+        return be16(d) == 0x0800 || be16(d) == 0x86dd ? 20
+             : be16(d) == 0x0806 ? -2 : -1;
+    case 0: return null_ip(d, n, false);             /* BSD null */
+    case 108: return null_ip(d, n, true);            /* BSD loopback */
     case 12: case 14: case 101: case 228: case 229: return 0; /* raw IP */
     default: return -1;
     }
