@@ -1060,6 +1060,7 @@ void app_layer_counters(const struct app_layer *al, struct counters *r)
     counters_u64(r, "content.type_magic_calls", &ct->type_magic_calls);
     counters_u64(r, "content.type_cache_hits", &ct->type_cache_hits);
     counters_u64(r, "content.type_cache_misses", &ct->type_cache_misses);
+    counters_u64(r, "content.type_cache_replaced", &ct->type_cache_replaced);
     counters_u64(r, "content.text_untyped", &ct->text_untyped);
     counters_u64(r, "content.yara_rules", &ct->rules);
     counters_mark_copy(r, "content.yara_rules");

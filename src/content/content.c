@@ -674,6 +674,7 @@ static void identify(struct content_engine *e, const uint8_t *buf, size_t len,
     e->st.type_cache_misses++;
     ask_libmagic(e, buf, n, r);
     if (slot) {
+        e->st.type_cache_replaced += slot->used;
         memcpy(slot->sha256, r->h.sha256, 32);
         memcpy(slot->magic, r->magic, sizeof(slot->magic));
         memcpy(slot->mime, r->mime, sizeof(slot->mime));

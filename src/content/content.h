@@ -72,6 +72,7 @@ struct content_stats {
     uint64_t type_high_entropy;                   /* random-looking: "data", no libmagic */
     uint64_t type_cache_hits;                     /* libmagic's answer by SHA-256 */
     uint64_t type_cache_misses;                   /* files libmagic typed (not remembered) */
+    uint64_t type_cache_replaced;                 /* ...whose answer took another's slot */
     uint64_t type_magic_calls;                    /* magic_buffer() calls: 1 or 2 a miss */
     uint64_t text_untyped;                        /* text not given to libmagic */
 };

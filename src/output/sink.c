@@ -604,6 +604,7 @@ void sink_stats(struct sink *s, struct sink_stats *out)
     out->dropped_exit = ctr(&s->dropped_exit);
     out->delivery_failed = ctr(&s->delivery_failed);
     out->in_flight = ctr(&s->in_flight);
+    out->queue_full = ctr(&s->queue_full);
     out->dropped = out->dropped_full + out->dropped_exit + out->rejected +
                    out->delivery_failed;
     out->reconnects = ctr(&s->reconnects);
@@ -636,6 +637,7 @@ void sink_stats_value(struct sink *s, struct json *j)
     if (s->cfg.type == SINK_KAFKA) {
         json_kv_u64(j, "delivery_failed", st.delivery_failed);
         json_kv_u64(j, "in_flight", st.in_flight);
+        json_kv_u64(j, "queue_full", st.queue_full);
     }
     json_obj_close(j);
 }

@@ -128,6 +128,8 @@ struct sink_stats {
     uint64_t delivery_failed; /* kafka: handed to librdkafka, which gave up
                                * on it (message.timeout.ms, a broker error) */
     uint64_t in_flight;    /* kafka: in librdkafka's queue, not yet confirmed */
+    uint64_t queue_full;   /* kafka: times librdkafka's queue was full (the
+                            * records waited in the spool) */
     uint64_t reconnects;   /* connections made again after one was lost;
                             * for a regular file, reopens */
     uint64_t errors;       /* failed connects, sends, writes, reopens */

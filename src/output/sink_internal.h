@@ -69,6 +69,7 @@ struct sink {
     bool told_rejected;         /* the first refusal was reported */
 
     atomic_uint_fast64_t written, rejected, reconnects, errors, dropped_exit;
+    atomic_uint_fast64_t queue_full;  /* kafka: librdkafka's queue was full */
     atomic_uint_fast64_t delivery_failed, in_flight; /* kafka */
 };
 

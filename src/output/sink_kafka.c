@@ -300,6 +300,7 @@ static size_t kafka_send(struct sink *s, const struct spool_rec *recs,
         rd_kafka_resp_err_t e = rd_kafka_last_error();
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             /* the rest waits in the spool; reports make room */
+            ctr_add(&s->queue_full, 1);
             rd_kafka_poll(k->rk, 100);
             break;
         }

@@ -303,8 +303,10 @@ static void field(struct http2_state *h, struct h2_dir *d, const nghttp2_nv *nv)
         pseudo_field(&s->tx, side, nv->name, nv->namelen, h->value, vl);
         return;
     }
-    if (nv->namelen > NAME_MAX_LEN)
+    if (nv->namelen > NAME_MAX_LEN) {
+        h->st->name_over_cap++; /* a header name no parser reads: skipped */
         return;
+    }
     char name[NAME_MAX_LEN + 1];
     memcpy(name, nv->name, nv->namelen);
     name[nv->namelen] = '\0';

@@ -59,7 +59,7 @@
 #define HTTP2_ERRORS(X) \
     X(bad_preface) X(bad_frame) X(hpack_errors) X(streams_over_cap) \
     X(bodies_over_cap) X(block_over_cap) X(headers_over_cap) \
-    X(value_truncated) X(frame_over_max) X(table_size_over_cap) \
+    X(value_truncated) X(name_over_cap) X(frame_over_max) X(table_size_over_cap) \
     X(unknown_stream) X(lost_sync)
 
 struct http2_stats {

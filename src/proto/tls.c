@@ -736,6 +736,8 @@ void tls_counters(const struct tls_stats *t, const struct tls_pool *pool,
     counters_u64(r, "tls.certificate_cache_hits", &x509_cache_stats(pool->certs)->hits);
     counters_u64(r, "tls.certificate_cache_misses",
                  &x509_cache_stats(pool->certs)->misses);
+    counters_u64(r, "tls.certificate_cache_replaced",
+                 &x509_cache_stats(pool->certs)->replaced);
     for (int i = 0; i < TLS_ERR_COUNT; i++)
         counters_u64f(r, &t->err[i], "tls.errors.%s", tls_error_names[i]);
 }

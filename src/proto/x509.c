@@ -972,6 +972,7 @@ bool x509_parse(struct x509_cache *cache, const uint8_t *der, size_t len,
     bool ok = parse_der(der, len, out);
     memcpy(out->sha256, sha256, 32);
     if (c) {
+        cache->st.replaced += c->used;
         c->used = true;
         c->ok = ok;
         c->info = *out;

@@ -37,6 +37,7 @@ struct x509_info {
 
 struct x509_cache_stats {
     uint64_t hits, misses;
+    uint64_t replaced;        /* a miss that took the slot of another certificate */
 };
 
 /* Parsed certificates, by the SHA-256 of their DER: one per worker (it is

@@ -537,7 +537,10 @@ static void test_header_caps(void)
     size_t k = 0;
     nv[k++] = ":method"; nv[k++] = "GET";
     nv[k++] = ":path"; nv[k++] = "/many";
-    for (int i = 0; i < 200; i++) {
+    static char long_name[200];             /* over the 128 a name is kept to */
+    memset(long_name, 'n', sizeof(long_name) - 1);
+    nv[k++] = long_name; nv[k++] = "v";
+    for (int i = 0; i < 199; i++) {
         snprintf(names[i], sizeof(names[i]), "x-h%d", i);
         nv[k++] = names[i];
         nv[k++] = "v";
@@ -548,6 +551,7 @@ static void test_header_caps(void)
     REQUIRE(h);
     feed_all(h, 0, &cli);
     CHECK_EQ(st.headers_over_cap, 1);
+    CHECK_EQ(st.name_over_cap, 1);
     CHECK_EQ(st.hpack_errors, 0);
     /* a block of 80 KB in CONTINUATION frames of one big value each (a
      * run of 'a' is 5 bits a byte in Huffman: 5 KB a frame) */

@@ -287,6 +287,7 @@ static void no_broker_fills_the_spool_and_every_drop_is_counted(void)
     CHECK_EQ(st.dropped, N);                   /* given up, and counted */
     CHECK(st.dropped_exit > 0);
     CHECK_EQ(st.in_flight, 0);
+    CHECK(st.queue_full > 0);                  /* librdkafka's 10 were full */
     CHECK(st.errors > 0);                      /* the broker's absence said */
     sink_close(s);
 }
