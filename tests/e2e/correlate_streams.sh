@@ -90,6 +90,18 @@ cat "$WORK/a.json" "$WORK/b.json" > "$WORK/ab.json"
 records=$(grep -c . "$WORK/ab.json")
 echo "two sensors: A (FTP) and B (the rest) each open one medium incident for $HOST"
 
+# sensors_to NAME ARGS...: sensor A on the FTP half and B on the rest,
+# each with ARGS (its sink), exit 0 expected
+sensors_to() {
+    name=$1
+    shift
+    for s in a b; do
+        pcap=$WORK/ftp.pcap
+        [ $s = b ] && pcap=$WORK/rest.pcap
+        exits 0 "sensor $s to $name" "$WORK/$s-$name.err" "$NJ" -r "$pcap" "$@"
+    done
+}
+
 # ---- 2. from a file --------------------------------------------------------
 correlate "--from FILE" "$WORK/file.json" --from "$WORK/ab.json"
 summary_is "$WORK/file.json.err" "$records" 2 4 0
@@ -167,13 +179,8 @@ done
 grep -q '^skipped:' "$WORK/mock.boot" && skip "$(cat "$WORK/mock.boot")"
 BOOT=$(head -1 "$WORK/mock.boot")
 KAFKA="-s eve-log.kafka.brokers=$BOOT -s eve-log.kafka.topic=eve"
-for s in a b; do
-    pcap=$WORK/ftp.pcap
-    [ $s = b ] && pcap=$WORK/rest.pcap
-    # shellcheck disable=SC2086
-    exits 0 "sensor $s to kafka" "$WORK/$s-kafka.err" "$NJ" -r "$pcap" \
-        -s eve-log.filetype=kafka $KAFKA
-done
+# shellcheck disable=SC2086
+sensors_to kafka -s eve-log.filetype=kafka $KAFKA
 # shellcheck disable=SC2086
 correlate "--from kafka" "$WORK/kafka.json" --from kafka $KAFKA --idle-exit 3
 summary_is "$WORK/kafka.json.err" "$records" 2 4 0
@@ -203,13 +210,8 @@ until [ "$(redis-cli -h 127.0.0.1 -p "$RPORT" PING 2>/dev/null)" = "PONG" ]; do
 done
 for mode in stream list; do
     REDIS="-s eve-log.redis.server=127.0.0.1 -s eve-log.redis.port=$RPORT -s eve-log.redis.mode=$mode -s eve-log.redis.key=eve-$mode"
-    for s in a b; do
-        pcap=$WORK/ftp.pcap
-        [ $s = b ] && pcap=$WORK/rest.pcap
-        # shellcheck disable=SC2086
-        exits 0 "sensor $s to redis $mode" "$WORK/$s-$mode.err" "$NJ" -r "$pcap" \
-            -s eve-log.filetype=redis $REDIS
-    done
+    # shellcheck disable=SC2086
+    sensors_to "redis-$mode" -s eve-log.filetype=redis $REDIS
     # shellcheck disable=SC2086
     correlate "--from redis ($mode)" "$WORK/redis-$mode.json" --from redis $REDIS --idle-exit 1
     summary_is "$WORK/redis-$mode.json.err" "$records" 2 4 0

@@ -530,14 +530,20 @@ static void test_what_the_table_leaves_to_libmagic(void)
     check_left(&s, "empty");
 }
 
-static void test_engine_counts_table_hits_and_libmagic_calls(void)
+/* A content engine that types files (libmagic on), without YARA. */
+static struct content_engine *typing_engine(void)
 {
     struct content_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.magic = true;
     snprintf(cfg.yara_path, sizeof(cfg.yara_path), "none");
     char err[256] = "";
-    struct content_engine *e = content_engine_new(&cfg, err, sizeof(err));
+    return content_engine_new(&cfg, err, sizeof(err));
+}
+
+static void test_engine_counts_table_hits_and_libmagic_calls(void)
+{
+    struct content_engine *e = typing_engine();
     REQUIRE(e != NULL);
     struct content_result r;
     struct sample s;
@@ -561,12 +567,7 @@ static void test_engine_counts_table_hits_and_libmagic_calls(void)
  * structured binary libmagic has no name for either still goes to it. */
 static void test_engine_calls_random_bytes_data_without_libmagic(void)
 {
-    struct content_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.magic = true;
-    snprintf(cfg.yara_path, sizeof(cfg.yara_path), "none");
-    char err[256] = "";
-    struct content_engine *e = content_engine_new(&cfg, err, sizeof(err));
+    struct content_engine *e = typing_engine();
     REQUIRE(e != NULL);
     struct content_result r;
     struct sample s;
