@@ -9,9 +9,10 @@
  * (quiesce()), and the workers are then asleep.
  *
  * The shard: the outer IP addresses, without a full decode. The key is the
- * internal host when exactly one end is in anomaly.home-nets, else the
- * unordered pair of addresses. So both directions of a flow, its IP
- * fragments (no ports needed), every flow between two hosts (eta pair
+ * internal host when exactly one end is in anomaly.home-nets; between two
+ * internal hosts the client's (ports_client; a fragment takes its first
+ * fragment's, frag_client), else the unordered pair of addresses. So both
+ * directions of a flow, its IP fragments, every flow between two hosts (eta pair
  * history, c2_channel pairs, ICMP tunnel pairs) and -- the reason for
  * preferring the internal host to the pair -- everything one internal host
  * does with the outside (its baselines and behaviour models, its C2
@@ -64,6 +65,7 @@
 
 #define WORKER_RING_BYTES (8u << 20) /* per worker: ~5,000 full-size frames */
 #define WORKERS_MAX 64
+#define FRAG_SLOTS 1024        /* datagrams in fragments, at once */
 
 enum wmsg_kind {
     WMSG_PACKET,    /* a frame follows the header */
@@ -109,6 +111,11 @@ struct workers {
     uint64_t last_usec;
     uint64_t drops;            /* live: rings full */
     bool finished;
+    struct frag_slot {         /* fragmented datagrams between internal hosts */
+        uint64_t key;          /* 0: free */
+        int8_t client;         /* ports_client() of the first fragment */
+    } frags[FRAG_SLOTS];
+    uint64_t frags_unplaced;   /* a fragment ahead of its first: by the pair */
 };
 
 /* ---- the shard ----------------------------------------------------------- */
@@ -182,27 +189,88 @@ static uint64_t addr_hash(const struct ip_addr *a)
 /* Between two internal hosts (a workstation and the internal resolver,
  * file server, domain controller), the client is the host whose state
  * matters: its DNS answers name its later flows. The client is the end
- * with the higher TCP or UDP port (ephemeral against well-known); 0: the
- * source, 1: the destination, -1: cannot tell (equal ports, another
- * protocol, an IPv6 extension header, any IPv4 fragment -- a fragment
- * after the first has no ports, so every fragment keys by the pair). */
+ * with the higher TCP or UDP port (ephemeral against well-known), read
+ * from the transport header at l4; 0: the source, 1: the destination,
+ * -1: cannot tell (equal ports, another protocol, too short). */
+static int ports_client(const uint8_t *l4, size_t avail, uint8_t proto)
+{
+    if ((proto != 6 && proto != 17) || avail < 4)
+        return -1;
+    uint16_t sp = be16(l4), dp = be16(l4 + 2);
+    return sp > dp ? 0 : dp > sp ? 1 : -1;
+}
+
+/* The same for a packet that is not a fragment (-1 with an IPv6
+ * extension header). */
 static int client_end(const uint8_t *ip, size_t left, uint8_t v)
 {
-    size_t hl;
+    size_t hl = v == 4 ? (size_t)(ip[0] & 15) * 4 : 40;
+    uint8_t proto = v == 4 ? ip[9] : ip[6];
+    return left < hl ? -1 : ports_client(ip + hl, left - hl, proto);
+}
+
+/* An IP fragment: its datagram's key, whether it is the first (offset 0:
+ * the transport header at l4) and the last (no more fragments). */
+struct frag_info {
+    uint64_t key;
+    bool first, last;
+    size_t l4;
     uint8_t proto;
+};
+
+static bool frag_of(const uint8_t *ip, size_t left, uint8_t v,
+                    const struct ip_addr *src, const struct ip_addr *dst,
+                    struct frag_info *fi)
+{
+    uint32_t id;
     if (v == 4) {
-        hl = (size_t)(ip[0] & 15) * 4;
-        if (left < 20 || (be16(ip + 6) & 0x3fff)) /* MF or an offset */
-            return -1;
-        proto = ip[9];
+        uint16_t fo = be16(ip + 6);
+        if (!(fo & 0x3fff))
+            return false;
+        fi->first = (fo & 0x1fff) == 0;
+        fi->last = !(fo & 0x2000);
+        id = be16(ip + 4);
+        fi->proto = ip[9];
+        fi->l4 = (size_t)(ip[0] & 15) * 4;
     } else {
-        hl = 40;
-        proto = ip[6];
+        if (ip[6] != 44 || left < 48)
+            return false;
+        uint16_t fo = be16(ip + 42);
+        fi->first = (fo & 0xfff8) == 0;
+        fi->last = !(fo & 1);
+        id = (uint32_t)be16(ip + 44) << 16 | be16(ip + 46);
+        fi->proto = ip[40];
+        fi->l4 = 48;
     }
-    if ((proto != 6 && proto != 17) || left < hl + 4)
+    fi->key = fmix64(addr_hash(src) ^ fmix64(addr_hash(dst)) ^
+                     ((uint64_t)id << 8 | fi->proto)) | 1;
+    return true;
+}
+
+/* The client of a fragmented datagram between two internal hosts: the
+ * first fragment has the ports, and is remembered until the last one
+ * (FRAG_SLOTS datagrams at once, a newer one taking an older one's slot)
+ * so that every fragment goes where the connection's other packets go.
+ * A fragment ahead of its first cannot tell (-1: the pair's worker;
+ * counted). */
+static int frag_client(struct workers *ws, const struct frag_info *fi,
+                       const uint8_t *ip, size_t left)
+{
+    struct frag_slot *s = &ws->frags[fi->key & (FRAG_SLOTS - 1)];
+    if (fi->first) {
+        int c = left < fi->l4 ? -1 : ports_client(ip + fi->l4, left - fi->l4, fi->proto);
+        s->key = fi->last ? 0 : fi->key;
+        s->client = (int8_t)c;
+        return c;
+    }
+    if (s->key != fi->key) {
+        ws->frags_unplaced++;
         return -1;
-    uint16_t sp = be16(ip + hl), dp = be16(ip + hl + 2);
-    return sp > dp ? 0 : dp > sp ? 1 : -1;
+    }
+    int c = s->client;
+    if (fi->last)
+        s->key = 0;
+    return c;
 }
 
 /* The outer IP header of a frame, when the reader can find it. */
@@ -247,7 +315,7 @@ static bool maybe_dns_answer(const struct packet *p)
 
 /* The worker of a packet: the internal host's (of two, the client's), or
  * the address pair's. */
-static unsigned shard(const struct workers *ws, const struct packet *p)
+static unsigned shard(struct workers *ws, const struct packet *p)
 {
     struct ip_view o;
     if (!ip_view(p, &o))
@@ -265,7 +333,9 @@ static unsigned shard(const struct workers *ws, const struct packet *p)
     bool ia = home_net_contains(&ws->home, v, &a);
     bool ib = home_net_contains(&ws->home, v, &b);
     if (ia && ib) { /* both ours: the client's, when the ports say which */
-        int c = client_end(ip, left, v);
+        struct frag_info fi;
+        int c = frag_of(ip, left, v, &a, &b, &fi) ? frag_client(ws, &fi, ip, left)
+                                                  : client_end(ip, left, v);
         ia = c == 0, ib = c == 1;
     }
     uint64_t h = ia != ib ? addr_hash(ia ? &a : &b)
@@ -577,8 +647,9 @@ void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
     fprintf(out, "; CPU seconds each:");
     for (unsigned i = 0; i < ws->n; i++)
         fprintf(out, " %.2f", ws->w[i].cpu_sec);
-    fprintf(out, "; %llu dropped with a worker's queue full\n",
-            (unsigned long long)ws->drops);
+    fprintf(out, "; %llu dropped with a worker's queue full; %llu fragments "
+            "ahead of their first\n", (unsigned long long)ws->drops,
+            (unsigned long long)ws->frags_unplaced);
 }
 
 uint64_t workers_packets(const struct workers *ws)

@@ -17,11 +17,11 @@ Each capture is one run per worker count; records are compared per
 capture, so a difference names its capture. The floor (all captures) keeps
 the test from passing on nothing.
 
-KNOWN lists the captures that still differ, each with why; none of
-labelled/ and behaviour/ is on it: the passive DNS cache is fed every DNS
-answer on every worker and incident ids and close times no longer depend
-on which table holds them. The one left is in arkime/ (NJ_WORKERS_ALL=1):
-fragmented TCP between two internal hosts. A listed
+KNOWN lists the captures that still differ, each with why; it is empty,
+over the whole corpus too (NJ_WORKERS_ALL=1): the passive DNS cache is fed
+every DNS answer on every worker, incident ids and close times no longer
+depend on which table holds them, and fragments between two internal
+hosts follow their first fragment's ports. A listed
 capture that differs is printed, not failed; one that no longer differs
 fails the test until it is taken off the list, and any other capture that
 differs fails it: the list can only shrink.
@@ -40,11 +40,7 @@ from common import Failure, finish, nightjar, options  # noqa: E402
 FLOORS = {"records": (30000, "measured 36,369 over labelled/ + behaviour/")}
 
 # still different with several workers, and why (see the docstring)
-KNOWN = {
-    "socks5-http-302-frag.pcap": "IP fragments between two internal hosts go to the pair's "
-                                 "worker, the rest of their connection to the client's "
-                                 "(arkime/, read with NJ_WORKERS_ALL=1 only)",
-}
+KNOWN = {}
 
 
 def flow_identity(r):

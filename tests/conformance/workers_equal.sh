@@ -23,5 +23,12 @@ else
 fi
 # shellcheck disable=SC2086
 CAPTURES=$(find -L $dirs -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) | sort)
+# and TCP in IP fragments between two internal hosts (the reader's
+# fragment placement, sensor/workers.c frag_client)
+frag=$corpus/arkime/socks5-http-302-frag.pcap
+if [ "${NJ_WORKERS_ALL:-0}" != 1 ] && [ -f "$frag" ]; then
+    CAPTURES="$CAPTURES
+$frag"
+fi
 # shellcheck disable=SC2086
 exec python3 "$root/tests/conformance/workers_equal.py" "$NJ" $CAPTURES
