@@ -71,6 +71,7 @@ struct app_flow {
 
 struct app_stats {
     uint64_t flows_parsed, memcap_refused, windows_scanned, alerts;
+    uint64_t window_body_bytes;   /* HTTP/1 body bytes left to their files */
     uint64_t alerts_deduplicated, alerts_dedup_full, dns_unanswered;
     uint64_t dns_pending_over_cap;
     uint64_t files;
@@ -732,6 +733,13 @@ static void window_add(struct app_layer *al, struct flow *f,
     size_t cap = (size_t)al->cfg.yara_stream_window;
     if (a->win_done[dir] || !cap)
         return;
+    /* an HTTP/1 body is scanned as the file it makes (dechunked, decoded):
+     * the window takes what is around bodies -- request lines, headers --
+     * by where the parser stands when a chunk arrives */
+    if (a->http && http_reading_body(a->http, dir)) {
+        al->st.window_body_bytes += n;
+        return;
+    }
     if (!a->win[dir]) {
         if (!charge(al, a, cap) ||
             !((a->win[dir] = reuse(al, &al->windows, cap)) ||
@@ -1067,6 +1075,7 @@ void app_layer_counters(const struct app_layer *al, struct counters *r)
     counters_u64(r, "content.scans", &ct->scanned);
     counters_u64(r, "content.bytes_scanned", &ct->bytes_scanned);
     counters_u64(r, "content.stream_windows_scanned", &al->st.windows_scanned);
+    counters_u64(r, "content.stream_window_body_bytes", &al->st.window_body_bytes);
     counters_u64(r, "content.matches", &ct->matches);
     counters_u64(r, "content.matches_over_cap", &ct->matches_over_cap);
     counters_u64(r, "content.scan_errors", &ct->scan_errors);

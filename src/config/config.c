@@ -165,7 +165,8 @@ static const struct setting settings[] = {
     { "yara.timeout", T_U32, OFF(content.scan_timeout_sec), "5",
       "seconds one YARA scan may take" },
     { "yara.stream-window", T_U64_SIZE, OFF(yara_stream_window), "64kb",
-      "first bytes of each cleartext TCP direction scanned with YARA; 0: off" },
+      "first bytes of each cleartext TCP direction scanned with YARA (of "
+      "HTTP/1, what is around the bodies: those are scanned as files); 0: off" },
     { "dns.cache-entries", T_U32, OFF(dns_cache_entries), "65536",
       "addresses the passive DNS cache remembers (about 300 bytes each)" },
     { "dns.cache-grace", T_U32, OFF(dns_cache_grace), "600",

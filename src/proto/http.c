@@ -782,6 +782,19 @@ bool http_feed(struct http_state *h, int dir, const uint8_t *data,
     return true;
 }
 
+bool http_reading_body(const struct http_state *h, int dir)
+{
+    if (!h->started || h->stopped)
+        return false;
+    switch (h->d[dir ^ h->swapped].state) {
+    case HS_BODY_CL: case HS_CHUNK_SIZE: case HS_CHUNK_DATA: case HS_CHUNK_CRLF:
+    case HS_BODY_CLOSE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void http_gap(struct http_state *h, int dir, uint64_t len,
               const struct http_callbacks *cb, void *ctx,
               struct http_stats *st)

@@ -92,3 +92,33 @@ if problems:
 print("app content: %d dns, %d http, %d files, %d alerts, %d smtp; hashes equal the sources"
       % (len(dns), len(http), len(fi), len(alerts), len(smtp)))
 PY
+
+# The stream window: what HTTP/1 carries around its bodies -- request lines
+# and headers -- is scanned in the raw stream (a rule on curl's User-Agent
+# header alerts on each HTTP connection), while the bodies are left to the
+# files they make (scanned dechunked and decoded; counted as
+# stream_window_body_bytes).
+mkdir -p "$WORK/rules-ua"
+cat > "$WORK/rules-ua/ua.yar" <<'YAR'
+rule Curl_User_Agent { meta: sid = 9199001
+  strings: $ua = "User-Agent: curl/" condition: $ua }
+YAR
+"$NJ" -q -r "$WORK/app.pcap" --yara "$WORK/rules-ua" -o "$WORK/eve-ua.json" ||
+    fail "nightjar with a header rule: $(exit_meaning $?)"
+python3 - "$WORK/eve-ua.json" <<'PY' || exit 1
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+ua = [e for e in ev if e["event_type"] == "alert" and e["alert"]["signature_id"] == 9199001]
+http_flows = {e["flow_id"] for e in ev if e["event_type"] == "http"}
+alerted = {e["flow_id"] for e in ua}
+if not http_flows or alerted != http_flows or len(ua) != len(http_flows):
+    sys.exit("FAIL: the User-Agent rule alerted on %d flows, once each wanted on the %d "
+             "HTTP flows" % (len(alerted), len(http_flows)))
+if any("fileinfo" in e for e in ua):
+    sys.exit("FAIL: a header rule alerted on a file: %s" % ua)
+st = [e for e in ev if e["event_type"] == "stats"][-1]["stats"]["content"]
+if not st["stream_window_body_bytes"] > 0:
+    sys.exit("FAIL: no HTTP body bytes were left to their files: %s" % st)
+print("stream window: the header rule alerted once on each of the %d HTTP flows; "
+      "%d body bytes left to the files" % (len(http_flows), st["stream_window_body_bytes"]))
+PY
