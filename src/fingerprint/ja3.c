@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/digest.h"
+#include "util/text.h"
 
 struct sbuf {
     char *p;
@@ -21,15 +22,24 @@ static void sb_put(struct sbuf *b, const char *s)
     b->p[b->used] = 0;
 }
 
+/* v in decimal, after sep when sep is not 0. */
+static void sb_num(struct sbuf *b, unsigned v, char sep)
+{
+    char num[16], *end = num + sizeof(num) - 1;
+    *end = 0;
+    char *p = text_u64(v, end);
+    if (sep)
+        *--p = sep;
+    sb_put(b, p);
+}
+
 static void sb_u16_list(struct sbuf *b, const uint16_t *v, size_t n)
 {
     bool first = true;
     for (size_t i = 0; i < n; i++) {
         if (tls_is_grease(v[i]))
             continue;
-        char num[8];
-        snprintf(num, sizeof(num), first ? "%u" : "-%u", v[i]);
-        sb_put(b, num);
+        sb_num(b, v[i], first ? 0 : '-');
         first = false;
     }
 }
@@ -38,28 +48,24 @@ static void md5_hex(const char *s, char hash[33])
 {
     uint8_t md[16];
     digest(DIGEST_MD5, s, strlen(s), md);
-    for (int i = 0; i < 16; i++)
-        snprintf(hash + 2 * i, 3, "%02x", md[i]);
+    hex_lower(md, sizeof(md), hash);
 }
 
 void ja3_client(const struct tls_client_hello *ch, char *str, size_t len,
                 char hash[33])
 {
     struct sbuf b = { str, len, 0 };
-    char num[8];
     str[0] = 0;
-    snprintf(num, sizeof(num), "%u,", ch->legacy_version);
-    sb_put(&b, num);
+    sb_num(&b, ch->legacy_version, 0);
+    sb_put(&b, ",");
     sb_u16_list(&b, ch->ciphers, ch->n_ciphers);
     sb_put(&b, ",");
     sb_u16_list(&b, ch->exts, ch->n_exts);
     sb_put(&b, ",");
     sb_u16_list(&b, ch->groups, ch->n_groups);
     sb_put(&b, ",");
-    for (unsigned i = 0; i < ch->n_ec_formats; i++) {
-        snprintf(num, sizeof(num), i ? "-%u" : "%u", ch->ec_formats[i]);
-        sb_put(&b, num);
-    }
+    for (unsigned i = 0; i < ch->n_ec_formats; i++)
+        sb_num(&b, ch->ec_formats[i], i ? '-' : 0);
     md5_hex(str, hash);
 }
 
@@ -67,10 +73,10 @@ void ja3_server(const struct tls_server_hello *sh, char *str, size_t len,
                 char hash[33])
 {
     struct sbuf b = { str, len, 0 };
-    char num[16];
     str[0] = 0;
-    snprintf(num, sizeof(num), "%u,%u,", sh->legacy_version, sh->cipher);
-    sb_put(&b, num);
+    sb_num(&b, sh->legacy_version, 0);
+    sb_num(&b, sh->cipher, ',');
+    sb_put(&b, ",");
     sb_u16_list(&b, sh->exts, sh->n_exts);
     md5_hex(str, hash);
 }

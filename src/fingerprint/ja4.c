@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/digest.h"
+#include "util/text.h"
 
 static const char *version_code(uint16_t v)
 {
@@ -34,17 +35,20 @@ static void sha256_12(const char *s, size_t n, char out[13])
 {
     uint8_t md[32];
     digest(DIGEST_SHA256, s, n, md);
-    for (int i = 0; i < 6; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    hex_lower(md, 6, out);
 }
 
 /* Appends "xxxx,xxxx,..." of the values; returns the new length. */
 static size_t hex_list(char *buf, size_t used, size_t cap, const uint16_t *v,
                        size_t n)
 {
-    for (size_t i = 0; i < n && used + 6 < cap; i++)
-        used += (size_t)snprintf(buf + used, cap - used, i ? ",%04x" : "%04x",
-                                 v[i]);
+    for (size_t i = 0; i < n && used + 6 < cap; i++) {
+        if (i)
+            buf[used++] = ',';
+        text_hex16(v[i], buf + used);
+        used += 4;
+        buf[used] = 0;
+    }
     return used;
 }
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/digest.h"
+
 #include "fingerprint/ja3.h"
 #include "proto/quic.h"
 #include "fingerprint/ja4.h"
@@ -63,8 +65,7 @@ static void certificate(struct json *j, const struct x509_info *x)
     sha1_lower(x->sha1, buf, sizeof(buf));
     json_kv_str(j, "fingerprint", buf);
     char h[65];
-    for (int i = 0; i < 32; i++)
-        snprintf(h + 2 * i, 3, "%02x", x->sha256[i]);
+    hex_lower(x->sha256, 32, h);
     json_kv_str(j, "sha256", h);
     json_kv_bool(j, "self_signed", x->self_signed);
     if (x->key_type[0]) {

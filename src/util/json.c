@@ -1,5 +1,6 @@
 /* json.c -- the JSON writer (see json.h). */
 #include "util/json.h"
+#include "util/text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -200,20 +201,10 @@ void json_strn(struct json *j, const char *s, size_t n)
 void json_str(struct json *j, const char *s) { json_strn(j, s, strlen(s)); }
 
 /* Decimal digits of v into the end of b; returns where they start. */
-static char *u64_digits(uint64_t v, char *end)
-{
-    char *p = end;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return p;
-}
-
 void json_u64(struct json *j, uint64_t v)
 {
     char b[24];
-    char *p = u64_digits(v, b + sizeof(b));
+    char *p = text_u64(v, b + sizeof(b));
     sep(j);
     put(j, p, (size_t)(b + sizeof(b) - p));
 }
@@ -238,7 +229,7 @@ void json_double(struct json *j, double v, int decimals)
         uint64_t scaled = (uint64_t)llround(a * pow10[decimals]);
         uint64_t ip = scaled / (uint64_t)pow10[decimals];
         uint64_t fp = scaled % (uint64_t)pow10[decimals];
-        char *end = b + 40, *p = u64_digits(ip, end);
+        char *end = b + 40, *p = text_u64(ip, end);
         if (v < 0 && scaled)
             *--p = '-';
         n = (size_t)(end - p);

@@ -1,6 +1,7 @@
-/* text.h -- the two small string helpers every parser and writer needs:
- * a bounded copy that always terminates, and FNV-1a for stable ids and
- * small hash tables. Header-only; never allocates.
+/* text.h -- the small string helpers every parser and writer needs: a
+ * bounded copy that always terminates, FNV-1a for stable ids and small
+ * hash tables, and numbers as digits without printf (fingerprints and EVE
+ * write thousands a second). Header-only; never allocates.
  */
 #ifndef NIGHTJAR_TEXT_H
 #define NIGHTJAR_TEXT_H
@@ -33,6 +34,26 @@ static inline uint32_t fnv1a(uint32_t h, const void *p, size_t n)
 static inline uint32_t fnv1a_str(uint32_t h, const char *s)
 {
     return fnv1a(h, s, strlen(s));
+}
+
+/* The decimal digits of v, written backwards so that they end at end;
+ * returns where they start (at most 20 digits). */
+static inline char *text_u64(uint64_t v, char *end)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
+/* v as four lower-case hex digits ("%04x"), not terminated. */
+static inline void text_hex16(uint16_t v, char out[4])
+{
+    static const char hx[] = "0123456789abcdef";
+    for (int i = 3; i >= 0; i--, v >>= 4)
+        out[i] = hx[v & 15];
 }
 
 #endif
