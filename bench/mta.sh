@@ -49,6 +49,7 @@ if ! command -v smtp-source >/dev/null 2>&1; then
     sh scripts/install-deps.sh >/dev/null
 fi
 . tests/e2e/lib/daemon.sh
+. tests/e2e/lib/ports.sh
 . tests/e2e/lib/postfix.sh
 
 # Postfix's daemons must reach its directory: a temporary one, 711

@@ -116,6 +116,7 @@ struct workers {
         int8_t client;         /* ports_client() of the first fragment */
     } frags[FRAG_SLOTS];
     uint64_t frags_unplaced;   /* a fragment ahead of its first: by the pair */
+    uint64_t frags_displaced;  /* a datagram's slot taken before its last */
 };
 
 /* ---- the shard ----------------------------------------------------------- */
@@ -259,6 +260,8 @@ static int frag_client(struct workers *ws, const struct frag_info *fi,
     struct frag_slot *s = &ws->frags[fi->key & (FRAG_SLOTS - 1)];
     if (fi->first) {
         int c = left < fi->l4 ? -1 : ports_client(ip + fi->l4, left - fi->l4, fi->proto);
+        if (s->key && s->key != fi->key)
+            ws->frags_displaced++; /* its other fragments now go by the pair */
         s->key = fi->last ? 0 : fi->key;
         s->client = (int8_t)c;
         return c;
@@ -273,22 +276,26 @@ static int frag_client(struct workers *ws, const struct frag_info *fi,
     return c;
 }
 
-/* The outer IP header of a frame, when the reader can find it. */
+/* The outer IP header of a frame, found once per packet by the reader
+ * and read by the shard, the clock and the DNS copy. */
 struct ip_view {
+    long off;               /* ip_offset() */
+    bool ok;                /* an IPv4 or IPv6 header whole at ip */
     const uint8_t *ip;
     size_t left;            /* bytes from ip to the end of the capture */
     uint8_t v;
 };
 
-static bool ip_view(const struct packet *p, struct ip_view *o)
+static void ip_view(const struct packet *p, struct ip_view *o)
 {
-    long off = ip_offset(p);
-    if (off < 0 || (size_t)off >= p->cap_len)
-        return false;
-    o->ip = p->frame + off;
-    o->left = p->cap_len - (size_t)off;
+    memset(o, 0, sizeof(*o));
+    o->off = ip_offset(p);
+    if (o->off < 0 || (size_t)o->off >= p->cap_len)
+        return;
+    o->ip = p->frame + o->off;
+    o->left = p->cap_len - (size_t)o->off;
     o->v = o->ip[0] >> 4;
-    return (o->v == 4 && o->left >= 20) || (o->v == 6 && o->left >= 40);
+    o->ok = (o->v == 4 && o->left >= 20) || (o->v == 6 && o->left >= 40);
 }
 
 static bool dns_port(uint16_t port)
@@ -301,28 +308,26 @@ static bool dns_port(uint16_t port)
  * passive DNS cache, in the order of the input, so a flow is named from
  * any host's answer as with one pipeline (tunnelled DNS and DNS over TCP
  * reach the owner's cache only). */
-static bool maybe_dns_answer(const struct packet *p)
+static bool maybe_dns_answer(const struct ip_view *o)
 {
-    struct ip_view o;
-    if (!ip_view(p, &o))
+    if (!o->ok)
         return false;
-    size_t hl = o.v == 4 ? (size_t)(o.ip[0] & 15) * 4 : 40;
-    uint8_t proto = o.v == 4 ? o.ip[9] : o.ip[6];
-    if (proto != 17 || o.left < hl + 8 || (o.v == 4 && (be16(o.ip + 6) & 0x3fff)))
+    size_t hl = o->v == 4 ? (size_t)(o->ip[0] & 15) * 4 : 40;
+    uint8_t proto = o->v == 4 ? o->ip[9] : o->ip[6];
+    if (proto != 17 || o->left < hl + 8 || (o->v == 4 && (be16(o->ip + 6) & 0x3fff)))
         return false;
-    return dns_port(be16(o.ip + hl)) || dns_port(be16(o.ip + hl + 2));
+    return dns_port(be16(o->ip + hl)) || dns_port(be16(o->ip + hl + 2));
 }
 
 /* The worker of a packet: the internal host's (of two, the client's), or
  * the address pair's. */
-static unsigned shard(struct workers *ws, const struct packet *p)
+static unsigned shard(struct workers *ws, const struct ip_view *o)
 {
-    struct ip_view o;
-    if (!ip_view(p, &o))
+    if (!o->ok)
         return 0;
-    const uint8_t *ip = o.ip;
-    size_t left = o.left;
-    uint8_t v = o.v;
+    const uint8_t *ip = o->ip;
+    size_t left = o->left;
+    uint8_t v = o->v;
     size_t alen = v == 4 ? 4 : 16;
     size_t at = v == 4 ? 12 : 8;
     struct ip_addr a, b;
@@ -347,17 +352,16 @@ static unsigned shard(struct workers *ws, const struct packet *p)
  * its clock's checkpoints and counts its 1024 packets: not a frame
  * without IP, nor an IP fragment but the last (defrag keeps those). A
  * frame not read here counts as one that can. */
-static bool reaches_flows(const struct packet *p)
+static bool reaches_flows(const struct ip_view *o)
 {
-    long off = ip_offset(p);
-    if (off == -2)
+    if (o->off == -2)
         return false;
-    if (off < 0 || (size_t)off + 40 > p->cap_len)
+    if (o->off < 0 || o->left < 40)
         return true;
-    const uint8_t *ip = p->frame + off;
+    const uint8_t *ip = o->ip;
     if (ip[0] >> 4 == 4)
         return !(be16(ip + 6) & 0x2000); /* MF */
-    if (ip[0] >> 4 == 6 && ip[6] == 44 && (size_t)off + 48 <= p->cap_len)
+    if (ip[0] >> 4 == 6 && ip[6] == 44 && o->left >= 48)
         return !(ip[43] & 1);             /* fragment header: M */
     return true;
 }
@@ -502,12 +506,13 @@ static void quiesce(struct workers *ws)
 
 /* The one pipeline's clock, kept over the whole input (flow_table.c's
  * checkpoint rule and pipeline.c's every-1024-packets). */
-static void keep_time(struct workers *ws, const struct packet *p)
+static void keep_time(struct workers *ws, const struct packet *p,
+                      const struct ip_view *o)
 {
     uint64_t ts = p->ts_usec;
     if (ts > ws->last_usec)
         ws->last_usec = ts;
-    if (!reaches_flows(p))
+    if (!reaches_flows(o))
         return;
     if (ts >= ws->next_clock || ts + 2000000 < ws->next_clock) {
         broadcast(ws, WMSG_CLOCK, ts);
@@ -524,13 +529,15 @@ void workers_packet(struct workers *ws, struct packet *p)
         return;
     }
     ws->nth++;
-    keep_time(ws, p);
+    struct ip_view o;
+    ip_view(p, &o);
+    keep_time(ws, p, &o);
     struct wmsg h = { .kind = WMSG_PACKET, .linktype = p->linktype,
                       .ts_usec = p->ts_usec, .nth = ws->nth,
                       .wire_len = p->wire_len, .cap_len = p->cap_len };
-    unsigned owner = shard(ws, p);
+    unsigned owner = shard(ws, &o);
     push(ws, &ws->w[owner], &h, p->frame, p->cap_len, ws->live);
-    if (!maybe_dns_answer(p))
+    if (!maybe_dns_answer(&o))
         return;
     h.kind = WMSG_DNS;
     for (unsigned i = 0; i < ws->n; i++)
@@ -648,8 +655,10 @@ void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
     for (unsigned i = 0; i < ws->n; i++)
         fprintf(out, " %.2f", ws->w[i].cpu_sec);
     fprintf(out, "; %llu dropped with a worker's queue full; %llu fragments "
-            "ahead of their first\n", (unsigned long long)ws->drops,
-            (unsigned long long)ws->frags_unplaced);
+            "ahead of their first, %llu datagrams forgotten before their last "
+            "(%u at once)\n", (unsigned long long)ws->drops,
+            (unsigned long long)ws->frags_unplaced,
+            (unsigned long long)ws->frags_displaced, FRAG_SLOTS);
 }
 
 uint64_t workers_packets(const struct workers *ws)

@@ -55,9 +55,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # correlate WHAT OUTFILE ARGS... -- nightjar correlate, exit 0 expected;
 # its stderr (the summary) in OUTFILE.err
@@ -198,7 +195,7 @@ grep -q "group second-centre" "$WORK/kafka3.json.err" || fail "the group is not 
 echo "--from kafka: the same incident; offsets committed (nothing again in the group), all again in a new group"
 
 # ---- 4. from redis ---------------------------------------------------------
-RPORT=$(free_port)
+RPORT=$(free_ports 1)
 redis-server --bind 127.0.0.1 --port "$RPORT" --save "" --appendonly no \
     --dir "$WORK" --logfile "$WORK/redis.log" --daemonize no &
 redis_pid=$!
@@ -232,7 +229,7 @@ expect2() { # expect2 WHAT PATTERN ARGS...
     exits 2 "$_what" "$WORK/err.out" "$NJ" correlate "$@" -o "$WORK/never.json"
     grep -q -- "$_pat" "$WORK/err.out" || fail "$_what: no '$_pat' in: $(cat "$WORK/err.out")"
 }
-DEAD=$(free_port)
+DEAD=$(free_ports 1)
 expect2 "no --from" "--from is required"
 expect2 "missing file" "cannot read $WORK/none.json" --from "$WORK/none.json"
 expect2 "no brokers" "cannot reach the brokers" --from kafka -s eve-log.kafka.brokers="127.0.0.1:$DEAD"

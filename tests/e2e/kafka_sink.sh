@@ -152,10 +152,7 @@ python3 "$WORK/compare.py" "$WORK/file.json" "$WORK/messages" > "$WORK/compare.o
 echo "kafka: $(cat "$WORK/compare.out"), equal to the file's records"
 
 # ---- 2. no broker --------------------------------------------------------
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-DEAD=127.0.0.1:$(free_port)
+DEAD=127.0.0.1:$(free_ports 1)
 start=$(date +%s)
 # shellcheck disable=SC2086
 exits 0 "kafka run, no broker" "$WORK/dead.err" "$NJ" $pcaps \

@@ -32,10 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-RPORT=$(free_port)
+RPORT=$(free_ports 1)
 rcli() { redis-cli -h 127.0.0.1 -p "$RPORT" "$@"; }
 
 start_redis() {
@@ -154,7 +151,7 @@ grep -q "0 records written, 21 dropped (spool full 0, left at exit 0, refused 21
     fail "refused records not counted: $(grep 'EVE output' "$WORK/refused.err")"
 
 # ---- 2 and 3. live, with Redis killed and started again -------------------
-P1=$(free_port) P2=$(free_port) P3=$(free_port)
+P1=$(free_ports 1) P2=$(free_ports 1) P3=$(free_ports 1)
 cat > "$WORK/traffic.py" <<'PY'
 # server PORT...: echo on each port; client PORT N GAP: N connections
 import socket, sys, threading, time

@@ -18,7 +18,6 @@ skip() { echo "skipped: $*"; exit 77; }
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root (tcpdump / raw capture)"; }
 # count of EVE records matching a grep pattern
 count() { grep -c -- "$1" "$2" || true; }
-# assert_eq ACTUAL EXPECTED WHAT
 # port_open PORT [ADDR] -- something accepts TCP connections there (a server
 # started in the background is ready; with two test lanes side by side a
 # start can take a while)
@@ -26,6 +25,9 @@ port_open() {
     python3 -c 'import socket, sys; socket.create_connection((sys.argv[2], int(sys.argv[1])), 1).close()' \
         "$1" "${2:-127.0.0.1}" 2>/dev/null
 }
+. "$root/tests/e2e/lib/ports.sh"
+
+# assert_eq ACTUAL EXPECTED WHAT
 assert_eq() { [ "$1" = "$2" ] || fail "$3: expected $2, got $1"; }
 
 # exit_meaning RC -- what an exit status of the sensor or trainer says

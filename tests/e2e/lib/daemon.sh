@@ -1,6 +1,6 @@
 # daemon.sh -- sourced by the end-to-end libraries of the servers the tests
-# start (icap_common.sh, mta_common.sh): whether a process lives, free
-# loopback ports, waiting with a bound, and ending processes however the
+# start (icap_common.sh, mta_common.sh): whether a process lives, waiting
+# with a bound, and ending processes however the
 # script ends (SIGTERM, then SIGKILL after 5 s).
 
 # alive PID -- the process exists and is not a zombie (kill -0 succeeds on
@@ -9,19 +9,6 @@ alive() {
     [ -r "/proc/$1/stat" ] || return 1
     _st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
     [ -n "$_st" ] && [ "$_st" != Z ]
-}
-
-# free_ports N -- N distinct TCP ports free on 127.0.0.1 right now
-free_ports() {
-    python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
 }
 
 # wait_for SECONDS WHAT CMD... -- runs CMD every 0.1 s until it succeeds;
