@@ -1,5 +1,6 @@
 /* dns_cache.c -- passive DNS cache (see dns_cache.h). */
 #include "app/dns_cache.h"
+#include "util/table_mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,7 @@ struct dns_cache *dns_cache_new(uint32_t entries, uint32_t grace_sec)
         return NULL;
     c->sets = entries / WAYS + 1;
     c->grace_sec = grace_sec;
-    /* calloc of a large table: pages are only committed when written */
-    c->e = calloc((size_t)c->sets * WAYS, sizeof(*c->e));
+    c->e = table_mem_alloc((size_t)c->sets * WAYS, sizeof(*c->e));
     if (!c->e) {
         free(c);
         return NULL;
@@ -36,7 +36,7 @@ void dns_cache_free(struct dns_cache *c)
 {
     if (!c)
         return;
-    free(c->e);
+    table_mem_free(c->e, (size_t)c->sets * WAYS, sizeof(*c->e));
     free(c);
 }
 

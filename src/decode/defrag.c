@@ -6,6 +6,7 @@
  * the fragment offset field, so "which bytes do we already have" is exact.
  */
 #include "decode/defrag.h"
+#include "util/table_mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ struct defrag *defrag_new(const struct defrag_config *cfg)
     d->cfg = *cfg;
     if (d->cfg.max_trackers == 0)
         d->cfg.max_trackers = 1;
-    d->t = calloc(d->cfg.max_trackers, sizeof(*d->t));
+    d->t = table_mem_alloc(d->cfg.max_trackers, sizeof(*d->t));
     if (!d->t) {
         free(d);
         return NULL;
@@ -54,7 +55,7 @@ void defrag_free(struct defrag *d)
         return;
     for (uint32_t i = 0; i < d->cfg.max_trackers; i++)
         free(d->t[i].buf);
-    free(d->t);
+    table_mem_free(d->t, d->cfg.max_trackers, sizeof(*d->t));
     free(d);
 }
 

@@ -17,6 +17,7 @@
  * five times that many TXT queries, in the same window.
  */
 #include "detect/anomaly.h"
+#include "util/table_mem.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -105,9 +106,9 @@ struct anomaly *anomaly_new(const struct anomaly_config *c, finding_fn sink,
     a->scan_sets = (c->scan_trackers + WAYS - 1) / WAYS;
     if (!a->scan_sets)
         a->scan_sets = 1;
-    a->scan = calloc((size_t)a->scan_sets * WAYS, sizeof(*a->scan));
+    a->scan = table_mem_alloc((size_t)a->scan_sets * WAYS, sizeof(*a->scan));
     a->parent_sets = a->scan_sets;
-    a->parents = calloc((size_t)a->parent_sets * WAYS, sizeof(*a->parents));
+    a->parents = table_mem_alloc((size_t)a->parent_sets * WAYS, sizeof(*a->parents));
     if (!a->hosts || !a->scan || !a->parents) {
         anomaly_free(a);
         return NULL;
@@ -120,8 +121,8 @@ void anomaly_free(struct anomaly *a)
     if (!a)
         return;
     hosts_free(a->hosts);
-    free(a->scan);
-    free(a->parents);
+    table_mem_free(a->scan, (size_t)a->scan_sets * WAYS, sizeof(*a->scan));
+    table_mem_free(a->parents, (size_t)a->parent_sets * WAYS, sizeof(*a->parents));
     free(a);
 }
 

@@ -1,6 +1,7 @@
 /* c2_channel.c -- per-pair evidence of a command and control channel (see
  * c2_channel.h). */
 #include "detect/c2_channel.h"
+#include "util/table_mem.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -125,9 +126,9 @@ struct c2_channel *c2_channel_new(const struct c2_config *cfg,
     c->sets = (cfg->pairs + WAYS - 1) / WAYS;
     if (!c->sets)
         c->sets = 1;
-    c->slot = calloc((size_t)c->sets * WAYS, sizeof(*c->slot));
+    c->slot = table_mem_alloc((size_t)c->sets * WAYS, sizeof(*c->slot));
     c->client_sets = c->sets / 4 ? c->sets / 4 : 1;
-    c->clients = calloc((size_t)c->client_sets * WAYS, sizeof(*c->clients));
+    c->clients = table_mem_alloc((size_t)c->client_sets * WAYS, sizeof(*c->clients));
     if (!c->slot || !c->clients) {
         c2_channel_free(c);
         return NULL;
@@ -139,8 +140,8 @@ void c2_channel_free(struct c2_channel *c)
 {
     if (!c)
         return;
-    free(c->slot);
-    free(c->clients);
+    table_mem_free(c->slot, (size_t)c->sets * WAYS, sizeof(*c->slot));
+    table_mem_free(c->clients, (size_t)c->client_sets * WAYS, sizeof(*c->clients));
     free(c);
 }
 

@@ -1,5 +1,6 @@
 /* hosts.c -- host profiles, pairs and the state file (see hosts.h). */
 #include "detect/hosts.h"
+#include "util/table_mem.h"
 #include "util/hash.h"
 
 #include <errno.h>
@@ -39,8 +40,8 @@ struct hosts *hosts_new(uint32_t n_hosts, uint32_t n_pairs)
         h->host_sets = 1;
     if (!h->pair_sets)
         h->pair_sets = 1;
-    h->host = calloc((size_t)h->host_sets * HOST_WAYS, sizeof(*h->host));
-    h->pair = calloc((size_t)h->pair_sets * WAYS, sizeof(*h->pair));
+    h->host = table_mem_alloc((size_t)h->host_sets * HOST_WAYS, sizeof(*h->host));
+    h->pair = table_mem_alloc((size_t)h->pair_sets * WAYS, sizeof(*h->pair));
     if (!h->host || !h->pair) {
         hosts_free(h);
         return NULL;
@@ -52,8 +53,8 @@ void hosts_free(struct hosts *h)
 {
     if (!h)
         return;
-    free(h->host);
-    free(h->pair);
+    table_mem_free(h->host, (size_t)h->host_sets * HOST_WAYS, sizeof(*h->host));
+    table_mem_free(h->pair, (size_t)h->pair_sets * WAYS, sizeof(*h->pair));
     free(h);
 }
 

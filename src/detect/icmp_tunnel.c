@@ -1,5 +1,6 @@
 /* icmp_tunnel.c -- echo that does not echo (see icmp_tunnel.h). */
 #include "detect/icmp_tunnel.h"
+#include "util/table_mem.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ struct icmp_tunnel *icmp_tunnel_new(uint32_t pairs, const struct home_net *home,
     t->sink = sink;
     t->ctx = ctx;
     t->sets = (pairs + WAYS - 1) / WAYS ? (pairs + WAYS - 1) / WAYS : 1;
-    t->slot = calloc((size_t)t->sets * WAYS, sizeof(*t->slot));
+    t->slot = table_mem_alloc((size_t)t->sets * WAYS, sizeof(*t->slot));
     if (!t->slot) {
         free(t);
         return NULL;
@@ -56,7 +57,7 @@ struct icmp_tunnel *icmp_tunnel_new(uint32_t pairs, const struct home_net *home,
 void icmp_tunnel_free(struct icmp_tunnel *t)
 {
     if (t)
-        free(t->slot);
+        table_mem_free(t->slot, (size_t)t->sets * WAYS, sizeof(*t->slot));
     free(t);
 }
 

@@ -11,6 +11,7 @@
  * lower it, since every start still falls on the same phase.
  */
 #include "eta/eta_history.h"
+#include "util/table_mem.h"
 #include "util/counters.h"
 
 #include <math.h>
@@ -48,7 +49,7 @@ struct eta_history *eta_history_new(uint32_t pairs)
     if (!h)
         return NULL;
     h->sets = (pairs + WAYS - 1) / WAYS;
-    h->e = calloc((size_t)h->sets * WAYS, sizeof(*h->e));
+    h->e = table_mem_alloc((size_t)h->sets * WAYS, sizeof(*h->e));
     if (!h->e) {
         free(h);
         return NULL;
@@ -60,7 +61,7 @@ void eta_history_free(struct eta_history *h)
 {
     if (!h)
         return;
-    free(h->e);
+    table_mem_free(h->e, (size_t)h->sets * WAYS, sizeof(*h->e));
     free(h);
 }
 

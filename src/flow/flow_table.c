@@ -12,6 +12,7 @@
  * so a late packet never joins a flow that should have been over.
  */
 #include "flow/flow_table.h"
+#include "util/table_mem.h"
 #include "util/hash.h"
 #include "util/counters.h"
 
@@ -77,7 +78,7 @@ struct flow_table *flow_table_new(const struct flow_config *cfg,
     uint64_t nb = 1024;
     while (nb < t->max_flows && nb < (1ull << 30))
         nb <<= 1;
-    t->buckets = calloc(nb, sizeof(*t->buckets));
+    t->buckets = table_mem_alloc(nb, sizeof(*t->buckets));
     if (!t->buckets) {
         free(t);
         return NULL;
@@ -102,7 +103,7 @@ void flow_table_free(struct flow_table *t)
         free(t->chunks);
         t->chunks = n;
     }
-    free(t->buckets);
+    table_mem_free(t->buckets, (size_t)t->mask + 1, sizeof(*t->buckets));
     free(t);
 }
 

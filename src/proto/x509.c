@@ -35,6 +35,7 @@
  * given, and never trusts a length it has not checked against what is left.
  */
 #include "proto/x509.h"
+#include "util/table_mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -946,8 +947,15 @@ struct x509_cache {
     struct x509_cache_stats st;
 };
 
-struct x509_cache *x509_cache_new(void) { return calloc(1, sizeof(struct x509_cache)); }
-void x509_cache_free(struct x509_cache *c) { free(c); }
+struct x509_cache *x509_cache_new(void)
+{
+    return table_mem_alloc(1, sizeof(struct x509_cache));
+}
+
+void x509_cache_free(struct x509_cache *c)
+{
+    table_mem_free(c, 1, sizeof(*c));
+}
 
 const struct x509_cache_stats *x509_cache_stats(const struct x509_cache *c)
 {

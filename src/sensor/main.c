@@ -300,7 +300,17 @@ static int parse_args(int argc, char **argv, struct options *o,
     return 0;
 }
 
-/* Reads one file to its end. Returns packets read, or -1 if unopenable. */
+static void report_damaged(struct workers *ws, const char *path,
+                           const char *why)
+{
+    fprintf(stderr, "nightjar: %s: damaged capture, %s; the packets before "
+            "were processed\n", path, why);
+    workers_note_truncated_file(ws);
+}
+
+/* Reads one file to its end: every worker reads it itself when it can
+ * (workers_read_file), else this thread reads it and hands each packet
+ * on. Returns packets read, or -1 if unopenable. */
 static long long run_file(struct workers *ws, const char *path, const char *bpf)
 {
     char err[1024];
@@ -310,6 +320,15 @@ static long long run_file(struct workers *ws, const char *path, const char *bpf)
         return -1;
     }
     workers_add_capture_secrets(ws, path);
+    uint64_t read;
+    const char *damaged;
+    if (workers_read_file(ws, path, bpf, &stop_requested, &reload_requested,
+                          &read, &damaged)) {
+        capture_close(c);
+        if (!stop_requested && damaged)
+            report_damaged(ws, path, damaged);
+        return (long long)read;
+    }
     current_capture = c;
     struct packet p;
     memset(&p, 0, sizeof(p));
@@ -318,11 +337,8 @@ static long long run_file(struct workers *ws, const char *path, const char *bpf)
         workers_packet(ws, &p);
         check_reload(ws);
     }
-    if (!stop_requested && r == CAPTURE_BROKEN) {
-        fprintf(stderr, "nightjar: %s: damaged capture, %s; the packets "
-                "before were processed\n", path, capture_error(c));
-        workers_note_truncated_file(ws);
-    }
+    if (!stop_requested && r == CAPTURE_BROKEN)
+        report_damaged(ws, path, capture_error(c));
     long long n = (long long)capture_packets(c);
     current_capture = NULL;
     capture_close(c);

@@ -50,10 +50,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "detect/home_net.h"
@@ -74,6 +76,7 @@ enum wmsg_kind {
     WMSG_PERIODIC,  /* the work of every 1024th packet, at ts */
     WMSG_TICK,      /* live, idle: time goes on (wall clock) */
     WMSG_STOP,      /* the input ended at ts: finish and leave */
+    WMSG_FILE,      /* read ws->job's file, every packet of it */
 };
 
 struct wmsg {
@@ -84,8 +87,33 @@ struct wmsg {
     uint32_t wire_len, cap_len;
 };
 
+/* What is kept over the whole input to shard packets and make the one
+ * pipeline's clock: the packet count, the checkpoints, fragmented datagrams
+ * between internal hosts. The reader keeps it; when every worker reads a
+ * file itself (workers_read_file), each keeps a copy, fed the same packets
+ * in the same order, so every copy decides the same. */
+struct input_state {
+    uint64_t nth;              /* packets dispatched */
+    uint64_t next_clock;       /* the one pipeline's next checkpoint */
+    uint64_t last_usec;
+    struct frag_slot {         /* fragmented datagrams between internal hosts */
+        uint64_t key;          /* 0: free */
+        int8_t client;         /* ports_client() of the first fragment */
+    } frags[FRAG_SLOTS];
+    uint64_t frags_unplaced;   /* a fragment ahead of its first: by the pair */
+    uint64_t frags_displaced;  /* a datagram's slot taken before its last */
+};
+
+/* A file every worker reads from start to end (workers_read_file). */
+struct file_job {
+    const char *path, *bpf;
+    const volatile sig_atomic_t *stop;
+};
+
 struct worker {
     pthread_t thread;
+    unsigned index;
+    struct workers *ws;
     bool started;
     struct pipeline *pl;
     struct eve *eve;           /* its own buffer, the shared sink */
@@ -97,6 +125,11 @@ struct worker {
     bool bell_made;
     double cpu_sec;            /* the thread's CPU time, when it ended */
     struct nj_config *cfg;     /* its settings (worker_quiet but the first) */
+    struct input_state in;     /* its copy while it reads a file itself */
+    unsigned reload_seen;      /* ws->reload_gen acted on */
+    uint64_t file_packets;     /* read from the last file */
+    bool file_broken;          /* it ended damaged ... */
+    char file_error[256];      /* ... so */
 };
 
 struct workers {
@@ -106,17 +139,15 @@ struct workers {
     struct eve *eve;           /* the sink's owner (main's) */
     struct worker *w;
     struct home_net home;
-    uint64_t nth;              /* packets dispatched */
-    uint64_t next_clock;       /* the one pipeline's next checkpoint */
-    uint64_t last_usec;
+    struct input_state in;     /* the reader's (a file every worker reads:
+                                  worker 0's copy after it) */
     uint64_t drops;            /* live: rings full */
     bool finished;
-    struct frag_slot {         /* fragmented datagrams between internal hosts */
-        uint64_t key;          /* 0: free */
-        int8_t client;         /* ports_client() of the first fragment */
-    } frags[FRAG_SLOTS];
-    uint64_t frags_unplaced;   /* a fragment ahead of its first: by the pair */
-    uint64_t frags_displaced;  /* a datagram's slot taken before its last */
+    struct file_job job;       /* the file every worker reads (WMSG_FILE) */
+    sem_t file_done;           /* posted by each worker at a file's end */
+    bool file_done_made;
+    atomic_uint reload_gen;    /* SIGHUP while the workers read a file */
+    bool reopen_pending;       /* ... and the EVE file to open again after */
 };
 
 /* ---- the shard ----------------------------------------------------------- */
@@ -254,20 +285,20 @@ static bool frag_of(const uint8_t *ip, size_t left, uint8_t v,
  * so that every fragment goes where the connection's other packets go.
  * A fragment ahead of its first cannot tell (-1: the pair's worker;
  * counted). */
-static int frag_client(struct workers *ws, const struct frag_info *fi,
+static int frag_client(struct input_state *in, const struct frag_info *fi,
                        const uint8_t *ip, size_t left)
 {
-    struct frag_slot *s = &ws->frags[fi->key & (FRAG_SLOTS - 1)];
+    struct frag_slot *s = &in->frags[fi->key & (FRAG_SLOTS - 1)];
     if (fi->first) {
         int c = left < fi->l4 ? -1 : ports_client(ip + fi->l4, left - fi->l4, fi->proto);
         if (s->key && s->key != fi->key)
-            ws->frags_displaced++; /* its other fragments now go by the pair */
+            in->frags_displaced++; /* its other fragments now go by the pair */
         s->key = fi->last ? 0 : fi->key;
         s->client = (int8_t)c;
         return c;
     }
     if (s->key != fi->key) {
-        ws->frags_unplaced++;
+        in->frags_unplaced++;
         return -1;
     }
     int c = s->client;
@@ -321,7 +352,8 @@ static bool maybe_dns_answer(const struct ip_view *o)
 
 /* The worker of a packet: the internal host's (of two, the client's), or
  * the address pair's. */
-static unsigned shard(struct workers *ws, const struct ip_view *o)
+static unsigned shard(const struct workers *ws, struct input_state *in,
+                      const struct ip_view *o)
 {
     if (!o->ok)
         return 0;
@@ -339,7 +371,7 @@ static unsigned shard(struct workers *ws, const struct ip_view *o)
     bool ib = home_net_contains(&ws->home, v, &b);
     if (ia && ib) { /* both ours: the client's, when the ports say which */
         struct frag_info fi;
-        int c = frag_of(ip, left, v, &a, &b, &fi) ? frag_client(ws, &fi, ip, left)
+        int c = frag_of(ip, left, v, &a, &b, &fi) ? frag_client(in, &fi, ip, left)
                                                   : client_end(ip, left, v);
         ia = c == 0, ib = c == 1;
     }
@@ -366,6 +398,28 @@ static bool reaches_flows(const struct ip_view *o)
     return true;
 }
 
+enum { TIME_CLOCK = 1, TIME_PERIODIC = 2 };
+
+/* The one pipeline's clock, kept over the whole input (flow_table.c's
+ * checkpoint rule and pipeline.c's every-1024-packets), for the packet
+ * just counted in in->nth: what every worker must do before it. */
+static unsigned clock_of(struct input_state *in, uint64_t ts,
+                         const struct ip_view *o)
+{
+    if (ts > in->last_usec)
+        in->last_usec = ts;
+    if (!reaches_flows(o))
+        return 0;
+    unsigned t = 0;
+    if (ts >= in->next_clock || ts + 2000000 < in->next_clock) {
+        t |= TIME_CLOCK;
+        in->next_clock = ts + 1000000;
+    }
+    if ((in->nth & 1023) == 0)
+        t |= TIME_PERIODIC;
+    return t;
+}
+
 /* ---- the worker thread --------------------------------------------------- */
 
 static void frame_of(const struct wmsg *m, struct packet *p)
@@ -377,6 +431,8 @@ static void frame_of(const struct wmsg *m, struct packet *p)
     p->linktype = m->linktype;
     p->frame = (const uint8_t *)(m + 1);
 }
+
+static void read_file(struct worker *w);
 
 static void handle(struct worker *w, const struct wmsg *m)
 {
@@ -399,7 +455,72 @@ static void handle(struct worker *w, const struct wmsg *m)
         pipeline_finish_flows(w->pl);
         eve_flush(w->eve);
         break;
+    case WMSG_FILE:
+        read_file(w);
+        sem_post(&w->ws->file_done);
+        break;
     }
+}
+
+/* A SIGHUP while the workers read a file: each reads its feeds again
+ * between packets. */
+static void reload_if_asked(struct worker *w)
+{
+    unsigned g = atomic_load_explicit(&w->ws->reload_gen, memory_order_relaxed);
+    if (g != w->reload_seen) {
+        w->reload_seen = g;
+        pipeline_reload_intel(w->pl);
+    }
+}
+
+/* One packet of a file every worker reads: what the reader would do with
+ * it, for this worker only -- the clock first, then the packet if it is
+ * this worker's, else its DNS answer if it may hold one. */
+static void file_packet(struct worker *w, struct packet *p)
+{
+    struct input_state *in = &w->in;
+    in->nth++;
+    struct ip_view o;
+    ip_view(p, &o);
+    unsigned t = clock_of(in, p->ts_usec, &o);
+    if (t & TIME_CLOCK)
+        pipeline_advance(w->pl, p->ts_usec);
+    if (t & TIME_PERIODIC)
+        pipeline_periodic(w->pl, p->ts_usec);
+    if (shard(w->ws, in, &o) == w->index)
+        pipeline_packet_nth(w->pl, p, in->nth);
+    else if (maybe_dns_answer(&o))
+        pipeline_learn_dns(w->pl, p);
+    if ((in->nth & 1023) == 0)
+        reload_if_asked(w);
+}
+
+/* WMSG_FILE: the whole of ws->job's file, read by this worker with its
+ * own libpcap handle (the page cache serves every worker after the
+ * first). */
+static void read_file(struct worker *w)
+{
+    const struct file_job *job = &w->ws->job;
+    w->file_packets = 0;
+    w->file_broken = false;
+    w->file_error[0] = 0;
+    struct capture *c = capture_open_file(job->path, job->bpf, w->file_error,
+                                          sizeof(w->file_error));
+    if (!c) {
+        w->file_broken = true;
+        return;
+    }
+    struct packet p;
+    memset(&p, 0, sizeof(p));
+    enum capture_result r = CAPTURE_END;
+    while (!*job->stop && (r = capture_next(c, &p)) == CAPTURE_PACKET)
+        file_packet(w, &p);
+    if (!*job->stop && r == CAPTURE_BROKEN) {
+        w->file_broken = true;
+        snprintf(w->file_error, sizeof(w->file_error), "%s", capture_error(c));
+    }
+    w->file_packets = capture_packets(c);
+    capture_close(c);
 }
 
 /* Nothing to do: say so, look once more, then sleep until rung. */
@@ -504,22 +625,15 @@ static void quiesce(struct workers *ws)
             pause_briefly();
 }
 
-/* The one pipeline's clock, kept over the whole input (flow_table.c's
- * checkpoint rule and pipeline.c's every-1024-packets). */
+/* The reader's side of the clock: every worker hears it first. */
 static void keep_time(struct workers *ws, const struct packet *p,
                       const struct ip_view *o)
 {
-    uint64_t ts = p->ts_usec;
-    if (ts > ws->last_usec)
-        ws->last_usec = ts;
-    if (!reaches_flows(o))
-        return;
-    if (ts >= ws->next_clock || ts + 2000000 < ws->next_clock) {
-        broadcast(ws, WMSG_CLOCK, ts);
-        ws->next_clock = ts + 1000000;
-    }
-    if ((ws->nth & 1023) == 0)
-        broadcast(ws, WMSG_PERIODIC, ts);
+    unsigned t = clock_of(&ws->in, p->ts_usec, o);
+    if (t & TIME_CLOCK)
+        broadcast(ws, WMSG_CLOCK, p->ts_usec);
+    if (t & TIME_PERIODIC)
+        broadcast(ws, WMSG_PERIODIC, p->ts_usec);
 }
 
 void workers_packet(struct workers *ws, struct packet *p)
@@ -528,14 +642,14 @@ void workers_packet(struct workers *ws, struct packet *p)
         pipeline_packet(ws->single, p);
         return;
     }
-    ws->nth++;
+    ws->in.nth++;
     struct ip_view o;
     ip_view(p, &o);
     keep_time(ws, p, &o);
     struct wmsg h = { .kind = WMSG_PACKET, .linktype = p->linktype,
-                      .ts_usec = p->ts_usec, .nth = ws->nth,
+                      .ts_usec = p->ts_usec, .nth = ws->in.nth,
                       .wire_len = p->wire_len, .cap_len = p->cap_len };
-    unsigned owner = shard(ws, &o);
+    unsigned owner = shard(ws, &ws->in, &o);
     push(ws, &ws->w[owner], &h, p->frame, p->cap_len, ws->live);
     if (!maybe_dns_answer(&o))
         return;
@@ -543,6 +657,52 @@ void workers_packet(struct workers *ws, struct packet *p)
     for (unsigned i = 0; i < ws->n; i++)
         if (i != owner)
             push(ws, &ws->w[i], &h, p->frame, p->cap_len, ws->live);
+}
+
+bool workers_read_file(struct workers *ws, const char *path, const char *bpf,
+                       const volatile sig_atomic_t *stop,
+                       volatile sig_atomic_t *reload, uint64_t *packets,
+                       const char **damaged)
+{
+    struct stat st;
+    if (ws->single || ws->live || !strcmp(path, "-") || stat(path, &st) ||
+        !S_ISREG(st.st_mode))
+        return false;
+    quiesce(ws);
+    ws->job = (struct file_job){ path, bpf, stop };
+    struct wmsg h = { .kind = WMSG_FILE };
+    for (unsigned i = 0; i < ws->n; i++) {
+        ws->w[i].in = ws->in;
+        push(ws, &ws->w[i], &h, NULL, 0, false);
+    }
+    /* asleep until they end (a thread that woke every few hundred
+     * microseconds would take the workers' cores from them), but for a
+     * SIGHUP, looked at ten times a second */
+    for (unsigned ended = 0; ended < ws->n;) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += 100000000;
+        if (t.tv_nsec >= 1000000000) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000;
+        }
+        if (!sem_timedwait(&ws->file_done, &t))
+            ended++;
+        if (*reload) {
+            *reload = 0;
+            atomic_fetch_add(&ws->reload_gen, 1);
+            ws->reopen_pending = true;
+        }
+    }
+    quiesce(ws); /* each has also counted its message done */
+    ws->in = ws->w[0].in; /* every copy saw the same packets */
+    if (ws->reopen_pending) {
+        ws->reopen_pending = false;
+        eve_reopen(ws->eve);
+    }
+    *packets = ws->w[0].file_packets;
+    *damaged = ws->w[0].file_broken ? ws->w[0].file_error : NULL;
+    return true;
 }
 
 void workers_tick(struct workers *ws, uint64_t now_usec)
@@ -601,7 +761,7 @@ static void write_merged_stats(struct workers *ws, uint64_t ts_usec)
         regs[i] = pipeline_counters(ws->w[i].pl);
     /* the record goes out through worker 0's writer, which sleeps */
     eve_write_stats_merged(pipeline_eve(ws->w[0].pl),
-                           ts_usec ? ts_usec : ws->last_usec, regs, ws->n);
+                           ts_usec ? ts_usec : ws->in.last_usec, regs, ws->n);
 }
 
 void workers_write_stats(struct workers *ws, uint64_t ts_usec)
@@ -632,7 +792,7 @@ void workers_finish(struct workers *ws)
     if (ws->finished)
         return;
     ws->finished = true;
-    broadcast(ws, WMSG_STOP, ws->last_usec);
+    broadcast(ws, WMSG_STOP, ws->in.last_usec);
     join_all(ws);
     write_merged_stats(ws, 0);
     eve_flush(ws->eve);
@@ -657,8 +817,8 @@ void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
     fprintf(out, "; %llu dropped with a worker's queue full; %llu fragments "
             "ahead of their first, %llu datagrams forgotten before their last "
             "(%u at once)\n", (unsigned long long)ws->drops,
-            (unsigned long long)ws->frags_unplaced,
-            (unsigned long long)ws->frags_displaced, FRAG_SLOTS);
+            (unsigned long long)ws->in.frags_unplaced,
+            (unsigned long long)ws->in.frags_displaced, FRAG_SLOTS);
 }
 
 uint64_t workers_packets(const struct workers *ws)
@@ -691,6 +851,8 @@ static bool worker_setup(struct workers *ws, struct worker *w,
                          const struct nj_config *cfg, bool first, char *err,
                          size_t errlen)
 {
+    w->ws = ws;
+    w->index = (unsigned)(w - ws->w);
     atomic_init(&w->done, 0);
     atomic_init(&w->sleeping, 0);
     if (!(w->eve = eve_open_shared(ws->eve)) ||
@@ -731,8 +893,10 @@ struct workers *workers_new(const struct nj_config *cfg, struct eve *eve,
         return ws;
     }
     if (!home_net_parse(&ws->home, cfg->anomaly.home_nets, err, errlen) ||
-        !(ws->w = calloc(ws->n, sizeof(*ws->w))))
+        !(ws->w = calloc(ws->n, sizeof(*ws->w))) ||
+        sem_init(&ws->file_done, 0, 0))
         goto err;
+    ws->file_done_made = true;
     for (unsigned i = 0; i < ws->n; i++)
         if (!worker_setup(ws, &ws->w[i], cfg, i == 0, err, errlen))
             goto err;
@@ -771,6 +935,8 @@ void workers_free(struct workers *ws)
             sem_destroy(&w->bell);
     }
     free(ws->w);
+    if (ws->file_done_made)
+        sem_destroy(&ws->file_done);
     pipeline_free(ws->single);
     free(ws);
 }

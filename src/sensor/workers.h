@@ -15,6 +15,7 @@
 #define NIGHTJAR_WORKERS_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -32,6 +33,18 @@ void workers_free(struct workers *ws);
 unsigned workers_count(const struct workers *ws);
 
 void workers_packet(struct workers *ws, struct packet *p);
+/* A regular file, with more than one worker and no live capture: every
+ * worker reads the whole file itself and keeps its own shard of it (no
+ * copy through a ring, no reader thread in between). Returns false when
+ * that cannot be (one worker, stdin, a pipe): the caller then feeds every
+ * packet to workers_packet. Else, when the file has been read: *packets
+ * read from it, *damaged NULL or why the file ended early. stop: read
+ * between packets; reload: a SIGHUP (the feeds are read again at once,
+ * the EVE file opened again when the file ends). */
+bool workers_read_file(struct workers *ws, const char *path, const char *bpf,
+                       const volatile sig_atomic_t *stop,
+                       volatile sig_atomic_t *reload, uint64_t *packets,
+                       const char **damaged);
 void workers_tick(struct workers *ws, uint64_t now_usec);
 void workers_reload(struct workers *ws);       /* SIGHUP: feeds, EVE file */
 void workers_capture_stats(struct workers *ws, const struct capture_stats *cs);
