@@ -219,7 +219,11 @@ enum capture_result capture_next(struct capture *c, struct packet *p)
     switch (rc) {
     case 1:
         c->packets++;
-        p->ts_usec = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+        /* a pcap file's seconds are 32 bits, unsigned (2038 is not an
+         * end); libpcap hands them over signed from a file in this host's
+         * byte order and unsigned from the other, so read them as what
+         * they are, the same as capture/pcap_map.c */
+        p->ts_usec = (uint64_t)(uint32_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
         p->wire_len = h->len;
         p->cap_len = h->caplen;
         p->frame = data;

@@ -119,4 +119,12 @@ bool decode_linktype_supported(int linktype);
 const char *ip_addr_str(const struct ip_addr *a, uint8_t ip_version,
                         char *buf, size_t len);
 
+/* UDP ports that carry tunnels: VXLAN, VXLAN-GPE, Geneve, GTP-U (the
+ * decoder looks inside; the worker shard keeps both directions together). */
+static inline bool decode_udp_tunnel_port(uint16_t sport, uint16_t dport)
+{
+    return sport == 4789 || dport == 4789 || sport == 4790 || dport == 4790 ||
+           sport == 6081 || dport == 6081 || sport == 2152 || dport == 2152;
+}
+
 #endif

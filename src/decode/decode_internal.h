@@ -55,12 +55,6 @@ enum decode_result decode_transport(struct decode_ctx *d, uint8_t proto,
 
 /* tunnels (decode_tunnel.c) */
 enum decode_result decode_gre(struct decode_ctx *d, cursor_t c);
-/* UDP ports that carry tunnels: VXLAN, VXLAN-GPE, Geneve, GTP-U. */
-static inline bool decode_udp_tunnel_port(uint16_t sport, uint16_t dport)
-{
-    return sport == 4789 || dport == 4789 || sport == 4790 || dport == 4790 ||
-           sport == 6081 || dport == 6081 || sport == 2152 || dport == 2152;
-}
 
 /* Tries the UDP payload as a tunnel; DECODE_NOT_IP when it is not one. */
 enum decode_result decode_udp_tunnel(struct decode_ctx *d, uint16_t sport,

@@ -28,6 +28,7 @@ enum tclass {
 
 struct flow_list {
     struct flow *head, *tail;
+    bool unordered;   /* a flow came after one seen later: time stepped back */
 };
 
 struct flow_chunk {
@@ -186,6 +187,8 @@ static void list_unlink(struct flow_table *t, struct flow *f)
 static void list_append(struct flow_table *t, struct flow *f, uint8_t tc)
 {
     struct flow_list *l = &t->lists[tc];
+    if (l->tail && l->tail->last_usec > f->last_usec)
+        l->unordered = true;
     f->tclass = tc;
     f->lnext = NULL;
     f->lprev = l->tail;
@@ -413,13 +416,44 @@ void flow_table_set_packet_ordinal(struct flow_table *t, uint64_t n)
     t->packet_ordinal = n;
 }
 
+static bool idle(const struct flow_table *t, const struct flow *f, int tc)
+{
+    return t->now > f->last_usec && t->now - f->last_usec > t->timeout_usec[tc];
+}
+
+/* A list out of last-seen order (time stepped back: a capture made of
+ * several, concatenated): the first flow still active does not say that
+ * those after it are, so every flow is looked at -- what expires must not
+ * depend on which other flows share the table (a worker holds some of
+ * them). Counted; the list is in order again once the walk finds it so. */
+static void expire_unordered(struct flow_table *t, struct flow_list *l, int tc)
+{
+    t->st.expiry_full_walks++;
+    bool ordered = true;
+    uint64_t prev = 0;
+    for (struct flow *f = l->head, *next; f; f = next) {
+        next = f->lnext;
+        if (idle(t, f, tc)) {
+            flow_end(t, f, FLOW_END_TIMEOUT);
+            continue;
+        }
+        ordered = ordered && f->last_usec >= prev;
+        prev = f->last_usec;
+    }
+    l->unordered = !ordered;
+}
+
 void flow_table_expire(struct flow_table *t, uint64_t now_usec)
 {
     t->now = now_usec;
     for (int i = 0; i < TC_COUNT; i++) {
+        struct flow_list *l = &t->lists[i];
+        if (l->unordered) {
+            expire_unordered(t, l, i);
+            continue;
+        }
         struct flow *f;
-        while ((f = t->lists[i].head) && t->now > f->last_usec &&
-               t->now - f->last_usec > t->timeout_usec[i])
+        while ((f = l->head) && idle(t, f, i))
             flow_end(t, f, FLOW_END_TIMEOUT);
     }
 }
@@ -458,6 +492,7 @@ void flow_table_counters(const struct flow_table *t, struct counters *r)
     counters_u64(r, "flow.active", &f->active);
     counters_u64(r, "flow.evicted", &f->evicted);
     counters_u64(r, "flow.tcp_reuse", &f->tcp_reuse);
+    counters_u64(r, "flow.expiry_full_walks", &f->expiry_full_walks);
     for (int i = 0; i < 4; i++)
         counters_u64f(r, &f->by_reason[i], "flow.end_reason.%s",
                       flow_end_reason_name((enum flow_end_reason)i));

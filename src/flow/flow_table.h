@@ -38,6 +38,8 @@ struct flow_table_stats {
     uint64_t active;
     uint64_t evicted;           /* ended early because the table was full */
     uint64_t tcp_reuse;
+    uint64_t expiry_full_walks; /* expiry looked at every flow of a list
+                                   out of time order (time stepped back) */
     uint64_t by_reason[4];      /* enum flow_end_reason */
 };
 

@@ -1,12 +1,23 @@
-/* workers.c -- the packet threads (see workers.h): one reader, N workers.
+/* workers.c -- the packet threads (see workers.h): N workers, and a
+ * reader when they do not read the input themselves.
  *
  * Owns: the threads, one ring per worker (util/spsc.h, WORKER_RING_BYTES),
- * the shard of every packet, the clock the reader gives every worker, and
- * merging what the workers counted. It never looks at a packet past its
- * IP addresses, and never touches a worker's pipeline while that worker
- * may run: whatever reads or changes a pipeline from the reader (stats,
+ * the shard of every packet, the clock every worker is given, the plan's
+ * pass over a file (the plan itself: placement.c), and merging what the
+ * workers counted. It never looks at a packet past its IP and transport
+ * headers, and never touches a worker's pipeline while that worker may
+ * run: whatever reads or changes a pipeline from the main thread (stats,
  * SIGHUP, a file's secrets) first waits until every ring is drained
  * (quiesce()), and the workers are then asleep.
+ *
+ * Two ways in. A regular file is read by every worker itself
+ * (workers_read_file, WMSG_FILE): each walks every record with its own
+ * libpcap handle and its own copy of the input state (struct input_state:
+ * the packet count, the clock, the fragments), fed the same packets in
+ * the same order, so every copy shards and ticks alike; a worker handles
+ * its own packets and learns the others' DNS answers. Stdin, pipes and
+ * live capture go through the reader (the main thread), which copies each
+ * frame into its worker's ring.
  *
  * The shard: the outer IP addresses, without a full decode. The key is the
  * internal host when exactly one end is in anomaly.home-nets; between two
@@ -19,8 +30,12 @@
  * client-level evidence, its incident) sit on one worker, with no lock and
  * no queue between them. The cost: one busy host is one worker's load; a
  * 5-tuple hash would spread better but would cut every host-level state
- * in N pieces. Tunnels are sharded by their outer addresses; MPLS, PPPoE,
- * 802.11 and other link types not read here go to worker 0.
+ * in N pieces. Which worker an internal host gets is placement.c's plan
+ * (load, and hosts joined by an admin session kept together), made from a
+ * pass over a file's headers before the workers read it, else its hash.
+ * Tunnels are sharded by their outer addresses (a UDP tunnel by the pair:
+ * its source port differs each way); PPPoE, 802.11 and other link types
+ * not read here go to worker 0.
  *
  * The one state that joins hosts on the packet path is the passive DNS
  * cache (a flow is named from any host's answer). Every UDP datagram from
@@ -33,16 +48,18 @@
  * packet time, and does its periodic work (idle incidents, feeds) every
  * 1024 packets. A worker would make them from its own packets only, at
  * other times, and a flow's end reason would change (timeout with one
- * worker, shutdown with two). So the reader makes them: it keeps the one
- * pipeline's checkpoint rule over the whole input and sends every worker a
- * CLOCK message at each checkpoint and a PERIODIC one every 1024 packets,
- * before the packet that made it; workers' pipelines are "driven"
+ * worker, shutdown with two). So they are made over the whole input
+ * (clock_of: the one pipeline's checkpoint rule), by the reader, which
+ * sends every worker a CLOCK message at each checkpoint and a PERIODIC one
+ * every 1024 packets before the packet that made it, or by each worker's
+ * copy of the input state; workers' pipelines are "driven"
  * (pipeline_set_driven) and make none of their own.
  *
  * Waiting: a worker with an empty ring sleeps on a semaphore, after saying
  * so (sleeping = 1, then a second look); the reader rings it after a commit
  * when it sleeps. A full ring makes the reader wait in file mode (nothing
- * is lost by waiting) and drop the packet, counted, when live.
+ * is lost by waiting) and drop the packet, counted, when live. While the
+ * workers read a file, the main thread sleeps on file_done.
  */
 #include "sensor/workers.h"
 
@@ -58,9 +75,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture/pcap_map.h"
 #include "detect/home_net.h"
 #include "output/sink.h"
 #include "sensor/pipeline.h"
+#include "sensor/placement.h"
 #include "util/counters.h"
 #include "util/hash.h"
 #include "util/spsc.h"
@@ -68,6 +87,7 @@
 #define WORKER_RING_BYTES (8u << 20) /* per worker: ~5,000 full-size frames */
 #define WORKERS_MAX 64
 #define FRAG_SLOTS 1024        /* datagrams in fragments, at once */
+#define PACKET_WEIGHT 750      /* a packet's cost in bytes' worth (plans) */
 
 enum wmsg_kind {
     WMSG_PACKET,    /* a frame follows the header */
@@ -139,6 +159,7 @@ struct workers {
     struct eve *eve;           /* the sink's owner (main's) */
     struct worker *w;
     struct home_net home;
+    struct placement *place;   /* internal hosts' workers */
     struct input_state in;     /* the reader's (a file every worker reads:
                                   worker 0's copy after it) */
     uint64_t drops;            /* live: rings full */
@@ -154,9 +175,25 @@ struct workers {
 
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
+/* MPLS labels from off to the bottom of the stack, then IPv4 or IPv6 by
+ * its version nibble, as decode_link.c reads them; -1: anything else (a
+ * pseudowire) or cut short. */
+static long mpls_ip(const uint8_t *d, size_t n, size_t off)
+{
+    for (int i = 0; i < 16 && off + 4 <= n; i++, off += 4)
+        if (d[off + 2] & 1) {
+            off += 4;
+            if (off < n && (d[off] >> 4 == 4 || d[off] >> 4 == 6))
+                return (long)off;
+            return -1;
+        }
+    return -1;
+}
+
 /* From an EtherType at off (after any VLAN and QinQ tags): where the IP
- * header starts; -1: IP may be inside but is not read here (MPLS, PPPoE,
- * NSH, ...); -2: no IP (ARP, LLDP, 802.3 frames with LLC: STP, ...). */
+ * header starts, MPLS labels skipped; -1: IP may be inside but is not read
+ * here (PPPoE, NSH, an MPLS pseudowire, ...); -2: no IP (ARP, LLDP, 802.3
+ * frames with LLC: STP, ...). */
 static long ether_ip(const uint8_t *d, size_t n, size_t off)
 {
     while (off + 2 <= n && (be16(d + off) == 0x8100 ||
@@ -168,6 +205,8 @@ static long ether_ip(const uint8_t *d, size_t n, size_t off)
     uint16_t type = be16(d + off);
     if (type == 0x0800 || type == 0x86dd)
         return (long)(off + 2);
+    if (type == 0x8847 || type == 0x8848)
+        return mpls_ip(d, n, off + 2);
     return type == 0x8847 || type == 0x8848 || type == 0x8864 ||
            type == 0x894f || type == 0x8909 ? -1 : -2; /* LLC (STP, ...): -2 */
 }
@@ -233,12 +272,18 @@ static int ports_client(const uint8_t *l4, size_t avail, uint8_t proto)
 }
 
 /* The same for a packet that is not a fragment (-1 with an IPv6
- * extension header). */
+ * extension header, and for a UDP tunnel: its outer source port is a hash
+ * of the inner flow, each way its own, so both directions go by the pair,
+ * as GRE and IP-in-IP do). */
 static int client_end(const uint8_t *ip, size_t left, uint8_t v)
 {
     size_t hl = v == 4 ? (size_t)(ip[0] & 15) * 4 : 40;
     uint8_t proto = v == 4 ? ip[9] : ip[6];
-    return left < hl ? -1 : ports_client(ip + hl, left - hl, proto);
+    if (left < hl + 4)
+        return -1;
+    if (proto == 17 && decode_udp_tunnel_port(be16(ip + hl), be16(ip + hl + 2)))
+        return -1;
+    return ports_client(ip + hl, left - hl, proto);
 }
 
 /* An IP fragment: its datagram's key, whether it is the first (offset 0:
@@ -350,13 +395,27 @@ static bool maybe_dns_answer(const struct ip_view *o)
     return dns_port(be16(o->ip + hl)) || dns_port(be16(o->ip + hl + 2));
 }
 
-/* The worker of a packet: the internal host's (of two, the client's), or
- * the address pair's. */
-static unsigned shard(const struct workers *ws, struct input_state *in,
-                      const struct ip_view *o)
+/* What decides a packet's worker: an internal host (of two, the
+ * client's), the address pair, or nothing read (worker 0). both_ours: two
+ * internal hosts, a and b their keys (a: the source). */
+enum key_kind { KEY_NONE, KEY_PAIR, KEY_HOST };
+
+struct shard_key {
+    enum key_kind kind;
+    uint64_t key;
+    bool both_ours;
+    uint64_t a, b;
+};
+
+static uint64_t host_key(const struct ip_addr *x) { return fmix64(addr_hash(x)); }
+
+static struct shard_key shard_key(const struct workers *ws,
+                                  struct input_state *in,
+                                  const struct ip_view *o)
 {
+    struct shard_key k = { KEY_NONE, 0, false, 0, 0 };
     if (!o->ok)
-        return 0;
+        return k;
     const uint8_t *ip = o->ip;
     size_t left = o->left;
     uint8_t v = o->v;
@@ -370,14 +429,36 @@ static unsigned shard(const struct workers *ws, struct input_state *in,
     bool ia = home_net_contains(&ws->home, v, &a);
     bool ib = home_net_contains(&ws->home, v, &b);
     if (ia && ib) { /* both ours: the client's, when the ports say which */
+        k.both_ours = true;
+        k.a = host_key(&a);
+        k.b = host_key(&b);
         struct frag_info fi;
         int c = frag_of(ip, left, v, &a, &b, &fi) ? frag_client(in, &fi, ip, left)
                                                   : client_end(ip, left, v);
         ia = c == 0, ib = c == 1;
     }
-    uint64_t h = ia != ib ? addr_hash(ia ? &a : &b)
-                          : addr_hash(&a) + addr_hash(&b); /* symmetric */
-    return (unsigned)(fmix64(h) % ws->n);
+    if (ia != ib) {
+        k.kind = KEY_HOST;
+        k.key = host_key(ia ? &a : &b);
+    } else {
+        k.kind = KEY_PAIR;
+        k.key = fmix64(addr_hash(&a) + addr_hash(&b)); /* symmetric */
+    }
+    return k;
+}
+
+/* The worker of a packet: an internal host's is the plan's
+ * (placement.h), or by hash and then remembered (learn: the reader, not
+ * workers that read a file together, which only look); a pair's by hash. */
+static unsigned shard(const struct workers *ws, struct input_state *in,
+                      const struct ip_view *o, bool learn)
+{
+    struct shard_key k = shard_key(ws, in, o);
+    switch (k.kind) {
+    case KEY_HOST: return placement_worker(ws->place, k.key, learn);
+    case KEY_PAIR: return (unsigned)(k.key % ws->n);
+    default: return 0;
+    }
 }
 
 /* Whether the packet can reach the flow table, where one pipeline makes
@@ -487,12 +568,35 @@ static void file_packet(struct worker *w, struct packet *p)
         pipeline_advance(w->pl, p->ts_usec);
     if (t & TIME_PERIODIC)
         pipeline_periodic(w->pl, p->ts_usec);
-    if (shard(w->ws, in, &o) == w->index)
+    if (shard(w->ws, in, &o, false) == w->index)
         pipeline_packet_nth(w->pl, p, in->nth);
     else if (maybe_dns_answer(&o))
         pipeline_learn_dns(w->pl, p);
     if ((in->nth & 1023) == 0)
         reload_if_asked(w);
+}
+
+/* A classic pcap without a filter: walked in place (pcap_map.h), every
+ * worker over the same pages of the page cache, none copying the file.
+ * false: not such a file (read it with libpcap). */
+static bool read_mapped(struct worker *w, const struct file_job *job)
+{
+    struct pcap_map *m = pcap_map_open(job->path);
+    if (!m)
+        return false;
+    struct packet p;
+    memset(&p, 0, sizeof(p));
+    while (!*job->stop && pcap_map_next(m, &p)) {
+        w->file_packets++;
+        file_packet(w, &p);
+    }
+    if (!*job->stop && pcap_map_damage(m)) {
+        w->file_broken = true;
+        snprintf(w->file_error, sizeof(w->file_error), "stopped after packet %llu: %s",
+                 (unsigned long long)w->file_packets, pcap_map_damage(m));
+    }
+    pcap_map_close(m);
+    return true;
 }
 
 /* WMSG_FILE: the whole of ws->job's file, read by this worker with its
@@ -504,6 +608,8 @@ static void read_file(struct worker *w)
     w->file_packets = 0;
     w->file_broken = false;
     w->file_error[0] = 0;
+    if ((!job->bpf || !*job->bpf) && read_mapped(w, job))
+        return;
     struct capture *c = capture_open_file(job->path, job->bpf, w->file_error,
                                           sizeof(w->file_error));
     if (!c) {
@@ -649,7 +755,7 @@ void workers_packet(struct workers *ws, struct packet *p)
     struct wmsg h = { .kind = WMSG_PACKET, .linktype = p->linktype,
                       .ts_usec = p->ts_usec, .nth = ws->in.nth,
                       .wire_len = p->wire_len, .cap_len = p->cap_len };
-    unsigned owner = shard(ws, &ws->in, &o);
+    unsigned owner = shard(ws, &ws->in, &o, true);
     push(ws, &ws->w[owner], &h, p->frame, p->cap_len, ws->live);
     if (!maybe_dns_answer(&o))
         return;
@@ -657,6 +763,73 @@ void workers_packet(struct workers *ws, struct packet *p)
     for (unsigned i = 0; i < ws->n; i++)
         if (i != owner)
             push(ws, &ws->w[i], &h, p->frame, p->cap_len, ws->live);
+}
+
+/* The session ports of remote execution (placement.h): SMB, NetBIOS
+ * session, the RPC endpoint mapper, RPC over HTTP, WinRM. */
+static bool admin_port(uint16_t port)
+{
+    return port == 445 || port == 139 || port == 135 || port == 593 ||
+           port == 5985 || port == 5986;
+}
+
+/* One packet of the plan's pass: its load to its host or its worker, and
+ * a TCP packet between two internal hosts on an admin port to the plan's
+ * sessions (client first). */
+static void plan_packet(struct workers *ws, struct input_state *in,
+                        const struct packet *p)
+{
+    struct ip_view o;
+    ip_view(p, &o);
+    struct shard_key k = shard_key(ws, in, &o);
+    uint32_t load = PACKET_WEIGHT + p->cap_len;
+    if (k.kind == KEY_HOST)
+        placement_host(ws->place, k.key, load);
+    else
+        placement_fixed(ws->place, k.kind == KEY_PAIR ? (unsigned)(k.key % ws->n) : 0,
+                        load);
+    if (!k.both_ours)
+        return;
+    size_t hl = o.v == 4 ? (size_t)(o.ip[0] & 15) * 4 : 40;
+    uint8_t proto = o.v == 4 ? o.ip[9] : o.ip[6];
+    if (proto != 6 || o.left < hl + 4 || (o.v == 4 && (be16(o.ip + 6) & 0x1fff)))
+        return;
+    uint16_t sp = be16(o.ip + hl), dp = be16(o.ip + hl + 2);
+    if (admin_port(dp))
+        placement_admin(ws->place, k.a, k.b);
+    else if (admin_port(sp))
+        placement_admin(ws->place, k.b, k.a);
+}
+
+/* The plan's pass over a file's headers, before the workers read it,
+ * with a scratch copy of the input state (fragments place as they will):
+ * in place when the file is a classic pcap (pcap_map: no copy, no filter
+ * -- what a filter drops only weighs on the balance), else with libpcap. */
+static void plan_file(struct workers *ws, const char *path, const char *bpf,
+                      const volatile sig_atomic_t *stop)
+{
+    struct input_state *scratch = malloc(sizeof(*scratch));
+    if (!scratch || !placement_begin(ws->place)) {
+        free(scratch);
+        return;
+    }
+    *scratch = ws->in;
+    struct packet p;
+    memset(&p, 0, sizeof(p));
+    struct pcap_map *m = pcap_map_open(path);
+    if (m) {
+        while (!*stop && pcap_map_next(m, &p))
+            plan_packet(ws, scratch, &p);
+        pcap_map_close(m);
+    } else {
+        char err[256];
+        struct capture *c = capture_open_file(path, bpf, err, sizeof(err));
+        while (c && !*stop && capture_next(c, &p) == CAPTURE_PACKET)
+            plan_packet(ws, scratch, &p);
+        capture_close(c);
+    }
+    placement_end(ws->place);
+    free(scratch);
 }
 
 bool workers_read_file(struct workers *ws, const char *path, const char *bpf,
@@ -669,6 +842,7 @@ bool workers_read_file(struct workers *ws, const char *path, const char *bpf,
         !S_ISREG(st.st_mode))
         return false;
     quiesce(ws);
+    plan_file(ws, path, bpf, stop);
     ws->job = (struct file_job){ path, bpf, stop };
     struct wmsg h = { .kind = WMSG_FILE };
     for (unsigned i = 0; i < ws->n; i++) {
@@ -819,6 +993,14 @@ void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
             "(%u at once)\n", (unsigned long long)ws->drops,
             (unsigned long long)ws->in.frags_unplaced,
             (unsigned long long)ws->in.frags_displaced, FRAG_SLOTS);
+    const struct placement_stats *ps = placement_stats(ws->place);
+    fprintf(out, "  placement: %llu internal hosts on a worker, %llu joined to "
+            "another's by an admin session, %llu busy servers left apart, %llu "
+            "past the table by hash, %llu sessions past the plan's table\n",
+            (unsigned long long)ps->hosts, (unsigned long long)ps->groups,
+            (unsigned long long)ps->busy_servers,
+            (unsigned long long)ps->hosts_over_cap,
+            (unsigned long long)ps->sessions_over_cap);
 }
 
 uint64_t workers_packets(const struct workers *ws)
@@ -894,6 +1076,7 @@ struct workers *workers_new(const struct nj_config *cfg, struct eve *eve,
     }
     if (!home_net_parse(&ws->home, cfg->anomaly.home_nets, err, errlen) ||
         !(ws->w = calloc(ws->n, sizeof(*ws->w))) ||
+        !(ws->place = placement_new(ws->n)) ||
         sem_init(&ws->file_done, 0, 0))
         goto err;
     ws->file_done_made = true;
@@ -935,6 +1118,7 @@ void workers_free(struct workers *ws)
             sem_destroy(&w->bell);
     }
     free(ws->w);
+    placement_free(ws->place);
     if (ws->file_done_made)
         sem_destroy(&ws->file_done);
     pipeline_free(ws->single);

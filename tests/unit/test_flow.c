@@ -120,6 +120,32 @@ static void idle_flows_time_out_by_state(void)
     flow_table_free(t);
 }
 
+/* Time steps back (captures concatenated): a flow made after another but
+ * at an earlier time still times out when its own time is up, though the
+ * flow ahead of it in the list is still active. What expires must not
+ * depend on which other flows share the table (a worker holds some). */
+static void a_flow_from_a_step_back_in_time_still_expires(void)
+{
+    ended.n = 0;
+    struct flow_config c = config();
+    struct flow_table *t = flow_table_new(&c, on_end, NULL);
+    int dir;
+    struct packet p = tcp_pkt(1, 7000, TCP_SYN, 0, 100 * 1000000ull);
+    flow_table_packet(t, &p, &dir);
+    p = tcp_pkt(1, 7001, TCP_SYN, 0, 50 * 1000000ull);
+    flow_table_packet(t, &p, &dir);
+    CHECK_EQ(ended.n, 0);
+    flow_table_expire(t, 125 * 1000000ull); /* the second idle 75 s, the first 25 s */
+    CHECK_EQ(ended.n, 1);
+    CHECK_EQ(ended.reason[0], FLOW_END_TIMEOUT);
+    CHECK_EQ(flow_table_stats(t)->expiry_full_walks, 1);
+    flow_table_expire(t, 131 * 1000000ull);
+    CHECK_EQ(ended.n, 2);
+    flow_table_expire(t, 140 * 1000000ull); /* in order again: no walk */
+    CHECK_EQ(flow_table_stats(t)->expiry_full_walks, 1);
+    flow_table_free(t);
+}
+
 static void a_late_packet_never_joins_an_expired_flow(void)
 {
     ended.n = 0;
@@ -316,6 +342,7 @@ TEST_LIST(both_directions_are_one_flow_with_syn_client,
           synack_first_makes_its_receiver_the_client,
           idle_flows_time_out_by_state,
           a_late_packet_never_joins_an_expired_flow,
+          a_flow_from_a_step_back_in_time_still_expires,
           fin_fin_closes_and_new_syn_starts_a_new_flow,
           rst_closes_and_closed_flows_end_after_linger,
           full_table_evicts_oldest_and_counts,

@@ -1,0 +1,122 @@
+/* pcap_map.c -- walks a mapped classic pcap file (see pcap_map.h). The
+ * format: a 24-byte file header (magic, version, zone, accuracy, snap
+ * length, link type) and records of a 16-byte header (seconds,
+ * microseconds or nanoseconds, captured length, wire length) and the
+ * captured bytes, every field in the writer's byte order.
+ */
+#include "capture/pcap_map.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RECORD_MAX (256u << 10) /* libpcap's own bound on a record */
+
+struct pcap_map {
+    const uint8_t *base;
+    size_t size, off;
+    bool swapped, nano;
+    int linktype;
+    uint32_t snaplen;          /* a longer record is cut to it, as libpcap does */
+    const char *damage;        /* why the walk stopped short, else NULL */
+};
+
+static uint32_t u32(const struct pcap_map *m, const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return m->swapped ? __builtin_bswap32(v) : v;
+}
+
+/* LINKTYPE_ values in the file to the DLT_ values libpcap gives the
+ * decoders, where Linux differs: raw IP. */
+static int dlt_of(uint32_t linktype)
+{
+    linktype &= 0xffff;
+    return linktype == 101 ? 12 : (int)linktype;
+}
+
+struct pcap_map *pcap_map_open(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    void *base = MAP_FAILED;
+    if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size >= 24)
+        base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (base == MAP_FAILED)
+        return NULL;
+    struct pcap_map *m = calloc(1, sizeof(*m));
+    if (!m) {
+        munmap(base, (size_t)st.st_size);
+        return NULL;
+    }
+    m->base = base;
+    m->size = (size_t)st.st_size;
+    uint32_t magic;
+    memcpy(&magic, m->base, 4);
+    switch (magic) {
+    case 0xa1b2c3d4: break;
+    case 0xa1b23c4d: m->nano = true; break;
+    case 0xd4c3b2a1: m->swapped = true; break;
+    case 0x4d3cb2a1: m->swapped = m->nano = true; break;
+    default: /* pcapng, or not a capture */
+        pcap_map_close(m);
+        return NULL;
+    }
+    m->linktype = dlt_of(u32(m, m->base + 20));
+    m->snaplen = u32(m, m->base + 16);
+    if (!m->snaplen || m->snaplen > RECORD_MAX)
+        m->snaplen = RECORD_MAX;
+    m->off = 24;
+    madvise((void *)m->base, m->size, MADV_SEQUENTIAL);
+    return m;
+}
+
+bool pcap_map_next(struct pcap_map *m, struct packet *p)
+{
+    if (m->size - m->off < 16) {
+        if (m->off != m->size)
+            m->damage = "truncated record header";
+        return false;
+    }
+    const uint8_t *h = m->base + m->off;
+    /* where a record starts depends on the one before: each header is a
+     * miss unless what follows is on its way */
+    if (m->size - m->off > 8192)
+        __builtin_prefetch(h + 8192);
+    uint32_t caplen = u32(m, h + 8);
+    if (caplen > RECORD_MAX) {
+        m->damage = "invalid packet capture length";
+        return false;
+    }
+    if (caplen > m->size - m->off - 16) {
+        m->damage = "truncated record";
+        return false;
+    }
+    uint64_t frac = u32(m, h + 4);
+    /* seconds are unsigned, as libpcap reads them: 2038 is not an end */
+    p->ts_usec = (uint64_t)u32(m, h) * 1000000u + (m->nano ? frac / 1000 : frac);
+    p->cap_len = caplen > m->snaplen ? m->snaplen : caplen;
+    p->wire_len = u32(m, h + 12);
+    p->frame = h + 16;
+    p->linktype = m->linktype;
+    m->off += 16 + (size_t)caplen;
+    return true;
+}
+
+const char *pcap_map_damage(const struct pcap_map *m) { return m->damage; }
+
+void pcap_map_close(struct pcap_map *m)
+{
+    if (!m)
+        return;
+    munmap((void *)m->base, m->size);
+    free(m);
+}

@@ -1,0 +1,32 @@
+/* pcap_map.h -- a classic pcap file mapped into memory, its records walked
+ * in place: for the workers that read one file together and the plan's
+ * pass over its headers (sensor/workers.c), at the cost of a pointer step
+ * a record rather than libpcap's copy of every byte into its buffer -- a
+ * copy each worker would make of the whole file.
+ *
+ * Reads the classic format only (either byte order, micro- or nanosecond
+ * timestamps) as libpcap reads it: nanoseconds cut to microseconds, a
+ * record longer than the file's snap length cut to it; pcapng, a pipe or
+ * a file that cannot be mapped gives NULL and the caller reads it with
+ * libpcap. A record that claims more bytes than remain, or more than
+ * 256 KiB, ends the walk as damaged (pcap_map_damage says why). No BPF
+ * filter: with one, read with libpcap. Never writes to the file.
+ */
+#ifndef NIGHTJAR_PCAP_MAP_H
+#define NIGHTJAR_PCAP_MAP_H
+
+#include <stdbool.h>
+
+#include "decode/decode.h"
+
+struct pcap_map;
+
+struct pcap_map *pcap_map_open(const char *path);
+/* The next record into p (frame, lengths, time, link type); false at the
+ * end or where the file is damaged. */
+bool pcap_map_next(struct pcap_map *m, struct packet *p);
+/* After the walk: NULL when it reached the end, else why it stopped. */
+const char *pcap_map_damage(const struct pcap_map *m);
+void pcap_map_close(struct pcap_map *m);
+
+#endif

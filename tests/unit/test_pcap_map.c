@@ -1,0 +1,173 @@
+/* test_pcap_map.c -- the in-place walk of a classic pcap file
+ * (capture/pcap_map.c) gives what libpcap gives for the same file: every
+ * record's time, lengths and bytes, in either byte order, with micro- or
+ * nanosecond times, records longer than the snap length cut to it, times
+ * past 2038 (unsigned, whichever byte order); a damaged file stops where libpcap stops and says so; pcapng
+ * and other files are left to libpcap (NULL). */
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "capture/pcap_map.h"
+#include "testing.h"
+
+struct rec {
+    uint32_t sec, frac, caplen, len;
+};
+
+static void put32(FILE *f, uint32_t v, bool swap)
+{
+    if (swap)
+        v = __builtin_bswap32(v);
+    fwrite(&v, 4, 1, f);
+}
+
+/* A pcap file of n records; the bytes of record i are i + j. */
+static void write_pcap(const char *path, uint32_t magic, bool swap,
+                       uint32_t snaplen, const struct rec *r, int n,
+                       size_t cut)
+{
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f);
+    put32(f, magic, swap);
+    uint16_t ver[2] = { 2, 4 };
+    if (swap) {
+        ver[0] = __builtin_bswap16(ver[0]);
+        ver[1] = __builtin_bswap16(ver[1]);
+    }
+    fwrite(ver, 2, 2, f);
+    put32(f, 0, swap);
+    put32(f, 0, swap);
+    put32(f, snaplen, swap);
+    put32(f, 1, swap); /* Ethernet */
+    for (int i = 0; i < n; i++) {
+        put32(f, r[i].sec, swap);
+        put32(f, r[i].frac, swap);
+        put32(f, r[i].caplen, swap);
+        put32(f, r[i].len, swap);
+        for (uint32_t j = 0; j < r[i].caplen; j++)
+            fputc((int)((uint32_t)i + j) & 0xff, f);
+    }
+    fclose(f);
+    if (cut)
+        REQUIRE(truncate(path, (off_t)cut) == 0);
+}
+
+/* Walks path both ways and requires the same records and the same end. */
+static void same_as_libpcap(const char *path, int expect_records,
+                            bool expect_damage)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_open_offline_with_tstamp_precision(
+        path, PCAP_TSTAMP_PRECISION_MICRO, err);
+    REQUIRE(pc);
+    struct pcap_map *m = pcap_map_open(path);
+    REQUIRE(m);
+    int n = 0, rc;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
+        struct packet p;
+        REQUIRE(pcap_map_next(m, &p));
+        /* libpcap gives seconds signed from a file in this host's byte
+         * order and unsigned from the other: capture.c reads both as the
+         * unsigned 32 bits they are */
+        uint64_t ts = (uint64_t)(uint32_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+        CHECK_EQ(p.ts_usec, ts);
+        CHECK_EQ(p.cap_len, h->caplen);
+        CHECK_EQ(p.wire_len, h->len);
+        CHECK_EQ(p.linktype, pcap_datalink(pc));
+        CHECK(memcmp(p.frame, data, h->caplen) == 0);
+        n++;
+    }
+    struct packet p;
+    CHECK(!pcap_map_next(m, &p));
+    CHECK_EQ(n, expect_records);
+    CHECK_EQ(rc == PCAP_ERROR, expect_damage);
+    CHECK_EQ(pcap_map_damage(m) != NULL, expect_damage);
+    pcap_map_close(m);
+    pcap_close(pc);
+}
+
+static const struct rec recs[] = {
+    { 1700000000, 123456, 60, 60 },
+    { 1700000001, 999999, 100, 1514 }, /* cut on the wire */
+    { 1700000002, 0, 0, 0 },
+    { 3000000000u, 5, 42, 42 },        /* past 2038 */
+};
+
+static void both_byte_orders_and_nanoseconds_read_alike(void)
+{
+    char path[] = "/tmp/nj-pcap-map-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    write_pcap(path, 0xa1b2c3d4, false, 65535, recs, 4, 0);
+    same_as_libpcap(path, 4, false);
+    write_pcap(path, 0xa1b2c3d4, true, 65535, recs, 4, 0);
+    same_as_libpcap(path, 4, false);
+    struct rec nano[4];
+    memcpy(nano, recs, sizeof(nano));
+    for (int i = 0; i < 4; i++)
+        nano[i].frac = recs[i].frac * 1000 + 777;
+    write_pcap(path, 0xa1b23c4d, false, 65535, nano, 4, 0);
+    same_as_libpcap(path, 4, false);
+    write_pcap(path, 0xa1b23c4d, true, 65535, nano, 4, 0);
+    same_as_libpcap(path, 4, false);
+    unlink(path);
+}
+
+static void a_record_over_the_snap_length_is_cut_to_it(void)
+{
+    char path[] = "/tmp/nj-pcap-map-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    struct rec r[2] = { { 1, 0, 80, 80 }, { 2, 0, 30, 30 } };
+    write_pcap(path, 0xa1b2c3d4, false, 64, r, 2, 0);
+    same_as_libpcap(path, 2, false);
+    unlink(path);
+}
+
+static void a_damaged_file_stops_where_libpcap_stops(void)
+{
+    char path[] = "/tmp/nj-pcap-map-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    /* cut inside the second record's bytes, then inside its header */
+    write_pcap(path, 0xa1b2c3d4, false, 65535, recs, 4, 24 + 16 + 60 + 16 + 50);
+    same_as_libpcap(path, 1, true);
+    write_pcap(path, 0xa1b2c3d4, false, 65535, recs, 4, 24 + 16 + 60 + 10);
+    same_as_libpcap(path, 1, true);
+    struct rec bogus[1] = { { 1, 0, 300000, 300000 } }; /* > 256 KiB */
+    write_pcap(path, 0xa1b2c3d4, false, 65535, bogus, 1, 24 + 16 + 100);
+    same_as_libpcap(path, 0, true);
+    unlink(path);
+}
+
+static void pcapng_and_other_files_are_left_to_libpcap(void)
+{
+    char path[] = "/tmp/nj-pcap-map-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    /* a pcapng section header block */
+    static const uint8_t shb[28] = { 0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0,
+                                     0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0,
+                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                     0xff, 0xff, 28, 0, 0, 0 };
+    REQUIRE(write(fd, shb, sizeof(shb)) == (ssize_t)sizeof(shb));
+    close(fd);
+    CHECK(pcap_map_open(path) == NULL);
+    REQUIRE(truncate(path, 10) == 0);
+    CHECK(pcap_map_open(path) == NULL);
+    CHECK(pcap_map_open("/nonexistent/nightjar.pcap") == NULL);
+    CHECK(pcap_map_open("/tmp") == NULL);
+    unlink(path);
+}
+
+TEST_LIST(both_byte_orders_and_nanoseconds_read_alike,
+          a_record_over_the_snap_length_is_cut_to_it,
+          a_damaged_file_stops_where_libpcap_stops,
+          pcapng_and_other_files_are_left_to_libpcap)
