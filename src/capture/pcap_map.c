@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define RECORD_MAX (256u << 10) /* libpcap's own bound on a record */
+#define RELEASE_STEP (8u << 20) /* pages this far behind are let go */
 
 struct pcap_map {
     const uint8_t *base;
@@ -23,6 +24,7 @@ struct pcap_map {
     int linktype;
     uint32_t snaplen;          /* a longer record is cut to it, as libpcap does */
     const char *damage;        /* why the walk stopped short, else NULL */
+    size_t released;           /* pages before this are no longer mapped in */
 };
 
 static uint32_t u32(const struct pcap_map *m, const uint8_t *p)
@@ -79,8 +81,25 @@ struct pcap_map *pcap_map_open(const char *path)
     return m;
 }
 
+/* The pages walked more than a step ago leave this process's resident
+ * set (they stay in the page cache): several workers walking one file
+ * would otherwise each count the whole file as their memory. A frame is
+ * used only until the next one is asked for, and a record is far shorter
+ * than a step. */
+static void release_behind(struct pcap_map *m)
+{
+    if (m->off - m->released < 2 * (size_t)RELEASE_STEP)
+        return;
+    size_t upto = (m->off - RELEASE_STEP) & ~((size_t)RELEASE_STEP - 1);
+    if (upto <= m->released)
+        return;
+    madvise((void *)(m->base + m->released), upto - m->released, MADV_DONTNEED);
+    m->released = upto;
+}
+
 bool pcap_map_next(struct pcap_map *m, struct packet *p)
 {
+    release_behind(m);
     if (m->size - m->off < 16) {
         if (m->off != m->size)
             m->damage = "truncated record header";
