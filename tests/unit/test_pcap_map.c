@@ -130,6 +130,25 @@ static void a_record_over_the_snap_length_is_cut_to_it(void)
     unlink(path);
 }
 
+/* Past 16 MiB the walk lets go of the pages behind it: the frames after
+ * that still read right. */
+static void a_long_file_reads_right_to_its_end(void)
+{
+    char path[] = "/tmp/nj-pcap-map-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    enum { N = 30000 };
+    struct rec *r = calloc(N, sizeof(*r));
+    REQUIRE(r);
+    for (int i = 0; i < N; i++)
+        r[i] = (struct rec){ 1700000000u + (uint32_t)i, (uint32_t)i, 1400, 1400 };
+    write_pcap(path, 0xa1b2c3d4, false, 65535, r, N, 0);
+    same_as_libpcap(path, N, false);
+    free(r);
+    unlink(path);
+}
+
 static void a_damaged_file_stops_where_libpcap_stops(void)
 {
     char path[] = "/tmp/nj-pcap-map-XXXXXX";
@@ -169,5 +188,6 @@ static void pcapng_and_other_files_are_left_to_libpcap(void)
 
 TEST_LIST(both_byte_orders_and_nanoseconds_read_alike,
           a_record_over_the_snap_length_is_cut_to_it,
+          a_long_file_reads_right_to_its_end,
           a_damaged_file_stops_where_libpcap_stops,
           pcapng_and_other_files_are_left_to_libpcap)
