@@ -576,40 +576,15 @@ static void file_packet(struct worker *w, struct packet *p)
         reload_if_asked(w);
 }
 
-/* A classic pcap without a filter: walked in place (pcap_map.h), every
- * worker over the same pages of the page cache, none copying the file.
- * false: not such a file (read it with libpcap). */
-static bool read_mapped(struct worker *w, const struct file_job *job)
-{
-    struct pcap_map *m = pcap_map_open(job->path);
-    if (!m)
-        return false;
-    struct packet p;
-    memset(&p, 0, sizeof(p));
-    while (!*job->stop && pcap_map_next(m, &p)) {
-        w->file_packets++;
-        file_packet(w, &p);
-    }
-    if (!*job->stop && pcap_map_damage(m)) {
-        w->file_broken = true;
-        snprintf(w->file_error, sizeof(w->file_error), "stopped after packet %llu: %s",
-                 (unsigned long long)w->file_packets, pcap_map_damage(m));
-    }
-    pcap_map_close(m);
-    return true;
-}
-
 /* WMSG_FILE: the whole of ws->job's file, read by this worker with its
- * own libpcap handle (the page cache serves every worker after the
- * first). */
+ * own handle: a classic pcap walked in place (every worker over the same
+ * pages of the page cache, none copying the file), else libpcap. */
 static void read_file(struct worker *w)
 {
     const struct file_job *job = &w->ws->job;
     w->file_packets = 0;
     w->file_broken = false;
     w->file_error[0] = 0;
-    if ((!job->bpf || !*job->bpf) && read_mapped(w, job))
-        return;
     struct capture *c = capture_open_file(job->path, job->bpf, w->file_error,
                                           sizeof(w->file_error));
     if (!c) {
