@@ -1,8 +1,10 @@
 /* capture.h -- packets in: pcap and pcapng files, live interfaces.
  *
  * A thin layer over libpcap (files, and live interfaces with
- * capture.method: pcap) and over an AF_PACKET ring (afpacket.c: live
- * Linux interfaces, the default) that hands out struct packet with timestamp,
+ * capture.method: pcap), over a classic pcap file mapped into memory
+ * (pcap_map.c: such a file without a BPF filter), and over an AF_PACKET
+ * ring (afpacket.c: live Linux interfaces, the default) that hands out
+ * struct packet with timestamp,
  * lengths, link type and bytes, and reports, in words a person can act on,
  * why a source could not be opened or where a damaged file stopped. It knows
  * nothing above the link layer.

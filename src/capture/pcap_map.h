@@ -1,8 +1,9 @@
 /* pcap_map.h -- a classic pcap file mapped into memory, its records walked
- * in place: for the workers that read one file together and the plan's
- * pass over its headers (sensor/workers.c), at the cost of a pointer step
- * a record rather than libpcap's copy of every byte into its buffer -- a
- * copy each worker would make of the whole file.
+ * in place: capture.c's files without a BPF filter (every worker that
+ * reads one file together, or the one pipeline) and the plan's pass over
+ * its headers (sensor/workers.c), at the cost of a pointer step a record
+ * rather than two copies of every byte (into stdio's buffer, then
+ * libpcap's) -- copies each worker would make of the whole file.
  *
  * Reads the classic format only (either byte order, micro- or nanosecond
  * timestamps) as libpcap reads it: nanoseconds cut to microseconds, a

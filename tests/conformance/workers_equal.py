@@ -24,10 +24,7 @@ depend on which table holds them, fragments between two internal hosts
 follow their first fragment's ports, hosts joined by an admin session are
 planned onto one worker (sensor/placement.c), MPLS frames and UDP tunnels
 keep both directions together, and what a flow table expires does not
-depend on which flows share it. With more than one worker a regular file
-is walked in place by every worker (capture/pcap_map.c) while one worker
-reads it with libpcap: the test also holds the two readers to the same
-records. A listed
+depend on which flows share it. A listed
 capture that differs is printed, not failed; one that no longer differs
 fails the test until it is taken off the list, and any other capture that
 differs fails it: the list can only shrink.
