@@ -61,12 +61,12 @@ cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -o "$out/intel_lookup" bench/intel_lookup.c 
     build/libnightjar.a -lpcap -lcrypto -lyaml -lyara -lmagic -lz -ljansson -lpthread -lm
 "$out/intel_lookup" "zeek:$feed"
 /usr/bin/time -f "  peak RSS with the feed: %M KB" ./build/nightjar -q -r "$cap" \
-    --intel "zeek:$feed" -o /dev/null 2>&1 | tail -1
+    --workers 1 --intel "zeek:$feed" -o /dev/null 2>&1 | tail -1
 t0=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 1)
 t1=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 1 --intel "zeek:$feed")
 # the load alone: the same two runs on the small sample capture
-l0=$(median ./build/nightjar -q -r samples/demo.pcap -o /dev/null)
-l1=$(median ./build/nightjar -q -r samples/demo.pcap -o /dev/null --intel "zeek:$feed")
+l0=$(median ./build/nightjar -q -r samples/demo.pcap -o /dev/null --workers 1)
+l1=$(median ./build/nightjar -q -r samples/demo.pcap -o /dev/null --workers 1 --intel "zeek:$feed")
 printf '  corpus capture, least CPU time of %s runs: without feeds %.3f s, with the 1M feed %.3f s (%.1f%% more, load included)\n' \
     "$RUNS" "$t0" "$t1" "$(echo "($t1 - $t0) * 100 / $t0" | bc -l)"
 printf '  start-up with the feed %.3f s longer; matching itself: %.1f%% of the run without feeds\n' \

@@ -398,10 +398,9 @@ void content_set_feed_hashes(struct content_engine *e, unsigned mask)
                        (mask & ((1u << DIGEST_MD5) | (1u << DIGEST_SHA1)));
 }
 
-/* One pass over buf: each 64 KiB piece goes through every chosen digest
- * while it is in cache, with contexts made once for the engine (a one-shot
- * EVP_Digest per algorithm would read buf once per digest and make a
- * context each time). */
+/* One pass over buf (digest3_all), with contexts made once for the engine
+ * (a one-shot EVP_Digest per algorithm would read buf once per digest and
+ * make a context each time). */
 void content_digest(struct content_engine *e, const uint8_t *buf, size_t len,
                     struct file_hashes *out)
 {
@@ -409,12 +408,7 @@ void content_digest(struct content_engine *e, const uint8_t *buf, size_t len,
         digest3_buffer(e->hash_mask, buf, len, out);
         return;
     }
-    for (size_t off = 0; off < len;) {
-        size_t n = len - off < 65536 ? len - off : 65536;
-        digest3_update(&e->digests, buf + off, n);
-        off += n;
-    }
-    digest3_end(&e->digests, out);
+    digest3_all(&e->digests, buf, len, out);
 }
 
 const struct content_stats *content_engine_stats(const struct content_engine *e)

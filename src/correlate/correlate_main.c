@@ -176,6 +176,10 @@ static void summary(const struct correlator *c, const struct eve_source *src,
     if (!strcmp(cfg->eve_log.filetype, "regular"))
         fprintf(stderr, " to %s", cfg->eve_path);
     fprintf(stderr, "\n");
+    fprintf(stderr, "  incident table (%u slots): %llu closed early to make "
+            "room, %llu hosts not added (an incident's host list was full)\n",
+            (unsigned)INCIDENT_SLOTS, (unsigned long long)st->closed_early,
+            (unsigned long long)st->hosts_over_cap);
     if (strcmp(cfg->eve_log.filetype, "regular"))
         sink_summary(eve_sink(c->eve), stderr);
 }

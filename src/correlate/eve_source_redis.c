@@ -263,10 +263,15 @@ static enum source_result redis_next(struct eve_source *s, const char **rec,
     if (wait_ms > r->wait_ms)
         wait_ms = r->wait_ms;
     if (!r->c) {
+        /* the next attempt is due at retry_at: only a failed one moves it
+         * (moving it on every wait would put it off for ever) */
         char err[256];
-        if (mono_usec() < r->retry_at || !redis_open(r, err, sizeof(err))) {
-            if (!r->c)
-                r->retry_at = mono_usec() + RETRY_USEC;
+        if (mono_usec() < r->retry_at) {
+            usleep(wait_ms * 1000u);
+            return SOURCE_IDLE;
+        }
+        if (!redis_open(r, err, sizeof(err))) {
+            r->retry_at = mono_usec() + RETRY_USEC;
             usleep(wait_ms * 1000u);
             return SOURCE_IDLE;
         }

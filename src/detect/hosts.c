@@ -76,10 +76,9 @@ static uint32_t addr_hash(uint8_t v, const struct ip_addr *a)
 }
 
 /* Two candidate sets per address (two-choice hashing): a new host goes to
- * the emptier one, so sets overflow only when the table is nearly full. */
-/* fmix32 (util/hash.h): every input bit reaches every output bit, so the
+ * the emptier one, so sets overflow only when the table is nearly full.
+ * fmix32 (util/hash.h): every input bit reaches every output bit, so the
  * two set choices are independent. */
-
 static struct host_profile *host_set(const struct hosts *h, uint32_t hash)
 {
     return &h->host[(size_t)(fmix32(hash) % h->host_sets) * HOST_WAYS];

@@ -45,9 +45,9 @@ static size_t hex_list(char *buf, size_t used, size_t cap, const uint16_t *v,
     for (size_t i = 0; i < n && used + 6 < cap; i++) {
         if (i)
             buf[used++] = ',';
-        text_hex16(v[i], buf + used);
+        const uint8_t be[2] = { (uint8_t)(v[i] >> 8), (uint8_t)v[i] };
+        hex_lower(be, 2, buf + used); /* four digits and the NUL */
         used += 4;
-        buf[used] = 0;
     }
     return used;
 }

@@ -164,13 +164,13 @@ bool http_feed(struct http_state *h, int dir, const uint8_t *data,
                const struct http_callbacks *cb, void *ctx,
                struct http_stats *st);
 
-/* len bytes missing in direction dir: inside a body of known length the
- * file is marked incomplete and framing goes on after the hole; a hole in
- * headers, or longer than what the body had left, ends parsing. */
 /* Whether the next bytes of direction dir are inside a message body (the
  * app layer's stream window leaves those to the files they make). */
 bool http_reading_body(const struct http_state *h, int dir);
 
+/* len bytes missing in direction dir: inside a body of known length the
+ * file is marked incomplete and framing goes on after the hole; a hole in
+ * headers, or longer than what the body had left, ends parsing. */
 void http_gap(struct http_state *h, int dir, uint64_t len,
               const struct http_callbacks *cb, void *ctx,
               struct http_stats *st);

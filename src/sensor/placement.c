@@ -124,8 +124,8 @@ unsigned placement_worker(struct placement *p, uint64_t key, bool learn)
     const struct slot *s = table_slot(p, k);
     if (s->key)
         return s->worker;
-    if (learn)
-        table_put(p, k, by_hash);
+    if (learn && !table_put(p, k, by_hash))
+        p->st.packets_unkept++;
     return by_hash;
 }
 
@@ -181,10 +181,12 @@ void placement_host(struct placement *p, uint64_t key, uint32_t load)
     if (!p->pass)
         return;
     struct pass_host *h = pass_host(p, key);
-    if (h)
+    if (h) {
         h->load += load;
-    else /* past the pass's size: it will go by hash */
+    } else { /* past the pass's size: it will go by hash */
+        p->st.packets_unkept++;
         placement_fixed(p, (unsigned)(key % p->n), load);
+    }
 }
 
 void placement_admin(struct placement *p, uint64_t client, uint64_t server)
@@ -193,8 +195,10 @@ void placement_admin(struct placement *p, uint64_t client, uint64_t server)
     if (!ps || client == server)
         return;
     struct pass_host *c = pass_host(p, client), *sv = pass_host(p, server);
-    if (!c || !sv)
+    if (!c || !sv) {
+        p->st.sessions_over_cap++;
         return;
+    }
     uint64_t k = (c->key * 0x9e3779b97f4a7c15ull) ^ sv->key;
     k = k ? k : 1;
     uint32_t i = (uint32_t)(k >> 7) & (SESSION_SLOTS - 1);

@@ -37,11 +37,13 @@ struct placement;
 
 struct placement_stats {
     uint64_t hosts;            /* internal hosts in the table */
-    uint64_t groups;           /* groups of more than one host, made by plans */
+    uint64_t groups;           /* hosts joined to another's group by a session */
     uint64_t busy_servers;     /* servers left out of grouping: too many clients */
-    uint64_t hosts_over_cap;   /* went by hash: the table was full */
+    uint64_t hosts_over_cap;   /* planned, but the table was full: by hash */
+    uint64_t packets_unkept;   /* packets of a host neither the pass nor the
+                                  table had room for (by hash, not kept) */
     uint64_t sessions_over_cap; /* admin sessions not grouped: the pass's
-                                   table of them was full */
+                                   table of them, or of hosts, was full */
 };
 
 struct placement *placement_new(unsigned workers);

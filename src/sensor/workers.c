@@ -168,7 +168,6 @@ struct workers {
     sem_t file_done;           /* posted by each worker at a file's end */
     bool file_done_made;
     atomic_uint reload_gen;    /* SIGHUP while the workers read a file */
-    bool reopen_pending;       /* ... and the EVE file to open again after */
 };
 
 /* ---- the shard ----------------------------------------------------------- */
@@ -271,21 +270,6 @@ static int ports_client(const uint8_t *l4, size_t avail, uint8_t proto)
     return sp > dp ? 0 : dp > sp ? 1 : -1;
 }
 
-/* The same for a packet that is not a fragment (-1 with an IPv6
- * extension header, and for a UDP tunnel: its outer source port is a hash
- * of the inner flow, each way its own, so both directions go by the pair,
- * as GRE and IP-in-IP do). */
-static int client_end(const uint8_t *ip, size_t left, uint8_t v)
-{
-    size_t hl = v == 4 ? (size_t)(ip[0] & 15) * 4 : 40;
-    uint8_t proto = v == 4 ? ip[9] : ip[6];
-    if (left < hl + 4)
-        return -1;
-    if (proto == 17 && decode_udp_tunnel_port(be16(ip + hl), be16(ip + hl + 2)))
-        return -1;
-    return ports_client(ip + hl, left - hl, proto);
-}
-
 /* An IP fragment: its datagram's key, whether it is the first (offset 0:
  * the transport header at l4) and the last (no more fragments). */
 struct frag_info {
@@ -360,6 +344,8 @@ struct ip_view {
     const uint8_t *ip;
     size_t left;            /* bytes from ip to the end of the capture */
     uint8_t v;
+    size_t hl;              /* ok: the IP header's length (IPv6: 40) */
+    uint8_t proto;          /* ok: what follows it (IPv6: the next header) */
 };
 
 static void ip_view(const struct packet *p, struct ip_view *o)
@@ -372,6 +358,24 @@ static void ip_view(const struct packet *p, struct ip_view *o)
     o->left = p->cap_len - (size_t)o->off;
     o->v = o->ip[0] >> 4;
     o->ok = (o->v == 4 && o->left >= 20) || (o->v == 6 && o->left >= 40);
+    if (o->ok) {
+        o->hl = o->v == 4 ? (size_t)(o->ip[0] & 15) * 4 : 40;
+        o->proto = o->v == 4 ? o->ip[9] : o->ip[6];
+    }
+}
+
+/* The client end of a packet that is not a fragment (ports_client; -1
+ * with an IPv6 extension header, and for a UDP tunnel: its outer source
+ * port is a hash of the inner flow, each way its own, so both directions
+ * go by the pair, as GRE and IP-in-IP do). */
+static int client_end(const struct ip_view *o)
+{
+    if (o->left < o->hl + 4)
+        return -1;
+    const uint8_t *l4 = o->ip + o->hl;
+    if (o->proto == 17 && decode_udp_tunnel_port(be16(l4), be16(l4 + 2)))
+        return -1;
+    return ports_client(l4, o->left - o->hl, o->proto);
 }
 
 static bool dns_port(uint16_t port)
@@ -379,8 +383,8 @@ static bool dns_port(uint16_t port)
     return port == 53 || port == 5353 || port == 5355; /* DNS, mDNS, LLMNR */
 }
 
-/* Whether the frame may be a DNS answer: UDP from or to a DNS port, not a
- * fragment, no IPv6 extension header. Every worker learns those into its
+/* Whether the frame may be a DNS answer: UDP from or to a DNS port with
+ * the QR bit set, not a fragment, no IPv6 extension header. Every worker learns those into its
  * passive DNS cache, in the order of the input, so a flow is named from
  * any host's answer as with one pipeline (tunnelled DNS and DNS over TCP
  * reach the owner's cache only). */
@@ -388,11 +392,12 @@ static bool maybe_dns_answer(const struct ip_view *o)
 {
     if (!o->ok)
         return false;
-    size_t hl = o->v == 4 ? (size_t)(o->ip[0] & 15) * 4 : 40;
-    uint8_t proto = o->v == 4 ? o->ip[9] : o->ip[6];
-    if (proto != 17 || o->left < hl + 8 || (o->v == 4 && (be16(o->ip + 6) & 0x3fff)))
+    if (o->proto != 17 || o->left < o->hl + 8 + 3 ||
+        (o->v == 4 && (be16(o->ip + 6) & 0x3fff)))
         return false;
-    return dns_port(be16(o->ip + hl)) || dns_port(be16(o->ip + hl + 2));
+    const uint8_t *udp = o->ip + o->hl;
+    return (dns_port(be16(udp)) || dns_port(be16(udp + 2))) &&
+           (udp[8 + 2] & 0x80); /* QR: an answer (a query teaches nothing) */
 }
 
 /* What decides a packet's worker: an internal host (of two, the
@@ -434,7 +439,7 @@ static struct shard_key shard_key(const struct workers *ws,
         k.b = host_key(&b);
         struct frag_info fi;
         int c = frag_of(ip, left, v, &a, &b, &fi) ? frag_client(in, &fi, ip, left)
-                                                  : client_end(ip, left, v);
+                                                  : client_end(o);
         ia = c == 0, ib = c == 1;
     }
     if (ia != ib) {
@@ -765,11 +770,9 @@ static void plan_packet(struct workers *ws, struct input_state *in,
                         load);
     if (!k.both_ours)
         return;
-    size_t hl = o.v == 4 ? (size_t)(o.ip[0] & 15) * 4 : 40;
-    uint8_t proto = o.v == 4 ? o.ip[9] : o.ip[6];
-    if (proto != 6 || o.left < hl + 4 || (o.v == 4 && (be16(o.ip + 6) & 0x1fff)))
+    if (o.proto != 6 || o.left < o.hl + 4 || (o.v == 4 && (be16(o.ip + 6) & 0x1fff)))
         return;
-    uint16_t sp = be16(o.ip + hl), dp = be16(o.ip + hl + 2);
+    uint16_t sp = be16(o.ip + o.hl), dp = be16(o.ip + o.hl + 2);
     if (admin_port(dp))
         placement_admin(ws->place, k.a, k.b);
     else if (admin_port(sp))
@@ -827,6 +830,7 @@ bool workers_read_file(struct workers *ws, const char *path, const char *bpf,
     /* asleep until they end (a thread that woke every few hundred
      * microseconds would take the workers' cores from them), but for a
      * SIGHUP, looked at ten times a second */
+    bool reopen = false; /* the EVE file, once the workers are done */
     for (unsigned ended = 0; ended < ws->n;) {
         struct timespec t;
         clock_gettime(CLOCK_REALTIME, &t);
@@ -840,15 +844,13 @@ bool workers_read_file(struct workers *ws, const char *path, const char *bpf,
         if (*reload) {
             *reload = 0;
             atomic_fetch_add(&ws->reload_gen, 1);
-            ws->reopen_pending = true;
+            reopen = true;
         }
     }
     quiesce(ws); /* each has also counted its message done */
     ws->in = ws->w[0].in; /* every copy saw the same packets */
-    if (ws->reopen_pending) {
-        ws->reopen_pending = false;
+    if (reopen)
         eve_reopen(ws->eve);
-    }
     *packets = ws->w[0].file_packets;
     *damaged = ws->w[0].file_broken ? ws->w[0].file_error : NULL;
     return true;
@@ -971,10 +973,12 @@ void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
     const struct placement_stats *ps = placement_stats(ws->place);
     fprintf(out, "  placement: %llu internal hosts on a worker, %llu joined to "
             "another's by an admin session, %llu busy servers left apart, %llu "
-            "past the table by hash, %llu sessions past the plan's table\n",
+            "past the table by hash, %llu packets of hosts there was no room "
+            "for, %llu sessions past the plan's tables\n",
             (unsigned long long)ps->hosts, (unsigned long long)ps->groups,
             (unsigned long long)ps->busy_servers,
             (unsigned long long)ps->hosts_over_cap,
+            (unsigned long long)ps->packets_unkept,
             (unsigned long long)ps->sessions_over_cap);
 }
 

@@ -1,13 +1,15 @@
 /* workers.h -- the sensor's packet threads (--workers N, capture.workers).
  *
- * One reader (the caller's thread: capture, signals) and N workers, each
- * with a whole pipeline of its own (decode, defrag, flows, reassembly,
- * parsers, decryption, detectors, its EVE buffer). The reader shards
- * packets by host (workers.c says how and why) into one bounded
- * single-producer/single-consumer ring per worker and tells every worker
- * how far packet time has gone, so N workers give the records one would.
- * With N = 1 there is no thread: every call goes straight to the one
- * pipeline, as before workers existed.
+ * N workers, each with a whole pipeline of its own (decode, defrag, flows,
+ * reassembly, parsers, decryption, detectors, its EVE buffer), and the
+ * caller's thread (capture, signals). A regular file is read by every
+ * worker itself (workers_read_file), each keeping the packets of its own
+ * hosts; otherwise the caller is the reader: it shards packets by host
+ * (workers.c says how and why) into one bounded single-producer/single-
+ * consumer ring per worker. Either way every worker is told how far packet
+ * time has gone, so N workers give the records one would. With N = 1 there
+ * is no thread: every call goes straight to the one pipeline, as before
+ * workers existed.
  *
  * The calls mirror pipeline.h's and are made from the reader only.
  */

@@ -87,9 +87,16 @@ void digest3_end(struct digest3 *d, struct file_hashes *out)
     out->mask = d->mask;
 }
 
-/* One digest: one call. Several: one pass in 64 KiB slices, each slice
- * given to every digest while it is in the cache, rather than the whole
- * buffer read once per digest. */
+void digest3_all(struct digest3 *d, const void *data, size_t len,
+                 struct file_hashes *out)
+{
+    const uint8_t *p = data;
+    for (size_t off = 0; off < len; off += 65536)
+        digest3_update(d, p + off, len - off < 65536 ? len - off : 65536);
+    digest3_end(d, out);
+}
+
+/* One digest: one call. Several: one pass (digest3_all). */
 void digest3_buffer(unsigned mask, const void *data, size_t len,
                     struct file_hashes *out)
 {
@@ -97,10 +104,7 @@ void digest3_buffer(unsigned mask, const void *data, size_t len,
     if (mask & (mask - 1)) {
         struct digest3 d = { { NULL, NULL, NULL }, 0 };
         if (digest3_begin(&d, mask)) {
-            const uint8_t *p = data;
-            for (size_t off = 0; off < len; off += 65536)
-                digest3_update(&d, p + off, len - off < 65536 ? len - off : 65536);
-            digest3_end(&d, out);
+            digest3_all(&d, data, len, out);
             digest3_free(&d);
             return;
         }

@@ -36,6 +36,11 @@ bool digest3_begin(struct digest3 *d, unsigned mask);
 void digest3_update(struct digest3 *d, const void *data, size_t len);
 void digest3_end(struct digest3 *d, struct file_hashes *out);
 void digest3_free(struct digest3 *d);
+/* The whole of data after digest3_begin, then digest3_end: in 64 KiB
+ * slices, each given to every digest while it is in the cache, rather than
+ * the buffer read once per digest. */
+void digest3_all(struct digest3 *d, const void *data, size_t len,
+                 struct file_hashes *out);
 
 /* The chosen digests of one buffer. */
 void digest3_buffer(unsigned mask, const void *data, size_t len,

@@ -200,7 +200,6 @@ void json_strn(struct json *j, const char *s, size_t n)
 
 void json_str(struct json *j, const char *s) { json_strn(j, s, strlen(s)); }
 
-/* Decimal digits of v into the end of b; returns where they start. */
 void json_u64(struct json *j, uint64_t v)
 {
     char b[24];

@@ -48,12 +48,4 @@ static inline char *text_u64(uint64_t v, char *end)
     return p;
 }
 
-/* v as four lower-case hex digits ("%04x"), not terminated. */
-static inline void text_hex16(uint16_t v, char out[4])
-{
-    static const char hx[] = "0123456789abcdef";
-    for (int i = 3; i >= 0; i--, v >>= 4)
-        out[i] = hx[v & 15];
-}
-
 #endif

@@ -196,15 +196,18 @@ echo "--from kafka: the same incident; offsets committed (nothing again in the g
 
 # ---- 4. from redis ---------------------------------------------------------
 RPORT=$(free_ports 1)
-redis-server --bind 127.0.0.1 --port "$RPORT" --save "" --appendonly no \
-    --dir "$WORK" --logfile "$WORK/redis.log" --daemonize no &
-redis_pid=$!
-i=0
-until [ "$(redis-cli -h 127.0.0.1 -p "$RPORT" PING 2>/dev/null)" = "PONG" ]; do
-    i=$((i + 1))
-    [ $i -lt 100 ] || fail "redis-server did not start on port $RPORT: $(tail -3 "$WORK/redis.log")"
-    sleep 0.1
-done
+start_redis() {
+    redis-server --bind 127.0.0.1 --port "$RPORT" --save "" --appendonly no \
+        --dir "$WORK" --logfile "$WORK/redis.log" --daemonize no &
+    redis_pid=$!
+    i=0
+    until [ "$(redis-cli -h 127.0.0.1 -p "$RPORT" PING 2>/dev/null)" = "PONG" ]; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || fail "redis-server did not start on port $RPORT: $(tail -3 "$WORK/redis.log")"
+        sleep 0.1
+    done
+}
+start_redis
 for mode in stream list; do
     REDIS="-s eve-log.redis.server=127.0.0.1 -s eve-log.redis.port=$RPORT -s eve-log.redis.mode=$mode -s eve-log.redis.key=eve-$mode"
     # shellcheck disable=SC2086
@@ -221,6 +224,29 @@ done
 assert_eq "$(redis-cli -h 127.0.0.1 -p "$RPORT" XPENDING eve-stream nightjar-correlate | head -1)" 0 "stream entries left unacknowledged"
 assert_eq "$(redis-cli -h 127.0.0.1 -p "$RPORT" XLEN eve-stream)" "$records" "stream length (the correlator never writes to it)"
 echo "--from redis: stream (every entry acknowledged) and list: the same incident"
+
+# Redis goes away under a waiting correlator and comes back: it connects
+# again and reads what the sensors then write
+REDIS="-s eve-log.redis.server=127.0.0.1 -s eve-log.redis.port=$RPORT -s eve-log.redis.mode=list -s eve-log.redis.key=eve-back"
+# shellcheck disable=SC2086
+"$NJ" correlate --from redis $REDIS --idle-exit 6 -o "$WORK/redis-back.json" \
+    2>"$WORK/redis-back.json.err" &
+cpid=$!
+sleep 0.5
+kill "$redis_pid"
+wait "$redis_pid" 2>/dev/null || true
+sleep 2
+start_redis
+# shellcheck disable=SC2086
+sensors_to redis-back -s eve-log.filetype=redis $REDIS
+wait "$cpid" || fail "the correlator across a Redis restart exited $?: $(cat "$WORK/redis-back.json.err")"
+grep -q "connecting again" "$WORK/redis-back.json.err" ||
+    fail "the correlator did not see Redis go: $(cat "$WORK/redis-back.json.err")"
+grep -q ": connected" "$WORK/redis-back.json.err" ||
+    fail "the correlator did not connect again: $(cat "$WORK/redis-back.json.err")"
+cmp -s "$WORK/redis-back.json" "$WORK/file.json" ||
+    fail "--from redis across a Redis restart differs from --from FILE"
+echo "--from redis: Redis stopped and started again under the correlator: it connected again, the same incident"
 
 # ---- 5. errors -------------------------------------------------------------
 expect2() { # expect2 WHAT PATTERN ARGS...

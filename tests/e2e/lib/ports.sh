@@ -1,6 +1,6 @@
-# ports.sh -- sourced by common.sh (the end-to-end scripts) and daemon.sh
-# (the servers' libraries, the benchmarks): free loopback ports. Defines a
-# function; runs nothing.
+# ports.sh -- sourced by common.sh (the end-to-end scripts) and by the
+# benchmarks that start servers (bench/mta.sh): free loopback ports.
+# Defines a function; runs nothing.
 
 # free_ports N -- N distinct TCP ports free on 127.0.0.1 right now
 free_ports() {
