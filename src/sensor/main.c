@@ -319,7 +319,6 @@ static long long run_file(struct workers *ws, const char *path, const char *bpf)
         fprintf(stderr, "nightjar: %s\n", err);
         return -1;
     }
-    workers_add_capture_secrets(ws, path);
     uint64_t read;
     const char *damaged;
     if (workers_read_file(ws, path, bpf, &stop_requested, &reload_requested,
@@ -329,6 +328,7 @@ static long long run_file(struct workers *ws, const char *path, const char *bpf)
             report_damaged(ws, path, damaged);
         return (long long)read;
     }
+    workers_add_capture_secrets(ws, path);
     current_capture = c;
     struct packet p;
     memset(&p, 0, sizeof(p));
@@ -443,10 +443,6 @@ int main(int argc, char **argv)
         eve_close(eve);
         return 2;
     }
-    if (!o.quiet)
-        fprintf(stderr, "nightjar: internal networks (anomaly.home-nets): %s; "
-                "detection is about the hosts inside them\n",
-                cfg.anomaly.home_nets);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -454,6 +450,17 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (!workers_start(ws, o.nfiles ? o.files[0] : NULL, cfg.bpf,
+                       &stop_requested, err, sizeof(err))) {
+        fprintf(stderr, "nightjar: %s\n", err);
+        workers_free(ws);
+        eve_close(eve);
+        return 2;
+    }
+    if (!o.quiet)
+        fprintf(stderr, "nightjar: internal networks (anomaly.home-nets): %s; "
+                "detection is about the hosts inside them\n",
+                cfg.anomaly.home_nets);
 
     int opened = 0;
     if (o.iface) {

@@ -145,6 +145,7 @@ struct worker {
     bool bell_made;
     double cpu_sec;            /* the thread's CPU time, when it ended */
     struct nj_config *cfg;     /* its settings (worker_quiet but the first) */
+    char build_error[256];     /* its pipeline could not be made: why */
     struct input_state in;     /* its copy while it reads a file itself */
     unsigned reload_seen;      /* ws->reload_gen acted on */
     uint64_t file_packets;     /* read from the last file */
@@ -168,6 +169,10 @@ struct workers {
     sem_t file_done;           /* posted by each worker at a file's end */
     bool file_done_made;
     atomic_uint reload_gen;    /* SIGHUP while the workers read a file */
+    pthread_mutex_t build_lock; /* one pipeline made at a time (YARA's
+                                   set-up is not thread-safe) */
+    bool build_lock_made;
+    char *planned;             /* the file workers_start planned, to read */
 };
 
 /* ---- the shard ----------------------------------------------------------- */
@@ -523,6 +528,11 @@ static void read_file(struct worker *w);
 static void handle(struct worker *w, const struct wmsg *m)
 {
     struct packet p;
+    if (!w->pl) { /* never made: workers_start says so, nothing is read */
+        if (m->kind == WMSG_FILE)
+            sem_post(&w->ws->file_done);
+        return;
+    }
     switch (m->kind) {
     case WMSG_PACKET:
         frame_of(m, &p);
@@ -627,9 +637,26 @@ static void wait_for_work(struct worker *w)
         ;
 }
 
+/* The first thing a worker does: make its pipeline, one worker at a
+ * time, while the caller plans the first file (workers_start). It counts
+ * as the message workers_new pushed, so quiesce() waits for it. */
+static void build_pipeline(struct worker *w)
+{
+    pthread_mutex_lock(&w->ws->build_lock);
+    w->pl = pipeline_new(w->cfg, w->eve, w->build_error, sizeof(w->build_error));
+    pthread_mutex_unlock(&w->ws->build_lock);
+    if (w->pl)
+        pipeline_set_driven(w->pl);
+    else if (!w->build_error[0])
+        snprintf(w->build_error, sizeof(w->build_error), "worker %u: cannot start",
+                 w->index);
+    atomic_fetch_add_explicit(&w->done, 1, memory_order_release);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    build_pipeline(w);
     for (;;) {
         size_t len;
         const struct wmsg *m = spsc_peek(&w->ring, &len);
@@ -810,17 +837,47 @@ static void plan_file(struct workers *ws, const char *path, const char *bpf,
     free(scratch);
 }
 
+/* Whether every worker can read this input itself: a regular file, more
+ * than one worker, no live capture. */
+static bool workers_can_read(const struct workers *ws, const char *path)
+{
+    struct stat st;
+    return !ws->single && !ws->live && strcmp(path, "-") && !stat(path, &st) &&
+           S_ISREG(st.st_mode);
+}
+
+bool workers_start(struct workers *ws, const char *first_file, const char *bpf,
+                   const volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    if (ws->single)
+        return true;
+    if (first_file && workers_can_read(ws, first_file)) {
+        plan_file(ws, first_file, bpf, stop);
+        ws->planned = strdup(first_file); /* NULL: planned again */
+    }
+    quiesce(ws); /* every pipeline made, or not */
+    for (unsigned i = 0; i < ws->n; i++)
+        if (!ws->w[i].pl) {
+            snprintf(err, errlen, "%s", ws->w[i].build_error);
+            return false;
+        }
+    return true;
+}
+
 bool workers_read_file(struct workers *ws, const char *path, const char *bpf,
                        const volatile sig_atomic_t *stop,
                        volatile sig_atomic_t *reload, uint64_t *packets,
                        const char **damaged)
 {
-    struct stat st;
-    if (ws->single || ws->live || !strcmp(path, "-") || stat(path, &st) ||
-        !S_ISREG(st.st_mode))
+    if (!workers_can_read(ws, path))
         return false;
+    if (!ws->planned || strcmp(ws->planned, path))
+        plan_file(ws, path, bpf, stop);
+    free(ws->planned);
+    ws->planned = NULL;
     quiesce(ws);
-    plan_file(ws, path, bpf, stop);
+    for (unsigned i = 0; i < ws->n; i++)
+        pipeline_add_capture_secrets(ws->w[i].pl, path);
     ws->job = (struct file_job){ path, bpf, stop };
     struct wmsg h = { .kind = WMSG_FILE };
     for (unsigned i = 0; i < ws->n; i++) {
@@ -1031,9 +1088,7 @@ static bool worker_setup(struct workers *ws, struct worker *w,
     }
     *w->cfg = *cfg;
     w->cfg->worker_quiet = !first;
-    if (!(w->pl = pipeline_new(w->cfg, w->eve, err, errlen)))
-        return false;
-    pipeline_set_driven(w->pl);
+    w->pushed = 1; /* its pipeline, made by its thread (build_pipeline) */
     return true;
 }
 
@@ -1059,6 +1114,9 @@ struct workers *workers_new(const struct nj_config *cfg, struct eve *eve,
         sem_init(&ws->file_done, 0, 0))
         goto err;
     ws->file_done_made = true;
+    if (pthread_mutex_init(&ws->build_lock, NULL))
+        goto err;
+    ws->build_lock_made = true;
     for (unsigned i = 0; i < ws->n; i++)
         if (!worker_setup(ws, &ws->w[i], cfg, i == 0, err, errlen))
             goto err;
@@ -1098,6 +1156,9 @@ void workers_free(struct workers *ws)
     }
     free(ws->w);
     placement_free(ws->place);
+    free(ws->planned);
+    if (ws->build_lock_made)
+        pthread_mutex_destroy(&ws->build_lock);
     if (ws->file_done_made)
         sem_destroy(&ws->file_done);
     pipeline_free(ws->single);

@@ -31,6 +31,12 @@ struct workers;
  * ring drops the packet (counted) instead of waiting for room. */
 struct workers *workers_new(const struct nj_config *cfg, struct eve *eve,
                             bool live, char *err, size_t errlen);
+/* The second half of the set-up, before any packet: each worker makes its
+ * pipeline in its own thread, while this one makes the placement plan of
+ * first_file (NULL: none; it is used when workers_read_file reads that
+ * file first). False, with why, when a pipeline could not be made. */
+bool workers_start(struct workers *ws, const char *first_file, const char *bpf,
+                   const volatile sig_atomic_t *stop, char *err, size_t errlen);
 void workers_free(struct workers *ws);
 unsigned workers_count(const struct workers *ws);
 
@@ -43,6 +49,8 @@ void workers_packet(struct workers *ws, struct packet *p);
  * read from it, *damaged NULL or why the file ended early. stop: read
  * between packets; reload: a SIGHUP (the feeds are read again at once,
  * the EVE file opened again when the file ends). */
+/* (It adds the file's capture secrets itself: workers_add_capture_secrets
+ * is for the caller's own reading.) */
 bool workers_read_file(struct workers *ws, const char *path, const char *bpf,
                        const volatile sig_atomic_t *stop,
                        volatile sig_atomic_t *reload, uint64_t *packets,

@@ -63,6 +63,9 @@ sed 's/"sni_len"/"sni_length"/' "$root/models/eta-default.json" > "$WORK/old-mod
 expect 2 "the model has 'sni_length', nightjar 'sni_len'" --model "$WORK/old-model.json" -r "$demo" -o "$WORK/e.json"
 echo '{"format": "something"}' > "$WORK/not-model.json"
 expect 2 "not a nightjar ETA model" --model "$WORK/not-model.json" -r "$demo" -o "$WORK/e.json"
+# with workers, each makes its pipeline in its own thread: the same refusal
+expect 2 "model $WORK/none.json: No such file" --workers 3 --model "$WORK/none.json" -r "$demo" -o "$WORK/e.json"
+expect 2 "YARA rules: $WORK/none.yar" --workers 2 --yara "$WORK/none.yar" -r "$demo" -o "$WORK/e.json"
 expect 2 "eta.threshold must be below 1" --set eta.threshold=1.5 -r "$demo" -o "$WORK/e.json"
 expect 2 "not a non-negative number" --set eta.threshold=high -r "$demo" -o "$WORK/e.json"
 expect 2 "No such file" --intel "$WORK/missing-feed.txt" -r "$demo" -o "$WORK/e.json"
