@@ -87,7 +87,16 @@
 #define WORKER_RING_BYTES (8u << 20) /* per worker: ~5,000 full-size frames */
 #define WORKERS_MAX 64
 #define FRAG_SLOTS 1024        /* datagrams in fragments, at once */
-#define PACKET_WEIGHT 750      /* a packet's cost in bytes' worth (plans) */
+/* What a plan weighs a host's work by, in bytes' worth: each byte, each
+ * packet, and each connection it starts (a flow's set-up and end: its
+ * EVE record, the model's score, the baselines). Measured per host with
+ * one worker on bench/run.sh's capture (cycles in the packet path and at
+ * flow end, fitted to the three counts): about 12 cycles a byte, 1,600 a
+ * packet, 52,000 a connection. Packets and bytes alone left a host of
+ * many short connections (DNS) far heavier than its plan said. */
+#define PACKET_WEIGHT 150
+#define CONN_WEIGHT 4000
+#define PLAN_CONN_SLOTS 65536  /* connections the plan's pass tells apart */
 
 enum wmsg_kind {
     WMSG_PACKET,    /* a frame follows the header */
@@ -780,16 +789,53 @@ static bool admin_port(uint16_t port)
            port == 5985 || port == 5986;
 }
 
+/* The plan's pass: its copy of the input state (fragments place as they
+ * will) and the connections it has seen, by hash (a slot a connection,
+ * the newest keeps it: a connection pushed out and seen again counts
+ * twice). */
+struct plan_pass {
+    struct input_state in;
+    uint64_t conns[PLAN_CONN_SLOTS];
+};
+
+/* Whether the packet is the first the pass sees of its connection: the
+ * unordered addresses, the protocol and, for TCP and UDP not in
+ * fragments, the unordered ports. */
+static bool plan_new_conn(struct plan_pass *pp, const struct ip_view *o)
+{
+    if (!o->ok)
+        return false;
+    size_t alen = o->v == 4 ? 4 : 16, at = o->v == 4 ? 12 : 8;
+    struct ip_addr a, b;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    memcpy(a.b, o->ip + at, alen);
+    memcpy(b.b, o->ip + at + alen, alen);
+    uint64_t h = addr_hash(&a) + addr_hash(&b) + o->proto;
+    bool frag = o->v == 4 && (be16(o->ip + 6) & 0x3fff);
+    if ((o->proto == 6 || o->proto == 17) && !frag && o->left >= o->hl + 4) {
+        uint16_t sp = be16(o->ip + o->hl), dp = be16(o->ip + o->hl + 2);
+        h += fmix64((uint64_t)(sp < dp ? sp : dp) << 16 | (sp < dp ? dp : sp));
+    }
+    h = fmix64(h) | 1;
+    uint64_t *slot = &pp->conns[h & (PLAN_CONN_SLOTS - 1)];
+    if (*slot == h)
+        return false;
+    *slot = h;
+    return true;
+}
+
 /* One packet of the plan's pass: its load to its host or its worker, and
  * a TCP packet between two internal hosts on an admin port to the plan's
  * sessions (client first). */
-static void plan_packet(struct workers *ws, struct input_state *in,
+static void plan_packet(struct workers *ws, struct plan_pass *pp,
                         const struct packet *p)
 {
     struct ip_view o;
     ip_view(p, &o);
-    struct shard_key k = shard_key(ws, in, &o);
-    uint32_t load = PACKET_WEIGHT + p->cap_len;
+    struct shard_key k = shard_key(ws, &pp->in, &o);
+    uint32_t load = PACKET_WEIGHT + p->cap_len +
+                    (plan_new_conn(pp, &o) ? CONN_WEIGHT : 0);
     if (k.kind == KEY_HOST)
         placement_host(ws->place, k.key, load);
     else
@@ -806,35 +852,34 @@ static void plan_packet(struct workers *ws, struct input_state *in,
         placement_admin(ws->place, k.b, k.a);
 }
 
-/* The plan's pass over a file's headers, before the workers read it,
- * with a scratch copy of the input state (fragments place as they will):
- * in place when the file is a classic pcap (pcap_map: no copy, no filter
- * -- what a filter drops only weighs on the balance), else with libpcap. */
+/* The plan's pass over a file's headers, before the workers read it: in
+ * place when the file is a classic pcap (pcap_map: no copy, no filter --
+ * what a filter drops only weighs on the balance), else with libpcap. */
 static void plan_file(struct workers *ws, const char *path, const char *bpf,
                       const volatile sig_atomic_t *stop)
 {
-    struct input_state *scratch = malloc(sizeof(*scratch));
-    if (!scratch || !placement_begin(ws->place)) {
-        free(scratch);
+    struct plan_pass *pp = calloc(1, sizeof(*pp));
+    if (!pp || !placement_begin(ws->place)) {
+        free(pp);
         return;
     }
-    *scratch = ws->in;
+    pp->in = ws->in;
     struct packet p;
     memset(&p, 0, sizeof(p));
     struct pcap_map *m = pcap_map_open(path);
     if (m) {
         while (!*stop && pcap_map_next(m, &p))
-            plan_packet(ws, scratch, &p);
+            plan_packet(ws, pp, &p);
         pcap_map_close(m);
     } else {
         char err[256];
         struct capture *c = capture_open_file(path, bpf, err, sizeof(err));
         while (c && !*stop && capture_next(c, &p) == CAPTURE_PACKET)
-            plan_packet(ws, scratch, &p);
+            plan_packet(ws, pp, &p);
         capture_close(c);
     }
     placement_end(ws->place);
-    free(scratch);
+    free(pp);
 }
 
 /* Whether every worker can read this input itself: a regular file, more
