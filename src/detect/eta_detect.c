@@ -36,8 +36,7 @@ struct eta_detect *eta_detect_new(const struct eta_config *cfg, char *err,
     if (!cfg->enabled)
         return d;
     if (!cfg->features_only) {
-        d->model = cfg->model[0] ? eta_model_load_file(cfg->model, err, errlen)
-                                 : eta_model_load_default(err, errlen);
+        d->model = eta_model_open(cfg->model, err, errlen);
         if (!d->model) {
             free(d);
             return NULL;
@@ -57,7 +56,7 @@ void eta_detect_free(struct eta_detect *d)
 {
     if (!d)
         return;
-    eta_model_free(d->model);
+    eta_model_close(d->model);
     free(d);
 }
 

@@ -11,6 +11,7 @@
 #include "eta/eta_model.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,15 @@ struct eta_model {
     double threshold;
     uint32_t min_packets;
     char version[128];
+    /* eta_model_open's: where it came from ("" built in), who holds it,
+     * the next open model */
+    char path[4096];
+    unsigned refs;
+    struct eta_model *next_open;
 };
+
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct eta_model *open_models;
 
 extern const char eta_default_model_json[];
 extern const char eta_default_model_json_end[];
@@ -266,6 +275,48 @@ void eta_model_free(struct eta_model *m)
     free(m->nodes);
     free(m->roots);
     free(m);
+}
+
+struct eta_model *eta_model_open(const char *path, char *err, size_t errlen)
+{
+    if (strlen(path) >= sizeof(open_models->path)) {
+        snprintf(err, errlen, "model %s: path too long", path);
+        return NULL;
+    }
+    pthread_mutex_lock(&open_lock);
+    struct eta_model *m = open_models;
+    while (m && strcmp(m->path, path))
+        m = m->next_open;
+    if (!m) {
+        m = path[0] ? eta_model_load_file(path, err, errlen)
+                    : eta_model_load_default(err, errlen);
+        if (m) {
+            snprintf(m->path, sizeof(m->path), "%s", path);
+            m->next_open = open_models;
+            open_models = m;
+        }
+    }
+    if (m)
+        m->refs++;
+    pthread_mutex_unlock(&open_lock);
+    return m;
+}
+
+void eta_model_close(struct eta_model *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&open_lock);
+    bool last = --m->refs == 0;
+    if (last) {
+        struct eta_model **at = &open_models;
+        while (*at != m)
+            at = &(*at)->next_open;
+        *at = m->next_open;
+    }
+    pthread_mutex_unlock(&open_lock);
+    if (last)
+        eta_model_free(m);
 }
 
 const char *eta_model_version(const struct eta_model *m) { return m->version; }

@@ -438,6 +438,41 @@ static void test_builtin_model_loads(void)
     eta_model_free(m);
 }
 
+/* eta_model_open: one model for every pipeline that names the same file,
+ * freed at the last close; another file is another model; a bad one is
+ * refused every time, not cached. */
+static void test_open_model_shared(void)
+{
+    char err[512] = "";
+    struct eta_model *a = eta_model_open("", err, sizeof(err));
+    struct eta_model *b = eta_model_open("", err, sizeof(err));
+    CHECK(a != NULL && a == b);
+    char path[] = "/tmp/nj-eta-open-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    extern const char eta_default_model_json[], eta_default_model_json_end[];
+    if (fp) {
+        fwrite(eta_default_model_json, 1,
+               (size_t)(eta_default_model_json_end - eta_default_model_json), fp);
+        fclose(fp);
+    }
+    struct eta_model *c = eta_model_open(path, err, sizeof(err));
+    CHECK(c != NULL && c != a);
+    CHECK(c && eta_model_trees(c) == eta_model_trees(a));
+    CHECK(eta_model_open("/nonexistent/m.json", err, sizeof(err)) == NULL);
+    CHECK(eta_model_open("/nonexistent/m.json", err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "/nonexistent/m.json") != NULL);
+    eta_model_close(a);
+    CHECK(eta_model_trees(b) > 0); /* still held by b */
+    eta_model_close(b);
+    eta_model_close(c);
+    unlink(path);
+    struct eta_model *d = eta_model_open("", err, sizeof(err));
+    CHECK(d != NULL && eta_model_trees(d) > 0);
+    eta_model_close(d);
+}
+
 /* ---- training support ------------------------------------------------- */
 
 static void test_metrics_on_known_scores(void)
@@ -659,7 +694,8 @@ TEST_LIST(test_shape_features_of_known_splt, test_handshake_and_context_features
           test_every_feature_is_named_once, test_regular_beacon_vs_human_browsing,
           test_history_keeps_pairs_and_counts_evictions,
           test_tree_walker_matches_xgboost, test_model_for_other_features_is_refused,
-          test_builtin_model_loads, test_metrics_on_known_scores,
+          test_builtin_model_loads, test_open_model_shared,
+          test_metrics_on_known_scores,
           test_labels_csv_and_flow_labels,
           test_family_key_drops_parentheticals_and_case,
           test_lofo_folds_by_family_with_benign_spread, test_roc_picture_is_a_png)
