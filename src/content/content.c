@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,12 @@
  * are remembered by SHA-256 in a small direct-mapped table. */
 #define TYPE_CACHE 1024
 #define MAGIC_BYTES 8192 /* what libmagic looks at: headers, not bodies */
+
+/* libyara's set-up and tear-down (yr_initialize's count, the compiler,
+ * yr_finalize) are not thread-safe, and engines are made and freed on
+ * several threads (each worker its own); scanning with one's own rules
+ * and scanner is. */
+static pthread_mutex_t yara_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct type_entry {
     uint8_t sha256[32];
@@ -335,7 +342,9 @@ struct content_engine *content_engine_new(const struct content_config *cfg,
         free(e);
         return NULL;
     }
+    pthread_mutex_lock(&yara_lock);
     if (yr_initialize() != ERROR_SUCCESS) {
+        pthread_mutex_unlock(&yara_lock);
         snprintf(err, errlen, "YARA: cannot initialise libyara");
         free(e);
         return NULL;
@@ -343,6 +352,7 @@ struct content_engine *content_engine_new(const struct content_config *cfg,
     bool ok = true;
     if (e->cfg.yara_path[0])
         ok = load_rules(e, err, errlen);
+    pthread_mutex_unlock(&yara_lock);
     if (ok && cfg->magic)
         ok = open_magic(e, err, errlen);
     if (ok && cfg->filestore[0] && !(e->hash_mask & (1u << DIGEST_SHA256))) {
@@ -363,16 +373,18 @@ void content_engine_free(struct content_engine *e)
 {
     if (!e)
         return;
-    if (e->scanner)
-        yr_scanner_destroy(e->scanner);
-    if (e->rules)
-        yr_rules_destroy(e->rules);
     if (e->magic_desc)
         magic_close(e->magic_desc);
     if (e->magic_mime)
         magic_close(e->magic_mime);
     digest3_free(&e->digests);
+    pthread_mutex_lock(&yara_lock);
+    if (e->scanner)
+        yr_scanner_destroy(e->scanner);
+    if (e->rules)
+        yr_rules_destroy(e->rules);
     yr_finalize();
+    pthread_mutex_unlock(&yara_lock);
     free(e);
 }
 

@@ -104,8 +104,9 @@ enum wmsg_kind {
     WMSG_CLOCK,     /* a flow-expiry checkpoint at ts */
     WMSG_PERIODIC,  /* the work of every 1024th packet, at ts */
     WMSG_TICK,      /* live, idle: time goes on (wall clock) */
-    WMSG_STOP,      /* the input ended at ts: finish and leave */
+    WMSG_STOP,      /* the input ended at ts: end every flow */
     WMSG_FILE,      /* read ws->job's file, every packet of it */
+    WMSG_EXIT,      /* free the pipeline and leave */
 };
 
 struct wmsg {
@@ -542,6 +543,7 @@ static void handle(struct worker *w, const struct wmsg *m)
             sem_post(&w->ws->file_done);
         return;
     }
+    struct timespec t;
     switch (m->kind) {
     case WMSG_PACKET:
         frame_of(m, &p);
@@ -559,6 +561,13 @@ static void handle(struct worker *w, const struct wmsg *m)
             pipeline_set_time(w->pl, m->ts_usec);
         pipeline_finish_flows(w->pl);
         eve_flush(w->eve);
+        if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t))
+            w->cpu_sec = (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+        break;
+    case WMSG_EXIT:
+        /* each its own, at once: unmapping the tables takes a while */
+        pipeline_free(w->pl);
+        w->pl = NULL;
         break;
     case WMSG_FILE:
         read_file(w);
@@ -677,12 +686,8 @@ static void *worker_main(void *arg)
         handle(w, m);
         spsc_release(&w->ring);
         atomic_fetch_add_explicit(&w->done, 1, memory_order_release);
-        if (kind == WMSG_STOP) {
-            struct timespec t;
-            if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t))
-                w->cpu_sec = (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+        if (kind == WMSG_EXIT)
             return NULL;
-        }
     }
 }
 
@@ -1029,7 +1034,7 @@ void workers_write_stats(struct workers *ws, uint64_t ts_usec)
 
 static void join_all(struct workers *ws)
 {
-    for (unsigned i = 0; i < ws->n; i++)
+    for (unsigned i = 0; ws->w && i < ws->n; i++)
         if (ws->w[i].started) {
             pthread_join(ws->w[i].thread, NULL);
             ws->w[i].started = false;
@@ -1046,7 +1051,7 @@ void workers_finish(struct workers *ws)
         return;
     ws->finished = true;
     broadcast(ws, WMSG_STOP, ws->in.last_usec);
-    join_all(ws);
+    quiesce(ws); /* the threads wait for WMSG_EXIT (workers_free) */
     write_merged_stats(ws, 0);
     eve_flush(ws->eve);
 }
@@ -1182,17 +1187,16 @@ void workers_free(struct workers *ws)
 {
     if (!ws)
         return;
-    if (ws->w && !ws->finished) {
-        /* never finished (set-up failed): stop the threads that run */
-        struct wmsg h = { .kind = WMSG_STOP };
-        for (unsigned i = 0; i < ws->n; i++)
-            if (ws->w[i].started)
-                push(ws, &ws->w[i], &h, NULL, 0, false);
-        join_all(ws);
-    }
+    /* every thread frees its own pipeline, at the same time, and leaves
+     * (unfinished, when the set-up failed: nothing was read) */
+    struct wmsg h = { .kind = WMSG_EXIT };
+    for (unsigned i = 0; ws->w && i < ws->n; i++)
+        if (ws->w[i].started)
+            push(ws, &ws->w[i], &h, NULL, 0, false);
+    join_all(ws);
     for (unsigned i = 0; ws->w && i < ws->n; i++) {
         struct worker *w = &ws->w[i];
-        pipeline_free(w->pl);
+        pipeline_free(w->pl); /* a thread that never started */
         free(w->cfg);
         eve_close(w->eve);
         spsc_free(&w->ring);

@@ -61,8 +61,9 @@ void workers_capture_stats(struct workers *ws, const struct capture_stats *cs);
 void workers_note_truncated_file(struct workers *ws);
 int workers_add_capture_secrets(struct workers *ws, const char *path);
 void workers_write_stats(struct workers *ws, uint64_t ts_usec);
-/* Ends every flow on every worker, joins the threads, writes the one
- * merged stats record. */
+/* Ends every flow on every worker and writes the one merged stats record;
+ * the threads wait (their pipelines read by workers_summary) until
+ * workers_free, where each frees its own pipeline, all at once. */
 void workers_finish(struct workers *ws);
 void workers_summary(const struct workers *ws, FILE *out, const char *eve_path);
 uint64_t workers_packets(const struct workers *ws);

@@ -63,6 +63,18 @@ static void test_home_networks(void)
     CHECK(home_net_parse(&h, "203.0.113.7 2001:db8::/32", err, sizeof(err)));
     struct ip_addr e = { { 203, 0, 113, 7 } }, g = { { 203, 0, 113, 8 } };
     CHECK(home_net_contains(&h, 4, &e) && !home_net_contains(&h, 4, &g));
+    /* an IPv4 address is its first 4 bytes, whatever follows them */
+    struct ip_addr junk = { { 203, 0, 113, 7, 0xde, 0xad, 0xbe, 0xef, 9, 9 } };
+    CHECK(home_net_contains(&h, 4, &junk));
+    CHECK(!home_net_contains(&h, 6, &e)); /* the version is part of it */
+    /* a prefix that ends in the address's second half; a /128 */
+    CHECK(home_net_parse(&h, "2001:db8:0:0:1200::/72, 2001:db8::1", err, sizeof(err)));
+    struct ip_addr in72 = { { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0x12, 0x34, 9 } },
+                   out72 = { { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0x13 } },
+                   one = { { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } },
+                   two = { { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 } };
+    CHECK(home_net_contains(&h, 6, &in72) && !home_net_contains(&h, 6, &out72));
+    CHECK(home_net_contains(&h, 6, &one) && !home_net_contains(&h, 6, &two));
     CHECK(!home_net_parse(&h, "10.0.0.0/33", err, sizeof(err)));
     CHECK(strstr(err, "10.0.0.0/33") != NULL);
     CHECK(!home_net_parse(&h, "intranet", err, sizeof(err)));
