@@ -1074,6 +1074,7 @@ void app_layer_counters(const struct app_layer *al, struct counters *r)
     counters_mark_copy(r, "content.yara_rules");
     counters_u64(r, "content.scans", &ct->scanned);
     counters_u64(r, "content.bytes_scanned", &ct->bytes_scanned);
+    counters_u64(r, "content.scans_remembered", &ct->scans_remembered);
     counters_u64(r, "content.stream_windows_scanned", &al->st.windows_scanned);
     counters_u64(r, "content.stream_window_body_bytes", &al->st.window_body_bytes);
     counters_u64(r, "content.matches", &ct->matches);

@@ -29,6 +29,12 @@
  * are remembered by SHA-256 in a small direct-mapped table. */
 #define TYPE_CACHE 1024
 #define MAGIC_BYTES 8192 /* what libmagic looks at: headers, not bodies */
+/* Files the rules found nothing in, by SHA-256 and length: the same bytes
+ * come by again (an update, a library every page loads, one payload to
+ * every victim), and the same rules find nothing in them again. Only a
+ * clean, whole scan is remembered -- a match is scanned again, so its
+ * alert has its strings -- and a reload of the rules forgets them all. */
+#define CLEAN_CACHE 16384
 
 /* libyara's set-up and tear-down (yr_initialize's count, the compiler,
  * yr_finalize) are not thread-safe, and engines are made and freed on
@@ -43,6 +49,11 @@ struct type_entry {
     char mime[96];
 };
 
+struct clean_entry {
+    uint8_t sha256[32];
+    uint64_t len;              /* 0: empty slot (nothing to scan in 0 bytes) */
+};
+
 struct scan_ctx {
     struct content_engine *e;
     struct content_result *r;          /* the scan's result */
@@ -51,6 +62,7 @@ struct scan_ctx {
 struct content_engine {
     struct content_config cfg;
     struct type_entry types[TYPE_CACHE];
+    struct clean_entry clean[CLEAN_CACHE];
     YR_RULES *rules;
     YR_SCANNER *scanner;               /* made once per rules, reused by every scan */
     struct scan_ctx scan;              /* the scanner's callback data */
@@ -219,7 +231,10 @@ bool content_reload_rules(struct content_engine *e, char *err, size_t errlen)
 {
     if (!e->cfg.yara_path[0])
         return true;
-    return load_rules(e, err, errlen);
+    if (!load_rules(e, err, errlen))
+        return false;
+    memset(e->clean, 0, sizeof(e->clean)); /* other rules: scan again */
+    return true;
 }
 
 /* size, modification time and name of one file, folded into h */
@@ -724,6 +739,44 @@ bool content_inspect_file(struct content_engine *e, const char *path,
     return ok;
 }
 
+/* The slot of r's file in the clean cache, or NULL (no SHA-256, nothing
+ * to scan, no rules); *hit: the rules found nothing in these bytes before. */
+static struct clean_entry *clean_slot(struct content_engine *e,
+                                      const struct content_result *r,
+                                      size_t len, bool *hit)
+{
+    *hit = false;
+    if (!e->scanner || !len || !(r->h.mask & (1u << DIGEST_SHA256)))
+        return NULL;
+    uint32_t k;
+    memcpy(&k, r->h.sha256 + 4, sizeof(k));
+    struct clean_entry *c = &e->clean[k % CLEAN_CACHE];
+    *hit = c->len == len && !memcmp(c->sha256, r->h.sha256, 32);
+    return c;
+}
+
+/* content_scan, unless these bytes were scanned clean before. */
+static void scan_file(struct content_engine *e, const uint8_t *buf, size_t len,
+                      struct content_result *r)
+{
+    bool hit;
+    struct clean_entry *c = clean_slot(e, r, len, &hit);
+    if (hit) {
+        r->n_matches = 0;
+        r->scanned = true;
+        r->scan_error = false;
+        e->st.scans_remembered++;
+        return;
+    }
+    uint64_t over_cap = e->st.matches_over_cap;
+    content_scan(e, buf, len, r);
+    if (c && r->scanned && !r->scan_error && !r->n_matches &&
+        e->st.matches_over_cap == over_cap) {
+        memcpy(c->sha256, r->h.sha256, 32);
+        c->len = len;
+    }
+}
+
 void content_inspect(struct content_engine *e, const uint8_t *buf,
                      size_t len, const struct file_hashes *known, bool st,
                      struct content_result *r)
@@ -736,7 +789,7 @@ void content_inspect(struct content_engine *e, const uint8_t *buf,
         content_digest(e, buf, len, &r->h);
     identify(e, buf, len, r);
     file_type_sniff(buf, len, 0, &r->type);
-    content_scan(e, buf, len, r);
+    scan_file(e, buf, len, r);
     if (st && e->cfg.filestore[0])
         store(e, buf, len, r);
 }

@@ -75,6 +75,8 @@ struct content_stats {
     uint64_t type_cache_replaced;                 /* ...whose answer took another's slot */
     uint64_t type_magic_calls;                    /* magic_buffer() calls: 1 or 2 a miss */
     uint64_t text_untyped;                        /* text not given to libmagic */
+    uint64_t scans_remembered;                    /* files not scanned: these
+                                                     bytes were scanned clean */
 };
 
 struct content_engine;

@@ -107,6 +107,47 @@ static void test_shipped_rules_and_reload(void)
     content_engine_free(e);
 }
 
+/* Bytes the rules found nothing in are not scanned again (the same
+ * SHA-256 and length); a match is, each time, with its strings; a reload
+ * of the rules forgets what the old ones found nothing in. */
+static void test_clean_files_remembered(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/remember.yar", dir);
+    write_file(path, rules);
+    struct content_engine *e = engine(path, "");
+    REQUIRE(e != NULL);
+    const struct content_stats *st = content_engine_stats(e);
+    const uint8_t clean[] = "an ordinary page, nothing to see";
+    const uint8_t bad[] = "xx NIGHTJAR-MARKER xx";
+    content_inspect(e, clean, sizeof(clean) - 1, NULL, false, &r);
+    CHECK(r.scanned && r.n_matches == 0);
+    uint64_t bytes = st->bytes_scanned;
+    content_inspect(e, clean, sizeof(clean) - 1, NULL, false, &r);
+    CHECK(r.scanned && r.n_matches == 0);
+    CHECK_EQ(st->scans_remembered, 1);
+    CHECK_EQ(st->bytes_scanned, bytes);
+    /* a prefix of the same file (another length) is scanned */
+    content_inspect(e, clean, 10, NULL, false, &r);
+    CHECK_EQ(st->scans_remembered, 1);
+    for (int i = 0; i < 2; i++) {
+        content_inspect(e, bad, sizeof(bad) - 1, NULL, false, &r);
+        CHECK_EQ(r.n_matches, 1);
+        CHECK_EQ(r.matches[0].n_strings, 1);
+        CHECK_EQ(r.matches[0].strings[0].offset, 3);
+    }
+    CHECK_EQ(st->scans_remembered, 1);
+    /* rules that find something in the once-clean bytes */
+    write_file(path, "rule Ordinary { strings: $o = \"ordinary\" condition: $o }\n");
+    char err[256];
+    CHECK(content_reload_rules(e, err, sizeof(err)));
+    content_inspect(e, clean, sizeof(clean) - 1, NULL, false, &r);
+    CHECK_EQ(r.n_matches, 1);
+    CHECK_STR(r.matches[0].rule, "Ordinary");
+    CHECK_EQ(st->scans_remembered, 1);
+    content_engine_free(e);
+}
+
 static void test_directory_of_rules_and_errors(void)
 {
     char sub[128], path[160];
@@ -310,4 +351,5 @@ TEST_LIST_FIXTURE(setup, teardown, test_match_with_meta_tags_and_offsets,
                   test_directory_of_rules_and_errors,
                   test_filestore_never_overwrites, test_inspect_a_file_on_disk,
                   test_hash_choice, test_file_longer_than_kept,
+                  test_clean_files_remembered,
                   test_digests_of_a_buffer_in_one_pass)
