@@ -31,9 +31,13 @@
 #define MAGIC_BYTES 8192 /* what libmagic looks at: headers, not bodies */
 /* Files the rules found nothing in, by SHA-256 and length: the same bytes
  * come by again (an update, a library every page loads, one payload to
- * every victim), and the same rules find nothing in them again. Only a
- * clean, whole scan is remembered -- a match is scanned again, so its
- * alert has its strings -- and a reload of the rules forgets them all. */
+ * every victim), and the same rules find nothing in them again. One table
+ * for the process (every worker's engine, the ICAP server's), under a
+ * lock taken once a file; an entry names the rules it was scanned with
+ * (their path and content_rules_signature when loaded), so other rules,
+ * or the same ones changed and reloaded, scan again. Only a clean, whole
+ * scan is remembered: a match is scanned again, so its alert has its
+ * strings. */
 #define CLEAN_CACHE 16384
 
 /* libyara's set-up and tear-down (yr_initialize's count, the compiler,
@@ -52,7 +56,11 @@ struct type_entry {
 struct clean_entry {
     uint8_t sha256[32];
     uint64_t len;              /* 0: empty slot (nothing to scan in 0 bytes) */
+    uint64_t rules_id;         /* the engine's when it scanned them */
 };
+
+static struct clean_entry clean_cache[CLEAN_CACHE];
+static pthread_mutex_t clean_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct scan_ctx {
     struct content_engine *e;
@@ -62,8 +70,8 @@ struct scan_ctx {
 struct content_engine {
     struct content_config cfg;
     struct type_entry types[TYPE_CACHE];
-    struct clean_entry clean[CLEAN_CACHE];
     YR_RULES *rules;
+    uint64_t rules_id;                 /* what clean_cache knows them by */
     YR_SCANNER *scanner;               /* made once per rules, reused by every scan */
     struct scan_ctx scan;              /* the scanner's callback data */
     unsigned hash_mask;                /* what content_hash_mask() says */
@@ -207,6 +215,10 @@ static YR_SCANNER *make_scanner(struct content_engine *e, YR_RULES *rules)
 static bool load_rules(struct content_engine *e, char *err, size_t errlen)
 {
     YR_RULES *rules = NULL;
+    /* before they are read: a change while compiling is a new signature
+     * at the next reload, never a table entry of the old rules' */
+    uint64_t id = (content_rules_signature(e->cfg.yara_path) ^
+                   fnv1a_str(2166136261u, e->cfg.yara_path)) | 1;
     if (!compile_rules(e, &rules, err, errlen))
         return false;
     YR_SCANNER *sc = make_scanner(e, rules);
@@ -221,6 +233,7 @@ static bool load_rules(struct content_engine *e, char *err, size_t errlen)
         yr_rules_destroy(e->rules);
     e->rules = rules;
     e->scanner = sc;
+    e->rules_id = id;
     e->st.rules = 0;
     YR_RULE *r;
     yr_rules_foreach(e->rules, r) e->st.rules++;
@@ -231,10 +244,7 @@ bool content_reload_rules(struct content_engine *e, char *err, size_t errlen)
 {
     if (!e->cfg.yara_path[0])
         return true;
-    if (!load_rules(e, err, errlen))
-        return false;
-    memset(e->clean, 0, sizeof(e->clean)); /* other rules: scan again */
-    return true;
+    return load_rules(e, err, errlen);
 }
 
 /* size, modification time and name of one file, folded into h */
@@ -739,29 +749,45 @@ bool content_inspect_file(struct content_engine *e, const char *path,
     return ok;
 }
 
-/* The slot of r's file in the clean cache, or NULL (no SHA-256, nothing
- * to scan, no rules); *hit: the rules found nothing in these bytes before. */
-static struct clean_entry *clean_slot(struct content_engine *e,
+/* r's file's slot in clean_cache, or NULL (no SHA-256, nothing to scan,
+ * no rules). */
+static struct clean_entry *clean_slot(const struct content_engine *e,
                                       const struct content_result *r,
-                                      size_t len, bool *hit)
+                                      size_t len)
 {
-    *hit = false;
     if (!e->scanner || !len || !(r->h.mask & (1u << DIGEST_SHA256)))
         return NULL;
     uint32_t k;
     memcpy(&k, r->h.sha256 + 4, sizeof(k));
-    struct clean_entry *c = &e->clean[k % CLEAN_CACHE];
-    *hit = c->len == len && !memcmp(c->sha256, r->h.sha256, 32);
-    return c;
+    return &clean_cache[k % CLEAN_CACHE];
+}
+
+static bool clean_before(const struct content_engine *e, struct clean_entry *c,
+                         const struct content_result *r, size_t len)
+{
+    pthread_mutex_lock(&clean_lock);
+    bool hit = c->len == len && c->rules_id == e->rules_id &&
+               !memcmp(c->sha256, r->h.sha256, 32);
+    pthread_mutex_unlock(&clean_lock);
+    return hit;
+}
+
+static void remember_clean(const struct content_engine *e, struct clean_entry *c,
+                           const struct content_result *r, size_t len)
+{
+    pthread_mutex_lock(&clean_lock);
+    memcpy(c->sha256, r->h.sha256, 32);
+    c->len = len;
+    c->rules_id = e->rules_id;
+    pthread_mutex_unlock(&clean_lock);
 }
 
 /* content_scan, unless these bytes were scanned clean before. */
 static void scan_file(struct content_engine *e, const uint8_t *buf, size_t len,
                       struct content_result *r)
 {
-    bool hit;
-    struct clean_entry *c = clean_slot(e, r, len, &hit);
-    if (hit) {
+    struct clean_entry *c = clean_slot(e, r, len);
+    if (c && clean_before(e, c, r, len)) {
         r->n_matches = 0;
         r->scanned = true;
         r->scan_error = false;
@@ -771,10 +797,8 @@ static void scan_file(struct content_engine *e, const uint8_t *buf, size_t len,
     uint64_t over_cap = e->st.matches_over_cap;
     content_scan(e, buf, len, r);
     if (c && r->scanned && !r->scan_error && !r->n_matches &&
-        e->st.matches_over_cap == over_cap) {
-        memcpy(c->sha256, r->h.sha256, 32);
-        c->len = len;
-    }
+        e->st.matches_over_cap == over_cap)
+        remember_clean(e, c, r, len);
 }
 
 void content_inspect(struct content_engine *e, const uint8_t *buf,

@@ -108,8 +108,8 @@ static void test_shipped_rules_and_reload(void)
 }
 
 /* Bytes the rules found nothing in are not scanned again (the same
- * SHA-256 and length); a match is, each time, with its strings; a reload
- * of the rules forgets what the old ones found nothing in. */
+ * SHA-256 and length), by any engine of the same rules; a match is, each
+ * time, with its strings; changed rules, reloaded, scan again. */
 static void test_clean_files_remembered(void)
 {
     char path[128];
@@ -130,6 +130,21 @@ static void test_clean_files_remembered(void)
     /* a prefix of the same file (another length) is scanned */
     content_inspect(e, clean, 10, NULL, false, &r);
     CHECK_EQ(st->scans_remembered, 1);
+    /* another engine of the same rules (another worker's) knows it too;
+     * one of other rules does not */
+    struct content_engine *e2 = engine(path, "");
+    REQUIRE(e2 != NULL);
+    content_inspect(e2, clean, sizeof(clean) - 1, NULL, false, &r);
+    CHECK_EQ(content_engine_stats(e2)->scans_remembered, 1);
+    content_engine_free(e2);
+    char other[128];
+    snprintf(other, sizeof(other), "%s/other.yar", dir);
+    write_file(other, rules);
+    e2 = engine(other, "");
+    REQUIRE(e2 != NULL);
+    content_inspect(e2, clean, sizeof(clean) - 1, NULL, false, &r);
+    CHECK_EQ(content_engine_stats(e2)->scans_remembered, 0);
+    content_engine_free(e2);
     for (int i = 0; i < 2; i++) {
         content_inspect(e, bad, sizeof(bad) - 1, NULL, false, &r);
         CHECK_EQ(r.n_matches, 1);
