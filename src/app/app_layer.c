@@ -735,10 +735,16 @@ static void window_add(struct app_layer *al, struct flow *f,
         return;
     /* an HTTP/1 body is scanned as the file it makes (dechunked, decoded):
      * the window takes what is around bodies -- request lines, headers --
-     * by where the parser stands when a chunk arrives */
-    if (a->http && http_reading_body(a->http, dir)) {
-        al->st.window_body_bytes += n;
-        return;
+     * by where the parser stands when a chunk arrives: the rest of a
+     * Content-Length body is skipped and what follows it taken */
+    uint64_t body = a->http ? http_body_ahead(a->http, dir) : 0;
+    if (body) {
+        size_t skip = body < n ? (size_t)body : n;
+        al->st.window_body_bytes += skip;
+        d += skip;
+        n -= skip;
+        if (!n)
+            return;
     }
     if (!a->win[dir]) {
         if (!charge(al, a, cap) ||

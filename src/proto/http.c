@@ -782,16 +782,19 @@ bool http_feed(struct http_state *h, int dir, const uint8_t *data,
     return true;
 }
 
-bool http_reading_body(const struct http_state *h, int dir)
+uint64_t http_body_ahead(const struct http_state *h, int dir)
 {
     if (!h->started || h->stopped)
-        return false;
-    switch (h->d[dir ^ h->swapped].state) {
-    case HS_BODY_CL: case HS_CHUNK_SIZE: case HS_CHUNK_DATA: case HS_CHUNK_CRLF:
+        return 0;
+    const struct http_dir *d = &h->d[dir ^ h->swapped];
+    switch (d->state) {
+    case HS_BODY_CL:
+        return d->remaining;
+    case HS_CHUNK_SIZE: case HS_CHUNK_DATA: case HS_CHUNK_CRLF:
     case HS_BODY_CLOSE:
-        return true;
+        return HTTP_BODY_UNBOUNDED;
     default:
-        return false;
+        return 0;
     }
 }
 

@@ -164,9 +164,14 @@ bool http_feed(struct http_state *h, int dir, const uint8_t *data,
                const struct http_callbacks *cb, void *ctx,
                struct http_stats *st);
 
-/* Whether the next bytes of direction dir are inside a message body (the
- * app layer's stream window leaves those to the files they make). */
-bool http_reading_body(const struct http_state *h, int dir);
+/* How many of the next bytes of direction dir are message body (the app
+ * layer's stream window leaves those to the files they make): 0 outside
+ * a body; a Content-Length body's remaining bytes, so what follows its end
+ * in the same chunk (the next message's start line and headers) is not
+ * body; HTTP_BODY_UNBOUNDED for a body read until the connection closes,
+ * or a chunked one (its end is known only at its last chunk). */
+#define HTTP_BODY_UNBOUNDED UINT64_MAX
+uint64_t http_body_ahead(const struct http_state *h, int dir);
 
 /* len bytes missing in direction dir: inside a body of known length the
  * file is marked incomplete and framing goes on after the hole; a hole in

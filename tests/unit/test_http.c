@@ -2,6 +2,10 @@
  * byte at a time, and the caps that stop hostile streams. */
 #include <zlib.h>
 
+#include "app/app_layer.h"
+#include "detect/finding.h"
+#include "flow/flow.h"
+#include "proto/app_detect.h"
 #include "proto/http.h"
 #include "testing.h"
 
@@ -275,8 +279,78 @@ static void test_gap_in_body_marks_file(void)
     CHECK_EQ(txs[0].resp_body_len, 10);
 }
 
+/* What the stream window is told is body, direction by direction: the
+ * rest of a Content-Length body exactly (what follows its end is the next
+ * message's), a chunked or close-delimited one all of it, headers none. */
+static void test_body_ahead(void)
+{
+    reset();
+    struct http_state *h = http_state_new();
+    REQUIRE(h != NULL);
+    CHECK_EQ(http_body_ahead(h, 0), 0);
+    FEED(h, 0, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n", false);
+    CHECK_EQ(http_body_ahead(h, 0), 10);
+    CHECK_EQ(http_body_ahead(h, 1), 0);
+    FEED(h, 0, "0123", false);
+    CHECK_EQ(http_body_ahead(h, 0), 6);
+    FEED(h, 0, "456789GET /b HTTP/1.1\r\nHost: x\r\n", false);
+    CHECK_EQ(http_body_ahead(h, 0), 0); /* in the next request's headers */
+    FEED(h, 1, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false);
+    CHECK(http_body_ahead(h, 1) == HTTP_BODY_UNBOUNDED);
+    FEED(h, 1, "3\r\nabc\r\n0\r\n\r\n", false);
+    CHECK_EQ(http_body_ahead(h, 1), 0);
+    FEED(h, 1, "HTTP/1.0 200 OK\r\n\r\n", false); /* until the close */
+    CHECK(http_body_ahead(h, 1) == HTTP_BODY_UNBOUNDED);
+    http_state_free(h);
+}
+
+static int window_hits;
+static void on_content_finding(void *ctx, const struct finding *fd)
+{
+    (void)ctx;
+    if (fd->kind == FINDING_content && fd->sid == 9199101)
+        window_hits++;
+}
+
+/* The app layer's stream window on a keep-alive connection: a chunk that
+ * starts inside a Content-Length body and goes on into the next request's
+ * headers has those headers scanned (the body's rest is left to its file);
+ * a header rule finds them. */
+static void test_window_after_body_in_one_chunk(void)
+{
+    char rules_path[] = "/tmp/nj-window-XXXXXX";
+    int fd = mkstemp(rules_path);
+    REQUIRE(fd >= 0);
+    const char rule[] = "rule Second_Header { meta: sid = 9199101\n"
+                        "  strings: $h = \"X-Second: marker\" condition: $h }\n";
+    CHECK(write(fd, rule, sizeof(rule) - 1) == (ssize_t)(sizeof(rule) - 1));
+    close(fd);
+    struct nj_config c;
+    config_defaults(&c);
+    c.content.magic = false;
+    snprintf(c.content.yara_path, sizeof(c.content.yara_path), "%s", rules_path);
+    char err[256];
+    struct app_layer *al = app_layer_new(&c, err, sizeof(err));
+    REQUIRE(al != NULL);
+    app_layer_set_finding_sink(al, on_content_finding, NULL);
+    struct flow *f = calloc(1, sizeof(*f));
+    REQUIRE(f != NULL);
+    f->app_proto = APP_HTTP;
+    const char one[] = "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhe";
+    const char two[] = "lloGET /b HTTP/1.1\r\nHost: x\r\nX-Second: marker\r\n\r\n";
+    window_hits = 0;
+    app_stream_data(al, f, 0, (const uint8_t *)one, sizeof(one) - 1, 10);
+    app_stream_data(al, f, 0, (const uint8_t *)two, sizeof(two) - 1, 11);
+    app_flow_end(al, f, 12);
+    CHECK_EQ(window_hits, 1);
+    app_layer_free(al);
+    free(f);
+    unlink(rules_path);
+}
+
 TEST_LIST(test_pipelining_whole, test_pipelining_byte_by_byte, test_gzip_body,
           test_deflate_zlib_body, test_deflate_raw_body,
           test_decompression_bomb_stops, test_head_304_and_100_continue,
           test_read_until_close_and_connect, test_endless_headers_are_capped,
-          test_not_http_stops, test_gap_in_body_marks_file)
+          test_not_http_stops, test_gap_in_body_marks_file, test_body_ahead,
+          test_window_after_body_in_one_chunk)
