@@ -504,11 +504,13 @@ void keylog_counters(const struct keylog *kl, struct counters *r)
     C(files_read) C(reloads) C(truncations) C(dsb_blocks) C(dsb_over_cap)
     C(lookups) C(hits)
 #undef C
-    /* every worker reads the same files: merged, one copy of these */
+    /* every worker reads the same files: merged, one copy of these (and
+     * of reloads: each worker reads a changed file again) */
     static const char *const copies[] = {
         "keylog.lines", "keylog.secrets", "keylog.bad_lines",
         "keylog.entries_over_cap", "keylog.rsa_premasters", "keylog.files_read",
-        "keylog.truncations", "keylog.dsb_blocks", "keylog.dsb_over_cap",
+        "keylog.reloads", "keylog.truncations", "keylog.dsb_blocks",
+        "keylog.dsb_over_cap",
     };
     for (size_t i = 0; i < sizeof(copies) / sizeof(copies[0]); i++)
         counters_mark_copy(r, copies[i]);

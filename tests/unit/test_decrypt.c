@@ -20,6 +20,8 @@
 #include "decrypt/rsa_keys.h"
 #include "decrypt/tls_crypto.h"
 #include "decrypt/tls_decrypt.h"
+#include "util/counters.h"
+#include "util/json.h"
 #include "testing.h"
 
 /* --- a recorded session --------------------------------------------------- */
@@ -488,6 +490,29 @@ static void keylog_follows_file(void)
     CHECK(keylog_refresh(kl));
     CHECK_EQ(keylog_stats(kl)->truncations, 1);
     CHECK_EQ(keylog_count(kl), 3);
+    /* merged over workers (each follows the file): the reads once, the
+     * lookups summed */
+    uint64_t reloads = keylog_stats(kl)->reloads;
+    CHECK(reloads >= 2);
+    struct counters *r1 = counters_new(), *r2 = counters_new();
+    REQUIRE(r1 && r2);
+    keylog_counters(kl, r1);
+    keylog_counters(kl, r2);
+    const struct counters *regs[2] = { r1, r2 };
+    struct json j;
+    json_init(&j);
+    json_obj_open(&j);
+    counters_write_merged(regs, 2, &j);
+    json_obj_close(&j);
+    char want[64];
+    snprintf(want, sizeof(want), "\"reloads\":%llu,", (unsigned long long)reloads);
+    CHECK(j.buf && strstr(j.buf, want));
+    snprintf(want, sizeof(want), "\"files_read\":%llu,",
+             (unsigned long long)keylog_stats(kl)->files_read);
+    CHECK(j.buf && strstr(j.buf, want));
+    json_free(&j);
+    counters_free(r1);
+    counters_free(r2);
     CHECK(!keylog_add_file(kl, "/nonexistent/keys", err, sizeof(err)));
     keylog_free(kl);
     unlink(path);
