@@ -28,7 +28,9 @@
 struct workers;
 
 /* n: cfg->workers resolved (0 means one per online core). live: a full
- * ring drops the packet (counted) instead of waiting for room. */
+ * ring drops the packet (counted) instead of waiting for room. With one
+ * worker its pipeline is made here (NULL and why when it cannot be);
+ * with more, each worker's thread makes its own: workers_start next. */
 struct workers *workers_new(const struct nj_config *cfg, struct eve *eve,
                             bool live, char *err, size_t errlen);
 /* The second half of the set-up, before any packet: each worker makes its
