@@ -6,7 +6,8 @@
 # Ethernet capture of ../shared/corpus (cut to 65535 bytes a frame) merged, then the merge repeated with
 # its timestamps shifted (editcap -t) until it passes the size, so flows
 # start, live and end as they did on the wire. Each tool reads it RUNS times
-# (default 3); the median wall time gives packets/s and Gbit/s, and the
+# (default 3), in rounds of every tool once; the median wall time gives
+# packets/s and Gbit/s, and the
 # ratios are against the pcap loop measured in the same run. nightjar also
 # runs with tls.enabled=no, which shows what TLS/QUIC parsing costs, with
 # the DNS/HTTP/SMTP parsers off (what the application layer costs: parsing,
@@ -75,38 +76,56 @@ report() {
         "$1" "$2" "$(echo "$pkts / $2" | bc -l)" \
         "$(echo "$bytes * 8 / $2 / 1000000000" | bc -l)" "$(echo "$2 / $t_loop" | bc -l)"
 }
+# Every column is timed once a round, RUNS rounds, and takes the median of
+# its RUNS times: a slow spell of a shared machine then falls on every
+# column alike (timed RUNS times in a row, one spell could skew one ratio).
+add() { printf '%s\t%s\n' "$1" "$2" >> "$out/jobs"; }
+time_rounds() {
+    rm -rf "$out/times"; mkdir -p "$out/times"
+    tab=$(printf '\t')
+    for _ in $(seq 1 "$RUNS"); do
+        while IFS="$tab" read -r key cmd; do
+            s=$(date +%s.%N)
+            eval "$cmd" </dev/null >/dev/null 2>&1
+            e=$(date +%s.%N)
+            echo "$e - $s" | bc -l >> "$out/times/$key"
+        done < "$out/jobs"
+    done
+}
+med() { sort -n "$out/times/$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+NJ='./build/nightjar -q -r "$cap" -o /dev/null'
 for cap in "$bulk" "$pcap"; do
     set -- $("$out/pcap_loop" "$cap")
     pkts=$1 bytes=$5   # captured bytes: some corpus frames claim absurd wire lengths
     flows=$(./build/nightjar -r "$cap" -o /dev/null 2>&1 | awk '/^  flows:/ {print $2}')
     echo "$cap: $(($(wc -c < "$cap") / 1048576)) MB, $pkts packets, $bytes bytes captured, $flows flows"
-    t_loop=$(median "$out/pcap_loop" "$cap")
+    rm -f "$out/jobs"
+    add loop '"$out/pcap_loop" "$cap"'
     # one worker on every line but the workers' own: the per-packet cost
-    t_nj=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 1)
-    t_w2=$(median ./build/nightjar -q -r "$cap" -o /dev/null --workers 2)
-    t_notls=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set tls.enabled=no --workers 1)
-    t_noapp=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set app-layer.http.enabled=no \
-        --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no --workers 1)
-    t_noyara=$(median ./build/nightjar -q -r "$cap" -o /dev/null --yara none --workers 1)
-    [ -z "${BASELINE:-}" ] || t_base=$(median "$BASELINE" -q -r "$cap" -o /dev/null ${BASELINE_ARGS:-})
-    t_noeta=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set eta.enabled=no --workers 1)
-    t_lean=$(median ./build/nightjar -q -r "$cap" -o /dev/null --set files.magic=no \
-        --set files.hashes=sha256 --workers 1)
-    t_ndpi=$(median ndpiReader -q -i "$cap")
+    add nj "$NJ --workers 1"
+    add w2 "$NJ --workers 2"
+    add notls "$NJ --set tls.enabled=no --workers 1"
+    add noapp "$NJ --set app-layer.http.enabled=no --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no --workers 1"
+    add noyara "$NJ --yara none --workers 1"
+    [ -z "${BASELINE:-}" ] || add base '"$BASELINE" -q -r "$cap" -o /dev/null ${BASELINE_ARGS:-}'
+    add noeta "$NJ --set eta.enabled=no --workers 1"
+    add lean "$NJ --set files.magic=no --set files.hashes=sha256 --workers 1"
+    add ndpi 'ndpiReader -q -i "$cap"'
     # flows only: decode, flows, reassembly and the flow records; every
     # parser, scanner and detector off
-    t_flows=$(median ./build/nightjar -q -r "$cap" -o /dev/null --yara none \
-        --set tls.enabled=no --set app-layer.http.enabled=no --set app-layer.http2.enabled=no \
-        --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no \
-        --set app-layer.ftp.enabled=no --set app-layer.dcerpc.enabled=no \
-        --set eta.enabled=no --set anomaly.enabled=no --workers 1)
-    t_suri=""
+    add flows "$NJ --yara none --set tls.enabled=no --set app-layer.http.enabled=no --set app-layer.http2.enabled=no --set app-layer.smtp.enabled=no --set app-layer.dns.enabled=no --set app-layer.ftp.enabled=no --set app-layer.dcerpc.enabled=no --set eta.enabled=no --set anomaly.enabled=no --workers 1"
     if command -v suricata >/dev/null; then
         rm -rf "$out/suri"; mkdir -p "$out/suri"
-        t_suri=$(median suricata -c bench/suricata.yaml -r "$cap" -l "$out/suri" -k none \
-            --runmode autofp)
+        add suri 'suricata -c bench/suricata.yaml -r "$cap" -l "$out/suri" -k none --runmode autofp'
     fi
-    echo "  median of $RUNS runs:"
+    time_rounds
+    t_loop=$(med loop) t_nj=$(med nj) t_w2=$(med w2) t_notls=$(med notls)
+    t_noapp=$(med noapp) t_noyara=$(med noyara) t_noeta=$(med noeta)
+    t_lean=$(med lean) t_ndpi=$(med ndpi) t_flows=$(med flows)
+    [ -z "${BASELINE:-}" ] || t_base=$(med base)
+    t_suri=""
+    [ ! -f "$out/times/suri" ] || t_suri=$(med suri)
+    echo "  median of $RUNS interleaved runs:"
     report "libpcap read loop" "$t_loop"
     report "nightjar (1 worker)" "$t_nj"
     report "nightjar, 2 workers" "$t_w2"
