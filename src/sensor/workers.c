@@ -179,8 +179,10 @@ struct workers {
     sem_t file_done;           /* posted by each worker at a file's end */
     bool file_done_made;
     atomic_uint reload_gen;    /* SIGHUP while the workers read a file */
-    pthread_mutex_t build_lock; /* one pipeline made at a time (YARA's
-                                   set-up is not thread-safe) */
+    pthread_mutex_t build_lock; /* one pipeline made at a time: the
+                                   modules' set-up was written for one
+                                   thread (libyara's is also locked in
+                                   content.c, for the ICAP server) */
     bool build_lock_made;
     char *planned;             /* the file workers_start planned, to read */
 };
