@@ -33,7 +33,8 @@ Usage: mta_sink.py HOST PORT OUTDIR [--seconds T] [--delay S]
   --tls-break MODE  offer STARTTLS (a certificate is not needed) but never
                 let it work, while taking mail in the clear as ever -- so
                 a relay that falls back to the clear is caught delivering:
-                  garbage  220, then bytes that are no TLS, then close
+                  garbage  220, then, to the ClientHello, bytes that are
+                           no TLS, then close
                   refuse   454 4.7.0 to STARTTLS
                   inject   220 and, in the same write, a second reply (a
                            response injection the client must not read
@@ -125,6 +126,15 @@ def serve(held, cn):
                 continue       # and then whatever comes (no TLS here)
             say("220 2.0.0 Ready to start TLS")
             if args.tls_break == "garbage":
+                # after the client's first TLS bytes, so that the garbage
+                # answers its ClientHello: sent at once, it could arrive
+                # with the 220 in one read, and a loaded client would rightly
+                # take it for a reply injected before TLS
+                conn.settimeout(10)
+                try:
+                    conn.recv(1)
+                except OSError:
+                    return
                 conn.sendall(b"this is not a TLS ServerHello\r\n" * 4)
                 return
             conn = tls_ctx.wrap_socket(conn, server_side=True)
