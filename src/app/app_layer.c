@@ -1081,6 +1081,7 @@ void app_layer_counters(const struct app_layer *al, struct counters *r)
     counters_u64(r, "content.scans", &ct->scanned);
     counters_u64(r, "content.bytes_scanned", &ct->bytes_scanned);
     counters_u64(r, "content.scans_remembered", &ct->scans_remembered);
+    counters_u64(r, "content.clean_cache_replaced", &ct->clean_cache_replaced);
     counters_u64(r, "content.stream_windows_scanned", &al->st.windows_scanned);
     counters_u64(r, "content.stream_window_body_bytes", &al->st.window_body_bytes);
     counters_u64(r, "content.matches", &ct->matches);

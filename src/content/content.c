@@ -772,10 +772,11 @@ static bool clean_before(const struct content_engine *e, struct clean_entry *c,
     return hit;
 }
 
-static void remember_clean(const struct content_engine *e, struct clean_entry *c,
+static void remember_clean(struct content_engine *e, struct clean_entry *c,
                            const struct content_result *r, size_t len)
 {
     pthread_mutex_lock(&clean_lock);
+    e->st.clean_cache_replaced += c->len != 0; /* another file's slot */
     memcpy(c->sha256, r->h.sha256, 32);
     c->len = len;
     c->rules_id = e->rules_id;

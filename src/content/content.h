@@ -77,6 +77,8 @@ struct content_stats {
     uint64_t text_untyped;                        /* text not given to libmagic */
     uint64_t scans_remembered;                    /* files not scanned: these
                                                      bytes were scanned clean */
+    uint64_t clean_cache_replaced;                /* a clean file's entry took
+                                                     another's slot */
 };
 
 struct content_engine;

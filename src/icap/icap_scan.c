@@ -386,6 +386,7 @@ static struct content_stats sum(struct icap_scan *p)
         s.scanned += w->scanned;
         s.bytes_scanned += w->bytes_scanned;
         s.scans_remembered += w->scans_remembered;
+        s.clean_cache_replaced += w->clean_cache_replaced;
         s.matches += w->matches;
         s.matches_over_cap += w->matches_over_cap;
         s.scan_errors += w->scan_errors;
@@ -405,6 +406,7 @@ GETTER(rules)
 GETTER(scanned)
 GETTER(bytes_scanned)
 GETTER(scans_remembered)
+GETTER(clean_cache_replaced)
 GETTER(matches)
 GETTER(matches_over_cap)
 GETTER(scan_errors)
@@ -438,6 +440,7 @@ void icap_scan_counters(struct icap_scan *p, struct counters *r)
     counters_fn(r, "content.scans", get_scanned, p);
     counters_fn(r, "content.bytes_scanned", get_bytes_scanned, p);
     counters_fn(r, "content.scans_remembered", get_scans_remembered, p);
+    counters_fn(r, "content.clean_cache_replaced", get_clean_cache_replaced, p);
     counters_fn(r, "content.matches", get_matches, p);
     counters_fn(r, "content.matches_over_cap", get_matches_over_cap, p);
     counters_fn(r, "content.scan_errors", get_scan_errors, p);

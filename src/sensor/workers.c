@@ -12,7 +12,8 @@
  *
  * Two ways in. A regular file is read by every worker itself
  * (workers_read_file, WMSG_FILE): each walks every record with its own
- * libpcap handle and its own copy of the input state (struct input_state:
+ * handle (a classic pcap in place, capture/pcap_map.c; else libpcap) and
+ * its own copy of the input state (struct input_state:
  * the packet count, the clock, the fragments), fed the same packets in
  * the same order, so every copy shards and ticks alike; a worker handles
  * its own packets and learns the others' DNS answers. Stdin, pipes and
@@ -185,6 +186,8 @@ struct workers {
                                    content.c, for the ICAP server) */
     bool build_lock_made;
     char *planned;             /* the file workers_start planned, to read */
+    uint64_t plan_conns_displaced; /* plans' connections forgotten: the
+                                      table was full (counted again) */
 };
 
 /* ---- the shard ----------------------------------------------------------- */
@@ -223,8 +226,8 @@ static long ether_ip(const uint8_t *d, size_t n, size_t off)
         return (long)(off + 2);
     if (type == 0x8847 || type == 0x8848)
         return mpls_ip(d, n, off + 2);
-    return type == 0x8847 || type == 0x8848 || type == 0x8864 ||
-           type == 0x894f || type == 0x8909 ? -1 : -2; /* LLC (STP, ...): -2 */
+    return type == 0x8864 || type == 0x894f || type == 0x8909
+               ? -1 : -2; /* LLC (STP, ...): -2 */
 }
 
 /* BSD null (host byte order, either) and loopback (network order): the
@@ -381,6 +384,23 @@ static void ip_view(const struct packet *p, struct ip_view *o)
     }
 }
 
+/* The outer addresses, source first, zero-padded to 16 bytes (ok). */
+static void ip_addrs(const struct ip_view *o, struct ip_addr *src,
+                     struct ip_addr *dst)
+{
+    size_t alen = o->v == 4 ? 4 : 16, at = o->v == 4 ? 12 : 8;
+    memset(src, 0, sizeof(*src));
+    memset(dst, 0, sizeof(*dst));
+    memcpy(src->b, o->ip + at, alen);
+    memcpy(dst->b, o->ip + at + alen, alen);
+}
+
+/* An IPv4 fragment, the first or a later one (ok). */
+static bool ip_fragment(const struct ip_view *o)
+{
+    return o->v == 4 && (be16(o->ip + 6) & 0x3fff);
+}
+
 /* The client end of a packet that is not a fragment (ports_client; -1
  * with an IPv6 extension header, and for a UDP tunnel: its outer source
  * port is a hash of the inner flow, each way its own, so both directions
@@ -401,16 +421,15 @@ static bool dns_port(uint16_t port)
 }
 
 /* Whether the frame may be a DNS answer: UDP from or to a DNS port with
- * the QR bit set, not a fragment, no IPv6 extension header. Every worker learns those into its
- * passive DNS cache, in the order of the input, so a flow is named from
- * any host's answer as with one pipeline (tunnelled DNS and DNS over TCP
- * reach the owner's cache only). */
+ * the QR bit set, not a fragment, no IPv6 extension header. Every worker
+ * learns those into its passive DNS cache, in the order of the input, so
+ * a flow is named from any host's answer as with one pipeline (tunnelled
+ * DNS and DNS over TCP reach the owner's cache only). */
 static bool maybe_dns_answer(const struct ip_view *o)
 {
     if (!o->ok)
         return false;
-    if (o->proto != 17 || o->left < o->hl + 8 + 3 ||
-        (o->v == 4 && (be16(o->ip + 6) & 0x3fff)))
+    if (o->proto != 17 || o->left < o->hl + 8 + 3 || ip_fragment(o))
         return false;
     const uint8_t *udp = o->ip + o->hl;
     return (dns_port(be16(udp)) || dns_port(be16(udp + 2))) &&
@@ -441,13 +460,8 @@ static struct shard_key shard_key(const struct workers *ws,
     const uint8_t *ip = o->ip;
     size_t left = o->left;
     uint8_t v = o->v;
-    size_t alen = v == 4 ? 4 : 16;
-    size_t at = v == 4 ? 12 : 8;
     struct ip_addr a, b;
-    memset(&a, 0, sizeof(a));
-    memset(&b, 0, sizeof(b));
-    memcpy(a.b, ip + at, alen);
-    memcpy(b.b, ip + at + alen, alen);
+    ip_addrs(o, &a, &b);
     bool ia = home_net_contains(&ws->home, v, &a);
     bool ib = home_net_contains(&ws->home, v, &b);
     if (ia && ib) { /* both ours: the client's, when the ports say which */
@@ -461,7 +475,7 @@ static struct shard_key shard_key(const struct workers *ws,
     }
     if (ia != ib) {
         k.kind = KEY_HOST;
-        k.key = host_key(ia ? &a : &b);
+        k.key = k.both_ours ? (ia ? k.a : k.b) : host_key(ia ? &a : &b);
     } else {
         k.kind = KEY_PAIR;
         k.key = fmix64(addr_hash(&a) + addr_hash(&b)); /* symmetric */
@@ -803,6 +817,7 @@ static bool admin_port(uint16_t port)
 struct plan_pass {
     struct input_state in;
     uint64_t conns[PLAN_CONN_SLOTS];
+    uint64_t conns_displaced;  /* a slot taken from another connection */
 };
 
 /* Whether the packet is the first the pass sees of its connection: the
@@ -812,15 +827,11 @@ static bool plan_new_conn(struct plan_pass *pp, const struct ip_view *o)
 {
     if (!o->ok)
         return false;
-    size_t alen = o->v == 4 ? 4 : 16, at = o->v == 4 ? 12 : 8;
     struct ip_addr a, b;
-    memset(&a, 0, sizeof(a));
-    memset(&b, 0, sizeof(b));
-    memcpy(a.b, o->ip + at, alen);
-    memcpy(b.b, o->ip + at + alen, alen);
+    ip_addrs(o, &a, &b);
     uint64_t h = addr_hash(&a) + addr_hash(&b) + o->proto;
-    bool frag = o->v == 4 && (be16(o->ip + 6) & 0x3fff);
-    if ((o->proto == 6 || o->proto == 17) && !frag && o->left >= o->hl + 4) {
+    if ((o->proto == 6 || o->proto == 17) && !ip_fragment(o) &&
+        o->left >= o->hl + 4) {
         uint16_t sp = be16(o->ip + o->hl), dp = be16(o->ip + o->hl + 2);
         h += fmix64((uint64_t)(sp < dp ? sp : dp) << 16 | (sp < dp ? dp : sp));
     }
@@ -828,6 +839,7 @@ static bool plan_new_conn(struct plan_pass *pp, const struct ip_view *o)
     uint64_t *slot = &pp->conns[h & (PLAN_CONN_SLOTS - 1)];
     if (*slot == h)
         return false;
+    pp->conns_displaced += *slot != 0;
     *slot = h;
     return true;
 }
@@ -886,6 +898,7 @@ static void plan_file(struct workers *ws, const char *path, const char *bpf,
         capture_close(c);
     }
     placement_end(ws->place);
+    ws->plan_conns_displaced += pp->conns_displaced;
     free(pp);
 }
 
@@ -1083,12 +1096,14 @@ void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
     fprintf(out, "  placement: %llu internal hosts on a worker, %llu joined to "
             "another's by an admin session, %llu busy servers left apart, %llu "
             "past the table by hash, %llu packets of hosts there was no room "
-            "for, %llu sessions past the plan's tables\n",
+            "for, %llu sessions past the plan's tables, %llu connections "
+            "the plan's table forgot (%u at once)\n",
             (unsigned long long)ps->hosts, (unsigned long long)ps->groups,
             (unsigned long long)ps->busy_servers,
             (unsigned long long)ps->hosts_over_cap,
             (unsigned long long)ps->packets_unkept,
-            (unsigned long long)ps->sessions_over_cap);
+            (unsigned long long)ps->sessions_over_cap,
+            (unsigned long long)ws->plan_conns_displaced, PLAN_CONN_SLOTS);
 }
 
 uint64_t workers_packets(const struct workers *ws)

@@ -42,12 +42,20 @@ static struct content_engine *engine(const char *yara, const char *store)
 
 static struct content_result r;
 
+/* rules written to dir/name (kept in path for a later rewrite), and an
+ * engine of them */
+static struct content_engine *engine_of(const char *name, const char *text,
+                                        char *path, size_t n)
+{
+    snprintf(path, n, "%s/%s", dir, name);
+    write_file(path, text);
+    return engine(path, "");
+}
+
 static void test_match_with_meta_tags_and_offsets(void)
 {
     char path[128];
-    snprintf(path, sizeof(path), "%s/one.yar", dir);
-    write_file(path, rules);
-    struct content_engine *e = engine(path, "");
+    struct content_engine *e = engine_of("one.yar", rules, path, sizeof(path));
     REQUIRE(e != NULL);
     const char data[] = "some bytes then NIGHTJAR-MARKER and more";
     content_inspect(e, (const uint8_t *)data, sizeof(data) - 1, NULL, false, &r);
@@ -85,9 +93,7 @@ static void test_shipped_rules_and_reload(void)
     content_engine_free(e);
 
     char path[128];
-    snprintf(path, sizeof(path), "%s/live.yar", dir);
-    write_file(path, rules);
-    e = engine(path, "");
+    e = engine_of("live.yar", rules, path, sizeof(path));
     REQUIRE(e != NULL);
     uint64_t sig = content_rules_signature(path);
     char err[256];
@@ -113,9 +119,7 @@ static void test_shipped_rules_and_reload(void)
 static void test_clean_files_remembered(void)
 {
     char path[128];
-    snprintf(path, sizeof(path), "%s/remember.yar", dir);
-    write_file(path, rules);
-    struct content_engine *e = engine(path, "");
+    struct content_engine *e = engine_of("remember.yar", rules, path, sizeof(path));
     REQUIRE(e != NULL);
     const struct content_stats *st = content_engine_stats(e);
     const uint8_t clean[] = "an ordinary page, nothing to see";
@@ -138,9 +142,7 @@ static void test_clean_files_remembered(void)
     CHECK_EQ(content_engine_stats(e2)->scans_remembered, 1);
     content_engine_free(e2);
     char other[128];
-    snprintf(other, sizeof(other), "%s/other.yar", dir);
-    write_file(other, rules);
-    e2 = engine(other, "");
+    e2 = engine_of("other.yar", rules, other, sizeof(other));
     REQUIRE(e2 != NULL);
     content_inspect(e2, clean, sizeof(clean) - 1, NULL, false, &r);
     CHECK_EQ(content_engine_stats(e2)->scans_remembered, 0);

@@ -54,6 +54,16 @@ static void write_pcap(const char *path, uint32_t magic, bool swap,
         REQUIRE(truncate(path, (off_t)cut) == 0);
 }
 
+/* A new empty file named from the template in path (write_pcap fills it). */
+static bool temp_file(char *path)
+{
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 /* Walks path both ways and requires the same records and the same end. */
 static void same_as_libpcap(const char *path, int expect_records,
                             bool expect_damage)
@@ -100,9 +110,7 @@ static const struct rec recs[] = {
 static void both_byte_orders_and_nanoseconds_read_alike(void)
 {
     char path[] = "/tmp/nj-pcap-map-XXXXXX";
-    int fd = mkstemp(path);
-    REQUIRE(fd >= 0);
-    close(fd);
+    REQUIRE(temp_file(path));
     write_pcap(path, 0xa1b2c3d4, false, 65535, recs, 4, 0);
     same_as_libpcap(path, 4, false);
     write_pcap(path, 0xa1b2c3d4, true, 65535, recs, 4, 0);
@@ -121,9 +129,7 @@ static void both_byte_orders_and_nanoseconds_read_alike(void)
 static void a_record_over_the_snap_length_is_cut_to_it(void)
 {
     char path[] = "/tmp/nj-pcap-map-XXXXXX";
-    int fd = mkstemp(path);
-    REQUIRE(fd >= 0);
-    close(fd);
+    REQUIRE(temp_file(path));
     struct rec r[2] = { { 1, 0, 80, 80 }, { 2, 0, 30, 30 } };
     write_pcap(path, 0xa1b2c3d4, false, 64, r, 2, 0);
     same_as_libpcap(path, 2, false);
@@ -135,9 +141,7 @@ static void a_record_over_the_snap_length_is_cut_to_it(void)
 static void a_long_file_reads_right_to_its_end(void)
 {
     char path[] = "/tmp/nj-pcap-map-XXXXXX";
-    int fd = mkstemp(path);
-    REQUIRE(fd >= 0);
-    close(fd);
+    REQUIRE(temp_file(path));
     enum { N = 30000 };
     struct rec *r = calloc(N, sizeof(*r));
     REQUIRE(r);
@@ -152,9 +156,7 @@ static void a_long_file_reads_right_to_its_end(void)
 static void a_damaged_file_stops_where_libpcap_stops(void)
 {
     char path[] = "/tmp/nj-pcap-map-XXXXXX";
-    int fd = mkstemp(path);
-    REQUIRE(fd >= 0);
-    close(fd);
+    REQUIRE(temp_file(path));
     /* cut inside the second record's bytes, then inside its header */
     write_pcap(path, 0xa1b2c3d4, false, 65535, recs, 4, 24 + 16 + 60 + 16 + 50);
     same_as_libpcap(path, 1, true);
