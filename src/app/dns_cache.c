@@ -1,4 +1,12 @@
-/* dns_cache.c -- passive DNS cache (see dns_cache.h). */
+/* dns_cache.c -- passive DNS cache (see dns_cache.h).
+ *
+ * A set-associative table of answers (WAYS slots a set) beside an array of
+ * tags: a slot's address hash, 0 when empty. Most lookups are for
+ * addresses no answer named (every new flow's server is looked up), and
+ * the tags -- 16 bytes a set -- answer them without reading the answers,
+ * ~300 bytes a slot spread over a table of tens of MB: a miss no longer
+ * brings a page of that table into memory, which on a sparse table was a
+ * page fault a new address. */
 #include "app/dns_cache.h"
 #include "util/table_mem.h"
 
@@ -11,6 +19,7 @@
 
 struct dns_cache {
     struct dns_cache_entry *e;
+    uint32_t *tag;                 /* e's address hashes, 0: empty slot */
     uint32_t sets;
     uint32_t grace_sec;
     uint32_t next_gen;
@@ -25,8 +34,9 @@ struct dns_cache *dns_cache_new(uint32_t entries, uint32_t grace_sec)
     c->sets = entries / WAYS + 1;
     c->grace_sec = grace_sec;
     c->e = table_mem_alloc((size_t)c->sets * WAYS, sizeof(*c->e));
-    if (!c->e) {
-        free(c);
+    c->tag = table_mem_alloc((size_t)c->sets * WAYS, sizeof(*c->tag));
+    if (!c->e || !c->tag) {
+        dns_cache_free(c);
         return NULL;
     }
     return c;
@@ -37,18 +47,32 @@ void dns_cache_free(struct dns_cache *c)
     if (!c)
         return;
     table_mem_free(c->e, (size_t)c->sets * WAYS, sizeof(*c->e));
+    table_mem_free(c->tag, (size_t)c->sets * WAYS, sizeof(*c->tag));
     free(c);
-}
-
-static uint32_t addr_hash(const struct ip_addr *a, uint8_t v)
-{
-    return fnv1a(FNV1A_SEED ^ v, a, sizeof(*a));
 }
 
 static bool same(const struct dns_cache_entry *e, const struct ip_addr *a,
                  uint8_t v)
 {
     return e->ip_version == v && memcmp(&e->addr, a, sizeof(*a)) == 0;
+}
+
+/* Never 0: that tag is an empty slot. */
+static uint32_t addr_hash(const struct ip_addr *a, uint8_t v)
+{
+    uint32_t h = fnv1a(FNV1A_SEED ^ v, a, sizeof(*a));
+    return h ? h : 1;
+}
+
+/* The slot of (a, v) in the set at base, or -1; reads an answer only
+ * when its tag is the address's hash. */
+static int find(const struct dns_cache *c, size_t base, uint32_t h,
+                const struct ip_addr *a, uint8_t v)
+{
+    for (int i = 0; i < WAYS; i++)
+        if (c->tag[base + (size_t)i] == h && same(&c->e[base + (size_t)i], a, v))
+            return i;
+    return -1;
 }
 
 static uint64_t expiry(const struct dns_cache *c,
@@ -61,13 +85,11 @@ static void insert(struct dns_cache *c, const struct ip_addr *a, uint8_t v,
                    const char *name, uint32_t ttl, uint8_t n_addrs,
                    uint64_t now, bool counted)
 {
-    struct dns_cache_entry *set = &c->e[(size_t)(addr_hash(a, v) % c->sets) * WAYS];
-    struct dns_cache_entry *slot = NULL;
-    for (int i = 0; i < WAYS; i++)
-        if (same(&set[i], a, v)) {
-            slot = &set[i];
-            break;
-        }
+    uint32_t h = addr_hash(a, v);
+    size_t base = (size_t)(h % c->sets) * WAYS;
+    struct dns_cache_entry *set = &c->e[base];
+    int at = find(c, base, h, a, v);
+    struct dns_cache_entry *slot = at >= 0 ? &set[at] : NULL;
     if (slot && strcmp(slot->name, name) == 0) {
         c->st.updates += counted; /* same answer again: refresh in place */
         slot->seen_usec = now;
@@ -78,7 +100,7 @@ static void insert(struct dns_cache *c, const struct ip_addr *a, uint8_t v,
     if (!slot) {
         slot = &set[0];
         for (int i = 0; i < WAYS; i++) {
-            if (!set[i].ip_version) {
+            if (!c->tag[base + (size_t)i]) {
                 slot = &set[i];
                 break;
             }
@@ -89,6 +111,7 @@ static void insert(struct dns_cache *c, const struct ip_addr *a, uint8_t v,
             c->st.evicted_fresh += counted;
     }
     c->st.inserts += counted;
+    c->tag[base + (size_t)(slot - set)] = h;
     slot->addr = *a;
     slot->ip_version = v;
     slot->ttl = ttl;
@@ -120,21 +143,20 @@ bool dns_cache_lookup(struct dns_cache *c, const struct ip_addr *a,
                       uint8_t v, uint64_t now, struct dns_ref *ref)
 {
     c->st.lookups++;
-    size_t base = (size_t)(addr_hash(a, v) % c->sets) * WAYS;
-    for (int i = 0; i < WAYS; i++) {
-        struct dns_cache_entry *e = &c->e[base + (size_t)i];
-        if (!same(e, a, v))
-            continue;
-        if (expiry(c, e) < now || e->seen_usec > now) {
-            c->st.expired++;
-            return false;
-        }
-        c->st.hits++;
-        ref->slot = (uint32_t)(base + (size_t)i);
-        ref->gen = e->gen;
-        return true;
+    uint32_t h = addr_hash(a, v);
+    size_t base = (size_t)(h % c->sets) * WAYS;
+    int i = find(c, base, h, a, v);
+    if (i < 0)
+        return false;
+    const struct dns_cache_entry *e = &c->e[base + (size_t)i];
+    if (expiry(c, e) < now || e->seen_usec > now) {
+        c->st.expired++;
+        return false;
     }
-    return false;
+    c->st.hits++;
+    ref->slot = (uint32_t)(base + (size_t)i);
+    ref->gen = e->gen;
+    return true;
 }
 
 const struct dns_cache_entry *dns_cache_get(const struct dns_cache *c,
@@ -152,5 +174,5 @@ const struct dns_cache_stats *dns_cache_stats(const struct dns_cache *c)
 
 uint64_t dns_cache_memory(const struct dns_cache *c)
 {
-    return (uint64_t)c->sets * WAYS * sizeof(*c->e);
+    return (uint64_t)c->sets * WAYS * (sizeof(*c->e) + sizeof(*c->tag));
 }
