@@ -3,10 +3,24 @@
  * length, link type) and records of a 16-byte header (seconds,
  * microseconds or nanoseconds, captured length, wire length) and the
  * captured bytes, every field in the writer's byte order.
+ *
+ * One mapping a file in the process: every handle opened on the same file
+ * (device, inode, size and modification time) while another is open walks
+ * the same mapping with its own cursor -- several workers reading one file
+ * map each page once, not once each, and let it go once. Pages are let go
+ * (MADV_DONTNEED: they stay in the page cache) a step behind the slowest
+ * walker still walking. A walker that others will follow (the placement
+ * plan's pass, which reads the file just before the workers) may ask that
+ * the first bytes it walks stay mapped for them (pcap_map_keep): mapping a
+ * page costs a fault and a TLB entry, and unmapping one a flush on every
+ * core the process runs on, so the workers find the plan's pages where it
+ * left them rather than mapping them again.
  */
 #include "capture/pcap_map.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +29,42 @@
 #include <unistd.h>
 
 #define RECORD_MAX (256u << 10) /* libpcap's own bound on a record */
-#define RELEASE_STEP (8u << 20) /* pages this far behind are let go */
+#define RELEASE_STEP (8u << 20) /* pages this far behind every walker are let go */
+#define CHECK_STEP (1u << 20)   /* a walker says where it is this often */
 #define PREFETCH_AHEAD 4096     /* every cache line this far ahead is asked for */
+#define WALK_ENDED SIZE_MAX     /* a walker's position once it has walked to its end */
+
+/* A file's mapping, shared by its handles; the fields below refs change
+ * under map_lock. */
+struct mapping {
+    struct mapping *next;      /* every open mapping of the process */
+    const uint8_t *base;
+    size_t size;
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime;
+    unsigned refs;             /* open handles */
+    struct pcap_map *walkers;  /* the handles */
+    size_t keep;               /* 0, or bytes from the start kept for followers */
+    unsigned followers;        /* the keep holds until this many more handles open */
+    size_t released;           /* every page below was let go */
+    size_t kept_released;      /* while keeping: let go from keep up to here */
+};
+
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mapping *mappings;
 
 struct pcap_map {
+    struct mapping *map;
+    struct pcap_map *next;     /* the mapping's other handles */
     const uint8_t *base;
     size_t size, off;
+    _Atomic size_t pos;        /* off, as others see it; WALK_ENDED at the end */
+    size_t next_check;         /* off at which pos is said again */
     bool swapped, nano;
     int linktype;
     uint32_t snaplen;          /* a longer record is cut to it, as libpcap does */
     const char *damage;        /* why the walk stopped short, else NULL */
-    size_t released;           /* pages before this are no longer mapped in */
     size_t prefetched;         /* cache lines before this were asked for */
 };
 
@@ -44,25 +83,66 @@ static int dlt_of(uint32_t linktype)
     return linktype == 101 ? 12 : (int)linktype;
 }
 
-struct pcap_map *pcap_map_open(const char *path)
+static bool same_file(const struct mapping *mp, const struct stat *st)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
+    return mp->dev == st->st_dev && mp->ino == st->st_ino &&
+           mp->size == (size_t)st->st_size &&
+           mp->mtime.tv_sec == st->st_mtim.tv_sec &&
+           mp->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* The process's mapping of the file behind fd, a new one if there is
+ * none; its refs counts the caller. Under map_lock. */
+static struct mapping *mapping_of(int fd)
+{
     struct stat st;
-    void *base = MAP_FAILED;
-    if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size >= 24)
-        base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (base == MAP_FAILED)
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < 24)
         return NULL;
-    struct pcap_map *m = calloc(1, sizeof(*m));
-    if (!m) {
-        munmap(base, (size_t)st.st_size);
+    for (struct mapping *mp = mappings; mp; mp = mp->next)
+        if (same_file(mp, &st)) {
+            mp->refs++;
+            if (mp->followers)
+                mp->followers--;
+            return mp;
+        }
+    struct mapping *mp = calloc(1, sizeof(*mp));
+    if (!mp)
+        return NULL;
+    void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (base == MAP_FAILED) {
+        free(mp);
         return NULL;
     }
-    m->base = base;
-    m->size = (size_t)st.st_size;
+    madvise(base, (size_t)st.st_size, MADV_SEQUENTIAL);
+    mp->base = base;
+    mp->size = (size_t)st.st_size;
+    mp->dev = st.st_dev;
+    mp->ino = st.st_ino;
+    mp->mtime = st.st_mtim;
+    mp->refs = 1;
+    mp->next = mappings;
+    mappings = mp;
+    return mp;
+}
+
+/* One handle fewer; the last unmaps. Under map_lock. */
+static void mapping_put(struct mapping *mp)
+{
+    if (--mp->refs)
+        return;
+    for (struct mapping **pp = &mappings; *pp; pp = &(*pp)->next)
+        if (*pp == mp) {
+            *pp = mp->next;
+            break;
+        }
+    munmap((void *)mp->base, mp->size);
+    free(mp);
+}
+
+/* The file header: byte order, time unit, link type, snap length; false
+ * for pcapng and anything else. */
+static bool read_header(struct pcap_map *m)
+{
     uint32_t magic;
     memcpy(&magic, m->base, 4);
     switch (magic) {
@@ -70,33 +150,97 @@ struct pcap_map *pcap_map_open(const char *path)
     case 0xa1b23c4d: m->nano = true; break;
     case 0xd4c3b2a1: m->swapped = true; break;
     case 0x4d3cb2a1: m->swapped = m->nano = true; break;
-    default: /* pcapng, or not a capture */
-        pcap_map_close(m);
-        return NULL;
+    default: return false; /* pcapng, or not a capture */
     }
     m->linktype = dlt_of(u32(m, m->base + 20));
     m->snaplen = u32(m, m->base + 16);
     if (!m->snaplen || m->snaplen > RECORD_MAX)
         m->snaplen = RECORD_MAX;
     m->off = 24;
-    madvise((void *)m->base, m->size, MADV_SEQUENTIAL);
+    return true;
+}
+
+struct pcap_map *pcap_map_open(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct pcap_map *m = calloc(1, sizeof(*m));
+    pthread_mutex_lock(&map_lock);
+    struct mapping *mp = m ? mapping_of(fd) : NULL;
+    pthread_mutex_unlock(&map_lock);
+    close(fd);
+    if (!mp) {
+        free(m);
+        return NULL;
+    }
+    m->map = mp;
+    m->base = mp->base;
+    m->size = mp->size;
+    if (!read_header(m)) {
+        pthread_mutex_lock(&map_lock);
+        mapping_put(mp);
+        pthread_mutex_unlock(&map_lock);
+        free(m);
+        return NULL;
+    }
+    atomic_init(&m->pos, m->off);
+    m->next_check = m->off + CHECK_STEP;
+    pthread_mutex_lock(&map_lock);
+    m->next = mp->walkers;
+    mp->walkers = m;
+    pthread_mutex_unlock(&map_lock);
     return m;
 }
 
-/* The pages walked more than a step ago leave this process's resident
- * set (they stay in the page cache): several workers walking one file
- * would otherwise each count the whole file as their memory. A frame is
- * used only until the next one is asked for, and a record is far shorter
- * than a step. */
-static void release_behind(struct pcap_map *m)
+void pcap_map_keep(struct pcap_map *m, size_t bytes, unsigned followers)
 {
-    if (m->off - m->released < 2 * (size_t)RELEASE_STEP)
+    pthread_mutex_lock(&map_lock);
+    m->map->keep = followers ? (bytes + RELEASE_STEP - 1) & ~((size_t)RELEASE_STEP - 1) : 0;
+    m->map->followers = followers;
+    m->map->kept_released = m->map->keep;
+    pthread_mutex_unlock(&map_lock);
+}
+
+/* Where the slowest walker still walking is; WALK_ENDED when none is.
+ * Under map_lock. */
+static size_t slowest(const struct mapping *mp)
+{
+    size_t low = WALK_ENDED;
+    for (const struct pcap_map *w = mp->walkers; w; w = w->next) {
+        size_t at = atomic_load_explicit(&w->pos, memory_order_relaxed);
+        if (at < low)
+            low = at;
+    }
+    return low;
+}
+
+/* Pages more than a step behind every walker leave the process's
+ * resident set (they stay in the page cache): several workers walking one
+ * file would otherwise count the whole file as their memory. A frame is
+ * used only until the next one is asked for, and a record is far shorter
+ * than a step. While a keep holds, the first keep bytes stay. */
+static void release_behind(struct mapping *mp)
+{
+    size_t low = slowest(mp);
+    if (low == WALK_ENDED || low < 2 * (size_t)RELEASE_STEP)
         return;
-    size_t upto = (m->off - RELEASE_STEP) & ~((size_t)RELEASE_STEP - 1);
-    if (upto <= m->released)
+    size_t upto = (low - RELEASE_STEP) & ~((size_t)RELEASE_STEP - 1);
+    size_t *from = mp->followers ? &mp->kept_released : &mp->released;
+    if (upto <= *from)
         return;
-    madvise((void *)(m->base + m->released), upto - m->released, MADV_DONTNEED);
-    m->released = upto;
+    madvise((void *)(mp->base + *from), upto - *from, MADV_DONTNEED);
+    *from = upto;
+}
+
+/* Says where this walker is, every CHECK_STEP, and lets go of what every
+ * walker has passed. */
+static void walked_to(struct pcap_map *m, size_t at)
+{
+    atomic_store_explicit(&m->pos, at, memory_order_relaxed);
+    pthread_mutex_lock(&map_lock);
+    release_behind(m->map);
+    pthread_mutex_unlock(&map_lock);
 }
 
 /* Where a record starts depends on the one before, so each header would
@@ -115,25 +259,30 @@ static void prefetch_ahead(struct pcap_map *m)
         __builtin_prefetch(m->base + m->prefetched);
 }
 
+/* The walk is over (its end, or damage): this walker holds nothing back. */
+static bool ended(struct pcap_map *m, const char *damage)
+{
+    m->damage = damage;
+    if (atomic_load_explicit(&m->pos, memory_order_relaxed) != WALK_ENDED)
+        walked_to(m, WALK_ENDED);
+    return false;
+}
+
 bool pcap_map_next(struct pcap_map *m, struct packet *p)
 {
-    release_behind(m);
-    if (m->size - m->off < 16) {
-        if (m->off != m->size)
-            m->damage = "truncated record header";
-        return false;
+    if (m->off >= m->next_check) {
+        walked_to(m, m->off);
+        m->next_check = m->off + CHECK_STEP;
     }
+    if (m->size - m->off < 16)
+        return ended(m, m->off != m->size ? "truncated record header" : NULL);
     const uint8_t *h = m->base + m->off;
     prefetch_ahead(m);
     uint32_t caplen = u32(m, h + 8);
-    if (caplen > RECORD_MAX) {
-        m->damage = "invalid packet capture length";
-        return false;
-    }
-    if (caplen > m->size - m->off - 16) {
-        m->damage = "truncated record";
-        return false;
-    }
+    if (caplen > RECORD_MAX)
+        return ended(m, "invalid packet capture length");
+    if (caplen > m->size - m->off - 16)
+        return ended(m, "truncated record");
     uint64_t frac = u32(m, h + 4);
     /* seconds are unsigned, as libpcap reads them: 2038 is not an end */
     p->ts_usec = (uint64_t)u32(m, h) * 1000000u + (m->nano ? frac / 1000 : frac);
@@ -151,6 +300,15 @@ void pcap_map_close(struct pcap_map *m)
 {
     if (!m)
         return;
-    munmap((void *)m->base, m->size);
+    pthread_mutex_lock(&map_lock);
+    struct mapping *mp = m->map;
+    for (struct pcap_map **pp = &mp->walkers; *pp; pp = &(*pp)->next)
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    release_behind(mp);
+    mapping_put(mp);
+    pthread_mutex_unlock(&map_lock);
     free(m);
 }

@@ -12,6 +12,9 @@
  * libpcap. A record that claims more bytes than remain, or more than
  * 256 KiB, ends the walk as damaged (pcap_map_damage says why). No BPF
  * filter: with one, read with libpcap. Never writes to the file.
+ *
+ * Handles opened on one file at the same time share one mapping (each
+ * walks it with its own cursor) and any thread may walk its own handle.
  */
 #ifndef NIGHTJAR_PCAP_MAP_H
 #define NIGHTJAR_PCAP_MAP_H
@@ -26,6 +29,11 @@ struct pcap_map *pcap_map_open(const char *path);
 /* The next record into p (frame, lengths, time, link type); false at the
  * end or where the file is damaged. */
 bool pcap_map_next(struct pcap_map *m, struct packet *p);
+/* Walkers will follow this one over the same file (handles opened on it
+ * while this one is open): the first bytes it walks stay mapped until
+ * that many more handles have opened, rather than be let go behind it and
+ * mapped again by each of them. */
+void pcap_map_keep(struct pcap_map *m, size_t bytes, unsigned followers);
 /* After the walk: NULL when it reached the end, else why it stopped. */
 const char *pcap_map_damage(const struct pcap_map *m);
 void pcap_map_close(struct pcap_map *m);

@@ -12,7 +12,8 @@
  *
  * Two ways in. A regular file is read by every worker itself
  * (workers_read_file, WMSG_FILE): each walks every record with its own
- * handle (a classic pcap in place, capture/pcap_map.c; else libpcap) and
+ * handle (a classic pcap in place, capture/pcap_map.c, one mapping for
+ * the plan's pass and every worker; else libpcap) and
  * its own copy of the input state (struct input_state:
  * the packet count, the clock, the fragments), fed the same packets in
  * the same order, so every copy shards and ticks alike; a worker handles
@@ -98,6 +99,7 @@
 #define PACKET_WEIGHT 150
 #define CONN_WEIGHT 4000
 #define PLAN_CONN_SLOTS 65536  /* connections the plan's pass tells apart */
+#define PLAN_KEEP (256u << 20) /* a file's first bytes the plan leaves mapped for the workers */
 
 enum wmsg_kind {
     WMSG_PACKET,    /* a frame follows the header */
@@ -186,6 +188,9 @@ struct workers {
                                    content.c, for the ICAP server) */
     bool build_lock_made;
     char *planned;             /* the file workers_start planned, to read */
+    struct pcap_map *plan_map; /* the plan's handle on it, open until the
+                                * workers have read it: they walk the pages
+                                * it kept mapped (pcap_map_keep) */
     uint64_t plan_conns_displaced; /* plans' connections forgotten: the
                                       table was full (counted again) */
 };
@@ -873,10 +878,16 @@ static void plan_packet(struct workers *ws, struct plan_pass *pp,
 
 /* The plan's pass over a file's headers, before the workers read it: in
  * place when the file is a classic pcap (pcap_map: no copy, no filter --
- * what a filter drops only weighs on the balance), else with libpcap. */
+ * what a filter drops only weighs on the balance), else with libpcap.
+ * Without a filter the workers walk the same mapping next: the first
+ * PLAN_KEEP bytes stay mapped for them, and the handle stays open in
+ * ws->plan_map until they have read the file (the resident set counts
+ * those pages of the page cache meanwhile). */
 static void plan_file(struct workers *ws, const char *path, const char *bpf,
                       const volatile sig_atomic_t *stop)
 {
+    pcap_map_close(ws->plan_map);
+    ws->plan_map = NULL;
     struct plan_pass *pp = calloc(1, sizeof(*pp));
     if (!pp || !placement_begin(ws->place)) {
         free(pp);
@@ -887,9 +898,11 @@ static void plan_file(struct workers *ws, const char *path, const char *bpf,
     memset(&p, 0, sizeof(p));
     struct pcap_map *m = pcap_map_open(path);
     if (m) {
+        if (!bpf || !*bpf)
+            pcap_map_keep(m, PLAN_KEEP, ws->n);
         while (!*stop && pcap_map_next(m, &p))
             plan_packet(ws, pp, &p);
-        pcap_map_close(m);
+        ws->plan_map = m;
     } else {
         char err[256];
         struct capture *c = capture_open_file(path, bpf, err, sizeof(err));
@@ -970,6 +983,8 @@ bool workers_read_file(struct workers *ws, const char *path, const char *bpf,
         }
     }
     quiesce(ws); /* each has also counted its message done */
+    pcap_map_close(ws->plan_map);
+    ws->plan_map = NULL;
     ws->in = ws->w[0].in; /* every copy saw the same packets */
     if (reopen)
         eve_reopen(ws->eve);
@@ -1223,6 +1238,7 @@ void workers_free(struct workers *ws)
     free(ws->w);
     placement_free(ws->place);
     free(ws->planned);
+    pcap_map_close(ws->plan_map);
     if (ws->build_lock_made)
         pthread_mutex_destroy(&ws->build_lock);
     if (ws->file_done_made)

@@ -136,6 +136,17 @@ static void a_record_over_the_snap_length_is_cut_to_it(void)
     unlink(path);
 }
 
+/* A file of n records of 1400 bytes (42 MB for 30,000). */
+static void long_file(const char *path, int n)
+{
+    struct rec *r = calloc((size_t)n, sizeof(*r));
+    REQUIRE(r);
+    for (int i = 0; i < n; i++)
+        r[i] = (struct rec){ 1700000000u + (uint32_t)i, (uint32_t)i, 1400, 1400 };
+    write_pcap(path, 0xa1b2c3d4, false, 65535, r, n, 0);
+    free(r);
+}
+
 /* Past 16 MiB the walk lets go of the pages behind it: the frames after
  * that still read right. */
 static void a_long_file_reads_right_to_its_end(void)
@@ -143,13 +154,8 @@ static void a_long_file_reads_right_to_its_end(void)
     char path[] = "/tmp/nj-pcap-map-XXXXXX";
     REQUIRE(temp_file(path));
     enum { N = 30000 };
-    struct rec *r = calloc(N, sizeof(*r));
-    REQUIRE(r);
-    for (int i = 0; i < N; i++)
-        r[i] = (struct rec){ 1700000000u + (uint32_t)i, (uint32_t)i, 1400, 1400 };
-    write_pcap(path, 0xa1b2c3d4, false, 65535, r, N, 0);
+    long_file(path, N);
     same_as_libpcap(path, N, false);
-    free(r);
     unlink(path);
 }
 
@@ -165,6 +171,100 @@ static void a_damaged_file_stops_where_libpcap_stops(void)
     struct rec bogus[1] = { { 1, 0, 300000, 300000 } }; /* > 256 KiB */
     write_pcap(path, 0xa1b2c3d4, false, 65535, bogus, 1, 24 + 16 + 100);
     same_as_libpcap(path, 0, true);
+    unlink(path);
+}
+
+/* Several workers read one file: one mapping, each its own cursor -- the
+ * same record is at the same address for both, and neither walk disturbs
+ * the other's, however far apart they are. */
+static void walkers_of_one_file_share_its_mapping(void)
+{
+    char path[] = "/tmp/nj-pcap-map-XXXXXX";
+    REQUIRE(temp_file(path));
+    enum { N = 30000 };
+    long_file(path, N);
+    struct pcap_map *a = pcap_map_open(path), *b = pcap_map_open(path);
+    REQUIRE(a && b);
+    struct packet pa, pb;
+    int n = 0;
+    for (; n < N / 2 && pcap_map_next(a, &pa); n++) /* a well ahead */
+        ;
+    struct pcap_map *c = pcap_map_open(path);
+    REQUIRE(c);
+    for (int i = 0; i < N; i++) {
+        REQUIRE(pcap_map_next(b, &pb));
+        struct packet pc;
+        REQUIRE(pcap_map_next(c, &pc));
+        CHECK(pb.frame == pc.frame);
+        CHECK_EQ(pb.frame[0], (uint8_t)i);
+        CHECK_EQ(pb.ts_usec, (1700000000ull + (uint64_t)i) * 1000000u + (uint64_t)i);
+        if (i + N / 2 < N) {
+            REQUIRE(pcap_map_next(a, &pa));
+            CHECK_EQ(pa.frame[0], (uint8_t)(i + N / 2));
+        }
+    }
+    CHECK(!pcap_map_next(a, &pa) && !pcap_map_next(b, &pb));
+    CHECK(!pcap_map_damage(a) && !pcap_map_damage(b));
+    pcap_map_close(a);
+    pcap_map_close(c);
+    pcap_map_close(b);
+    same_as_libpcap(path, N, false); /* and a handle after them all */
+    unlink(path);
+}
+
+/* Resident kilobytes of this process. */
+static long resident_kb(void)
+{
+    long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void walk_to_end(struct pcap_map *m, int expect)
+{
+    struct packet p;
+    int n = 0;
+    while (pcap_map_next(m, &p))
+        n++;
+    CHECK_EQ(n, expect);
+}
+
+/* The plan's pass walks a file just before the workers: what it asks to
+ * keep stays mapped until its followers have opened theirs, and is let
+ * go behind them as they walk; a walk with no followers lets go of what
+ * is more than a step or two behind it. */
+static void a_kept_walk_stays_mapped_for_its_followers(void)
+{
+    char path[] = "/tmp/nj-pcap-map-XXXXXX";
+    REQUIRE(temp_file(path));
+    enum { N = 30000 };
+    long_file(path, N);
+    long before = resident_kb();
+    struct pcap_map *alone = pcap_map_open(path);
+    REQUIRE(alone);
+    walk_to_end(alone, N);
+    CHECK(resident_kb() - before < 24 * 1024); /* 42 MB walked */
+    pcap_map_close(alone);
+    before = resident_kb();
+    struct pcap_map *plan = pcap_map_open(path);
+    REQUIRE(plan);
+    pcap_map_keep(plan, 64u << 20, 2);
+    walk_to_end(plan, N);
+    CHECK(resident_kb() - before > 36 * 1024);
+    struct pcap_map *w1 = pcap_map_open(path), *w2 = pcap_map_open(path);
+    REQUIRE(w1 && w2);
+    walk_to_end(w1, N);
+    CHECK(resident_kb() - before > 36 * 1024); /* w2 has not walked */
+    walk_to_end(w2, N);
+    pcap_map_close(w1);
+    pcap_map_close(w2);
+    pcap_map_close(plan);
+    CHECK(resident_kb() - before < 4 * 1024);
     unlink(path);
 }
 
@@ -192,4 +292,6 @@ TEST_LIST(both_byte_orders_and_nanoseconds_read_alike,
           a_record_over_the_snap_length_is_cut_to_it,
           a_long_file_reads_right_to_its_end,
           a_damaged_file_stops_where_libpcap_stops,
+          walkers_of_one_file_share_its_mapping,
+          a_kept_walk_stays_mapped_for_its_followers,
           pcapng_and_other_files_are_left_to_libpcap)
