@@ -1,4 +1,10 @@
-/* hosts.c -- host profiles, pairs and the state file (see hosts.h). */
+/* hosts.c -- host profiles, pairs and the state file (see hosts.h).
+ *
+ * Profiles are large (~730 bytes) and their table is sparse: a set of
+ * HOST_WAYS spans pages. Beside it, a tag a slot (the address's hash, 0:
+ * empty) -- 32 bytes a set -- finds a host, an empty slot and the slots
+ * to save without reading the profiles: looking up a new host reads two
+ * sets' tags, not the pages of sixteen profiles. */
 #include "detect/hosts.h"
 #include "util/table_mem.h"
 #include "util/hash.h"
@@ -22,6 +28,7 @@
 
 struct hosts {
     struct host_profile *host;
+    uint32_t *host_tag;            /* host's address hashes, 0: empty slot */
     struct pair_entry *pair;
     uint32_t host_sets, pair_sets;
     uint32_t epoch;
@@ -41,8 +48,9 @@ struct hosts *hosts_new(uint32_t n_hosts, uint32_t n_pairs)
     if (!h->pair_sets)
         h->pair_sets = 1;
     h->host = table_mem_alloc((size_t)h->host_sets * HOST_WAYS, sizeof(*h->host));
+    h->host_tag = table_mem_alloc((size_t)h->host_sets * HOST_WAYS, sizeof(*h->host_tag));
     h->pair = table_mem_alloc((size_t)h->pair_sets * WAYS, sizeof(*h->pair));
-    if (!h->host || !h->pair) {
+    if (!h->host || !h->host_tag || !h->pair) {
         hosts_free(h);
         return NULL;
     }
@@ -54,13 +62,15 @@ void hosts_free(struct hosts *h)
     if (!h)
         return;
     table_mem_free(h->host, (size_t)h->host_sets * HOST_WAYS, sizeof(*h->host));
+    table_mem_free(h->host_tag, (size_t)h->host_sets * HOST_WAYS, sizeof(*h->host_tag));
     table_mem_free(h->pair, (size_t)h->pair_sets * WAYS, sizeof(*h->pair));
     free(h);
 }
 
 uint64_t hosts_memory(const struct hosts *h)
 {
-    return h ? sizeof(*h) + (uint64_t)h->host_sets * HOST_WAYS * sizeof(*h->host) +
+    return h ? sizeof(*h) +
+                   (uint64_t)h->host_sets * HOST_WAYS * (sizeof(*h->host) + sizeof(*h->host_tag)) +
                    (uint64_t)h->pair_sets * WAYS * sizeof(*h->pair)
              : 0;
 }
@@ -70,44 +80,49 @@ uint32_t hosts_count(const struct hosts *h) { return h->count; }
 uint32_t hosts_epoch(const struct hosts *h) { return h->epoch; }
 void hosts_set_epoch(struct hosts *h, uint32_t t) { h->epoch = t; }
 
+/* Never 0: that tag is an empty slot. */
 static uint32_t addr_hash(uint8_t v, const struct ip_addr *a)
 {
-    return fnv1a(fnv1a(FNV1A_SEED, &v, 1), a, sizeof(*a));
+    uint32_t hash = fnv1a(fnv1a(FNV1A_SEED, &v, 1), a, sizeof(*a));
+    return hash ? hash : 1;
 }
 
 /* Two candidate sets per address (two-choice hashing): a new host goes to
  * the emptier one, so sets overflow only when the table is nearly full.
  * fmix32 (util/hash.h): every input bit reaches every output bit, so the
- * two set choices are independent. */
-static struct host_profile *host_set(const struct hosts *h, uint32_t hash)
+ * two set choices are independent. The set's first slot. */
+static size_t host_set(const struct hosts *h, uint32_t hash)
 {
-    return &h->host[(size_t)(fmix32(hash) % h->host_sets) * HOST_WAYS];
+    return (size_t)(fmix32(hash) % h->host_sets) * HOST_WAYS;
 }
 
-static struct host_profile *find_host(struct host_profile *set, uint8_t v,
+static struct host_profile *find_host(struct hosts *h, size_t set,
+                                      uint32_t tag, uint8_t v,
                                       const struct ip_addr *a)
 {
-    for (int i = 0; i < HOST_WAYS; i++)
-        if (set[i].v == v && memcmp(&set[i].addr, a, sizeof(*a)) == 0)
-            return &set[i];
+    for (size_t i = set; i < set + HOST_WAYS; i++)
+        if (h->host_tag[i] == tag && h->host[i].v == v &&
+            memcmp(&h->host[i].addr, a, sizeof(*a)) == 0)
+            return &h->host[i];
     return NULL;
 }
 
 /* An empty slot of the set, or its least recently seen entry; *used
  * counts the set's occupied slots. */
-static struct host_profile *host_victim(struct host_profile *set, int *used)
+static size_t host_victim(const struct hosts *h, size_t set, int *used)
 {
-    struct host_profile *victim = NULL;
+    size_t victim = SIZE_MAX;
     *used = 0;
-    for (int i = 0; i < HOST_WAYS; i++) {
-        if (!set[i].v) {
-            if (!victim || victim->v)
-                victim = &set[i];
+    for (size_t i = set; i < set + HOST_WAYS; i++) {
+        if (!h->host_tag[i]) {
+            if (victim == SIZE_MAX || h->host_tag[victim])
+                victim = i;
             continue;
         }
         (*used)++;
-        if (!victim || (victim->v && set[i].last_seen < victim->last_seen))
-            victim = &set[i];
+        if (victim == SIZE_MAX ||
+            (h->host_tag[victim] && h->host[i].last_seen < h->host[victim].last_seen))
+            victim = i;
     }
     return victim;
 }
@@ -117,24 +132,26 @@ struct host_profile *hosts_get(struct hosts *h, uint8_t v,
                                bool create)
 {
     uint32_t hash = addr_hash(v, a);
-    struct host_profile *s1 = host_set(h, hash);
-    struct host_profile *s2 = host_set(h, fmix32(hash) ^ 0x9e3779b9u);
-    struct host_profile *p = find_host(s1, v, a);
+    size_t s1 = host_set(h, hash);
+    size_t s2 = host_set(h, fmix32(hash) ^ 0x9e3779b9u);
+    struct host_profile *p = find_host(h, s1, hash, v, a);
     if (!p && s2 != s1)
-        p = find_host(s2, v, a);
+        p = find_host(h, s2, hash, v, a);
     if (p || !create)
         return p;
     int u1, u2;
-    struct host_profile *v1 = host_victim(s1, &u1), *v2 = host_victim(s2, &u2);
-    struct host_profile *victim = u2 < u1 ? v2
-                                : u1 < u2 ? v1
-                                : v2->last_seen < v1->last_seen ? v2 : v1;
-    if (victim->v)
+    size_t v1 = host_victim(h, s1, &u1), v2 = host_victim(h, s2, &u2);
+    size_t slot = u2 < u1 ? v2
+                : u1 < u2 ? v1
+                : h->host[v2].last_seen < h->host[v1].last_seen ? v2 : v1;
+    struct host_profile *victim = &h->host[slot];
+    if (h->host_tag[slot])
         h->st.hosts_evicted++;
     else
         h->count++;
     h->st.hosts_new++;
     memset(victim, 0, sizeof(*victim));
+    h->host_tag[slot] = hash;
     victim->addr = *a;
     victim->v = v;
     victim->first_seen = victim->last_seen = now;
@@ -270,12 +287,12 @@ static bool save_entries(struct hosts *h, int fd, uLong *crc)
                                sizeof(struct pair_entry), 0, 0, h->epoch, 0 };
     size_t nh = (size_t)h->host_sets * HOST_WAYS, np = (size_t)h->pair_sets * WAYS;
     for (size_t i = 0; i < nh; i++)
-        hd.n_hosts += h->host[i].v != 0;
+        hd.n_hosts += h->host_tag[i] != 0;
     for (size_t i = 0; i < np; i++)
         hd.n_pairs += h->pair[i].key != 0;
     bool ok = write_all(fd, &hd, sizeof(hd), crc);
     for (size_t i = 0; ok && i < nh; i++)
-        if (h->host[i].v)
+        if (h->host_tag[i])
             ok = write_all(fd, &h->host[i], sizeof(h->host[i]), crc);
     for (size_t i = 0; ok && i < np; i++)
         if (h->pair[i].key)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "resident.h"
 #include "testing.h"
 
 #include "correlate/incidents.h"
@@ -566,6 +567,36 @@ static void test_state_file_round_trip_and_damage(void)
     hosts_free(h3);
 }
 
+/* A sensor's profile table is sized for every host it may meet (~730
+ * bytes a profile) and holds a few: looking a new host up and saving the
+ * state read the slots' tags, not the profiles' pages. */
+static void test_a_sparse_profile_table_is_read_where_used(void)
+{
+    char dir[] = "/tmp/nj-state-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    struct hosts *h = hosts_new(65536, 4); /* 47 MB of profiles */
+    REQUIRE(h);
+    long before = resident_kb();
+    for (int i = 0; i < 500; i++) {
+        struct ip_addr a = v4(10, 9, (uint8_t)(i >> 8), (uint8_t)i);
+        CHECK(hosts_get(h, 4, &a, 1000, false) == NULL);
+        REQUIRE(hosts_get(h, 4, &a, 1000, true) != NULL);
+    }
+    char err[512] = "";
+    CHECK(hosts_save(h, dir, err, sizeof(err)));
+    /* ~1 page a new profile, 256 KiB of tags; reading every profile: 47 MB */
+    CHECK(TESTS_UNDER_ASAN || resident_kb() - before < 6 * 1024);
+    struct hosts *h2 = hosts_new(1024, 4);
+    CHECK(hosts_load(h2, dir, err, sizeof(err)));
+    CHECK_EQ(hosts_count(h2), 500);
+    char path[600];
+    snprintf(path, sizeof(path), "%s/baseline.state", dir);
+    unlink(path);
+    rmdir(dir);
+    hosts_free(h);
+    hosts_free(h2);
+}
+
 /* ---- incidents ----------------------------------------------------------- */
 
 static struct finding make(enum finding_kind k, struct ip_addr host, double t,
@@ -656,4 +687,5 @@ TEST_LIST(test_robust_statistics, test_home_networks,
           test_protocol_on_the_wrong_port, test_dga_and_tunnel_lookups,
           test_tunnel_with_few_queries,
           test_profiles_pairs_and_eviction, test_state_file_round_trip_and_damage,
+          test_a_sparse_profile_table_is_read_where_used,
           test_incidents_connect_the_dots, test_incident_table_is_bounded)

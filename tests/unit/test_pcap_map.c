@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "capture/pcap_map.h"
+#include "resident.h"
 #include "testing.h"
 
 struct rec {
@@ -210,19 +211,6 @@ static void walkers_of_one_file_share_its_mapping(void)
     pcap_map_close(b);
     same_as_libpcap(path, N, false); /* and a handle after them all */
     unlink(path);
-}
-
-/* Resident kilobytes of this process. */
-static long resident_kb(void)
-{
-    long size = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 static void walk_to_end(struct pcap_map *m, int expect)
