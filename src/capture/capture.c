@@ -18,6 +18,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 
@@ -88,11 +89,24 @@ static bool check_linktype(struct capture *c, const char *src, char *err,
     return false;
 }
 
+/* "-" is standard input (as for tcpdump -r -), read through libpcap. */
+static FILE *open_input(const char *path)
+{
+    if (strcmp(path, "-"))
+        return fopen(path, "rb");
+    int fd = dup(STDIN_FILENO);
+    FILE *fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!fp && fd >= 0)
+        close(fd);
+    return fp;
+}
+
 struct capture *capture_open_file(const char *path, const char *bpf,
                                   char *err, size_t errlen)
 {
+    bool is_stdin = !strcmp(path, "-");
     struct stat sb;
-    if (stat(path, &sb) != 0) {
+    if (is_stdin ? fstat(STDIN_FILENO, &sb) != 0 : stat(path, &sb) != 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
@@ -106,7 +120,7 @@ struct capture *capture_open_file(const char *path, const char *bpf,
         return NULL;
     }
     char perr[PCAP_ERRBUF_SIZE] = "";
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = open_input(path);
     if (!fp) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         free(c);
@@ -129,7 +143,7 @@ struct capture *capture_open_file(const char *path, const char *bpf,
         capture_close(c);
         return NULL;
     }
-    if ((!bpf || !*bpf) && (c->map = pcap_map_open(path))) {
+    if ((!bpf || !*bpf) && !is_stdin && (c->map = pcap_map_open(path))) {
         pcap_close(c->pcap); /* it said what the file is; the map reads it */
         c->pcap = NULL;
         free(c->iobuf);

@@ -76,8 +76,8 @@ static void usage(FILE *out)
 "extracts files and scans them with YARA, and writes EVE JSON.\n"
 "\n"
 "Sources:\n"
-"  -r, --read FILE        read a pcap or pcapng file (repeatable; read in\n"
-"                         order into one flow table)\n"
+"  -r, --read FILE        read a pcap or pcapng file, - for standard input\n"
+"                         (repeatable; read in order into one flow table)\n"
 "  -i, --interface IFACE  capture live from IFACE (AF_PACKET ring; libpcap\n"
 "                         with --set capture.method=pcap)\n"
 "  -f, --filter BPF       only packets matching this BPF filter\n"
@@ -446,8 +446,11 @@ int main(int argc, char **argv)
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL); /* a blocked read ends: the input stops */
     sigaction(SIGTERM, &sa, NULL);
+    /* a reload or a log rotation must not end a read from a pipe: the
+     * read goes on, and the reload is done at the next packet */
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (!workers_start(ws, o.nfiles ? o.files[0] : NULL, cfg.bpf,
