@@ -11,7 +11,9 @@
  * (5 s) and at close: a restart reads again at most what was handled but
  * not yet committed, never skips what was not handled (at least once).
  * eve-log.kafka.options go to the consumer as they go to the producer
- * (producer-only properties are ignored by librdkafka).
+ * (producer-only properties are ignored by librdkafka), but for the two
+ * these guarantees rest on: group.id (correlate.group's) and
+ * enable.auto.offset.store, which the options may not change.
  *
  * Never lets librdkafka write to stderr; says an error once, until a
  * record arrives again.
@@ -63,6 +65,21 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     k->joined |= assign;
 }
 
+/* What the correlator's delivery rests on, whatever eve-log.kafka.options
+ * (shared with the sensors' producer) say: a property it sets that the
+ * options changed stops the start, saying why. */
+static bool kept(rd_kafka_conf_t *conf, const char *name, const char *want,
+                 const char *why, char *err, size_t errlen)
+{
+    char v[256];
+    size_t n = sizeof(v);
+    if (rd_kafka_conf_get(conf, name, v, &n) != RD_KAFKA_CONF_OK || !strcmp(v, want))
+        return true;
+    snprintf(err, errlen, "eve-log.kafka.options: %s=%s cannot be used by "
+             "nightjar correlate: %s", name, v, why);
+    return false;
+}
+
 static rd_kafka_conf_t *consumer_conf(const struct sink_config *sc,
                                       const char *group, void *opaque,
                                       char *err, size_t errlen)
@@ -75,7 +92,11 @@ static rd_kafka_conf_t *consumer_conf(const struct sink_config *sc,
         !sink_kafka_conf_set(conf, c, "client.id", "nightjar-correlate", err, errlen) ||
         !sink_kafka_conf_set(conf, c, "auto.offset.reset", "earliest", err, errlen) ||
         !sink_kafka_conf_set(conf, c, "enable.auto.offset.store", "false", err, errlen) ||
-        !sink_kafka_conf_options(conf, sc->kafka_options, err, errlen)) {
+        !sink_kafka_conf_options(conf, sc->kafka_options, err, errlen) ||
+        !kept(conf, "group.id", group, "the consumer group is correlate.group "
+              "(--set correlate.group=NAME)", err, errlen) ||
+        !kept(conf, "enable.auto.offset.store", "false", "an offset is stored "
+              "only once its record is handled (at least once)", err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

@@ -262,8 +262,13 @@ expect2 "no --from" "--from is required"
 expect2 "missing file" "cannot read $WORK/none.json" --from "$WORK/none.json"
 expect2 "no brokers" "cannot reach the brokers" --from kafka -s eve-log.kafka.brokers="127.0.0.1:$DEAD"
 expect2 "empty topic" "cannot be empty" --from kafka -s eve-log.kafka.topic=
+expect2 "options that would store offsets before records are handled" \
+    "enable.auto.offset.store=true cannot be used" --from kafka \
+    -s eve-log.kafka.options=enable.auto.offset.store=true
+expect2 "a group set in the options" "correlate.group" --from kafka \
+    -s eve-log.kafka.options="linger.ms=5, group.id=elsewhere"
 expect2 "no redis" "Connection refused" --from redis -s eve-log.redis.port="$DEAD"
 expect2 "bad redis mode" "eve-log.redis.mode" --from redis -s eve-log.redis.mode=carrier-pigeon
 [ ! -e "$WORK/never.json" ] || fail "an output was made by a run that failed to start"
-echo "errors: exit 2 with a message for no --from, a missing file, no brokers, an empty topic, no Redis, a bad mode"
+echo "errors: exit 2 with a message for no --from, a missing file, no brokers, an empty topic, Kafka options that would break delivery, no Redis, a bad mode"
 echo "correlate: two sensors' findings about one host make one central incident, from a file, Kafka and Redis alike"
