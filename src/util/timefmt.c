@@ -62,15 +62,36 @@ static bool zone_offset(const char *p, long *secs)
     return true;
 }
 
+static int days_in_month(int year, int month)
+{
+    static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* "YYYY-MM-DDTHH:MM:SS": digits and separators where they belong, so that
+ * sscanf's %2d cannot take a sign or a space ("T-1:00", "T 1:00"). */
+static bool time_shape(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    for (size_t i = 0; i < sizeof(shape) - 1; i++)
+        if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
+            return false;
+    return true;
+}
+
 bool time_parse(const char *s, uint64_t *usec)
 {
     struct tm tm;
     int n = 0;
     memset(&tm, 0, sizeof(tm));
+    if (!time_shape(s))
+        return false;
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
                &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
         n != 19 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-        tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+        tm.tm_mday > days_in_month(tm.tm_year, tm.tm_mon) || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60)
         return false;
     const char *p = s + n;
     unsigned us = 0;

@@ -344,6 +344,14 @@ static void test_timestamps_parse_as_they_are_written(void)
     CHECK(!time_parse("2023-13-14T22:13:20+0000", &us));
     CHECK(!time_parse("2023-11-14T22:13:20+0000junk", &us));
     CHECK(!time_parse("1969-12-31T23:59:59+0000", &us));
+    /* signs, spaces and days a month does not have are not times */
+    CHECK(!time_parse("2023-11-14T-1:13:20+0000", &us));
+    CHECK(!time_parse("2023-11-14T 2:13:20+0000", &us));
+    CHECK(!time_parse("2023-+1-14T22:13:20+0000", &us));
+    CHECK(!time_parse("2023-02-29T22:13:20+0000", &us));
+    CHECK(!time_parse("2023-04-31T22:13:20+0000", &us));
+    CHECK(time_parse("2024-02-29T22:13:20+0000", &us));
+    CHECK(!time_parse("2023-11-1", &us));
 }
 
 TEST_LIST_FIXTURE(setup, teardown,
