@@ -17,6 +17,7 @@
 #   WORKERS=2 sh bench/live.sh
 #   NJ_ARGS="-s capture.method=pcap" sh bench/live.sh
 #   GEN=udp RATES="100000 0" sh bench/live.sh
+#   CHURN=1 sh bench/live.sh           # every packet a new flow (udpgen -c)
 set -u
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
@@ -48,6 +49,7 @@ for r in $RATES; do
     t0=$(cpu_ticks $nj)
     raw="-i $LAB_VB"
     [ "${GEN:-raw}" = udp ] && raw=""
+    [ "${CHURN:-0}" = 1 ] && raw="$raw -c -b 5000"
     # shellcheck disable=SC2086
     sent=$(ip netns exec "$LAB_B" build/tools/udpgen -s "$LAB_SRCS" -d 10.231.0.1 -P 9 \
         -f 20 -n 0 -t "$SECONDS_EACH" -r "$r" -l 64 $raw | sed -n 's/.*(\([0-9]*\) pps).*/\1/p')

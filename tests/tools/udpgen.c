@@ -14,10 +14,16 @@
  * SPAN port: the peer's stack drops them, its packet sockets see them).
  *
  *   udpgen -s 10.231.0.2,10.231.0.3 -d 10.231.0.1 -P 7 -f 10 -n 1000 -r 0 -l 64
+ * -c (with -i): every frame a new flow -- its source port is the next of
+ * PORTS after BASE, in turn over the sources -- the churn of a scan or a
+ * flood: every packet makes a flow the sensor must create and later end.
+ *
  *   udpgen -i veth0 -s 10.231.0.2 -d 10.231.0.1 -f 200 -t 3 -r 0
+ *   udpgen -i veth0 -c -s 10.231.0.2 -d 10.231.0.1 -t 3 -r 100000
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -55,8 +61,11 @@ static int open_flow(const char *src, int port)
 
 #define FRAME_MAX (14 + 20 + 8 + 1400)
 
+#define CHURN_PORTS 60000
+
 struct raw_out {
     int fd;
+    int churn_base;            /* -c: a new source port a frame, from here; else 0 */
     struct sockaddr_ll to;
     int nframes;
     uint8_t (*frames)[FRAME_MAX]; /* one per flow */
@@ -146,12 +155,20 @@ static void raw_open(struct raw_out *r, const char *ifname, char *srcs,
 /* b frames, of the flows after *turn in turn; what sendmmsg sent. */
 static int raw_send(struct raw_out *r, long *turn, int b, long seq)
 {
+    static uint8_t out[BATCH][FRAME_MAX]; /* a frame a slot: a flow may come twice in a batch */
     struct mmsghdr msgs[BATCH];
     struct iovec iov[BATCH];
     memset(msgs, 0, sizeof(msgs));
     for (int i = 0; i < b; i++) {
-        uint8_t *f = r->frames[(*turn)++ % r->nframes];
+        long t = (*turn)++;
+        uint8_t *f = out[i];
+        memcpy(f, r->frames[t % r->nframes], r->frame_len);
         long q = seq + i;
+        if (r->churn_base) { /* the next port of this source */
+            int port = r->churn_base + (int)((t / r->nframes) % CHURN_PORTS);
+            f[14 + 20] = (uint8_t)(port >> 8);
+            f[14 + 20 + 1] = (uint8_t)port;
+        }
         memcpy(f + 14 + 20 + 8, &q, sizeof(q)); /* a sequence number */
         iov[i].iov_base = f;
         iov[i].iov_len = r->frame_len;
@@ -166,12 +183,14 @@ static int raw_send(struct raw_out *r, long *turn, int b, long seq)
 int main(int argc, char **argv)
 {
     char srcs[4096] = "", *dst = NULL, *ifname = NULL;
+    bool churn = false;
     int dport = 9, flows = 1, base = 20000, len = 64, opt;
     long count = 1000, rate = 0;
     double seconds = 0;
-    while ((opt = getopt(argc, argv, "s:d:P:f:b:n:r:l:t:i:")) != -1) {
+    while ((opt = getopt(argc, argv, "s:d:P:f:b:n:r:l:t:i:c")) != -1) {
         switch (opt) {
         case 'i': ifname = optarg; break;
+        case 'c': churn = true; break;
         case 's': snprintf(srcs, sizeof(srcs), "%s", optarg); break;
         case 'd': dst = optarg; break;
         case 'P': dport = atoi(optarg); break;
@@ -183,7 +202,7 @@ int main(int argc, char **argv)
         case 't': seconds = atof(optarg); break;
         default:
             fprintf(stderr, "usage: udpgen -s SRC[,SRC...] -d DST [-P port] [-f flows] "
-                    "[-b base] [-n count] [-r pps] [-l len] [-t seconds] [-i IFACE]\n");
+                    "[-b base] [-n count] [-r pps] [-l len] [-t seconds] [-i IFACE [-c]]\n");
             return 2;
         }
     }
@@ -194,8 +213,13 @@ int main(int argc, char **argv)
     static int fds[MAX_SOCKS];
     int n = 0;
     struct raw_out raw = { .fd = -1 };
+    if (churn && (!ifname || base < 1 || base + CHURN_PORTS > 65536)) {
+        fprintf(stderr, "udpgen: -c needs -i, and -b at most %d\n", 65536 - CHURN_PORTS);
+        return 2;
+    }
     if (ifname) {
-        raw_open(&raw, ifname, srcs, dst, flows, base, dport, len);
+        raw_open(&raw, ifname, srcs, dst, churn ? 1 : flows, base, dport, len);
+        raw.churn_base = churn ? base : 0;
         n = raw.nframes;
     } else {
         for (char *s = strtok(srcs, ","); s; s = strtok(NULL, ","))
