@@ -13,24 +13,25 @@
  * capture benchmark. Their destination MAC is not the peer's (as on a
  * SPAN port: the peer's stack drops them, its packet sockets see them).
  *
- *   udpgen -s 10.231.0.2,10.231.0.3 -d 10.231.0.1 -P 7 -f 10 -n 1000 -r 0 -l 64
  * -c (with -i): every frame a new flow -- its source port is the next of
- * PORTS after BASE, in turn over the sources -- the churn of a scan or a
+ * 60,000 after BASE, in turn over the sources -- the churn of a scan or a
  * flood: every packet makes a flow the sensor must create and later end.
  *
+ *   udpgen -s 10.231.0.2,10.231.0.3 -d 10.231.0.1 -P 7 -f 10 -n 1000 -r 0 -l 64
  *   udpgen -i veth0 -s 10.231.0.2 -d 10.231.0.1 -f 200 -t 3 -r 0
  *   udpgen -i veth0 -c -s 10.231.0.2 -d 10.231.0.1 -t 3 -r 100000
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
