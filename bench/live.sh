@@ -6,7 +6,7 @@
 # end (defaults: AF_PACKET), at rising rates for SECONDS each (default 3).
 # The datagrams go out as whole frames through a packet socket that
 # bypasses the sender's UDP/IP stack and qdisc (udpgen -i), addressed to
-# another MAC as on a SPAN port: several times the rate the UDP stack
+# another MAC as on a SPAN port: twice the rate the UDP stack
 # reaches on one core (GEN=udp: through it). For each rate: what the
 # generator reached, what the kernel says the sensor received and dropped
 # (the last stats record). The lowest rate with drops is the answer; the

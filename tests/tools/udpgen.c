@@ -9,7 +9,7 @@
  *
  * With -i IFACE the same datagrams go out as whole Ethernet frames on
  * IFACE through an AF_PACKET socket that bypasses the qdisc, none through
- * the UDP/IP stack: a sender several times as fast on one core, for the
+ * the UDP/IP stack: a sender twice as fast on one core here, for the
  * capture benchmark. Their destination MAC is not the peer's (as on a
  * SPAN port: the peer's stack drops them, its packet sockets see them).
  *
@@ -19,7 +19,7 @@
  *
  *   udpgen -s 10.231.0.2,10.231.0.3 -d 10.231.0.1 -P 7 -f 10 -n 1000 -r 0 -l 64
  *   udpgen -i veth0 -s 10.231.0.2 -d 10.231.0.1 -f 200 -t 3 -r 0
- *   udpgen -i veth0 -c -s 10.231.0.2 -d 10.231.0.1 -t 3 -r 100000
+ *   udpgen -i veth0 -c -b 5000 -s 10.231.0.2 -d 10.231.0.1 -t 3 -r 100000
  */
 #include <arpa/inet.h>
 #include <errno.h>
