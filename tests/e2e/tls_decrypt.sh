@@ -167,24 +167,30 @@ tsh -q --export-objects "http,$WORK/objs" >/dev/null
 (cd objs && sha256sum -- * | cut -d' ' -f1 | sort) > tshark.sums
 grep '"event_type":"fileinfo"' dec.json | sed 's/.*"sha256":"\([0-9a-f]*\)".*/\1/' | sort > nj.sums
 diff tshark.sums nj.sums > sums.diff || fail "objects differ from tshark's export: $(cat sums.diff)"
-# live: the sensor on lo follows a key log the server writes as sessions
-# start (as a browser writes SSLKEYLOGFILE)
+# live: the sensor on lo follows a key log the client writes as sessions
+# start, as a browser writes SSLKEYLOGFILE: a client logs each secret
+# before it sends the records it protects. (A server's log is no stand-in:
+# OpenSSL's s_server logs the client's application secret only once it has
+# read the client's Finished, which the client's first request can beat --
+# docs/decryption.md)
 PL=29462
 : > live.keys
 "$NJ" -q -i lo -f "tcp port $PL" --keylog live.keys -o live.json 2>live.err &
 nj=$!
 pids="$pids $nj"
 (cd www && exec openssl s_server -accept 127.0.0.1:$PL -cert ../srv.pem -key ../srv.key \
-    -HTTP -quiet -keylogfile ../live.keys >/dev/null 2>&1) &
+    -HTTP -quiet >/dev/null 2>&1) &
 pids="$pids $!"
 for _ in $(seq 1 100); do port_open $PL && break; sleep 0.1; done
 sleep 2
 for v in -tls1_2 -tls1_3; do
     f=t13a.txt; [ "$v" = -tls1_2 ] && f=t12gcm.txt
     printf 'GET /%s HTTP/1.0\r\n\r\n' "$f" |
-        timeout 10 openssl s_client -quiet -connect 127.0.0.1:$PL $v >/dev/null 2>&1 || true
+        timeout 10 openssl s_client -quiet -connect 127.0.0.1:$PL $v \
+            -keylogfile live.keys >/dev/null 2>&1 || true
     sleep 0.3
 done
+grep -q CLIENT_TRAFFIC_SECRET_0 live.keys || fail "s_client wrote no TLS 1.3 secrets"
 sleep 1
 kill -INT "$nj"
 wait "$nj" || fail "live nightjar: $(what_went_wrong live.err)"
