@@ -218,7 +218,7 @@ static bool load_rules(struct content_engine *e, char *err, size_t errlen)
     /* before they are read: a change while compiling is a new signature
      * at the next reload, never a table entry of the old rules' */
     uint64_t id = (content_rules_signature(e->cfg.yara_path) ^
-                   fnv1a_str(2166136261u, e->cfg.yara_path)) | 1;
+                   fnv1a_str(FNV1A_SEED, e->cfg.yara_path)) | 1;
     if (!compile_rules(e, &rules, err, errlen))
         return false;
     YR_SCANNER *sc = make_scanner(e, rules);
@@ -256,7 +256,7 @@ static uint64_t fold_stat(uint64_t h, const char *path, const char *name)
     h = (h ^ (uint64_t)sb.st_size) * 1099511628211ull;
     h = (h ^ (uint64_t)sb.st_mtim.tv_sec) * 1099511628211ull;
     h = (h ^ (uint64_t)sb.st_mtim.tv_nsec) * 1099511628211ull;
-    return (h ^ fnv1a_str(2166136261u, name)) * 1099511628211ull;
+    return (h ^ fnv1a_str(FNV1A_SEED, name)) * 1099511628211ull;
 }
 
 uint64_t content_rules_signature(const char *path)

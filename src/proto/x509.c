@@ -47,6 +47,7 @@
 #include <openssl/x509v3.h>
 
 #include "util/der.h"
+#include "util/timefmt.h"
 #include "util/text.h"
 #include "util/digest.h"
 
@@ -453,8 +454,6 @@ static bool may_be_same_name(struct name_walk *a, struct name_walk *b)
 
 /* ---- Time, as ASN1_TIME_to_tm() reads it without the RFC 5280 flag ---- */
 
-static bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
@@ -480,7 +479,6 @@ static int64_t time_epoch(const struct der_tlv *t)
 {
     static const int lo[9] = { 0, 0, 1, 1, 0, 0, 0, 0, 0 };
     static const int hi[9] = { 99, 99, 12, 31, 23, 59, 59, 12, 59 };
-    static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     bool utc = t->tag == DER_UTC_TIME;
     const uint8_t *a = t->body.p;
     size_t l = cur_left(&t->body), o = 0;
@@ -498,7 +496,7 @@ static int64_t time_epoch(const struct der_tlv *t)
         f[i2] = n;
         if (i2 == 1)
             year = utc ? (n < 50 ? 2000 + n : 1900 + n) : f[0] * 100 + n;
-        if (i2 == 3 && n > mdays[f[2] - 1] + (f[2] == 2 && leap(year)))
+        if (i2 == 3 && n > time_days_in_month(year, f[2]))
             return 0;
     }
     if (!utc && a[o] == '.') {

@@ -82,6 +82,7 @@
 #include "output/sink.h"
 #include "sensor/pipeline.h"
 #include "sensor/placement.h"
+#include "util/clock.h"
 #include "util/counters.h"
 #include "util/hash.h"
 #include "util/spsc.h"
@@ -157,7 +158,7 @@ struct worker {
     sem_t bell;
     bool bell_made;
     double cpu_sec;            /* the thread's CPU time, when it ended */
-    double read_sec;           /* wall time reading files (WMSG_FILE), all files */
+    uint64_t read_usec;        /* wall time reading files (WMSG_FILE), all files */
     struct nj_config *cfg;     /* its settings (worker_quiet but the first) */
     char build_error[256];     /* its pipeline could not be made: why */
     struct input_state in;     /* its copy while it reads a file itself */
@@ -192,7 +193,7 @@ struct workers {
     struct pcap_map *plan_map; /* the plan's handle on it, open until the
                                 * workers have read it: they walk the pages
                                 * it kept mapped (pcap_map_keep) */
-    double plan_sec;           /* wall time of the plans' passes, all files */
+    uint64_t plan_usec;        /* wall time of the plans' passes, all files */
     uint64_t plan_conns_displaced; /* plans' connections forgotten: the
                                       table was full (counted again) */
 };
@@ -556,13 +557,6 @@ static void frame_of(const struct wmsg *m, struct packet *p)
     p->frame = (const uint8_t *)(m + 1);
 }
 
-static double seconds_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void read_file(struct worker *w);
 
 static void handle(struct worker *w, const struct wmsg *m)
@@ -600,9 +594,9 @@ static void handle(struct worker *w, const struct wmsg *m)
         w->pl = NULL;
         break;
     case WMSG_FILE: {
-        double t0 = seconds_now();
+        uint64_t t0 = mono_usec();
         read_file(w);
-        w->read_sec += seconds_now() - t0;
+        w->read_usec += mono_usec() - t0;
         sem_post(&w->ws->file_done);
         break;
     }
@@ -900,7 +894,7 @@ static void plan_file(struct workers *ws, const char *path, const char *bpf,
 {
     pcap_map_close(ws->plan_map);
     ws->plan_map = NULL;
-    double t0 = seconds_now();
+    uint64_t t0 = mono_usec();
     struct plan_pass *pp = calloc(1, sizeof(*pp));
     if (!pp || !placement_begin(ws->place)) {
         free(pp);
@@ -926,7 +920,7 @@ static void plan_file(struct workers *ws, const char *path, const char *bpf,
     placement_end(ws->place);
     ws->plan_conns_displaced += pp->conns_displaced;
     free(pp);
-    ws->plan_sec += seconds_now() - t0;
+    ws->plan_usec += mono_usec() - t0;
 }
 
 /* Whether every worker can read this input itself: a regular file, more
@@ -1116,11 +1110,11 @@ void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
     fprintf(out, "; CPU seconds each:");
     for (unsigned i = 0; i < ws->n; i++)
         fprintf(out, " %.2f", ws->w[i].cpu_sec);
-    if (ws->plan_sec > 0) { /* files: the plan's pass, then every worker reads */
+    if (ws->plan_usec) { /* files: the plan's pass, then every worker reads */
         fprintf(out, "; reading files, seconds each:");
         for (unsigned i = 0; i < ws->n; i++)
-            fprintf(out, " %.3f", ws->w[i].read_sec);
-        fprintf(out, ", after the plans' passes: %.3f", ws->plan_sec);
+            fprintf(out, " %.3f", (double)ws->w[i].read_usec / 1e6);
+        fprintf(out, ", after the plans' passes: %.3f", (double)ws->plan_usec / 1e6);
     }
     fprintf(out, "; %llu dropped with a worker's queue full; %llu fragments "
             "ahead of their first, %llu datagrams forgotten before their last "

@@ -62,7 +62,7 @@ static bool zone_offset(const char *p, long *secs)
     return true;
 }
 
-static int days_in_month(int year, int month)
+int time_days_in_month(int64_t year, int month)
 {
     static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -90,7 +90,7 @@ bool time_parse(const char *s, uint64_t *usec)
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
                &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
         n != 19 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-        tm.tm_mday > days_in_month(tm.tm_year, tm.tm_mon) || tm.tm_hour > 23 ||
+        tm.tm_mday > time_days_in_month(tm.tm_year, tm.tm_mon) || tm.tm_hour > 23 ||
         tm.tm_min > 59 || tm.tm_sec > 60)
         return false;
     const char *p = s + n;

@@ -18,4 +18,7 @@ void time_format(uint64_t usec, char *buf, size_t len);
  * False for anything else, or a time before 1970. */
 bool time_parse(const char *s, uint64_t *usec);
 
+/* Days in month 1..12 of a proleptic Gregorian year. */
+int time_days_in_month(int64_t year, int month);
+
 #endif
