@@ -162,7 +162,10 @@ static bool read_header(struct pcap_map *m)
 
 struct pcap_map *pcap_map_open(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a fifo's open would wait for its writer; it is left to
+     * libpcap, which has it open already, and a second reader would race
+     * it for the data */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return NULL;
     struct pcap_map *m = calloc(1, sizeof(*m));

@@ -19,7 +19,9 @@
  * encoding, invalid UTF-8/BMP/UniversalString in a name, data after a
  * SEQUENCE's last field, ...), so a certificate that did not parse before
  * does not parse now. BER that is not DER -- indefinite lengths,
- * constructed strings -- OpenSSL accepted and this reader refuses.
+ * constructed strings -- OpenSSL accepted and this reader refuses; but a
+ * SEQUENCE OF or SET OF in primitive form (der_expect_of), which OpenSSL's
+ * template decoder read, it reads.
  *
  * OpenSSL is still used, never on the common path, for: the digests
  * (util/digest.c); the self-signed test, X509_check_issued(), which is not
@@ -402,7 +404,7 @@ static bool walk_name(cursor_t name, struct name_walk *w)
     w->n_sum = 0;
     while (cur_left(&name)) {
         cursor_t rdn;
-        if (!der_expect(&name, DER_UNIVERSAL, true, DER_SET, &rdn))
+        if (!der_expect_of(&name, DER_SET, &rdn))
             return false;
         bool first_in_rdn = true;
         while (cur_left(&rdn)) {
@@ -561,7 +563,7 @@ static bool general_name_valid(const struct der_tlv *g)
     case 3:     /* x400Address, any SEQUENCE */
         return g->constructed;
     case 4:     /* directoryName: [4] EXPLICIT Name */
-        return g->constructed && der_expect(&c, DER_UNIVERSAL, true, DER_SEQUENCE, &x) &&
+        return g->constructed && der_expect_of(&c, DER_SEQUENCE, &x) &&
                !cur_left(&c) && walk_name(x, &w);
     case 5:     /* ediPartyName: [0] DirectoryString OPTIONAL, [1] DirectoryString */
         if (!g->constructed)
@@ -603,7 +605,7 @@ static void parse_sans(cursor_t ext_value, struct x509_info *out)
 {
     cursor_t seq, c;
     struct der_tlv g;
-    if (!der_expect(&ext_value, DER_UNIVERSAL, true, DER_SEQUENCE, &seq))
+    if (!der_expect_of(&ext_value, DER_SEQUENCE, &seq))
         return;
     for (c = seq; cur_left(&c);)
         if (!der_read(&c, &g) || !general_name_valid(&g))
@@ -859,11 +861,11 @@ static bool read_tbs(cursor_t c, struct tbs *t, struct x509_info *out)
 {
     cursor_t alg, params, validity, uid;
     if (!read_version(&c) || !read_serial(&c, out) || !read_algorithm(&c, &alg, &params) ||
-        !der_expect(&c, DER_UNIVERSAL, true, DER_SEQUENCE, &t->issuer) ||
+        !der_expect_of(&c, DER_SEQUENCE, &t->issuer) ||
         !der_expect(&c, DER_UNIVERSAL, true, DER_SEQUENCE, &validity) ||
         !read_time(&validity, &out->not_before) || !read_time(&validity, &out->not_after) ||
         cur_left(&validity) ||
-        !der_expect(&c, DER_UNIVERSAL, true, DER_SEQUENCE, &t->subject) ||
+        !der_expect_of(&c, DER_SEQUENCE, &t->subject) ||
         !read_spki(&c, t))
         return false;
     if (der_next_is(&c, DER_CONTEXT, false, 1) && !read_bit_string(&c, DER_CONTEXT, 1, &uid))
@@ -873,7 +875,7 @@ static bool read_tbs(cursor_t c, struct tbs *t, struct x509_info *out)
     if (der_next_is(&c, DER_CONTEXT, true, 3)) {
         cursor_t wrap;
         t->has_exts = der_expect(&c, DER_CONTEXT, true, 3, &wrap) &&
-                      der_expect(&wrap, DER_UNIVERSAL, true, DER_SEQUENCE, &t->exts) &&
+                      der_expect_of(&wrap, DER_SEQUENCE, &t->exts) &&
                       !cur_left(&wrap);
         if (!t->has_exts)
             return false;

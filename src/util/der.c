@@ -82,6 +82,19 @@ bool der_expect(cursor_t *c, enum der_class cls, bool constructed, uint32_t tag,
     return true;
 }
 
+bool der_expect_of(cursor_t *c, uint32_t tag, cursor_t *body)
+{
+    struct der_tlv t;
+    if (!der_read(c, &t))
+        return false;
+    if (t.cls != DER_UNIVERSAL || t.tag != tag) {
+        cur_fail(c);
+        return false;
+    }
+    *body = t.body;
+    return true;
+}
+
 bool der_next_is(const cursor_t *c, enum der_class cls, bool constructed,
                  uint32_t tag)
 {

@@ -57,6 +57,12 @@ bool der_read(cursor_t *c, struct der_tlv *t);
 bool der_expect(cursor_t *c, enum der_class cls, bool constructed, uint32_t tag,
                 cursor_t *body);
 
+/* Reads a SEQUENCE OF or SET OF (tag DER_SEQUENCE or DER_SET) in either
+ * form: OpenSSL's template decoder does not check the constructed bit of a
+ * SEQUENCE OF / SET OF (though it does of a SEQUENCE), and what it accepted
+ * the certificate reader accepts. On a mismatch c turns invalid. */
+bool der_expect_of(cursor_t *c, uint32_t tag, cursor_t *body);
+
 /* Whether the next TLV on c has this class, form and tag (c unchanged). */
 bool der_next_is(const cursor_t *c, enum der_class cls, bool constructed,
                  uint32_t tag);

@@ -7,6 +7,7 @@
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "capture/pcap_map.h"
@@ -276,10 +277,27 @@ static void pcapng_and_other_files_are_left_to_libpcap(void)
     unlink(path);
 }
 
+/* A fifo is libpcap's to read: opening the map neither waits for a writer
+ * (it did, and the sensor hung when the writer had come and gone) nor
+ * maps it. */
+static void a_fifo_is_left_to_libpcap_without_waiting(void)
+{
+    char dir[] = "/tmp/nj-pcap-map-XXXXXX", path[64];
+    REQUIRE(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/fifo", dir);
+    REQUIRE(mkfifo(path, 0600) == 0);
+    alarm(10);                  /* a wait would end the test, not hang it */
+    CHECK(pcap_map_open(path) == NULL);
+    alarm(0);
+    unlink(path);
+    rmdir(dir);
+}
+
 TEST_LIST(both_byte_orders_and_nanoseconds_read_alike,
           a_record_over_the_snap_length_is_cut_to_it,
           a_long_file_reads_right_to_its_end,
           a_damaged_file_stops_where_libpcap_stops,
           walkers_of_one_file_share_its_mapping,
           a_kept_walk_stays_mapped_for_its_followers,
-          pcapng_and_other_files_are_left_to_libpcap)
+          pcapng_and_other_files_are_left_to_libpcap,
+          a_fifo_is_left_to_libpcap_without_waiting)

@@ -492,6 +492,42 @@ static void lengths_past_the_end_and_indefinite_are_refused(void)
     OPENSSL_free(der);
 }
 
+/* Every SEQUENCE and SET in primitive form, one at a time: read as OpenSSL
+ * read it -- a SEQUENCE OF or SET OF (a Name, its RDNs, the extensions,
+ * GeneralNames) accepted, a SEQUENCE refused. */
+static void primitive_sequences_are_read_as_openssl_read_them(void)
+{
+    struct spec specs[] = { { .key = keys[K_RSA1024], .san = "DNS:a.example,IP:10.1.2.3",
+                              .key_usage = "digitalSignature" },
+                            { .key = keys[K_ED25519], .san = "DNS:a.example,email:a@b.example,DNS:b.example" } };
+    for (size_t s = 0; s < sizeof(specs) / sizeof(specs[0]); s++) {
+        unsigned char *der;
+        int len = make_cert(&specs[s], &der);
+        REQUIRE(len > 0);
+        uint8_t *b = malloc((size_t)len);
+        size_t tried = 0, accepted = 0;
+        for (int off = 0; off < len; off++) {
+            if (der[off] != 0x30 && der[off] != 0x31)
+                continue;
+            memcpy(b, der, (size_t)len);
+            b[off] &= (uint8_t)~0x20;
+            struct x509_info mine;
+            accepted += x509_parse(NULL, b, (size_t)len, &mine) && mine.n_sans == 2;
+            tried++;
+            if (!equivalent(b, (size_t)len, false)) {
+                fprintf(stderr, "    constructed bit cleared at offset %d\n", off);
+                CHECK(false);
+            }
+        }
+        /* issuer, subject, their RDNs, the extensions, the GeneralNames */
+        fprintf(stderr, "  %zu SEQUENCEs and SETs in primitive form, %zu read\n", tried, accepted);
+        CHECK(accepted >= 6);
+        CHECK(tried > accepted);
+        free(b);
+        OPENSSL_free(der);
+    }
+}
+
 static void nesting_bombs_cost_one_skip(void)
 {
     /* 100,000 nested SEQUENCEs where a certificate should be */
@@ -570,8 +606,13 @@ static void random_damage_never_reads_outside_and_agrees(void)
                         continue;
                 }
                 differ++;
-                if (differ < 5)
+                if (differ < 5) {
                     same(&mine, &ref, false);
+                    fprintf(stderr, "    read otherwise than OpenSSL: ");
+                    for (int i = 0; i < len; i++)
+                        fprintf(stderr, "%02x", b[i]);
+                    fprintf(stderr, "\n");
+                }
             }
         }
         free(b);
@@ -590,4 +631,5 @@ TEST_LIST_FIXTURE(setup, teardown, every_key_type_reads_the_same,
                   self_signed_is_decided_as_before,
                   truncated_certificates_are_refused_at_every_byte,
                   lengths_past_the_end_and_indefinite_are_refused,
+                  primitive_sequences_are_read_as_openssl_read_them,
                   nesting_bombs_cost_one_skip, random_damage_never_reads_outside_and_agrees)
