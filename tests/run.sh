@@ -23,6 +23,12 @@
 #
 # A missing build is a failure, never "0 passed, 0 failed": run make first
 # (make test builds both and then runs this).
+#
+# A hang is a failure too, never a CI run that times out with nothing said:
+# each unit binary and each script runs under timeout(1), which ends its
+# whole process group -- NIGHTJAR_TEST_TIMEOUT seconds (default 1200; the
+# slowest script takes about 3 minutes here) for a script, a quarter of it
+# for a unit binary.
 #   --unit-only   only the unit tests of build/
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -38,9 +44,13 @@ esac
 nl='
 '
 
-# what an exit status says, for the FAIL line
+test_timeout=${NIGHTJAR_TEST_TIMEOUT:-1200}
+unit_timeout=$((test_timeout / 4))
+
+# what an exit status says, for the FAIL line (124: timeout(1) ended it)
 exit_meaning() {
     case $1 in
+        124) echo "exit 124: timed out, stopped after ${2:-$test_timeout} s" ;;
         "$NJ_ASAN_EXIT") echo "exit $1: AddressSanitizer report" ;;
         "$NJ_UBSAN_EXIT") echo "exit $1: UndefinedBehaviorSanitizer report" ;;
         *) if [ "$1" -gt 128 ]; then
@@ -86,7 +96,7 @@ run_unit_dir() {
             continue
         fi
         log=$(mktemp)
-        "$t" >"$log" 2>&1; rc=$?
+        timeout -k 10 "$unit_timeout" "$t" >"$log" 2>&1; rc=$?
         line=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
         p=$(printf '%s' "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
         f=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
@@ -97,7 +107,7 @@ run_unit_dir() {
             sed 's/^/    /' "$log"
             failures="$failures $t"
             if [ "$rc" -ne 0 ]; then
-                echo "FAIL $t ($(exit_meaning "$rc"))"
+                echo "FAIL $t ($(exit_meaning "$rc" "$unit_timeout"))"
             else
                 echo "FAIL $t"
             fi
@@ -115,7 +125,7 @@ run_script() {
     s=$1 results=$2
     log=$(mktemp)
     t0=$(date +%s)
-    NIGHTJAR_ROOT=$ROOT sh "$s" >"$log" 2>&1; rc=$?
+    NIGHTJAR_ROOT=$ROOT timeout -k 10 "$test_timeout" sh "$s" >"$log" 2>&1; rc=$?
     took="$(($(date +%s) - t0)) s"
     reason=$(grep '^skipped: ' "$log" | tail -1 | sed 's/^skipped: //')
     [ -n "$reason" ] || reason=$(tail -1 "$log")

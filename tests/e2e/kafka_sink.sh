@@ -59,6 +59,11 @@ start_mock() {
 }
 stop_mock() {
     kill "$mock_pid" "$hold_pid" 2>/dev/null
+    i=0   # librdkafka's teardown may wait on a client: 5 s, then it is killed
+    while kill -0 "$mock_pid" 2>/dev/null && [ $i -lt 50 ]; do
+        i=$((i + 1)); sleep 0.1
+    done
+    kill -9 "$mock_pid" 2>/dev/null
     wait "$mock_pid" 2>/dev/null
     mock_pid="" hold_pid=""
 }
@@ -183,7 +188,10 @@ until "$MOCK" consume "$BOOT" eve 2>/dev/null | grep -q event_type; do
     sleep 0.2
 done
 stop_mock
-cat "$S/demo-content.pcap" > "$WORK/rest.pcap"
+# the sensor opens the fifo after the first capture; if it has died, the
+# open would wait for good
+timeout 30 sh -c 'cat "$1" > "$2"' _ "$S/demo-content.pcap" "$WORK/rest.pcap" ||
+    fail "cluster gone: the sensor did not read the fifo: $(what_went_wrong "$WORK/gone.err")"
 start=$(date +%s)
 wait "$nj_pid"; rc=$?; nj_pid=""
 took=$(($(date +%s) - start))
