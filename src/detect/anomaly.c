@@ -582,6 +582,13 @@ void anomaly_on_flow(struct anomaly *a, const struct flow *f,
     }
 }
 
+void anomaly_note_server(struct anomaly *a, uint8_t v,
+                         const struct ip_addr *server, uint64_t now_usec)
+{
+    if (a && anomaly_is_internal(a, v, server))
+        hosts_get(a->hosts, v, server, (uint32_t)(now_usec / 1000000u), true);
+}
+
 void anomaly_note_alert(struct anomaly *a, uint8_t v, const struct ip_addr *host,
                         uint64_t now_usec)
 {

@@ -69,6 +69,12 @@ void anomaly_on_flow(struct anomaly *a, const struct flow *f,
 void anomaly_on_dns(struct anomaly *a, const struct flow *f,
                     const struct dns_msg *m, uint64_t now_usec);
 /* Another detector named this host: lateral movement from it weighs more. */
+/* N workers: a host of this worker's answered a flow another worker keeps
+ * (its client's). Its profile starts here as one pipeline's would have at
+ * that flow's end (update_server), so the learning period runs from then
+ * on the worker that judges the host as a client. */
+void anomaly_note_server(struct anomaly *a, uint8_t v,
+                         const struct ip_addr *server, uint64_t now_usec);
 void anomaly_note_alert(struct anomaly *a, uint8_t v, const struct ip_addr *host,
                         uint64_t now_usec);
 

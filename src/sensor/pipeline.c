@@ -1274,6 +1274,12 @@ void pipeline_learn_dns(struct pipeline *pl, struct packet *p)
         app_dns_learn(pl->app, p->payload, p->payload_len, p->ts_usec);
 }
 
+void pipeline_note_server(struct pipeline *pl, uint8_t v,
+                          const struct ip_addr *server, uint64_t ts_usec)
+{
+    anomaly_note_server(pl->anomaly, v, server, ts_usec);
+}
+
 /* The reader's checkpoint: packet time reached ts on some worker. */
 void pipeline_advance(struct pipeline *pl, uint64_t ts_usec)
 {

@@ -72,6 +72,10 @@ void pipeline_packet_nth(struct pipeline *pl, struct packet *p, uint64_t nth);
 /* A DNS answer another worker owns: into this pipeline's passive DNS
  * cache only (sensor/workers.c). */
 void pipeline_learn_dns(struct pipeline *pl, struct packet *p);
+/* Another worker's packet, sent by server, a host of this worker's that
+ * answers that worker's client (anomaly_note_server). */
+void pipeline_note_server(struct pipeline *pl, uint8_t v,
+                          const struct ip_addr *server, uint64_t ts_usec);
 /* A flow-expiry checkpoint at packet time ts (flow_table_advance). */
 void pipeline_advance(struct pipeline *pl, uint64_t ts_usec);
 /* Packet time is ts (the input's last, before pipeline_finish_flows). */

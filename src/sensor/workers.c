@@ -17,7 +17,10 @@
  * its own copy of the input state (struct input_state:
  * the packet count, the clock, the fragments), fed the same packets in
  * the same order, so every copy shards and ticks alike; a worker handles
- * its own packets and learns the others' DNS answers. Stdin, pipes and
+ * its own packets, learns the others' DNS answers and notes, from the
+ * others' packets, a server of its own answering another worker's
+ * internal client (note_server: where the server's profile starts, so it
+ * is not still learning when it first acts as a client). Stdin, pipes and
  * live capture go through the reader (the main thread), which copies each
  * frame into its worker's ring.
  *
@@ -90,6 +93,7 @@
 #define WORKER_RING_BYTES (8u << 20) /* per worker: ~5,000 full-size frames */
 #define WORKERS_MAX 64
 #define FRAG_SLOTS 1024        /* datagrams in fragments, at once */
+#define SERVERS_NOTED 1024     /* servers each worker remembers noting */
 /* What a plan weighs a host's work by, in bytes' worth: each byte, each
  * packet, and each connection it starts (a flow's set-up and end: its
  * EVE record, the model's score, the baselines). Measured per host with
@@ -162,6 +166,7 @@ struct worker {
     struct nj_config *cfg;     /* its settings (worker_quiet but the first) */
     char build_error[256];     /* its pipeline could not be made: why */
     struct input_state in;     /* its copy while it reads a file itself */
+    uint64_t servers_noted[SERVERS_NOTED]; /* note_server's, by host key */
     unsigned reload_seen;      /* ws->reload_gen acted on */
     uint64_t file_packets;     /* read from the last file */
     bool file_broken;          /* it ended damaged ... */
@@ -494,15 +499,38 @@ static struct shard_key shard_key(const struct workers *ws,
 /* The worker of a packet: an internal host's is the plan's
  * (placement.h), or by hash and then remembered (learn: the reader, not
  * workers that read a file together, which only look); a pair's by hash. */
+static unsigned shard_of_key(const struct workers *ws, const struct shard_key *k,
+                             bool learn)
+{
+    switch (k->kind) {
+    case KEY_HOST: return placement_worker(ws->place, k->key, learn);
+    case KEY_PAIR: return (unsigned)(k->key % ws->n);
+    default: return 0;
+    }
+}
+
 static unsigned shard(const struct workers *ws, struct input_state *in,
                       const struct ip_view *o, bool learn)
 {
     struct shard_key k = shard_key(ws, in, o);
-    switch (k.kind) {
-    case KEY_HOST: return placement_worker(ws->place, k.key, learn);
-    case KEY_PAIR: return (unsigned)(k.key % ws->n);
-    default: return 0;
-    }
+    return shard_of_key(ws, &k, learn);
+}
+
+/* Whether a packet from a flow's server says the flow was answered, as
+ * anomaly.c's answered() reads a finished flow: a TCP SYN or payload, any
+ * UDP or other packet. Not a fragment. */
+static bool answers(const struct ip_view *o)
+{
+    if (ip_fragment(o) || o->left < o->hl + 4)
+        return false;
+    if (o->proto != 6)
+        return true;
+    const uint8_t *tcp = o->ip + o->hl;
+    if (o->left < o->hl + 20)
+        return false;
+    size_t ip_len = o->v == 4 ? be16(o->ip + 2) : (size_t)be16(o->ip + 4) + 40;
+    size_t th = (size_t)(tcp[12] >> 4) * 4;
+    return (tcp[13] & 0x02) || ip_len > o->hl + th;
 }
 
 /* Whether the packet can reach the flow table, where one pipeline makes
@@ -614,9 +642,31 @@ static void reload_if_asked(struct worker *w)
     }
 }
 
+/* Another worker's packet between two internal hosts, sent by the server
+ * (the client, whose worker keeps the flow, is the destination): when the
+ * server is this worker's and the packet answers, its profile starts here
+ * (pipeline_note_server) -- with one pipeline the flow's end would have
+ * made it. A host once noted is remembered (servers_noted, by key) so a
+ * busy server costs a lookup a packet only here. */
+static void note_server(struct worker *w, const struct shard_key *k,
+                        const struct ip_view *o, uint64_t ts_usec)
+{
+    if (!k->both_ours || k->kind != KEY_HOST || k->key != k->b)
+        return;
+    uint64_t *slot = &w->servers_noted[k->a % SERVERS_NOTED];
+    if (*slot == k->a || !answers(o) ||
+        placement_worker(w->ws->place, k->a, false) != w->index)
+        return;
+    *slot = k->a;
+    struct ip_addr src, dst;
+    ip_addrs(o, &src, &dst);
+    pipeline_note_server(w->pl, o->v, &src, ts_usec);
+}
+
 /* One packet of a file every worker reads: what the reader would do with
  * it, for this worker only -- the clock first, then the packet if it is
- * this worker's, else its DNS answer if it may hold one. */
+ * this worker's, else its DNS answer if it may hold one and whether it
+ * shows a server of this worker's answering (note_server). */
 static void file_packet(struct worker *w, struct packet *p)
 {
     struct input_state *in = &w->in;
@@ -628,10 +678,14 @@ static void file_packet(struct worker *w, struct packet *p)
         pipeline_advance(w->pl, p->ts_usec);
     if (t & TIME_PERIODIC)
         pipeline_periodic(w->pl, p->ts_usec);
-    if (shard(w->ws, in, &o, false) == w->index)
+    struct shard_key k = shard_key(w->ws, in, &o);
+    if (shard_of_key(w->ws, &k, false) == w->index) {
         pipeline_packet_nth(w->pl, p, in->nth);
-    else if (maybe_dns_answer(&o))
-        pipeline_learn_dns(w->pl, p);
+    } else {
+        if (maybe_dns_answer(&o))
+            pipeline_learn_dns(w->pl, p);
+        note_server(w, &k, &o, p->ts_usec);
+    }
     if ((in->nth & 1023) == 0)
         reload_if_asked(w);
 }

@@ -296,6 +296,34 @@ static void test_first_time_smb_connection(void)
     free_flows();
 }
 
+/* N workers: a server whose answers another worker kept (its clients')
+ * learns from its first answer, as with one pipeline -- not from its first
+ * flow as a client, which would keep it learning a day longer. */
+static void test_a_server_noted_elsewhere_has_learned(void)
+{
+    struct ip_addr server = v4(10, 0, 0, 9), peer = v4(10, 0, 0, 20);
+    for (int noted = 0; noted <= 1; noted++) {
+        struct anomaly *a = new_detector(3600);
+        if (noted)
+            anomaly_note_server(a, 4, &server, (uint64_t)(T0 * 1e6));
+        normal_day(a, T0, 2);
+        anomaly_on_flow(a, tcp_flow(server, peer, 8080, T0 + 7300, 900, 700, true,
+                                    APP_HTTP), NULL);
+        CHECK_EQ(count_kind(FINDING_new_pair), noted);
+        anomaly_free(a);
+        free_flows();
+    }
+    /* an address outside the home networks makes no profile */
+    struct anomaly *a = new_detector(3600);
+    struct ip_addr outside = v4(198, 51, 100, 7);
+    anomaly_note_server(a, 4, &outside, (uint64_t)(T0 * 1e6));
+    CHECK(hosts_get(anomaly_hosts(a), 4, &outside, (uint32_t)T0, false) == NULL);
+    CHECK(hosts_get(anomaly_hosts(a), 4, &server, (uint32_t)T0, false) == NULL);
+    anomaly_note_server(a, 4, &server, (uint64_t)(T0 * 1e6));
+    CHECK(hosts_get(anomaly_hosts(a), 4, &server, (uint32_t)T0, false) != NULL);
+    anomaly_free(a);
+}
+
 static void test_a_slash_24_sweep(void)
 {
     struct anomaly *a = new_detector(3600);
@@ -680,6 +708,7 @@ static void test_incident_table_is_bounded(void)
 }
 
 TEST_LIST(test_robust_statistics, test_home_networks,
+          test_a_server_noted_elsewhere_has_learned,
           test_one_gigabyte_upload_vs_a_normal_day,
           test_an_hour_far_above_that_hours_baseline,
           test_nothing_is_an_outlier_while_learning, test_first_time_smb_connection,
