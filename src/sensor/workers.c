@@ -109,6 +109,8 @@
 enum wmsg_kind {
     WMSG_PACKET,    /* a frame follows the header */
     WMSG_DNS,       /* another worker's DNS answer follows: learn it */
+    WMSG_SERVER,    /* a packet of another worker's follows, from a server
+                       of this worker's answering: note it (note_server) */
     WMSG_CLOCK,     /* a flow-expiry checkpoint at ts */
     WMSG_PERIODIC,  /* the work of every 1024th packet, at ts */
     WMSG_TICK,      /* live, idle: time goes on (wall clock) */
@@ -181,6 +183,7 @@ struct workers {
     struct worker *w;
     struct home_net home;
     struct placement *place;   /* internal hosts' workers */
+    uint64_t servers_noted[SERVERS_NOTED]; /* the reader's note_server */
     struct input_state in;     /* the reader's (a file every worker reads:
                                   worker 0's copy after it) */
     uint64_t drops;            /* live: rings full */
@@ -509,12 +512,6 @@ static unsigned shard_of_key(const struct workers *ws, const struct shard_key *k
     }
 }
 
-static unsigned shard(const struct workers *ws, struct input_state *in,
-                      const struct ip_view *o, bool learn)
-{
-    struct shard_key k = shard_key(ws, in, o);
-    return shard_of_key(ws, &k, learn);
-}
 
 /* Whether a packet from a flow's server says the flow was answered, as
  * anomaly.c's answered() reads a finished flow: a TCP SYN or payload, any
@@ -531,6 +528,51 @@ static bool answers(const struct ip_view *o)
     size_t ip_len = o->v == 4 ? be16(o->ip + 2) : (size_t)be16(o->ip + 4) + 40;
     size_t th = (size_t)(tcp[12] >> 4) * 4;
     return (tcp[13] & 0x02) || ip_len > o->hl + th;
+}
+
+/* Another worker's packet between two internal hosts, sent by the server
+ * (the client, whose worker keeps the flow, is the destination): when the
+ * server is this worker's and the packet answers, its profile starts here
+ * (pipeline_note_server) -- with one pipeline the flow's end would have
+ * made it. A host once noted is remembered (servers_noted, by key) so a
+ * busy server costs a lookup a packet only here. */
+static void note_source(struct pipeline *pl, const struct ip_view *o,
+                        uint64_t ts_usec)
+{
+    struct ip_addr src, dst;
+    ip_addrs(o, &src, &dst);
+    pipeline_note_server(pl, o->v, &src, ts_usec);
+}
+
+/* The worker of the server that sent this packet, when the packet answers
+ * an internal client (whose worker keeps the flow) and the server is not
+ * in noted[] (then it is put there); else -1. */
+static int server_to_note(const struct workers *ws, const struct shard_key *k,
+                          const struct ip_view *o, uint64_t *noted)
+{
+    if (!k->both_ours || k->kind != KEY_HOST || k->key != k->b)
+        return -1;
+    uint64_t *slot = &noted[k->a % SERVERS_NOTED];
+    if (*slot == k->a || !answers(o))
+        return -1;
+    *slot = k->a;
+    return (int)placement_worker(ws->place, k->a, false);
+}
+
+static void note_server(struct worker *w, const struct shard_key *k,
+                        const struct ip_view *o, uint64_t ts_usec)
+{
+    if (server_to_note(w->ws, k, o, w->servers_noted) == (int)w->index)
+        note_source(w->pl, o, ts_usec);
+}
+
+/* WMSG_SERVER, from the reader's note_server. */
+static void note_server_of(struct pipeline *pl, const struct packet *p)
+{
+    struct ip_view o;
+    ip_view(p, &o);
+    if (o.ok)
+        note_source(pl, &o, p->ts_usec);
 }
 
 /* Whether the packet can reach the flow table, where one pipeline makes
@@ -605,6 +647,10 @@ static void handle(struct worker *w, const struct wmsg *m)
         frame_of(m, &p);
         pipeline_learn_dns(w->pl, &p);
         break;
+    case WMSG_SERVER:
+        frame_of(m, &p);
+        note_server_of(w->pl, &p);
+        break;
     case WMSG_CLOCK: pipeline_advance(w->pl, m->ts_usec); break;
     case WMSG_PERIODIC: pipeline_periodic(w->pl, m->ts_usec); break;
     case WMSG_TICK: pipeline_tick(w->pl, m->ts_usec); break;
@@ -640,27 +686,6 @@ static void reload_if_asked(struct worker *w)
         w->reload_seen = g;
         pipeline_reload_intel(w->pl);
     }
-}
-
-/* Another worker's packet between two internal hosts, sent by the server
- * (the client, whose worker keeps the flow, is the destination): when the
- * server is this worker's and the packet answers, its profile starts here
- * (pipeline_note_server) -- with one pipeline the flow's end would have
- * made it. A host once noted is remembered (servers_noted, by key) so a
- * busy server costs a lookup a packet only here. */
-static void note_server(struct worker *w, const struct shard_key *k,
-                        const struct ip_view *o, uint64_t ts_usec)
-{
-    if (!k->both_ours || k->kind != KEY_HOST || k->key != k->b)
-        return;
-    uint64_t *slot = &w->servers_noted[k->a % SERVERS_NOTED];
-    if (*slot == k->a || !answers(o) ||
-        placement_worker(w->ws->place, k->a, false) != w->index)
-        return;
-    *slot = k->a;
-    struct ip_addr src, dst;
-    ip_addrs(o, &src, &dst);
-    pipeline_note_server(w->pl, o->v, &src, ts_usec);
 }
 
 /* One packet of a file every worker reads: what the reader would do with
@@ -857,8 +882,14 @@ void workers_packet(struct workers *ws, struct packet *p)
     struct wmsg h = { .kind = WMSG_PACKET, .linktype = p->linktype,
                       .ts_usec = p->ts_usec, .nth = ws->in.nth,
                       .wire_len = p->wire_len, .cap_len = p->cap_len };
-    unsigned owner = shard(ws, &ws->in, &o, true);
+    struct shard_key k = shard_key(ws, &ws->in, &o);
+    unsigned owner = shard_of_key(ws, &k, true);
     push(ws, &ws->w[owner], &h, p->frame, p->cap_len, ws->live);
+    int server = server_to_note(ws, &k, &o, ws->servers_noted);
+    if (server >= 0 && (unsigned)server != owner) {
+        h.kind = WMSG_SERVER;
+        push(ws, &ws->w[server], &h, p->frame, p->cap_len, ws->live);
+    }
     if (!maybe_dns_answer(&o))
         return;
     h.kind = WMSG_DNS;
