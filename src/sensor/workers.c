@@ -26,7 +26,8 @@
  *
  * The shard: the outer IP addresses, without a full decode. The key is the
  * internal host when exactly one end is in anomaly.home-nets; between two
- * internal hosts the client's (ports_client; a fragment takes its first
+ * internal hosts the client's (ports_client; a TCP connection whose SYN
+ * came from the lower port, turned_client; a fragment takes its first
  * fragment's, frag_client), else the unordered pair of addresses. So both
  * directions of a flow, its IP fragments, every flow between two hosts (eta pair
  * history, c2_channel pairs, ICMP tunnel pairs) and -- the reason for
@@ -93,6 +94,7 @@
 #define WORKER_RING_BYTES (8u << 20) /* per worker: ~5,000 full-size frames */
 #define WORKERS_MAX 64
 #define FRAG_SLOTS 1024        /* datagrams in fragments, at once */
+#define TURNED_SLOTS 8192      /* connections opened from the lower port */
 #define SERVERS_NOTED 1024     /* servers each worker remembers noting */
 /* What a plan weighs a host's work by, in bytes' worth: each byte, each
  * packet, and each connection it starts (a flow's set-up and end: its
@@ -142,6 +144,13 @@ struct input_state {
     } frags[FRAG_SLOTS];
     uint64_t frags_unplaced;   /* a fragment ahead of its first: by the pair */
     uint64_t frags_displaced;  /* a datagram's slot taken before its last */
+    struct turned_slot {       /* TCP between internal hosts opened from the
+                                  lower port (turned_client) */
+        uint64_t key;          /* the connection's; 0: free */
+        uint64_t client;       /* the client's address and port */
+    } turned[TURNED_SLOTS];
+    uint64_t turned_seen;      /* connections turned round */
+    uint64_t turned_displaced; /* a turned connection's slot taken */
 };
 
 /* A file every worker reads from start to end (workers_read_file). */
@@ -344,6 +353,49 @@ static bool frag_of(const uint8_t *ip, size_t left, uint8_t v,
     return true;
 }
 
+/* A TCP end (address and port) as one number, and a connection's key
+ * from its two ends, the same each way (never 0). */
+static uint64_t tcp_end(const struct ip_addr *x, uint16_t port)
+{
+    return fmix64(addr_hash(x) ^ port);
+}
+
+/* The client of a TCP packet between two internal hosts, when the ports
+ * would name the wrong end: a connection whose SYN came from the lower
+ * port (a client with a low ephemeral port, a server on a high one) is
+ * remembered from its SYN, and its every packet after it takes the SYN's
+ * sender as the client -- the flow table's client, whose profile the flow
+ * belongs to. by_ports: what ports_client said. A connection whose SYN
+ * went by is never forgotten but when another takes its slot (counted:
+ * its packets after that go by the ports, as before). */
+static int turned_client(struct input_state *in, const uint8_t *tcp, size_t avail,
+                         const struct ip_addr *src, const struct ip_addr *dst,
+                         int by_ports)
+{
+    if (avail < 14)
+        return by_ports;
+    uint64_t s = tcp_end(src, be16(tcp)), d = tcp_end(dst, be16(tcp + 2));
+    uint64_t key = (s + d) | 1;
+    struct turned_slot *slot = &in->turned[fmix64(key) & (TURNED_SLOTS - 1)];
+    bool syn_only = (tcp[13] & 0x12) == 0x02;
+    if (syn_only && by_ports != 0) {
+        if (slot->key && slot->key != key)
+            in->turned_displaced++;
+        if (slot->key != key)
+            in->turned_seen++;
+        slot->key = key;
+        slot->client = s;
+        return 0;
+    }
+    if (slot->key != key)
+        return by_ports;
+    if (syn_only) {            /* the 4-tuple again, opened the usual way */
+        slot->key = 0;
+        return by_ports;
+    }
+    return slot->client == s ? 0 : 1;
+}
+
 /* The client of a fragmented datagram between two internal hosts: the
  * first fragment has the ports, and is remembered until the last one
  * (FRAG_SLOTS datagrams at once, a newer one taking an older one's slot)
@@ -351,11 +403,14 @@ static bool frag_of(const uint8_t *ip, size_t left, uint8_t v,
  * A fragment ahead of its first cannot tell (-1: the pair's worker;
  * counted). */
 static int frag_client(struct input_state *in, const struct frag_info *fi,
-                       const uint8_t *ip, size_t left)
+                       const uint8_t *ip, size_t left, const struct ip_addr *src,
+                       const struct ip_addr *dst)
 {
     struct frag_slot *s = &in->frags[fi->key & (FRAG_SLOTS - 1)];
     if (fi->first) {
         int c = left < fi->l4 ? -1 : ports_client(ip + fi->l4, left - fi->l4, fi->proto);
+        if (fi->proto == 6 && left >= fi->l4)
+            c = turned_client(in, ip + fi->l4, left - fi->l4, src, dst, c);
         if (s->key && s->key != fi->key)
             in->frags_displaced++; /* its other fragments now go by the pair */
         s->key = fi->last ? 0 : fi->key;
@@ -485,8 +540,10 @@ static struct shard_key shard_key(const struct workers *ws,
         k.a = host_key(&a);
         k.b = host_key(&b);
         struct frag_info fi;
-        int c = frag_of(ip, left, v, &a, &b, &fi) ? frag_client(in, &fi, ip, left)
+        int c = frag_of(ip, left, v, &a, &b, &fi) ? frag_client(in, &fi, ip, left, &a, &b)
                                                   : client_end(o);
+        if (o->proto == 6 && !ip_fragment(o) && o->left >= o->hl)
+            c = turned_client(in, o->ip + o->hl, o->left - o->hl, &a, &b, c);
         ia = c == 0, ib = c == 1;
     }
     if (ia != ib) {
@@ -1203,9 +1260,12 @@ void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
     }
     fprintf(out, "; %llu dropped with a worker's queue full; %llu fragments "
             "ahead of their first, %llu datagrams forgotten before their last "
-            "(%u at once)\n", (unsigned long long)ws->drops,
+            "(%u at once); %llu internal connections opened from the lower "
+            "port, %llu forgotten (%u at once)\n", (unsigned long long)ws->drops,
             (unsigned long long)ws->in.frags_unplaced,
-            (unsigned long long)ws->in.frags_displaced, FRAG_SLOTS);
+            (unsigned long long)ws->in.frags_displaced, FRAG_SLOTS,
+            (unsigned long long)ws->in.turned_seen,
+            (unsigned long long)ws->in.turned_displaced, TURNED_SLOTS);
     const struct placement_stats *ps = placement_stats(ws->place);
     fprintf(out, "  placement: %llu internal hosts on a worker, %llu joined to "
             "another's by an admin session, %llu busy servers left apart, %llu "

@@ -1,0 +1,91 @@
+#!/bin/sh
+# workers_shard.sh -- between two internal hosts, a worker keeps the flows
+# of the client its SYN names, even when the client's port is the lower
+# one (sensor/workers.c, turned_client).
+#
+# The attack: a scanner inside the network probes 30 internal hosts on
+# TCP 445 from source port 53 (nmap --source-port 53, a firewall evasion),
+# and talks to a database on port 5432 from port 1030. By the ports alone
+# the client would be the higher-port end -- each target -- so with two
+# workers the probes were split between them by target and each worker's
+# scan tracker saw about 15 hosts, under the 20 that make a scan: one
+# worker named the scan, two did not. Now every run (one worker, two, two
+# reading stdin) names it, and one and two workers give the same records.
+. "$(dirname "$0")/lib/common.sh"
+command -v python3 >/dev/null || skip "python3 is not installed"
+
+python3 - "$WORK/scan.pcap" <<'PY'
+import struct, sys
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+def ip(a):
+    return bytes(int(x) for x in a.split("."))
+
+def tcp(src, dst, sport, dport, flags, seq, ack, payload=b""):
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
+    pseudo = ip(src) + ip(dst) + struct.pack("!BBH", 0, 6, len(hdr) + len(payload))
+    c = csum(pseudo + hdr + payload)
+    hdr = hdr[:16] + struct.pack("!H", c) + hdr[18:]
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(hdr) + len(payload), 1, 0x4000,
+                      64, 6, 0, ip(src), ip(dst))
+    iph = iph[:10] + struct.pack("!H", csum(iph)) + iph[12:]
+    eth = b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\x00"
+    return eth + iph + hdr + payload
+
+SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
+frames = []
+t = 1700000000.0
+scanner, db = "10.1.0.5", "10.1.0.9"
+# a conversation with the database from a low port, answered and closed
+c, s = 1000, 5000
+for src, dst, sp, dp, fl, pl in [
+        (scanner, db, 1030, 5432, SYN, b""), (db, scanner, 5432, 1030, SYN | ACK, b""),
+        (scanner, db, 1030, 5432, ACK, b""),
+        (scanner, db, 1030, 5432, PSH | ACK, b"\0\0\0\x08\x04\xd2\x16\x2f"),
+        (db, scanner, 5432, 1030, PSH | ACK, b"N"),
+        (scanner, db, 1030, 5432, FIN | ACK, b""), (db, scanner, 5432, 1030, FIN | ACK, b""),
+        (scanner, db, 1030, 5432, ACK, b"")]:
+    frames.append((t, tcp(src, dst, sp, dp, fl, 0, 0, pl)))
+    t += 0.01
+# the sweep: SYNs from port 53 to 30 hosts on 445, none answered
+for i in range(30):
+    frames.append((t, tcp(scanner, "10.1.1.%d" % (10 + i), 53, 445, SYN, 7 + i, 0)))
+    t += 0.1
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for ts, fr in frames:
+        f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(fr), len(fr)) + fr)
+PY
+
+scan_named() { # scan_named EVE LABEL
+    grep '"event_type":"alert"' "$1" | grep -q '"src_ip":"10.1.0.5".*one port on many hosts' ||
+        fail "$2: the sweep from source port 53 was not named a scan: $(grep -c . "$1") records"
+}
+exits 0 "one worker" "$WORK/1.err" "$NJ" -r "$WORK/scan.pcap" --workers 1 -o "$WORK/1.json"
+scan_named "$WORK/1.json" "one worker"
+exits 0 "two workers" "$WORK/2.err" "$NJ" -r "$WORK/scan.pcap" --workers 2 -o "$WORK/2.json"
+scan_named "$WORK/2.json" "two workers"
+exits 0 "two workers, stdin" "$WORK/s.err" sh -c '"$1" -r - --workers 2 -o "$2" < "$3"' _ \
+    "$NJ" "$WORK/s.json" "$WORK/scan.pcap"
+scan_named "$WORK/s.json" "two workers reading stdin"
+python3 - "$root/tests/conformance" "$WORK/1.json" "$WORK/2.json" > "$WORK/cmp.out" 2>&1 <<'PY' ||
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from workers_equal import normalise   # the corpus test's normalisation
+one, two = (normalise([json.loads(l) for l in open(p)]) for p in sys.argv[2:4])
+if one != two:
+    sys.exit("%d records only with one worker, %d only with two: %s"
+             % (sum((one - two).values()), sum((two - one).values()),
+                list((one - two).keys())[:2]))
+PY
+    fail "one and two workers differ: $(cat "$WORK/cmp.out")"
+grep -q "31 internal connections opened from the lower port, 0 forgotten" "$WORK/2.err" ||
+    fail "two workers: summary: $(grep 'workers:' "$WORK/2.err")"
+echo "workers_shard: the sweep from port 53 is one scan on one worker, with one worker or two"
