@@ -182,7 +182,7 @@ static const struct setting settings[] = {
     { "eta.min-packets", T_U32, OFF(eta.min_packets), "0",
       "payload packets a flow without a TLS/QUIC handshake needs to be scored; 0: the model's" },
     { "eta.pair-history", T_U32, OFF(eta.pairs), "16384",
-      "client/server pairs whose last 16 connections feed the periodicity features (240 bytes each)" },
+      "client/server pairs whose last 16 connections feed the periodicity features (240 bytes each, plus 64 for first connections)" },
     { "eta.top-features", T_U32, OFF(eta.top_features), "5",
       "features named in an alert, largest contribution first" },
     { "eta.log-features", T_BOOL, OFF(eta.log_features), "no",

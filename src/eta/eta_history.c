@@ -13,6 +13,7 @@
 #include "eta/eta_history.h"
 #include "util/table_mem.h"
 #include "util/counters.h"
+#include "util/hash.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "util/text.h"
 
 #define WAYS 4
+#define FIRST_PER_PAIR 4     /* first connections remembered, per pair entry */
 
 struct pair_entry {
     struct ip_addr client, server;
@@ -34,10 +36,23 @@ struct pair_entry {
     uint32_t bytes[ETA_HISTORY_CONNS];
 };
 
+/* A pair's first connection, before the pair has an entry: most pairs
+ * connect once (a page's servers, a lookup), and taking an entry for each
+ * pushed the pairs that repeat -- a beacon every few minutes -- out of
+ * their set. A second connection while its first is still here gives the
+ * pair an entry holding both. */
+struct first_conn {
+    uint32_t tag;                        /* the pair's hash's high half; 0: free */
+    uint32_t bytes;
+    uint64_t start;
+};
+
 struct eta_history {
     struct pair_entry *e;
     uint32_t sets;
     uint64_t clock;
+    struct first_conn *first;            /* FIRST_PER_PAIR a pair entry, in sets of WAYS */
+    uint32_t n_first;
     struct eta_history_stats st;
 };
 
@@ -49,9 +64,11 @@ struct eta_history *eta_history_new(uint32_t pairs)
     if (!h)
         return NULL;
     h->sets = (pairs + WAYS - 1) / WAYS;
+    h->n_first = h->sets * WAYS * FIRST_PER_PAIR;
     h->e = table_mem_alloc((size_t)h->sets * WAYS, sizeof(*h->e));
-    if (!h->e) {
-        free(h);
+    h->first = table_mem_alloc(h->n_first, sizeof(*h->first));
+    if (!h->e || !h->first) {
+        eta_history_free(h);
         return NULL;
     }
     return h;
@@ -61,13 +78,18 @@ void eta_history_free(struct eta_history *h)
 {
     if (!h)
         return;
-    table_mem_free(h->e, (size_t)h->sets * WAYS, sizeof(*h->e));
+    if (h->e)
+        table_mem_free(h->e, (size_t)h->sets * WAYS, sizeof(*h->e));
+    if (h->first)
+        table_mem_free(h->first, h->n_first, sizeof(*h->first));
     free(h);
 }
 
 uint64_t eta_history_memory(const struct eta_history *h)
 {
-    return h ? sizeof(*h) + (uint64_t)h->sets * WAYS * sizeof(*h->e) : 0;
+    return h ? sizeof(*h) + (uint64_t)h->sets * WAYS * sizeof(*h->e) +
+                   (uint64_t)h->n_first * sizeof(*h->first)
+             : 0;
 }
 
 const struct eta_history_stats *eta_history_stats(const struct eta_history *h)
@@ -180,13 +202,48 @@ static bool same_pair(const struct pair_entry *e, const struct flow *f)
            memcmp(&e->server, flow_addr(f, 1), sizeof(e->server)) == 0;
 }
 
-static struct pair_entry *pair_slot(struct eta_history *h, const struct flow *f)
+/* The pair's 64-bit hash (never 0): its set, and its first_conn tag. */
+static uint64_t pair_hash(const struct flow *f)
 {
-    uint32_t hash = fnv1a(FNV1A_SEED, flow_addr(f, 0), sizeof(struct ip_addr));
-    hash = fnv1a(hash, flow_addr(f, 1), sizeof(struct ip_addr));
-    uint16_t port = flow_port(f, 1);
-    hash = fnv1a(hash, &port, sizeof(port));
-    struct pair_entry *set = &h->e[(size_t)(hash % h->sets) * WAYS];
+    uint64_t a, b, c, d;
+    memcpy(&a, flow_addr(f, 0)->b, 8);
+    memcpy(&b, flow_addr(f, 0)->b + 8, 8);
+    memcpy(&c, flow_addr(f, 1)->b, 8);
+    memcpy(&d, flow_addr(f, 1)->b + 8, 8);
+    uint64_t x = fmix64(a ^ fmix64(b ^ fmix64(c ^ fmix64(d))));
+    x = fmix64(x ^ ((uint64_t)flow_port(f, 1) << 8 | f->key.proto));
+    return x ? x : 1;
+}
+
+static uint32_t first_tag(uint64_t hash) { return (uint32_t)(hash >> 32) | 1; }
+
+/* The pair's remembered first connection, or NULL; with make, a slot for
+ * it: a free one of its set, else the set's oldest (counted). */
+static struct first_conn *first_of(struct eta_history *h, uint64_t hash, bool make)
+{
+    struct first_conn *set = &h->first[(size_t)(hash % (h->n_first / WAYS)) * WAYS];
+    uint32_t tag = first_tag(hash);
+    struct first_conn *victim = &set[0];
+    for (int i = 0; i < WAYS; i++) {
+        if (set[i].tag == tag)
+            return &set[i];
+        if (!set[i].tag || (victim->tag && set[i].start < victim->start))
+            victim = &set[i];
+    }
+    if (!make)
+        return NULL;
+    if (victim->tag)
+        h->st.firsts_forgotten++;
+    return victim;
+}
+
+/* The pair's entry: its own, or a new one when its first connection is
+ * remembered (*first is set to it), else NULL -- the flow is the pair's
+ * first, and is remembered in its place. */
+static struct pair_entry *pair_slot(struct eta_history *h, const struct flow *f,
+                                    uint64_t hash, struct first_conn **first)
+{
+    struct pair_entry *set = &h->e[(size_t)((uint32_t)(hash >> 8) % h->sets) * WAYS];
     struct pair_entry *victim = &set[0];
     for (int i = 0; i < WAYS; i++) {
         if (same_pair(&set[i], f))
@@ -194,16 +251,31 @@ static struct pair_entry *pair_slot(struct eta_history *h, const struct flow *f)
         if (!set[i].used || (victim->used && set[i].last_use < victim->last_use))
             victim = &set[i];
     }
+    struct first_conn *fc = first_of(h, hash, false);
+    if (!fc) {
+        h->st.pairs_new++;
+        return NULL;
+    }
+    *first = fc;
     if (victim->used)
         h->st.evicted++;
-    h->st.pairs_new++;
+    h->st.pairs_kept++;
     memset(victim, 0, sizeof(*victim));
     victim->used = 1;
     victim->client = *flow_addr(f, 0);
     victim->server = *flow_addr(f, 1);
-    victim->port = port;
+    victim->port = flow_port(f, 1);
     victim->proto = f->key.proto;
     return victim;
+}
+
+static void add_conn(struct pair_entry *e, uint64_t start, uint32_t bytes)
+{
+    uint32_t at = e->n % ETA_HISTORY_CONNS;
+    e->start[at] = start;
+    e->bytes[at] = bytes;
+    if (e->n < UINT32_MAX)
+        e->n++;
 }
 
 bool eta_history_add(struct eta_history *h, const struct flow *f,
@@ -211,15 +283,27 @@ bool eta_history_add(struct eta_history *h, const struct flow *f,
 {
     if (!h)
         return false;
-    struct pair_entry *e = pair_slot(h, f);
-    h->st.updates++;
-    e->last_use = ++h->clock;
-    uint32_t at = e->n % ETA_HISTORY_CONNS;
-    e->start[at] = f->first_usec;
+    uint64_t hash = pair_hash(f);
     uint64_t b = f->dir[0].payload_bytes;
-    e->bytes[at] = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
-    if (e->n < UINT32_MAX)
-        e->n++;
+    uint32_t bytes = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
+    struct first_conn *first = NULL;
+    struct pair_entry *e = pair_slot(h, f, hash, &first);
+    h->st.updates++;
+    if (!e) {                  /* the first: remembered, the statistics of one */
+        struct first_conn *fc = first_of(h, hash, true);
+        *fc = (struct first_conn){ first_tag(hash), bytes, f->first_usec };
+        if (!out || min_conns > 1)
+            return false;
+        eta_pair_compute(&fc->start, &fc->bytes, 1, out);
+        out->conns = 1;
+        return true;
+    }
+    if (first) {               /* the second: the pair gets its entry */
+        add_conn(e, first->start, first->bytes);
+        first->tag = 0;
+    }
+    e->last_use = ++h->clock;
+    add_conn(e, f->first_usec, bytes);
     if (!out || e->n < min_conns)
         return false;
     uint32_t kept = e->n < ETA_HISTORY_CONNS ? e->n : ETA_HISTORY_CONNS;
@@ -232,5 +316,7 @@ void eta_history_counters(const struct eta_history *h, struct counters *r)
 {
     const struct eta_history_stats *s = eta_history_stats(h);
     counters_u64(r, "eta.pairs_new", &s->pairs_new);
+    counters_u64(r, "eta.pairs_kept", &s->pairs_kept);
     counters_u64(r, "eta.pairs_evicted", &s->evicted);
+    counters_u64(r, "eta.first_connections_forgotten", &s->firsts_forgotten);
 }

@@ -9,7 +9,12 @@
  * starts (starts within 50 ms of each other are one event: a burst of
  * parallel connections), a Fourier regularity score over those events, and
  * the variation of the client's byte counts. A full set replaces its least recently used pair (counted
- * in `evicted`). Allocated once; never allocates after eta_history_new.
+ * in `evicted`). A pair takes an entry only at its second connection: its
+ * first is remembered apart (16 bytes, four for each entry, in sets of
+ * four where the oldest goes first; one pushed out by another pair's is
+ * counted in `firsts_forgotten`), so
+ * pairs that connect once -- most of them -- do not push out those that
+ * repeat. Allocated once; never allocates after eta_history_new.
  */
 #ifndef NIGHTJAR_ETA_HISTORY_H
 #define NIGHTJAR_ETA_HISTORY_H
@@ -24,7 +29,10 @@
 #define ETA_HISTORY_CONNS 16
 
 struct eta_history_stats {
-    uint64_t pairs_new, updates, evicted;
+    uint64_t pairs_new;        /* first connections of a pair (remembered) */
+    uint64_t pairs_kept;       /* pairs given an entry: a second connection */
+    uint64_t updates, evicted; /* connections added; entries pushed out */
+    uint64_t firsts_forgotten; /* a first connection pushed out by another */
 };
 
 struct eta_history;

@@ -252,14 +252,63 @@ static void test_history_keeps_pairs_and_counts_evictions(void)
     CHECK_EQ(s.conns, 20);
     CHECK(NEAR(s.interval_mean, 30, 1e-6));
     CHECK(s.regularity > 0.99);
+    /* four pairs that connect once take no entry: the first pair stays */
     for (int port = 1; port <= 4; port++) {
         f->key.hi_port = (uint16_t)(8000 + port);
         eta_history_add(h, f, &s, 0);
         CHECK_EQ(s.conns, 1);
     }
-    CHECK_EQ(eta_history_stats(h)->evicted, 1);
+    CHECK_EQ(eta_history_stats(h)->evicted, 0);
     CHECK_EQ(eta_history_stats(h)->pairs_new, 5);
+    CHECK_EQ(eta_history_stats(h)->pairs_kept, 1);
+    /* their second connections do, with both starts: four entries for
+     * five pairs, the least recently used -- the first pair -- goes */
+    for (int port = 1; port <= 4; port++) {
+        f->key.hi_port = (uint16_t)(8000 + port);
+        f->first_usec += 45000000;
+        eta_history_add(h, f, &s, 0);
+        CHECK_EQ(s.conns, 2);
+        CHECK(NEAR(s.interval_mean, 45 * port, 1e-6)); /* the firsts were together */
+    }
+    CHECK_EQ(eta_history_stats(h)->pairs_kept, 5);
+    CHECK_EQ(eta_history_stats(h)->evicted, 1);
+    CHECK_EQ(eta_history_stats(h)->firsts_forgotten, 0);
     CHECK(eta_history_memory(h) > 4 * sizeof(uint64_t) * ETA_HISTORY_CONNS);
+    eta_history_free(h);
+    free(f);
+}
+
+/* A beacon every 10 minutes among 200,000 pairs that each connect once: it
+ * keeps its history (with an entry per new pair, a 16,384-pair table lost
+ * it within minutes); the first connections the one-off pairs push out of
+ * their slots are counted. */
+static void test_one_off_pairs_do_not_push_out_a_beacon(void)
+{
+    struct eta_history *h = eta_history_new(16384);
+    struct flow *f = flow_new();
+    struct eta_pair_stats s;
+    memset(&s, 0, sizeof(s));
+    uint64_t t = 1000000ull * 1700000000;
+    for (int i = 0; i < 200000; i++) {
+        if (i % 20000 == 0) {   /* 10 beacons, 600 s apart */
+            f->key.lo.b[0] = 10, f->key.lo.b[3] = 5;
+            memset(&f->key.hi, 0, sizeof(f->key.hi));
+            f->key.hi.b[0] = 203, f->key.hi.b[3] = 9;
+            f->key.hi_port = 443;
+            f->first_usec = t;
+            eta_history_add(h, f, &s, 0);
+        }
+        f->key.hi.b[0] = 100;
+        f->key.hi.b[1] = (uint8_t)(i >> 16), f->key.hi.b[2] = (uint8_t)(i >> 8);
+        f->key.hi.b[3] = (uint8_t)i;
+        f->first_usec = t += 30000;   /* 33 new pairs a second */
+        eta_history_add(h, f, NULL, 0);
+    }
+    CHECK_EQ(s.conns, 10);
+    CHECK(NEAR(s.interval_mean, 600, 1));
+    CHECK(s.regularity > 0.99);
+    CHECK_EQ(eta_history_stats(h)->evicted, 0);
+    CHECK(eta_history_stats(h)->firsts_forgotten > 100000);
     eta_history_free(h);
     free(f);
 }
@@ -693,6 +742,7 @@ static void test_roc_picture_is_a_png(void)
 TEST_LIST(test_shape_features_of_known_splt, test_handshake_and_context_features,
           test_every_feature_is_named_once, test_regular_beacon_vs_human_browsing,
           test_history_keeps_pairs_and_counts_evictions,
+          test_one_off_pairs_do_not_push_out_a_beacon,
           test_tree_walker_matches_xgboost, test_model_for_other_features_is_refused,
           test_builtin_model_loads, test_open_model_shared,
           test_metrics_on_known_scores,
