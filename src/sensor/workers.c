@@ -569,7 +569,6 @@ static unsigned shard_of_key(const struct workers *ws, const struct shard_key *k
     }
 }
 
-
 /* Whether a packet from a flow's server says the flow was answered, as
  * anomaly.c's answered() reads a finished flow: a TCP SYN or payload, any
  * UDP or other packet. Not a fragment. */
@@ -587,12 +586,6 @@ static bool answers(const struct ip_view *o)
     return (tcp[13] & 0x02) || ip_len > o->hl + th;
 }
 
-/* Another worker's packet between two internal hosts, sent by the server
- * (the client, whose worker keeps the flow, is the destination): when the
- * server is this worker's and the packet answers, its profile starts here
- * (pipeline_note_server) -- with one pipeline the flow's end would have
- * made it. A host once noted is remembered (servers_noted, by key) so a
- * busy server costs a lookup a packet only here. */
 static void note_source(struct pipeline *pl, const struct ip_view *o,
                         uint64_t ts_usec)
 {
@@ -616,6 +609,12 @@ static int server_to_note(const struct workers *ws, const struct shard_key *k,
     return (int)placement_worker(ws->place, k->a, false);
 }
 
+/* Another worker's packet between two internal hosts, sent by the server
+ * (the client, whose worker keeps the flow, is the destination): when the
+ * server is this worker's and the packet answers, its profile starts here
+ * (pipeline_note_server) -- with one pipeline the flow's end would have
+ * made it. A host once noted is remembered (servers_noted, by key) so a
+ * busy server costs a lookup a packet only here. */
 static void note_server(struct worker *w, const struct shard_key *k,
                         const struct ip_view *o, uint64_t ts_usec)
 {
