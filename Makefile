@@ -27,7 +27,7 @@ LDLIBS_TRAIN = -lxgboost
 
 ETA_MODEL := models/eta-default.json
 TRAIN_SRC := $(sort $(wildcard src/train/*.c))
-MAIN_SRC := src/sensor/main.c src/icap/icap_main.c src/mta/mta_main.c
+MAIN_SRC := src/sensor/main.c src/icap/icap_main.c src/mta/mta_main.c src/eta/eta_pack_main.c
 LIB_SRC  := $(sort $(filter-out $(MAIN_SRC) $(TRAIN_SRC),$(wildcard src/*/*.c)))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/eta/eta_default_model.o
 TRAIN_OBJ := $(filter-out $(BUILD)/obj/train/train_main.o,$(TRAIN_SRC:src/%.c=$(BUILD)/obj/%.o))
@@ -51,32 +51,48 @@ $(BUILD)/obj/eta/eta_default_model.o: src/eta/eta_default_model.S $(ETA_MODEL)
 	@echo "  AS    $@"
 	$(Q)$(CC) -c -DETA_DEFAULT_MODEL='"$(ETA_MODEL)"' $< -o $@
 
+# the built-in model packed at build time (eta_model_pack), linked into
+# every binary: no JSON to parse at start
+PACKED_OBJ := $(BUILD)/obj/eta/eta_default_packed.o
+$(BUILD)/eta_pack: $(BUILD)/obj/eta/eta_pack_main.o $(BUILD)/libnightjar.a
+	@echo "  LD    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+$(BUILD)/eta-default.packed: $(BUILD)/eta_pack $(ETA_MODEL)
+	@echo "  PACK  $@"
+	$(Q)$(BUILD)/eta_pack $(ETA_MODEL) $@
+
+$(PACKED_OBJ): src/eta/eta_default_packed.S $(BUILD)/eta-default.packed
+	@mkdir -p $(dir $@)
+	@echo "  AS    $@"
+	$(Q)$(CC) -c -DETA_DEFAULT_PACKED='"$(BUILD)/eta-default.packed"' $< -o $@
+
 $(BUILD)/libnightjar.a: $(LIB_OBJ)
 	$(Q)ar rcs $@ $^
 
 $(BUILD)/libnightjar-train.a: $(TRAIN_OBJ)
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/nightjar-train: $(BUILD)/obj/train/train_main.o $(BUILD)/libnightjar-train.a $(BUILD)/libnightjar.a
+$(BUILD)/nightjar-train: $(BUILD)/obj/train/train_main.o $(PACKED_OBJ) $(BUILD)/libnightjar-train.a $(BUILD)/libnightjar.a
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL) $(LDLIBS_TRAIN)
 
-$(BUILD)/nightjar: $(BUILD)/obj/sensor/main.o $(BUILD)/libnightjar.a
+$(BUILD)/nightjar: $(BUILD)/obj/sensor/main.o $(PACKED_OBJ) $(BUILD)/libnightjar.a
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
-$(BUILD)/nightjar-icap: $(BUILD)/obj/icap/icap_main.o $(BUILD)/libnightjar.a
+$(BUILD)/nightjar-icap: $(BUILD)/obj/icap/icap_main.o $(PACKED_OBJ) $(BUILD)/libnightjar.a
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
-$(BUILD)/nightjar-mta: $(BUILD)/obj/mta/mta_main.o $(BUILD)/libnightjar.a
+$(BUILD)/nightjar-mta: $(BUILD)/obj/mta/mta_main.o $(PACKED_OBJ) $(BUILD)/libnightjar.a
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/testing.h $(BUILD)/libnightjar-train.a $(BUILD)/libnightjar.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testing.h $(PACKED_OBJ) $(BUILD)/libnightjar-train.a $(BUILD)/libnightjar.a
 	@mkdir -p $(dir $@)
 	@echo "  TEST  $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit $< $(BUILD)/libnightjar-train.a $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL) $(LDFLAGS_$*)
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit $< $(PACKED_OBJ) $(BUILD)/libnightjar-train.a $(BUILD)/libnightjar.a -o $@ $(LDLIBS_ALL) $(LDFLAGS_$*)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnightjar.a
 	@mkdir -p $(dir $@)

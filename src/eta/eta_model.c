@@ -49,6 +49,9 @@ static struct eta_model *open_models;
 
 extern const char eta_default_model_json[];
 extern const char eta_default_model_json_end[];
+/* eta_default_packed.S, linked into the binaries, not the archive */
+extern const unsigned char eta_default_model_packed[] __attribute__((weak));
+extern const unsigned char eta_default_model_packed_end[] __attribute__((weak));
 
 static bool fail(char *err, size_t errlen, const char *origin, const char *msg)
 {
@@ -260,8 +263,98 @@ struct eta_model *eta_model_load_file(const char *path, char *err, size_t errlen
     return m;
 }
 
+/* ---- the packed form -------------------------------------------------- */
+
+#define PACK_MAGIC "NJETAPK1"
+
+struct pack_header {
+    char magic[8];
+    uint32_t node_size, n_nodes, n_trees, min_packets;
+    double base_margin, threshold;
+    char version[128];
+};
+
+bool eta_model_pack(const struct eta_model *m, FILE *out)
+{
+    struct pack_header h;
+    memset(&h, 0, sizeof(h));
+    memcpy(h.magic, PACK_MAGIC, sizeof(h.magic));
+    h.node_size = sizeof(struct eta_node);
+    h.n_nodes = m->n_nodes;
+    h.n_trees = m->n_trees;
+    h.min_packets = m->min_packets;
+    h.base_margin = m->base_margin;
+    h.threshold = m->threshold;
+    memcpy(h.version, m->version, sizeof(h.version));
+    return fwrite(&h, sizeof(h), 1, out) == 1 &&
+           fwrite(m->nodes, sizeof(*m->nodes), m->n_nodes, out) == m->n_nodes &&
+           fwrite(m->roots, sizeof(*m->roots), m->n_trees, out) == m->n_trees;
+}
+
+/* Checked as a file would be: the build that made it may not be this one. */
+struct eta_model *eta_model_load_packed(const unsigned char *buf, size_t len,
+                                        char *err, size_t errlen)
+{
+    struct pack_header h;
+    if (len < sizeof(h)) {
+        snprintf(err, errlen, "packed model: too short");
+        return NULL;
+    }
+    memcpy(&h, buf, sizeof(h));
+    if (memcmp(h.magic, PACK_MAGIC, sizeof(h.magic)) ||
+        h.node_size != sizeof(struct eta_node) || !h.n_nodes || !h.n_trees ||
+        len != sizeof(h) + (size_t)h.n_nodes * sizeof(struct eta_node) +
+                   (size_t)h.n_trees * sizeof(uint32_t)) {
+        snprintf(err, errlen, "packed model: not this build's");
+        return NULL;
+    }
+    struct eta_model *m = calloc(1, sizeof(*m));
+    if (m) {
+        m->nodes = malloc((size_t)h.n_nodes * sizeof(*m->nodes));
+        m->roots = malloc((size_t)h.n_trees * sizeof(*m->roots));
+    }
+    if (!m || !m->nodes || !m->roots) {
+        eta_model_free(m);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    memcpy(m->nodes, buf + sizeof(h), (size_t)h.n_nodes * sizeof(*m->nodes));
+    memcpy(m->roots, buf + sizeof(h) + (size_t)h.n_nodes * sizeof(*m->nodes),
+           (size_t)h.n_trees * sizeof(*m->roots));
+    m->n_nodes = h.n_nodes;
+    m->n_trees = h.n_trees;
+    m->min_packets = h.min_packets;
+    m->base_margin = h.base_margin;
+    m->threshold = h.threshold;
+    memcpy(m->version, h.version, sizeof(m->version));
+    m->version[sizeof(m->version) - 1] = 0;
+    bool ok = true;     /* every link inside the array, children after parents */
+    for (uint32_t t = 0; ok && t < m->n_trees; t++)
+        ok = m->roots[t] < m->n_nodes;
+    for (uint32_t i = 0; ok && i < m->n_nodes; i++) {
+        const struct eta_node *n = &m->nodes[i];
+        ok = n->leaf || ((uint32_t)n->left > i && (uint32_t)n->left < m->n_nodes &&
+                         (uint32_t)n->right > i && (uint32_t)n->right < m->n_nodes &&
+                         n->feature < ETA_NFEATURES);
+    }
+    if (!ok) {
+        eta_model_free(m);
+        snprintf(err, errlen, "packed model: a node points outside the model");
+        return NULL;
+    }
+    return m;
+}
+
 struct eta_model *eta_model_load_default(char *err, size_t errlen)
 {
+    if (eta_default_model_packed && eta_default_model_packed_end) {
+        struct eta_model *m = eta_model_load_packed(
+            eta_default_model_packed,
+            (size_t)(eta_default_model_packed_end - eta_default_model_packed), err,
+            errlen);
+        if (m)
+            return m;
+    }
     return eta_model_load_buffer(eta_default_model_json,
                                  (size_t)(eta_default_model_json_end -
                                           eta_default_model_json),

@@ -487,6 +487,55 @@ static void test_builtin_model_loads(void)
     eta_model_free(m);
 }
 
+/* The built-in model comes packed (made at build time from the JSON): the
+ * same model as the JSON gives -- name, threshold, trees, and every score
+ * and contribution on 2,000 vectors -- and a damaged packed form is
+ * refused, never read past its end or followed outside its nodes (the
+ * JSON is what a binary without the packed form reads: the fuzz build). */
+static void test_packed_builtin_model_is_the_json(void)
+{
+    extern const char eta_default_model_json[], eta_default_model_json_end[];
+    extern const unsigned char eta_default_model_packed[], eta_default_model_packed_end[];
+    char err[512] = "";
+    struct eta_model *json = eta_model_load_buffer(
+        eta_default_model_json,
+        (size_t)(eta_default_model_json_end - eta_default_model_json), "json", err,
+        sizeof(err));
+    size_t len = (size_t)(eta_default_model_packed_end - eta_default_model_packed);
+    struct eta_model *packed = eta_model_load_packed(eta_default_model_packed, len,
+                                                     err, sizeof(err));
+    REQUIRE(json && packed);
+    CHECK(strcmp(eta_model_version(json), eta_model_version(packed)) == 0);
+    CHECK(eta_model_threshold(json) == eta_model_threshold(packed));
+    CHECK(eta_model_trees(json) == eta_model_trees(packed));
+    CHECK(eta_model_min_packets(json) == eta_model_min_packets(packed));
+    srand(11);
+    size_t differ = 0;
+    for (int i = 0; i < 2000; i++) {
+        float x[ETA_NFEATURES], ca[ETA_NFEATURES + 1], cb[ETA_NFEATURES + 1];
+        for (int k = 0; k < ETA_NFEATURES; k++)
+            x[k] = rand() % 5 == 0 ? NAN : (float)(rand() % 20000) / 10.0f;
+        differ += eta_model_score(json, x, ca) != eta_model_score(packed, x, cb) ||
+                  memcmp(ca, cb, sizeof(ca)) != 0;
+    }
+    CHECK_EQ(differ, 0);
+    /* damage: cut short, another magic, a root pointing outside */
+    unsigned char *b = malloc(len);
+    memcpy(b, eta_default_model_packed, len);
+    CHECK(eta_model_load_packed(b, len - 1, err, sizeof(err)) == NULL);
+    CHECK(eta_model_load_packed(b, 10, err, sizeof(err)) == NULL);
+    b[0] ^= 1;
+    CHECK(eta_model_load_packed(b, len, err, sizeof(err)) == NULL);
+    b[0] ^= 1;
+    size_t roots_at = len - eta_model_trees(json) * sizeof(uint32_t);
+    memset(b + roots_at, 0xff, sizeof(uint32_t)); /* the first root: far out */
+    CHECK(eta_model_load_packed(b, len, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "outside") != NULL);
+    free(b);
+    eta_model_free(json);
+    eta_model_free(packed);
+}
+
 /* eta_model_open: one model for every pipeline that names the same file,
  * freed at the last close; another file is another model; a bad one is
  * refused every time, not cached. */
@@ -744,7 +793,7 @@ TEST_LIST(test_shape_features_of_known_splt, test_handshake_and_context_features
           test_history_keeps_pairs_and_counts_evictions,
           test_one_off_pairs_do_not_push_out_a_beacon,
           test_tree_walker_matches_xgboost, test_model_for_other_features_is_refused,
-          test_builtin_model_loads, test_open_model_shared,
+          test_builtin_model_loads, test_packed_builtin_model_is_the_json, test_open_model_shared,
           test_metrics_on_known_scores,
           test_labels_csv_and_flow_labels,
           test_family_key_drops_parentheticals_and_case,
