@@ -143,8 +143,7 @@ struct capture *capture_open_file(const char *path, const char *bpf,
         capture_close(c);
         return NULL;
     }
-    if ((!bpf || !*bpf) && !is_stdin && S_ISREG(sb.st_mode) &&
-        (c->map = pcap_map_open(path))) {
+    if ((!bpf || !*bpf) && !is_stdin && (c->map = pcap_map_open(path))) {
         pcap_close(c->pcap); /* it said what the file is; the map reads it */
         c->pcap = NULL;
         free(c->iobuf);

@@ -217,29 +217,28 @@ static uint64_t pair_hash(const struct flow *f)
 
 static uint32_t first_tag(uint64_t hash) { return (uint32_t)(hash >> 32) | 1; }
 
-/* The pair's remembered first connection, or NULL; with make, a slot for
- * it: a free one of its set, else the set's oldest (counted). */
-static struct first_conn *first_of(struct eta_history *h, uint64_t hash, bool make)
+/* The pair's remembered first connection (*found), else the slot for it:
+ * a free one of its set, or the set's oldest. */
+static struct first_conn *first_of(struct eta_history *h, uint64_t hash, bool *found)
 {
     struct first_conn *set = &h->first[(size_t)(hash % (h->n_first / WAYS)) * WAYS];
     uint32_t tag = first_tag(hash);
     struct first_conn *victim = &set[0];
     for (int i = 0; i < WAYS; i++) {
-        if (set[i].tag == tag)
+        if (set[i].tag == tag) {
+            *found = true;
             return &set[i];
+        }
         if (!set[i].tag || (victim->tag && set[i].start < victim->start))
             victim = &set[i];
     }
-    if (!make)
-        return NULL;
-    if (victim->tag)
-        h->st.firsts_forgotten++;
+    *found = false;
     return victim;
 }
 
 /* The pair's entry: its own, or a new one when its first connection is
- * remembered (*first is set to it), else NULL -- the flow is the pair's
- * first, and is remembered in its place. */
+ * remembered (*first: that connection); else NULL -- the flow is the
+ * pair's first, and *first the slot to remember it in. */
 static struct pair_entry *pair_slot(struct eta_history *h, const struct flow *f,
                                     uint64_t hash, struct first_conn **first)
 {
@@ -251,12 +250,12 @@ static struct pair_entry *pair_slot(struct eta_history *h, const struct flow *f,
         if (!set[i].used || (victim->used && set[i].last_use < victim->last_use))
             victim = &set[i];
     }
-    struct first_conn *fc = first_of(h, hash, false);
-    if (!fc) {
+    bool found;
+    *first = first_of(h, hash, &found);
+    if (!found) {
         h->st.pairs_new++;
         return NULL;
     }
-    *first = fc;
     if (victim->used)
         h->st.evicted++;
     h->st.pairs_kept++;
@@ -290,7 +289,9 @@ bool eta_history_add(struct eta_history *h, const struct flow *f,
     struct pair_entry *e = pair_slot(h, f, hash, &first);
     h->st.updates++;
     if (!e) {                  /* the first: remembered, the statistics of one */
-        struct first_conn *fc = first_of(h, hash, true);
+        struct first_conn *fc = first;
+        if (fc->tag)
+            h->st.firsts_forgotten++;
         *fc = (struct first_conn){ first_tag(hash), bytes, f->first_usec };
         if (!out || min_conns > 1)
             return false;
@@ -298,7 +299,7 @@ bool eta_history_add(struct eta_history *h, const struct flow *f,
         out->conns = 1;
         return true;
     }
-    if (first) {               /* the second: the pair gets its entry */
+    if (first) {               /* the second: the pair's new entry takes both */
         add_conn(e, first->start, first->bytes);
         first->tag = 0;
     }

@@ -68,13 +68,14 @@ bool der_read(cursor_t *c, struct der_tlv *t)
     return cur_ok(c);
 }
 
-bool der_expect(cursor_t *c, enum der_class cls, bool constructed, uint32_t tag,
-                cursor_t *body)
+/* der_expect and der_expect_of: form -1 takes either. */
+static bool expect(cursor_t *c, enum der_class cls, int form, uint32_t tag,
+                   cursor_t *body)
 {
     struct der_tlv t;
     if (!der_read(c, &t))
         return false;
-    if (t.cls != cls || t.constructed != constructed || t.tag != tag) {
+    if (t.cls != cls || (form >= 0 && t.constructed != (form == 1)) || t.tag != tag) {
         cur_fail(c);
         return false;
     }
@@ -82,17 +83,15 @@ bool der_expect(cursor_t *c, enum der_class cls, bool constructed, uint32_t tag,
     return true;
 }
 
+bool der_expect(cursor_t *c, enum der_class cls, bool constructed, uint32_t tag,
+                cursor_t *body)
+{
+    return expect(c, cls, constructed, tag, body);
+}
+
 bool der_expect_of(cursor_t *c, uint32_t tag, cursor_t *body)
 {
-    struct der_tlv t;
-    if (!der_read(c, &t))
-        return false;
-    if (t.cls != DER_UNIVERSAL || t.tag != tag) {
-        cur_fail(c);
-        return false;
-    }
-    *body = t.body;
-    return true;
+    return expect(c, DER_UNIVERSAL, -1, tag, body);
 }
 
 bool der_next_is(const cursor_t *c, enum der_class cls, bool constructed,
