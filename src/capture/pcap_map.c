@@ -33,6 +33,9 @@
 #define CHECK_STEP (1u << 20)   /* a walker says where it is this often */
 #define PREFETCH_AHEAD 4096     /* every cache line this far ahead is asked for */
 #define WALK_ENDED SIZE_MAX     /* a walker's position once it has walked to its end */
+#define SYNC_RECORDS 8          /* a part starts where this many records chain */
+#define SYNC_SCAN (16u << 20)   /* how far past its start a part looks for one */
+#define SYNC_DRIFT 86400        /* seconds between neighbours in such a chain, at most */
 
 /* A file's mapping, shared by its handles; the fields below refs change
  * under map_lock. */
@@ -58,7 +61,9 @@ struct pcap_map {
     struct mapping *map;
     struct pcap_map *next;     /* the mapping's other handles */
     const uint8_t *base;
-    size_t size, off;
+    size_t origin;             /* the file offset base maps (a part's: > 0) */
+    size_t size, off;          /* from base */
+    size_t stop;               /* the walk ends at a record from here on */
     _Atomic size_t pos;        /* off, as others see it; WALK_ENDED at the end */
     size_t next_check;         /* off at which pos is said again */
     bool swapped, nano;
@@ -141,10 +146,10 @@ static void mapping_put(struct mapping *mp)
 
 /* The file header: byte order, time unit, link type, snap length; false
  * for pcapng and anything else. */
-static bool read_header(struct pcap_map *m)
+static bool read_header(struct pcap_map *m, const uint8_t *hdr)
 {
     uint32_t magic;
-    memcpy(&magic, m->base, 4);
+    memcpy(&magic, hdr, 4);
     switch (magic) {
     case 0xa1b2c3d4: break;
     case 0xa1b23c4d: m->nano = true; break;
@@ -152,8 +157,8 @@ static bool read_header(struct pcap_map *m)
     case 0x4d3cb2a1: m->swapped = m->nano = true; break;
     default: return false; /* pcapng, or not a capture */
     }
-    m->linktype = dlt_of(u32(m, m->base + 20));
-    m->snaplen = u32(m, m->base + 16);
+    m->linktype = dlt_of(u32(m, hdr + 20));
+    m->snaplen = u32(m, hdr + 16);
     if (!m->snaplen || m->snaplen > RECORD_MAX)
         m->snaplen = RECORD_MAX;
     m->off = 24;
@@ -180,7 +185,8 @@ struct pcap_map *pcap_map_open(const char *path)
     m->map = mp;
     m->base = mp->base;
     m->size = mp->size;
-    if (!read_header(m)) {
+    m->stop = SIZE_MAX;
+    if (!read_header(m, m->base)) {
         pthread_mutex_lock(&map_lock);
         mapping_put(mp);
         pthread_mutex_unlock(&map_lock);
@@ -277,6 +283,8 @@ bool pcap_map_next(struct pcap_map *m, struct packet *p)
         walked_to(m, m->off);
         m->next_check = m->off + CHECK_STEP;
     }
+    if (m->off >= m->stop)
+        return ended(m, NULL);
     if (m->size - m->off < 16)
         return ended(m, m->off != m->size ? "truncated record header" : NULL);
     const uint8_t *h = m->base + m->off;
@@ -298,6 +306,104 @@ bool pcap_map_next(struct pcap_map *m, struct packet *p)
 }
 
 const char *pcap_map_damage(const struct pcap_map *m) { return m->damage; }
+
+size_t pcap_map_offset(const struct pcap_map *m) { return m->origin + m->off; }
+
+size_t pcap_map_file_size(const struct pcap_map *m) { return m->origin + m->size; }
+
+void pcap_map_stop_at(struct pcap_map *m, size_t offset)
+{
+    m->stop = offset > m->origin ? offset - m->origin : 0;
+    if (m->off < m->stop && !m->damage) /* a walk stopped short goes on */
+        atomic_store_explicit(&m->pos, m->off, memory_order_relaxed);
+}
+
+/* ---- parts ---------------------------------------------------------------
+ * A part is walked by a handle of its own (its own mapping, from the page
+ * of its start to the end of the file, let go behind it like any other)
+ * so that a thread can walk the middle of a file while another walks its
+ * start. Where a record starts there can only be found by looking: the
+ * first offset where SYNC_RECORDS records chain -- plausible headers (a
+ * fraction of a second below a second; a length of 1 to 256 KiB, no more
+ * than the record's length on the wire nor than what the file has left),
+ * each within a day of the one before, not all with the same time (a run
+ * of zeros would chain) -- or the file ends at a record's end. Payload
+ * bytes can still pass that, so the caller only trusts a part's start
+ * once the walk before it has ended there exactly. */
+static bool record_chain_at(const struct pcap_map *m, size_t off)
+{
+    uint32_t prev = 0, frac_max = m->nano ? 1000000000u : 1000000u;
+    uint64_t first = 0;
+    bool differ = false;
+    for (unsigned i = 0; i < SYNC_RECORDS; i++) {
+        if (off == m->size)
+            return i > 0 && (differ || i == 1);
+        if (m->size - off < 16)
+            return false;
+        const uint8_t *h = m->base + off;
+        uint32_t sec = u32(m, h), frac = u32(m, h + 4);
+        uint32_t caplen = u32(m, h + 8), wire = u32(m, h + 12);
+        if (frac >= frac_max || !caplen || caplen > RECORD_MAX || caplen > wire ||
+            caplen > m->size - off - 16)
+            return false;
+        if (i && (sec > prev ? sec - prev : prev - sec) > SYNC_DRIFT)
+            return false;
+        uint64_t t = (uint64_t)sec << 32 | frac;
+        if (!i)
+            first = t;
+        differ |= t != first;
+        prev = sec;
+        off += 16 + (size_t)caplen;
+    }
+    return differ;
+}
+
+struct pcap_map *pcap_map_open_part(const char *path, size_t from)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    uint8_t hdr[24];
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t origin = from / page * page;
+    struct pcap_map *m = calloc(1, sizeof(*m));
+    struct mapping *mp = calloc(1, sizeof(*mp));
+    void *base = MAP_FAILED;
+    if (m && mp && !fstat(fd, &st) && S_ISREG(st.st_mode) &&
+        (size_t)st.st_size > from && from >= 24 &&
+        pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) && read_header(m, hdr))
+        base = mmap(NULL, (size_t)st.st_size - origin, PROT_READ, MAP_PRIVATE, fd,
+                    (off_t)origin);
+    close(fd);
+    if (base == MAP_FAILED) {
+        free(m);
+        free(mp);
+        return NULL;
+    }
+    madvise(base, (size_t)st.st_size - origin, MADV_SEQUENTIAL);
+    /* a mapping of its own, in no list: no other handle shares it */
+    mp->base = base;
+    mp->size = (size_t)st.st_size - origin;
+    mp->refs = 1;
+    mp->walkers = m;
+    m->map = mp;
+    m->base = base;
+    m->origin = origin;
+    m->size = mp->size;
+    m->stop = SIZE_MAX;
+    size_t off = from - origin, last = off + SYNC_SCAN;
+    while (off < m->size && off < last && !record_chain_at(m, off))
+        off++;
+    if (off >= m->size || off >= last) {
+        pcap_map_close(m);
+        return NULL;
+    }
+    m->off = off;
+    atomic_init(&m->pos, off);
+    m->next_check = off + CHECK_STEP;
+    return m;
+}
 
 void pcap_map_close(struct pcap_map *m)
 {

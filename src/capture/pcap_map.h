@@ -20,6 +20,7 @@
 #define NIGHTJAR_PCAP_MAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "decode/decode.h"
 
@@ -36,6 +37,18 @@ bool pcap_map_next(struct pcap_map *m, struct packet *p);
 void pcap_map_keep(struct pcap_map *m, size_t bytes, unsigned followers);
 /* After the walk: NULL when it reached the end, else why it stopped. */
 const char *pcap_map_damage(const struct pcap_map *m);
+/* The file offset of the record the next call would read (after the
+ * walk: where it ended), and the file's size. */
+size_t pcap_map_offset(const struct pcap_map *m);
+size_t pcap_map_file_size(const struct pcap_map *m);
+/* The walk ends, undamaged, at the first record at or past offset. */
+void pcap_map_stop_at(struct pcap_map *m, size_t offset);
+/* A handle of its own on the part of a file from offset from: at the first
+ * place past it, within 16 MiB, where records seem to start (headers that
+ * chain); NULL when there is none, or the file is not a classic pcap.
+ * Only a guess: the walk of the part before, stopped there
+ * (pcap_map_stop_at), proves it by ending there exactly. */
+struct pcap_map *pcap_map_open_part(const char *path, size_t from);
 void pcap_map_close(struct pcap_map *m);
 
 #endif

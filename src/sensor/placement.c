@@ -1,8 +1,12 @@
 /* placement.c -- the plan of which worker holds each internal host (see
  * placement.h for why and how). Every table here is open addressing with
  * linear probing, filled to three quarters at most, so a probe always
- * ends; every decision is made in a fixed order (slot order, then load
- * and key), so a plan depends on nothing but what the pass was given.
+ * ends. A tally's and the pass's entries sit in dense arrays in the order
+ * they came, found through an index of slots (struct dense): what the
+ * plan goes over is then as long as what was seen, not as the tables'
+ * caps. Every decision is made in a fixed order (the order entries came,
+ * then load and key), so a plan depends on nothing but what the pass was
+ * given.
  */
 #include "sensor/placement.h"
 
@@ -25,26 +29,34 @@ struct slot {
     uint32_t worker;
 };
 
+/* An index over a dense array of entries whose first field is their
+ * 64-bit key: slot -> 1 + the entry's number, 0 free. */
+struct dense {
+    uint32_t *slot;
+    uint32_t mask;
+};
+
 struct pass_host {
-    uint64_t key;              /* 0: free */
+    uint64_t key;
     uint64_t load;
-    uint32_t parent;           /* union-find over slot indices */
+    uint32_t parent;           /* union-find over entry numbers */
     int32_t worker;            /* in the table before this pass, else -1 */
     uint32_t clients;          /* admin clients, when it serves */
 };
 
 struct session {
-    uint64_t key;              /* 0: free */
-    uint32_t client, server;   /* pass_host slots */
+    uint64_t key;
+    uint32_t client, server;   /* pass_host entries */
 };
 
 struct pass {
-    struct pass_host *h;
+    struct dense hi, si;
+    struct pass_host *h;       /* PASS_MAX */
     uint32_t n_hosts;
-    struct session *s;
+    struct session *s;         /* SESSION_MAX */
     uint32_t n_sessions;
-    uint64_t *group_load;      /* by root slot */
-    int32_t *group_worker;     /* by root slot; -1: not yet */
+    uint64_t *group_load;      /* by root entry */
+    int32_t *group_worker;     /* by root entry; -1: not yet */
     uint64_t load[PLACE_WORKERS_MAX];
 };
 
@@ -54,6 +66,59 @@ struct placement {
     struct pass *pass;
     struct placement_stats st;
 };
+
+/* A share of a pass's counts, as one thread made them: each host's load,
+ * the admin sessions by their hosts' keys, what goes by hash. */
+struct tally_host {
+    uint64_t key;
+    uint64_t load;
+};
+
+struct tally_session {
+    uint64_t key;              /* session_key(client, server) */
+    uint64_t client, server;
+};
+
+struct placement_tally {
+    unsigned n;
+    struct dense hi, si;
+    struct tally_host *h;      /* PASS_MAX */
+    uint32_t n_hosts;
+    struct tally_session *s;   /* SESSION_MAX */
+    uint32_t n_sessions;
+    uint64_t load[PLACE_WORKERS_MAX];
+    uint64_t packets_unkept, sessions_over_cap;
+};
+
+static bool dense_new(struct dense *d, uint32_t slots)
+{
+    d->mask = slots - 1;
+    return (d->slot = table_mem_alloc(slots, sizeof(*d->slot))) != NULL;
+}
+
+static void dense_free(struct dense *d)
+{
+    table_mem_free(d->slot, (size_t)d->mask + 1, sizeof(*d->slot));
+}
+
+/* The entry of key (nonzero) among n in base (stride bytes each), or n
+ * when it has none -- its slot is then *claim, to be set to n + 1 when the
+ * caller adds it as entry n. */
+static uint32_t dense_find(const struct dense *d, const void *base, size_t stride,
+                           uint64_t key, uint32_t n, uint32_t **claim)
+{
+    for (uint32_t i = (uint32_t)(key ^ key >> 29) & d->mask;; i = (i + 1) & d->mask) {
+        uint32_t e = d->slot[i];
+        if (!e) {
+            *claim = &d->slot[i];
+            return n;
+        }
+        uint64_t k;
+        memcpy(&k, (const char *)base + (size_t)(e - 1) * stride, sizeof(k));
+        if (k == key)
+            return e - 1;
+    }
+}
 
 struct placement *placement_new(unsigned workers)
 {
@@ -74,10 +139,12 @@ static void pass_free(struct pass *ps)
 {
     if (!ps)
         return;
-    table_mem_free(ps->h, PASS_SLOTS, sizeof(*ps->h));
-    table_mem_free(ps->s, SESSION_SLOTS, sizeof(*ps->s));
-    table_mem_free(ps->group_load, PASS_SLOTS, sizeof(*ps->group_load));
-    table_mem_free(ps->group_worker, PASS_SLOTS, sizeof(*ps->group_worker));
+    dense_free(&ps->hi);
+    dense_free(&ps->si);
+    table_mem_free(ps->h, PASS_MAX, sizeof(*ps->h));
+    table_mem_free(ps->s, SESSION_MAX, sizeof(*ps->s));
+    table_mem_free(ps->group_load, PASS_MAX, sizeof(*ps->group_load));
+    table_mem_free(ps->group_worker, PASS_MAX, sizeof(*ps->group_worker));
     free(ps);
 }
 
@@ -129,19 +196,96 @@ unsigned placement_worker(struct placement *p, uint64_t key, bool learn)
     return by_hash;
 }
 
-/* ---- the pass ------------------------------------------------------------- */
+/* ---- a tally: one thread's counts --------------------------------------- */
 
-bool placement_begin(struct placement *p)
+struct placement_tally *placement_tally_new(const struct placement *p)
+{
+    struct placement_tally *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->n = p->n;
+    bool ok = dense_new(&t->hi, PASS_SLOTS) & dense_new(&t->si, SESSION_SLOTS);
+    t->h = table_mem_alloc(PASS_MAX, sizeof(*t->h));
+    t->s = table_mem_alloc(SESSION_MAX, sizeof(*t->s));
+    if (!ok || !t->h || !t->s) {
+        placement_tally_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void placement_tally_free(struct placement_tally *t)
+{
+    if (!t)
+        return;
+    dense_free(&t->hi);
+    dense_free(&t->si);
+    table_mem_free(t->h, PASS_MAX, sizeof(*t->h));
+    table_mem_free(t->s, SESSION_MAX, sizeof(*t->s));
+    free(t);
+}
+
+void placement_fixed(struct placement_tally *t, unsigned worker, uint32_t load)
+{
+    if (worker < t->n)
+        t->load[worker] += load;
+}
+
+void placement_host(struct placement_tally *t, uint64_t key, uint32_t load)
+{
+    uint64_t k = key ? key : 1;
+    uint32_t *claim = NULL;
+    uint32_t e = dense_find(&t->hi, t->h, sizeof(*t->h), k, t->n_hosts, &claim);
+    if (e == t->n_hosts) {
+        if (t->n_hosts >= PASS_MAX) { /* past the pass's size: by hash */
+            t->packets_unkept++;
+            placement_fixed(t, (unsigned)(key % t->n), load);
+            return;
+        }
+        t->h[e].key = k;
+        *claim = ++t->n_hosts;
+    }
+    t->h[e].load += load;
+}
+
+static uint64_t session_key(uint64_t client, uint64_t server)
+{
+    uint64_t k = (client * 0x9e3779b97f4a7c15ull) ^ server;
+    return k ? k : 1;
+}
+
+void placement_admin(struct placement_tally *t, uint64_t client, uint64_t server)
+{
+    uint64_t c = client ? client : 1, sv = server ? server : 1;
+    if (c == sv)
+        return;
+    uint64_t k = session_key(c, sv);
+    uint32_t *claim = NULL;
+    uint32_t e = dense_find(&t->si, t->s, sizeof(*t->s), k, t->n_sessions, &claim);
+    if (e < t->n_sessions)
+        return;
+    if (t->n_sessions >= SESSION_MAX) {
+        t->sessions_over_cap++;
+        return;
+    }
+    t->s[e] = (struct tally_session){ k, c, sv };
+    *claim = ++t->n_sessions;
+}
+
+/* ---- the pass: the tallies joined, then the plan --------------------------- */
+
+static bool pass_begin(struct placement *p)
 {
     pass_free(p->pass);
     struct pass *ps = p->pass = calloc(1, sizeof(*ps));
     if (!ps)
         return false;
-    ps->h = table_mem_alloc(PASS_SLOTS, sizeof(*ps->h));
-    ps->s = table_mem_alloc(SESSION_SLOTS, sizeof(*ps->s));
-    ps->group_load = table_mem_alloc(PASS_SLOTS, sizeof(*ps->group_load));
-    ps->group_worker = table_mem_alloc(PASS_SLOTS, sizeof(*ps->group_worker));
-    if (!ps->h || !ps->s || !ps->group_load || !ps->group_worker) {
+    bool ok = dense_new(&ps->hi, PASS_SLOTS) & dense_new(&ps->si, SESSION_SLOTS);
+    ps->h = table_mem_alloc(PASS_MAX, sizeof(*ps->h));
+    ps->s = table_mem_alloc(SESSION_MAX, sizeof(*ps->s));
+    ps->group_load = table_mem_alloc(PASS_MAX, sizeof(*ps->group_load));
+    ps->group_worker = table_mem_alloc(PASS_MAX, sizeof(*ps->group_worker));
+    if (!ok || !ps->h || !ps->s || !ps->group_load || !ps->group_worker) {
         pass_free(ps);
         p->pass = NULL;
         return false;
@@ -149,70 +293,68 @@ bool placement_begin(struct placement *p)
     return true;
 }
 
-/* The pass's entry for key, made when new; NULL when the pass is full. */
+/* The pass's entry for key (nonzero), made when new; NULL when the pass
+ * is full. */
 static struct pass_host *pass_host(struct placement *p, uint64_t key)
 {
     struct pass *ps = p->pass;
-    uint64_t k = key ? key : 1;
-    uint32_t i = (uint32_t)k & (PASS_SLOTS - 1);
-    while (ps->h[i].key && ps->h[i].key != k)
-        i = (i + 1) & (PASS_SLOTS - 1);
-    struct pass_host *h = &ps->h[i];
-    if (h->key)
-        return h;
+    uint32_t *claim = NULL;
+    uint32_t e = dense_find(&ps->hi, ps->h, sizeof(*ps->h), key, ps->n_hosts, &claim);
+    if (e < ps->n_hosts)
+        return &ps->h[e];
     if (ps->n_hosts >= PASS_MAX)
         return NULL;
-    h->key = k;
-    h->parent = i;
-    const struct slot *s = table_slot(p, k);
-    h->worker = s->key ? (int32_t)s->worker : -1;
-    ps->n_hosts++;
-    return h;
+    const struct slot *s = table_slot(p, key);
+    ps->h[e] = (struct pass_host){ .key = key, .parent = e,
+                                   .worker = s->key ? (int32_t)s->worker : -1 };
+    *claim = ++ps->n_hosts;
+    return &ps->h[e];
 }
 
-void placement_fixed(struct placement *p, unsigned worker, uint32_t load)
-{
-    if (p->pass && worker < p->n)
-        p->pass->load[worker] += load;
-}
-
-void placement_host(struct placement *p, uint64_t key, uint32_t load)
-{
-    if (!p->pass)
-        return;
-    struct pass_host *h = pass_host(p, key);
-    if (h) {
-        h->load += load;
-    } else { /* past the pass's size: it will go by hash */
-        p->st.packets_unkept++;
-        placement_fixed(p, (unsigned)(key % p->n), load);
-    }
-}
-
-void placement_admin(struct placement *p, uint64_t client, uint64_t server)
+/* A session into the pass: once for each client and server, whichever
+ * tallies saw it. */
+static void pass_session(struct placement *p, const struct tally_session *ts)
 {
     struct pass *ps = p->pass;
-    if (!ps || client == server)
-        return;
-    struct pass_host *c = pass_host(p, client), *sv = pass_host(p, server);
+    struct pass_host *c = pass_host(p, ts->client), *sv = pass_host(p, ts->server);
     if (!c || !sv) {
         p->st.sessions_over_cap++;
         return;
     }
-    uint64_t k = (c->key * 0x9e3779b97f4a7c15ull) ^ sv->key;
-    k = k ? k : 1;
-    uint32_t i = (uint32_t)(k >> 7) & (SESSION_SLOTS - 1);
-    while (ps->s[i].key && ps->s[i].key != k)
-        i = (i + 1) & (SESSION_SLOTS - 1);
-    if (ps->s[i].key)
+    uint32_t *claim = NULL;
+    uint32_t e = dense_find(&ps->si, ps->s, sizeof(*ps->s), ts->key, ps->n_sessions,
+                            &claim);
+    if (e < ps->n_sessions)
         return;
     if (ps->n_sessions >= SESSION_MAX) {
         p->st.sessions_over_cap++;
         return;
     }
-    ps->s[i] = (struct session){ k, (uint32_t)(c - ps->h), (uint32_t)(sv - ps->h) };
-    ps->n_sessions++;
+    ps->s[e] = (struct session){ ts->key, (uint32_t)(c - ps->h), (uint32_t)(sv - ps->h) };
+    *claim = ++ps->n_sessions;
     sv->clients++;
+}
+
+/* One tally into the pass: its hosts' loads, its sessions, what went by
+ * hash; a host the pass has no room for goes by hash. */
+static void pass_add(struct placement *p, const struct placement_tally *t)
+{
+    struct pass *ps = p->pass;
+    for (unsigned w = 0; w < p->n && w < t->n; w++)
+        ps->load[w] += t->load[w];
+    for (uint32_t i = 0; i < t->n_hosts; i++) {
+        struct pass_host *h = pass_host(p, t->h[i].key);
+        if (h) {
+            h->load += t->h[i].load;
+        } else {
+            ps->load[t->h[i].key % p->n] += t->h[i].load;
+            p->st.hosts_over_cap++;
+        }
+    }
+    for (uint32_t i = 0; i < t->n_sessions; i++)
+        pass_session(p, &t->s[i]);
+    p->st.packets_unkept += t->packets_unkept;
+    p->st.sessions_over_cap += t->sessions_over_cap;
 }
 
 static uint32_t root_of(struct pass_host *h, uint32_t i)
@@ -228,12 +370,12 @@ static uint32_t root_of(struct pass_host *h, uint32_t i)
 static void join_groups(struct placement *p)
 {
     struct pass *ps = p->pass;
-    for (uint32_t i = 0; i < PASS_SLOTS; i++)
-        if (ps->h[i].key && ps->h[i].clients > BUSY_SERVER)
+    for (uint32_t i = 0; i < ps->n_hosts; i++)
+        if (ps->h[i].clients > BUSY_SERVER)
             p->st.busy_servers++;
-    for (uint32_t i = 0; i < SESSION_SLOTS; i++) {
+    for (uint32_t i = 0; i < ps->n_sessions; i++) {
         const struct session *s = &ps->s[i];
-        if (!s->key || ps->h[s->server].clients > BUSY_SERVER)
+        if (ps->h[s->server].clients > BUSY_SERVER)
             continue;
         uint32_t a = root_of(ps->h, s->client), b = root_of(ps->h, s->server);
         if (a == b)
@@ -262,14 +404,12 @@ static int heavier_first(const void *x, const void *y)
 }
 
 /* Each group's load and, when one of its hosts already has a worker, that
- * worker (the first such host's, in slot order). */
+ * worker (the first such host's, in the order they came). */
 static void weigh_groups(struct pass *ps)
 {
-    for (uint32_t i = 0; i < PASS_SLOTS; i++)
+    for (uint32_t i = 0; i < ps->n_hosts; i++)
         ps->group_worker[i] = -1;
-    for (uint32_t i = 0; i < PASS_SLOTS; i++) {
-        if (!ps->h[i].key)
-            continue;
+    for (uint32_t i = 0; i < ps->n_hosts; i++) {
         uint32_t r = root_of(ps->h, i);
         ps->group_load[r] += ps->h[i].load;
         if (ps->h[i].worker >= 0 && ps->group_worker[r] < 0)
@@ -293,8 +433,8 @@ static void assign_groups(struct placement *p)
     struct pass *ps = p->pass;
     struct group *g = malloc(sizeof(*g) * (ps->n_hosts ? ps->n_hosts : 1));
     uint32_t ng = 0;
-    for (uint32_t i = 0; i < PASS_SLOTS; i++) {
-        if (!ps->h[i].key || root_of(ps->h, i) != i)
+    for (uint32_t i = 0; i < ps->n_hosts; i++) {
+        if (root_of(ps->h, i) != i)
             continue;
         if (ps->group_worker[i] >= 0)
             ps->load[ps->group_worker[i]] += ps->group_load[i];
@@ -313,16 +453,20 @@ static void assign_groups(struct placement *p)
     free(g);
 }
 
-void placement_end(struct placement *p)
+void placement_plan(struct placement *p, struct placement_tally *const *tallies,
+                    unsigned n)
 {
+    if (!pass_begin(p))
+        return; /* no memory for a plan: every host by hash */
+    for (unsigned i = 0; i < n; i++)
+        if (tallies[i])
+            pass_add(p, tallies[i]);
     struct pass *ps = p->pass;
-    if (!ps)
-        return;
     join_groups(p);
     weigh_groups(ps);
     assign_groups(p);
-    for (uint32_t i = 0; i < PASS_SLOTS; i++) {
-        if (!ps->h[i].key || ps->h[i].worker >= 0)
+    for (uint32_t i = 0; i < ps->n_hosts; i++) {
+        if (ps->h[i].worker >= 0)
             continue;
         int32_t w = ps->group_worker[root_of(ps->h, i)];
         if (!table_put(p, ps->h[i].key, (unsigned)w))

@@ -23,9 +23,9 @@
  * capture), go by hash -- and are written into the table as they come, so
  * a later plan keeps them where they are.
  *
- * Owns: the table and the pass's scratch (allocated for the pass, freed
- * after). Never sees a packet: workers.c reads the headers and hands over
- * keys and loads.
+ * Owns: the table, the tallies and the pass's scratch (allocated for the
+ * pass, freed after). Never sees a packet: workers.c reads the headers
+ * and hands over keys and loads.
  */
 #ifndef NIGHTJAR_PLACEMENT_H
 #define NIGHTJAR_PLACEMENT_H
@@ -39,7 +39,8 @@ struct placement_stats {
     uint64_t hosts;            /* internal hosts in the table */
     uint64_t groups;           /* hosts joined to another's group by a session */
     uint64_t busy_servers;     /* servers left out of grouping: too many clients */
-    uint64_t hosts_over_cap;   /* planned, but the table was full: by hash */
+    uint64_t hosts_over_cap;   /* planned, but the table or the pass was
+                                  full: by hash */
     uint64_t packets_unkept;   /* packets of a host neither the pass nor the
                                   table had room for (by hash, not kept) */
     uint64_t sessions_over_cap; /* admin sessions not grouped: the pass's
@@ -55,14 +56,21 @@ const struct placement_stats *placement_stats(const struct placement *p);
  * hash placement into the table (false while workers read it). */
 unsigned placement_worker(struct placement *p, uint64_t key, bool learn);
 
-/* A pass: begin, then per packet either host() (an internal host's) or
+/* A pass over a file, in tallies: one per thread that walks a part of
+ * the file, each fed per packet either host() (an internal host's) or
  * fixed() (one that goes by the hash of an address pair), and admin() for
- * a packet of a session above; end() makes the plan. begin() false: no
- * memory for the pass (hosts go by hash). */
-bool placement_begin(struct placement *p);
-void placement_host(struct placement *p, uint64_t key, uint32_t load);
-void placement_fixed(struct placement *p, unsigned worker, uint32_t load);
-void placement_admin(struct placement *p, uint64_t client, uint64_t server);
-void placement_end(struct placement *p);
+ * a packet of a session above. placement_plan() then joins the tallies
+ * and makes the plan (the same plan whichever tally saw what: a session's
+ * hosts join even when the session and their loads were seen by
+ * different threads). A tally's memory is its own: one thread each. */
+struct placement_tally;
+struct placement_tally *placement_tally_new(const struct placement *p);
+void placement_tally_free(struct placement_tally *t);
+void placement_host(struct placement_tally *t, uint64_t key, uint32_t load);
+void placement_fixed(struct placement_tally *t, unsigned worker, uint32_t load);
+void placement_admin(struct placement_tally *t, uint64_t client, uint64_t server);
+/* No memory for the pass: no plan (hosts go by hash). */
+void placement_plan(struct placement *p, struct placement_tally *const *tallies,
+                    unsigned n);
 
 #endif

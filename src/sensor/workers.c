@@ -27,8 +27,9 @@
  * The shard: the outer IP addresses, without a full decode. The key is the
  * internal host when exactly one end is in anomaly.home-nets; between two
  * internal hosts the client's (ports_client; a TCP connection whose SYN
- * came from the lower port, turned_client; a fragment takes its first
- * fragment's, frag_client), else the unordered pair of addresses. So both
+ * came from the lower port, turned_client; UDP on one port at both ends,
+ * even_client; a fragment takes its first fragment's, frag_client), else
+ * the unordered pair of addresses. So both
  * directions of a flow, its IP fragments, every flow between two hosts (eta pair
  * history, c2_channel pairs, ICMP tunnel pairs) and -- the reason for
  * preferring the internal host to the pair -- everything one internal host
@@ -38,7 +39,8 @@
  * 5-tuple hash would spread better but would cut every host-level state
  * in N pieces. Which worker an internal host gets is placement.c's plan
  * (load, and hosts joined by an admin session kept together), made from a
- * pass over a file's headers before the workers read it, else its hash.
+ * pass over a file's headers before the workers read it (in parts, a
+ * thread each, plan_split), else its hash.
  * Tunnels are sharded by their outer addresses (a UDP tunnel by the pair:
  * its source port differs each way); PPPoE, 802.11 and other link types
  * not read here go to worker 0.
@@ -95,6 +97,7 @@
 #define WORKERS_MAX 64
 #define FRAG_SLOTS 1024        /* datagrams in fragments, at once */
 #define TURNED_SLOTS 8192      /* connections opened from the lower port */
+#define EVEN_SLOTS 1024        /* UDP flows on one port at both ends, at once */
 #define SERVERS_NOTED 1024     /* servers each worker remembers noting */
 /* What a plan weighs a host's work by, in bytes' worth: each byte, each
  * packet, and each connection it starts (a flow's set-up and end: its
@@ -102,11 +105,16 @@
  * one worker on bench/run.sh's capture (cycles in the packet path and at
  * flow end, fitted to the three counts): about 12 cycles a byte, 1,600 a
  * packet, 52,000 a connection. Packets and bytes alone left a host of
- * many short connections (DNS) far heavier than its plan said. */
+ * many short connections (DNS) far heavier than its plan said. (Per flow,
+ * a cleartext byte costs more than an encrypted one -- the parsers, the
+ * files' digests and YARA -- but weighing the two apart balanced the two
+ * workers no better over that capture.) */
 #define PACKET_WEIGHT 150
 #define CONN_WEIGHT 4000
 #define PLAN_CONN_SLOTS 65536  /* connections the plan's pass tells apart */
 #define PLAN_KEEP (256u << 20) /* a file's first bytes the plan leaves mapped for the workers */
+#define PLAN_PARTS_MAX 8       /* threads that walk a file for its plan, at most */
+#define PLAN_PART_MIN (16u << 20) /* bytes a part of the plan's pass, at least */
 
 enum wmsg_kind {
     WMSG_PACKET,    /* a frame follows the header */
@@ -151,6 +159,15 @@ struct input_state {
     } turned[TURNED_SLOTS];
     uint64_t turned_seen;      /* connections turned round */
     uint64_t turned_displaced; /* a turned connection's slot taken */
+    struct even_slot {         /* UDP between internal hosts on one port at
+                                  both ends (even_client) */
+        uint64_t key;          /* the flow's; 0: free */
+        uint64_t client;       /* its first datagram's sender and port */
+        uint64_t last_usec;
+        bool both;             /* the other end has answered */
+    } even[EVEN_SLOTS];
+    uint64_t even_seen;        /* such flows */
+    uint64_t even_displaced;   /* a live one's slot taken */
 };
 
 /* A file every worker reads from start to end (workers_read_file). */
@@ -191,6 +208,7 @@ struct workers {
     struct eve *eve;           /* the sink's owner (main's) */
     struct worker *w;
     struct home_net home;
+    uint64_t udp_new_usec, udp_established_usec; /* the flow table's (even_client) */
     struct placement *place;   /* internal hosts' workers */
     uint64_t servers_noted[SERVERS_NOTED]; /* the reader's note_server */
     struct input_state in;     /* the reader's (a file every worker reads:
@@ -211,6 +229,7 @@ struct workers {
                                 * workers have read it: they walk the pages
                                 * it kept mapped (pcap_map_keep) */
     uint64_t plan_usec;        /* wall time of the plans' passes, all files */
+    uint64_t plan_parts;       /* parts the plans' passes were walked in, all files */
     uint64_t plan_conns_displaced; /* plans' connections forgotten: the
                                       table was full (counted again) */
 };
@@ -396,6 +415,34 @@ static int turned_client(struct input_state *in, const uint8_t *tcp, size_t avai
     return slot->client == s ? 0 : 1;
 }
 
+/* The client of a UDP datagram between two internal hosts with the same
+ * port at both ends (NetBIOS 137 and 138, NTP 123, IKE 500): the ports
+ * cannot tell, and the flow table's client is the flow's first datagram's
+ * sender -- whose profile the flow belongs to. Remembered from that
+ * datagram until the flow would have timed out (unanswered past
+ * flow.timeouts.udp-new, idle past udp-established); a flow whose slot
+ * another took while it lived (counted) is then taken up again by its
+ * next datagram's sender. */
+static int even_client(const struct workers *ws, struct input_state *in,
+                       const struct ip_addr *src, const struct ip_addr *dst,
+                       uint16_t port, uint64_t ts_usec)
+{
+    uint64_t s = tcp_end(src, port), d = tcp_end(dst, port);
+    uint64_t key = (s + d) | 1;
+    struct even_slot *e = &in->even[fmix64(key) & (EVEN_SLOTS - 1)];
+    bool live = e->key && ts_usec <= e->last_usec + (e->both ? ws->udp_established_usec
+                                                             : ws->udp_new_usec);
+    if (live && e->key == key) {
+        e->both |= e->client != s;
+        e->last_usec = ts_usec;
+        return e->client == s ? 0 : 1;
+    }
+    in->even_displaced += live;
+    in->even_seen++;
+    *e = (struct even_slot){ key, s, ts_usec, false };
+    return 0;
+}
+
 /* The client of a fragmented datagram between two internal hosts: the
  * first fragment has the ports, and is remembered until the last one
  * (FRAG_SLOTS datagrams at once, a newer one taking an older one's slot)
@@ -523,7 +570,7 @@ static uint64_t host_key(const struct ip_addr *x) { return fmix64(addr_hash(x));
 
 static struct shard_key shard_key(const struct workers *ws,
                                   struct input_state *in,
-                                  const struct ip_view *o)
+                                  const struct ip_view *o, uint64_t ts_usec)
 {
     struct shard_key k = { KEY_NONE, 0, false, 0, 0 };
     if (!o->ok)
@@ -544,6 +591,11 @@ static struct shard_key shard_key(const struct workers *ws,
                                                   : client_end(o);
         if (o->proto == 6 && !ip_fragment(o) && o->left >= o->hl)
             c = turned_client(in, o->ip + o->hl, o->left - o->hl, &a, &b, c);
+        else if (c < 0 && o->proto == 17 && !ip_fragment(o) && o->left >= o->hl + 4) {
+            uint16_t sp = be16(o->ip + o->hl), dp = be16(o->ip + o->hl + 2);
+            if (sp == dp && !decode_udp_tunnel_port(sp, dp))
+                c = even_client(ws, in, &a, &b, sp, ts_usec);
+        }
         ia = c == 0, ib = c == 1;
     }
     if (ia != ib) {
@@ -759,7 +811,7 @@ static void file_packet(struct worker *w, struct packet *p)
         pipeline_advance(w->pl, p->ts_usec);
     if (t & TIME_PERIODIC)
         pipeline_periodic(w->pl, p->ts_usec);
-    struct shard_key k = shard_key(w->ws, in, &o);
+    struct shard_key k = shard_key(w->ws, in, &o, p->ts_usec);
     if (shard_of_key(w->ws, &k, false) == w->index) {
         pipeline_packet_nth(w->pl, p, in->nth);
     } else {
@@ -938,7 +990,7 @@ void workers_packet(struct workers *ws, struct packet *p)
     struct wmsg h = { .kind = WMSG_PACKET, .linktype = p->linktype,
                       .ts_usec = p->ts_usec, .nth = ws->in.nth,
                       .wire_len = p->wire_len, .cap_len = p->cap_len };
-    struct shard_key k = shard_key(ws, &ws->in, &o);
+    struct shard_key k = shard_key(ws, &ws->in, &o, p->ts_usec);
     unsigned owner = shard_of_key(ws, &k, true);
     push(ws, &ws->w[owner], &h, p->frame, p->cap_len, ws->live);
     int server = server_to_note(ws, &k, &o, ws->servers_noted);
@@ -965,17 +1017,26 @@ static bool admin_port(uint16_t port)
 /* The plan's pass: its copy of the input state (fragments place as they
  * will) and the connections it has seen, by hash (a slot a connection,
  * the newest keeps it: a connection pushed out and seen again counts
- * twice). */
+ * twice), each with when it was last seen: seen again after longer than
+ * its protocol's established timeout, it is a new connection, as the flow
+ * table will count it (a port used again a day later). */
+struct plan_conn {
+    uint64_t key;              /* 0: free */
+    uint64_t last_usec;
+};
+
 struct plan_pass {
     struct input_state in;
-    uint64_t conns[PLAN_CONN_SLOTS];
+    struct plan_conn conns[PLAN_CONN_SLOTS];
+    uint64_t idle_usec[3];     /* TCP, UDP, other */
     uint64_t conns_displaced;  /* a slot taken from another connection */
 };
 
-/* Whether the packet is the first the pass sees of its connection: the
- * unordered addresses, the protocol and, for TCP and UDP not in
- * fragments, the unordered ports. */
-static bool plan_new_conn(struct plan_pass *pp, const struct ip_view *o)
+/* Whether the packet starts a connection for the pass: the unordered
+ * addresses, the protocol and, for TCP and UDP not in fragments, the
+ * unordered ports, new to it or idle past its timeout. */
+static bool plan_new_conn(struct plan_pass *pp, const struct ip_view *o,
+                          uint64_t ts_usec)
 {
     if (!o->ok)
         return false;
@@ -988,29 +1049,30 @@ static bool plan_new_conn(struct plan_pass *pp, const struct ip_view *o)
         h += fmix64((uint64_t)(sp < dp ? sp : dp) << 16 | (sp < dp ? dp : sp));
     }
     h = fmix64(h) | 1;
-    uint64_t *slot = &pp->conns[h & (PLAN_CONN_SLOTS - 1)];
-    if (*slot == h)
-        return false;
-    pp->conns_displaced += *slot != 0;
-    *slot = h;
-    return true;
+    struct plan_conn *c = &pp->conns[h & (PLAN_CONN_SLOTS - 1)];
+    uint64_t idle = pp->idle_usec[o->proto == 6 ? 0 : o->proto == 17 ? 1 : 2];
+    bool fresh = c->key != h || ts_usec > c->last_usec + idle;
+    pp->conns_displaced += c->key && c->key != h;
+    c->key = h;
+    c->last_usec = ts_usec;
+    return fresh;
 }
 
 /* One packet of the plan's pass: its load to its host or its worker, and
  * a TCP packet between two internal hosts on an admin port to the plan's
  * sessions (client first). */
-static void plan_packet(struct workers *ws, struct plan_pass *pp,
-                        const struct packet *p)
+static void plan_packet(const struct workers *ws, struct plan_pass *pp,
+                        struct placement_tally *t, const struct packet *p)
 {
     struct ip_view o;
     ip_view(p, &o);
-    struct shard_key k = shard_key(ws, &pp->in, &o);
+    struct shard_key k = shard_key(ws, &pp->in, &o, p->ts_usec);
     uint32_t load = PACKET_WEIGHT + p->cap_len +
-                    (plan_new_conn(pp, &o) ? CONN_WEIGHT : 0);
+                    (plan_new_conn(pp, &o, p->ts_usec) ? CONN_WEIGHT : 0);
     if (k.kind == KEY_HOST)
-        placement_host(ws->place, k.key, load);
+        placement_host(t, k.key, load);
     else
-        placement_fixed(ws->place, k.kind == KEY_PAIR ? (unsigned)(k.key % ws->n) : 0,
+        placement_fixed(t, k.kind == KEY_PAIR ? (unsigned)(k.key % ws->n) : 0,
                         load);
     if (!k.both_ours)
         return;
@@ -1018,49 +1080,182 @@ static void plan_packet(struct workers *ws, struct plan_pass *pp,
         return;
     uint16_t sp = be16(o.ip + o.hl), dp = be16(o.ip + o.hl + 2);
     if (admin_port(dp))
-        placement_admin(ws->place, k.a, k.b);
+        placement_admin(t, k.a, k.b);
     else if (admin_port(sp))
-        placement_admin(ws->place, k.b, k.a);
+        placement_admin(t, k.b, k.a);
+}
+
+/* A part of the plan's pass: one thread's walk of the records from start
+ * to the next part's start (the last: to the end), with its own copy of
+ * the input state and connections, into its own tally. */
+struct plan_part {
+    const struct workers *ws;
+    const volatile sig_atomic_t *stop;
+    struct pcap_map *m;
+    size_t start;
+    struct plan_pass *pp;
+    struct placement_tally *t;
+    pthread_t thread;
+    bool threaded;
+};
+
+static void plan_walk(struct plan_part *pt)
+{
+    struct packet p;
+    memset(&p, 0, sizeof(p));
+    while (!*pt->stop && pcap_map_next(pt->m, &p))
+        plan_packet(pt->ws, pt->pp, pt->t, &p);
+}
+
+static void *plan_part_main(void *arg)
+{
+    plan_walk(arg);
+    return NULL;
+}
+
+static bool plan_part_init(struct plan_part *pt, const struct workers *ws,
+                           const volatile sig_atomic_t *stop, struct pcap_map *m)
+{
+    *pt = (struct plan_part){ .ws = ws, .stop = stop, .m = m,
+                              .start = m ? pcap_map_offset(m) : 0 };
+    pt->pp = calloc(1, sizeof(*pt->pp));
+    pt->t = placement_tally_new(ws->place);
+    if (!pt->pp || !pt->t)
+        return false;
+    pt->pp->in = ws->in;
+    const struct flow_config *fc = &ws->w[0].cfg->flow;
+    pt->pp->idle_usec[0] = (uint64_t)fc->timeout_tcp_established * 1000000u;
+    pt->pp->idle_usec[1] = (uint64_t)fc->timeout_udp_established * 1000000u;
+    pt->pp->idle_usec[2] = (uint64_t)fc->timeout_other * 1000000u;
+    return true;
+}
+
+static void plan_part_free(struct plan_part *pt, bool close_map)
+{
+    if (close_map)
+        pcap_map_close(pt->m);
+    free(pt->pp);
+    placement_tally_free(pt->t);
+}
+
+/* How many threads walk a mapped file of this size for the plan: one per
+ * worker, each a part of PLAN_PART_MIN bytes at least -- a plan that
+ * depends on the file and the workers, not on the machine. */
+static unsigned plan_threads(const struct workers *ws, size_t size)
+{
+    unsigned n = ws->n < PLAN_PARTS_MAX ? ws->n : PLAN_PARTS_MAX;
+    while (n > 1 && size / n < PLAN_PART_MIN)
+        n--;
+    return n ? n : 1;
+}
+
+/* parts[0] walks m from its start; the others each from the first record
+ * found past an equal share of the file (pcap_map_open_part), each
+ * stopped at the next one's start. Returns how many parts there are. */
+static unsigned plan_split(struct workers *ws, const char *path,
+                           const volatile sig_atomic_t *stop, struct pcap_map *m,
+                           struct plan_part *parts)
+{
+    if (!plan_part_init(&parts[0], ws, stop, m)) {
+        plan_part_free(&parts[0], false);
+        return 0;
+    }
+    size_t size = pcap_map_file_size(m);
+    unsigned want = plan_threads(ws, size), n = 1;
+    for (unsigned k = 1; k < want; k++) {
+        struct pcap_map *pm = pcap_map_open_part(path, size / want * k);
+        if (!pm)
+            continue;
+        if (pcap_map_offset(pm) <= parts[n - 1].start) { /* found the same start */
+            pcap_map_close(pm);
+            continue;
+        }
+        if (!plan_part_init(&parts[n], ws, stop, pm)) {
+            plan_part_free(&parts[n], true);
+            break;
+        }
+        pcap_map_stop_at(parts[n - 1].m, parts[n].start);
+        n++;
+    }
+    return n;
+}
+
+/* The parts walked, each on a thread of its own but the first (this
+ * one's); then how many of them, from the first, are sound: a part's
+ * start is proven once the part before ended on it exactly. The last
+ * sound part, when the next start proved false (the walk before went past
+ * it), is walked on to the end of the file, and the parts after it left
+ * out: the tallies then hold every record once, as one walk would. */
+static unsigned plan_parts_walk(struct plan_part *parts, unsigned n)
+{
+    if (!n)
+        return 0;
+    for (unsigned k = 1; k < n; k++)
+        parts[k].threaded = !pthread_create(&parts[k].thread, NULL, plan_part_main,
+                                            &parts[k]);
+    plan_walk(&parts[0]);
+    for (unsigned k = 1; k < n; k++) {
+        if (parts[k].threaded)
+            pthread_join(parts[k].thread, NULL);
+        else
+            plan_walk(&parts[k]);
+    }
+    unsigned good = 1;
+    while (good < n && pcap_map_offset(parts[good - 1].m) == parts[good].start)
+        good++;
+    struct plan_part *last = &parts[good - 1];
+    if (good < n && !pcap_map_damage(last->m)) {
+        pcap_map_stop_at(last->m, SIZE_MAX);
+        plan_walk(last);
+    }
+    return good;
 }
 
 /* The plan's pass over a file's headers, before the workers read it: in
  * place when the file is a classic pcap (pcap_map: no copy, no filter --
- * what a filter drops only weighs on the balance), else with libpcap.
- * Without a filter the workers walk the same mapping next: the first
- * PLAN_KEEP bytes stay mapped for them, and the handle stays open in
- * ws->plan_map until they have read the file (the resident set counts
- * those pages of the page cache meanwhile). */
+ * what a filter drops only weighs on the balance), in parts on as many
+ * threads as there are workers, else with libpcap on this thread. Without a filter the workers walk the same mapping next: the
+ * first PLAN_KEEP bytes stay mapped for them (the first part's walk maps
+ * them; the other parts' own mappings are let go), and the handle stays
+ * open in ws->plan_map until they have read the file (the resident set
+ * counts those pages of the page cache meanwhile). */
 static void plan_file(struct workers *ws, const char *path, const char *bpf,
                       const volatile sig_atomic_t *stop)
 {
     pcap_map_close(ws->plan_map);
     ws->plan_map = NULL;
     uint64_t t0 = mono_usec();
-    struct plan_pass *pp = calloc(1, sizeof(*pp));
-    if (!pp || !placement_begin(ws->place)) {
-        free(pp);
-        return;
-    }
-    pp->in = ws->in;
-    struct packet p;
-    memset(&p, 0, sizeof(p));
+    struct plan_part parts[PLAN_PARTS_MAX];
+    unsigned n = 0, good = 0;
     struct pcap_map *m = pcap_map_open(path);
     if (m) {
+        n = plan_split(ws, path, stop, m, parts);
         if (!bpf || !*bpf)
             pcap_map_keep(m, PLAN_KEEP, ws->n);
-        while (!*stop && pcap_map_next(m, &p))
-            plan_packet(ws, pp, &p);
+        good = plan_parts_walk(parts, n);
         ws->plan_map = m;
-    } else {
+    } else if (plan_part_init(&parts[0], ws, stop, NULL)) {
+        n = good = 1;
         char err[256];
         struct capture *c = capture_open_file(path, bpf, err, sizeof(err));
+        struct packet p;
+        memset(&p, 0, sizeof(p));
         while (c && !*stop && capture_next(c, &p) == CAPTURE_PACKET)
-            plan_packet(ws, pp, &p);
+            plan_packet(ws, parts[0].pp, parts[0].t, &p);
         capture_close(c);
+    } else {
+        plan_part_free(&parts[0], false);
     }
-    placement_end(ws->place);
-    ws->plan_conns_displaced += pp->conns_displaced;
-    free(pp);
+    struct placement_tally *tallies[PLAN_PARTS_MAX];
+    for (unsigned k = 0; k < good; k++) {
+        tallies[k] = parts[k].t;
+        ws->plan_conns_displaced += parts[k].pp->conns_displaced;
+    }
+    if (good)
+        placement_plan(ws->place, tallies, good);
+    ws->plan_parts += good;
+    for (unsigned k = 0; k < n; k++)
+        plan_part_free(&parts[k], k > 0);
     ws->plan_usec += mono_usec() - t0;
 }
 
@@ -1255,16 +1450,21 @@ void workers_summary(const struct workers *ws, FILE *out, const char *eve_path)
         fprintf(out, "; reading files, seconds each:");
         for (unsigned i = 0; i < ws->n; i++)
             fprintf(out, " %.3f", (double)ws->w[i].read_usec / 1e6);
-        fprintf(out, ", after the plans' passes: %.3f", (double)ws->plan_usec / 1e6);
+        fprintf(out, ", after the plans' passes: %.3f (walked in %llu parts)",
+                (double)ws->plan_usec / 1e6, (unsigned long long)ws->plan_parts);
     }
     fprintf(out, "; %llu dropped with a worker's queue full; %llu fragments "
             "ahead of their first, %llu datagrams forgotten before their last "
             "(%u at once); %llu internal connections opened from the lower "
-            "port, %llu forgotten (%u at once)\n", (unsigned long long)ws->drops,
+            "port, %llu forgotten (%u at once); %llu internal UDP flows on one "
+            "port at both ends, %llu forgotten while alive (%u at once)\n",
+            (unsigned long long)ws->drops,
             (unsigned long long)ws->in.frags_unplaced,
             (unsigned long long)ws->in.frags_displaced, FRAG_SLOTS,
             (unsigned long long)ws->in.turned_seen,
-            (unsigned long long)ws->in.turned_displaced, TURNED_SLOTS);
+            (unsigned long long)ws->in.turned_displaced, TURNED_SLOTS,
+            (unsigned long long)ws->in.even_seen,
+            (unsigned long long)ws->in.even_displaced, EVEN_SLOTS);
     const struct placement_stats *ps = placement_stats(ws->place);
     fprintf(out, "  placement: %llu internal hosts on a worker, %llu joined to "
             "another's by an admin session, %llu busy servers left apart, %llu "
@@ -1348,6 +1548,8 @@ struct workers *workers_new(const struct nj_config *cfg, struct eve *eve,
             goto err;
         return ws;
     }
+    ws->udp_new_usec = (uint64_t)cfg->flow.timeout_udp_new * 1000000u;
+    ws->udp_established_usec = (uint64_t)cfg->flow.timeout_udp_established * 1000000u;
     if (!home_net_parse(&ws->home, cfg->anomaly.home_nets, err, errlen) ||
         !(ws->w = calloc(ws->n, sizeof(*ws->w))) ||
         !(ws->place = placement_new(ws->n)) ||

@@ -6,6 +6,8 @@
 # build is exercised by the e2e scripts with --workers. YARA is off (the
 # same rules on every worker; compiling them each run would be most of
 # the time). NJ_WORKERS_ALL=1: the whole corpus.
+#
+# With mergecap (tshark's package), also one big capture: see below.
 set -eu
 root=${NIGHTJAR_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$root/tests/sanitizers.sh"
@@ -30,5 +32,20 @@ if [ "${NJ_WORKERS_ALL:-0}" != 1 ] && [ -f "$frag" ]; then
     CAPTURES="$CAPTURES
 $frag"
 fi
+# and labelled/'s Ethernet captures merged into one file of some 90 MB,
+# whose plan is walked in parts (sensor/workers.c plan_split: one a
+# worker, 16 MiB each at least), each starting mid-file
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if command -v mergecap >/dev/null && command -v capinfos >/dev/null; then
+    # shellcheck disable=SC2046
+    ether=$(capinfos -T -E -r $(find -L "$corpus/labelled" -type f \( -name '*.pcap' -o \
+        -name '*.pcapng' -o -name '*.cap' \) | sort) 2>/dev/null | awk -F'\t' '$2 == "ether" {print $1}')
+    # shellcheck disable=SC2086
+    if [ -n "$ether" ] && mergecap -F pcap -s 65535 -w "$tmp/labelled-merged.pcap" $ether 2>/dev/null; then
+        CAPTURES="$CAPTURES
+$tmp/labelled-merged.pcap"
+    fi
+fi
 # shellcheck disable=SC2086
-exec python3 "$root/tests/conformance/workers_equal.py" "$NJ" $CAPTURES
+python3 "$root/tests/conformance/workers_equal.py" "$NJ" $CAPTURES

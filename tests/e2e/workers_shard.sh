@@ -11,6 +11,13 @@
 # scan tracker saw about 15 hosts, under the 20 that make a scan: one
 # worker named the scan, two did not. Now every run (one worker, two, two
 # reading stdin) names it, and one and two workers give the same records.
+#
+# And UDP between internal hosts on one port at both ends (NTP 123,
+# NetBIOS 137 and 138, IKE 500...: even_client): the flow belongs to its
+# first datagram's sender, as the flow table says. By the pair of
+# addresses those flows sat on either worker, and the sender's profile
+# missed the ones on the other: a host that used six such services was
+# said to use three when it then opened a new TCP port.
 . "$(dirname "$0")/lib/common.sh"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
@@ -88,4 +95,79 @@ PY
     fail "one and two workers differ: $(cat "$WORK/cmp.out")"
 grep -q "31 internal connections opened from the lower port, 0 forgotten" "$WORK/2.err" ||
     fail "two workers: summary: $(grep 'workers:' "$WORK/2.err")"
-echo "workers_shard: the sweep from port 53 is one scan on one worker, with one worker or two"
+
+python3 - "$WORK/even.pcap" <<'PY'
+import struct, sys
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+def ip(a):
+    return bytes(int(x) for x in a.split("."))
+
+def ipv4(src, dst, proto, l4):
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, 0x4000, 64, proto, 0,
+                      ip(src), ip(dst))
+    iph = iph[:10] + struct.pack("!H", csum(iph)) + iph[12:]
+    return b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\x00" + iph + l4
+
+def udp(src, dst, sp, dp, payload):
+    return ipv4(src, dst, 17, struct.pack("!HHHH", sp, dp, 8 + len(payload), 0) + payload)
+
+def tcp(src, dst, sport, dport, flags, payload=b""):
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, 1, 1, 5 << 4, flags, 65535, 0, 0)
+    pseudo = ip(src) + ip(dst) + struct.pack("!BBH", 0, 6, len(hdr) + len(payload))
+    c = csum(pseudo + hdr + payload)
+    return ipv4(src, dst, 6, hdr[:16] + struct.pack("!H", c) + hdr[18:] + payload)
+
+frames = []
+t = 1700000000.0
+host = "10.1.0.5"
+# six services, each with another internal host, on one port both ways
+for i, port in enumerate([123, 137, 138, 500, 520, 1900]):
+    peer = "10.1.2.%d" % (20 + i)
+    for k in range(3):
+        frames.append((t, udp(host, peer, port, port, b"q" * 48)))
+        t += 0.01
+        frames.append((t, udp(peer, host, port, port, b"a" * 48)))
+        t += 0.5
+# five minutes later, when those flows have ended: a new TCP port outside
+t += 300
+ext = "198.51.100.7"
+SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
+for src, dst, sp, dp, fl, pl in [
+        (host, ext, 50000, 8081, SYN, b""), (ext, host, 8081, 50000, SYN | ACK, b""),
+        (host, ext, 50000, 8081, ACK, b""), (host, ext, 50000, 8081, PSH | ACK, b"hello"),
+        (ext, host, 8081, 50000, PSH | ACK, b"world"), (host, ext, 50000, 8081, FIN | ACK, b""),
+        (ext, host, 8081, 50000, FIN | ACK, b""), (host, ext, 50000, 8081, ACK, b"")]:
+    frames.append((t, tcp(src, dst, sp, dp, fl, pl)))
+    t += 0.01
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for ts, fr in frames:
+        f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(fr), len(fr)) + fr)
+PY
+for n in 1 2; do
+    exits 0 "one port both ways, $n worker(s)" "$WORK/even$n.err" "$NJ" -r "$WORK/even.pcap" \
+        --workers $n --set anomaly.learning-period=1 -o "$WORK/even$n.json"
+    grep -q "first use of TCP port 8081 by this host (it uses 6 others)" "$WORK/even$n.json" ||
+        fail "$n worker(s): the host's six services on one port both ways are not all in its profile: $(grep -o 'first use of TCP[^"]*' "$WORK/even$n.json")"
+done
+python3 - "$root/tests/conformance" "$WORK/even1.json" "$WORK/even2.json" > "$WORK/cmp.out" 2>&1 <<'PY' ||
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from workers_equal import normalise
+one, two = (normalise([json.loads(l) for l in open(p)]) for p in sys.argv[2:4])
+if one != two:
+    sys.exit("%d records only with one worker, %d only with two"
+             % (sum((one - two).values()), sum((two - one).values())))
+PY
+    fail "one port both ways: one and two workers differ: $(cat "$WORK/cmp.out")"
+grep -q "6 internal UDP flows on one port at both ends, 0 forgotten while alive" "$WORK/even2.err" ||
+    fail "one port both ways: summary: $(grep 'workers:' "$WORK/even2.err")"
+echo "workers_shard: the sweep from port 53 is one scan on one worker, with one worker or two; UDP on one port both ways is its first sender's"

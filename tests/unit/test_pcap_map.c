@@ -2,11 +2,14 @@
  * (capture/pcap_map.c) gives what libpcap gives for the same file: every
  * record's time, lengths and bytes, in either byte order, with micro- or
  * nanosecond times, records longer than the snap length cut to it, times
- * past 2038 (unsigned, whichever byte order); a damaged file stops where libpcap stops and says so; pcapng
- * and other files are left to libpcap (NULL). */
+ * past 2038 (unsigned, whichever byte order); a damaged file stops where
+ * libpcap stops and says so; pcapng and other files are left to libpcap
+ * (NULL); a part opened mid-file starts at a record, proven or shown false
+ * by the walk before it. */
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -293,6 +296,116 @@ static void a_fifo_is_left_to_libpcap_without_waiting(void)
     rmdir(dir);
 }
 
+/* A file of records of varied lengths whose payload bytes are random: a
+ * part opened anywhere starts at a record, and the walk from the start
+ * stopped there ends on it exactly; the two walks together read every
+ * record once, the same frames as one walk. */
+static void parts_start_at_records_and_join_exactly(void)
+{
+    char path[] = "/tmp/nj-pcap-map-XXXXXX";
+    REQUIRE(temp_file(path));
+    enum { N = 20000 };
+    struct rec *r = calloc(N, sizeof(*r));
+    REQUIRE(r);
+    srand(7);
+    for (int i = 0; i < N; i++) {
+        uint32_t len = 40 + (uint32_t)rand() % 1500;
+        r[i] = (struct rec){ 1700000000u + (uint32_t)i / 10, (uint32_t)rand() % 1000000,
+                             len, len };
+    }
+    write_pcap(path, 0xa1b2c3d4, false, 65535, r, N, 0);
+    free(r);
+    struct stat st;
+    REQUIRE(stat(path, &st) == 0);
+    for (int cut = 1; cut < 8; cut++) {
+        struct pcap_map *whole = pcap_map_open(path), *head = pcap_map_open(path);
+        struct pcap_map *tail = pcap_map_open_part(path, (size_t)st.st_size / 8 * (size_t)cut);
+        REQUIRE(whole && head && tail);
+        CHECK_EQ(pcap_map_file_size(tail), (size_t)st.st_size);
+        size_t start = pcap_map_offset(tail);
+        CHECK(start >= (size_t)st.st_size / 8 * (size_t)cut);
+        pcap_map_stop_at(head, start);
+        struct packet pw, pp;
+        int n = 0;
+        while (pcap_map_next(head, &pp)) {
+            REQUIRE(pcap_map_next(whole, &pw));
+            CHECK(pw.frame == pp.frame); /* one mapping */
+            n++;
+        }
+        CHECK(!pcap_map_damage(head));
+        CHECK_EQ(pcap_map_offset(head), start);
+        while (pcap_map_next(tail, &pp)) {
+            REQUIRE(pcap_map_next(whole, &pw));
+            CHECK_EQ(pp.ts_usec, pw.ts_usec);
+            CHECK_EQ(pp.cap_len, pw.cap_len);
+            CHECK(memcmp(pp.frame, pw.frame, pp.cap_len) == 0);
+            n++;
+        }
+        CHECK(!pcap_map_next(whole, &pw));
+        CHECK_EQ(n, N);
+        CHECK(!pcap_map_damage(tail));
+        CHECK_EQ(pcap_map_offset(tail), (size_t)st.st_size);
+        pcap_map_close(whole);
+        pcap_map_close(head);
+        pcap_map_close(tail);
+    }
+    unlink(path);
+}
+
+/* Records whose payloads end in what reads as eight more records: a part
+ * opened inside one starts there -- a guess -- and the walk before it,
+ * stopped at that guess, goes past it, which shows it false; a run of zero
+ * bytes (eight empty headers) is not taken for records. */
+static void a_false_start_shows_in_the_walk_before(void)
+{
+    char path[] = "/tmp/nj-pcap-map-XXXXXX";
+    REQUIRE(temp_file(path));
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f);
+    uint32_t hdr[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1 };
+    fwrite(hdr, 4, 6, f);
+    enum { N = 400, FAKE = 8 * (16 + 20) };
+    for (int i = 0; i < N; i++) {
+        uint32_t h[4] = { 1700000000u + (uint32_t)i, 10, 1000 + FAKE, 1000 + FAKE };
+        fwrite(h, 4, 4, f);
+        for (int j = 0; j < 1000; j++) /* zeros, then the fake records */
+            fputc(0, f);
+        for (uint32_t k = 0; k < 8; k++) {
+            uint32_t fh[4] = { 1700000000u + (uint32_t)i, 500 + k, 20, 20 };
+            fwrite(fh, 4, 4, f);
+            for (int j = 0; j < 20; j++)
+                fputc(0x45, f);
+        }
+    }
+    fclose(f);
+    size_t rec = 16 + 1000 + FAKE;
+    /* from inside record 100's zeros: the first chain is its fake one */
+    size_t from = 24 + 100 * rec + 16 + 10;
+    struct pcap_map *tail = pcap_map_open_part(path, from);
+    REQUIRE(tail);
+    CHECK_EQ(pcap_map_offset(tail), 24 + 100 * rec + 16 + 1000);
+    struct pcap_map *head = pcap_map_open(path);
+    REQUIRE(head);
+    pcap_map_stop_at(head, pcap_map_offset(tail));
+    walk_to_end(head, 101);
+    CHECK(!pcap_map_damage(head));
+    CHECK_EQ(pcap_map_offset(head), 24 + 101 * rec); /* past the guess */
+    /* the walk goes on to the end when its stop is taken away */
+    pcap_map_stop_at(head, SIZE_MAX);
+    walk_to_end(head, N - 101);
+    pcap_map_close(head);
+    pcap_map_close(tail);
+    /* from a real record's header: that record */
+    tail = pcap_map_open_part(path, 24 + 7 * rec);
+    REQUIRE(tail);
+    CHECK_EQ(pcap_map_offset(tail), 24 + 7 * rec);
+    pcap_map_close(tail);
+    /* no record starts after the file's end, nor does a pcapng part */
+    CHECK(pcap_map_open_part(path, 24 + N * rec) == NULL);
+    CHECK(pcap_map_open_part("/nonexistent/nightjar.pcap", 100) == NULL);
+    unlink(path);
+}
+
 TEST_LIST(both_byte_orders_and_nanoseconds_read_alike,
           a_record_over_the_snap_length_is_cut_to_it,
           a_long_file_reads_right_to_its_end,
@@ -300,4 +413,6 @@ TEST_LIST(both_byte_orders_and_nanoseconds_read_alike,
           walkers_of_one_file_share_its_mapping,
           a_kept_walk_stays_mapped_for_its_followers,
           pcapng_and_other_files_are_left_to_libpcap,
-          a_fifo_is_left_to_libpcap_without_waiting)
+          a_fifo_is_left_to_libpcap_without_waiting,
+          parts_start_at_records_and_join_exactly,
+          a_false_start_shows_in_the_walk_before)

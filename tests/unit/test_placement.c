@@ -2,24 +2,33 @@
  * (sensor/placement.c): the heaviest hosts spread over the workers, hosts
  * joined by an admin session stay together but not through a busy server,
  * a host keeps its worker across plans, and without a plan a host goes by
- * hash and keeps that worker once a plan comes. */
+ * hash and keeps that worker once a plan comes; a pass walked in parts
+ * plans as one walk. */
 #include "sensor/placement.h"
 #include "util/hash.h"
 #include "testing.h"
 
 static uint64_t host(unsigned i) { return fmix64(0x1000 + i); }
 
+/* The plan from one tally, as a pass walked by one thread makes it. */
+static void plan(struct placement *p, struct placement_tally *t)
+{
+    placement_plan(p, &t, 1);
+    placement_tally_free(t);
+}
+
 static void the_heaviest_hosts_go_to_different_workers(void)
 {
     struct placement *p = placement_new(2);
     REQUIRE(p);
-    REQUIRE(placement_begin(p));
+    struct placement_tally *t = placement_tally_new(p);
+    REQUIRE(t);
     /* two heavy hosts and four light ones: longest first, least loaded */
-    placement_host(p, host(1), 1000000);
-    placement_host(p, host(2), 900000);
+    placement_host(t, host(1), 1000000);
+    placement_host(t, host(2), 900000);
     for (unsigned i = 3; i <= 6; i++)
-        placement_host(p, host(i), 50000);
-    placement_end(p);
+        placement_host(t, host(i), 50000);
+    plan(p, t);
     unsigned w1 = placement_worker(p, host(1), false);
     unsigned w2 = placement_worker(p, host(2), false);
     CHECK(w1 != w2);
@@ -38,10 +47,11 @@ static void what_goes_by_hash_counts_in_the_balance(void)
 {
     struct placement *p = placement_new(2);
     REQUIRE(p);
-    REQUIRE(placement_begin(p));
-    placement_fixed(p, 0, 500000); /* a busy external pair on worker 0 */
-    placement_host(p, host(1), 400000);
-    placement_end(p);
+    struct placement_tally *t = placement_tally_new(p);
+    REQUIRE(t);
+    placement_fixed(t, 0, 500000); /* a busy external pair on worker 0 */
+    placement_host(t, host(1), 400000);
+    plan(p, t);
     CHECK_EQ(placement_worker(p, host(1), false), 1);
     placement_free(p);
 }
@@ -51,12 +61,13 @@ static void an_admin_session_keeps_both_hosts_together(void)
     struct placement *p = placement_new(2);
     REQUIRE(p);
     for (int round = 0; round < 8; round++) {
-        REQUIRE(placement_begin(p));
+        struct placement_tally *t = placement_tally_new(p);
+        REQUIRE(t);
         uint64_t a = host(100 + (unsigned)round * 2), b = host(101 + (unsigned)round * 2);
-        placement_host(p, a, 700000);
-        placement_host(p, b, 600000);
-        placement_admin(p, a, b);
-        placement_end(p);
+        placement_host(t, a, 700000);
+        placement_host(t, b, 600000);
+        placement_admin(t, a, b);
+        plan(p, t);
         CHECK_EQ(placement_worker(p, a, false), placement_worker(p, b, false));
     }
     CHECK_EQ(placement_stats(p)->groups, 8);
@@ -67,14 +78,15 @@ static void a_busy_server_joins_no_group(void)
 {
     struct placement *p = placement_new(2);
     REQUIRE(p);
-    REQUIRE(placement_begin(p));
+    struct placement_tally *t = placement_tally_new(p);
+    REQUIRE(t);
     uint64_t dc = host(500);
-    placement_host(p, dc, 100);
+    placement_host(t, dc, 100);
     for (unsigned i = 0; i < 40; i++) { /* forty hosts talk SMB to the DC */
-        placement_host(p, host(i), 100000);
-        placement_admin(p, host(i), dc);
+        placement_host(t, host(i), 100000);
+        placement_admin(t, host(i), dc);
     }
-    placement_end(p);
+    plan(p, t);
     unsigned on[2] = { 0, 0 };
     for (unsigned i = 0; i < 40; i++)
         on[placement_worker(p, host(i), false)]++;
@@ -89,18 +101,20 @@ static void a_host_keeps_its_worker_and_draws_its_new_peers(void)
 {
     struct placement *p = placement_new(2);
     REQUIRE(p);
-    REQUIRE(placement_begin(p));
-    placement_host(p, host(1), 1000);
-    placement_end(p);
+    struct placement_tally *t = placement_tally_new(p);
+    REQUIRE(t);
+    placement_host(t, host(1), 1000);
+    plan(p, t);
     unsigned w = placement_worker(p, host(1), false);
     /* the next file: host 1 is now light and host 2 heavy, and host 2 ran
      * code on host 1: both stay where host 1 was */
-    REQUIRE(placement_begin(p));
-    placement_fixed(p, w, 5000000);
-    placement_host(p, host(1), 10);
-    placement_host(p, host(2), 900000);
-    placement_admin(p, host(2), host(1));
-    placement_end(p);
+    t = placement_tally_new(p);
+    REQUIRE(t);
+    placement_fixed(t, w, 5000000);
+    placement_host(t, host(1), 10);
+    placement_host(t, host(2), 900000);
+    placement_admin(t, host(2), host(1));
+    plan(p, t);
     CHECK_EQ(placement_worker(p, host(1), false), w);
     CHECK_EQ(placement_worker(p, host(2), false), w);
     placement_free(p);
@@ -117,10 +131,11 @@ static void without_a_plan_a_host_goes_by_hash_and_stays(void)
     CHECK_EQ(placement_worker(p, k, true), w);
     CHECK_EQ(placement_stats(p)->hosts, 1);
     /* a plan that would rather put it elsewhere keeps it */
-    REQUIRE(placement_begin(p));
-    placement_fixed(p, w, 9000000);
-    placement_host(p, k, 100);
-    placement_end(p);
+    struct placement_tally *t = placement_tally_new(p);
+    REQUIRE(t);
+    placement_fixed(t, w, 9000000);
+    placement_host(t, k, 100);
+    plan(p, t);
     CHECK_EQ(placement_worker(p, k, false), w);
     placement_free(p);
 }
@@ -131,12 +146,13 @@ static void a_plan_is_the_same_every_time(void)
     for (int run = 0; run < 2; run++) {
         struct placement *p = placement_new(3);
         REQUIRE(p);
-        REQUIRE(placement_begin(p));
+        struct placement_tally *t = placement_tally_new(p);
+        REQUIRE(t);
         for (unsigned i = 0; i < 64; i++)
-            placement_host(p, host(i), 1000); /* all tie: by key */
+            placement_host(t, host(i), 1000); /* all tie: by key */
         for (unsigned i = 0; i < 64; i += 8)
-            placement_admin(p, host(i), host(i + 1));
-        placement_end(p);
+            placement_admin(t, host(i), host(i + 1));
+        plan(p, t);
         for (unsigned i = 0; i < 64; i++) {
             unsigned w = placement_worker(p, host(i), false);
             if (run == 0)
@@ -148,10 +164,43 @@ static void a_plan_is_the_same_every_time(void)
     }
 }
 
+/* A pass walked in parts (a tally a thread) plans as one walk would: the
+ * loads of a host seen by both parts add up, and a session seen by one
+ * part joins hosts whose loads the other part saw. */
+static void tallies_of_parts_plan_as_one(void)
+{
+    unsigned whole[40], parts[40];
+    for (int split = 0; split < 2; split++) {
+        struct placement *p = placement_new(2);
+        REQUIRE(p);
+        struct placement_tally *t[2] = { placement_tally_new(p), placement_tally_new(p) };
+        REQUIRE(t[0] && t[1]);
+        for (unsigned i = 0; i < 40; i++) {
+            /* host i's load in two halves, the second on the other part */
+            placement_host(t[0], host(i), 1000 + 37 * i);
+            placement_host(t[split], host(i), 500 + 11 * i);
+        }
+        placement_fixed(t[split], 1, 20000);
+        /* the heaviest two: joined by a session only the second part saw */
+        placement_admin(t[split], host(39), host(38));
+        placement_plan(p, t, 2);
+        placement_tally_free(t[0]);
+        placement_tally_free(t[1]);
+        for (unsigned i = 0; i < 40; i++)
+            (split ? parts : whole)[i] = placement_worker(p, host(i), false);
+        CHECK_EQ(placement_stats(p)->groups, 1);
+        placement_free(p);
+    }
+    for (unsigned i = 0; i < 40; i++)
+        CHECK_EQ(parts[i], whole[i]);
+    CHECK_EQ(parts[38], parts[39]);
+}
+
 TEST_LIST(the_heaviest_hosts_go_to_different_workers,
           what_goes_by_hash_counts_in_the_balance,
           an_admin_session_keeps_both_hosts_together,
           a_busy_server_joins_no_group,
           a_host_keeps_its_worker_and_draws_its_new_peers,
           without_a_plan_a_host_goes_by_hash_and_stays,
-          a_plan_is_the_same_every_time)
+          a_plan_is_the_same_every_time,
+          tallies_of_parts_plan_as_one)
