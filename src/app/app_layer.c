@@ -1078,6 +1078,7 @@ void app_layer_counters(const struct app_layer *al, struct counters *r)
     counters_u64(r, "content.text_untyped", &ct->text_untyped);
     counters_u64(r, "content.yara_rules", &ct->rules);
     counters_mark_copy(r, "content.yara_rules");
+    counters_u64(r, "content.yara_rules_shared", &ct->rules_shared);
     counters_u64(r, "content.scans", &ct->scanned);
     counters_u64(r, "content.bytes_scanned", &ct->bytes_scanned);
     counters_u64(r, "content.scans_remembered", &ct->scans_remembered);

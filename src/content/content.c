@@ -212,26 +212,76 @@ static YR_SCANNER *make_scanner(struct content_engine *e, YR_RULES *rules)
     return sc;
 }
 
-static bool load_rules(struct content_engine *e, char *err, size_t errlen)
+/* Compiled rules, shared by the engines that load the same ones (every
+ * worker's): compiled once and scanned by each engine with its own
+ * scanner, which libyara allows -- with many rules, compiling them is
+ * most of an engine's start. Engines made later find them by path and
+ * signature; a reload compiles anew (an included file may have changed
+ * under an unchanged signature). Under yara_lock. */
+struct shared_rules {
+    struct shared_rules *next;
+    YR_RULES *rules;
+    uint64_t id;
+    char path[CONTENT_PATH_MAX];
+    unsigned refs;
+};
+
+static struct shared_rules *shared_rules;
+
+/* One user fewer of rules from this list; the last destroys them. */
+static void rules_put(YR_RULES *rules)
 {
-    YR_RULES *rules = NULL;
+    for (struct shared_rules **pp = &shared_rules; *pp; pp = &(*pp)->next) {
+        struct shared_rules *sr = *pp;
+        if (sr->rules != rules)
+            continue;
+        if (--sr->refs)
+            return;
+        *pp = sr->next;
+        yr_rules_destroy(sr->rules);
+        free(sr);
+        return;
+    }
+}
+
+/* e's rules: the ones another engine loaded from the same path with the
+ * same signature (share), else compiled now. Under yara_lock. */
+static bool load_rules(struct content_engine *e, bool share, char *err, size_t errlen)
+{
     /* before they are read: a change while compiling is a new signature
      * at the next reload, never a table entry of the old rules' */
     uint64_t id = (content_rules_signature(e->cfg.yara_path) ^
                    fnv1a_str(FNV1A_SEED, e->cfg.yara_path)) | 1;
-    if (!compile_rules(e, &rules, err, errlen))
-        return false;
-    YR_SCANNER *sc = make_scanner(e, rules);
+    struct shared_rules *sr = shared_rules;
+    while (share && sr && (sr->id != id || strcmp(sr->path, e->cfg.yara_path)))
+        sr = sr->next;
+    e->st.rules_shared = share && sr;
+    if (!share || !sr) {
+        YR_RULES *rules = NULL;
+        if (!(sr = calloc(1, sizeof(*sr)))) {
+            snprintf(err, errlen, "out of memory");
+            return false;
+        }
+        if (!compile_rules(e, &rules, err, errlen)) {
+            free(sr);
+            return false;
+        }
+        *sr = (struct shared_rules){ shared_rules, rules, id, "", 0 };
+        snprintf(sr->path, sizeof(sr->path), "%s", e->cfg.yara_path);
+        shared_rules = sr;
+    }
+    sr->refs++;
+    YR_SCANNER *sc = make_scanner(e, sr->rules);
     if (!sc) {
-        yr_rules_destroy(rules);
+        rules_put(sr->rules);
         snprintf(err, errlen, "YARA: out of memory making a scanner");
         return false;
     }
     if (e->scanner)
         yr_scanner_destroy(e->scanner);
     if (e->rules)
-        yr_rules_destroy(e->rules);
-    e->rules = rules;
+        rules_put(e->rules);
+    e->rules = sr->rules;
     e->scanner = sc;
     e->rules_id = id;
     e->st.rules = 0;
@@ -244,7 +294,10 @@ bool content_reload_rules(struct content_engine *e, char *err, size_t errlen)
 {
     if (!e->cfg.yara_path[0])
         return true;
-    return load_rules(e, err, errlen);
+    pthread_mutex_lock(&yara_lock);
+    bool ok = load_rules(e, false, err, errlen);
+    pthread_mutex_unlock(&yara_lock);
+    return ok;
 }
 
 /* size, modification time and name of one file, folded into h */
@@ -376,7 +429,7 @@ struct content_engine *content_engine_new(const struct content_config *cfg,
     }
     bool ok = true;
     if (e->cfg.yara_path[0])
-        ok = load_rules(e, err, errlen);
+        ok = load_rules(e, true, err, errlen);
     pthread_mutex_unlock(&yara_lock);
     if (ok && cfg->magic)
         ok = open_magic(e, err, errlen);
@@ -407,7 +460,7 @@ void content_engine_free(struct content_engine *e)
     if (e->scanner)
         yr_scanner_destroy(e->scanner);
     if (e->rules)
-        yr_rules_destroy(e->rules);
+        rules_put(e->rules);
     yr_finalize();
     pthread_mutex_unlock(&yara_lock);
     free(e);

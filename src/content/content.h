@@ -79,6 +79,8 @@ struct content_stats {
                                                      bytes were scanned clean */
     uint64_t clean_cache_replaced;                /* a clean file's entry took
                                                      another's slot */
+    uint64_t rules_shared;                        /* 1: its rules are another
+                                                     engine's, not compiled again */
 };
 
 struct content_engine;

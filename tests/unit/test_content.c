@@ -165,6 +165,40 @@ static void test_clean_files_remembered(void)
     content_engine_free(e);
 }
 
+/* Engines of the same rules (every worker's) share one compiled copy,
+ * each scanning with its own scanner; it lives until the last engine that
+ * uses it is freed. A reload compiles anew; other rules are compiled
+ * apart. */
+static void test_rules_compiled_once(void)
+{
+    char path[128], other[128];
+    struct content_engine *a = engine_of("shared.yar", rules, path, sizeof(path));
+    REQUIRE(a != NULL);
+    struct content_engine *b = engine(path, "");
+    REQUIRE(b != NULL);
+    CHECK_EQ(content_engine_stats(a)->rules_shared, 0);
+    CHECK_EQ(content_engine_stats(b)->rules_shared, 1);
+    struct content_engine *c = engine_of("apart.yar", rules, other, sizeof(other));
+    REQUIRE(c != NULL);
+    CHECK_EQ(content_engine_stats(c)->rules_shared, 0);
+    content_engine_free(c);
+    const uint8_t bad[] = "xx NIGHTJAR-MARKER xx";
+    content_engine_free(a); /* b's rules stay */
+    content_inspect(b, bad, sizeof(bad) - 1, NULL, false, &r);
+    CHECK_EQ(r.n_matches, 1);
+    char err[256];
+    CHECK(content_reload_rules(b, err, sizeof(err)));
+    CHECK_EQ(content_engine_stats(b)->rules_shared, 0);
+    a = engine(path, "");
+    REQUIRE(a != NULL);
+    CHECK_EQ(content_engine_stats(a)->rules_shared, 1);
+    content_engine_free(b);
+    content_inspect(a, bad, sizeof(bad) - 1, NULL, false, &r);
+    CHECK_EQ(r.n_matches, 1);
+    CHECK_STR(r.matches[0].rule, "Has_Marker");
+    content_engine_free(a);
+}
+
 static void test_directory_of_rules_and_errors(void)
 {
     char sub[128], path[160];
@@ -369,4 +403,5 @@ TEST_LIST_FIXTURE(setup, teardown, test_match_with_meta_tags_and_offsets,
                   test_filestore_never_overwrites, test_inspect_a_file_on_disk,
                   test_hash_choice, test_file_longer_than_kept,
                   test_clean_files_remembered,
+                  test_rules_compiled_once,
                   test_digests_of_a_buffer_in_one_pass)
