@@ -14,7 +14,9 @@
  * the first bytes it walks stay mapped for them (pcap_map_keep): mapping a
  * page costs a fault and a TLB entry, and unmapping one a flush on every
  * core the process runs on, so the workers find the plan's pages where it
- * left them rather than mapping them again.
+ * left them rather than mapping them again. A part (pcap_map_open_part:
+ * the middle of a file, for a thread that walks it beside another) maps
+ * its own and starts where records seem to start (see "parts" below).
  */
 #include "capture/pcap_map.h"
 

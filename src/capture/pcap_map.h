@@ -14,7 +14,8 @@
  * filter: with one, read with libpcap. Never writes to the file.
  *
  * Handles opened on one file at the same time share one mapping (each
- * walks it with its own cursor) and any thread may walk its own handle.
+ * walks it with its own cursor), but for a part, which maps its own; any
+ * thread may walk its own handle.
  */
 #ifndef NIGHTJAR_PCAP_MAP_H
 #define NIGHTJAR_PCAP_MAP_H

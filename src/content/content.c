@@ -367,9 +367,25 @@ static bool check_store(const char *dir, char *err, size_t errlen)
 #define NIGHTJAR_RULES_DIR "/usr/local/share/nightjar/rules"
 #endif
 
+/* "default" found no rules: said once a process, on stderr -- a sensor
+ * installed without its rules, or a binary copied away from its tree,
+ * would otherwise scan nothing and say nothing. */
+static void no_default_rules(const char *beside)
+{
+    static bool said;
+    pthread_mutex_lock(&yara_lock);
+    if (!said)
+        fprintf(stderr, "nightjar: yara.rules default: no rules in %s nor in %s: "
+                "YARA is off (--yara DIR, or --yara none to say so)\n",
+                NIGHTJAR_RULES_DIR, beside);
+    said = true;
+    pthread_mutex_unlock(&yara_lock);
+}
+
 /* yara.rules "default": the installed rules (NIGHTJAR_RULES_DIR), else the
  * rules/ directory of the source tree whose build/ the program runs from;
- * none found: no YARA. "none" or "": no YARA. Anything else: that path. */
+ * none found: no YARA, and a warning. "none" or "": no YARA. Anything
+ * else: that path. */
 static void rules_path(const char *setting, char *out, size_t n)
 {
     struct stat sb;
@@ -386,17 +402,18 @@ static void rules_path(const char *setting, char *out, size_t n)
     }
     char exe[CONTENT_PATH_MAX - 16];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (len <= 0)
+    char *slash = len > 0 ? (exe[len] = '\0', strrchr(exe, '/')) : NULL;
+    if (!slash) {
+        no_default_rules("the program's directory (unknown)");
         return;
-    exe[len] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return;
+    }
     *slash = '\0';
     char dir[CONTENT_PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/../rules", exe);
     if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
         snprintf(out, n, "%s", dir);
+    else
+        no_default_rules(dir);
 }
 
 struct content_engine *content_engine_new(const struct content_config *cfg,

@@ -124,4 +124,18 @@ grep -q '"event_type":"flow"' "$WORK/stdout.json" || fail "-o - wrote no flows t
 python3 -c "
 import json,sys
 for l in open(sys.argv[1]): json.loads(l)" "$WORK/stdout.json" || fail "EVE is not valid JSON lines"
+# a binary away from its tree, with no rules installed: the default rules
+# are missing, which it says (it scanned nothing and said nothing)
+if [ ! -e /usr/local/share/nightjar/rules ]; then
+    mkdir -p "$WORK/away/bin"
+    cp "$NJ" "$WORK/away/bin/nightjar"
+    "$WORK/away/bin/nightjar" -q -r "$demo" -o /dev/null 2> "$WORK/away.err" ||
+        fail "a copied binary: $(exit_meaning $?)"
+    grep -q "yara.rules default: no rules in .* YARA is off" "$WORK/away.err" ||
+        fail "a copied binary without rules said nothing: $(cat "$WORK/away.err")"
+    [ "$(grep -c 'yara.rules default' "$WORK/away.err")" = 1 ] ||
+        fail "the missing rules are said more than once: $(cat "$WORK/away.err")"
+    "$NJ" -q -r "$demo" -o /dev/null 2> "$WORK/home.err" || fail "$(exit_meaning $?)"
+    ! grep -q "yara.rules" "$WORK/home.err" || fail "rules beside the build are missed"
+fi
 echo "bad input: clear messages, right exit codes, no sanitizer reports"
