@@ -204,7 +204,8 @@ struct placement_tally *placement_tally_new(const struct placement *p)
     if (!t)
         return NULL;
     t->n = p->n;
-    bool ok = dense_new(&t->hi, PASS_SLOTS) & dense_new(&t->si, SESSION_SLOTS);
+    bool ok = dense_new(&t->hi, PASS_SLOTS);
+    ok = dense_new(&t->si, SESSION_SLOTS) && ok; /* both tried: freed alike */
     t->h = table_mem_alloc(PASS_MAX, sizeof(*t->h));
     t->s = table_mem_alloc(SESSION_MAX, sizeof(*t->s));
     if (!ok || !t->h || !t->s) {
@@ -280,7 +281,8 @@ static bool pass_begin(struct placement *p)
     struct pass *ps = p->pass = calloc(1, sizeof(*ps));
     if (!ps)
         return false;
-    bool ok = dense_new(&ps->hi, PASS_SLOTS) & dense_new(&ps->si, SESSION_SLOTS);
+    bool ok = dense_new(&ps->hi, PASS_SLOTS);
+    ok = dense_new(&ps->si, SESSION_SLOTS) && ok;
     ps->h = table_mem_alloc(PASS_MAX, sizeof(*ps->h));
     ps->s = table_mem_alloc(SESSION_MAX, sizeof(*ps->s));
     ps->group_load = table_mem_alloc(PASS_MAX, sizeof(*ps->group_load));
