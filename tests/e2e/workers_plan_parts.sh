@@ -10,8 +10,9 @@
 # part is opened at the file's middle: in the first it finds the next
 # record and the plan is walked in two parts; in the second it finds a
 # fake record, the walk of the first part goes past it, and the plan is
-# walked in one part, over every record. Either way two workers give the
-# records one worker gives.
+# walked in one part, over every record. Damage in a part (a cut record,
+# an absurd length) stops the plan's walk where a single walk would stop.
+# Every way two workers give the records one worker gives.
 . "$(dirname "$0")/lib/common.sh"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
@@ -54,9 +55,25 @@ def write(path, fake):
 
 write(os.path.join(sys.argv[1], "clean.pcap"), False)
 write(os.path.join(sys.argv[1], "fake.pcap"), True)
+
+# damage: the clean records and 20 MB more of them, cut inside a record
+# (the second part ends damaged); and the same with one record's length
+# made absurd in the first 10 MB (the first part ends damaged, and with
+# it the file: the walk before the second part never reaches it)
+with open(os.path.join(sys.argv[1], "clean.pcap"), "rb") as f:
+    clean = f.read()
+with open(os.path.join(sys.argv[1], "cut.pcap"), "wb") as f:
+    f.write(clean + clean[24:24 + 20000000])
+at = 24
+while at < 10 << 20:
+    at += 16 + struct.unpack_from("<I", clean, at + 8)[0]
+broken = bytearray(clean + clean[24:24 + 20000000])
+struct.pack_into("<I", broken, at + 8, 0x7fffffff)
+with open(os.path.join(sys.argv[1], "broken.pcap"), "wb") as f:
+    f.write(broken)
 PY
 
-for cap in clean fake; do
+for cap in clean fake cut broken; do
     exits 0 "$cap, one worker" "$WORK/$cap.1.err" "$NJ" -r "$WORK/$cap.pcap" --workers 1 \
         --yara none -o "$WORK/$cap.1.json"
     exits 0 "$cap, two workers" "$WORK/$cap.2.err" "$NJ" -r "$WORK/$cap.pcap" --workers 2 \
@@ -81,4 +98,14 @@ grep -q "after the plans' passes: [0-9.]* (walked in 1 parts)" "$WORK/fake.2.err
     fail "fake records: the false start was taken: $(grep 'workers:' "$WORK/fake.2.err")"
 grep -q "200 internal hosts on a worker" "$WORK/fake.2.err" ||
     fail "fake records: not every host planned: $(grep 'placement:' "$WORK/fake.2.err")"
-echo "workers_plan_parts: two parts where the middle is a record, one where it only looked like one; one and two workers alike"
+for cap in cut broken; do
+    d1=$(grep -o "damaged capture, stopped after packet [0-9]*" "$WORK/$cap.1.err")
+    d2=$(grep -o "damaged capture, stopped after packet [0-9]*" "$WORK/$cap.2.err")
+    [ -n "$d1" ] && [ "$d1" = "$d2" ] ||
+        fail "$cap: one worker: '$d1', two: '$d2'"
+done
+grep -q "(walked in 2 parts)" "$WORK/cut.2.err" ||
+    fail "damage in the second part: $(grep 'workers:' "$WORK/cut.2.err")"
+grep -q "(walked in 1 parts)" "$WORK/broken.2.err" ||
+    fail "damage in the first part: $(grep 'workers:' "$WORK/broken.2.err")"
+echo "workers_plan_parts: two parts where the middle is a record, one where it only looked like one, damage in either part stops where one walk stops; one and two workers alike"
