@@ -32,9 +32,11 @@ if [ "${NJ_WORKERS_ALL:-0}" != 1 ] && [ -f "$frag" ]; then
     CAPTURES="$CAPTURES
 $frag"
 fi
-# and labelled/'s Ethernet captures merged into one file of some 90 MB,
-# whose plan is walked in parts (sensor/workers.c plan_split: one a
-# worker, 16 MiB each at least), each starting mid-file
+# and, first (the first capture also runs with three workers),
+# labelled/'s Ethernet captures merged into one file of some 90 MB, whose
+# plan is walked in parts (sensor/workers.c plan_split: one a worker, 16
+# MiB each at least), each starting mid-file, and in which one address
+# is several hosts of several captures
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if command -v mergecap >/dev/null && command -v capinfos >/dev/null; then
@@ -43,8 +45,8 @@ if command -v mergecap >/dev/null && command -v capinfos >/dev/null; then
         -name '*.pcapng' -o -name '*.cap' \) | sort) 2>/dev/null | awk -F'\t' '$2 == "ether" {print $1}')
     # shellcheck disable=SC2086
     if [ -n "$ether" ] && mergecap -F pcap -s 65535 -w "$tmp/labelled-merged.pcap" $ether 2>/dev/null; then
-        CAPTURES="$CAPTURES
-$tmp/labelled-merged.pcap"
+        CAPTURES="$tmp/labelled-merged.pcap
+$CAPTURES"
     fi
 fi
 # shellcheck disable=SC2086
