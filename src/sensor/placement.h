@@ -59,10 +59,10 @@ unsigned placement_worker(struct placement *p, uint64_t key, bool learn);
 /* A pass over a file, in tallies: one per thread that walks a part of
  * the file, each fed per packet either host() (an internal host's) or
  * fixed() (one that goes by the hash of an address pair), and admin() for
- * a packet of a session above. placement_plan() then joins the tallies
- * and makes the plan (the same plan whichever tally saw what: a session's
- * hosts join even when the session and their loads were seen by
- * different threads). A tally's memory is its own: one thread each. */
+ * a packet of a session above. placement_plan() then joins the tallies,
+ * in the order given -- a host's loads add up, and a session's hosts join
+ * even when the session and their loads were seen by different threads --
+ * and makes the plan. A tally's memory is its own: one thread each. */
 struct placement_tally;
 struct placement_tally *placement_tally_new(const struct placement *p);
 void placement_tally_free(struct placement_tally *t);
