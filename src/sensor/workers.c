@@ -443,21 +443,43 @@ static int even_client(const struct workers *ws, struct input_state *in,
     return 0;
 }
 
+/* The client end of a TCP or UDP packet (or first fragment) between two
+ * internal hosts, from its transport header at l4 (avail bytes): by_ports
+ * (ports_client), but for a TCP connection whose SYN came from the lower
+ * port its SYN's sender (turned_client), and for UDP on one port at both
+ * ends its first datagram's sender (even_client); -1: cannot tell. */
+static int internal_client(const struct workers *ws, struct input_state *in,
+                           const uint8_t *l4, size_t avail, uint8_t proto,
+                           const struct ip_addr *src, const struct ip_addr *dst,
+                           uint64_t ts_usec, int by_ports)
+{
+    if (proto == 6)
+        return turned_client(in, l4, avail, src, dst, by_ports);
+    if (proto == 17 && by_ports < 0 && avail >= 4) {
+        uint16_t sp = be16(l4), dp = be16(l4 + 2);
+        if (sp == dp && !decode_udp_tunnel_port(sp, dp))
+            return even_client(ws, in, src, dst, sp, ts_usec);
+    }
+    return by_ports;
+}
+
 /* The client of a fragmented datagram between two internal hosts: the
  * first fragment has the ports, and is remembered until the last one
  * (FRAG_SLOTS datagrams at once, a newer one taking an older one's slot)
  * so that every fragment goes where the connection's other packets go.
  * A fragment ahead of its first cannot tell (-1: the pair's worker;
  * counted). */
-static int frag_client(struct input_state *in, const struct frag_info *fi,
-                       const uint8_t *ip, size_t left, const struct ip_addr *src,
-                       const struct ip_addr *dst)
+static int frag_client(const struct workers *ws, struct input_state *in,
+                       const struct frag_info *fi, const uint8_t *ip, size_t left,
+                       const struct ip_addr *src, const struct ip_addr *dst,
+                       uint64_t ts_usec)
 {
     struct frag_slot *s = &in->frags[fi->key & (FRAG_SLOTS - 1)];
     if (fi->first) {
         int c = left < fi->l4 ? -1 : ports_client(ip + fi->l4, left - fi->l4, fi->proto);
-        if (fi->proto == 6 && left >= fi->l4)
-            c = turned_client(in, ip + fi->l4, left - fi->l4, src, dst, c);
+        if (left >= fi->l4)
+            c = internal_client(ws, in, ip + fi->l4, left - fi->l4, fi->proto, src, dst,
+                                ts_usec, c);
         if (s->key && s->key != fi->key)
             in->frags_displaced++; /* its other fragments now go by the pair */
         s->key = fi->last ? 0 : fi->key;
@@ -587,15 +609,14 @@ static struct shard_key shard_key(const struct workers *ws,
         k.a = host_key(&a);
         k.b = host_key(&b);
         struct frag_info fi;
-        int c = frag_of(ip, left, v, &a, &b, &fi) ? frag_client(in, &fi, ip, left, &a, &b)
-                                                  : client_end(o);
-        if (o->proto == 6 && !ip_fragment(o) && o->left >= o->hl)
-            c = turned_client(in, o->ip + o->hl, o->left - o->hl, &a, &b, c);
-        else if (c < 0 && o->proto == 17 && !ip_fragment(o) && o->left >= o->hl + 4) {
-            uint16_t sp = be16(o->ip + o->hl), dp = be16(o->ip + o->hl + 2);
-            if (sp == dp && !decode_udp_tunnel_port(sp, dp))
-                c = even_client(ws, in, &a, &b, sp, ts_usec);
-        }
+        int c;
+        if (frag_of(ip, left, v, &a, &b, &fi))
+            c = frag_client(ws, in, &fi, ip, left, &a, &b, ts_usec);
+        else if (!ip_fragment(o) && o->left >= o->hl)
+            c = internal_client(ws, in, o->ip + o->hl, o->left - o->hl, o->proto, &a, &b,
+                                ts_usec, client_end(o));
+        else
+            c = client_end(o);
         ia = c == 0, ib = c == 1;
     }
     if (ia != ib) {

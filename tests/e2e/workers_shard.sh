@@ -17,7 +17,8 @@
 # first datagram's sender, as the flow table says. By the pair of
 # addresses those flows sat on either worker, and the sender's profile
 # missed the ones on the other: a host that used six such services was
-# said to use three when it then opened a new TCP port.
+# said to use three when it then opened a new TCP port. A datagram of
+# such a flow in IP fragments goes with the flow's others.
 . "$(dirname "$0")/lib/common.sh"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
@@ -119,6 +120,17 @@ def ipv4(src, dst, proto, l4):
 def udp(src, dst, sp, dp, payload):
     return ipv4(src, dst, 17, struct.pack("!HHHH", sp, dp, 8 + len(payload), 0) + payload)
 
+def udp_fragments(src, dst, sp, dp, payload, ident):
+    # one datagram in two IP fragments: the UDP header and 24 bytes, then the rest
+    l4 = struct.pack("!HHHH", sp, dp, 8 + len(payload), 0) + payload
+    out = []
+    for off, part, more in ((0, l4[:32], 0x2000), (4, l4[32:], 0)):
+        iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(part), ident, more | off, 64, 17,
+                          0, ip(src), ip(dst))
+        iph = iph[:10] + struct.pack("!H", csum(iph)) + iph[12:]
+        out.append(b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\x00" + iph + part)
+    return out
+
 def tcp(src, dst, sport, dport, flags, payload=b""):
     hdr = struct.pack("!HHIIBBHHH", sport, dport, 1, 1, 5 << 4, flags, 65535, 0, 0)
     pseudo = ip(src) + ip(dst) + struct.pack("!BBH", 0, 6, len(hdr) + len(payload))
@@ -128,13 +140,19 @@ def tcp(src, dst, sport, dport, flags, payload=b""):
 frames = []
 t = 1700000000.0
 host = "10.1.0.5"
-# six services, each with another internal host, on one port both ways
+# six services, each with another internal host, on one port both ways;
+# the second answer of each in IP fragments (IKE with its certificates)
 for i, port in enumerate([123, 137, 138, 500, 520, 1900]):
     peer = "10.1.2.%d" % (20 + i)
     for k in range(3):
         frames.append((t, udp(host, peer, port, port, b"q" * 48)))
         t += 0.01
-        frames.append((t, udp(peer, host, port, port, b"a" * 48)))
+        if k == 1:
+            for fr in udp_fragments(peer, host, port, port, b"a" * 200, 100 + i):
+                frames.append((t, fr))
+                t += 0.001
+        else:
+            frames.append((t, udp(peer, host, port, port, b"a" * 48)))
         t += 0.5
 # five minutes later, when those flows have ended: a new TCP port outside
 t += 300
