@@ -255,8 +255,8 @@ static bool load_rules(struct content_engine *e, bool share, char *err, size_t e
     struct shared_rules *sr = shared_rules;
     while (share && sr && (sr->id != id || strcmp(sr->path, e->cfg.yara_path)))
         sr = sr->next;
-    e->st.rules_shared = share && sr;
-    if (!share || !sr) {
+    bool shared = share && sr;
+    if (!shared) {
         YR_RULES *rules = NULL;
         if (!(sr = calloc(1, sizeof(*sr)))) {
             snprintf(err, errlen, "out of memory");
@@ -284,6 +284,7 @@ static bool load_rules(struct content_engine *e, bool share, char *err, size_t e
     e->rules = sr->rules;
     e->scanner = sc;
     e->rules_id = id;
+    e->st.rules_shared = shared;
     e->st.rules = 0;
     YR_RULE *r;
     yr_rules_foreach(e->rules, r) e->st.rules++;
@@ -402,7 +403,11 @@ static void rules_path(const char *setting, char *out, size_t n)
     }
     char exe[CONTENT_PATH_MAX - 16];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    char *slash = len > 0 ? (exe[len] = '\0', strrchr(exe, '/')) : NULL;
+    char *slash = NULL;
+    if (len > 0) {
+        exe[len] = '\0';
+        slash = strrchr(exe, '/');
+    }
     if (!slash) {
         no_default_rules("the program's directory (unknown)");
         return;

@@ -208,7 +208,9 @@ struct workers {
     struct eve *eve;           /* the sink's owner (main's) */
     struct worker *w;
     struct home_net home;
-    uint64_t udp_new_usec, udp_established_usec; /* the flow table's (even_client) */
+    uint64_t udp_new_usec;     /* the flow table's timeouts: UDP unanswered, */
+    uint64_t established_usec[3]; /* and TCP, UDP, other established
+                                     (even_client, plan_new_conn) */
     struct placement *place;   /* internal hosts' workers */
     uint64_t servers_noted[SERVERS_NOTED]; /* the reader's note_server */
     struct input_state in;     /* the reader's (a file every worker reads:
@@ -372,9 +374,9 @@ static bool frag_of(const uint8_t *ip, size_t left, uint8_t v,
     return true;
 }
 
-/* A TCP end (address and port) as one number, and a connection's key
- * from its two ends, the same each way (never 0). */
-static uint64_t tcp_end(const struct ip_addr *x, uint16_t port)
+/* A TCP or UDP end (address and port) as one number; a connection's key
+ * is the sum of its two ends' | 1, the same each way (never 0). */
+static uint64_t end_key(const struct ip_addr *x, uint16_t port)
 {
     return fmix64(addr_hash(x) ^ port);
 }
@@ -393,7 +395,7 @@ static int turned_client(struct input_state *in, const uint8_t *tcp, size_t avai
 {
     if (avail < 14)
         return by_ports;
-    uint64_t s = tcp_end(src, be16(tcp)), d = tcp_end(dst, be16(tcp + 2));
+    uint64_t s = end_key(src, be16(tcp)), d = end_key(dst, be16(tcp + 2));
     uint64_t key = (s + d) | 1;
     struct turned_slot *slot = &in->turned[fmix64(key) & (TURNED_SLOTS - 1)];
     bool syn_only = (tcp[13] & 0x12) == 0x02;
@@ -427,10 +429,10 @@ static int even_client(const struct workers *ws, struct input_state *in,
                        const struct ip_addr *src, const struct ip_addr *dst,
                        uint16_t port, uint64_t ts_usec)
 {
-    uint64_t s = tcp_end(src, port), d = tcp_end(dst, port);
+    uint64_t s = end_key(src, port), d = end_key(dst, port);
     uint64_t key = (s + d) | 1;
     struct even_slot *e = &in->even[fmix64(key) & (EVEN_SLOTS - 1)];
-    bool live = e->key && ts_usec <= e->last_usec + (e->both ? ws->udp_established_usec
+    bool live = e->key && ts_usec <= e->last_usec + (e->both ? ws->established_usec[1]
                                                              : ws->udp_new_usec);
     if (live && e->key == key) {
         e->both |= e->client != s;
@@ -687,7 +689,8 @@ static int server_to_note(const struct workers *ws, const struct shard_key *k,
  * server is this worker's and the packet answers, its profile starts here
  * (pipeline_note_server) -- with one pipeline the flow's end would have
  * made it. A host once noted is remembered (servers_noted, by key) so a
- * busy server costs a lookup a packet only here. */
+ * busy server costs a lookup a packet only here; one pushed out of it by
+ * another is only noted again (noting is idempotent: nothing is lost). */
 static void note_server(struct worker *w, const struct shard_key *k,
                         const struct ip_view *o, uint64_t ts_usec)
 {
@@ -1049,15 +1052,14 @@ struct plan_conn {
 struct plan_pass {
     struct input_state in;
     struct plan_conn conns[PLAN_CONN_SLOTS];
-    uint64_t idle_usec[3];     /* TCP, UDP, other */
     uint64_t conns_displaced;  /* a slot taken from another connection */
 };
 
 /* Whether the packet starts a connection for the pass: the unordered
  * addresses, the protocol and, for TCP and UDP not in fragments, the
  * unordered ports, new to it or idle past its timeout. */
-static bool plan_new_conn(struct plan_pass *pp, const struct ip_view *o,
-                          uint64_t ts_usec)
+static bool plan_new_conn(const struct workers *ws, struct plan_pass *pp,
+                          const struct ip_view *o, uint64_t ts_usec)
 {
     if (!o->ok)
         return false;
@@ -1071,7 +1073,7 @@ static bool plan_new_conn(struct plan_pass *pp, const struct ip_view *o,
     }
     h = fmix64(h) | 1;
     struct plan_conn *c = &pp->conns[h & (PLAN_CONN_SLOTS - 1)];
-    uint64_t idle = pp->idle_usec[o->proto == 6 ? 0 : o->proto == 17 ? 1 : 2];
+    uint64_t idle = ws->established_usec[o->proto == 6 ? 0 : o->proto == 17 ? 1 : 2];
     bool fresh = c->key != h || ts_usec > c->last_usec + idle;
     pp->conns_displaced += c->key && c->key != h;
     c->key = h;
@@ -1089,7 +1091,7 @@ static void plan_packet(const struct workers *ws, struct plan_pass *pp,
     ip_view(p, &o);
     struct shard_key k = shard_key(ws, &pp->in, &o, p->ts_usec);
     uint32_t load = PACKET_WEIGHT + p->cap_len +
-                    (plan_new_conn(pp, &o, p->ts_usec) ? CONN_WEIGHT : 0);
+                    (plan_new_conn(ws, pp, &o, p->ts_usec) ? CONN_WEIGHT : 0);
     if (k.kind == KEY_HOST)
         placement_host(t, k.key, load);
     else
@@ -1144,10 +1146,6 @@ static bool plan_part_init(struct plan_part *pt, const struct workers *ws,
     if (!pt->pp || !pt->t)
         return false;
     pt->pp->in = ws->in;
-    const struct flow_config *fc = &ws->w[0].cfg->flow;
-    pt->pp->idle_usec[0] = (uint64_t)fc->timeout_tcp_established * 1000000u;
-    pt->pp->idle_usec[1] = (uint64_t)fc->timeout_udp_established * 1000000u;
-    pt->pp->idle_usec[2] = (uint64_t)fc->timeout_other * 1000000u;
     return true;
 }
 
@@ -1167,7 +1165,7 @@ static unsigned plan_threads(const struct workers *ws, size_t size)
     unsigned n = ws->n < PLAN_PARTS_MAX ? ws->n : PLAN_PARTS_MAX;
     while (n > 1 && size / n < PLAN_PART_MIN)
         n--;
-    return n ? n : 1;
+    return n;
 }
 
 /* parts[0] walks m from its start; the others each from the first record
@@ -1235,11 +1233,12 @@ static unsigned plan_parts_walk(struct plan_part *parts, unsigned n)
 /* The plan's pass over a file's headers, before the workers read it: in
  * place when the file is a classic pcap (pcap_map: no copy, no filter --
  * what a filter drops only weighs on the balance), in parts on as many
- * threads as there are workers, else with libpcap on this thread. Without a filter the workers walk the same mapping next: the
- * first PLAN_KEEP bytes stay mapped for them (the first part's walk maps
- * them; the other parts' own mappings are let go), and the handle stays
- * open in ws->plan_map until they have read the file (the resident set
- * counts those pages of the page cache meanwhile). */
+ * threads as there are workers, else with libpcap on this thread.
+ * Without a filter the workers walk the same mapping next: the first
+ * PLAN_KEEP bytes stay mapped for them (the first part's walk maps them;
+ * the other parts' own mappings are let go), and the handle stays open in
+ * ws->plan_map until they have read the file (the resident set counts
+ * those pages of the page cache meanwhile). */
 static void plan_file(struct workers *ws, const char *path, const char *bpf,
                       const volatile sig_atomic_t *stop)
 {
@@ -1570,7 +1569,9 @@ struct workers *workers_new(const struct nj_config *cfg, struct eve *eve,
         return ws;
     }
     ws->udp_new_usec = (uint64_t)cfg->flow.timeout_udp_new * 1000000u;
-    ws->udp_established_usec = (uint64_t)cfg->flow.timeout_udp_established * 1000000u;
+    ws->established_usec[0] = (uint64_t)cfg->flow.timeout_tcp_established * 1000000u;
+    ws->established_usec[1] = (uint64_t)cfg->flow.timeout_udp_established * 1000000u;
+    ws->established_usec[2] = (uint64_t)cfg->flow.timeout_other * 1000000u;
     if (!home_net_parse(&ws->home, cfg->anomaly.home_nets, err, errlen) ||
         !(ws->w = calloc(ws->n, sizeof(*ws->w))) ||
         !(ws->place = placement_new(ws->n)) ||
