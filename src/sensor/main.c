@@ -319,14 +319,24 @@ static long long run_file(struct workers *ws, const char *path, const char *bpf)
         fprintf(stderr, "nightjar: %s\n", err);
         return -1;
     }
-    uint64_t read;
-    const char *damaged;
-    if (workers_read_file(ws, path, bpf, &stop_requested, &reload_requested,
-                          &read, &damaged)) {
+    if (workers_can_read_file(ws, path)) {
+        /* opened only to say why it cannot be: the workers open their own,
+         * and a handle left at the file's start would keep every page they
+         * pass mapped until the end (pcap_map lets pages go behind the
+         * slowest of a file's handles) */
         capture_close(c);
-        if (!stop_requested && damaged)
-            report_damaged(ws, path, damaged);
-        return (long long)read;
+        uint64_t read;
+        const char *damaged;
+        if (workers_read_file(ws, path, bpf, &stop_requested, &reload_requested,
+                              &read, &damaged)) {
+            if (!stop_requested && damaged)
+                report_damaged(ws, path, damaged);
+            return (long long)read;
+        }
+        if (!(c = capture_open_file(path, bpf, err, sizeof(err)))) {
+            fprintf(stderr, "nightjar: %s\n", err);
+            return -1;
+        }
     }
     workers_add_capture_secrets(ws, path);
     current_capture = c;

@@ -1279,9 +1279,7 @@ static void plan_file(struct workers *ws, const char *path, const char *bpf,
     ws->plan_usec += mono_usec() - t0;
 }
 
-/* Whether every worker can read this input itself: a regular file, more
- * than one worker, no live capture. */
-static bool workers_can_read(const struct workers *ws, const char *path)
+bool workers_can_read_file(const struct workers *ws, const char *path)
 {
     struct stat st;
     return !ws->single && !ws->live && strcmp(path, "-") && !stat(path, &st) &&
@@ -1293,7 +1291,7 @@ bool workers_start(struct workers *ws, const char *first_file, const char *bpf,
 {
     if (ws->single)
         return true;
-    if (first_file && workers_can_read(ws, first_file)) {
+    if (first_file && workers_can_read_file(ws, first_file)) {
         plan_file(ws, first_file, bpf, stop);
         ws->planned = strdup(first_file); /* NULL: planned again */
     }
@@ -1311,7 +1309,7 @@ bool workers_read_file(struct workers *ws, const char *path, const char *bpf,
                        volatile sig_atomic_t *reload, uint64_t *packets,
                        const char **damaged)
 {
-    if (!workers_can_read(ws, path))
+    if (!workers_can_read_file(ws, path))
         return false;
     if (!ws->planned || strcmp(ws->planned, path))
         plan_file(ws, path, bpf, stop);
