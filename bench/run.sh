@@ -131,6 +131,12 @@ for cap in "$bulk" "$pcap"; do
     report "nightjar, 2 workers" "$t_w2"
     printf '  nightjar, 2 workers: %.2fx the speed of 1 worker (same run)\n' \
         "$(echo "$t_nj / $t_w2" | bc -l)"
+    # each round's own ratio (the two ran a few seconds apart): how far
+    # the machine moves it
+    paste "$out/times/nj" "$out/times/w2" | awk '{ print $1 / $2 }' | sort -n | awk '
+        { r[NR] = $1 }
+        END { printf "  per round: %.2fx to %.2fx, the middle half %.2fx to %.2fx (%d rounds)\n",
+              r[1], r[NR], r[int((NR + 3) / 4)], r[int((3 * NR + 3) / 4)], NR }'
     report "nightjar, no TLS/QUIC" "$t_notls"
     report "nightjar, no DNS/HTTP/SMTP" "$t_noapp"
     report "nightjar, no YARA" "$t_noyara"

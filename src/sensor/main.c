@@ -315,11 +315,7 @@ static long long run_file(struct workers *ws, const char *path, const char *bpf)
 {
     char err[1024];
     struct capture *c = capture_open_file(path, bpf, err, sizeof(err));
-    if (!c) {
-        fprintf(stderr, "nightjar: %s\n", err);
-        return -1;
-    }
-    if (workers_can_read_file(ws, path)) {
+    if (c && workers_can_read_file(ws, path)) {
         /* opened only to say why it cannot be: the workers open their own,
          * and a handle left at the file's start would keep every page they
          * pass mapped until the end (pcap_map lets pages go behind the
@@ -333,10 +329,11 @@ static long long run_file(struct workers *ws, const char *path, const char *bpf)
                 report_damaged(ws, path, damaged);
             return (long long)read;
         }
-        if (!(c = capture_open_file(path, bpf, err, sizeof(err)))) {
-            fprintf(stderr, "nightjar: %s\n", err);
-            return -1;
-        }
+        c = capture_open_file(path, bpf, err, sizeof(err)); /* read here after all */
+    }
+    if (!c) {
+        fprintf(stderr, "nightjar: %s\n", err);
+        return -1;
     }
     workers_add_capture_secrets(ws, path);
     current_capture = c;
