@@ -13,6 +13,8 @@
 # kept 256 MiB and their two walks' steps, but not the file.
 . "$(dirname "$0")/lib/common.sh"
 command -v python3 >/dev/null || skip "python3 is not installed"
+free_kb=$(df -Pk "$WORK" | awk 'NR == 2 { print $4 }')
+[ "${free_kb:-0}" -gt 1048576 ] || skip "less than 1 GiB free for a 512 MiB capture in $WORK"
 
 python3 - "$WORK/big.pcap" <<'PY'
 import os, struct, sys
