@@ -9,7 +9,9 @@
  * the same mapping with its own cursor -- several workers reading one file
  * map each page once, not once each, and let it go once. Pages are let go
  * (MADV_DONTNEED: they stay in the page cache) a step behind the slowest
- * walker still walking. A walker that others will follow (the placement
+ * walker still walking; a handle that has not asked for a record yet is
+ * no walker (a handle opened only to see that the file reads held every
+ * page of the workers' walk back). A walker that others will follow (the placement
  * plan's pass, which reads the file just before the workers) may ask that
  * the first bytes it walks stay mapped for them (pcap_map_keep): mapping a
  * page costs a fault and a TLB entry, and unmapping one a flush on every
@@ -51,7 +53,7 @@ struct mapping {
     unsigned refs;             /* open handles */
     struct pcap_map *walkers;  /* the handles */
     size_t keep;               /* 0, or bytes from the start kept for followers */
-    unsigned followers;        /* the keep holds until this many more handles open */
+    unsigned followers;        /* the keep holds until this many more handles walk */
     size_t released;           /* every page below was let go */
     size_t kept_released;      /* while keeping: let go from keep up to here */
 };
@@ -66,7 +68,9 @@ struct pcap_map {
     size_t origin;             /* the file offset base maps (a part's: > 0) */
     size_t size, off;          /* from base */
     size_t stop;               /* the walk ends at a record from here on */
-    _Atomic size_t pos;        /* off, as others see it; WALK_ENDED at the end */
+    _Atomic size_t pos;        /* off, as others see it; WALK_ENDED before the
+                                  walk (walking false) and at its end */
+    bool walking;              /* has asked for a record, or keeps (pcap_map_keep) */
     size_t next_check;         /* off at which pos is said again */
     bool swapped, nano;
     int linktype;
@@ -108,8 +112,6 @@ static struct mapping *mapping_of(int fd)
     for (struct mapping *mp = mappings; mp; mp = mp->next)
         if (same_file(mp, &st)) {
             mp->refs++;
-            if (mp->followers)
-                mp->followers--;
             return mp;
         }
     struct mapping *mp = calloc(1, sizeof(*mp));
@@ -195,7 +197,7 @@ struct pcap_map *pcap_map_open(const char *path)
         free(m);
         return NULL;
     }
-    atomic_init(&m->pos, m->off);
+    atomic_init(&m->pos, WALK_ENDED); /* nothing held back before it walks */
     m->next_check = m->off + CHECK_STEP;
     pthread_mutex_lock(&map_lock);
     m->next = mp->walkers;
@@ -210,6 +212,8 @@ void pcap_map_keep(struct pcap_map *m, size_t bytes, unsigned followers)
     m->map->keep = followers ? (bytes + RELEASE_STEP - 1) & ~((size_t)RELEASE_STEP - 1) : 0;
     m->map->followers = followers;
     m->map->kept_released = m->map->keep;
+    m->walking = true; /* the keeper, not a follower */
+    atomic_store_explicit(&m->pos, m->off, memory_order_relaxed);
     pthread_mutex_unlock(&map_lock);
 }
 
@@ -279,8 +283,24 @@ static bool ended(struct pcap_map *m, const char *damage)
     return false;
 }
 
+/* The first record asked for: from now on this handle holds back the
+ * pages ahead of it, and it is one of the followers a keep waits for. A
+ * handle opened and never walked (one opened to see that the file can be
+ * read) holds nothing. */
+static void start_walking(struct pcap_map *m)
+{
+    pthread_mutex_lock(&map_lock);
+    m->walking = true;
+    atomic_store_explicit(&m->pos, m->off, memory_order_relaxed);
+    if (m->map->followers)
+        m->map->followers--;
+    pthread_mutex_unlock(&map_lock);
+}
+
 bool pcap_map_next(struct pcap_map *m, struct packet *p)
 {
+    if (!m->walking)
+        start_walking(m);
     if (m->off >= m->next_check) {
         walked_to(m, m->off);
         m->next_check = m->off + CHECK_STEP;
@@ -316,7 +336,7 @@ size_t pcap_map_file_size(const struct pcap_map *m) { return m->origin + m->size
 void pcap_map_stop_at(struct pcap_map *m, size_t offset)
 {
     m->stop = offset > m->origin ? offset - m->origin : 0;
-    if (m->off < m->stop && !m->damage) /* a walk stopped short goes on */
+    if (m->walking && m->off < m->stop && !m->damage) /* a walk stopped short goes on */
         atomic_store_explicit(&m->pos, m->off, memory_order_relaxed);
 }
 
@@ -402,7 +422,7 @@ struct pcap_map *pcap_map_open_part(const char *path, size_t from)
         return NULL;
     }
     m->off = off;
-    atomic_init(&m->pos, off);
+    atomic_init(&m->pos, WALK_ENDED);
     m->next_check = off + CHECK_STEP;
     return m;
 }

@@ -33,8 +33,9 @@ struct pcap_map *pcap_map_open(const char *path);
 bool pcap_map_next(struct pcap_map *m, struct packet *p);
 /* Walkers will follow this one over the same file (handles opened on it
  * while this one is open): the first bytes it walks stay mapped until
- * that many more handles have opened, rather than be let go behind it and
- * mapped again by each of them. */
+ * that many more handles have begun to walk (asked for a record: a handle
+ * opened and not walked holds no page back and is no follower), rather
+ * than be let go behind it and mapped again by each of them. */
 void pcap_map_keep(struct pcap_map *m, size_t bytes, unsigned followers);
 /* After the walk: NULL when it reached the end, else why it stopped. */
 const char *pcap_map_damage(const struct pcap_map *m);

@@ -260,6 +260,32 @@ static void a_kept_walk_stays_mapped_for_its_followers(void)
     unlink(path);
 }
 
+/* A handle opened and never walked (the sensor's main thread opened the
+ * file to see that it reads, then left it to the workers) neither holds
+ * the pages of another's walk back nor counts as a follower of a keep:
+ * the whole file stayed mapped behind the workers. */
+static void a_handle_that_never_walks_holds_nothing_back(void)
+{
+    char path[] = "/tmp/nj-pcap-map-XXXXXX";
+    REQUIRE(temp_file(path));
+    enum { N = 30000 };
+    long_file(path, N);
+    long before = resident_kb();
+    struct pcap_map *plan = pcap_map_open(path);
+    REQUIRE(plan);
+    pcap_map_keep(plan, 64u << 20, 1);
+    walk_to_end(plan, N);
+    struct pcap_map *idle = pcap_map_open(path), *w = pcap_map_open(path);
+    REQUIRE(idle && w);
+    CHECK(resident_kb() - before > 36 * 1024); /* kept for w, idle or not */
+    walk_to_end(w, N);
+    CHECK(resident_kb() - before < 24 * 1024); /* 42 MB walked, idle open */
+    pcap_map_close(idle);
+    pcap_map_close(w);
+    pcap_map_close(plan);
+    unlink(path);
+}
+
 static void pcapng_and_other_files_are_left_to_libpcap(void)
 {
     char path[] = "/tmp/nj-pcap-map-XXXXXX";
@@ -412,6 +438,7 @@ TEST_LIST(both_byte_orders_and_nanoseconds_read_alike,
           a_damaged_file_stops_where_libpcap_stops,
           walkers_of_one_file_share_its_mapping,
           a_kept_walk_stays_mapped_for_its_followers,
+          a_handle_that_never_walks_holds_nothing_back,
           pcapng_and_other_files_are_left_to_libpcap,
           a_fifo_is_left_to_libpcap_without_waiting,
           parts_start_at_records_and_join_exactly,
