@@ -10,10 +10,11 @@
  * map each page once, not once each, and let it go once. Pages are let go
  * (MADV_DONTNEED: they stay in the page cache) a step behind the slowest
  * walker still walking; a handle that has not asked for a record yet is
- * no walker (a handle opened only to see that the file reads held every
- * page of the workers' walk back). A walker that others will follow (the placement
- * plan's pass, which reads the file just before the workers) may ask that
- * the first bytes it walks stay mapped for them (pcap_map_keep): mapping a
+ * no walker (one opened only to see that the file reads held every page
+ * of the workers' walk back). A walker that others will follow (the
+ * placement plan's pass, which reads the file just before the workers)
+ * may ask that the first bytes it walks stay mapped for them
+ * (pcap_map_keep, until that many more handles walk): mapping a
  * page costs a fault and a TLB entry, and unmapping one a flush on every
  * core the process runs on, so the workers find the plan's pages where it
  * left them rather than mapping them again. A part (pcap_map_open_part:

@@ -2,11 +2,11 @@
 # workers_memory.sh -- two workers reading a file keep its pages mapped
 # only as far as they need: pcap_map lets a page go once every handle on
 # the file has walked past it, and the plan's pass keeps the file's first
-# 256 MiB for the workers until they have opened theirs
-# (capture/pcap_map.c, sensor/workers.c). A handle that never walks holds
-# every page back: main.c opened the file itself before handing it to
-# the workers, and with two workers the whole file stayed in the resident
-# set to the end (a 211 MB capture: 370 MB peak, 220 MB without it).
+# 256 MiB for the workers until they walk theirs (capture/pcap_map.c,
+# sensor/workers.c). main.c opened the file itself before handing it to
+# the workers and left that handle at the file's start, which held every
+# page back: with two workers the whole file stayed in the resident set
+# to the end (a 211 MB capture: 370 MB peak, 220 MB without it).
 #
 # A 512 MiB capture of a few UDP flows (little state besides the file):
 # one worker's peak resident set, and two workers' -- which may hold the
