@@ -315,25 +315,18 @@ static long long run_file(struct workers *ws, const char *path, const char *bpf)
 {
     char err[1024];
     struct capture *c = capture_open_file(path, bpf, err, sizeof(err));
-    if (c && workers_can_read_file(ws, path)) {
-        /* opened only to say why it cannot be: the workers open their own,
-         * and a handle left at the file's start would keep every page they
-         * pass mapped until the end (pcap_map lets pages go behind the
-         * slowest of a file's handles) */
-        capture_close(c);
-        uint64_t read;
-        const char *damaged;
-        if (workers_read_file(ws, path, bpf, &stop_requested, &reload_requested,
-                              &read, &damaged)) {
-            if (!stop_requested && damaged)
-                report_damaged(ws, path, damaged);
-            return (long long)read;
-        }
-        c = capture_open_file(path, bpf, err, sizeof(err)); /* read here after all */
-    }
     if (!c) {
         fprintf(stderr, "nightjar: %s\n", err);
         return -1;
+    }
+    uint64_t read;
+    const char *damaged;
+    if (workers_read_file(ws, path, bpf, &stop_requested, &reload_requested,
+                          &read, &damaged)) {
+        capture_close(c);
+        if (!stop_requested && damaged)
+            report_damaged(ws, path, damaged);
+        return (long long)read;
     }
     workers_add_capture_secrets(ws, path);
     current_capture = c;

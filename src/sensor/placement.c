@@ -101,6 +101,20 @@ static void dense_free(struct dense *d)
     table_mem_free(d->slot, (size_t)d->mask + 1, sizeof(*d->slot));
 }
 
+/* The index of hosts and the index of sessions, a tally's or the pass's:
+ * both tried, so both are freed alike when one could not be made. */
+static bool indexes_new(struct dense *hi, struct dense *si)
+{
+    bool ok = dense_new(hi, PASS_SLOTS);
+    return dense_new(si, SESSION_SLOTS) && ok;
+}
+
+static void indexes_free(struct dense *hi, struct dense *si)
+{
+    dense_free(hi);
+    dense_free(si);
+}
+
 /* The entry of key (nonzero) among n in base (stride bytes each), or n
  * when it has none -- its slot is then *claim, to be set to n + 1 when the
  * caller adds it as entry n. */
@@ -139,8 +153,7 @@ static void pass_free(struct pass *ps)
 {
     if (!ps)
         return;
-    dense_free(&ps->hi);
-    dense_free(&ps->si);
+    indexes_free(&ps->hi, &ps->si);
     table_mem_free(ps->h, PASS_MAX, sizeof(*ps->h));
     table_mem_free(ps->s, SESSION_MAX, sizeof(*ps->s));
     table_mem_free(ps->group_load, PASS_MAX, sizeof(*ps->group_load));
@@ -204,8 +217,7 @@ struct placement_tally *placement_tally_new(const struct placement *p)
     if (!t)
         return NULL;
     t->n = p->n;
-    bool ok = dense_new(&t->hi, PASS_SLOTS);
-    ok = dense_new(&t->si, SESSION_SLOTS) && ok; /* both tried: freed alike */
+    bool ok = indexes_new(&t->hi, &t->si);
     t->h = table_mem_alloc(PASS_MAX, sizeof(*t->h));
     t->s = table_mem_alloc(SESSION_MAX, sizeof(*t->s));
     if (!ok || !t->h || !t->s) {
@@ -219,8 +231,7 @@ void placement_tally_free(struct placement_tally *t)
 {
     if (!t)
         return;
-    dense_free(&t->hi);
-    dense_free(&t->si);
+    indexes_free(&t->hi, &t->si);
     table_mem_free(t->h, PASS_MAX, sizeof(*t->h));
     table_mem_free(t->s, SESSION_MAX, sizeof(*t->s));
     free(t);
@@ -281,8 +292,7 @@ static bool pass_begin(struct placement *p)
     struct pass *ps = p->pass = calloc(1, sizeof(*ps));
     if (!ps)
         return false;
-    bool ok = dense_new(&ps->hi, PASS_SLOTS);
-    ok = dense_new(&ps->si, SESSION_SLOTS) && ok;
+    bool ok = indexes_new(&ps->hi, &ps->si);
     ps->h = table_mem_alloc(PASS_MAX, sizeof(*ps->h));
     ps->s = table_mem_alloc(SESSION_MAX, sizeof(*ps->s));
     ps->group_load = table_mem_alloc(PASS_MAX, sizeof(*ps->group_load));

@@ -374,12 +374,14 @@ static bool frag_of(const uint8_t *ip, size_t left, uint8_t v,
     return true;
 }
 
-/* A TCP or UDP end (address and port) as one number; a connection's key
- * is the sum of its two ends' | 1, the same each way (never 0). */
+/* A TCP or UDP end (address and port) as one number, and a connection's
+ * key from its two ends: the same each way, never 0. */
 static uint64_t end_key(const struct ip_addr *x, uint16_t port)
 {
     return fmix64(addr_hash(x) ^ port);
 }
+
+static uint64_t conn_key(uint64_t end_a, uint64_t end_b) { return (end_a + end_b) | 1; }
 
 /* The client of a TCP packet between two internal hosts, when the ports
  * would name the wrong end: a connection whose SYN came from the lower
@@ -396,7 +398,7 @@ static int turned_client(struct input_state *in, const uint8_t *tcp, size_t avai
     if (avail < 14)
         return by_ports;
     uint64_t s = end_key(src, be16(tcp)), d = end_key(dst, be16(tcp + 2));
-    uint64_t key = (s + d) | 1;
+    uint64_t key = conn_key(s, d);
     struct turned_slot *slot = &in->turned[fmix64(key) & (TURNED_SLOTS - 1)];
     bool syn_only = (tcp[13] & 0x12) == 0x02;
     if (syn_only && by_ports != 0) {
@@ -430,7 +432,7 @@ static int even_client(const struct workers *ws, struct input_state *in,
                        uint16_t port, uint64_t ts_usec)
 {
     uint64_t s = end_key(src, port), d = end_key(dst, port);
-    uint64_t key = (s + d) | 1;
+    uint64_t key = conn_key(s, d);
     struct even_slot *e = &in->even[fmix64(key) & (EVEN_SLOTS - 1)];
     bool live = e->key && ts_usec <= e->last_usec + (e->both ? ws->established_usec[1]
                                                              : ws->udp_new_usec);
@@ -1279,7 +1281,9 @@ static void plan_file(struct workers *ws, const char *path, const char *bpf,
     ws->plan_usec += mono_usec() - t0;
 }
 
-bool workers_can_read_file(const struct workers *ws, const char *path)
+/* Whether every worker can read this input itself: a regular file, more
+ * than one worker, no live capture. */
+static bool workers_can_read(const struct workers *ws, const char *path)
 {
     struct stat st;
     return !ws->single && !ws->live && strcmp(path, "-") && !stat(path, &st) &&
@@ -1291,7 +1295,7 @@ bool workers_start(struct workers *ws, const char *first_file, const char *bpf,
 {
     if (ws->single)
         return true;
-    if (first_file && workers_can_read_file(ws, first_file)) {
+    if (first_file && workers_can_read(ws, first_file)) {
         plan_file(ws, first_file, bpf, stop);
         ws->planned = strdup(first_file); /* NULL: planned again */
     }
@@ -1309,7 +1313,7 @@ bool workers_read_file(struct workers *ws, const char *path, const char *bpf,
                        volatile sig_atomic_t *reload, uint64_t *packets,
                        const char **damaged)
 {
-    if (!workers_can_read_file(ws, path))
+    if (!workers_can_read(ws, path))
         return false;
     if (!ws->planned || strcmp(ws->planned, path))
         plan_file(ws, path, bpf, stop);

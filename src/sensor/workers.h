@@ -43,9 +43,6 @@ void workers_free(struct workers *ws);
 unsigned workers_count(const struct workers *ws);
 
 void workers_packet(struct workers *ws, struct packet *p);
-/* Whether workers_read_file would read this input: a regular file, more
- * than one worker, no live capture. */
-bool workers_can_read_file(const struct workers *ws, const char *path);
 /* A regular file, with more than one worker and no live capture: every
  * worker reads the whole file itself and keeps its own shard of it (no
  * copy through a ring, no reader thread in between). Returns false when

@@ -3,10 +3,11 @@
 # only as far as they need: pcap_map lets a page go once every handle on
 # the file has walked past it, and the plan's pass keeps the file's first
 # 256 MiB for the workers until they walk theirs (capture/pcap_map.c,
-# sensor/workers.c). main.c opened the file itself before handing it to
-# the workers and left that handle at the file's start, which held every
-# page back: with two workers the whole file stayed in the resident set
-# to the end (a 211 MB capture: 370 MB peak, 220 MB without it).
+# sensor/workers.c). main.c opens the file itself, to say why it cannot
+# be read, and leaves that handle at the file's start while the workers
+# read it: until a handle counted only once it walks, that one held every
+# page back, and with two workers the whole file stayed in the resident
+# set to the end (a 211 MB capture: 370 MB peak, 220 MB now).
 #
 # A 512 MiB capture of a few UDP flows (little state besides the file):
 # one worker's peak resident set, and two workers' -- which may hold the

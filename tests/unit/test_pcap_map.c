@@ -426,7 +426,7 @@ static void a_false_start_shows_in_the_walk_before(void)
     REQUIRE(tail);
     CHECK_EQ(pcap_map_offset(tail), 24 + 7 * rec);
     pcap_map_close(tail);
-    /* no record starts after the file's end, nor does a pcapng part */
+    /* no record starts after the file's end, nor in a file that is not there */
     CHECK(pcap_map_open_part(path, 24 + N * rec) == NULL);
     CHECK(pcap_map_open_part("/nonexistent/nightjar.pcap", 100) == NULL);
     unlink(path);
