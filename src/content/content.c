@@ -21,6 +21,7 @@
 #include <magic.h>
 
 #include "content/typetable.h"
+#include "util/table_mem.h"
 #include "util/text.h"
 #include <yara.h>
 
@@ -39,6 +40,10 @@
  * scan is remembered: a match is scanned again, so its alert has its
  * strings. */
 #define CLEAN_CACHE 16384
+/* Both tables are read before they are written (a lookup, then the answer
+ * put in its slot), so they come from table_mem_alloc, as the sensor's
+ * other such tables do: as calloc'd or static memory every first write to
+ * a page would interrupt every other worker (util/table_mem.h). */
 
 /* libyara's set-up and tear-down (yr_initialize's count, the compiler,
  * yr_finalize) are not thread-safe, and engines are made and freed on
@@ -59,7 +64,8 @@ struct clean_entry {
     uint64_t rules_id;         /* the engine's when it scanned them */
 };
 
-static struct clean_entry clean_cache[CLEAN_CACHE];
+static struct clean_entry *clean_cache; /* while engines exist */
+static unsigned clean_users;           /* engines */
 static pthread_mutex_t clean_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct scan_ctx {
@@ -69,7 +75,8 @@ struct scan_ctx {
 
 struct content_engine {
     struct content_config cfg;
-    struct type_entry types[TYPE_CACHE];
+    struct type_entry *types;          /* TYPE_CACHE */
+    bool holds_clean;                  /* counted in clean_users */
     YR_RULES *rules;
     uint64_t rules_id;                 /* what clean_cache knows them by */
     YR_SCANNER *scanner;               /* made once per rules, reused by every scan */
@@ -421,6 +428,33 @@ static void rules_path(const char *setting, char *out, size_t n)
         no_default_rules(dir);
 }
 
+/* The engine's type cache, and a hold on the process's clean_cache (made
+ * by the first engine, freed with the last). */
+static bool tables_new(struct content_engine *e)
+{
+    e->types = table_mem_alloc(TYPE_CACHE, sizeof(*e->types));
+    pthread_mutex_lock(&clean_lock);
+    if (!clean_cache)
+        clean_cache = table_mem_alloc(CLEAN_CACHE, sizeof(*clean_cache));
+    e->holds_clean = clean_cache != NULL;
+    clean_users += e->holds_clean;
+    pthread_mutex_unlock(&clean_lock);
+    return e->types && e->holds_clean;
+}
+
+static void tables_free(struct content_engine *e)
+{
+    table_mem_free(e->types, TYPE_CACHE, sizeof(*e->types));
+    e->types = NULL;
+    pthread_mutex_lock(&clean_lock);
+    if (e->holds_clean && !--clean_users) {
+        table_mem_free(clean_cache, CLEAN_CACHE, sizeof(*clean_cache));
+        clean_cache = NULL;
+    }
+    e->holds_clean = false;
+    pthread_mutex_unlock(&clean_lock);
+}
+
 struct content_engine *content_engine_new(const struct content_config *cfg,
                                           char *err, size_t errlen)
 {
@@ -442,10 +476,17 @@ struct content_engine *content_engine_new(const struct content_config *cfg,
         free(e);
         return NULL;
     }
+    if (!tables_new(e)) {
+        snprintf(err, errlen, "out of memory");
+        tables_free(e);
+        free(e);
+        return NULL;
+    }
     pthread_mutex_lock(&yara_lock);
     if (yr_initialize() != ERROR_SUCCESS) {
         pthread_mutex_unlock(&yara_lock);
         snprintf(err, errlen, "YARA: cannot initialise libyara");
+        tables_free(e);
         free(e);
         return NULL;
     }
@@ -485,6 +526,7 @@ void content_engine_free(struct content_engine *e)
         rules_put(e->rules);
     yr_finalize();
     pthread_mutex_unlock(&yara_lock);
+    tables_free(e);
     free(e);
 }
 

@@ -92,6 +92,7 @@
 #include "util/counters.h"
 #include "util/hash.h"
 #include "util/spsc.h"
+#include "util/table_mem.h"
 
 #define WORKER_RING_BYTES (8u << 20) /* per worker: ~5,000 full-size frames */
 #define WORKERS_MAX 64
@@ -1143,7 +1144,7 @@ static bool plan_part_init(struct plan_part *pt, const struct workers *ws,
 {
     *pt = (struct plan_part){ .ws = ws, .stop = stop, .m = m,
                               .start = m ? pcap_map_offset(m) : 0 };
-    pt->pp = calloc(1, sizeof(*pt->pp));
+    pt->pp = table_mem_alloc(1, sizeof(*pt->pp)); /* conns: read, then written */
     pt->t = placement_tally_new(ws->place);
     if (!pt->pp || !pt->t)
         return false;
@@ -1155,7 +1156,7 @@ static void plan_part_free(struct plan_part *pt, bool close_map)
 {
     if (close_map)
         pcap_map_close(pt->m);
-    free(pt->pp);
+    table_mem_free(pt->pp, 1, sizeof(*pt->pp));
     placement_tally_free(pt->t);
 }
 
