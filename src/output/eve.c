@@ -46,7 +46,14 @@ struct eve *eve_open_shared(struct eve *owner)
     if (!e)
         return NULL;
     if (!owner->lock) {
-        pthread_mutex_init(&owner->lock_storage, NULL);
+        /* adaptive: a worker that finds the lock held spins a little
+         * before it sleeps -- the holder is done in a memcpy, and a sleep
+         * and the wake-up cost the two of them far more */
+        pthread_mutexattr_t a;
+        pthread_mutexattr_init(&a);
+        pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+        pthread_mutex_init(&owner->lock_storage, &a);
+        pthread_mutexattr_destroy(&a);
         owner->lock = &owner->lock_storage;
     }
     e->sink = owner->sink;
