@@ -1,7 +1,8 @@
 /* table_mem.h -- memory for the big hash tables that are sized for their
  * cap at start and then touched sparsely, one slot at a time, for the
  * sensor's whole life (flow buckets, hosts and pairs, the ETA history, the
- * DNS cache, the detectors' slot tables).
+ * DNS cache, the detectors' slot tables, the files' type and clean-scan
+ * caches, the plan's tables while a pass runs).
  *
  * Why not calloc: calloc of a large block is a private anonymous mapping.
  * A slot read before it is ever written maps the kernel's shared zero
