@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "util/cursor.h"
+#include "util/der.h"
 
 #define TEXT_BYTES 8192     /* what libmagic is given, so what it judges */
 #define TEXT_LINE_MAX 250   /* libmagic says "with very long lines" past 300 */
@@ -382,6 +383,57 @@ static bool ocsp_response(const uint8_t *b, size_t n, struct answer *a)
     return data(a);
 }
 
+/* The next TLV on c is a SEQUENCE (its contents to *body, when asked). */
+static bool der_seq(cursor_t *c, cursor_t *body)
+{
+    cursor_t b;
+    return der_expect(c, DER_UNIVERSAL, true, DER_SEQUENCE, body ? body : &b);
+}
+
+/* A CRL (RFC 5280 5.1): SEQUENCE { SEQUENCE { INTEGER 1 (v2), SEQUENCE
+ * algorithm, SEQUENCE issuer, UTCTime or GeneralizedTime thisUpdate, ...
+ * -- what a CA's distribution point serves over HTTP. A certificate has
+ * a [0] version there or, v1, a validity SEQUENCE after the issuer. */
+static bool crl(const uint8_t *b, size_t n, struct answer *a)
+{
+    cursor_t c = cur_make(b, n), list, tbs, version;
+    if (!der_seq(&c, &list) || !der_seq(&list, &tbs) ||
+        !der_expect(&tbs, DER_UNIVERSAL, false, DER_INTEGER, &version) ||
+        cur_left(&version) != 1 || cur_u8(&version) != 1 ||
+        !der_seq(&tbs, NULL) || !der_seq(&tbs, NULL) ||
+        !(der_next_is(&tbs, DER_UNIVERSAL, false, DER_UTC_TIME) ||
+          der_next_is(&tbs, DER_UNIVERSAL, false, DER_GENERALIZED_TIME)))
+        return false;
+    return data(a);
+}
+
+/* An OCSP request (RFC 6960 4.1.1) as clients send it: SEQUENCE {
+ * SEQUENCE tbsRequest { SEQUENCE requestList { SEQUENCE { SEQUENCE
+ * CertID { SEQUENCE { OID SHA-1 or SHA-256, ... }, OCTET STRING,
+ * OCTET STRING, INTEGER } ... -- no version, no requestor name. */
+static bool ocsp_request(const uint8_t *b, size_t n, struct answer *a)
+{
+    static const uint8_t sha1[5] = { 0x2b, 0x0e, 0x03, 0x02, 0x1a };
+    static const uint8_t sha256[9] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
+    cursor_t c = cur_make(b, n), req, tbs, list, one, id, alg, oid, h;
+    if (!der_seq(&c, &req) || !der_seq(&req, &tbs) || !der_seq(&tbs, &list) ||
+        !der_seq(&list, &one) || !der_seq(&one, &id) || !der_seq(&id, &alg) ||
+        !der_expect(&alg, DER_UNIVERSAL, false, DER_OID, &oid) ||
+        !(der_oid_is(oid, sha1, sizeof(sha1)) || der_oid_is(oid, sha256, sizeof(sha256))) ||
+        !der_expect(&id, DER_UNIVERSAL, false, DER_OCTET_STRING, &h) ||
+        !der_expect(&id, DER_UNIVERSAL, false, DER_OCTET_STRING, &h) ||
+        !der_next_is(&id, DER_UNIVERSAL, false, DER_INTEGER))
+        return false;
+    return data(a);
+}
+
+/* DER whose outer length is short or one octet long: libmagic's "der"
+ * names none of these, so only the bodies above. */
+static bool der_short(const uint8_t *b, size_t n, struct answer *a)
+{
+    return crl(b, n, a) || ocsp_request(b, n, a);
+}
+
 /* WinRM's encrypted message (MS-WSMV 2.2.9.1): a multipart body whose
  * first line is its boundary. */
 static bool winrm(const uint8_t *b, size_t n, struct answer *a)
@@ -403,7 +455,8 @@ static bool unifi_inform(const uint8_t *b, size_t n, struct answer *a)
  * 1.2.840.113549.1.7.2, ...), whole in the buffer -- libmagic's "der" magic
  * reads neither when cut short. A one-byte serial libmagic also reads as a
  * version ("Certificate, Version=3 Certificate, Version=01"): to libmagic.
- * libmagic gives no MIME type for either. */
+ * libmagic gives no MIME type for either. Else the bodies it calls "data":
+ * an OCSP response, a CRL, an OCSP request. */
 static bool der(const uint8_t *b, size_t n, struct answer *a)
 {
     static const uint8_t v3_cert[10] = { 0x30, 0x82, 0, 0, 0xa0, 0x03, 0x02, 0x01, 0x02,
@@ -417,7 +470,7 @@ static bool der(const uint8_t *b, size_t n, struct answer *a)
         return say(a, "application/octet-stream", "Certificate, Version=3");
     if (!memcmp(b + 4, signed_data, sizeof(signed_data)))
         return say(a, "application/octet-stream", "DER Encoded PKCS#7 Signed Data");
-    return ocsp_response(b, n, a);
+    return ocsp_response(b, n, a) || crl(b, n, a) || ocsp_request(b, n, a);
 }
 
 /* ---- images ------------------------------------------------------------- */
@@ -582,6 +635,7 @@ static const struct {
     { 0, 4, "Cr24", crx },
     { 0, 3, "CWS", swf },
     { 0, 2, "\x30\x82", der },
+    { 0, 1, "\x30", der_short },
     { 0, 8, "\x89PNG\r\n\x1a\n", png },
     { 0, 4, "GIF8", gif },
     { 0, 3, "\xff\xd8\xff", jpeg },

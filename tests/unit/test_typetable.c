@@ -423,6 +423,119 @@ static void make_ocsp(struct sample *s, size_t body)
     put_noise(s, body, 7);
 }
 
+/* DER: one TLV at out, the length in the short form or the long one as n
+ * asks; returns its size. */
+static size_t tlv(uint8_t *out, uint8_t tag, const uint8_t *body, size_t n)
+{
+    size_t h = 0;
+    out[h++] = tag;
+    if (n < 0x80) {
+        out[h++] = (uint8_t)n;
+    } else if (n < 0x100) {
+        out[h++] = 0x81;
+        out[h++] = (uint8_t)n;
+    } else {
+        out[h++] = 0x82;
+        out[h++] = (uint8_t)(n >> 8);
+        out[h++] = (uint8_t)n;
+    }
+    memmove(out + h, body, n);
+    return h + n;
+}
+
+/* SEQUENCE { OID, NULL } */
+static size_t alg_id(uint8_t *out, const uint8_t *oid, size_t n)
+{
+    uint8_t b[32];
+    size_t k = tlv(b, 0x06, oid, n);
+    b[k++] = 0x05, b[k++] = 0;
+    return tlv(out, 0x30, b, k);
+}
+
+static const uint8_t oid_sha1[] = { 0x2b, 0x0e, 0x03, 0x02, 0x1a };
+static const uint8_t oid_sha256[] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
+static const uint8_t oid_sha384[] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02 };
+static const uint8_t oid_sha256_rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b };
+
+/* An OCSP request for `certs` certificates, their CertIDs hashed with
+ * `oid`; a nonce extension, a requestor name ([1], which the table leaves
+ * to libmagic) as asked. */
+static void make_ocsp_request(struct sample *s, const uint8_t *oid, size_t oid_n,
+                              int certs, bool nonce, bool requestor)
+{
+    uint8_t hash[32], id[160], one[200], list[600], tbs[800], b[800];
+    memset(hash, 0x5a, sizeof(hash));
+    size_t hn = oid_n == sizeof(oid_sha1) ? 20 : 32, k, l = 0, t = 0;
+    for (int i = 0; i < certs; i++) {
+        k = alg_id(id, oid, oid_n);
+        k += tlv(id + k, 0x04, hash, hn);
+        k += tlv(id + k, 0x04, hash, hn);
+        uint8_t serial[3] = { 0x10, 0x20, (uint8_t)i };
+        k += tlv(id + k, 0x02, serial, sizeof(serial));
+        k = tlv(one, 0x30, id, k);               /* CertID */
+        l += tlv(list + l, 0x30, one, k);        /* Request */
+    }
+    if (requestor) {
+        static const uint8_t name[] = { 0xa4, 0x02, 0x30, 0x00 }; /* directoryName {} */
+        t += tlv(tbs + t, 0xa1, name, sizeof(name));
+    }
+    t += tlv(tbs + t, 0x30, list, l);
+    if (nonce) {
+        static const uint8_t ext[] = { 0x30, 0x1d, 0x30, 0x1b, 0x06, 0x09, 0x2b, 0x06, 0x01,
+                                       0x05, 0x05, 0x07, 0x30, 0x01, 0x02, 0x04, 0x0e, 0x04,
+                                       0x0c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+        t += tlv(tbs + t, 0xa2, ext, sizeof(ext));
+    }
+    k = tlv(b, 0x30, tbs, t);
+    memset(s, 0, sizeof(*s));
+    s->n = tlv(s->b, 0x30, b, k);
+}
+
+/* A v2 CRL (revoked: how many entries), or with `validity` a v1
+ * certificate's first fields instead: a validity SEQUENCE where the CRL
+ * has its thisUpdate. */
+static void make_crl(struct sample *s, int revoked, bool validity)
+{
+    static const uint8_t cn[] = { 0x55, 0x04, 0x03 };
+    uint8_t a[64], b[64], rev[500], tbs[800], out[1000];
+    size_t t = 0, k;
+    static const uint8_t one = 1;
+    t += tlv(tbs + t, 0x02, &one, 1);
+    t += alg_id(tbs + t, oid_sha256_rsa, sizeof(oid_sha256_rsa));
+    k = tlv(a, 0x06, cn, sizeof(cn));
+    k += tlv(a + k, 0x13, (const uint8_t *)"Test CA", 7);
+    k = tlv(b, 0x30, a, k);
+    k = tlv(a, 0x31, b, k);
+    t += tlv(tbs + t, 0x30, a, k);                   /* issuer */
+    const uint8_t *when = (const uint8_t *)"261202000000Z";
+    if (validity) {
+        k = tlv(a, 0x17, when, 13);
+        k += tlv(a + k, 0x17, when, 13);
+        t += tlv(tbs + t, 0x30, a, k);
+    } else {
+        t += tlv(tbs + t, 0x17, when, 13);           /* thisUpdate */
+        t += tlv(tbs + t, 0x17, when, 13);           /* nextUpdate */
+        size_t r = 0;
+        for (int i = 0; i < revoked; i++) {
+            uint8_t serial[2] = { 0x33, (uint8_t)i };
+            k = tlv(a, 0x02, serial, sizeof(serial));
+            k += tlv(a + k, 0x17, when, 13);
+            if (r + k + 2 > sizeof(rev))
+                abort();
+            r += tlv(rev + r, 0x30, a, k);
+        }
+        if (r)
+            t += tlv(tbs + t, 0x30, rev, r);
+    }
+    k = tlv(out, 0x30, tbs, t);
+    k += alg_id(out + k, oid_sha256_rsa, sizeof(oid_sha256_rsa));
+    uint8_t sig[257] = { 0 };
+    memset(sig + 1, 0xa5, 256);
+    k += tlv(out + k, 0x03, sig, sizeof(sig));
+    memset(s, 0, sizeof(*s));
+    s->n = tlv(s->b, 0x30, out, k);
+}
+
 /* Common protocol bodies libmagic, after every test, calls "data": the
  * table says so at once, and only with their own headers. */
 static void test_protocol_bodies_libmagic_calls_data(void)
@@ -448,6 +561,34 @@ static void test_protocol_bodies_libmagic_calls_data(void)
     memset(&s, 0, sizeof(s));
     put(&s, "TNBU\0\0\0\0", 8);
     check_left(&s, "TNBU, too short to be an inform");
+    /* what a browser asks a responder, and what a distribution point
+     * serves: short, one-octet and two-octet outer lengths */
+    make_ocsp_request(&s, oid_sha1, sizeof(oid_sha1), 1, false, false);
+    check_decided(&s, true, "OCSP request, SHA-1");
+    make_ocsp_request(&s, oid_sha1, sizeof(oid_sha1), 1, true, false);
+    check_decided(&s, true, "OCSP request, SHA-1, nonce");
+    make_ocsp_request(&s, oid_sha256, sizeof(oid_sha256), 1, true, false);
+    check_decided(&s, true, "OCSP request, SHA-256, nonce");
+    make_ocsp_request(&s, oid_sha256, sizeof(oid_sha256), 3, false, false);
+    check_decided(&s, true, "OCSP request, three certificates");
+    make_crl(&s, 0, false);
+    check_decided(&s, true, "CRL, empty");
+    make_crl(&s, 2, false);
+    check_decided(&s, true, "CRL, two revoked");
+    make_crl(&s, 20, false);
+    check_decided(&s, true, "CRL, twenty revoked");
+    /* other DER: libmagic's */
+    make_ocsp_request(&s, oid_sha384, sizeof(oid_sha384), 1, false, false);
+    check_left(&s, "OCSP request, SHA-384");
+    make_ocsp_request(&s, oid_sha1, sizeof(oid_sha1), 1, false, true);
+    check_left(&s, "OCSP request with a requestor name");
+    make_crl(&s, 0, true);
+    check_left(&s, "a v1 certificate's first fields");
+    make_crl(&s, 2, false);
+    s.n -= 300;
+    check_left(&s, "CRL cut short");
+    make_text(&s, "0 errors, 0 warnings\n");
+    check_left(&s, "text that starts with a 0");
 }
 
 static void test_scripts_and_pages_only_in_plain_ascii(void)
