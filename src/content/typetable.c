@@ -427,9 +427,9 @@ static bool ocsp_request(const uint8_t *b, size_t n, struct answer *a)
     return data(a);
 }
 
-/* DER whose outer length is short or one octet long: libmagic's "der"
- * names none of these, so only the bodies above. */
-static bool der_short(const uint8_t *b, size_t n, struct answer *a)
+/* The DER bodies above whatever form their outer length takes (a short
+ * or one-octet one: the table's "0" entry; two octets: der()). */
+static bool der_bodies(const uint8_t *b, size_t n, struct answer *a)
 {
     return crl(b, n, a) || ocsp_request(b, n, a);
 }
@@ -470,7 +470,7 @@ static bool der(const uint8_t *b, size_t n, struct answer *a)
         return say(a, "application/octet-stream", "Certificate, Version=3");
     if (!memcmp(b + 4, signed_data, sizeof(signed_data)))
         return say(a, "application/octet-stream", "DER Encoded PKCS#7 Signed Data");
-    return ocsp_response(b, n, a) || crl(b, n, a) || ocsp_request(b, n, a);
+    return ocsp_response(b, n, a) || der_bodies(b, n, a);
 }
 
 /* ---- images ------------------------------------------------------------- */
@@ -635,7 +635,7 @@ static const struct {
     { 0, 4, "Cr24", crx },
     { 0, 3, "CWS", swf },
     { 0, 2, "\x30\x82", der },
-    { 0, 1, "\x30", der_short },
+    { 0, 1, "\x30", der_bodies },
     { 0, 8, "\x89PNG\r\n\x1a\n", png },
     { 0, 4, "GIF8", gif },
     { 0, 3, "\xff\xd8\xff", jpeg },

@@ -384,6 +384,12 @@ static uint64_t end_key(const struct ip_addr *x, uint16_t port)
 
 static uint64_t conn_key(uint64_t end_a, uint64_t end_b) { return (end_a + end_b) | 1; }
 
+/* The flow table's established timeout for a protocol (TCP, UDP, other). */
+static uint64_t established_usec(const struct workers *ws, uint8_t proto)
+{
+    return ws->established_usec[proto == 6 ? 0 : proto == 17 ? 1 : 2];
+}
+
 /* The client of a TCP packet between two internal hosts, when the ports
  * would name the wrong end: a connection whose SYN came from the lower
  * port (a client with a low ephemeral port, a server on a high one) is
@@ -435,7 +441,7 @@ static int even_client(const struct workers *ws, struct input_state *in,
     uint64_t s = end_key(src, port), d = end_key(dst, port);
     uint64_t key = conn_key(s, d);
     struct even_slot *e = &in->even[fmix64(key) & (EVEN_SLOTS - 1)];
-    bool live = e->key && ts_usec <= e->last_usec + (e->both ? ws->established_usec[1]
+    bool live = e->key && ts_usec <= e->last_usec + (e->both ? established_usec(ws, 17)
                                                              : ws->udp_new_usec);
     if (live && e->key == key) {
         e->both |= e->client != s;
@@ -1076,7 +1082,7 @@ static bool plan_new_conn(const struct workers *ws, struct plan_pass *pp,
     }
     h = fmix64(h) | 1;
     struct plan_conn *c = &pp->conns[h & (PLAN_CONN_SLOTS - 1)];
-    uint64_t idle = ws->established_usec[o->proto == 6 ? 0 : o->proto == 17 ? 1 : 2];
+    uint64_t idle = established_usec(ws, o->proto);
     bool fresh = c->key != h || ts_usec > c->last_usec + idle;
     pp->conns_displaced += c->key && c->key != h;
     c->key = h;

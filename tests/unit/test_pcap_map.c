@@ -226,6 +226,18 @@ static void walk_to_end(struct pcap_map *m, int expect)
     CHECK_EQ(n, expect);
 }
 
+/* The plan's pass over path's n records: walked to the end, its first
+ * 64 MiB kept for `followers` handles. */
+static struct pcap_map *plan_walked(const char *path, int n, unsigned followers)
+{
+    struct pcap_map *plan = pcap_map_open(path);
+    if (plan) {
+        pcap_map_keep(plan, 64u << 20, followers);
+        walk_to_end(plan, n);
+    }
+    return plan;
+}
+
 /* The plan's pass walks a file just before the workers: what it asks to
  * keep stays mapped until its followers have opened theirs, and is let
  * go behind them as they walk; a walk with no followers lets go of what
@@ -243,10 +255,8 @@ static void a_kept_walk_stays_mapped_for_its_followers(void)
     CHECK(resident_kb() - before < 24 * 1024); /* 42 MB walked */
     pcap_map_close(alone);
     before = resident_kb();
-    struct pcap_map *plan = pcap_map_open(path);
+    struct pcap_map *plan = plan_walked(path, N, 2);
     REQUIRE(plan);
-    pcap_map_keep(plan, 64u << 20, 2);
-    walk_to_end(plan, N);
     CHECK(resident_kb() - before > 36 * 1024);
     struct pcap_map *w1 = pcap_map_open(path), *w2 = pcap_map_open(path);
     REQUIRE(w1 && w2);
@@ -271,10 +281,8 @@ static void a_handle_that_never_walks_holds_nothing_back(void)
     enum { N = 30000 };
     long_file(path, N);
     long before = resident_kb();
-    struct pcap_map *plan = pcap_map_open(path);
+    struct pcap_map *plan = plan_walked(path, N, 1);
     REQUIRE(plan);
-    pcap_map_keep(plan, 64u << 20, 1);
-    walk_to_end(plan, N);
     struct pcap_map *idle = pcap_map_open(path), *w = pcap_map_open(path);
     REQUIRE(idle && w);
     CHECK(resident_kb() - before > 36 * 1024); /* kept for w, idle or not */

@@ -585,7 +585,7 @@ static void test_protocol_bodies_libmagic_calls_data(void)
     make_crl(&s, 0, true);
     check_left(&s, "a v1 certificate's first fields");
     make_crl(&s, 2, false);
-    s.n -= 300;
+    s.n -= 40;                               /* into the signature: the fields whole */
     check_left(&s, "CRL cut short");
     make_text(&s, "0 errors, 0 warnings\n");
     check_left(&s, "text that starts with a 0");
